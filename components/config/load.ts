@@ -1,0 +1,82 @@
+// Reading a stack's `finbot:` config: from the stack file (the offline plan and tests), or from
+// the values the Pulumi engine hands the program (`pulumi up`/`preview`).
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { RawStackConfig } from "./validate";
+
+export const NAMESPACE = "finbot";
+const PREFIX = `${NAMESPACE}:`;
+
+/** What replaces an encrypted (`secure:`) value when a stack file is read without the Pulumi CLI. */
+export const SECRET_STAND_IN = "offline-plan-secret-stand-in";
+
+export type ReadResult = { ok: true; raw: RawStackConfig } | { ok: false; errors: string[] };
+
+/** Stack names are the suffix of `Pulumi.<stack>.yaml`; only plain names are accepted. */
+export function stackFileName(stack: string): string {
+    return `Pulumi.${stack}.yaml`;
+}
+
+/**
+ * Reads `Pulumi.<stack>.yaml` from `projectDir`. Encrypted values (`secure: ...`) can only be
+ * decrypted by the Pulumi CLI, so they are read as present-but-secret stand-ins.
+ */
+export function readStackFile(stack: string, projectDir: string): ReadResult {
+    const file = stackFileName(stack);
+    let text: string;
+    try {
+        text = readFileSync(path.join(projectDir, file), "utf8");
+    } catch {
+        return { ok: false, errors: [`${file}: cannot read the stack file (is "${stack}" a stack of this project?)`] };
+    }
+    const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+        return {
+            ok: false,
+            errors: doc.errors.map((e) => `${file}: not valid YAML at line ${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0]}`),
+        };
+    }
+    const content: unknown = doc.toJS();
+    const config = (content as { config?: unknown } | null)?.config ?? {};
+    if (config === null || typeof config !== "object" || Array.isArray(config)) {
+        return { ok: false, errors: [`${file}: config: expected a map of config keys, given ${typeof config}`] };
+    }
+    return { ok: true, raw: { file, values: finbotValues(config as Record<string, unknown>, replaceSecure) } };
+}
+
+/**
+ * The config the Pulumi engine hands the program: every value is a string, structured values are
+ * JSON, secrets are already decrypted (the schema marks which values are secret).
+ */
+export function fromEngineConfig(all: Record<string, string>, stack: string): RawStackConfig {
+    return {
+        file: stackFileName(stack),
+        values: finbotValues(all, (value) => {
+            if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;
+            try {
+                return JSON.parse(value);
+            } catch {
+                return value;
+            }
+        }),
+    };
+}
+
+function finbotValues(config: Record<string, unknown>, convert: (value: unknown) => unknown): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (key.startsWith(PREFIX)) values[key.slice(PREFIX.length)] = convert(value);
+    }
+    return values;
+}
+
+function replaceSecure(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(replaceSecure);
+    if (value !== null && typeof value === "object") {
+        const entries = Object.entries(value);
+        if (entries.length === 1 && entries[0][0] === "secure") return SECRET_STAND_IN;
+        return Object.fromEntries(entries.map(([k, v]) => [k, replaceSecure(v)]));
+    }
+    return value;
+}

@@ -1,0 +1,239 @@
+// The stack configuration: one schema for every `finbot:` key, with defaults, ranges and
+// cross-field rules. Each top-level field is one config key (`finbot:<field>`). Custom error
+// texts say what was expected; `errors.ts` adds the key path and what was given.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { parseBytes, parseCpu } from "./quantities";
+import { CHARTS, ChartName, PLATFORM_IMAGES } from "./releases";
+
+/**
+ * A secret string: set with `pulumi config set --secret`, never echoed in errors, and handed to
+ * components as a Pulumi secret so it stays one all the way to the Kubernetes Secret.
+ */
+export const secretString = () =>
+    z
+        .string()
+        .min(1, { error: "a non-empty secret (set it with `pulumi config set --secret`)" })
+        .transform((value) => pulumi.secret(value))
+        .meta({ secret: true });
+
+/** True when the schema (or what it wraps) was built by `secretString`. */
+export function isSecretSchema(schema: z.ZodType): boolean {
+    return z.globalRegistry.get(schema)?.secret === true;
+}
+
+const dnsLabel = (maxLength: number) =>
+    z
+        .string()
+        .regex(new RegExp(`^[a-z](?:[-a-z0-9]{0,${maxLength - 2}}[a-z0-9])?$`), {
+            error: `a DNS label (lower-case letters, digits and "-", starting with a letter, at most ${maxLength} characters)`,
+        });
+
+const httpPath = z.string().regex(/^\/\S*$/, { error: 'an absolute HTTP path such as "/healthz"' });
+const absolutePath = z.string().regex(/^\/\S*$/, { error: 'an absolute file system path such as "/tmp"' });
+const cpuQuantity = z.string().refine((v) => parseCpu(v) !== undefined, {
+    error: 'a CPU quantity such as "250m" or "1"',
+});
+const memoryQuantity = z.string().refine((v) => parseBytes(v) !== undefined, {
+    error: 'a memory quantity such as "128Mi" or "1Gi"',
+});
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "an environment variable name" });
+const port = z.number().int().min(1).max(65535);
+
+// An image reference that names exactly one image: a tag other than "latest", or a digest.
+const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
+export function isPinnedImage(ref: string): boolean {
+    const m = IMAGE_REF.exec(ref);
+    if (!m) return false;
+    return ref.includes("@sha256:") || (m[1] !== undefined && m[1] !== "latest");
+}
+const imageRef = z.string().refine(isPinnedImage, {
+    error: 'a pinned image reference: "registry/name:tag" (not "latest") or "registry/name@sha256:<digest>"',
+});
+const chartVersion = z
+    .string()
+    .regex(/^v?\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/, { error: 'an exact chart version such as "88.5.3"' });
+
+const scaleUpSchema = z
+    .strictObject({
+        stabilizationSeconds: z.number().int().min(0).max(3600).default(0).describe("Window before scaling up again."),
+        percent: z.number().int().min(1).max(1000).default(100).describe("At most this % more pods per period."),
+        pods: z.number().int().min(1).max(1000).default(4).describe("...or at most this many more pods per period, whichever is more."),
+        periodSeconds: z.number().int().min(1).max(1800).default(15).describe("Length of a scale-up period."),
+    })
+    .prefault({});
+
+const scaleDownSchema = z
+    .strictObject({
+        stabilizationSeconds: z.number().int().min(0).max(3600).default(300).describe("Window of recommendations considered before scaling down."),
+        percent: z.number().int().min(1).max(100).default(10).describe("At most this % fewer pods per period."),
+        periodSeconds: z.number().int().min(1).max(1800).default(60).describe("Length of a scale-down period."),
+    })
+    .prefault({});
+
+export const serviceSchema = z
+    .strictObject({
+        name: dnsLabel(40).describe("Deployment, Service and HPA name; the `service` label on its metrics and alerts."),
+        image: z.string().min(1).describe("Key of `finbot:releases.images` to run."),
+        port: port.describe("Container port serving HTTP, health and metrics."),
+        args: z.array(z.string()).optional().describe("Container arguments."),
+        env: z.record(envName, z.string()).default({}).describe("Plain environment variables."),
+        secretEnv: z
+            .record(envName, secretString())
+            .default({})
+            .describe("Secret environment variables (set with `pulumi config set --secret --path`); delivered through a Kubernetes Secret."),
+        public: z.boolean().default(true).describe("Exposed through the gateway and probed for uptime."),
+        health: z
+            .strictObject({
+                liveness: httpPath.describe("Liveness probe path."),
+                readiness: httpPath.describe("Readiness probe path."),
+                startup: httpPath.optional().describe("Startup probe path. @default the liveness path"),
+            })
+            .describe("Health endpoints."),
+        metrics: z
+            .strictObject({ path: httpPath.default("/metrics").describe("Prometheus metrics path on the service port.") })
+            .prefault({}),
+        replicas: z
+            .strictObject({
+                min: z.number().int().min(1).max(1000).describe("HPA minReplicas."),
+                max: z.number().int().min(1).max(1000).describe("HPA maxReplicas."),
+            })
+            .describe("Autoscaling bounds."),
+        targets: z
+            .strictObject({
+                cpuPercent: z.number().int().min(10).max(200).default(70).describe("HPA target CPU utilisation (% of requests)."),
+                memoryPercent: z.number().int().min(10).max(200).default(80).describe("HPA target memory utilisation (% of requests)."),
+            })
+            .prefault({}),
+        scaling: z
+            .strictObject({ scaleUp: scaleUpSchema, scaleDown: scaleDownSchema })
+            .prefault({})
+            .describe("HPA behaviour: fast scale-up, slow scale-down."),
+        resources: z.strictObject({
+            requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+            limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity }),
+        }),
+        writablePaths: z
+            .array(absolutePath)
+            .default(["/tmp"])
+            .describe("Paths mounted as emptyDir; the rest of the root file system is read-only."),
+        slo: z
+            .strictObject({
+                availability: z.number().min(90).max(99.999).describe("Availability target in % over 30 days."),
+                latency: z.strictObject({
+                    thresholdSeconds: z.number().positive().max(60).describe("Latency threshold of a good request."),
+                    percent: z.number().min(50).max(99.999).describe("% of requests faster than the threshold."),
+                }),
+            })
+            .describe("Service level objectives, used by monitoring."),
+    })
+    // Cross-field rules run even when other fields failed (`when`), so every problem is
+    // reported at once; they only look at the fields that are well-formed.
+    .superRefine(
+        (svc, ctx) => {
+            const { replicas, resources } = svc as Partial<typeof svc>;
+            if (isNumber(replicas?.min) && isNumber(replicas?.max) && replicas.min > replicas.max) {
+                ctx.addIssue({ code: "custom", path: ["replicas", "min"], input: replicas.min, message: `a value <= replicas.max (${replicas.max})` });
+            }
+            const limitBelowRequest = (kind: "cpu" | "memory", parse: (q: string) => number | undefined) => {
+                const request = resources?.requests?.[kind];
+                const limit = resources?.limits?.[kind];
+                if (typeof request !== "string" || typeof limit !== "string") return;
+                const [r, l] = [parse(request), parse(limit)];
+                if (r !== undefined && l !== undefined && l < r) {
+                    ctx.addIssue({ code: "custom", path: ["resources", "limits", kind], input: limit, message: `a limit >= requests.${kind} (${request})` });
+                }
+            };
+            limitBelowRequest("cpu", parseCpu);
+            limitBelowRequest("memory", parseBytes);
+        },
+        { when: () => true },
+    );
+
+const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+
+const chartVersions = z
+    .strictObject(
+        Object.fromEntries(
+            (Object.keys(CHARTS) as ChartName[]).map((name) => [
+                name,
+                chartVersion.default(CHARTS[name].version).describe(`Chart version. @default ${CHARTS[name].version}`),
+            ]),
+        ) as Record<ChartName, z.ZodDefault<typeof chartVersion>>,
+    )
+    .prefault({});
+
+/** AWS network the production data tier and load balancers live in. */
+const networkSchema = z.strictObject({
+    vpcId: z.string().regex(/^vpc-[0-9a-zA-Z_]+$/, { error: 'a VPC id such as "vpc-0abc..."' }).describe("VPC of the EKS cluster."),
+    privateSubnetIds: z
+        .array(z.string().regex(/^subnet-[0-9a-zA-Z_]+$/, { error: 'a subnet id such as "subnet-0abc..."' }))
+        .min(2)
+        .describe("Private subnets in at least two availability zones."),
+    nodeSecurityGroupId: z
+        .string()
+        .regex(/^sg-[0-9a-zA-Z_]+$/, { error: 'a security group id such as "sg-0abc..."' })
+        .describe("Security group of the cluster's nodes: the only one admitted to databases and caches."),
+});
+
+export const platformSchema = z
+    .strictObject({
+        environment: z.enum(["staging", "production"]).describe("What this stack is: dev is staging, prod is production."),
+        namespaces: z
+            .strictObject({
+                apps: dnsLabel(63).default("finbot-apps").describe("Namespace of FinBot's services."),
+            })
+            .prefault({})
+            .describe("Namespaces per area, created by the program."),
+        kubernetes: z
+            .strictObject({
+                storageClass: z.string().min(1).optional().describe("StorageClass for volumes. @default the cluster's default class"),
+                zoneSpread: z
+                    .enum(["required", "preferred"])
+                    .optional()
+                    .describe("Spread pods across zones strictly or best-effort. @default required in production, preferred in staging"),
+            })
+            .prefault({}),
+        network: networkSchema.optional().describe("AWS network ids (required in production). Replace the placeholders."),
+        releases: z
+            .strictObject({
+                images: z
+                    .record(z.string().regex(/^[a-z][-a-z0-9]*$/, { error: "an image key (lower-case, digits, -)" }), imageRef)
+                    .default({})
+                    .transform((images) => ({ ...PLATFORM_IMAGES, ...images }))
+                    .describe("Images by key. @default podinfo (the stand-in API)"),
+                charts: chartVersions.describe("Helm chart versions by chart name."),
+            })
+            .prefault({})
+            .describe("What promotion moves from dev to prod: images and chart versions."),
+        services: z.array(serviceSchema).default([]).describe("FinBot's HTTP services, each autoscaled."),
+    })
+    .superRefine(
+        (config, ctx) => {
+            const services = Array.isArray(config.services) ? config.services : [];
+            const imageKeys = Object.keys({ ...PLATFORM_IMAGES, ...(config.releases?.images ?? {}) });
+            const seen = new Map<string, number>();
+            services.forEach((svc, i) => {
+                if (svc === null || typeof svc !== "object") return;
+                if (typeof svc.name === "string") {
+                    if (seen.has(svc.name)) {
+                        ctx.addIssue({ code: "custom", path: ["services", i, "name"], input: svc.name, message: `a unique service name (services[${seen.get(svc.name)}] has it already)` });
+                    } else seen.set(svc.name, i);
+                }
+                if (typeof svc.image === "string" && !imageKeys.includes(svc.image)) {
+                    ctx.addIssue({ code: "custom", path: ["services", i, "image"], input: svc.image, message: `a key of finbot:releases.images (${imageKeys.join(", ")})` });
+                }
+                if (config.environment === "production" && isNumber(svc.replicas?.min) && svc.replicas.min < 2) {
+                    ctx.addIssue({ code: "custom", path: ["services", i, "replicas", "min"], input: svc.replicas.min, message: "at least 2 replicas in production (one node or zone may fail)" });
+                }
+            });
+            if (config.environment === "production" && config.network === undefined) {
+                ctx.addIssue({ code: "custom", path: ["network"], input: undefined, message: "the AWS network ids (vpcId, privateSubnetIds, nodeSecurityGroupId) in production" });
+            }
+        },
+        { when: () => true },
+    );
+
+export type PlatformConfig = z.output<typeof platformSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type Environment = PlatformConfig["environment"];

@@ -1,0 +1,118 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceConfig } from "../config/schema";
+import { HTTP_PORT_NAME, ZoneSpread, hpaBehavior, needsDisruptionBudget, podSpec, selectorLabels, serviceLabels } from "./spec";
+
+export interface AutoscaledServiceArgs {
+    /** The service's validated entry of `finbot:services`. */
+    service: ServiceConfig;
+    /** The image reference, resolved from `finbot:releases.images`. */
+    image: string;
+    /** Namespace to run in (created by the caller). */
+    namespace: pulumi.Input<string>;
+    /**
+     * Whether zone spreading is strict (`DoNotSchedule`) or best effort.
+     * @default "preferred"
+     */
+    zoneSpread?: ZoneSpread;
+}
+
+/**
+ * A FinBot HTTP service: Deployment (replicas left to the HPA), ClusterIP Service, HPA
+ * `autoscaling/v2` with CPU and memory targets and explicit behaviour, and a
+ * PodDisruptionBudget when more than one replica is possible.
+ */
+export class AutoscaledService extends pulumi.ComponentResource {
+    /** The Kubernetes Service name (the in-cluster DNS name within the namespace). */
+    public readonly serviceName: pulumi.Output<string>;
+    /** `http://<service>.<namespace>.svc.cluster.local:<port>`. */
+    public readonly url: pulumi.Output<string>;
+    public readonly deployment: k8s.apps.v1.Deployment;
+    public readonly autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler;
+
+    constructor(name: string, args: AutoscaledServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:workloads:AutoscaledService", name, {}, opts);
+        const { service } = args;
+        const labels = serviceLabels(service.name, args.image);
+        const metadata = { name: service.name, namespace: args.namespace, labels };
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata, automountServiceAccountToken: false }, { parent: this });
+
+        const secretEnvNames = Object.keys(service.secretEnv);
+        const secretEnv =
+            secretEnvNames.length > 0
+                ? new k8s.core.v1.Secret(
+                      `${name}-env`,
+                      { metadata: { ...metadata, name: `${service.name}-env` }, type: "Opaque", stringData: service.secretEnv },
+                      { parent: this },
+                  )
+                : undefined;
+
+        this.deployment = new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata,
+                spec: {
+                    // No `replicas`: the HPA owns the count, so `pulumi up` never fights it.
+                    selector: { matchLabels: selectorLabels(service.name) },
+                    revisionHistoryLimit: 5,
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+                    template: {
+                        metadata: { labels },
+                        spec: podSpec({
+                            service,
+                            image: args.image,
+                            zoneSpread: args.zoneSpread ?? "preferred",
+                            serviceAccountName: service.name,
+                            secretEnvName: secretEnv ? `${service.name}-env` : undefined,
+                        }),
+                    },
+                },
+            },
+            { parent: this, dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : [])] },
+        );
+
+        const kubeService = new k8s.core.v1.Service(
+            name,
+            {
+                metadata,
+                spec: {
+                    type: "ClusterIP",
+                    selector: selectorLabels(service.name),
+                    ports: [{ name: HTTP_PORT_NAME, port: service.port, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+                },
+            },
+            { parent: this },
+        );
+
+        this.autoscaler = new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            name,
+            {
+                metadata,
+                spec: {
+                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+                    minReplicas: service.replicas.min,
+                    maxReplicas: service.replicas.max,
+                    metrics: [
+                        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: service.targets.cpuPercent } } },
+                        { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: service.targets.memoryPercent } } },
+                    ],
+                    behavior: hpaBehavior(service.scaling),
+                },
+            },
+            { parent: this },
+        );
+
+        if (needsDisruptionBudget(service)) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                name,
+                { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(service.name) } } },
+                { parent: this },
+            );
+        }
+
+        this.serviceName = kubeService.metadata.name;
+        this.url = pulumi.interpolate`http://${kubeService.metadata.name}.${kubeService.metadata.namespace}.svc.cluster.local:${service.port}`;
+        this.registerOutputs({ serviceName: this.serviceName, url: this.url });
+    }
+}

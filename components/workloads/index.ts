@@ -1,0 +1,2 @@
+export * from "./autoscaledService";
+export * from "./spec";

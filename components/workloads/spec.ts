@@ -1,0 +1,134 @@
+// Pure functions deciding how a FinBot service runs: labels, pod template, probes, topology
+// spread and autoscaling behaviour. No Pulumi here, so every decision is testable directly.
+import type * as k8s from "@pulumi/kubernetes";
+import { ServiceConfig } from "../config/schema";
+
+export type PodSpec = k8s.types.input.core.v1.PodSpec;
+export type HpaBehavior = k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerBehavior;
+export type ZoneSpread = "required" | "preferred";
+
+export const PART_OF = "finbot";
+export const HTTP_PORT_NAME = "http";
+
+/** Labels that select the service's pods: stable across releases. */
+export function selectorLabels(serviceName: string): Record<string, string> {
+    return { "app.kubernetes.io/name": serviceName, "app.kubernetes.io/part-of": PART_OF };
+}
+
+/** Labels on every object of the service; the version is the image tag or digest. */
+export function serviceLabels(serviceName: string, image: string): Record<string, string> {
+    return {
+        ...selectorLabels(serviceName),
+        "app.kubernetes.io/managed-by": "pulumi",
+        "app.kubernetes.io/version": imageVersion(image),
+    };
+}
+
+/** "ghcr.io/x/y:1.2.3" -> "1.2.3"; a digest -> its first 12 hex digits (label values are <= 63 chars). */
+export function imageVersion(image: string): string {
+    const digest = /@sha256:([a-f0-9]{12})/.exec(image);
+    if (digest) return `sha256-${digest[1]}`;
+    const lastSegment = image.slice(image.lastIndexOf("/") + 1);
+    return lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "unknown";
+}
+
+/** Kubernetes volume name for a writable path: "/tmp" -> "writable-tmp". */
+export function volumeName(mountPath: string): string {
+    const slug = mountPath.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase() || "root";
+    return `writable-${slug}`.slice(0, 63).replace(/-$/, "");
+}
+
+/**
+ * Spread across zones (strictly in production: a zone outage must not take every replica) and
+ * across nodes (best effort, so a small cluster can still schedule).
+ */
+export function topologySpread(serviceName: string, zoneSpread: ZoneSpread): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+    const labelSelector = { matchLabels: selectorLabels(serviceName) };
+    return [
+        {
+            maxSkew: 1,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway",
+            labelSelector,
+        },
+        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector },
+    ];
+}
+
+/** HPA `behavior`: scale up fast (percent or pods per period, whichever adds more), scale down slowly. */
+export function hpaBehavior(scaling: ServiceConfig["scaling"]): HpaBehavior {
+    return {
+        scaleUp: {
+            stabilizationWindowSeconds: scaling.scaleUp.stabilizationSeconds,
+            selectPolicy: "Max",
+            policies: [
+                { type: "Percent", value: scaling.scaleUp.percent, periodSeconds: scaling.scaleUp.periodSeconds },
+                { type: "Pods", value: scaling.scaleUp.pods, periodSeconds: scaling.scaleUp.periodSeconds },
+            ],
+        },
+        scaleDown: {
+            stabilizationWindowSeconds: scaling.scaleDown.stabilizationSeconds,
+            selectPolicy: "Min",
+            policies: [{ type: "Percent", value: scaling.scaleDown.percent, periodSeconds: scaling.scaleDown.periodSeconds }],
+        },
+    };
+}
+
+/** A PodDisruptionBudget only makes sense when more than one replica can exist. */
+export function needsDisruptionBudget(service: ServiceConfig): boolean {
+    return service.replicas.max > 1;
+}
+
+export interface PodTemplateArgs {
+    service: ServiceConfig;
+    image: string;
+    zoneSpread: ZoneSpread;
+    serviceAccountName: string;
+    /** Name of the Secret holding `secretEnv`, when there is one. */
+    secretEnvName?: string;
+}
+
+/** The pod spec: hardened (non-root, read-only root file system, no privilege escalation), probed. */
+export function podSpec(args: PodTemplateArgs): PodSpec {
+    const { service } = args;
+    const httpGet = (path: string) => ({ path, port: HTTP_PORT_NAME });
+    const limits: Record<string, string> = { memory: service.resources.limits.memory };
+    if (service.resources.limits.cpu) limits.cpu = service.resources.limits.cpu;
+    return {
+        serviceAccountName: args.serviceAccountName,
+        automountServiceAccountToken: false,
+        // Let in-flight requests finish: readiness fails first, then SIGTERM after the grace period.
+        terminationGracePeriodSeconds: 30,
+        securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        topologySpreadConstraints: topologySpread(service.name, args.zoneSpread),
+        containers: [
+            {
+                name: service.name,
+                image: args.image,
+                imagePullPolicy: "IfNotPresent",
+                args: service.args,
+                ports: [{ name: HTTP_PORT_NAME, containerPort: service.port, protocol: "TCP" }],
+                env: Object.entries(service.env).map(([name, value]) => ({ name, value })),
+                envFrom: args.secretEnvName ? [{ secretRef: { name: args.secretEnvName } }] : undefined,
+                resources: { requests: { cpu: service.resources.requests.cpu, memory: service.resources.requests.memory }, limits },
+                startupProbe: { httpGet: httpGet(service.health.startup ?? service.health.liveness), periodSeconds: 2, failureThreshold: 30 },
+                livenessProbe: { httpGet: httpGet(service.health.liveness), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+                readinessProbe: { httpGet: httpGet(service.health.readiness), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+                securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    privileged: false,
+                    capabilities: { drop: ["ALL"] },
+                },
+                volumeMounts: service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), mountPath })),
+            },
+        ],
+        volumes: service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), emptyDir: { sizeLimit: "256Mi" } })),
+    };
+}
