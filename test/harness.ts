@@ -157,9 +157,24 @@ interface OptionsRecord {
     opts: pulumi.ResourceOptions;
 }
 
+// Runs share Pulumi's global mock state: one at a time.
+let queue: Promise<unknown> = Promise.resolve();
+
 /** Runs `buildPlatform(config)` under mocks and records what it registers. */
-export async function runPlatform(config: PlatformConfig, stack: string): Promise<PlatformRun> {
-    const registered: Array<{ type: string; name: string; custom: boolean; inputs: Record<string, unknown>; state: Record<string, unknown> }> = [];
+export function runPlatform(config: PlatformConfig, stack: string): Promise<PlatformRun> {
+    const run = queue.then(() => runPlatformNow(config, stack));
+    queue = run.catch(() => undefined);
+    return run;
+}
+
+async function runPlatformNow(config: PlatformConfig, stack: string): Promise<PlatformRun> {
+    const registered: Array<{
+        type: string;
+        name: string;
+        custom: boolean;
+        inputs: Record<string, unknown>;
+        state: Record<string, unknown>;
+    }> = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -169,7 +184,8 @@ export async function runPlatform(config: PlatformConfig, stack: string): Promis
             },
             call(args) {
                 if (args.token === "aws:index/getRegion:getRegion") return { name: REGION, region: REGION, id: REGION };
-                if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, userId: "mock" };
+                if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
+                    return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, userId: "mock" };
                 return {};
             },
         },
@@ -182,7 +198,8 @@ export async function runPlatform(config: PlatformConfig, stack: string): Promis
     const options = new Map<string, OptionsRecord>();
     const recordOptions: pulumi.ResourceTransformation = ({ resource, type, name, opts }) => {
         const key = `${type}::${name}`;
-        if (options.has(key)) throw new Error(`two resources of type ${type} are named "${name}": derive child names from the component's name`);
+        if (options.has(key))
+            throw new Error(`two resources of type ${type} are named "${name}": derive child names from the component's name`);
         options.set(key, { resource, opts });
         return undefined;
     };
@@ -227,9 +244,7 @@ const runs = new Map<string, Promise<PlatformRun>>();
 export function runStack(stack: "dev" | "prod"): Promise<PlatformRun> {
     let run = runs.get(stack);
     if (!run) {
-        // Runs share Pulumi's global mock state: start one only after the previous one finished.
-        const previous = Promise.all([...runs.values()]).catch(() => undefined);
-        run = previous.then(() => runPlatform(loadStackConfig(stack).config, stack));
+        run = runPlatform(loadStackConfig(stack).config, stack);
         runs.set(stack, run);
     }
     return run;

@@ -30,11 +30,14 @@ export function readStackFile(stack: string, projectDir: string): ReadResult {
     } catch {
         return { ok: false, errors: [`${file}: cannot read the stack file (is "${stack}" a stack of this project?)`] };
     }
-    const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    const lineCounter = new YAML.LineCounter();
+    const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
     if (doc.errors.length > 0) {
         return {
             ok: false,
-            errors: doc.errors.map((e) => `${file}: not valid YAML at line ${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0]}`),
+            errors: doc.errors.map(
+                (e) => `${file}: not valid YAML at line ${lineCounter.linePos(e.pos[0]).line}: ${e.message.split("\n")[0]}`,
+            ),
         };
     }
     const content: unknown = doc.toJS();

@@ -30,6 +30,7 @@ export const PLATFORM_IMAGES: Record<string, string> = {
     podinfo: "ghcr.io/stefanprodan/podinfo:6.9.2",
 };
 
-export const DEFAULT_CHART_VERSIONS = Object.fromEntries(
-    Object.entries(CHARTS).map(([name, chart]) => [name, chart.version]),
-) as Record<ChartName, string>;
+export const DEFAULT_CHART_VERSIONS = Object.fromEntries(Object.entries(CHARTS).map(([name, chart]) => [name, chart.version])) as Record<
+    ChartName,
+    string
+>;

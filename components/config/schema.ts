@@ -23,11 +23,9 @@ export function isSecretSchema(schema: z.ZodType): boolean {
 }
 
 const dnsLabel = (maxLength: number) =>
-    z
-        .string()
-        .regex(new RegExp(`^[a-z](?:[-a-z0-9]{0,${maxLength - 2}}[a-z0-9])?$`), {
-            error: `a DNS label (lower-case letters, digits and "-", starting with a letter, at most ${maxLength} characters)`,
-        });
+    z.string().regex(new RegExp(`^[a-z](?:[-a-z0-9]{0,${maxLength - 2}}[a-z0-9])?$`), {
+        error: `a DNS label (lower-case letters, digits and "-", starting with a letter, at most ${maxLength} characters)`,
+    });
 
 const httpPath = z.string().regex(/^\/\S*$/, { error: 'an absolute HTTP path such as "/healthz"' });
 const absolutePath = z.string().regex(/^\/\S*$/, { error: 'an absolute file system path such as "/tmp"' });
@@ -41,7 +39,8 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "an enviro
 const port = z.number().int().min(1).max(65535);
 
 // An image reference that names exactly one image: a tag other than "latest", or a digest.
-const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
 export function isPinnedImage(ref: string): boolean {
     const m = IMAGE_REF.exec(ref);
     if (!m) return false;
@@ -50,9 +49,7 @@ export function isPinnedImage(ref: string): boolean {
 const imageRef = z.string().refine(isPinnedImage, {
     error: 'a pinned image reference: "registry/name:tag" (not "latest") or "registry/name@sha256:<digest>"',
 });
-const chartVersion = z
-    .string()
-    .regex(/^v?\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/, { error: 'an exact chart version such as "88.5.3"' });
+const chartVersion = z.string().regex(/^v?\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/, { error: 'an exact chart version such as "88.5.3"' });
 
 const scaleUpSchema = z
     .strictObject({
@@ -65,7 +62,13 @@ const scaleUpSchema = z
 
 const scaleDownSchema = z
     .strictObject({
-        stabilizationSeconds: z.number().int().min(0).max(3600).default(300).describe("Window of recommendations considered before scaling down."),
+        stabilizationSeconds: z
+            .number()
+            .int()
+            .min(0)
+            .max(3600)
+            .default(300)
+            .describe("Window of recommendations considered before scaling down."),
         percent: z.number().int().min(1).max(100).default(10).describe("At most this % fewer pods per period."),
         periodSeconds: z.number().int().min(1).max(1800).default(60).describe("Length of a scale-down period."),
     })
@@ -81,7 +84,9 @@ export const serviceSchema = z
         secretEnv: z
             .record(envName, secretString())
             .default({})
-            .describe("Secret environment variables (set with `pulumi config set --secret --path`); delivered through a Kubernetes Secret."),
+            .describe(
+                "Secret environment variables (set with `pulumi config set --secret --path`); delivered through a Kubernetes Secret.",
+            ),
         public: z.boolean().default(true).describe("Exposed through the gateway and probed for uptime."),
         health: z
             .strictObject({
@@ -133,7 +138,12 @@ export const serviceSchema = z
         (svc, ctx) => {
             const { replicas, resources } = svc as Partial<typeof svc>;
             if (isNumber(replicas?.min) && isNumber(replicas?.max) && replicas.min > replicas.max) {
-                ctx.addIssue({ code: "custom", path: ["replicas", "min"], input: replicas.min, message: `a value <= replicas.max (${replicas.max})` });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["replicas", "min"],
+                    input: replicas.min,
+                    message: `a value <= replicas.max (${replicas.max})`,
+                });
             }
             const limitBelowRequest = (kind: "cpu" | "memory", parse: (q: string) => number | undefined) => {
                 const request = resources?.requests?.[kind];
@@ -141,7 +151,12 @@ export const serviceSchema = z
                 if (typeof request !== "string" || typeof limit !== "string") return;
                 const [r, l] = [parse(request), parse(limit)];
                 if (r !== undefined && l !== undefined && l < r) {
-                    ctx.addIssue({ code: "custom", path: ["resources", "limits", kind], input: limit, message: `a limit >= requests.${kind} (${request})` });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["resources", "limits", kind],
+                        input: limit,
+                        message: `a limit >= requests.${kind} (${request})`,
+                    });
                 }
             };
             limitBelowRequest("cpu", parseCpu);
@@ -157,7 +172,7 @@ const chartVersions = z
         Object.fromEntries(
             (Object.keys(CHARTS) as ChartName[]).map((name) => [
                 name,
-                chartVersion.default(CHARTS[name].version).describe(`Chart version. @default ${CHARTS[name].version}`),
+                chartVersion.default(CHARTS[name].version).describe(`Version of the ${name} chart.`),
             ]),
         ) as Record<ChartName, z.ZodDefault<typeof chartVersion>>,
     )
@@ -165,7 +180,10 @@ const chartVersions = z
 
 /** AWS network the production data tier and load balancers live in. */
 const networkSchema = z.strictObject({
-    vpcId: z.string().regex(/^vpc-[0-9a-zA-Z_]+$/, { error: 'a VPC id such as "vpc-0abc..."' }).describe("VPC of the EKS cluster."),
+    vpcId: z
+        .string()
+        .regex(/^vpc-[0-9a-zA-Z_]+$/, { error: 'a VPC id such as "vpc-0abc..."' })
+        .describe("VPC of the EKS cluster."),
     privateSubnetIds: z
         .array(z.string().regex(/^subnet-[0-9a-zA-Z_]+$/, { error: 'a subnet id such as "subnet-0abc..."' }))
         .min(2)
@@ -193,7 +211,8 @@ export const platformSchema = z
                     .optional()
                     .describe("Spread pods across zones strictly or best-effort. @default required in production, preferred in staging"),
             })
-            .prefault({}),
+            .prefault({})
+            .describe("Cluster facts the program cannot discover offline."),
         network: networkSchema.optional().describe("AWS network ids (required in production). Replace the placeholders."),
         releases: z
             .strictObject({
@@ -217,18 +236,38 @@ export const platformSchema = z
                 if (svc === null || typeof svc !== "object") return;
                 if (typeof svc.name === "string") {
                     if (seen.has(svc.name)) {
-                        ctx.addIssue({ code: "custom", path: ["services", i, "name"], input: svc.name, message: `a unique service name (services[${seen.get(svc.name)}] has it already)` });
+                        ctx.addIssue({
+                            code: "custom",
+                            path: ["services", i, "name"],
+                            input: svc.name,
+                            message: `a unique service name (services[${seen.get(svc.name)}] has it already)`,
+                        });
                     } else seen.set(svc.name, i);
                 }
                 if (typeof svc.image === "string" && !imageKeys.includes(svc.image)) {
-                    ctx.addIssue({ code: "custom", path: ["services", i, "image"], input: svc.image, message: `a key of finbot:releases.images (${imageKeys.join(", ")})` });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["services", i, "image"],
+                        input: svc.image,
+                        message: `a key of finbot:releases.images (${imageKeys.join(", ")})`,
+                    });
                 }
                 if (config.environment === "production" && isNumber(svc.replicas?.min) && svc.replicas.min < 2) {
-                    ctx.addIssue({ code: "custom", path: ["services", i, "replicas", "min"], input: svc.replicas.min, message: "at least 2 replicas in production (one node or zone may fail)" });
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["services", i, "replicas", "min"],
+                        input: svc.replicas.min,
+                        message: "at least 2 replicas in production (one node or zone may fail)",
+                    });
                 }
             });
             if (config.environment === "production" && config.network === undefined) {
-                ctx.addIssue({ code: "custom", path: ["network"], input: undefined, message: "the AWS network ids (vpcId, privateSubnetIds, nodeSecurityGroupId) in production" });
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["network"],
+                    input: undefined,
+                    message: "the AWS network ids (vpcId, privateSubnetIds, nodeSecurityGroupId) in production",
+                });
             }
         },
         { when: () => true },

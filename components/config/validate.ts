@@ -18,9 +18,7 @@ export interface RawStackConfig {
  */
 export type PlaceholderPolicy = "reject" | "allow";
 
-export type ValidationResult =
-    | { ok: true; config: PlatformConfig; placeholders: string[] }
-    | { ok: false; errors: string[] };
+export type ValidationResult = { ok: true; config: PlatformConfig; placeholders: string[] } | { ok: false; errors: string[] };
 
 export const PLACEHOLDER = "REPLACE_ME";
 
@@ -30,7 +28,9 @@ export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPol
     const errors = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(raw, issue));
     if (placeholders === "reject") {
         for (const path of found) {
-            errors.push(`${raw.file}: ${keyPath(path)}: expected a real value in place of the placeholder, given ${describeValue(valueAt(raw.values, path))}`);
+            errors.push(
+                `${raw.file}: ${keyPath(path)}: expected a real value in place of the placeholder, given ${describeValue(valueAt(raw.values, path))}`,
+            );
         }
     }
     if (errors.length > 0 || !parsed.success) return { ok: false, errors: [...new Set(errors)] };
@@ -55,7 +55,8 @@ function describeIssue(raw: RawStackConfig, issue: z.core.$ZodIssue): string[] {
         case "unrecognized_keys": {
             const known = knownKeys(issue.path);
             return issue.keys.map(
-                (key) => `${where([...issue.path, key])}: unknown key (expected one of: ${known.map((k) => (issue.path.length === 0 ? `finbot:${k}` : k)).join(", ")})`,
+                (key) =>
+                    `${where([...issue.path, key])}: unknown key (expected one of: ${known.map((k) => (issue.path.length === 0 ? `finbot:${k}` : k)).join(", ")})`,
             );
         }
         case "invalid_type":
@@ -112,7 +113,14 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 // ---- schema introspection: which paths are secret, which keys exist ----
 
-type AnyDef = { type: string; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType; shape?: Record<string, z.ZodType> };
+type AnyDef = {
+    type: string;
+    innerType?: z.ZodType;
+    in?: z.ZodType;
+    element?: z.ZodType;
+    valueType?: z.ZodType;
+    shape?: Record<string, z.ZodType>;
+};
 const defOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: AnyDef } })._zod.def;
 
 /** Unwraps optional/default/prefault/pipe wrappers down to the schema that has the structure. */

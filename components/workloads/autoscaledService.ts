@@ -94,8 +94,17 @@ export class AutoscaledService extends pulumi.ComponentResource {
                     minReplicas: service.replicas.min,
                     maxReplicas: service.replicas.max,
                     metrics: [
-                        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: service.targets.cpuPercent } } },
-                        { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: service.targets.memoryPercent } } },
+                        {
+                            type: "Resource",
+                            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: service.targets.cpuPercent } },
+                        },
+                        {
+                            type: "Resource",
+                            resource: {
+                                name: "memory",
+                                target: { type: "Utilization", averageUtilization: service.targets.memoryPercent },
+                            },
+                        },
                     ],
                     behavior: hpaBehavior(service.scaling),
                 },

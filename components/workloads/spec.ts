@@ -34,7 +34,11 @@ export function imageVersion(image: string): string {
 
 /** Kubernetes volume name for a writable path: "/tmp" -> "writable-tmp". */
 export function volumeName(mountPath: string): string {
-    const slug = mountPath.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "").toLowerCase() || "root";
+    const slug =
+        mountPath
+            .replace(/[^a-z0-9]+/gi, "-")
+            .replace(/^-|-$/g, "")
+            .toLowerCase() || "root";
     return `writable-${slug}`.slice(0, 63).replace(/-$/, "");
 }
 
@@ -117,7 +121,11 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
                 env: Object.entries(service.env).map(([name, value]) => ({ name, value })),
                 envFrom: args.secretEnvName ? [{ secretRef: { name: args.secretEnvName } }] : undefined,
                 resources: { requests: { cpu: service.resources.requests.cpu, memory: service.resources.requests.memory }, limits },
-                startupProbe: { httpGet: httpGet(service.health.startup ?? service.health.liveness), periodSeconds: 2, failureThreshold: 30 },
+                startupProbe: {
+                    httpGet: httpGet(service.health.startup ?? service.health.liveness),
+                    periodSeconds: 2,
+                    failureThreshold: 30,
+                },
                 livenessProbe: { httpGet: httpGet(service.health.liveness), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
                 readinessProbe: { httpGet: httpGet(service.health.readiness), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
                 securityContext: {
