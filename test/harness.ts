@@ -157,24 +157,38 @@ interface OptionsRecord {
     opts: pulumi.ResourceOptions;
 }
 
+/** Waits until every registration the program started has reached the mocks. */
+export function waitForRegistrations(): Promise<void> {
+    // The SDK's own drain of outstanding RPCs (what `disconnect` waits for); not in its public typings.
+    return (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
 // Runs share Pulumi's global mock state: one at a time.
 let queue: Promise<unknown> = Promise.resolve();
 
-/** Runs `buildPlatform(config)` under mocks and records what it registers. */
-export function runPlatform(config: PlatformConfig, stack: string): Promise<PlatformRun> {
-    const run = queue.then(() => runPlatformNow(config, stack));
+/** Runs `work` after every earlier mocked run has finished, so runs never share mock state. */
+export function exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const run = queue.then(work);
     queue = run.catch(() => undefined);
     return run;
 }
 
-async function runPlatformNow(config: PlatformConfig, stack: string): Promise<PlatformRun> {
-    const registered: Array<{
-        type: string;
-        name: string;
-        custom: boolean;
-        inputs: Record<string, unknown>;
-        state: Record<string, unknown>;
-    }> = [];
+/** Runs `buildPlatform(config)` under mocks and records what it registers. */
+export function runPlatform(config: PlatformConfig, stack: string): Promise<PlatformRun> {
+    return exclusively(() => runPlatformNow(config, stack));
+}
+
+interface Registration {
+    type: string;
+    name: string;
+    custom: boolean;
+    inputs: Record<string, unknown>;
+    state: Record<string, unknown>;
+}
+
+/** Installs the provider-like mocks; every registration is appended to the returned list. */
+export async function installMocks(stack: string): Promise<Registration[]> {
+    const registered: Registration[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -193,6 +207,11 @@ async function runPlatformNow(config: PlatformConfig, stack: string): Promise<Pl
         stack,
         false,
     );
+    return registered;
+}
+
+async function runPlatformNow(config: PlatformConfig, stack: string): Promise<PlatformRun> {
+    const registered = await installMocks(stack);
 
     // A legacy transformation on the root component sees every child's options (dependsOn, protect).
     const options = new Map<string, OptionsRecord>();
@@ -205,7 +224,7 @@ async function runPlatformNow(config: PlatformConfig, stack: string): Promise<Pl
     };
     const platform = buildPlatform(config, { transformations: [recordOptions] });
     await awaitOutput(platform.urn);
-    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await waitForRegistrations();
 
     const urnOf = (resource: pulumi.Resource) => awaitOutput(resource.urn);
     const resources: RecordedResource[] = [];
