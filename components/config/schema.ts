@@ -1,55 +1,21 @@
 // The stack configuration: one schema for every `finbot:` key, with defaults, ranges and
-// cross-field rules. Each top-level field is one config key (`finbot:<field>`). Custom error
-// texts say what was expected; `errors.ts` adds the key path and what was given.
-import * as pulumi from "@pulumi/pulumi";
+// cross-field rules. Each top-level field is one config key (`finbot:<field>`).
 import { z } from "zod";
-import { parseBytes, parseCpu } from "./quantities";
+import {
+    absolutePath,
+    chartVersion,
+    dnsLabel,
+    envName,
+    httpPath,
+    imageRef,
+    isNumber,
+    port,
+    resourcesSchema,
+    secretString,
+} from "./primitives";
 import { CHARTS, ChartName, PLATFORM_IMAGES } from "./releases";
 
-/**
- * A secret string: set with `pulumi config set --secret`, never echoed in errors, and handed to
- * components as a Pulumi secret so it stays one all the way to the Kubernetes Secret.
- */
-export const secretString = () =>
-    z
-        .string()
-        .min(1, { error: "a non-empty secret (set it with `pulumi config set --secret`)" })
-        .transform((value) => pulumi.secret(value))
-        .meta({ secret: true });
-
-/** True when the schema (or what it wraps) was built by `secretString`. */
-export function isSecretSchema(schema: z.ZodType): boolean {
-    return z.globalRegistry.get(schema)?.secret === true;
-}
-
-const dnsLabel = (maxLength: number) =>
-    z.string().regex(new RegExp(`^[a-z](?:[-a-z0-9]{0,${maxLength - 2}}[a-z0-9])?$`), {
-        error: `a DNS label (lower-case letters, digits and "-", starting with a letter, at most ${maxLength} characters)`,
-    });
-
-const httpPath = z.string().regex(/^\/\S*$/, { error: 'an absolute HTTP path such as "/healthz"' });
-const absolutePath = z.string().regex(/^\/\S*$/, { error: 'an absolute file system path such as "/tmp"' });
-const cpuQuantity = z.string().refine((v) => parseCpu(v) !== undefined, {
-    error: 'a CPU quantity such as "250m" or "1"',
-});
-const memoryQuantity = z.string().refine((v) => parseBytes(v) !== undefined, {
-    error: 'a memory quantity such as "128Mi" or "1Gi"',
-});
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "an environment variable name" });
-const port = z.number().int().min(1).max(65535);
-
-// An image reference that names exactly one image: a tag other than "latest", or a digest.
-const IMAGE_REF =
-    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
-export function isPinnedImage(ref: string): boolean {
-    const m = IMAGE_REF.exec(ref);
-    if (!m) return false;
-    return ref.includes("@sha256:") || (m[1] !== undefined && m[1] !== "latest");
-}
-const imageRef = z.string().refine(isPinnedImage, {
-    error: 'a pinned image reference: "registry/name:tag" (not "latest") or "registry/name@sha256:<digest>"',
-});
-const chartVersion = z.string().regex(/^v?\d+\.\d+\.\d+(?:[-+][\w.-]+)?$/, { error: 'an exact chart version such as "88.5.3"' });
+export { isPinnedImage, isSecretSchema, secretString } from "./primitives";
 
 const scaleUpSchema = z
     .strictObject({
@@ -114,10 +80,7 @@ export const serviceSchema = z
             .strictObject({ scaleUp: scaleUpSchema, scaleDown: scaleDownSchema })
             .prefault({})
             .describe("HPA behaviour: fast scale-up, slow scale-down."),
-        resources: z.strictObject({
-            requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
-            limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity }),
-        }),
+        resources: resourcesSchema,
         writablePaths: z
             .array(absolutePath)
             .default(["/tmp"])
@@ -136,7 +99,7 @@ export const serviceSchema = z
     // reported at once; they only look at the fields that are well-formed.
     .superRefine(
         (svc, ctx) => {
-            const { replicas, resources } = svc as Partial<typeof svc>;
+            const { replicas } = svc as Partial<typeof svc>;
             if (isNumber(replicas?.min) && isNumber(replicas?.max) && replicas.min > replicas.max) {
                 ctx.addIssue({
                     code: "custom",
@@ -145,27 +108,9 @@ export const serviceSchema = z
                     message: `a value <= replicas.max (${replicas.max})`,
                 });
             }
-            const limitBelowRequest = (kind: "cpu" | "memory", parse: (q: string) => number | undefined) => {
-                const request = resources?.requests?.[kind];
-                const limit = resources?.limits?.[kind];
-                if (typeof request !== "string" || typeof limit !== "string") return;
-                const [r, l] = [parse(request), parse(limit)];
-                if (r !== undefined && l !== undefined && l < r) {
-                    ctx.addIssue({
-                        code: "custom",
-                        path: ["resources", "limits", kind],
-                        input: limit,
-                        message: `a limit >= requests.${kind} (${request})`,
-                    });
-                }
-            };
-            limitBelowRequest("cpu", parseCpu);
-            limitBelowRequest("memory", parseBytes);
         },
         { when: () => true },
     );
-
-const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
 
 const chartVersions = z
     .strictObject(
