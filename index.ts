@@ -14,3 +14,4 @@ if (!result.ok) {
 const platform = buildPlatform(result.config);
 export const namespaces = platform.namespaces;
 export const serviceUrls = platform.serviceUrls;
+export const monitoringUrls = platform.monitoringUrls;

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { SECRET_STAND_IN } from "../components/config/load";
+import { secretString } from "../components/config/schema";
 import { parsePlanArgs, writePlan } from "../scripts/plan";
 import { PROJECT_DIR, loadStackConfig, runPlatform } from "./harness";
 
@@ -52,7 +53,6 @@ describe("offline plan (npm run plan)", () => {
     it("replaces secrets by [secret] everywhere it writes", async () => {
         const { config } = loadStackConfig("dev");
         const secretConfig = structuredClone(config);
-        const { secretString } = await import("../components/config/schema");
         secretConfig.services[0].secretEnv = { PAYMENT_API_KEY: secretString().parse(SECRET_STAND_IN) };
         const run = await runPlatform(secretConfig, "dev");
         const out = mkdtempSync(path.join(tmpdir(), "finbot-plan-secret-"));

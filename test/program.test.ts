@@ -56,13 +56,17 @@ describe("the program (index.ts)", () => {
         assert.equal(result.registered.length, 0);
     });
 
-    it("deploys prod once the network ids are real", async () => {
+    it("deploys prod once the placeholders are replaced", async () => {
         const config = engineConfig("prod", (values) => {
             values.network = {
                 vpcId: "vpc-0a1b2c",
                 privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"],
                 nodeSecurityGroupId: "sg-0abc",
             };
+            // What `pulumi config set --secret --path` leaves behind, decrypted by the engine.
+            const alerting = (values.monitoring as { alerting: Record<string, Record<string, string>> }).alerting;
+            alerting.pagerduty.routingKey = "a-routing-key";
+            alerting.slack.webhookUrl = "https://hooks.slack.example/services/T0/B0/x";
         });
         const result = await runProgram("prod", config);
         assert.equal(result.error, undefined, String(result.error));
@@ -79,7 +83,7 @@ describe("the program (index.ts)", () => {
         assert.deepEqual(result.error.message.split("\n"), [
             "invalid stack config:",
             "Pulumi.dev.yaml: finbot:services[0].replicas.min: expected a value <= replicas.max (2), given 9",
-            "Pulumi.dev.yaml: finbot:unknownKey: unknown key (expected one of: finbot:environment, finbot:namespaces, finbot:kubernetes, finbot:network, finbot:releases, finbot:services)",
+            "Pulumi.dev.yaml: finbot:unknownKey: unknown key (expected one of: finbot:environment, finbot:namespaces, finbot:kubernetes, finbot:network, finbot:releases, finbot:services, finbot:monitoring)",
         ]);
         assert.equal(result.registered.length, 0);
     });

@@ -40,7 +40,7 @@ export const duration = z.string().refine((v) => parseDuration(v) !== undefined 
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "an environment variable name" });
 export const port = z.number().int().min(1).max(65535);
 
-interface Resources {
+export interface Resources {
     requests: { cpu: string; memory: string };
     limits: { cpu?: string; memory: string };
 }

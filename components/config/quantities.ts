@@ -32,6 +32,16 @@ export function parseBytes(quantity: string): number | undefined {
     return Number(m[1]) * MEMORY_FACTORS[m[2] ?? ""];
 }
 
+/** Bytes of a Prometheus size ("8GB" = 8e9, "500MiB" = 500 * 2^20), or undefined. */
+export function parsePrometheusSize(size: string): number | undefined {
+    if (size === "0") return 0;
+    const m = /^(\d*\.?\d+)(?:([KMGTPE])(i?))?B$/.exec(size);
+    if (!m) return undefined;
+    if (!m[2]) return Number(m[1]);
+    const power = "KMGTPE".indexOf(m[2]) + 1;
+    return Number(m[1]) * (m[3] ? 1024 ** power : 1000 ** power);
+}
+
 const DURATION = /^(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
 const DURATION_PART = /(\d+)(ms|y|w|d|h|m|s)/g;
 const DURATION_SECONDS: Record<string, number> = {

@@ -13,7 +13,10 @@ import {
     resourcesSchema,
     secretString,
 } from "./primitives";
+import { monitoringSchema } from "./monitoring";
 import { CHARTS, ChartName, PLATFORM_IMAGES } from "./releases";
+
+const PROMETHEUS_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 export { isPinnedImage, isSecretSchema, secretString } from "./primitives";
 
@@ -89,9 +92,26 @@ export const serviceSchema = z
             .strictObject({
                 availability: z.number().min(90).max(99.999).describe("Availability target in % over 30 days."),
                 latency: z.strictObject({
-                    thresholdSeconds: z.number().positive().max(60).describe("Latency threshold of a good request."),
+                    thresholdSeconds: z
+                        .number()
+                        .positive()
+                        .max(60)
+                        .describe("Latency threshold of a good request: a bucket boundary (`le`) of the duration histogram."),
                     percent: z.number().min(50).max(99.999).describe("% of requests faster than the threshold."),
                 }),
+                sli: z
+                    .strictObject({
+                        requestsMetric: z.string().regex(PROMETHEUS_NAME).default("http_requests_total").describe("Counter of requests."),
+                        statusLabel: z.string().regex(PROMETHEUS_NAME).default("code").describe("Label holding the HTTP status code."),
+                        errorStatus: z.string().min(1).default("5..").describe("Regex of status codes that count as errors."),
+                        durationMetric: z
+                            .string()
+                            .regex(PROMETHEUS_NAME)
+                            .default("http_request_duration_seconds")
+                            .describe("Histogram of request durations (without _bucket)."),
+                    })
+                    .prefault({})
+                    .describe("Where the SLIs come from (Prometheus conventions by default)."),
             })
             .describe("Service level objectives, used by monitoring."),
     })
@@ -145,6 +165,7 @@ export const platformSchema = z
         namespaces: z
             .strictObject({
                 apps: dnsLabel(63).default("finbot-apps").describe("Namespace of FinBot's services."),
+                monitoring: dnsLabel(63).default("finbot-monitoring").describe("Namespace of Prometheus, Alertmanager, Grafana."),
             })
             .prefault({})
             .describe("Namespaces per area, created by the program."),
@@ -171,6 +192,7 @@ export const platformSchema = z
             .prefault({})
             .describe("What promotion moves from dev to prod: images and chart versions."),
         services: z.array(serviceSchema).default([]).describe("FinBot's HTTP services, each autoscaled."),
+        monitoring: monitoringSchema.describe("Prometheus, Alertmanager, Grafana, uptime probes and alert routing."),
     })
     .superRefine(
         (config, ctx) => {
@@ -206,6 +228,28 @@ export const platformSchema = z
                     });
                 }
             });
+            const monitoring = config.monitoring as Partial<PlatformConfig["monitoring"]> | undefined;
+            if (config.environment === "production" && monitoring?.enabled !== false) {
+                for (const part of ["prometheus", "alertmanager"] as const) {
+                    const replicas = monitoring?.[part]?.replicas;
+                    if (!isNumber(replicas) || replicas < 2) {
+                        ctx.addIssue({
+                            code: "custom",
+                            path: ["monitoring", part, "replicas"],
+                            input: replicas,
+                            message: "at least 2 replicas in production",
+                        });
+                    }
+                }
+                if (monitoring?.alerting?.pagerduty === undefined) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["monitoring", "alerting", "pagerduty"],
+                        input: undefined,
+                        message: "a PagerDuty routing key in production, or nobody is paged",
+                    });
+                }
+            }
             if (config.environment === "production" && config.network === undefined) {
                 ctx.addIssue({
                     code: "custom",

@@ -2,6 +2,8 @@
 // Pure: it reads the validated config and the recorded resources, nothing else.
 import { PlatformConfig } from "../config/schema";
 import { formatBytes, formatCpu, parseBytes, parseCpu } from "../config/quantities";
+import { monitoringSummary } from "../monitoring/summary";
+import { table } from "./table";
 
 /** A registered resource as far as the summary needs it. */
 export interface PlannedResource {
@@ -15,16 +17,6 @@ export interface SummaryInput {
     resources: PlannedResource[];
     /** Key paths still holding placeholders (allowed in a plan, refused by a deployment). */
     placeholders: string[];
-}
-
-/** A Markdown table from a header row and data rows. */
-export function table(header: string[], rows: Array<Array<string | number>>): string {
-    const escape = (cell: string | number) => String(cell).replace(/\|/g, "\\|");
-    return [
-        `| ${header.map(escape).join(" | ")} |`,
-        `| ${header.map(() => "---").join(" | ")} |`,
-        ...rows.map((row) => `| ${row.map(escape).join(" | ")} |`),
-    ].join("\n");
 }
 
 /** Requests of all services at their minimum and maximum replica counts. */
@@ -107,5 +99,5 @@ export function renderSummary(input: SummaryInput): string {
             `**Placeholders to replace before deploying** (a real \`pulumi up\` refuses them): ${input.placeholders.map((p) => `\`${p}\``).join(", ")}`,
         );
     }
-    return [...header, "", workloadsSection(config), "", resourcesSection(input.resources), ""].join("\n");
+    return [...header, "", workloadsSection(config), "", monitoringSummary(config), "", resourcesSection(input.resources), ""].join("\n");
 }

@@ -15,6 +15,12 @@ export interface AutoscaledServiceArgs {
      * @default "preferred"
      */
     zoneSpread?: ZoneSpread;
+    /**
+     * Scrape the service's metrics with a ServiceMonitor, created after the resource that
+     * installs the monitoring.coreos.com CRDs.
+     * @default no ServiceMonitor
+     */
+    serviceMonitor?: { crds: pulumi.Resource; interval: string };
 }
 
 /**
@@ -117,6 +123,24 @@ export class AutoscaledService extends pulumi.ComponentResource {
                 name,
                 { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(service.name) } } },
                 { parent: this },
+            );
+        }
+
+        if (args.serviceMonitor) {
+            new k8s.apiextensions.CustomResource(
+                name,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "ServiceMonitor",
+                    metadata,
+                    spec: {
+                        selector: { matchLabels: selectorLabels(service.name) },
+                        endpoints: [
+                            { port: HTTP_PORT_NAME, path: service.metrics.path, interval: args.serviceMonitor.interval, scheme: "http" },
+                        ],
+                    },
+                },
+                { parent: this, dependsOn: [args.serviceMonitor.crds, kubeService] },
             );
         }
 

@@ -1,0 +1,116 @@
+// `finbot:monitoring`: Prometheus, Alertmanager, Grafana, uptime probes and alert routing.
+import { z } from "zod";
+import { duration, isNumber, memoryQuantity, resourcesSchema, secretString } from "./primitives";
+import { parseBytes, parsePrometheusSize } from "./quantities";
+
+// Prometheus' own size format for retentionSize, as the operator validates it.
+const prometheusByteSize = z
+    .string()
+    .regex(/^(0|([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B)$/, { error: 'a Prometheus size such as "8GB" or "500MiB"' });
+
+const prometheusSchema = z
+    .strictObject({
+        replicas: z.number().int().min(1).max(5).default(1).describe("Prometheus replicas (production: at least 2)."),
+        retention: duration.default("7d").describe("How long samples are kept."),
+        retentionSize: prometheusByteSize.optional().describe("Cap on the TSDB size. @default 85% of storage"),
+        storage: memoryQuantity.default("10Gi").describe("Volume size per replica."),
+        scrapeInterval: duration.default("30s").describe("Default scrape interval."),
+        resources: resourcesSchema.prefault({ requests: { cpu: "200m", memory: "512Mi" }, limits: { memory: "1Gi" } }),
+    })
+    .prefault({});
+
+const alertmanagerSchema = z
+    .strictObject({
+        replicas: z.number().int().min(1).max(5).default(1).describe("Alertmanager replicas (production: at least 2)."),
+        storage: memoryQuantity.default("1Gi").describe("Volume size per replica (silences, notification log)."),
+        resources: resourcesSchema.prefault({ requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "128Mi" } }),
+    })
+    .prefault({});
+
+const grafanaSchema = z
+    .strictObject({
+        storage: memoryQuantity.default("1Gi").describe("Persistent volume for Grafana's database."),
+        resources: resourcesSchema.prefault({ requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } }),
+    })
+    .prefault({});
+
+const alertingSchema = z
+    .strictObject({
+        pagerduty: z
+            .strictObject({ routingKey: secretString().describe("PagerDuty Events v2 routing key.") })
+            .optional()
+            .describe("Where `severity: page` (and critical) alerts go. Required in production."),
+        slack: z
+            .strictObject({
+                webhookUrl: secretString().describe("Slack incoming-webhook URL."),
+                channel: z.string().regex(/^#[-\w]+$/, { error: 'a Slack channel such as "#finbot-alerts"' }),
+            })
+            .optional()
+            .describe("Where `severity: ticket` (and warning) alerts go."),
+        deadMansSwitch: z
+            .strictObject({
+                url: secretString().describe("URL pinged by the always-firing Watchdog alert (e.g. a healthchecks.io check)."),
+            })
+            .optional()
+            .describe("Dead man's switch: an outside service that raises the alarm when the pings stop."),
+        groupWait: duration.default("30s"),
+        groupInterval: duration.default("5m"),
+        repeatInterval: duration.default("4h"),
+    })
+    .prefault({});
+
+const businessPanelSchema = z.strictObject({
+    title: z.string().min(1),
+    expr: z.string().min(1).describe("PromQL of the panel."),
+    unit: z.string().default("short").describe("Grafana unit (short, currencyEUR, percentunit, ...)."),
+});
+
+export const monitoringSchema = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Install the monitoring stack."),
+        managedControlPlane: z
+            .boolean()
+            .optional()
+            .describe(
+                "The control plane is managed (EKS): no scrapes or rules for etcd, scheduler, controller manager. @default true in production",
+            ),
+        prometheus: prometheusSchema,
+        alertmanager: alertmanagerSchema,
+        grafana: grafanaSchema,
+        alerting: alertingSchema.describe("Alert routing: page -> PagerDuty, ticket -> Slack."),
+        uptime: z
+            .strictObject({
+                objective: z.number().min(90).max(99.999).default(99.9).describe("Uptime objective (%) of public endpoints over 30 days."),
+                interval: duration.default("30s").describe("Probe interval."),
+            })
+            .prefault({}),
+        businessMetrics: z.array(businessPanelSchema).default([]).describe("Panels of the Business metrics dashboard."),
+    })
+    .superRefine(
+        (monitoring, ctx) => {
+            // retentionSize must leave room on the volume for the WAL and compaction.
+            const m = monitoring as Partial<typeof monitoring>;
+            if (m.prometheus?.retentionSize && typeof m.prometheus.storage === "string") {
+                const size = parsePrometheusSize(m.prometheus.retentionSize);
+                const storage = parseBytes(m.prometheus.storage);
+                if (isNumber(size) && isNumber(storage) && size > storage * 0.9) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["prometheus", "retentionSize"],
+                        input: m.prometheus.retentionSize,
+                        message: `a size at most 90% of prometheus.storage (${m.prometheus.storage})`,
+                    });
+                }
+            }
+        },
+        { when: () => true },
+    )
+    .prefault({});
+
+export type MonitoringConfig = z.output<typeof monitoringSchema>;
+
+/** `retentionSize` when not configured: 85% of the volume, in Prometheus' format. */
+export function defaultRetentionSize(storage: string): string {
+    const bytes = parseBytes(storage) ?? 0;
+    return `${Math.floor((bytes * 0.85) / 2 ** 20)}MiB`;
+}

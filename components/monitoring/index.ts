@@ -1,0 +1,5 @@
+export * from "./monitoring";
+export * from "./alertmanager";
+export * from "./rules";
+export * from "./slo";
+export * from "./values";

@@ -1,0 +1,136 @@
+// Alerts on the platform itself, beyond kube-prometheus-stack's defaults: autoscaling at its
+// ceiling, memory-leak trends, volumes filling up, latency regressions against last week and
+// certificates about to expire. Pure: config in, rule groups out.
+import { ServiceConfig } from "../config/schema";
+import { RuleGroup, anyOf, runbook, selector } from "./rules";
+
+export interface PlatformRuleArgs {
+    appsNamespace: string;
+    /** Namespaces whose persistent volumes are watched. */
+    volumeNamespaces: string[];
+    services: ServiceConfig[];
+}
+
+/** Autoscaling and capacity: an HPA stuck at maxReplicas means the next spike is not absorbed. */
+export function autoscalingRules(appsNamespace: string): RuleGroup {
+    const ns = selector({ namespace: appsNamespace });
+    return {
+        name: "finbot-autoscaling",
+        rules: [
+            {
+                alert: "FinbotHPAAtMaxReplicas",
+                expr:
+                    `label_replace(kube_horizontalpodautoscaler_status_current_replicas${ns} ` +
+                    `>= on (namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_spec_max_replicas${ns}, ` +
+                    `"service", "$1", "horizontalpodautoscaler", "(.*)")`,
+                for: "30m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "{{ $labels.service }} has run at its maximum replicas for 30 minutes",
+                    description:
+                        "The HPA of {{ $labels.service }} cannot add replicas: raise replicas.max (check node capacity) or find what drives the load.",
+                    runbook: runbook("capacity"),
+                },
+            },
+        ],
+    };
+}
+
+/** Memory: a working set rising steadily for hours that will reach the limit (leak in a long-running process). */
+export function memoryLeakRules(appsNamespace: string): RuleGroup {
+    const containers = selector({ namespace: appsNamespace, container: "~.+", image: "~.+" });
+    const workingSet = `container_memory_working_set_bytes${containers}`;
+    return {
+        name: "finbot-memory",
+        rules: [
+            {
+                alert: "FinbotMemoryLeakSuspected",
+                expr:
+                    `label_replace(` +
+                    `(predict_linear(${workingSet}[6h], 4 * 3600) > on (namespace, pod, container) group_left ` +
+                    `max by (namespace, pod, container) (kube_pod_container_resource_limits${selector({ namespace: appsNamespace, resource: "memory" })})) ` +
+                    `and on (namespace, pod, container) (deriv(${workingSet}[6h]) > 0), ` +
+                    `"service", "$1", "container", "(.*)")`,
+                for: "1h",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "{{ $labels.pod }} memory has grown for 6h and will reach its limit within 4h",
+                    description:
+                        "The working set of {{ $labels.container }} in {{ $labels.pod }} keeps rising; at this trend it is OOM-killed within 4 hours. Take a heap profile before it restarts.",
+                    runbook: runbook("memory-leak"),
+                },
+            },
+        ],
+    };
+}
+
+/** Disk: persistent volumes of the platform's namespaces filling up. */
+export function volumeRules(namespaces: string[]): RuleGroup {
+    const ns = selector({ namespace: anyOf(namespaces) });
+    const freeRatio = `kubelet_volume_stats_available_bytes${ns} / kubelet_volume_stats_capacity_bytes${ns}`;
+    const rule = (severity: "page" | "ticket", free: number, hours: number, forDuration: string) => ({
+        alert: "FinbotVolumeFillingUp",
+        expr: `(${freeRatio} < ${free}) and (predict_linear(kubelet_volume_stats_available_bytes${ns}[6h], ${hours} * 3600) < 0)`,
+        for: forDuration,
+        labels: { severity },
+        annotations: {
+            summary: `Volume {{ $labels.persistentvolumeclaim }} is ${Math.round((1 - free) * 100)}% full and fills within ${hours}h`,
+            description:
+                "{{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free and the trend of the last 6h fills it. Grow the volume or shorten retention.",
+            runbook: runbook("disk"),
+        },
+    });
+    return { name: "finbot-volumes", rules: [rule("ticket", 0.15, 24, "1h"), rule("page", 0.05, 4, "15m")] };
+}
+
+/** Performance regression: p95 latency now against the same time last week. */
+export function regressionRules(services: ServiceConfig[], appsNamespace: string): RuleGroup {
+    return {
+        name: "finbot-regressions",
+        rules: services.map((service) => {
+            const target = selector({ namespace: appsNamespace, service: service.name });
+            const p95 = (offset: string) =>
+                `histogram_quantile(0.95, sum by (le) (rate(${service.slo.sli.durationMetric}_bucket${target}[30m]${offset})))`;
+            return {
+                alert: "FinbotLatencyRegression",
+                expr: `(${p95("")} > 1.5 * ${p95(" offset 1w")}) and (sum(rate(${service.slo.sli.requestsMetric}${target}[30m])) > 1)`,
+                for: "30m",
+                labels: { severity: "ticket", service: service.name },
+                annotations: {
+                    summary: `${service.name}: p95 latency is 50% above the same time last week`,
+                    description: `p95 latency of ${service.name} is {{ $value | humanizeDuration }}, more than 1.5x last week's at this hour. Compare releases deployed since.`,
+                    runbook: runbook("latency-regression"),
+                },
+            };
+        }),
+    };
+}
+
+/** Certificates of probed HTTPS endpoints (cert-manager's own metrics are watched by the traffic area). */
+export function certificateRules(): RuleGroup {
+    const remaining = `probe_ssl_earliest_cert_expiry${selector({ probe: "uptime" })} - time()`;
+    const rule = (severity: "page" | "ticket", days: number) => ({
+        alert: "FinbotCertificateExpiresSoon",
+        expr: `${remaining} < ${days} * 86400`,
+        for: "1h",
+        labels: { severity },
+        annotations: {
+            summary: `The certificate of {{ $labels.instance }} expires within ${days} days`,
+            description:
+                "The TLS certificate served by {{ $labels.instance }} expires in {{ $value | humanizeDuration }}. Check cert-manager's Certificate status.",
+            runbook: runbook("certificates"),
+        },
+    });
+    return { name: "finbot-certificates", rules: [rule("ticket", 14), rule("page", 3)] };
+}
+
+/** All platform rule groups. */
+export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
+    return [
+        autoscalingRules(args.appsNamespace),
+        memoryLeakRules(args.appsNamespace),
+        volumeRules(args.volumeNamespaces),
+        regressionRules(args.services, args.appsNamespace),
+        certificateRules(),
+    ].filter((group) => group.rules.length > 0);
+}

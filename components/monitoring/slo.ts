@@ -1,0 +1,155 @@
+// SLO rules: multiwindow, multi-burn-rate alerts as in the Google SRE Workbook (chapter "Alerting
+// on SLOs"), for a 30-day window, with recording rules for the SLI error ratios and the error
+// budget remaining. Pure: service config in, rule groups out.
+import { ServiceConfig } from "../config/schema";
+import { RuleGroup, Severity, runbook, selector } from "./rules";
+
+/** The SLO window. */
+export const SLO_PERIOD = "30d";
+
+/**
+ * Burn-rate alert conditions: an alert fires when both windows burn the budget faster than
+ * `factor` times the sustainable rate. A 14.4x burn spends 2% of a 30-day budget in an hour.
+ */
+export const BURN_RATE_WINDOWS: ReadonlyArray<{ severity: Severity; long: string; short: string; factor: number }> = [
+    { severity: "page", long: "1h", short: "5m", factor: 14.4 },
+    { severity: "page", long: "6h", short: "30m", factor: 6 },
+    { severity: "ticket", long: "1d", short: "2h", factor: 3 },
+    { severity: "ticket", long: "3d", short: "6h", factor: 1 },
+];
+
+/** Every window an error ratio is recorded for. */
+export const RATIO_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+export type SloKind = "availability" | "latency" | "uptime";
+
+/** One objective: which service, what SLI (as an error ratio over a window), what target. */
+export interface Objective {
+    service: string;
+    slo: SloKind;
+    /** Target in percent, e.g. 99.9. */
+    objective: number;
+    /** PromQL of the fraction of bad events over `window`. */
+    errorRatio: (window: string) => string;
+    /** What a bad event is, for humans. */
+    description: string;
+}
+
+/** Prometheus renders `le` like Go's strconv.FormatFloat(f, 'g'): 0.25 -> "0.25", 1 -> "1". */
+export function leLabel(seconds: number): string {
+    return String(seconds);
+}
+
+/** The availability and latency objectives of a service, from its `slo` config. */
+export function serviceObjectives(service: ServiceConfig, namespace: string): Objective[] {
+    const { sli } = service.slo;
+    const target = { namespace, service: service.name };
+    const requests = (window: string, extra: Record<string, string> = {}) =>
+        `sum(rate(${sli.requestsMetric}${selector({ ...target, ...extra })}[${window}]))`;
+    const bucket = (window: string) =>
+        `sum(rate(${sli.durationMetric}_bucket${selector({ ...target, le: leLabel(service.slo.latency.thresholdSeconds) })}[${window}]))`;
+    const count = (window: string) => `sum(rate(${sli.durationMetric}_count${selector(target)}[${window}]))`;
+    return [
+        {
+            service: service.name,
+            slo: "availability",
+            objective: service.slo.availability,
+            errorRatio: (w) => `${requests(w, { [sli.statusLabel]: `~${sli.errorStatus}` })} / ${requests(w)}`,
+            description: `responses with status ${sli.errorStatus}`,
+        },
+        {
+            service: service.name,
+            slo: "latency",
+            objective: service.slo.latency.percent,
+            errorRatio: (w) => `1 - (${bucket(w)} / ${count(w)})`,
+            description: `requests slower than ${service.slo.latency.thresholdSeconds}s`,
+        },
+    ];
+}
+
+/** The uptime objective of a public service, measured by its blackbox probe. */
+export function uptimeObjective(service: string, objective: number): Objective {
+    return {
+        service,
+        slo: "uptime",
+        objective,
+        errorRatio: (w) => `1 - avg(avg_over_time(probe_success${selector({ service, probe: "uptime" })}[${w}]))`,
+        description: "failed probes of its health endpoint",
+    };
+}
+
+const ratioName = (window: string) => `slo:sli_error:ratio_rate${window}`;
+
+/** Recording and alerting rules for one objective. */
+export function sloRuleGroup(objective: Objective): RuleGroup {
+    const labels = { service: objective.service, slo: objective.slo };
+    const budget = Number((1 - objective.objective / 100).toPrecision(6));
+    const recorded = (window: string) => `${ratioName(window)}${selector(labels)}`;
+    const condition = (severity: Severity) =>
+        BURN_RATE_WINDOWS.filter((w) => w.severity === severity)
+            .map((w) => `(${recorded(w.long)} > (${w.factor} * ${budget}) and ${recorded(w.short)} > (${w.factor} * ${budget}))`)
+            .join(" or ");
+    const alert = (severity: Severity) => ({
+        alert: "SLOErrorBudgetBurn",
+        expr: condition(severity),
+        labels: { severity, ...labels },
+        annotations: {
+            summary: `${objective.service}: ${objective.slo} error budget burning ${severity === "page" ? "fast" : "steadily"}`,
+            description:
+                `${objective.service} is burning its ${objective.slo} error budget (${objective.objective}% over ${SLO_PERIOD}; bad events: ` +
+                `${objective.description}) faster than the SLO allows. ` +
+                (severity === "page"
+                    ? "At this rate the monthly budget is gone within days."
+                    : "Left alone, the budget runs out before the window ends."),
+            runbook: runbook("slo-burn"),
+        },
+    });
+    return {
+        name: `slo-${objective.service}-${objective.slo}`,
+        rules: [
+            ...RATIO_WINDOWS.map((window) => ({ record: ratioName(window), expr: objective.errorRatio(window), labels })),
+            { record: "slo:objective:ratio", expr: `vector(${objective.objective / 100})`, labels },
+            {
+                record: `slo:sli_error:ratio_rate${SLO_PERIOD}`,
+                expr: `avg_over_time(${recorded("5m")}[${SLO_PERIOD}])`,
+                labels,
+            },
+            {
+                record: "slo:error_budget_remaining:ratio",
+                expr: `1 - (${recorded(SLO_PERIOD)} / ${budget})`,
+                labels,
+            },
+            alert("page"),
+            alert("ticket"),
+        ],
+    };
+}
+
+/** Quantiles recorded per service for dashboards. */
+export const LATENCY_QUANTILES = [0.5, 0.95, 0.99];
+
+/**
+ * RED recording rules per service (rate, errors, duration) under uniform names, so that
+ * dashboards work for every service whatever its metric names.
+ */
+export function redRuleGroup(service: ServiceConfig, namespace: string): RuleGroup {
+    const { sli } = service.slo;
+    const target = selector({ namespace, service: service.name });
+    const labels = { service: service.name };
+    return {
+        name: `red-${service.name}`,
+        rules: [
+            { record: "service:requests:rate5m", expr: `sum(rate(${sli.requestsMetric}${target}[5m]))`, labels },
+            {
+                record: "service:errors:rate5m",
+                expr: `sum(rate(${sli.requestsMetric}${selector({ namespace, service: service.name, [sli.statusLabel]: `~${sli.errorStatus}` })}[5m]))`,
+                labels,
+            },
+            ...LATENCY_QUANTILES.map((q) => ({
+                record: `service:latency_seconds:p${Math.round(q * 100)}`,
+                expr: `histogram_quantile(${q}, sum by (le) (rate(${sli.durationMetric}_bucket${target}[5m])))`,
+                labels,
+            })),
+        ],
+    };
+}

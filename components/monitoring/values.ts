@@ -1,0 +1,142 @@
+// Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
+import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
+import { Resources } from "../config/primitives";
+
+export const KPS_RELEASE = "kube-prometheus-stack";
+export const BLACKBOX_RELEASE = "prometheus-blackbox-exporter";
+/** Grafana's sidecar loads ConfigMaps carrying this label as dashboards. */
+export const DASHBOARD_LABEL = "grafana_dashboard";
+/** ...into the Grafana folder named by this annotation. */
+export const DASHBOARD_FOLDER_ANNOTATION = "grafana_folder";
+/** Mounted into the Alertmanager pods; holds the whole alertmanager.yaml (it contains receiver secrets). */
+export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-finbot";
+
+export interface KubePrometheusStackArgs {
+    monitoring: MonitoringConfig;
+    production: boolean;
+    storageClass?: string;
+    /** Secret with `admin-user` and `admin-password` for Grafana. */
+    grafanaAdminSecret: string;
+}
+
+const containerResources = (r: Resources) => ({
+    requests: { ...r.requests },
+    limits: r.limits.cpu ? { cpu: r.limits.cpu, memory: r.limits.memory } : { memory: r.limits.memory },
+});
+
+const volumeClaim = (size: string, storageClass?: string) => ({
+    volumeClaimTemplate: {
+        spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: size } },
+            ...(storageClass ? { storageClassName: storageClass } : {}),
+        },
+    },
+});
+
+/** Spread replicas over nodes strictly (hard anti-affinity) when there is more than one. */
+const antiAffinity = (replicas: number) => (replicas > 1 ? "hard" : "soft");
+
+export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record<string, unknown> {
+    const { monitoring, production } = args;
+    const { prometheus, alertmanager, grafana } = monitoring;
+    // Managed control planes (EKS) expose no etcd, scheduler, controller-manager or kube-proxy metrics.
+    const managed = monitoring.managedControlPlane ?? production;
+    return {
+        fullnameOverride: KPS_RELEASE,
+        crds: { enabled: true },
+        defaultRules: {
+            create: true,
+            rules: managed
+                ? {
+                      etcd: false,
+                      kubeControllerManager: false,
+                      kubeSchedulerAlerting: false,
+                      kubeSchedulerRecording: false,
+                      kubeProxy: false,
+                  }
+                : {},
+        },
+        kubeEtcd: { enabled: !managed },
+        kubeScheduler: { enabled: !managed },
+        kubeControllerManager: { enabled: !managed },
+        kubeProxy: { enabled: !managed },
+        prometheus: {
+            prometheusSpec: {
+                replicas: prometheus.replicas,
+                retention: prometheus.retention,
+                retentionSize: prometheus.retentionSize ?? defaultRetentionSize(prometheus.storage),
+                scrapeInterval: prometheus.scrapeInterval,
+                evaluationInterval: prometheus.scrapeInterval,
+                resources: containerResources(prometheus.resources),
+                storageSpec: volumeClaim(prometheus.storage, args.storageClass),
+                podAntiAffinity: antiAffinity(prometheus.replicas),
+                // Pick up every ServiceMonitor, PodMonitor, Probe and PrometheusRule, not only the chart's.
+                ruleSelectorNilUsesHelmValues: false,
+                serviceMonitorSelectorNilUsesHelmValues: false,
+                podMonitorSelectorNilUsesHelmValues: false,
+                probeSelectorNilUsesHelmValues: false,
+                scrapeConfigSelectorNilUsesHelmValues: false,
+                externalLabels: { environment: production ? "production" : "staging" },
+            },
+        },
+        alertmanager: {
+            alertmanagerSpec: {
+                replicas: alertmanager.replicas,
+                resources: containerResources(alertmanager.resources),
+                storage: volumeClaim(alertmanager.storage, args.storageClass),
+                podAntiAffinity: antiAffinity(alertmanager.replicas),
+                // The config (with receivers' keys) comes from a Secret the program writes, not from values.
+                useExistingSecret: true,
+                configSecret: ALERTMANAGER_CONFIG_SECRET,
+            },
+        },
+        grafana: {
+            admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+            persistence: { enabled: true, size: grafana.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
+            resources: containerResources(grafana.resources),
+            sidecar: {
+                dashboards: {
+                    enabled: true,
+                    label: DASHBOARD_LABEL,
+                    labelValue: "1",
+                    searchNamespace: "ALL",
+                    folderAnnotation: DASHBOARD_FOLDER_ANNOTATION,
+                    provider: { foldersFromFilesStructure: true },
+                },
+            },
+            "grafana.ini": {
+                analytics: { reporting_enabled: false, check_for_updates: false },
+                users: { allow_sign_up: false },
+                "auth.anonymous": { enabled: false },
+            },
+        },
+    };
+}
+
+export interface BlackboxArgs {
+    production: boolean;
+}
+
+/** The blackbox exporter probing public endpoints over HTTP(S). */
+export function blackboxValues(args: BlackboxArgs): Record<string, unknown> {
+    return {
+        replicas: args.production ? 2 : 1,
+        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+        podDisruptionBudget: args.production ? { maxUnavailable: 1 } : {},
+        config: {
+            modules: {
+                http_2xx: {
+                    prober: "http",
+                    timeout: "5s",
+                    http: {
+                        valid_http_versions: ["HTTP/1.1", "HTTP/2.0"],
+                        follow_redirects: true,
+                        preferred_ip_protocol: "ip4",
+                        valid_status_codes: [],
+                    },
+                },
+            },
+        },
+    };
+}

@@ -1,0 +1,62 @@
+// Autoscaling and capacity: HPA current/desired/max replicas, CPU and memory against requests,
+// and the headroom left before the HPA hits its ceiling.
+import { DashboardContext, DashboardDefinition, FOLDER, finbotDashboard, query, timeseriesPanel, dashboard } from "./common";
+
+export const UID = "finbot-autoscaling";
+
+export function autoscaling(ctx: DashboardContext): DashboardDefinition {
+    const ns = `namespace="${ctx.appsNamespace}"`;
+    const builder = finbotDashboard(UID, "FinBot / Autoscaling and capacity")
+        .withRow(new dashboard.RowBuilder("HPA"))
+        .withPanel(
+            timeseriesPanel("Replicas: current, desired, max", "short", [
+                query(`kube_horizontalpodautoscaler_status_current_replicas{${ns}}`, "{{horizontalpodautoscaler}} current"),
+                query(`kube_horizontalpodautoscaler_status_desired_replicas{${ns}}`, "{{horizontalpodautoscaler}} desired"),
+                query(`kube_horizontalpodautoscaler_spec_max_replicas{${ns}}`, "{{horizontalpodautoscaler}} max"),
+            ]),
+        )
+        .withPanel(
+            timeseriesPanel("Headroom: replicas left before max", "short", [
+                query(
+                    `kube_horizontalpodautoscaler_spec_max_replicas{${ns}} - on (namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_status_current_replicas{${ns}}`,
+                    "{{horizontalpodautoscaler}}",
+                ),
+            ]),
+        )
+        .withRow(new dashboard.RowBuilder("Usage against requests"))
+        .withPanel(
+            timeseriesPanel("CPU used / requested", "percentunit", [
+                query(
+                    `sum by (container) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[$__rate_interval])) / sum by (container) (kube_pod_container_resource_requests{${ns}, resource="cpu"})`,
+                    "{{container}}",
+                ),
+            ]),
+        )
+        .withPanel(
+            timeseriesPanel("Memory working set / requested", "percentunit", [
+                query(
+                    `sum by (container) (container_memory_working_set_bytes{${ns}, container!=""}) / sum by (container) (kube_pod_container_resource_requests{${ns}, resource="memory"})`,
+                    "{{container}}",
+                ),
+            ]),
+        )
+        .withPanel(
+            timeseriesPanel("Memory working set per pod (leak trend)", "bytes", [
+                query(`container_memory_working_set_bytes{${ns}, container!=""}`, "{{pod}}"),
+            ]),
+        )
+        .withRow(new dashboard.RowBuilder("Cluster capacity"))
+        .withPanel(
+            timeseriesPanel("Requested / allocatable", "percentunit", [
+                query(
+                    'sum(kube_pod_container_resource_requests{resource="cpu"}) / sum(kube_node_status_allocatable{resource="cpu"})',
+                    "cpu",
+                ),
+                query(
+                    'sum(kube_pod_container_resource_requests{resource="memory"}) / sum(kube_node_status_allocatable{resource="memory"})',
+                    "memory",
+                ),
+            ]),
+        );
+    return { uid: UID, title: "FinBot / Autoscaling and capacity", folder: FOLDER, model: builder.build() };
+}

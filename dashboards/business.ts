@@ -1,0 +1,21 @@
+// Business metrics: the panels FinBot's product owners defined in `finbot:monitoring.businessMetrics`.
+import { DashboardContext, DashboardDefinition, FOLDER, finbotDashboard, query, timeseriesPanel, dashboard } from "./common";
+
+export const UID = "finbot-business";
+
+export function business(ctx: DashboardContext): DashboardDefinition {
+    let builder = finbotDashboard(UID, "FinBot / Business metrics").withRow(new dashboard.RowBuilder("Business"));
+    for (const panel of ctx.businessMetrics)
+        builder = builder.withPanel(timeseriesPanel(panel.title, panel.unit, [query(panel.expr, panel.title)]));
+    if (ctx.businessMetrics.length === 0) {
+        builder = builder.withPanel(
+            timeseriesPanel(
+                "Requests/s (define panels in finbot:monitoring.businessMetrics)",
+                "reqps",
+                [query("sum(service:requests:rate5m)", "requests")],
+                24,
+            ),
+        );
+    }
+    return { uid: UID, title: "FinBot / Business metrics", folder: FOLDER, model: builder.build() };
+}

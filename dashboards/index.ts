@@ -1,0 +1,14 @@
+// The dashboards, one file each. Parts delivered by other areas add theirs when enabled.
+import { alertsOverview } from "./alerts-overview";
+import { autoscaling } from "./autoscaling";
+import { business } from "./business";
+import { DashboardContext, DashboardDefinition } from "./common";
+import { platformOverview } from "./platform-overview";
+import { serviceSlo } from "./service-slo";
+
+export type { DashboardContext, DashboardDefinition } from "./common";
+
+/** The monitoring area's own dashboards. */
+export function coreDashboards(ctx: DashboardContext): DashboardDefinition[] {
+    return [platformOverview(ctx), serviceSlo(ctx), autoscaling(ctx), business(ctx), alertsOverview(ctx)];
+}

@@ -1,0 +1,363 @@
+// The generated rules and Alertmanager config, checked by the real tools: promtool (rule syntax,
+// alert behaviour under the SLO incident scenarios, infrastructure alerts) and amtool.
+import * as assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { PlatformConfig, ServiceConfig } from "../components/config/schema";
+import { alertmanagerConfig, monitoringRuleGroups } from "../components/monitoring";
+import { loadStackConfig } from "./harness";
+import { PromtoolTestCase, SCENARIOS, promtoolTest, scratchDir, sloAlertCase, writeRuleFile } from "./promtool";
+import { requireTool, run } from "./tools";
+
+function groupsFor(config: PlatformConfig) {
+    return monitoringRuleGroups({
+        config: config.monitoring,
+        appsNamespace: config.namespaces.apps,
+        services: config.services,
+        volumeNamespaces: [config.namespaces.monitoring],
+    });
+}
+
+describe("alert rules (promtool)", function () {
+    const dev = loadStackConfig("dev").config;
+    const prod = loadStackConfig("prod").config;
+    // The issue's targets are stated for 99.9% objectives: the dev API's availability SLO is
+    // 99.9%; its latency SLO is tightened to 99.9% here to test the latency SLI the same way.
+    const api: ServiceConfig = {
+        ...dev.services[0],
+        slo: { ...dev.services[0].slo, latency: { ...dev.services[0].slo.latency, percent: 99.9 } },
+    };
+    const ns = dev.namespaces.apps;
+    let ruleFile: string;
+
+    before(function () {
+        requireTool(this, "promtool", "prometheus");
+        const dir = scratchDir("rules");
+        ruleFile = writeRuleFile(dir, groupsFor({ ...dev, services: [api] }), { annotations: false });
+    });
+
+    for (const [stack, config] of [
+        ["dev", dev],
+        ["prod", prod],
+    ] as const) {
+        it(`promtool check rules accepts every rule group of ${stack}`, () => {
+            const file = writeRuleFile(scratchDir("check"), groupsFor(config));
+            const result = run("promtool", ["check", "rules", file]);
+            assert.equal(result.status, 0, result.output);
+            assert.match(result.output, /SUCCESS: \d+ rules found/);
+        });
+    }
+
+    it("promtool check rules rejects a broken rule (the check can fail)", () => {
+        const dir = scratchDir("broken");
+        writeFileSync(
+            path.join(dir, "rules.yaml"),
+            YAML.stringify({ groups: [{ name: "x", rules: [{ alert: "X", expr: "sum(rate(x[5m])" }] }] }),
+        );
+        assert.notEqual(run("promtool", ["check", "rules", path.join(dir, "rules.yaml")]).status, 0);
+    });
+
+    for (const slo of ["availability", "latency"] as const) {
+        describe(`${slo} SLO (99.9%)`, () => {
+            const check = (cases: PromtoolTestCase[], interval = "1m") => {
+                const result = promtoolTest(ruleFile, cases, interval);
+                assert.equal(result.status, 0, result.output);
+            };
+
+            it("a 100% outage pages within 2 minutes", () =>
+                check([
+                    sloAlertCase(api, ns, slo, SCENARIOS.outage, [
+                        { afterMinutes: 0, severities: [] },
+                        { afterMinutes: 2, severities: ["page", "ticket"] },
+                    ]),
+                ]));
+
+            it("10% bad events page within 10 minutes", () =>
+                check([
+                    sloAlertCase(api, ns, slo, SCENARIOS.tenPercent, [
+                        { afterMinutes: 0, severities: [] },
+                        { afterMinutes: 10, severities: ["page", "ticket"] },
+                    ]),
+                ]));
+
+            it("a 5-minute burst of 5% bad events pages nobody", () =>
+                check([
+                    sloAlertCase(
+                        api,
+                        ns,
+                        slo,
+                        SCENARIOS.burst,
+                        [3, 5, 10, 30, 60, 115].map((afterMinutes) => ({ afterMinutes, severities: [] })),
+                    ),
+                ]));
+
+            it("0.5% bad events sustained open a ticket within 24 hours and never page", () =>
+                check(
+                    [
+                        sloAlertCase(api, ns, slo, SCENARIOS.slowBurn, [
+                            { afterMinutes: 60, severities: [] },
+                            { afterMinutes: 6 * 60, severities: [] },
+                            { afterMinutes: 12 * 60, severities: [] },
+                            { afterMinutes: 24 * 60, severities: ["ticket"] },
+                            { afterMinutes: 26 * 60, severities: ["ticket"] },
+                        ]),
+                    ],
+                    "5m",
+                ));
+        });
+    }
+
+    describe("platform alerts", () => {
+        const base = { interval: "1m" };
+
+        it("uptime: a failing health probe pages; a passing one does not", () => {
+            const probe = `probe_success{service="api", probe="uptime", instance="http://api/readyz", job="uptime"}`;
+            check([
+                {
+                    ...base,
+                    input_series: [{ series: probe, values: "1x360 0x30" }],
+                    alert_rule_test: [
+                        {
+                            eval_time: "363m",
+                            alertname: "SLOErrorBudgetBurn",
+                            exp_alerts: [
+                                { exp_labels: { severity: "page", service: "api", slo: "uptime" } },
+                                { exp_labels: { severity: "ticket", service: "api", slo: "uptime" } },
+                            ],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    input_series: [{ series: probe, values: "1x400" }],
+                    alert_rule_test: [{ eval_time: "390m", alertname: "SLOErrorBudgetBurn", exp_alerts: [] }],
+                },
+            ]);
+        });
+
+        it("an HPA at its maximum for 30 minutes opens a ticket; 20 minutes do not", () => {
+            const labels = `namespace="${ns}", horizontalpodautoscaler="api"`;
+            const atMax = (minutesAtMax: number): PromtoolTestCase => ({
+                ...base,
+                input_series: [
+                    { series: `kube_horizontalpodautoscaler_spec_max_replicas{${labels}}`, values: "4x90" },
+                    {
+                        series: `kube_horizontalpodautoscaler_status_current_replicas{${labels}}`,
+                        values: `2x${89 - minutesAtMax} 4x${minutesAtMax}`,
+                    },
+                ],
+                alert_rule_test: [
+                    {
+                        eval_time: "89m",
+                        alertname: "FinbotHPAAtMaxReplicas",
+                        exp_alerts:
+                            minutesAtMax > 30
+                                ? [{ exp_labels: { severity: "ticket", service: "api", namespace: ns, horizontalpodautoscaler: "api" } }]
+                                : [],
+                    },
+                ],
+            });
+            check([atMax(40), atMax(20)]);
+        });
+
+        it("memory rising steadily towards the limit opens a ticket; flat memory does not", () => {
+            const labels = `namespace="${ns}", pod="api-1", container="api", image="podinfo"`;
+            const mi = 2 ** 20;
+            const series = (working: string): PromtoolTestCase["input_series"] => [
+                { series: `container_memory_working_set_bytes{${labels}}`, values: working },
+                {
+                    series: `kube_pod_container_resource_limits{namespace="${ns}", pod="api-1", container="api", resource="memory"}`,
+                    values: `${128 * mi}x600`,
+                },
+            ];
+            check([
+                {
+                    ...base,
+                    // +0.2 MiB a minute from 40 MiB: the 4h prediction crosses the 128 MiB limit after
+                    // 3h20m; an hour later the alert fires.
+                    input_series: series(`${40 * mi}+${0.2 * mi}x600`),
+                    alert_rule_test: [
+                        {
+                            eval_time: "600m",
+                            alertname: "FinbotMemoryLeakSuspected",
+                            exp_alerts: [
+                                {
+                                    exp_labels: {
+                                        severity: "ticket",
+                                        service: "api",
+                                        namespace: ns,
+                                        pod: "api-1",
+                                        container: "api",
+                                        image: "podinfo",
+                                    },
+                                },
+                            ],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    input_series: series(`${60 * mi}x600`),
+                    alert_rule_test: [{ eval_time: "600m", alertname: "FinbotMemoryLeakSuspected", exp_alerts: [] }],
+                },
+            ]);
+        });
+
+        it("a volume about to fill pages; a full but stable one does not", () => {
+            const labels = `namespace="finbot-monitoring", persistentvolumeclaim="prometheus-db"`;
+            const gi = 2 ** 30;
+            const volume = (available: string): PromtoolTestCase["input_series"] => [
+                { series: `kubelet_volume_stats_capacity_bytes{${labels}}`, values: `${10 * gi}x400` },
+                { series: `kubelet_volume_stats_available_bytes{${labels}}`, values: available },
+            ];
+            check([
+                {
+                    ...base,
+                    // 12% free, losing 2 MiB a minute: under 5% free after 6h, empty within 4h.
+                    input_series: volume(`${1.2 * gi}-${2 * 2 ** 20}x400`),
+                    alert_rule_test: [
+                        {
+                            eval_time: "400m",
+                            alertname: "FinbotVolumeFillingUp",
+                            exp_alerts: [
+                                {
+                                    exp_labels: {
+                                        severity: "ticket",
+                                        namespace: "finbot-monitoring",
+                                        persistentvolumeclaim: "prometheus-db",
+                                    },
+                                },
+                                {
+                                    exp_labels: {
+                                        severity: "page",
+                                        namespace: "finbot-monitoring",
+                                        persistentvolumeclaim: "prometheus-db",
+                                    },
+                                },
+                            ],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    input_series: volume(`${0.3 * gi}x400`),
+                    alert_rule_test: [{ eval_time: "400m", alertname: "FinbotVolumeFillingUp", exp_alerts: [] }],
+                },
+            ]);
+        });
+
+        it("a certificate expiring within 14 days opens a ticket, within 3 days pages", () => {
+            const labels = `instance="https://api.example.com/readyz", probe="uptime", service="api"`;
+            const day = 86400;
+            const expiry = (days: number): PromtoolTestCase => ({
+                ...base,
+                input_series: [{ series: `probe_ssl_earliest_cert_expiry{${labels}}`, values: `${days * day + 2 * 3600}x120` }],
+                alert_rule_test: [
+                    {
+                        eval_time: "90m",
+                        alertname: "FinbotCertificateExpiresSoon",
+                        exp_alerts: (days < 3 ? ["ticket", "page"] : days < 14 ? ["ticket"] : []).map((severity) => ({
+                            exp_labels: { severity, instance: "https://api.example.com/readyz", probe: "uptime", service: "api" },
+                        })),
+                    },
+                ],
+            });
+            check([expiry(10), expiry(2), expiry(30)]);
+        });
+
+        it("p95 latency 50% above last week's opens a ticket; the same latency as last week does not", () => {
+            const target = `namespace="${ns}", service="api"`;
+            const week = (7 * 24 * 60) / 10; // samples at 10-minute steps
+            const count = `0+6000x${week + 12}`;
+            // All requests under 0.1s for a week; then the same traffic between 0.1s and 0.25s.
+            const regressed: PromtoolTestCase["input_series"] = [
+                { series: `http_request_duration_seconds_bucket{${target}, le="0.1"}`, values: `0+6000x${week} ${6000 * week}x12` },
+                { series: `http_request_duration_seconds_bucket{${target}, le="0.25"}`, values: count },
+                { series: `http_request_duration_seconds_bucket{${target}, le="+Inf"}`, values: count },
+                { series: `http_requests_total{${target}, status="200"}`, values: count },
+            ];
+            const steady = regressed.map((s, i) => (i === 0 ? { ...s, values: count } : s));
+            const at = `${(week + 12) * 10}m`;
+            const result = promtoolTest(
+                ruleFile,
+                [
+                    {
+                        interval: "10m",
+                        input_series: regressed,
+                        alert_rule_test: [
+                            {
+                                eval_time: at,
+                                alertname: "FinbotLatencyRegression",
+                                exp_alerts: [{ exp_labels: { severity: "ticket", service: "api" } }],
+                            },
+                        ],
+                    },
+                    {
+                        interval: "10m",
+                        input_series: steady,
+                        alert_rule_test: [{ eval_time: at, alertname: "FinbotLatencyRegression", exp_alerts: [] }],
+                    },
+                ],
+                "10m",
+            );
+            assert.equal(result.status, 0, result.output);
+        });
+
+        function check(cases: PromtoolTestCase[]) {
+            const result = promtoolTest(ruleFile, cases);
+            assert.equal(result.status, 0, result.output);
+        }
+    });
+});
+
+describe("Alertmanager config (amtool)", () => {
+    const times = { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" };
+    const cases: Array<[string, Parameters<typeof alertmanagerConfig>[0]]> = [
+        ["dev: no receivers, alerts stay in Alertmanager", {}],
+        [
+            "prod: PagerDuty, Slack and a dead man's switch",
+            {
+                pagerdutyRoutingKey: "stand-in-routing-key",
+                slack: { webhookUrl: "https://hooks.slack.example/services/T0/B0/stand-in", channel: "#finbot-alerts" },
+                deadMansSwitchUrl: "https://hc-ping.example/stand-in",
+            },
+        ],
+    ];
+    for (const [what, receivers] of cases) {
+        it(`amtool check-config accepts ${what}`, function () {
+            requireTool(this, "amtool", "prometheus-alertmanager");
+            const file = path.join(scratchDir("am"), "alertmanager.yaml");
+            writeFileSync(file, YAML.stringify(alertmanagerConfig(receivers, times)));
+            const result = run("amtool", ["check-config", file]);
+            assert.equal(result.status, 0, result.output);
+            assert.match(result.output, /SUCCESS/);
+        });
+    }
+
+    it("routes pages to PagerDuty, tickets to Slack, the Watchdog to the dead man's switch", function () {
+        requireTool(this, "amtool", "prometheus-alertmanager");
+        const file = path.join(scratchDir("am"), "alertmanager.yaml");
+        writeFileSync(file, YAML.stringify(alertmanagerConfig(cases[1][1], times)));
+        // amtool prints the receiver on the first line (a warning about --alertmanager.url may follow).
+        const route = (...labels: string[]) =>
+            run("amtool", ["config", "routes", "test", "--config.file", file, ...labels])
+                .output.split("\n")[0]
+                .trim();
+        assert.equal(route("alertname=SLOErrorBudgetBurn", "severity=page", "service=api"), "pagerduty");
+        assert.equal(route("alertname=KubePodCrashLooping", "severity=critical"), "pagerduty");
+        assert.equal(route("alertname=SLOErrorBudgetBurn", "severity=ticket", "service=api"), "slack");
+        assert.equal(route("alertname=Watchdog", "severity=none"), "deadmansswitch");
+        assert.equal(route("alertname=Something", "severity=info"), "null");
+    });
+
+    it("a page inhibits the ticket of the same alert for the same service and objective", () => {
+        const config = alertmanagerConfig({}, times) as {
+            inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>;
+        };
+        const rule = config.inhibit_rules.find((r) => r.source_matchers.includes('severity = "page"'));
+        assert.ok(rule);
+        assert.deepEqual(rule.target_matchers, ['severity = "ticket"']);
+        for (const label of ["alertname", "service", "slo"]) assert.ok(rule.equal.includes(label));
+    });
+});

@@ -1,0 +1,243 @@
+import * as assert from "node:assert/strict";
+import { coreDashboards } from "../dashboards";
+import { isAlert } from "../components/monitoring/rules";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { PROJECT_DIR, PlatformRun, RecordedResource, redactSecrets, revealSecrets, runStack } from "./harness";
+
+// lezer-promql ships CommonJS next to its ES module, but its typings are ES-only.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parser } = require("@prometheus-io/lezer-promql") as typeof import("@prometheus-io/lezer-promql", {
+    with: { "resolution-mode": "import" },
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const CUSTOM = (kind: string) => `kubernetes:monitoring.coreos.com/v1:${kind}`;
+
+/** Syntax errors of a PromQL expression, by lezer-promql (Grafana variables replaced by sample values). */
+export function promqlErrors(expr: string): string[] {
+    const text = expr.replace(/\$__rate_interval/g, "5m").replace(/\$service/g, "api");
+    const errors: string[] = [];
+    parser.parse(text).iterate({
+        enter: (node) => {
+            if (node.type.isError) errors.push(`at ${node.from}: "${text.slice(Math.max(0, node.from - 20), node.to + 20)}"`);
+        },
+    });
+    return errors;
+}
+
+function kpsValues(run: PlatformRun): Any {
+    return run.get(RELEASE, "finbot-monitoring-kube-prometheus-stack").inputs.values;
+}
+
+function rules(run: PlatformRun): Any[] {
+    return (run.get(CUSTOM("PrometheusRule"), "finbot-monitoring-rules").inputs as Any).spec.groups.flatMap((g: Any) => g.rules);
+}
+
+describe("monitoring", () => {
+    let dev: PlatformRun;
+    let prod: PlatformRun;
+    before(async () => {
+        dev = await runStack("dev");
+        prod = await runStack("prod");
+    });
+
+    it("installs kube-prometheus-stack and the blackbox exporter as pinned Helm releases", () => {
+        for (const run of [dev, prod]) {
+            const kps = run.get(RELEASE, "finbot-monitoring-kube-prometheus-stack").inputs as Any;
+            assert.equal(kps.chart, "kube-prometheus-stack");
+            assert.equal(kps.version, "88.5.3");
+            assert.equal(kps.repositoryOpts.repo, "https://prometheus-community.github.io/helm-charts");
+            assert.equal(kps.namespace, "finbot-monitoring");
+            const blackbox = run.get(RELEASE, "finbot-monitoring-blackbox-exporter").inputs as Any;
+            assert.equal(blackbox.version, "11.17.2");
+        }
+    });
+
+    it("sizes Prometheus and Alertmanager per stack: dev small, prod replicated with hard anti-affinity", () => {
+        const d = kpsValues(dev);
+        const p = kpsValues(prod);
+        assert.deepEqual(
+            [d.prometheus.prometheusSpec.replicas, d.prometheus.prometheusSpec.retention, d.prometheus.prometheusSpec.podAntiAffinity],
+            [1, "3d", "soft"],
+        );
+        assert.deepEqual(
+            [p.prometheus.prometheusSpec.replicas, p.prometheus.prometheusSpec.retention, p.prometheus.prometheusSpec.podAntiAffinity],
+            [2, "30d", "hard"],
+        );
+        assert.equal(p.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "100Gi");
+        assert.equal(p.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName, "gp3");
+        assert.equal(p.prometheus.prometheusSpec.retentionSize, "87040MiB", "85% of 100Gi leaves room for the WAL");
+        assert.equal(p.alertmanager.alertmanagerSpec.replicas, 3);
+        assert.equal(d.alertmanager.alertmanagerSpec.replicas, 1);
+        assert.deepEqual(p.prometheus.prometheusSpec.resources, { requests: { cpu: "1", memory: "4Gi" }, limits: { memory: "8Gi" } });
+    });
+
+    it("selects the project's own ServiceMonitors, PodMonitors, Probes and PrometheusRules", () => {
+        const spec = kpsValues(dev).prometheus.prometheusSpec;
+        for (const kind of ["rule", "serviceMonitor", "podMonitor", "probe"])
+            assert.equal(spec[`${kind}SelectorNilUsesHelmValues`], false, kind);
+    });
+
+    it("switches off control-plane scrapes and rules EKS cannot serve in prod only", () => {
+        const p = kpsValues(prod);
+        const d = kpsValues(dev);
+        for (const part of ["kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy"]) {
+            assert.equal(p[part].enabled, false, `prod ${part}`);
+            assert.equal(d[part].enabled, true, `dev ${part}`);
+        }
+        assert.equal(p.defaultRules.rules.etcd, false);
+        assert.equal(p.defaultRules.create, true, "the chart's Kubernetes rules stay on");
+        assert.equal(p.grafana.sidecar.dashboards.enabled, true);
+    });
+
+    it("gives Grafana a generated admin password through an existing Secret, never a literal", () => {
+        const values = kpsValues(prod).grafana;
+        assert.deepEqual(values.admin, { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+        assert.equal(values.adminPassword, undefined);
+        const secret = prod.get("kubernetes:core/v1:Secret", "finbot-monitoring-grafana-admin");
+        assert.equal((revealSecrets(secret.inputs) as Any).stringData["admin-password"].length, 32);
+        assert.ok(JSON.stringify(secret.inputs).includes("1b47061264138c4ac30d75fd1eb44270"), "the password is a Pulumi secret");
+        assert.equal(prod.ofType("random:index/randomPassword:RandomPassword").length, 1);
+    });
+
+    it("delivers the Alertmanager config, receivers' keys included, only as a secret Kubernetes Secret", () => {
+        const values = kpsValues(prod).alertmanager;
+        assert.equal(values.config, undefined, "no receiver config in Helm values");
+        assert.equal(values.alertmanagerSpec.configSecret, "alertmanager-finbot");
+        assert.equal(values.alertmanagerSpec.useExistingSecret, true);
+        const secret = prod.get("kubernetes:core/v1:Secret", "finbot-monitoring-alertmanager-config");
+        const yaml = (revealSecrets(secret.inputs) as Any).stringData["alertmanager.yaml"];
+        assert.match(yaml, /pagerduty_configs/);
+        assert.match(yaml, /channel: "#finbot-alerts"/);
+        assert.deepEqual(
+            redactSecrets(secret.inputs),
+            { ...(redactSecrets(secret.inputs) as object), stringData: "[secret]" },
+            "wrapped as a secret",
+        );
+        const devYaml = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-monitoring-alertmanager-config").inputs) as Any)
+            .stringData["alertmanager.yaml"];
+        assert.doesNotMatch(devYaml, /pagerduty_configs|slack_configs/, "dev pages nobody");
+    });
+
+    it("orders every monitoring.coreos.com resource after the release that installs the CRDs", () => {
+        for (const run of [dev, prod]) {
+            const operator = run.get(RELEASE, "finbot-monitoring-kube-prometheus-stack").urn;
+            const custom = run.resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/"));
+            assert.ok(custom.length >= 3);
+            for (const r of custom) assert.ok(r.dependsOn.includes(operator), `${r.name} waits for the CRDs`);
+        }
+    });
+
+    it("scrapes each service with a ServiceMonitor and probes each public one for uptime", () => {
+        const monitor = dev.get(CUSTOM("ServiceMonitor"), "finbot-api").inputs as Any;
+        assert.equal(monitor.metadata.namespace, "finbot-apps");
+        assert.deepEqual(monitor.spec.endpoints[0], { port: "http", path: "/metrics", interval: "30s", scheme: "http" });
+        const probe = dev.get(CUSTOM("Probe"), "finbot-monitoring-uptime-api").inputs as Any;
+        assert.deepEqual(probe.spec.targets.staticConfig.static, ["http://api.finbot-apps.svc.cluster.local:9898/readyz"]);
+        assert.equal(probe.spec.prober.url, "prometheus-blackbox-exporter.finbot-monitoring.svc:9115");
+    });
+
+    it("generates page and ticket SLO alerts for availability, latency and uptime of every service", () => {
+        const alerts = rules(prod).filter((r) => r.alert === "SLOErrorBudgetBurn");
+        const keys = alerts.map((a) => `${a.labels.service}/${a.labels.slo}/${a.labels.severity}`).sort();
+        assert.deepEqual(keys, [
+            "api/availability/page",
+            "api/availability/ticket",
+            "api/latency/page",
+            "api/latency/ticket",
+            "api/uptime/page",
+            "api/uptime/ticket",
+        ]);
+        const page = alerts.find((a) => a.labels.slo === "availability" && a.labels.severity === "page");
+        assert.match(page.expr, /slo:sli_error:ratio_rate1h\{service="api", slo="availability"\} > \(14\.4 \* 0\.001\)/);
+        assert.match(page.expr, /slo:sli_error:ratio_rate30m\{service="api", slo="availability"\} > \(6 \* 0\.001\)/);
+        const records = new Set(
+            rules(prod)
+                .filter((r) => r.record)
+                .map((r) => r.record),
+        );
+        for (const name of [
+            "slo:sli_error:ratio_rate5m",
+            "slo:sli_error:ratio_rate3d",
+            "slo:error_budget_remaining:ratio",
+            "service:latency_seconds:p95",
+        ]) {
+            assert.ok(records.has(name), name);
+        }
+    });
+
+    it("uses the service's SLI metrics: podinfo's status label and the latency bucket", () => {
+        const ratio = rules(dev).find((r) => r.record === "slo:sli_error:ratio_rate5m" && r.labels.slo === "availability");
+        assert.equal(
+            ratio.expr,
+            'sum(rate(http_requests_total{namespace="finbot-apps", service="api", status=~"5.."}[5m])) / sum(rate(http_requests_total{namespace="finbot-apps", service="api"}[5m]))',
+        );
+        const latency = rules(dev).find((r) => r.record === "slo:sli_error:ratio_rate5m" && r.labels.slo === "latency");
+        assert.match(latency.expr, /le="0\.25"/);
+    });
+
+    it("adds the platform alerts: HPA at max, memory leak, volumes, regressions, certificates", () => {
+        const names = new Set(
+            rules(dev)
+                .filter((r) => r.alert)
+                .map((r) => r.alert),
+        );
+        for (const name of [
+            "FinbotHPAAtMaxReplicas",
+            "FinbotMemoryLeakSuspected",
+            "FinbotVolumeFillingUp",
+            "FinbotLatencyRegression",
+            "FinbotCertificateExpiresSoon",
+        ]) {
+            assert.ok(names.has(name), name);
+        }
+        for (const rule of rules(dev).filter((r) => r.alert)) assert.ok(["page", "ticket"].includes(rule.labels.severity), rule.alert);
+    });
+
+    it("every PromQL expression of the rules and dashboards parses", () => {
+        const exprs: string[] = rules(prod).map((r) => r.expr);
+        const boards = coreDashboards({
+            appsNamespace: "finbot-apps",
+            services: prod.config.services,
+            businessMetrics: [{ title: "Payments/s", expr: "sum(rate(payments_total[5m]))", unit: "short" }],
+        });
+        for (const board of boards)
+            for (const panel of board.model.panels ?? []) for (const target of (panel as Any).targets ?? []) exprs.push(target.expr);
+        assert.ok(exprs.length > 40);
+        const broken = exprs.map((e) => [e, promqlErrors(e)] as const).filter(([, errors]) => errors.length > 0);
+        assert.deepEqual(broken, []);
+        assert.notDeepEqual(promqlErrors("sum(rate(x[5m])"), [], "the parser catches a broken expression");
+    });
+
+    it("provisions the dashboards as ConfigMaps for Grafana's sidecar, with stable uids and the Prometheus datasource", () => {
+        const maps = dev
+            .ofType("kubernetes:core/v1:ConfigMap")
+            .filter((r: RecordedResource) => (r.inputs as Any).metadata.labels?.grafana_dashboard === "1");
+        const uids = maps.map((m) => Object.keys((m.inputs as Any).data)[0].replace(/\.json$/, "")).sort();
+        assert.deepEqual(uids, [
+            "finbot-alerts",
+            "finbot-autoscaling",
+            "finbot-business",
+            "finbot-platform-overview",
+            "finbot-service-slo",
+        ]);
+        for (const map of maps) {
+            assert.equal((map.inputs as Any).metadata.annotations.grafana_folder, "FinBot");
+            const model = JSON.parse(Object.values((map.inputs as Any).data)[0] as string);
+            assert.equal(`${model.uid}.json`, Object.keys((map.inputs as Any).data)[0]);
+            for (const panel of model.panels.filter((p: Any) => p.type !== "row")) {
+                assert.deepEqual(panel.datasource, { type: "prometheus", uid: "prometheus" }, `${model.uid}: ${panel.title}`);
+                assert.ok(panel.targets.length > 0, `${model.uid}: ${panel.title} has queries`);
+            }
+        }
+    });
+
+    it("alert rules carry a runbook that exists", () => {
+        for (const rule of rules(prod).filter(isAlert))
+            assert.ok(existsSync(path.join(PROJECT_DIR, rule.annotations.runbook)), rule.annotations.runbook);
+    });
+});
