@@ -5,18 +5,22 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
+import { dataTierRuleGroups } from "../components/data";
 import { alertmanagerConfig, monitoringRuleGroups } from "../components/monitoring";
 import { loadStackConfig } from "./harness";
 import { PromtoolTestCase, SCENARIOS, promtoolTest, scratchDir, sloAlertCase, writeRuleFile } from "./promtool";
 import { requireTool, run } from "./tools";
 
 function groupsFor(config: PlatformConfig) {
-    return monitoringRuleGroups({
-        config: config.monitoring,
-        appsNamespace: config.namespaces.apps,
-        services: config.services,
-        volumeNamespaces: [config.namespaces.monitoring],
-    });
+    return [
+        ...monitoringRuleGroups({
+            config: config.monitoring,
+            appsNamespace: config.namespaces.apps,
+            services: config.services,
+            volumeNamespaces: [config.namespaces.monitoring, config.namespaces.data],
+        }),
+        ...dataTierRuleGroups(config),
+    ];
 }
 
 describe("alert rules (promtool)", function () {
@@ -302,6 +306,72 @@ describe("alert rules (promtool)", function () {
                 "10m",
             );
             assert.equal(result.status, 0, result.output);
+        });
+
+        it("data tier: a queue growing for 15 minutes opens a ticket; a steady one does not", () => {
+            const series = (values: string) => [
+                { series: `rabbitmq_queue_messages_ready{namespace="finbot-data", queue="payments.settle"}`, values },
+            ];
+            check([
+                {
+                    ...base,
+                    input_series: series("500+50x60"),
+                    alert_rule_test: [
+                        {
+                            eval_time: "60m",
+                            alertname: "FinbotQueueBacklogGrowing",
+                            exp_alerts: [{ exp_labels: { severity: "ticket", namespace: "finbot-data", queue: "payments.settle" } }],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    input_series: series("5000x60"),
+                    alert_rule_test: [{ eval_time: "60m", alertname: "FinbotQueueBacklogGrowing", exp_alerts: [] }],
+                },
+            ]);
+        });
+
+        it("data tier: Redis down for 2 minutes pages; PostgreSQL statements slower than slowQueryMs open a ticket", () => {
+            const pg = `namespace="finbot-data", datname="finbot", queryid="42"`;
+            check([
+                {
+                    ...base,
+                    input_series: [{ series: `redis_up{namespace="finbot-data", pod="redis-0"}`, values: "1x10 0x10" }],
+                    alert_rule_test: [
+                        { eval_time: "10m", alertname: "FinbotRedisDown", exp_alerts: [] },
+                        {
+                            eval_time: "14m",
+                            alertname: "FinbotRedisDown",
+                            exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data", pod: "redis-0" } }],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    // 10 calls a minute taking 0.8 s each (dev's threshold is 500 ms)...
+                    input_series: [
+                        { series: `cnpg_pg_stat_statements_calls{${pg}}`, values: "0+10x60" },
+                        { series: `cnpg_pg_stat_statements_total_exec_seconds{${pg}}`, values: "0+8x60" },
+                        // ...and a fast statement that must not fire.
+                        {
+                            series: `cnpg_pg_stat_statements_calls{namespace="finbot-data", datname="finbot", queryid="7"}`,
+                            values: "0+10x60",
+                        },
+                        {
+                            series: `cnpg_pg_stat_statements_total_exec_seconds{namespace="finbot-data", datname="finbot", queryid="7"}`,
+                            values: "0+1x60",
+                        },
+                    ],
+                    alert_rule_test: [
+                        {
+                            eval_time: "40m",
+                            alertname: "FinbotPostgresSlowQueries",
+                            exp_alerts: [{ exp_labels: { severity: "ticket", datname: "finbot", queryid: "42" } }],
+                        },
+                    ],
+                },
+            ]);
         });
 
         function check(cases: PromtoolTestCase[]) {

@@ -144,12 +144,34 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
     }
     if (type.startsWith("aws:")) {
         const service = type.split(":")[1].split("/")[0];
-        const id = `${name}-${hex}`;
-        state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
+        // AWS auto-naming: the Pulumi name plus a random suffix, when no name is given.
+        if (inputs.name === undefined) state.name = `${name}-${hex}`;
+        const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(inputs.identifier ?? state.name);
+        state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
         state.id = id;
+        Object.assign(state, awsEndpoints(type, id));
         return { id, state };
     }
     return { id: `${name}-${hex}`, state };
+}
+
+/** The endpoints AWS assigns to the data stores the program creates. */
+function awsEndpoints(type: string, id: string): Record<string, unknown> {
+    switch (type) {
+        case "aws:rds/instance:Instance": {
+            const address = `${id}.c0ffee0c0ffee.${REGION}.rds.amazonaws.com`;
+            return { identifier: id, address, endpoint: `${address}:5432`, port: 5432 };
+        }
+        case "aws:rds/proxy:Proxy":
+            return { endpoint: `${id}.proxy-c0ffee0c0ffee.${REGION}.rds.amazonaws.com` };
+        case "aws:elasticache/replicationGroup:ReplicationGroup":
+            return {
+                primaryEndpointAddress: `master.${id}.c0ffee.euc1.cache.amazonaws.com`,
+                readerEndpointAddress: `replica.${id}.c0ffee.euc1.cache.amazonaws.com`,
+            };
+        default:
+            return {};
+    }
 }
 
 interface OptionsRecord {

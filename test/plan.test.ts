@@ -62,9 +62,9 @@ describe("offline plan (npm run plan)", () => {
         const secret = YAML.parse(readFileSync(path.join(out, "manifests", "secret-finbot-apps-api-env.yaml"), "utf8"));
         assert.equal(secret.stringData, "[secret]");
         const deployment = run.get("kubernetes:apps/v1:Deployment", "finbot-api").inputs as {
-            spec: { template: { spec: { containers: Array<{ envFrom: unknown }> } } };
+            spec: { template: { spec: { containers: Array<{ envFrom: unknown[] }> } } };
         };
-        assert.deepEqual(deployment.spec.template.spec.containers[0].envFrom, [{ secretRef: { name: "api-env" } }]);
+        assert.deepEqual(deployment.spec.template.spec.containers[0].envFrom[0], { secretRef: { name: "api-env" } });
     });
 
     it("plans prod, listing the placeholders a deployment would refuse", () => {

@@ -4,9 +4,11 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../components/config/load";
+import { platformSchema } from "../components/config/schema";
 import { PROJECT_DIR, awaitOutput, exclusively, installMocks, waitForRegistrations } from "./harness";
 
 const INDEX = path.join(PROJECT_DIR, "index.ts");
+const TOP_LEVEL_KEYS = Object.keys(platformSchema.shape);
 
 function engineConfig(stack: string, edit: (values: Record<string, unknown>) => void = () => undefined): Record<string, string> {
     const read = readStackFile(stack, PROJECT_DIR);
@@ -62,6 +64,7 @@ describe("the program (index.ts)", () => {
                 vpcId: "vpc-0a1b2c",
                 privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"],
                 nodeSecurityGroupId: "sg-0abc",
+                availabilityZones: ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
             };
             // What `pulumi config set --secret --path` leaves behind, decrypted by the engine.
             const alerting = (values.monitoring as { alerting: Record<string, Record<string, string>> }).alerting;
@@ -83,7 +86,7 @@ describe("the program (index.ts)", () => {
         assert.deepEqual(result.error.message.split("\n"), [
             "invalid stack config:",
             "Pulumi.dev.yaml: finbot:services[0].replicas.min: expected a value <= replicas.max (2), given 9",
-            "Pulumi.dev.yaml: finbot:unknownKey: unknown key (expected one of: finbot:environment, finbot:namespaces, finbot:kubernetes, finbot:network, finbot:releases, finbot:services, finbot:monitoring)",
+            `Pulumi.dev.yaml: finbot:unknownKey: unknown key (expected one of: ${TOP_LEVEL_KEYS.map((k) => `finbot:${k}`).join(", ")})`,
         ]);
         assert.equal(result.registered.length, 0);
     });

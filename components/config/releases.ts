@@ -16,6 +16,8 @@ export const CHARTS = {
         repo: "https://prometheus-community.github.io/helm-charts",
         version: "11.17.2",
     },
+    "cloudnative-pg": { repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
+    keda: { repo: "https://kedacore.github.io/charts", version: "2.20.2" },
 } as const satisfies Record<string, ChartSource>;
 
 export type ChartName = keyof typeof CHARTS;
@@ -28,6 +30,20 @@ export const PLATFORM_IMAGES: Record<string, string> = {
     // A small public HTTP service with health endpoints and Prometheus metrics: the stand-in
     // for FinBot's API until its own image is published.
     podinfo: "ghcr.io/stefanprodan/podinfo:6.9.2",
+    // CloudNativePG's PostgreSQL operand image.
+    postgresql: "ghcr.io/cloudnative-pg/postgresql:17.6",
+    redis: "docker.io/library/redis:8.2.2",
+    "redis-exporter": "docker.io/oliver006/redis_exporter:v1.88.0",
+    "postgres-exporter": "quay.io/prometheuscommunity/postgres-exporter:v0.20.1",
+    rabbitmq: "docker.io/library/rabbitmq:4.1.4-management",
+};
+
+/** Release manifests applied as they are published (no chart upstream); pinned by version in the URL. */
+export const MANIFESTS = {
+    "rabbitmq-cluster-operator": {
+        version: "v2.22.3",
+        url: (version: string) => `https://github.com/rabbitmq/cluster-operator/releases/download/${version}/cluster-operator.yml`,
+    },
 };
 
 export const DEFAULT_CHART_VERSIONS = Object.fromEntries(Object.entries(CHARTS).map(([name, chart]) => [name, chart.version])) as Record<

@@ -13,6 +13,7 @@ import {
     resourcesSchema,
     secretString,
 } from "./primitives";
+import { cacheSchema, databaseSchema, queueSchema, workerSchema } from "./data";
 import { monitoringSchema } from "./monitoring";
 import { CHARTS, ChartName, PLATFORM_IMAGES } from "./releases";
 
@@ -157,6 +158,10 @@ const networkSchema = z.strictObject({
         .string()
         .regex(/^sg-[0-9a-zA-Z_]+$/, { error: 'a security group id such as "sg-0abc..."' })
         .describe("Security group of the cluster's nodes: the only one admitted to databases and caches."),
+    availabilityZones: z
+        .array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'an availability zone such as "eu-central-1a"' }))
+        .min(2)
+        .describe("Zones of the private subnets: read replicas and cache nodes are spread over them."),
 });
 
 export const platformSchema = z
@@ -166,6 +171,8 @@ export const platformSchema = z
             .strictObject({
                 apps: dnsLabel(63).default("finbot-apps").describe("Namespace of FinBot's services."),
                 monitoring: dnsLabel(63).default("finbot-monitoring").describe("Namespace of Prometheus, Alertmanager, Grafana."),
+                data: dnsLabel(63).default("finbot-data").describe("Namespace of PostgreSQL, Redis, RabbitMQ and their operators."),
+                autoscaling: dnsLabel(63).default("finbot-autoscaling").describe("Namespace of KEDA."),
             })
             .prefault({})
             .describe("Namespaces per area, created by the program."),
@@ -193,6 +200,10 @@ export const platformSchema = z
             .describe("What promotion moves from dev to prod: images and chart versions."),
         services: z.array(serviceSchema).default([]).describe("FinBot's HTTP services, each autoscaled."),
         monitoring: monitoringSchema.describe("Prometheus, Alertmanager, Grafana, uptime probes and alert routing."),
+        database: databaseSchema.describe("PostgreSQL: CloudNativePG in the cluster, or RDS; read replicas and pooling."),
+        cache: cacheSchema.describe("Redis: in the cluster, or ElastiCache."),
+        queue: queueSchema.describe("RabbitMQ (Cluster Operator) with quorum queues."),
+        workers: z.array(workerSchema).default([]).describe("Queue workers, scaled by KEDA on their queue's length."),
     })
     .superRefine(
         (config, ctx) => {
@@ -250,7 +261,78 @@ export const platformSchema = z
                     });
                 }
             }
-            if (config.environment === "production" && config.network === undefined) {
+            const production = config.environment === "production";
+            const queueNames = new Set((config.queue?.queues ?? []).map((q) => q?.name));
+            (Array.isArray(config.workers) ? config.workers : []).forEach((worker, i) => {
+                if (worker === null || typeof worker !== "object") return;
+                const at = (...path: PropertyKey[]) => ["workers", i, ...path];
+                if (isNumber(worker.replicas?.min) && isNumber(worker.replicas?.max) && worker.replicas.min > worker.replicas.max) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: at("replicas", "min"),
+                        input: worker.replicas.min,
+                        message: `a value <= replicas.max (${worker.replicas.max})`,
+                    });
+                }
+                if (production && worker.replicas?.min === 0) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: at("replicas", "min"),
+                        input: 0,
+                        message: "at least 1 in production (scale to zero is for staging)",
+                    });
+                }
+                if (typeof worker.image === "string" && !imageKeys.includes(worker.image)) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: at("image"),
+                        input: worker.image,
+                        message: `a key of finbot:releases.images (${imageKeys.join(", ")})`,
+                    });
+                }
+                if (typeof worker.queue === "string" && (config.queue?.enabled === false || !queueNames.has(worker.queue))) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: at("queue"),
+                        input: worker.queue,
+                        message: `a queue of finbot:queue.queues (${[...queueNames].join(", ") || "none"})`,
+                    });
+                }
+            });
+            const needsNetwork = [
+                config.database?.enabled !== false && config.database?.mode === "rds" ? "finbot:database.mode rds" : undefined,
+                config.cache?.enabled !== false && config.cache?.mode === "elasticache" ? "finbot:cache.mode elasticache" : undefined,
+            ].filter(Boolean);
+            if (needsNetwork.length > 0 && config.network === undefined) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["network"],
+                    input: undefined,
+                    message: `the AWS network ids (needed by ${needsNetwork.join(" and ")})`,
+                });
+            }
+            const rds = config.database?.rds;
+            if (
+                isNumber(rds?.allocatedStorageGb) &&
+                isNumber(rds?.maxAllocatedStorageGb) &&
+                rds.maxAllocatedStorageGb < rds.allocatedStorageGb
+            ) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["database", "rds", "maxAllocatedStorageGb"],
+                    input: rds.maxAllocatedStorageGb,
+                    message: `at least allocatedStorageGb (${rds.allocatedStorageGb})`,
+                });
+            }
+            if (production && config.queue?.enabled !== false && isNumber(config.queue?.replicas) && config.queue.replicas < 3) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["queue", "replicas"],
+                    input: config.queue.replicas,
+                    message: "3 or 5 nodes in production (quorum queues survive one node)",
+                });
+            }
+            if (production && config.network === undefined && needsNetwork.length === 0) {
                 ctx.addIssue({
                     code: "custom",
                     path: ["network"],

@@ -3,18 +3,22 @@ import { coreDashboards } from "../../dashboards";
 import { defaultRetentionSize } from "../config/monitoring";
 import { PlatformConfig } from "../config/schema";
 import { table } from "../platform/table";
+import { dataTierDashboards, dataTierRuleGroups } from "../data";
 import { monitoringRuleGroups } from "./monitoring";
 import { isAlert } from "./rules";
 
 export function monitoringSummary(config: PlatformConfig): string {
     const m = config.monitoring;
     if (!m.enabled) return "## Monitoring\n\nDisabled (`finbot:monitoring.enabled: false`).";
-    const groups = monitoringRuleGroups({
-        config: m,
-        appsNamespace: config.namespaces.apps,
-        services: config.services,
-        volumeNamespaces: [config.namespaces.monitoring],
-    });
+    const groups = [
+        ...monitoringRuleGroups({
+            config: m,
+            appsNamespace: config.namespaces.apps,
+            services: config.services,
+            volumeNamespaces: [config.namespaces.monitoring, config.namespaces.data],
+        }),
+        ...dataTierRuleGroups(config),
+    ];
     const alerts = groups.flatMap((g) => g.rules.filter(isAlert));
     const bySeverity = (severity: string) => {
         const names = alerts
@@ -28,11 +32,10 @@ export function monitoringSummary(config: PlatformConfig): string {
         m.alerting.slack ? `ticket → Slack ${m.alerting.slack.channel}` : "ticket → nobody",
         m.alerting.deadMansSwitch ? "Watchdog → dead man's switch" : "Watchdog → nobody",
     ].join("; ");
-    const dashboards = coreDashboards({
-        appsNamespace: config.namespaces.apps,
-        services: config.services,
-        businessMetrics: m.businessMetrics,
-    });
+    const dashboards = [
+        ...coreDashboards({ appsNamespace: config.namespaces.apps, services: config.services, businessMetrics: m.businessMetrics }),
+        ...dataTierDashboards(config),
+    ];
     return [
         "## Monitoring (kube-prometheus-stack " + config.releases.charts["kube-prometheus-stack"] + ")",
         "",

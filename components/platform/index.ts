@@ -1,9 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { coreDashboards } from "../../dashboards";
+import { CHARTS, MANIFESTS } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
+import { Cache, Database, Queue, connectionSecretName, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
 import { Monitoring } from "../monitoring";
-import { AutoscaledService } from "../workloads";
+import { AutoscaledService, QueueWorker } from "../workloads";
 
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
@@ -21,8 +23,8 @@ function namespaceLabels(restricted: boolean): Record<string, string> {
 }
 
 /**
- * The whole FinBot platform of one stack: namespaces, monitoring and FinBot's autoscaled
- * services, and the areas each `finbot:` key switches on. The root of every resource.
+ * The whole FinBot platform of one stack: namespaces, monitoring, the data tier, and FinBot's
+ * autoscaled services and queue workers. The root of every resource the program creates.
  */
 export class Platform extends pulumi.ComponentResource {
     /** In-cluster URL of each service, by service name. */
@@ -37,21 +39,24 @@ export class Platform extends pulumi.ComponentResource {
         const { config } = args;
         const production = config.environment === "production";
         const zoneSpread = config.kubernetes.zoneSpread ?? (production ? "required" : "preferred");
+        const images = config.releases.images;
 
-        const namespace = (area: string, nsName: string, restricted: boolean) =>
-            new k8s.core.v1.Namespace(
+        const namespaces: Record<string, pulumi.Output<string>> = {};
+        const namespace = (area: keyof PlatformConfig["namespaces"], restricted: boolean) => {
+            const ns = new k8s.core.v1.Namespace(
                 `${name}-${area}`,
-                { metadata: { name: nsName, labels: namespaceLabels(restricted) } },
+                { metadata: { name: config.namespaces[area], labels: namespaceLabels(restricted) } },
                 { parent: this },
             );
-        const appsNamespace = namespace("apps", config.namespaces.apps, true);
-        const namespaces: Record<string, pulumi.Output<string>> = { apps: appsNamespace.metadata.name };
+            namespaces[area] = ns.metadata.name;
+            return ns;
+        };
+        const appsNamespace = namespace("apps", true);
 
         let monitoring: Monitoring | undefined;
         if (config.monitoring.enabled) {
             // node-exporter needs host access: this namespace cannot be "restricted".
-            const monitoringNamespace = namespace("monitoring", config.namespaces.monitoring, false);
-            namespaces.monitoring = monitoringNamespace.metadata.name;
+            const monitoringNamespace = namespace("monitoring", false);
             monitoring = new Monitoring(
                 `${name}-monitoring`,
                 {
@@ -61,17 +66,71 @@ export class Platform extends pulumi.ComponentResource {
                     appsNamespace: config.namespaces.apps,
                     services: config.services,
                     chartVersions: config.releases.charts,
-                    volumeNamespaces: [config.namespaces.monitoring],
-                    dashboards: coreDashboards({
-                        appsNamespace: config.namespaces.apps,
-                        services: config.services,
-                        businessMetrics: config.monitoring.businessMetrics,
-                    }),
+                    volumeNamespaces: [config.namespaces.monitoring, config.namespaces.data],
+                    dashboards: [
+                        ...coreDashboards({
+                            appsNamespace: config.namespaces.apps,
+                            services: config.services,
+                            businessMetrics: config.monitoring.businessMetrics,
+                        }),
+                        ...dataTierDashboards(config),
+                    ],
+                    extraRuleGroups: dataTierRuleGroups(config),
                     storageClass: config.kubernetes.storageClass,
                 },
                 { parent: this, dependsOn: [monitoringNamespace] },
             );
         }
+
+        // The data tier, and the settings every consumer gets in its `<name>-connections` Secret.
+        const connectionUrls: Record<string, pulumi.Output<string>> = {};
+        if (dataTierEnabled(config)) {
+            const dataNamespace = namespace("data", false);
+            const common = {
+                production,
+                namespace: config.namespaces.data,
+                images,
+                storageClass: config.kubernetes.storageClass,
+                network: config.network,
+                monitoringCrds: monitoring?.operator,
+            };
+            const after = { parent: this, dependsOn: [dataNamespace] };
+            if (config.database.enabled) {
+                const db = new Database(
+                    `${name}-database`,
+                    { ...common, config: config.database, chartVersion: config.releases.charts["cloudnative-pg"] },
+                    after,
+                );
+                connectionUrls.DATABASE_WRITER_URL = db.connection.writerUrl;
+                connectionUrls.DATABASE_READER_URL = db.connection.readerUrl;
+                connectionUrls.DATABASE_POOLED_URL = db.connection.pooledUrl;
+            }
+            if (config.cache.enabled) {
+                connectionUrls.REDIS_URL = new Cache(`${name}-cache`, { ...common, config: config.cache }, after).url;
+            }
+            if (config.queue.enabled) {
+                connectionUrls.AMQP_URL = new Queue(
+                    `${name}-queue`,
+                    {
+                        ...common,
+                        config: config.queue,
+                        image: images.rabbitmq,
+                        operatorVersion: MANIFESTS["rabbitmq-cluster-operator"].version,
+                    },
+                    after,
+                ).url;
+            }
+        }
+        const connectionsFor = (consumer: string) => {
+            if (Object.keys(connectionUrls).length === 0) return undefined;
+            const secretName = connectionSecretName(consumer);
+            const secret = new k8s.core.v1.Secret(
+                `${name}-${consumer}-connections`,
+                { metadata: { name: secretName, namespace: config.namespaces.apps }, type: "Opaque", stringData: connectionUrls },
+                { parent: this, dependsOn: [appsNamespace] },
+            );
+            return { secretName, secret };
+        };
 
         const services = config.services.map(
             (service) =>
@@ -79,16 +138,51 @@ export class Platform extends pulumi.ComponentResource {
                     `${name}-${service.name}`,
                     {
                         service,
-                        image: config.releases.images[service.image],
+                        image: images[service.image],
                         namespace: appsNamespace.metadata.name,
                         zoneSpread,
                         serviceMonitor: monitoring
                             ? { crds: monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval }
                             : undefined,
+                        connections: connectionsFor(service.name),
                     },
                     { parent: this },
                 ),
         );
+
+        if (config.workers.length > 0) {
+            const autoscalingNamespace = namespace("autoscaling", false);
+            const keda = new k8s.helm.v3.Release(
+                `${name}-keda`,
+                {
+                    name: "keda",
+                    chart: "keda",
+                    version: config.releases.charts.keda,
+                    repositoryOpts: { repo: CHARTS.keda.repo },
+                    namespace: config.namespaces.autoscaling,
+                    atomic: true,
+                    cleanupOnFail: true,
+                    maxHistory: 10,
+                    values: {
+                        resources: {
+                            operator: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
+                            metricServer: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
+                            webhooks: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                        },
+                    },
+                },
+                { parent: this, dependsOn: [autoscalingNamespace] },
+            );
+            for (const worker of config.workers) {
+                const connections = connectionsFor(worker.name);
+                if (!connections) continue;
+                new QueueWorker(
+                    `${name}-${worker.name}`,
+                    { worker, image: images[worker.image], namespace: appsNamespace.metadata.name, connections, keda },
+                    { parent: this },
+                );
+            }
+        }
 
         this.namespaces = pulumi.all(namespaces);
         this.serviceUrls = pulumi.all(Object.fromEntries(services.map((s, i) => [config.services[i].name, s.url])));

@@ -2,6 +2,7 @@
 // Pure: it reads the validated config and the recorded resources, nothing else.
 import { PlatformConfig } from "../config/schema";
 import { formatBytes, formatCpu, parseBytes, parseCpu } from "../config/quantities";
+import { dataTierSummary } from "../data/summary";
 import { monitoringSummary } from "../monitoring/summary";
 import { table } from "./table";
 
@@ -99,5 +100,16 @@ export function renderSummary(input: SummaryInput): string {
             `**Placeholders to replace before deploying** (a real \`pulumi up\` refuses them): ${input.placeholders.map((p) => `\`${p}\``).join(", ")}`,
         );
     }
-    return [...header, "", workloadsSection(config), "", monitoringSummary(config), "", resourcesSection(input.resources), ""].join("\n");
+    return [
+        ...header,
+        "",
+        workloadsSection(config),
+        "",
+        monitoringSummary(config),
+        "",
+        dataTierSummary(config),
+        "",
+        resourcesSection(input.resources),
+        "",
+    ].join("\n");
 }

@@ -21,6 +21,12 @@ export interface AutoscaledServiceArgs {
      * @default no ServiceMonitor
      */
     serviceMonitor?: { crds: pulumi.Resource; interval: string };
+    /**
+     * Secret with the data tier's connection settings (in the same namespace), passed as
+     * environment variables.
+     * @default none
+     */
+    connections?: { secretName: string; secret: pulumi.Resource };
 }
 
 /**
@@ -70,12 +76,18 @@ export class AutoscaledService extends pulumi.ComponentResource {
                             image: args.image,
                             zoneSpread: args.zoneSpread ?? "preferred",
                             serviceAccountName: service.name,
-                            secretEnvName: secretEnv ? `${service.name}-env` : undefined,
+                            envFromSecrets: [
+                                ...(secretEnv ? [`${service.name}-env`] : []),
+                                ...(args.connections ? [args.connections.secretName] : []),
+                            ],
                         }),
                     },
                 },
             },
-            { parent: this, dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : [])] },
+            {
+                parent: this,
+                dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : []), ...(args.connections ? [args.connections.secret] : [])],
+            },
         );
 
         const kubeService = new k8s.core.v1.Service(

@@ -1,2 +1,3 @@
 export * from "./autoscaledService";
+export * from "./queueWorker";
 export * from "./spec";

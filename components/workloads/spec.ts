@@ -83,33 +83,43 @@ export function needsDisruptionBudget(service: ServiceConfig): boolean {
     return service.replicas.max > 1;
 }
 
+/** Pod-level hardening: non-root, runtime-default seccomp. */
+export function podSecurity(): k8s.types.input.core.v1.PodSecurityContext {
+    return { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } };
+}
+
+/** Container-level hardening: no privilege escalation, no capabilities, read-only root file system. */
+export function containerSecurity(): k8s.types.input.core.v1.SecurityContext {
+    return { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } };
+}
+
+/** Requests and limits as the container spec wants them (no cpu limit unless configured). */
+export function containerResources(resources: ServiceConfig["resources"]): k8s.types.input.core.v1.ResourceRequirements {
+    return {
+        requests: { cpu: resources.requests.cpu, memory: resources.requests.memory },
+        limits: resources.limits.cpu ? { cpu: resources.limits.cpu, memory: resources.limits.memory } : { memory: resources.limits.memory },
+    };
+}
+
 export interface PodTemplateArgs {
     service: ServiceConfig;
     image: string;
     zoneSpread: ZoneSpread;
     serviceAccountName: string;
-    /** Name of the Secret holding `secretEnv`, when there is one. */
-    secretEnvName?: string;
+    /** Secrets whose keys become environment variables (secretEnv, connection settings). */
+    envFromSecrets: string[];
 }
 
 /** The pod spec: hardened (non-root, read-only root file system, no privilege escalation), probed. */
 export function podSpec(args: PodTemplateArgs): PodSpec {
     const { service } = args;
     const httpGet = (path: string) => ({ path, port: HTTP_PORT_NAME });
-    const limits: Record<string, string> = { memory: service.resources.limits.memory };
-    if (service.resources.limits.cpu) limits.cpu = service.resources.limits.cpu;
     return {
         serviceAccountName: args.serviceAccountName,
         automountServiceAccountToken: false,
         // Let in-flight requests finish: readiness fails first, then SIGTERM after the grace period.
         terminationGracePeriodSeconds: 30,
-        securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
-            seccompProfile: { type: "RuntimeDefault" },
-        },
+        securityContext: podSecurity(),
         topologySpreadConstraints: topologySpread(service.name, args.zoneSpread),
         containers: [
             {
@@ -119,8 +129,8 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
                 args: service.args,
                 ports: [{ name: HTTP_PORT_NAME, containerPort: service.port, protocol: "TCP" }],
                 env: Object.entries(service.env).map(([name, value]) => ({ name, value })),
-                envFrom: args.secretEnvName ? [{ secretRef: { name: args.secretEnvName } }] : undefined,
-                resources: { requests: { cpu: service.resources.requests.cpu, memory: service.resources.requests.memory }, limits },
+                envFrom: args.envFromSecrets.length > 0 ? args.envFromSecrets.map((name) => ({ secretRef: { name } })) : undefined,
+                resources: containerResources(service.resources),
                 startupProbe: {
                     httpGet: httpGet(service.health.startup ?? service.health.liveness),
                     periodSeconds: 2,
@@ -128,12 +138,7 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
                 },
                 livenessProbe: { httpGet: httpGet(service.health.liveness), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
                 readinessProbe: { httpGet: httpGet(service.health.readiness), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
-                securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    privileged: false,
-                    capabilities: { drop: ["ALL"] },
-                },
+                securityContext: containerSecurity(),
                 volumeMounts: service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), mountPath })),
             },
         ],

@@ -1,0 +1,175 @@
+// The data tier's config: `finbot:database`, `finbot:cache`, `finbot:queue` and `finbot:workers`.
+// One switch per part chooses in-cluster or AWS-managed; services see the same contract either way.
+import { z } from "zod";
+import { dnsLabel, isNumber, memoryQuantity, resourcesSchema } from "./primitives";
+import { parseBytes } from "./quantities";
+
+const poolerSchema = z
+    .strictObject({
+        instances: z.number().int().min(1).max(10).default(1).describe("PgBouncer pods per pooler (read-write and read-only)."),
+        defaultPoolSize: z.number().int().min(1).max(1000).default(20).describe("Server connections per user/database pair."),
+        maxClientConnections: z.number().int().min(10).max(100000).default(1000).describe("Client connections a pooler accepts."),
+    })
+    .prefault({});
+
+const rdsSchema = z
+    .strictObject({
+        instanceClass: z
+            .string()
+            .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'an RDS instance class such as "db.r6g.large"' })
+            .default("db.r6g.large"),
+        engineVersion: z
+            .string()
+            .regex(/^\d+(\.\d+)?$/, { error: 'a PostgreSQL version such as "17.6"' })
+            .default("17.6"),
+        allocatedStorageGb: z.number().int().min(20).max(65536).default(100).describe("Initial storage (GiB)."),
+        maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(500).describe("Storage autoscaling limit (GiB)."),
+        backupRetentionDays: z.number().int().min(7).max(35).default(14).describe("Automated backup retention (at least 7 days)."),
+        performanceInsightsRetentionDays: z.number().int().min(7).max(731).default(7),
+        monitoringIntervalSeconds: z
+            .union([z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)])
+            .default(60)
+            .describe("Enhanced monitoring interval."),
+        iamAuthentication: z.boolean().default(false).describe("Allow IAM database authentication."),
+    })
+    .prefault({});
+
+export const databaseSchema = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Provision PostgreSQL for FinBot."),
+        mode: z
+            .enum(["in-cluster", "rds"])
+            .default("in-cluster")
+            .describe("CloudNativePG in the cluster, or RDS (requires finbot:network)."),
+        name: dnsLabel(30).default("finbot").describe("Database and owner name."),
+        readReplicas: z.number().int().min(0).max(5).default(1).describe("Streaming read replicas besides the primary."),
+        storage: memoryQuantity.default("5Gi").describe("Volume per instance (in-cluster)."),
+        resources: resourcesSchema
+            .prefault({ requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } })
+            .describe("Per instance (in-cluster)."),
+        pooler: poolerSchema.describe("PgBouncer poolers, transaction mode (in-cluster); RDS Proxy pools in rds mode."),
+        slowQueryMs: z
+            .number()
+            .int()
+            .min(10)
+            .max(600000)
+            .default(500)
+            .describe("log_min_duration_statement, and the slow-query alert threshold."),
+        rds: rdsSchema.describe("RDS settings (rds mode)."),
+    })
+    .prefault({});
+
+const elasticacheSchema = z
+    .strictObject({
+        engine: z.enum(["valkey", "redis"]).default("valkey"),
+        engineVersion: z
+            .string()
+            .regex(/^\d+\.\d+$/, { error: 'an engine version such as "8.0"' })
+            .default("8.0"),
+        nodeType: z
+            .string()
+            .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'a node type such as "cache.r7g.large"' })
+            .default("cache.r7g.large"),
+        snapshotRetentionDays: z.number().int().min(0).max(35).default(7),
+    })
+    .prefault({});
+
+export const EVICTION_POLICIES = [
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "volatile-lru",
+    "volatile-lfu",
+    "allkeys-random",
+    "volatile-random",
+    "volatile-ttl",
+] as const;
+
+export const cacheSchema = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Provision Redis for sessions and query caching."),
+        mode: z
+            .enum(["in-cluster", "elasticache"])
+            .default("in-cluster")
+            .describe("Redis in the cluster, or ElastiCache (requires finbot:network)."),
+        maxMemoryMb: z
+            .number()
+            .int()
+            .min(16)
+            .max(1048576)
+            .default(128)
+            .describe("maxmemory (in-cluster); the container limit leaves room above it."),
+        evictionPolicy: z
+            .enum(EVICTION_POLICIES)
+            .default("volatile-lru")
+            .describe("maxmemory-policy: volatile-lru evicts cached keys (with a TTL) before sessions without one."),
+        persistence: z.boolean().default(false).describe("Append-only file on a volume (in-cluster)."),
+        storage: memoryQuantity.default("1Gi").describe("Volume size when persistence is on."),
+        resources: resourcesSchema.prefault({ requests: { cpu: "50m", memory: "160Mi" }, limits: { memory: "192Mi" } }),
+        elasticache: elasticacheSchema,
+    })
+    .superRefine(
+        (cache, ctx) => {
+            const c = cache as Partial<typeof cache>;
+            const limit = typeof c.resources?.limits?.memory === "string" ? c.resources.limits.memory : undefined;
+            const bytes = limit ? parseBytes(limit) : undefined;
+            if (isNumber(c.maxMemoryMb) && isNumber(bytes) && c.maxMemoryMb * 2 ** 20 * 1.2 > bytes) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["maxMemoryMb"],
+                    input: c.maxMemoryMb,
+                    message: `at most ${Math.floor(bytes / 2 ** 20 / 1.2)} (limits.memory ${limit} must exceed maxmemory by 20% for Redis' overhead)`,
+                });
+            }
+        },
+        { when: () => true },
+    )
+    .prefault({});
+
+const queueNameSchema = z.string().regex(/^[a-z][a-z0-9._-]{0,100}$/, { error: 'a queue name such as "payments.settle"' });
+
+export const queueSchema = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Provision RabbitMQ."),
+        replicas: z
+            .union([z.literal(1), z.literal(3), z.literal(5)])
+            .default(1)
+            .describe("RabbitMQ nodes (1, or an odd number for quorum queues)."),
+        storage: memoryQuantity.default("2Gi").describe("Volume per node."),
+        resources: resourcesSchema.prefault({ requests: { cpu: "100m", memory: "384Mi" }, limits: { memory: "512Mi" } }),
+        queues: z
+            .array(
+                z.strictObject({
+                    name: queueNameSchema,
+                    maxLength: z
+                        .number()
+                        .int()
+                        .min(1)
+                        .max(100_000_000)
+                        .default(100_000)
+                        .describe("Messages kept before publishers are refused."),
+                    deliveryLimit: z.number().int().min(1).max(100).default(5).describe("Redeliveries before a message is dead-lettered."),
+                }),
+            )
+            .default([])
+            .describe("Quorum queues FinBot uses; each gets a dead-letter queue `<name>.dlq`."),
+    })
+    .prefault({});
+
+export const workerSchema = z.strictObject({
+    name: dnsLabel(40).describe("Deployment and ScaledObject name."),
+    image: z.string().min(1).describe("Key of `finbot:releases.images`."),
+    queue: queueNameSchema.describe("Queue (of finbot:queue.queues) whose length drives scaling."),
+    args: z.array(z.string()).optional(),
+    replicas: z.strictObject({
+        min: z.number().int().min(0).max(1000).describe("Minimum replicas; 0 (scale to zero) only in staging."),
+        max: z.number().int().min(1).max(1000),
+    }),
+    messagesPerReplica: z.number().int().min(1).max(100000).default(20).describe("Target ready messages per replica."),
+    resources: resourcesSchema,
+});
+
+export type DatabaseConfig = z.output<typeof databaseSchema>;
+export type CacheConfig = z.output<typeof cacheSchema>;
+export type QueueConfig = z.output<typeof queueSchema>;
+export type WorkerConfig = z.output<typeof workerSchema>;

@@ -1,0 +1,303 @@
+import { createHash } from "node:crypto";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { CacheConfig } from "../config/data";
+import { PlatformConfig } from "../config/schema";
+import { redisUrl } from "./connections";
+import { redisConf } from "./redisConf";
+import { EXPORTER_RESOURCES } from "./sizes";
+
+export interface CacheArgs {
+    config: CacheConfig;
+    production: boolean;
+    /** Namespace of the in-cluster parts. */
+    namespace: string;
+    /** Images from `finbot:releases.images` (redis, redis-exporter). */
+    images: Record<string, string>;
+    storageClass?: string;
+    network?: PlatformConfig["network"];
+    /** When set, a ServiceMonitor for the exporter is created after this resource. */
+    monitoringCrds?: pulumi.Resource;
+}
+
+const REDIS_UID = 999; // the official image's redis user
+
+function confChecksum(config: CacheConfig): string {
+    return createHash("sha256")
+        .update(redisConf({ cache: config, password: "" }))
+        .digest("hex")
+        .slice(0, 16);
+}
+
+/**
+ * Redis for sessions and query caching: in the cluster (StatefulSet with auth, memory policy,
+ * redis_exporter) or ElastiCache (replication group, one node per zone, encrypted, failover).
+ */
+export class Cache extends pulumi.ComponentResource {
+    /** `redis://` or `rediss://` URL with the password (secret). */
+    public readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:cache:Cache", name, {}, opts);
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const target = args.config.mode === "elasticache" ? this.elasticache(name, args, password) : this.inCluster(name, args, password);
+        this.url = pulumi.secret(
+            pulumi.all([target.host, password.result]).apply(([host, pw]) => redisUrl({ password: pw, host, port: 6379, tls: target.tls })),
+        );
+        this.exporter(name, args, target, password.result);
+        this.registerOutputs({ url: this.url });
+    }
+
+    private inCluster(name: string, args: CacheArgs, password: random.RandomPassword) {
+        const { config, namespace } = args;
+        const labels = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "finbot" };
+        // redis.conf holds requirepass: the whole file is a Secret.
+        const conf = new k8s.core.v1.Secret(
+            `${name}-conf`,
+            {
+                metadata: { name: "redis-conf", namespace, labels },
+                type: "Opaque",
+                stringData: { "redis.conf": password.result.apply((pw) => redisConf({ cache: config, password: pw })) },
+            },
+            { parent: this },
+        );
+        const auth = new k8s.core.v1.Secret(
+            `${name}-auth`,
+            { metadata: { name: "redis-auth", namespace, labels }, type: "Opaque", stringData: { password: password.result } },
+            { parent: this },
+        );
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: "redis", namespace, labels },
+                spec: {
+                    selector: labels,
+                    ports: [
+                        { name: "redis", port: 6379, targetPort: "redis" },
+                        { name: "metrics", port: 9121, targetPort: "metrics" },
+                    ],
+                },
+            },
+            { parent: this },
+        );
+        const dataVolume = config.persistence ? undefined : [{ name: "data", emptyDir: { sizeLimit: "256Mi" } }];
+        new k8s.apps.v1.StatefulSet(
+            `${name}-redis`,
+            {
+                metadata: { name: "redis", namespace, labels },
+                spec: {
+                    serviceName: "redis",
+                    replicas: 1,
+                    selector: { matchLabels: labels },
+                    template: {
+                        // A changed redis.conf (Secret) rolls the pod; the hash leaves the password out.
+                        metadata: { labels, annotations: { "checksum/redis-conf": confChecksum(config) } },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: REDIS_UID,
+                                runAsGroup: REDIS_UID,
+                                fsGroup: REDIS_UID,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
+                            containers: [
+                                {
+                                    name: "redis",
+                                    image: args.images.redis,
+                                    args: ["/etc/redis/redis.conf"],
+                                    ports: [{ name: "redis", containerPort: 6379 }],
+                                    resources: { requests: config.resources.requests, limits: config.resources.limits },
+                                    readinessProbe: {
+                                        exec: {
+                                            command: ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'],
+                                        },
+                                        periodSeconds: 5,
+                                    },
+                                    livenessProbe: { tcpSocket: { port: "redis" }, periodSeconds: 10, failureThreshold: 3 },
+                                    env: [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } }],
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        readOnlyRootFilesystem: true,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
+                                    volumeMounts: [
+                                        { name: "conf", mountPath: "/etc/redis", readOnly: true },
+                                        { name: "data", mountPath: "/data" },
+                                    ],
+                                },
+                                {
+                                    name: "redis-exporter",
+                                    image: args.images["redis-exporter"],
+                                    ports: [{ name: "metrics", containerPort: 9121 }],
+                                    env: [
+                                        { name: "REDIS_ADDR", value: "redis://localhost:6379" },
+                                        { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } },
+                                    ],
+                                    resources: EXPORTER_RESOURCES,
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        readOnlyRootFilesystem: true,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
+                                },
+                            ],
+                            volumes: [{ name: "conf", secret: { secretName: "redis-conf" } }, ...(dataVolume ?? [])],
+                        },
+                    },
+                    volumeClaimTemplates: config.persistence
+                        ? [
+                              {
+                                  metadata: { name: "data" },
+                                  spec: {
+                                      accessModes: ["ReadWriteOnce"],
+                                      resources: { requests: { storage: config.storage } },
+                                      ...(args.storageClass ? { storageClassName: args.storageClass } : {}),
+                                  },
+                              },
+                          ]
+                        : undefined,
+                },
+            },
+            { parent: this, dependsOn: [conf, auth, service] },
+        );
+        return { host: pulumi.output(`redis.${namespace}.svc.cluster.local`), tls: false, inCluster: true };
+    }
+
+    private elasticache(name: string, args: CacheArgs, password: random.RandomPassword) {
+        const { config, production } = args;
+        const network = args.network!;
+        const ec = config.elasticache;
+        const parent = { parent: this };
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId: network.vpcId,
+                description: "FinBot cache: only the cluster's nodes",
+                ingress: [
+                    {
+                        protocol: "tcp",
+                        fromPort: 6379,
+                        toPort: 6379,
+                        securityGroups: [network.nodeSecurityGroupId],
+                        description: "EKS nodes",
+                    },
+                ],
+                egress: [],
+                tags: { Name: "finbot-cache" },
+            },
+            parent,
+        );
+        const subnetGroup = new aws.elasticache.SubnetGroup(
+            `${name}-subnets`,
+            { subnetIds: network.privateSubnetIds, description: "FinBot cache" },
+            parent,
+        );
+        const parameterGroup = new aws.elasticache.ParameterGroup(
+            `${name}-params`,
+            {
+                family: `${ec.engine}${ec.engineVersion.split(".")[0]}`,
+                description: "FinBot cache: eviction policy",
+                parameters: [{ name: "maxmemory-policy", value: config.evictionPolicy }],
+            },
+            parent,
+        );
+        const group = new aws.elasticache.ReplicationGroup(
+            `${name}-group`,
+            {
+                replicationGroupId: "finbot-cache",
+                description: "FinBot sessions and query cache",
+                engine: ec.engine,
+                engineVersion: ec.engineVersion,
+                nodeType: ec.nodeType,
+                // A primary plus one replica in each further zone.
+                numCacheClusters: network.availabilityZones.length,
+                preferredCacheClusterAzs: network.availabilityZones,
+                automaticFailoverEnabled: true,
+                multiAzEnabled: true,
+                transitEncryptionEnabled: true,
+                atRestEncryptionEnabled: true,
+                authToken: password.result,
+                authTokenUpdateStrategy: "ROTATE",
+                parameterGroupName: parameterGroup.name,
+                subnetGroupName: subnetGroup.name,
+                securityGroupIds: [securityGroup.id],
+                port: 6379,
+                snapshotRetentionLimit: ec.snapshotRetentionDays,
+                autoMinorVersionUpgrade: true,
+                applyImmediately: false,
+            },
+            { parent: this, protect: production },
+        );
+        return { host: group.primaryEndpointAddress, tls: true, inCluster: false };
+    }
+
+    /** Metrics: the in-cluster pod has a sidecar; ElastiCache gets a redis_exporter Deployment. */
+    private exporter(
+        name: string,
+        args: CacheArgs,
+        target: { host: pulumi.Output<string>; tls: boolean; inCluster: boolean },
+        password: pulumi.Output<string>,
+    ): void {
+        if (!args.monitoringCrds) return;
+        const { namespace } = args;
+        const labels = { "app.kubernetes.io/name": target.inCluster ? "redis" : "redis-exporter", "app.kubernetes.io/part-of": "finbot" };
+        if (!target.inCluster) {
+            new k8s.core.v1.Secret(
+                `${name}-exporter-auth`,
+                { metadata: { name: "redis-auth", namespace }, type: "Opaque", stringData: { password } },
+                { parent: this },
+            );
+            new k8s.apps.v1.Deployment(
+                `${name}-exporter`,
+                {
+                    metadata: { name: "redis-exporter", namespace, labels },
+                    spec: {
+                        replicas: 1,
+                        selector: { matchLabels: labels },
+                        template: {
+                            metadata: { labels },
+                            spec: {
+                                automountServiceAccountToken: false,
+                                securityContext: { runAsNonRoot: true, runAsUser: 59000, seccompProfile: { type: "RuntimeDefault" } },
+                                containers: [
+                                    {
+                                        name: "redis-exporter",
+                                        image: args.images["redis-exporter"],
+                                        ports: [{ name: "metrics", containerPort: 9121 }],
+                                        env: [
+                                            { name: "REDIS_ADDR", value: pulumi.interpolate`rediss://${target.host}:6379` },
+                                            {
+                                                name: "REDIS_PASSWORD",
+                                                valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } },
+                                            },
+                                        ],
+                                        resources: EXPORTER_RESOURCES,
+                                        securityContext: {
+                                            allowPrivilegeEscalation: false,
+                                            readOnlyRootFilesystem: true,
+                                            capabilities: { drop: ["ALL"] },
+                                        },
+                                    },
+                                ],
+                            },
+                        },
+                    },
+                },
+                { parent: this },
+            );
+        }
+        new k8s.apiextensions.CustomResource(
+            `${name}-pod-monitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PodMonitor",
+                metadata: { name: "redis", namespace },
+                spec: { selector: { matchLabels: labels }, podMetricsEndpoints: [{ port: "metrics" }] },
+            },
+            { parent: this, dependsOn: [args.monitoringCrds] },
+        );
+    }
+}

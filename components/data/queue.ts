@@ -1,0 +1,140 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { QueueConfig } from "../config/data";
+import { MANIFESTS } from "../config/releases";
+import { amqpUrl } from "./connections";
+import { rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
+
+export interface QueueArgs {
+    config: QueueConfig;
+    production: boolean;
+    namespace: string;
+    /** RabbitMQ image from `finbot:releases.images`. */
+    image: string;
+    /** Version of the Cluster Operator's release manifest. */
+    operatorVersion: string;
+    storageClass?: string;
+    monitoringCrds?: pulumi.Resource;
+}
+
+export const QUEUE_CLUSTER = "finbot-queue";
+const DEFINITIONS_DIR = "/etc/rabbitmq/definitions";
+
+/**
+ * RabbitMQ through the Cluster Operator: a RabbitmqCluster (1 node in dev, 3 zone-spread nodes in
+ * prod), quorum queues with dead-letter queues from config, and Prometheus scraping.
+ */
+export class Queue extends pulumi.ComponentResource {
+    /** `amqp://` URL with credentials (secret). */
+    public readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:queue:Queue", name, {}, opts);
+        const { config, namespace } = args;
+        const host = `${QUEUE_CLUSTER}.${namespace}.svc.cluster.local`;
+        const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
+
+        // The operator's release manifest (CRDs, RBAC, Deployment in rabbitmq-system), pinned by URL.
+        const operator = new k8s.yaml.v2.ConfigFile(
+            `${name}-operator`,
+            { file: MANIFESTS["rabbitmq-cluster-operator"].url(args.operatorVersion) },
+            { parent: this },
+        );
+
+        // The default user is ours (secretBackend.externalSecret), so its password is known to the program.
+        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+        const user = "finbot";
+        const defaultUser = new k8s.core.v1.Secret(
+            `${name}-default-user`,
+            {
+                metadata: { name: `${QUEUE_CLUSTER}-default-user`, namespace },
+                type: "Opaque",
+                stringData: {
+                    "default_user.conf": password.result.apply((pw) => `default_user = ${user}\ndefault_pass = ${pw}\n`),
+                    username: user,
+                    password: password.result,
+                    host,
+                    port: "5672",
+                    provider: "rabbitmq",
+                    type: "rabbitmq",
+                },
+            },
+            { parent: this },
+        );
+        const definitions = new k8s.core.v1.ConfigMap(
+            `${name}-definitions`,
+            {
+                metadata: { name: `${QUEUE_CLUSTER}-definitions`, namespace },
+                data: { "definitions.json": JSON.stringify(rabbitmqDefinitions(config.queues), null, 2) },
+            },
+            { parent: this },
+        );
+        const spreadKey = args.production ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname";
+        const cluster = new k8s.apiextensions.CustomResource(
+            `${name}-cluster`,
+            {
+                apiVersion: "rabbitmq.com/v1beta1",
+                kind: "RabbitmqCluster",
+                metadata: { name: QUEUE_CLUSTER, namespace },
+                spec: {
+                    replicas: config.replicas,
+                    image: args.image,
+                    resources: { requests: config.resources.requests, limits: config.resources.limits },
+                    persistence: { storage: config.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
+                    secretBackend: { externalSecret: { name: `${QUEUE_CLUSTER}-default-user` } },
+                    rabbitmq: { additionalConfig: rabbitmqAdditionalConfig(`${DEFINITIONS_DIR}/definitions.json`) },
+                    affinity:
+                        config.replicas > 1
+                            ? {
+                                  podAntiAffinity: {
+                                      requiredDuringSchedulingIgnoredDuringExecution: [
+                                          { topologyKey: spreadKey, labelSelector: { matchLabels: labels } },
+                                      ],
+                                  },
+                              }
+                            : undefined,
+                    override: {
+                        statefulSet: {
+                            spec: {
+                                template: {
+                                    spec: {
+                                        containers: [
+                                            {
+                                                name: "rabbitmq",
+                                                volumeMounts: [{ name: "definitions", mountPath: DEFINITIONS_DIR, readOnly: true }],
+                                            },
+                                        ],
+                                        volumes: [{ name: "definitions", configMap: { name: `${QUEUE_CLUSTER}-definitions` } }],
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [operator, defaultUser, definitions] },
+        );
+        if (config.replicas > 1) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-pdb`,
+                { metadata: { name: QUEUE_CLUSTER, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+                { parent: this, dependsOn: [cluster] },
+            );
+        }
+        if (args.monitoringCrds) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-service-monitor`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "ServiceMonitor",
+                    metadata: { name: QUEUE_CLUSTER, namespace },
+                    spec: { selector: { matchLabels: labels }, endpoints: [{ port: "prometheus", path: "/metrics", interval: "30s" }] },
+                },
+                { parent: this, dependsOn: [args.monitoringCrds] },
+            );
+        }
+        this.url = pulumi.secret(password.result.apply((pw) => amqpUrl({ user, password: pw, host, port: 5672 })));
+        this.registerOutputs({ url: this.url });
+    }
+}

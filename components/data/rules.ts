@@ -1,0 +1,172 @@
+// Alerts on the data tier, created when the part is enabled. Pure.
+import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
+import { RuleGroup, runbook, selector } from "../monitoring/rules";
+
+/** PostgreSQL: CloudNativePG's exporter in the cluster, postgres_exporter for RDS. */
+export function databaseRules(config: DatabaseConfig, namespace: string): RuleGroup {
+    const slowSeconds = config.slowQueryMs / 1000;
+    const inCluster = config.mode === "in-cluster";
+    const ns = selector({ namespace });
+    const up = inCluster ? `cnpg_collector_up${ns}` : `pg_up${ns}`;
+    const lag = inCluster ? `cnpg_pg_replication_lag${ns}` : `pg_replication_lag_seconds${ns}`;
+    const meanTime = inCluster
+        ? `sum by (datname, queryid) (rate(cnpg_pg_stat_statements_total_exec_seconds${ns}[10m])) / sum by (datname, queryid) (rate(cnpg_pg_stat_statements_calls${ns}[10m]))`
+        : `sum by (datname, queryid) (rate(pg_stat_statements_seconds_total${ns}[10m])) / sum by (datname, queryid) (rate(pg_stat_statements_calls_total${ns}[10m]))`;
+    const connections = inCluster
+        ? `sum by (pod) (cnpg_backends_total${ns}) / max by (pod) (cnpg_pg_settings_setting${selector({ namespace, name: "max_connections" })})`
+        : `sum by (rds_instance) (pg_stat_database_numbackends${ns}) / max by (rds_instance) (pg_settings_max_connections${ns})`;
+    return {
+        name: "finbot-postgresql",
+        rules: [
+            {
+                alert: "FinbotPostgresDown",
+                expr: `${up} == 0`,
+                for: "2m",
+                labels: { severity: "page" },
+                annotations: {
+                    summary: "PostgreSQL {{ $labels.pod }}{{ $labels.rds_instance }} is down",
+                    description: "The exporter cannot reach PostgreSQL.",
+                    runbook: runbook("postgresql"),
+                },
+            },
+            {
+                alert: "FinbotPostgresReplicationLag",
+                expr: `${lag} > 30`,
+                for: "5m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "A read replica is more than 30s behind the primary",
+                    description: "Readers see stale data: {{ $value | humanizeDuration }} behind.",
+                    runbook: runbook("postgresql"),
+                },
+            },
+            {
+                alert: "FinbotPostgresConnectionsHigh",
+                expr: `${connections} > 0.8`,
+                for: "10m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "PostgreSQL connections above 80% of max_connections",
+                    description: "Clients should connect through the pooler (DATABASE_POOLED_URL).",
+                    runbook: runbook("postgresql"),
+                },
+            },
+            {
+                alert: "FinbotPostgresSlowQueries",
+                expr: `(${meanTime}) > ${slowSeconds}`,
+                for: "15m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: `Queries averaging over ${config.slowQueryMs} ms`,
+                    description:
+                        "Query {{ $labels.queryid }} in {{ $labels.datname }} averages {{ $value | humanizeDuration }}; see the PostgreSQL dashboard and the slow-query log.",
+                    runbook: runbook("postgresql"),
+                },
+            },
+        ],
+    };
+}
+
+/** Redis (in the cluster or ElastiCache, both through redis_exporter). */
+export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
+    const ns = selector({ namespace });
+    return {
+        name: "finbot-redis",
+        rules: [
+            {
+                alert: "FinbotRedisDown",
+                expr: `redis_up${ns} == 0`,
+                for: "2m",
+                labels: { severity: "page" },
+                annotations: {
+                    summary: "Redis is down",
+                    description: "Sessions and cached queries are unavailable.",
+                    runbook: runbook("redis"),
+                },
+            },
+            {
+                alert: "FinbotRedisMemoryHigh",
+                expr: `redis_memory_used_bytes${ns} / (redis_memory_max_bytes${ns} > 0) > 0.9`,
+                for: "15m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Redis uses over 90% of maxmemory",
+                    description: "Keys are being evicted soon; raise finbot:cache.maxMemoryMb or shorten TTLs.",
+                    runbook: runbook("redis"),
+                },
+            },
+            {
+                alert: "FinbotRedisEvictingKeys",
+                expr: `increase(redis_evicted_keys_total${ns}[15m]) > 100`,
+                for: "15m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Redis evicts keys",
+                    description: "{{ $value }} keys evicted in 15 minutes: sessions may be lost and the cache hit rate drops.",
+                    runbook: runbook("redis"),
+                },
+            },
+            {
+                alert: "FinbotRedisRejectedConnections",
+                expr: `increase(redis_rejected_connections_total${ns}[5m]) > 0`,
+                for: "5m",
+                labels: { severity: "ticket" },
+                annotations: { summary: "Redis rejects connections", description: "maxclients reached.", runbook: runbook("redis") },
+            },
+        ],
+    };
+}
+
+/** RabbitMQ: node alarms, missing nodes, queues backing up, dead letters. */
+export function queueRules(config: QueueConfig, namespace: string): RuleGroup {
+    const ns = selector({ namespace });
+    return {
+        name: "finbot-rabbitmq",
+        rules: [
+            {
+                alert: "FinbotRabbitMQNodesMissing",
+                expr: `count(rabbitmq_identity_info${ns}) < ${config.replicas} or absent(rabbitmq_identity_info${ns})`,
+                for: "5m",
+                labels: { severity: "page" },
+                annotations: {
+                    summary: `Fewer than ${config.replicas} RabbitMQ nodes are up`,
+                    description: "Quorum queues lose availability when a majority of nodes is gone.",
+                    runbook: runbook("rabbitmq"),
+                },
+            },
+            {
+                alert: "FinbotRabbitMQResourceAlarm",
+                expr: `max by (instance) (rabbitmq_alarms_memory_used_watermark${ns} + rabbitmq_alarms_free_disk_space_watermark${ns}) > 0`,
+                for: "2m",
+                labels: { severity: "page" },
+                annotations: {
+                    summary: "RabbitMQ blocks publishers (memory or disk alarm)",
+                    description: "{{ $labels.instance }} raised a resource alarm: publishers are blocked.",
+                    runbook: runbook("rabbitmq"),
+                },
+            },
+            {
+                alert: "FinbotQueueBacklogGrowing",
+                expr: `(rabbitmq_queue_messages_ready${ns} > 1000) and (deriv(rabbitmq_queue_messages_ready${ns}[15m]) > 0)`,
+                for: "15m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Queue {{ $labels.queue }} keeps growing",
+                    description: "{{ $value }} ready messages and rising for 15 minutes: workers are at their maximum or failing.",
+                    runbook: runbook("rabbitmq"),
+                },
+            },
+            {
+                alert: "FinbotDeadLetters",
+                expr: `rabbitmq_queue_messages_ready${selector({ namespace, queue: "~.+\\.dlq" })} > 0`,
+                for: "10m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Messages dead-lettered into {{ $labels.queue }}",
+                    description: "Messages failed their delivery limit; inspect and replay them.",
+                    runbook: runbook("rabbitmq"),
+                },
+            },
+        ],
+    };
+}

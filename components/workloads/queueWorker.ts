@@ -1,0 +1,113 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { WorkerConfig } from "../config/data";
+import { ServiceConfig } from "../config/schema";
+import { containerResources, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
+
+export interface QueueWorkerArgs {
+    /** The worker's validated entry of `finbot:workers`. */
+    worker: WorkerConfig;
+    image: string;
+    namespace: pulumi.Input<string>;
+    /** Secret (same namespace) with AMQP_URL and the other connection settings. */
+    connections: { secretName: string; secret: pulumi.Resource };
+    /** The KEDA release: ScaledObject and TriggerAuthentication need its CRDs. */
+    keda: pulumi.Resource;
+}
+
+/** Scale-up fast, scale-down slowly, as for HTTP services (defaults of `finbot:services[].scaling`). */
+const WORKER_SCALING: ServiceConfig["scaling"] = {
+    scaleUp: { stabilizationSeconds: 0, percent: 100, pods: 4, periodSeconds: 15 },
+    scaleDown: { stabilizationSeconds: 300, percent: 10, periodSeconds: 60 },
+};
+
+/**
+ * A FinBot background worker consuming a RabbitMQ queue: a Deployment (replicas left to KEDA's
+ * HPA) and a KEDA ScaledObject on the queue's length, authenticated through a
+ * TriggerAuthentication that reads the AMQP URL from the connections Secret.
+ */
+export class QueueWorker extends pulumi.ComponentResource {
+    constructor(name: string, args: QueueWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:workloads:QueueWorker", name, {}, opts);
+        const { worker } = args;
+        const labels = serviceLabels(worker.name, args.image);
+        const metadata = { name: worker.name, namespace: args.namespace, labels };
+
+        const deployment = new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata,
+                spec: {
+                    // No `replicas`: KEDA's HPA owns the count (down to zero where allowed).
+                    selector: { matchLabels: selectorLabels(worker.name) },
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            // Workers finish the message in hand before they stop.
+                            terminationGracePeriodSeconds: 60,
+                            securityContext: podSecurity(),
+                            containers: [
+                                {
+                                    name: worker.name,
+                                    image: args.image,
+                                    args: worker.args,
+                                    env: [{ name: "QUEUE_NAME", value: worker.queue }],
+                                    envFrom: [{ secretRef: { name: args.connections.secretName } }],
+                                    resources: containerResources(worker.resources),
+                                    securityContext: containerSecurity(),
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                },
+                            ],
+                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [args.connections.secret] },
+        );
+
+        const auth = new k8s.apiextensions.CustomResource(
+            `${name}-auth`,
+            {
+                apiVersion: "keda.sh/v1alpha1",
+                kind: "TriggerAuthentication",
+                metadata: { name: `${worker.name}-rabbitmq`, namespace: args.namespace },
+                spec: { secretTargetRef: [{ parameter: "host", name: args.connections.secretName, key: "AMQP_URL" }] },
+            },
+            { parent: this, dependsOn: [args.keda, args.connections.secret] },
+        );
+
+        new k8s.apiextensions.CustomResource(
+            name,
+            {
+                apiVersion: "keda.sh/v1alpha1",
+                kind: "ScaledObject",
+                metadata,
+                spec: {
+                    scaleTargetRef: { name: worker.name },
+                    minReplicaCount: worker.replicas.min,
+                    maxReplicaCount: worker.replicas.max,
+                    pollingInterval: 15,
+                    cooldownPeriod: 300,
+                    advanced: { horizontalPodAutoscalerConfig: { behavior: hpaBehavior(WORKER_SCALING) } },
+                    triggers: [
+                        {
+                            type: "rabbitmq",
+                            metadata: {
+                                protocol: "amqp",
+                                queueName: worker.queue,
+                                mode: "QueueLength",
+                                value: String(worker.messagesPerReplica),
+                            },
+                            authenticationRef: { name: `${worker.name}-rabbitmq` },
+                        },
+                    ],
+                },
+            },
+            { parent: this, dependsOn: [args.keda, deployment, auth] },
+        );
+        this.registerOutputs({});
+    }
+}

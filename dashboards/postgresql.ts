@@ -1,0 +1,56 @@
+// PostgreSQL: availability, replication lag, connections against the limit, and query
+// performance from pg_stat_statements (time spent, mean time and calls of the top statements).
+import { DashboardDefinition, FOLDER, finbotDashboard, query, statPanel, tablePanel, timeseriesPanel, dashboard } from "./common";
+
+export const UID = "finbot-postgresql";
+
+export function postgresql(namespace: string, mode: "in-cluster" | "rds"): DashboardDefinition {
+    const ns = `namespace="${namespace}"`;
+    const m =
+        mode === "in-cluster"
+            ? {
+                  up: `cnpg_collector_up{${ns}}`,
+                  lag: `cnpg_pg_replication_lag{${ns}}`,
+                  backends: `sum by (pod) (cnpg_backends_total{${ns}})`,
+                  time: `cnpg_pg_stat_statements_total_exec_seconds{${ns}}`,
+                  calls: `cnpg_pg_stat_statements_calls{${ns}}`,
+                  instance: "pod",
+              }
+            : {
+                  up: `pg_up{${ns}}`,
+                  lag: `pg_replication_lag_seconds{${ns}}`,
+                  backends: `sum by (rds_instance) (pg_stat_database_numbackends{${ns}})`,
+                  time: `pg_stat_statements_seconds_total{${ns}}`,
+                  calls: `pg_stat_statements_calls_total{${ns}}`,
+                  instance: "rds_instance",
+              };
+    const builder = finbotDashboard(UID, "FinBot / PostgreSQL")
+        .withRow(new dashboard.RowBuilder("Health"))
+        .withPanel(statPanel("Instances up", "short", query(`sum(${m.up})`)))
+        .withPanel(statPanel("Max replication lag", "s", query(`max(${m.lag})`)))
+        .withPanel(statPanel("Connections", "short", query(`sum(${m.backends})`)))
+        .withPanel(statPanel("Statements/s", "ops", query(`sum(rate(${m.calls}[5m]))`)))
+        .withPanel(timeseriesPanel("Replication lag", "s", [query(m.lag, `{{${m.instance}}}`)]))
+        .withPanel(timeseriesPanel("Connections", "short", [query(m.backends, `{{${m.instance}}}`)]))
+        .withRow(new dashboard.RowBuilder("Query performance (pg_stat_statements)"))
+        .withPanel(
+            timeseriesPanel("Time spent per second, top 10 statements", "s", [
+                query(`topk(10, sum by (queryid) (rate(${m.time}[$__rate_interval])))`, "{{queryid}}"),
+            ]),
+        )
+        .withPanel(
+            timeseriesPanel("Mean execution time, top 10", "s", [
+                query(
+                    `topk(10, sum by (queryid) (rate(${m.time}[$__rate_interval])) / sum by (queryid) (rate(${m.calls}[$__rate_interval])))`,
+                    "{{queryid}}",
+                ),
+            ]),
+        )
+        .withPanel(
+            tablePanel(
+                "Slowest statements now (mean seconds)",
+                query(`topk(20, sum by (datname, queryid) (rate(${m.time}[15m])) / sum by (datname, queryid) (rate(${m.calls}[15m])))`),
+            ),
+        );
+    return { uid: UID, title: "FinBot / PostgreSQL", folder: FOLDER, model: builder.build() };
+}

@@ -1,0 +1,46 @@
+// Redis: is the cache up, how full, how effective (hit ratio), what it evicts and who connects.
+import { DashboardDefinition, FOLDER, finbotDashboard, query, statPanel, timeseriesPanel, dashboard } from "./common";
+
+export const UID = "finbot-redis";
+
+export function redis(namespace: string): DashboardDefinition {
+    const ns = `namespace="${namespace}"`;
+    const builder = finbotDashboard(UID, "FinBot / Redis")
+        .withRow(new dashboard.RowBuilder("Health"))
+        .withPanel(statPanel("Up", "short", query(`min(redis_up{${ns}})`)))
+        .withPanel(
+            statPanel(
+                "Memory used / max",
+                "percentunit",
+                query(`max(redis_memory_used_bytes{${ns}} / (redis_memory_max_bytes{${ns}} > 0))`),
+            ),
+        )
+        .withPanel(
+            statPanel(
+                "Hit ratio (5m)",
+                "percentunit",
+                query(
+                    `sum(rate(redis_keyspace_hits_total{${ns}}[5m])) / (sum(rate(redis_keyspace_hits_total{${ns}}[5m])) + sum(rate(redis_keyspace_misses_total{${ns}}[5m])))`,
+                ),
+            ),
+        )
+        .withPanel(statPanel("Connected clients", "short", query(`sum(redis_connected_clients{${ns}})`)))
+        .withRow(new dashboard.RowBuilder("Load"))
+        .withPanel(
+            timeseriesPanel("Commands/s", "ops", [query(`sum(rate(redis_commands_processed_total{${ns}}[$__rate_interval]))`, "commands")]),
+        )
+        .withPanel(
+            timeseriesPanel("Memory", "bytes", [
+                query(`redis_memory_used_bytes{${ns}}`, "used"),
+                query(`redis_memory_max_bytes{${ns}}`, "max"),
+            ]),
+        )
+        .withPanel(
+            timeseriesPanel("Evicted and expired keys/s", "short", [
+                query(`sum(rate(redis_evicted_keys_total{${ns}}[$__rate_interval]))`, "evicted"),
+                query(`sum(rate(redis_expired_keys_total{${ns}}[$__rate_interval]))`, "expired"),
+            ]),
+        )
+        .withPanel(timeseriesPanel("Keys", "short", [query(`sum by (db) (redis_db_keys{${ns}})`, "{{db}}")]));
+    return { uid: UID, title: "FinBot / Redis", folder: FOLDER, model: builder.build() };
+}
