@@ -5,22 +5,14 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
-import { dataTierRuleGroups } from "../components/data";
-import { alertmanagerConfig, monitoringRuleGroups } from "../components/monitoring";
+import { alertmanagerConfig } from "../components/monitoring";
+import { allRuleGroups } from "../components/platform/catalog";
 import { loadStackConfig } from "./harness";
 import { PromtoolTestCase, SCENARIOS, promtoolTest, scratchDir, sloAlertCase, writeRuleFile } from "./promtool";
 import { requireTool, run } from "./tools";
 
 function groupsFor(config: PlatformConfig) {
-    return [
-        ...monitoringRuleGroups({
-            config: config.monitoring,
-            appsNamespace: config.namespaces.apps,
-            services: config.services,
-            volumeNamespaces: [config.namespaces.monitoring, config.namespaces.data],
-        }),
-        ...dataTierRuleGroups(config),
-    ];
+    return allRuleGroups(config);
 }
 
 describe("alert rules (promtool)", function () {

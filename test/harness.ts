@@ -152,6 +152,10 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         Object.assign(state, awsEndpoints(type, id));
         return { id, state };
     }
+    if (type === "sentry:index/sentryKey:SentryKey") {
+        // Sentry returns the client key's DSN (the engine keeps it secret).
+        state.dsnPublic = secret(`https://${stableHex(`dsn::${name}`, 32)}@o100000.ingest.sentry.io/${parseInt(hex, 16) % 1000000}`);
+    }
     return { id: `${name}-${hex}`, state };
 }
 

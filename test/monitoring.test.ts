@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { coreDashboards } from "../dashboards";
+import { allDashboards } from "../components/platform/catalog";
 import { isAlert } from "../components/monitoring/rules";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
@@ -200,10 +200,12 @@ describe("monitoring", () => {
 
     it("every PromQL expression of the rules and dashboards parses", () => {
         const exprs: string[] = rules(prod).map((r) => r.expr);
-        const boards = coreDashboards({
-            appsNamespace: "finbot-apps",
-            services: prod.config.services,
-            businessMetrics: [{ title: "Payments/s", expr: "sum(rate(payments_total[5m]))", unit: "short" }],
+        const boards = allDashboards({
+            ...prod.config,
+            monitoring: {
+                ...prod.config.monitoring,
+                businessMetrics: [{ title: "Payments/s", expr: "sum(rate(payments_total[5m]))", unit: "short" }],
+            },
         });
         for (const board of boards)
             for (const panel of board.model.panels ?? []) for (const target of (panel as Any).targets ?? []) exprs.push(target.expr);
@@ -222,6 +224,7 @@ describe("monitoring", () => {
             "finbot-alerts",
             "finbot-autoscaling",
             "finbot-business",
+            "finbot-logging",
             "finbot-platform-overview",
             "finbot-postgresql",
             "finbot-rabbitmq",

@@ -11,12 +11,17 @@ const INDEX = path.join(PROJECT_DIR, "index.ts");
 const TOP_LEVEL_KEYS = Object.keys(platformSchema.shape);
 
 function engineConfig(stack: string, edit: (values: Record<string, unknown>) => void = () => undefined): Record<string, string> {
+    const values = engineConfigValues(stack);
+    edit(values);
+    return Object.fromEntries(
+        Object.entries(values).map(([key, value]) => [`finbot:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+    );
+}
+
+function engineConfigValues(stack: string): Record<string, unknown> {
     const read = readStackFile(stack, PROJECT_DIR);
     if (!read.ok) throw new Error(read.errors.join("\n"));
-    edit(read.raw.values);
-    return Object.fromEntries(
-        Object.entries(read.raw.values).map(([key, value]) => [`finbot:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
-    );
+    return read.raw.values;
 }
 
 /** Loads index.ts afresh under mocks; returns its exports, or the error it stopped with. */
@@ -59,18 +64,10 @@ describe("the program (index.ts)", () => {
     });
 
     it("deploys prod once the placeholders are replaced", async () => {
-        const config = engineConfig("prod", (values) => {
-            values.network = {
-                vpcId: "vpc-0a1b2c",
-                privateSubnetIds: ["subnet-01", "subnet-02", "subnet-03"],
-                nodeSecurityGroupId: "sg-0abc",
-                availabilityZones: ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
-            };
-            // What `pulumi config set --secret --path` leaves behind, decrypted by the engine.
-            const alerting = (values.monitoring as { alerting: Record<string, Record<string, string>> }).alerting;
-            alerting.pagerduty.routingKey = "a-routing-key";
-            alerting.slack.webhookUrl = "https://hooks.slack.example/services/T0/B0/x";
-        });
+        // Real ids and, for secrets, what `pulumi config set --secret --path` leaves behind (the
+        // engine hands the program decrypted values).
+        const replaced = JSON.parse(JSON.stringify(engineConfigValues("prod")).replace(/REPLACE_ME/g, "0abc123"));
+        const config = engineConfig("prod", (values) => Object.assign(values, replaced));
         const result = await runProgram("prod", config);
         assert.equal(result.error, undefined, String(result.error));
         assert.ok(result.registered.length > 0);

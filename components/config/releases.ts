@@ -18,6 +18,8 @@ export const CHARTS = {
     },
     "cloudnative-pg": { repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
     keda: { repo: "https://kedacore.github.io/charts", version: "2.20.2" },
+    "eck-operator": { repo: "https://helm.elastic.co", version: "3.5.0" },
+    "prometheus-elasticsearch-exporter": { repo: "https://prometheus-community.github.io/helm-charts", version: "7.4.0" },
 } as const satisfies Record<string, ChartSource>;
 
 export type ChartName = keyof typeof CHARTS;
@@ -36,7 +38,12 @@ export const PLATFORM_IMAGES: Record<string, string> = {
     "redis-exporter": "docker.io/oliver006/redis_exporter:v1.88.0",
     "postgres-exporter": "quay.io/prometheuscommunity/postgres-exporter:v0.20.1",
     rabbitmq: "docker.io/library/rabbitmq:4.1.4-management",
+    // Runs the idempotent Elasticsearch API calls (lifecycle policy, index template).
+    curl: "docker.io/curlimages/curl:8.17.0",
 };
+
+/** Elastic Stack version the ECK operator runs (Elasticsearch, Kibana, Logstash, Beats, APM). */
+export const ELASTIC_STACK_VERSION = "9.4.3";
 
 /** Release manifests applied as they are published (no chart upstream); pinned by version in the URL. */
 export const MANIFESTS = {

@@ -14,8 +14,9 @@ import {
     secretString,
 } from "./primitives";
 import { cacheSchema, databaseSchema, queueSchema, workerSchema } from "./data";
+import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
-import { CHARTS, ChartName, PLATFORM_IMAGES } from "./releases";
+import { CHARTS, ChartName, ELASTIC_STACK_VERSION, PLATFORM_IMAGES } from "./releases";
 
 const PROMETHEUS_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -173,6 +174,9 @@ export const platformSchema = z
                 monitoring: dnsLabel(63).default("finbot-monitoring").describe("Namespace of Prometheus, Alertmanager, Grafana."),
                 data: dnsLabel(63).default("finbot-data").describe("Namespace of PostgreSQL, Redis, RabbitMQ and their operators."),
                 autoscaling: dnsLabel(63).default("finbot-autoscaling").describe("Namespace of KEDA."),
+                logging: dnsLabel(63)
+                    .default("finbot-logging")
+                    .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, Filebeat, APM."),
             })
             .prefault({})
             .describe("Namespaces per area, created by the program."),
@@ -195,6 +199,11 @@ export const platformSchema = z
                     .transform((images) => ({ ...PLATFORM_IMAGES, ...images }))
                     .describe("Images by key. @default podinfo (the stand-in API)"),
                 charts: chartVersions.describe("Helm chart versions by chart name."),
+                elasticStack: z
+                    .string()
+                    .regex(/^\d+\.\d+\.\d+$/, { error: 'an exact Elastic Stack version such as "9.4.3"' })
+                    .default(ELASTIC_STACK_VERSION)
+                    .describe("Version of Elasticsearch, Kibana, Logstash, Filebeat and APM Server."),
             })
             .prefault({})
             .describe("What promotion moves from dev to prod: images and chart versions."),
@@ -204,6 +213,8 @@ export const platformSchema = z
         cache: cacheSchema.describe("Redis: in the cluster, or ElastiCache."),
         queue: queueSchema.describe("RabbitMQ (Cluster Operator) with quorum queues."),
         workers: z.array(workerSchema).default([]).describe("Queue workers, scaled by KEDA on their queue's length."),
+        logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
+        errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
     })
     .superRefine(
         (config, ctx) => {
@@ -330,6 +341,15 @@ export const platformSchema = z
                     path: ["queue", "replicas"],
                     input: config.queue.replicas,
                     message: "3 or 5 nodes in production (quorum queues survive one node)",
+                });
+            }
+            const es = config.logging?.elasticsearch;
+            if (production && config.logging?.enabled !== false && isNumber(es?.nodes) && es.nodes < 3) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["logging", "elasticsearch", "nodes"],
+                    input: es.nodes,
+                    message: "at least 3 nodes in production (one per zone)",
                 });
             }
             if (production && config.network === undefined && needsNetwork.length === 0) {

@@ -10,8 +10,8 @@ export const CONNECTION_KEYS = {
 
 export type ConnectionKey = (typeof CONNECTION_KEYS)[keyof typeof CONNECTION_KEYS][number];
 
-/** The Secret's name for a service or worker. */
-export const connectionSecretName = (consumer: string) => `${consumer}-connections`;
+/** The Secret of a service or worker is `<name>-connections`. */
+export const CONNECTIONS_SUFFIX = "connections";
 
 const enc = encodeURIComponent;
 

@@ -1,24 +1,14 @@
 // The monitoring section of the plan's summary.md: sizes, alert rules by severity, dashboards.
-import { coreDashboards } from "../../dashboards";
+import type { DashboardDefinition } from "../../dashboards";
 import { defaultRetentionSize } from "../config/monitoring";
 import { PlatformConfig } from "../config/schema";
 import { table } from "../platform/table";
-import { dataTierDashboards, dataTierRuleGroups } from "../data";
-import { monitoringRuleGroups } from "./monitoring";
-import { isAlert } from "./rules";
+import { RuleGroup, isAlert } from "./rules";
 
-export function monitoringSummary(config: PlatformConfig): string {
+/** `groups` and `dashboards`: everything monitoring provisions for the config (platform/catalog.ts). */
+export function monitoringSummary(config: PlatformConfig, groups: RuleGroup[], dashboards: DashboardDefinition[]): string {
     const m = config.monitoring;
     if (!m.enabled) return "## Monitoring\n\nDisabled (`finbot:monitoring.enabled: false`).";
-    const groups = [
-        ...monitoringRuleGroups({
-            config: m,
-            appsNamespace: config.namespaces.apps,
-            services: config.services,
-            volumeNamespaces: [config.namespaces.monitoring, config.namespaces.data],
-        }),
-        ...dataTierRuleGroups(config),
-    ];
     const alerts = groups.flatMap((g) => g.rules.filter(isAlert));
     const bySeverity = (severity: string) => {
         const names = alerts
@@ -32,10 +22,6 @@ export function monitoringSummary(config: PlatformConfig): string {
         m.alerting.slack ? `ticket → Slack ${m.alerting.slack.channel}` : "ticket → nobody",
         m.alerting.deadMansSwitch ? "Watchdog → dead man's switch" : "Watchdog → nobody",
     ].join("; ");
-    const dashboards = [
-        ...coreDashboards({ appsNamespace: config.namespaces.apps, services: config.services, businessMetrics: m.businessMetrics }),
-        ...dataTierDashboards(config),
-    ];
     return [
         "## Monitoring (kube-prometheus-stack " + config.releases.charts["kube-prometheus-stack"] + ")",
         "",

@@ -1,11 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { coreDashboards } from "../../dashboards";
 import { CHARTS, MANIFESTS } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
-import { Cache, Database, Queue, connectionSecretName, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
+import { CONNECTIONS_SUFFIX, Cache, Database, Queue, dataTierEnabled } from "../data";
+import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
 import { Monitoring } from "../monitoring";
-import { AutoscaledService, QueueWorker } from "../workloads";
+import { AutoscaledService, QueueWorker, SecretRef } from "../workloads";
+import { allDashboards, areaRuleGroups, watchedVolumeNamespaces } from "./catalog";
 
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
@@ -66,16 +67,9 @@ export class Platform extends pulumi.ComponentResource {
                     appsNamespace: config.namespaces.apps,
                     services: config.services,
                     chartVersions: config.releases.charts,
-                    volumeNamespaces: [config.namespaces.monitoring, config.namespaces.data],
-                    dashboards: [
-                        ...coreDashboards({
-                            appsNamespace: config.namespaces.apps,
-                            services: config.services,
-                            businessMetrics: config.monitoring.businessMetrics,
-                        }),
-                        ...dataTierDashboards(config),
-                    ],
-                    extraRuleGroups: dataTierRuleGroups(config),
+                    volumeNamespaces: watchedVolumeNamespaces(config),
+                    dashboards: allDashboards(config),
+                    extraRuleGroups: areaRuleGroups(config),
                     storageClass: config.kubernetes.storageClass,
                 },
                 { parent: this, dependsOn: [monitoringNamespace] },
@@ -121,16 +115,67 @@ export class Platform extends pulumi.ComponentResource {
                 ).url;
             }
         }
-        const connectionsFor = (consumer: string) => {
-            if (Object.keys(connectionUrls).length === 0) return undefined;
-            const secretName = connectionSecretName(consumer);
+
+        let logging: Logging | undefined;
+        if (config.logging.enabled) {
+            // Filebeat reads log files on the nodes as root: this namespace cannot be "restricted".
+            const loggingNamespace = namespace("logging", false);
+            logging = new Logging(
+                `${name}-logging`,
+                {
+                    config: config.logging,
+                    production,
+                    environment: config.environment,
+                    namespace: config.namespaces.logging,
+                    versions: {
+                        eckOperator: config.releases.charts["eck-operator"],
+                        elasticsearchExporter: config.releases.charts["prometheus-elasticsearch-exporter"],
+                        elasticStack: config.releases.elasticStack,
+                    },
+                    images,
+                    storageClass: config.kubernetes.storageClass,
+                    monitoringCrds: monitoring?.operator,
+                },
+                { parent: this, dependsOn: [loggingNamespace] },
+            );
+        }
+        const consumers = [...config.services.map((s) => s.name), ...config.workers.map((w) => w.name)];
+        const errorTracking = config.errorTracking.enabled
+            ? new ErrorTracking(
+                  `${name}-error-tracking`,
+                  { config: config.errorTracking, consumers, environment: config.environment },
+                  { parent: this },
+              )
+            : undefined;
+
+        // Every service and worker gets its settings as Secrets in the apps namespace.
+        const consumerSecret = (consumer: string, suffix: string, data: Record<string, pulumi.Input<string>>): SecretRef | undefined => {
+            if (Object.keys(data).length === 0) return undefined;
+            const secretName = `${consumer}-${suffix}`;
             const secret = new k8s.core.v1.Secret(
-                `${name}-${consumer}-connections`,
-                { metadata: { name: secretName, namespace: config.namespaces.apps }, type: "Opaque", stringData: connectionUrls },
+                `${name}-${consumer}-${suffix}`,
+                { metadata: { name: secretName, namespace: config.namespaces.apps }, type: "Opaque", stringData: data },
                 { parent: this, dependsOn: [appsNamespace] },
             );
             return { secretName, secret };
         };
+        const connectionsFor = (consumer: string) => consumerSecret(consumer, CONNECTIONS_SUFFIX, connectionUrls);
+        const observabilityFor = (consumer: string) =>
+            consumerSecret(consumer, OBSERVABILITY_SUFFIX, {
+                ...(logging?.apmServerUrl && logging.apmSecretToken
+                    ? {
+                          ELASTIC_APM_SERVER_URL: logging.apmServerUrl,
+                          ELASTIC_APM_SECRET_TOKEN: logging.apmSecretToken,
+                          ELASTIC_APM_SERVICE_NAME: consumer,
+                          ELASTIC_APM_ENVIRONMENT: config.environment,
+                      }
+                    : {}),
+                ...(errorTracking?.dsns[consumer]
+                    ? { SENTRY_DSN: errorTracking.dsns[consumer], SENTRY_ENVIRONMENT: config.environment }
+                    : {}),
+            });
+        const envFromFor = (consumer: string) =>
+            [connectionsFor(consumer), observabilityFor(consumer)].filter((ref): ref is SecretRef => ref !== undefined);
 
         const services = config.services.map(
             (service) =>
@@ -144,7 +189,7 @@ export class Platform extends pulumi.ComponentResource {
                         serviceMonitor: monitoring
                             ? { crds: monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval }
                             : undefined,
-                        connections: connectionsFor(service.name),
+                        envFrom: envFromFor(service.name),
                     },
                     { parent: this },
                 ),
@@ -174,11 +219,10 @@ export class Platform extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [autoscalingNamespace] },
             );
             for (const worker of config.workers) {
-                const connections = connectionsFor(worker.name);
-                if (!connections) continue;
+                const [connections, ...envFrom] = envFromFor(worker.name);
                 new QueueWorker(
                     `${name}-${worker.name}`,
-                    { worker, image: images[worker.image], namespace: appsNamespace.metadata.name, connections, keda },
+                    { worker, image: images[worker.image], namespace: appsNamespace.metadata.name, connections, envFrom, keda },
                     { parent: this },
                 );
             }

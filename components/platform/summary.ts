@@ -3,7 +3,9 @@
 import { PlatformConfig } from "../config/schema";
 import { formatBytes, formatCpu, parseBytes, parseCpu } from "../config/quantities";
 import { dataTierSummary } from "../data/summary";
+import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
+import { allDashboards, allRuleGroups } from "./catalog";
 import { table } from "./table";
 
 /** A registered resource as far as the summary needs it. */
@@ -105,9 +107,11 @@ export function renderSummary(input: SummaryInput): string {
         "",
         workloadsSection(config),
         "",
-        monitoringSummary(config),
+        monitoringSummary(config, allRuleGroups(config), allDashboards(config)),
         "",
         dataTierSummary(config),
+        "",
+        loggingSummary(config),
         "",
         resourcesSection(input.resources),
         "",

@@ -3,6 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { ServiceConfig } from "../config/schema";
 import { HTTP_PORT_NAME, ZoneSpread, hpaBehavior, needsDisruptionBudget, podSpec, selectorLabels, serviceLabels } from "./spec";
 
+/** A Secret the program creates for a workload, by name and resource (for ordering). */
+export interface SecretRef {
+    secretName: string;
+    secret: pulumi.Resource;
+}
+
 export interface AutoscaledServiceArgs {
     /** The service's validated entry of `finbot:services`. */
     service: ServiceConfig;
@@ -22,11 +28,11 @@ export interface AutoscaledServiceArgs {
      */
     serviceMonitor?: { crds: pulumi.Resource; interval: string };
     /**
-     * Secret with the data tier's connection settings (in the same namespace), passed as
-     * environment variables.
+     * Secrets (same namespace) whose keys become environment variables: the data tier's
+     * connection settings, APM and Sentry settings.
      * @default none
      */
-    connections?: { secretName: string; secret: pulumi.Resource };
+    envFrom?: SecretRef[];
 }
 
 /**
@@ -78,7 +84,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                             serviceAccountName: service.name,
                             envFromSecrets: [
                                 ...(secretEnv ? [`${service.name}-env`] : []),
-                                ...(args.connections ? [args.connections.secretName] : []),
+                                ...(args.envFrom ?? []).map((ref) => ref.secretName),
                             ],
                         }),
                     },
@@ -86,7 +92,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : []), ...(args.connections ? [args.connections.secret] : [])],
+                dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : []), ...(args.envFrom ?? []).map((ref) => ref.secret)],
             },
         );
 

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WorkerConfig } from "../config/data";
 import { ServiceConfig } from "../config/schema";
+import { SecretRef } from "./autoscaledService";
 import { containerResources, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
 
 export interface QueueWorkerArgs {
@@ -10,7 +11,9 @@ export interface QueueWorkerArgs {
     image: string;
     namespace: pulumi.Input<string>;
     /** Secret (same namespace) with AMQP_URL and the other connection settings. */
-    connections: { secretName: string; secret: pulumi.Resource };
+    connections: SecretRef;
+    /** Further Secrets whose keys become environment variables (APM, Sentry). */
+    envFrom?: SecretRef[];
     /** The KEDA release: ScaledObject and TriggerAuthentication need its CRDs. */
     keda: pulumi.Resource;
 }
@@ -54,7 +57,9 @@ export class QueueWorker extends pulumi.ComponentResource {
                                     image: args.image,
                                     args: worker.args,
                                     env: [{ name: "QUEUE_NAME", value: worker.queue }],
-                                    envFrom: [{ secretRef: { name: args.connections.secretName } }],
+                                    envFrom: [args.connections, ...(args.envFrom ?? [])].map((ref) => ({
+                                        secretRef: { name: ref.secretName },
+                                    })),
                                     resources: containerResources(worker.resources),
                                     securityContext: containerSecurity(),
                                     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
@@ -65,7 +70,7 @@ export class QueueWorker extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [args.connections.secret] },
+            { parent: this, dependsOn: [args.connections, ...(args.envFrom ?? [])].map((ref) => ref.secret) },
         );
 
         const auth = new k8s.apiextensions.CustomResource(

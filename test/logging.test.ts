@@ -1,0 +1,184 @@
+import * as assert from "node:assert/strict";
+import { totalRequests } from "../components/data/sizes";
+import { OBSERVABILITY_KEYS, loggingRequests, logstashPipeline } from "../components/logging";
+import { PlatformRun, revealSecrets, runStack } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+const ELASTIC = (group: string, version: string, kind: string) => `kubernetes:${group}.k8s.elastic.co/${version}:${kind}`;
+const ES = ELASTIC("elasticsearch", "v1", "Elasticsearch");
+
+describe("logging (ECK)", () => {
+    let dev: PlatformRun;
+    let prod: PlatformRun;
+    before(async () => {
+        dev = await runStack("dev");
+        prod = await runStack("prod");
+    });
+
+    it("installs the pinned ECK operator first and every Elastic resource after it", () => {
+        for (const run of [dev, prod]) {
+            const operator = run.get("kubernetes:helm.sh/v3:Release", "finbot-logging-eck-operator");
+            assert.deepEqual([(operator.inputs as Any).chart, (operator.inputs as Any).version], ["eck-operator", "3.5.0"]);
+            const elastic = run.resources.filter((r) => /\.k8s\.elastic\.co\//.test(r.type));
+            assert.deepEqual(elastic.map((r) => (r.inputs as Any).kind).sort(), [
+                "ApmServer",
+                "Beat",
+                "Elasticsearch",
+                "Kibana",
+                "Logstash",
+            ]);
+            for (const r of elastic) {
+                assert.ok(r.dependsOn.includes(operator.urn), `${r.name} waits for the CRDs`);
+                assert.equal((r.inputs as Any).spec.version, "9.4.3");
+            }
+        }
+    });
+
+    it("dev: one Elasticsearch node with a small heap, sized from config", () => {
+        const nodeSet = (dev.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec.nodeSets[0];
+        assert.equal(nodeSet.count, 1);
+        assert.deepEqual(nodeSet.podTemplate.spec.containers[0].env, [{ name: "ES_JAVA_OPTS", value: "-Xms512m -Xmx512m" }]);
+        assert.deepEqual(nodeSet.resources, { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "1Gi" } });
+        assert.equal(nodeSet.volumeClaimTemplates[0].metadata.name, "elasticsearch-data");
+        assert.equal(nodeSet.volumeClaimTemplates[0].spec.resources.requests.storage, "5Gi");
+        assert.equal(nodeSet.config["node.store.allow_mmap"], false);
+        assert.equal(nodeSet.zoneAwareness, undefined);
+    });
+
+    it("prod: three zone-aware nodes, a PodDisruptionBudget, large volumes, replicated Kibana, Logstash and APM", () => {
+        const es = (prod.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec;
+        assert.equal(es.nodeSets[0].count, 3);
+        assert.deepEqual(es.nodeSets[0].zoneAwareness, {});
+        assert.equal(es.nodeSets[0].volumeClaimTemplates[0].spec.resources.requests.storage, "200Gi");
+        assert.equal(es.nodeSets[0].volumeClaimTemplates[0].spec.storageClassName, "gp3");
+        assert.equal(es.podDisruptionBudget.spec.maxUnavailable, 1);
+        assert.equal((prod.get(ELASTIC("kibana", "v1", "Kibana"), "finbot-logging-kibana").inputs as Any).spec.count, 2);
+        assert.equal((prod.get(ELASTIC("logstash", "v1alpha1", "Logstash"), "finbot-logging-logstash").inputs as Any).spec.count, 2);
+        assert.equal((prod.get(ELASTIC("apm", "v1", "ApmServer"), "finbot-logging-apm").inputs as Any).spec.count, 2);
+    });
+
+    it("keeps logs days in dev and weeks in prod, as a real lifecycle policy and index template", () => {
+        const requests = (run: PlatformRun) => {
+            const map = run.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "finbot-logging-lifecycle-requests")!;
+            const data = (map.inputs as Any).data;
+            return {
+                policy: JSON.parse(data["ilm-policy.json"]),
+                template: JSON.parse(data["index-template.json"]),
+                name: (map.inputs as Any).metadata.name,
+            };
+        };
+        const d = requests(dev);
+        const p = requests(prod);
+        assert.equal(d.policy.policy.phases.delete.min_age, "7d");
+        assert.equal(p.policy.policy.phases.delete.min_age, "28d");
+        assert.deepEqual(d.policy.policy.phases.hot.actions.rollover, { max_age: "1d", max_primary_shard_size: "10gb" });
+        assert.deepEqual(p.template.index_patterns, ["logs-finbot-*"]);
+        assert.equal(p.template.template.settings["index.lifecycle.name"], "finbot-logs");
+        assert.equal(p.template.template.settings["index.number_of_replicas"], 1);
+        assert.equal(d.template.template.settings["index.number_of_replicas"], 0);
+        assert.ok(p.template.priority > 100, "wins over the built-in logs-*-* template");
+        assert.notEqual(d.name, p.name, "the Job is named after what it applies, so a change re-runs it");
+        const job = dev.ofType("kubernetes:batch/v1:Job")[0].inputs as Any;
+        const script = job.spec.template.spec.containers[0].command[2];
+        assert.match(
+            script,
+            /-X PUT "https:\/\/logs-es-http\.finbot-logging\.svc:9200\/_ilm\/policy\/finbot-logs" --data-binary @\/requests\/ilm-policy\.json/,
+        );
+        assert.match(script, /_index_template\/finbot-logs/);
+        assert.deepEqual(job.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef, {
+            name: "logs-es-elastic-user",
+            key: "elastic",
+        });
+        assert.ok(dev.ofType("kubernetes:batch/v1:CronJob").length === 1, "an hourly re-apply undoes hand edits");
+    });
+
+    it("Logstash parses JSON lines, keeps plain lines, and writes to the environment's data stream", () => {
+        const logstash = (dev.get(ELASTIC("logstash", "v1alpha1", "Logstash"), "finbot-logging-logstash").inputs as Any).spec;
+        const pipeline: string = logstash.pipelines[0]["config.string"];
+        assert.equal(pipeline, logstashPipeline({ clusterEnvPrefix: "FINBOT", environment: "staging" }));
+        assert.match(pipeline, /beats \{\s+port => 5044/);
+        assert.match(pipeline, /json \{\s+source => "message"/);
+        assert.match(pipeline, /skip_on_invalid_json => true/);
+        assert.match(pipeline, /add_tag => \["finbot_plain_text"\]/);
+        assert.match(pipeline, /remove_field => \[.*"password"/);
+        assert.match(pipeline, /data_stream => "true"[\s\S]*data_stream_dataset => "finbot"[\s\S]*data_stream_namespace => "staging"/);
+        assert.match(pipeline, /hosts => \[ "\$\{FINBOT_ES_HOSTS\}" \]/);
+        assert.deepEqual(logstash.elasticsearchRefs, [{ name: "logs", clusterName: "finbot" }]);
+    });
+
+    it("Filebeat runs on every node with Kubernetes autodiscover and ships to Logstash", () => {
+        const beat = (dev.get(ELASTIC("beat", "v1beta1", "Beat"), "finbot-logging-filebeat-daemonset").inputs as Any).spec;
+        assert.equal(beat.type, "filebeat");
+        assert.ok(beat.daemonSet);
+        assert.equal(beat.config.filebeat.autodiscover.providers[0].type, "kubernetes");
+        assert.deepEqual(beat.config.output.logstash.hosts, ["logs-ls-beats.finbot-logging.svc:5044"]);
+        assert.ok(dev.get("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "finbot-logging-filebeat"));
+    });
+
+    it("dev's Elasticsearch, Kibana, Logstash and APM request at most 1.5 vCPU and 3.5 GiB", () => {
+        const { millicores: cpu, bytes: memory } = totalRequests(loggingRequests(dev.config.logging));
+        assert.ok(cpu <= 1500, `${cpu}m`);
+        assert.ok(memory <= 3.5 * 2 ** 30, `${memory / 2 ** 20}Mi`);
+    });
+
+    it("APM: the program's secret token reaches APM Server and every service, as Secrets", () => {
+        const apm = (dev.get(ELASTIC("apm", "v1", "ApmServer"), "finbot-logging-apm").inputs as Any).spec;
+        assert.equal(apm.config["apm-server.auth.secret_token"], "${FINBOT_APM_SECRET_TOKEN}");
+        const token = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-logging-apm-token").inputs) as Any).stringData.token;
+        const observability = dev.get("kubernetes:core/v1:Secret", "finbot-api-observability");
+        const data = (revealSecrets(observability.inputs) as Any).stringData;
+        assert.equal(data.ELASTIC_APM_SECRET_TOKEN, token);
+        assert.equal(data.ELASTIC_APM_SERVER_URL, "http://apm-apm-http.finbot-logging.svc.cluster.local:8200");
+        assert.equal(data.ELASTIC_APM_SERVICE_NAME, "api");
+        assert.equal(data.SENTRY_DSN, undefined, "error tracking is off in dev");
+        assert.ok(JSON.stringify(observability.inputs).includes("1b47061264138c4ac30d75fd1eb44270"));
+        const envFrom = (dev.get("kubernetes:apps/v1:Deployment", "finbot-api").inputs as Any).spec.template.spec.containers[0].envFrom;
+        assert.ok(envFrom.some((e: Any) => e.secretRef.name === "api-observability"));
+    });
+
+    it("prod: a Sentry project and key per service and worker; the DSN reaches them as a secret", () => {
+        assert.deepEqual(
+            prod
+                .ofType("sentry:index/sentryProject:SentryProject")
+                .map((p) => (p.inputs as Any).slug)
+                .sort(),
+            ["finbot-api", "finbot-settlement-worker"],
+        );
+        assert.equal(dev.ofType("sentry:index/sentryProject:SentryProject").length, 0);
+        const secret = prod.get("kubernetes:core/v1:Secret", "finbot-settlement-worker-observability");
+        const data = (revealSecrets(secret.inputs) as Any).stringData;
+        assert.deepEqual(Object.keys(data).sort(), [...OBSERVABILITY_KEYS].sort());
+        assert.match(data.SENTRY_DSN, /^https:\/\/[0-9a-f]{32}@o100000\.ingest\.sentry\.io\/\d+$/);
+    });
+
+    it("only the pipeline, Kibana, APM and the operator reach Elasticsearch; only Filebeat reaches Logstash", () => {
+        const es = (dev.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "finbot-logging-elasticsearch").inputs as Any).spec;
+        assert.deepEqual(es.podSelector.matchLabels, { "elasticsearch.k8s.elastic.co/cluster-name": "logs" });
+        assert.deepEqual(es.ingress[0].from[0].podSelector.matchExpressions[0].values, [
+            "elasticsearch",
+            "kibana",
+            "logstash",
+            "apm-server",
+        ]);
+        const ls = (dev.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "finbot-logging-logstash").inputs as Any).spec;
+        assert.deepEqual(ls.ingress[0].from[0].podSelector.matchExpressions[0].values, ["beat"]);
+        assert.deepEqual(ls.ingress[0].ports, [{ protocol: "TCP", port: 5044 }]);
+    });
+
+    it("monitors the pipeline: the Elasticsearch exporter, its alerts and a dashboard", () => {
+        const exporter = dev.get("kubernetes:helm.sh/v3:Release", "finbot-logging-elasticsearch-exporter").inputs as Any;
+        assert.deepEqual([exporter.chart, exporter.version], ["prometheus-elasticsearch-exporter", "7.4.0"]);
+        assert.equal(exporter.values.serviceMonitor.enabled, true);
+        const groups = (dev.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "finbot-monitoring-rules").inputs as Any).spec.groups;
+        const alerts = groups.find((g: Any) => g.name === "finbot-elasticsearch").rules.map((r: Any) => r.alert);
+        assert.deepEqual(alerts, [
+            "FinbotElasticsearchClusterRed",
+            "FinbotElasticsearchClusterYellow",
+            "FinbotElasticsearchTooFewNodes",
+            "FinbotElasticsearchHeapHigh",
+            "FinbotElasticsearchDiskWatermark",
+        ]);
+        assert.ok(dev.ofType("kubernetes:core/v1:ConfigMap").some((r) => r.name === "finbot-monitoring-dashboard-finbot-logging"));
+    });
+});
