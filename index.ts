@@ -15,3 +15,6 @@ const platform = buildPlatform(result.config);
 export const namespaces = platform.namespaces;
 export const serviceUrls = platform.serviceUrls;
 export const monitoringUrls = platform.monitoringUrls;
+export const publicUrls = platform.publicUrls;
+export const uiPassword = platform.uiPassword;
+export const cdnDomain = platform.cdnDomain;

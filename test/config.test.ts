@@ -118,6 +118,24 @@ describe("stack config", () => {
             /finbot:services\[0\]\.replicas\.min: expected at least 2 replicas in production/,
         ],
         [
+            "production below 10x capacity",
+            (v) => {
+                v.environment = "production";
+                v.services[0].capacity = { requestsPerSecondPerPod: 1, peakRequestsPerSecond: 100 };
+            },
+            /finbot:services\[0\]\.replicas\.max: expected enough replicas for 10x peak: 4 replicas x 1 req\/s = 4 req\/s is 0\.04x the peak of 100 req\/s; 1000 replicas are needed, given 4/,
+        ],
+        [
+            "ACME without an email",
+            (v) => (v.traffic = { tls: { issuer: "acme" } }),
+            /finbot:traffic\.tls\.acmeEmail: expected an email for the ACME account/,
+        ],
+        [
+            "an upper-case domain",
+            (v) => (v.traffic = { domain: "FinBot.example.com" }),
+            /finbot:traffic\.domain: expected a lower-case DNS domain/,
+        ],
+        [
             "placeholder left in place",
             (v) => (v.kubernetes = { storageClass: "REPLACE_ME" }),
             /finbot:kubernetes\.storageClass: expected a real value in place of the placeholder/,

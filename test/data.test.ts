@@ -109,7 +109,7 @@ describe("data tier", () => {
             });
             const auth = inputs(dev, CR("keda.sh/v1alpha1", "TriggerAuthentication"), "finbot-settlement-worker-auth");
             assert.deepEqual(auth.spec.secretTargetRef, [{ parameter: "host", name: "settlement-worker-connections", key: "AMQP_URL" }]);
-            const keda = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-keda");
+            const keda = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-autoscaling-keda");
             assert.deepEqual([keda.chart, keda.version], ["keda", "2.20.2"]);
             assert.equal(inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-settlement-worker").spec.replicas, undefined);
         });

@@ -112,6 +112,21 @@ describe("offline plan (npm run plan)", () => {
         });
     }
 
+    it("fails the prod plan when a service cannot serve 10x its peak, naming it and the numbers", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-plan-"));
+        const text = readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8").replace(
+            "replicas: { min: 3, max: 30 }",
+            "replicas: { min: 3, max: 20 }",
+        );
+        writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text);
+        const result = plan(["--stack", "prod", "--out", path.join(dir, "out")], dir);
+        assert.equal(result.status, 1, result.stdout);
+        assert.equal(
+            result.stderr.trim(),
+            "Pulumi.prod.yaml: finbot:services[0].replicas.max: expected enough replicas for 10x peak: 20 replicas x 200 req/s = 4000 req/s is 8x the peak of 500 req/s; 25 replicas are needed, given 20",
+        );
+    });
+
     it("rejects bad command lines with usage and exit 2", () => {
         assert.deepEqual(parsePlanArgs(["--stack", "dev"]), { stack: "dev", out: path.join("plan", "dev") });
         assert.deepEqual(parsePlanArgs(["--stak", "dev"]), {

@@ -66,7 +66,11 @@ describe("the program (index.ts)", () => {
     it("deploys prod once the placeholders are replaced", async () => {
         // Real ids and, for secrets, what `pulumi config set --secret --path` leaves behind (the
         // engine hands the program decrypted values).
-        const replaced = JSON.parse(JSON.stringify(engineConfigValues("prod")).replace(/REPLACE_ME/g, "0abc123"));
+        const replaced = JSON.parse(
+            JSON.stringify(engineConfigValues("prod"))
+                .replace(/REPLACE_ME/g, "0abc123")
+                .replace(/replace-me/g, "live"),
+        );
         const config = engineConfig("prod", (values) => Object.assign(values, replaced));
         const result = await runProgram("prod", config);
         assert.equal(result.error, undefined, String(result.error));

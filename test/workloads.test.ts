@@ -46,8 +46,14 @@ describe("workloads (AutoscaledService)", () => {
         assert.deepEqual([devHpa.spec.minReplicas, devHpa.spec.maxReplicas], [1, 4]);
         assert.deepEqual([prodHpa.spec.minReplicas, prodHpa.spec.maxReplicas], [3, 30]);
         assert.equal(prodHpa.spec.scaleTargetRef.name, "api");
-        const targets = Object.fromEntries(prodHpa.spec.metrics.map((m: Any) => [m.resource.name, m.resource.target.averageUtilization]));
-        assert.deepEqual(targets, { cpu: 65, memory: 80 });
+        const targets = Object.fromEntries(
+            prodHpa.spec.metrics.map((m: Any) =>
+                m.type === "Resource"
+                    ? [m.resource.name, m.resource.target.averageUtilization]
+                    : [m.pods.metric.name, m.pods.target.averageValue],
+            ),
+        );
+        assert.deepEqual(targets, { cpu: 65, memory: 80, http_requests_per_second: "150" });
     });
 
     it("scales up fast and down slowly", () => {

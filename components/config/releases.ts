@@ -19,6 +19,11 @@ export const CHARTS = {
     "cloudnative-pg": { repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0" },
     keda: { repo: "https://kedacore.github.io/charts", version: "2.20.2" },
     "eck-operator": { repo: "https://helm.elastic.co", version: "3.5.0" },
+    "cert-manager": { repo: "https://charts.jetstack.io", version: "v1.21.1" },
+    // An OCI chart: `repo` is the chart reference itself.
+    "gateway-helm": { repo: "oci://docker.io/envoyproxy/gateway-helm", version: "v1.9.0" },
+    "metrics-server": { repo: "https://kubernetes-sigs.github.io/metrics-server/", version: "3.13.1" },
+    "prometheus-adapter": { repo: "https://prometheus-community.github.io/helm-charts", version: "5.3.0" },
     "prometheus-elasticsearch-exporter": { repo: "https://prometheus-community.github.io/helm-charts", version: "7.4.0" },
 } as const satisfies Record<string, ChartSource>;
 
@@ -40,6 +45,7 @@ export const PLATFORM_IMAGES: Record<string, string> = {
     rabbitmq: "docker.io/library/rabbitmq:4.1.4-management",
     // Runs the idempotent Elasticsearch API calls (lifecycle policy, index template).
     curl: "docker.io/curlimages/curl:8.17.0",
+    k6: "docker.io/grafana/k6:2.2.0",
 };
 
 /** Elastic Stack version the ECK operator runs (Elasticsearch, Kibana, Logstash, Beats, APM). */

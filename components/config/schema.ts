@@ -16,7 +16,9 @@ import {
 import { cacheSchema, databaseSchema, queueSchema, workerSchema } from "./data";
 import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
+import { trafficSchema } from "./traffic";
 import { CHARTS, ChartName, ELASTIC_STACK_VERSION, PLATFORM_IMAGES } from "./releases";
+import { capacityProblem } from "./capacityRule";
 
 const PROMETHEUS_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -79,6 +81,11 @@ export const serviceSchema = z
             .strictObject({
                 cpuPercent: z.number().int().min(10).max(200).default(70).describe("HPA target CPU utilisation (% of requests)."),
                 memoryPercent: z.number().int().min(10).max(200).default(80).describe("HPA target memory utilisation (% of requests)."),
+                requestsPerSecond: z
+                    .number()
+                    .positive()
+                    .optional()
+                    .describe("HPA target requests/s per pod (through prometheus-adapter). @default none"),
             })
             .prefault({}),
         scaling: z
@@ -90,6 +97,24 @@ export const serviceSchema = z
             .array(absolutePath)
             .default(["/tmp"])
             .describe("Paths mounted as emptyDir; the rest of the root file system is read-only."),
+        canary: z
+            .strictObject({
+                image: z.string().min(1).describe("Key of `finbot:releases.images` of the second release."),
+                weight: z.number().int().min(0).max(100).describe("% of traffic the second release gets."),
+                header: z
+                    .strictObject({ name: z.string().regex(/^[A-Za-z0-9-]+$/), value: z.string().min(1) })
+                    .optional()
+                    .describe("Requests with this header always go to the second release (A/B cohorts)."),
+            })
+            .optional()
+            .describe("A second release behind the same route (canary or A/B)."),
+        capacity: z
+            .strictObject({
+                requestsPerSecondPerPod: z.number().positive().describe("Measured requests/s one pod serves within its latency SLO."),
+                peakRequestsPerSecond: z.number().positive().describe("Expected peak requests/s of the service."),
+            })
+            .optional()
+            .describe("Capacity facts for the 10x check and the HPA's requests-per-second target."),
         slo: z
             .strictObject({
                 availability: z.number().min(90).max(99.999).describe("Availability target in % over 30 days."),
@@ -177,6 +202,7 @@ export const platformSchema = z
                 logging: dnsLabel(63)
                     .default("finbot-logging")
                     .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, Filebeat, APM."),
+                traffic: dnsLabel(63).default("finbot-traffic").describe("Namespace of Envoy Gateway, cert-manager and the gateway."),
             })
             .prefault({})
             .describe("Namespaces per area, created by the program."),
@@ -215,6 +241,7 @@ export const platformSchema = z
         workers: z.array(workerSchema).default([]).describe("Queue workers, scaled by KEDA on their queue's length."),
         logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
         errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
+        traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, autoscaling inputs, load tests."),
     })
     .superRefine(
         (config, ctx) => {
@@ -352,6 +379,55 @@ export const platformSchema = z
                     message: "at least 3 nodes in production (one per zone)",
                 });
             }
+            const traffic = config.traffic as Partial<PlatformConfig["traffic"]> | undefined;
+            if (traffic?.enabled !== false) {
+                const issuer = traffic?.tls?.issuer ?? (production ? "acme" : "self-signed");
+                if (issuer === "acme" && traffic?.tls?.acmeEmail === undefined) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["traffic", "tls", "acmeEmail"],
+                        input: undefined,
+                        message: "an email for the ACME account (tls.issuer acme)",
+                    });
+                }
+                if (production && isNumber(traffic?.gateway?.replicas) && traffic.gateway.replicas < 2) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["traffic", "gateway", "replicas"],
+                        input: traffic.gateway.replicas,
+                        message: "at least 2 in production",
+                    });
+                }
+                if (traffic?.cdn?.enabled && config.network === undefined) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["network"],
+                        input: undefined,
+                        message: "the AWS network ids (needed by finbot:traffic.cdn)",
+                    });
+                }
+            }
+            services.forEach((svc, i) => {
+                if (svc?.canary && typeof svc.canary.image === "string" && !imageKeys.includes(svc.canary.image)) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["services", i, "canary", "image"],
+                        input: svc.canary.image,
+                        message: `a key of finbot:releases.images (${imageKeys.join(", ")})`,
+                    });
+                }
+                const problem = production ? capacityProblem(svc) : undefined;
+                if (problem)
+                    ctx.addIssue({ code: "custom", path: ["services", i, "replicas", "max"], input: svc.replicas.max, message: problem });
+                if (production && svc && typeof svc === "object" && svc.public !== false && svc.capacity === undefined) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["services", i, "capacity"],
+                        input: undefined,
+                        message: "measured capacity (requestsPerSecondPerPod, peakRequestsPerSecond) for the 10x check in production",
+                    });
+                }
+            });
             if (production && config.network === undefined && needsNetwork.length === 0) {
                 ctx.addIssue({
                     code: "custom",

@@ -20,7 +20,8 @@ export type PlaceholderPolicy = "reject" | "allow";
 
 export type ValidationResult = { ok: true; config: PlatformConfig; placeholders: string[] } | { ok: false; errors: string[] };
 
-export const PLACEHOLDER = "REPLACE_ME";
+/** Values a user must replace: `REPLACE_ME`, or `replace-me` where only DNS characters fit. */
+export const PLACEHOLDER = /REPLACE_ME|replace-me/;
 
 export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPolicy = "reject"): ValidationResult {
     const parsed = platformSchema.safeParse(raw.values);
@@ -165,7 +166,7 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
 
 /** Key paths of string values that still hold a placeholder. */
 export function findPlaceholders(value: unknown, path: PropertyKey[] = []): PropertyKey[][] {
-    if (typeof value === "string") return value.includes(PLACEHOLDER) ? [path] : [];
+    if (typeof value === "string") return PLACEHOLDER.test(value) ? [path] : [];
     if (Array.isArray(value)) return value.flatMap((item, i) => findPlaceholders(item, [...path, i]));
     if (value !== null && typeof value === "object") {
         return Object.entries(value).flatMap(([key, item]) => findPlaceholders(item, [...path, key]));

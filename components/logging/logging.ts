@@ -127,6 +127,8 @@ export class Logging extends pulumi.ComponentResource {
                     version,
                     count: config.kibana.replicas,
                     elasticsearchRef: { name: ES },
+                    // Served through the gateway, which terminates TLS; inside the cluster plain HTTP.
+                    http: { tls: { selfSignedCertificate: { disabled: true } } },
                     podTemplate: { spec: { containers: [{ name: "kibana", resources: containerResources(config.kibana.resources) }] } },
                 },
             },
@@ -226,7 +228,7 @@ export class Logging extends pulumi.ComponentResource {
         this.exporter(name, args, operator);
         this.networkPolicies(name, args);
 
-        this.kibanaUrl = `https://${ES}-kb-http.${namespace}.svc.cluster.local:5601`;
+        this.kibanaUrl = `http://${ES}-kb-http.${namespace}.svc.cluster.local:5601`;
         this.registerOutputs({ kibanaUrl: this.kibanaUrl, apmServerUrl: this.apmServerUrl });
     }
 

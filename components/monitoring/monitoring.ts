@@ -44,6 +44,8 @@ export interface MonitoringArgs {
     storageClass?: string;
     /** Rule groups contributed by other areas (data tier, logging), created once the CRDs exist. */
     extraRuleGroups?: RuleGroup[];
+    /** Let Prometheus accept remote writes (load-test results). @default false */
+    remoteWriteReceiver?: boolean;
 }
 
 /** Every rule group the monitoring area generates for a config (pure; used by tests and promtool). */
@@ -134,6 +136,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     production: args.production,
                     storageClass: args.storageClass,
                     grafanaAdminSecret: "grafana-admin",
+                    remoteWriteReceiver: args.remoteWriteReceiver,
                 }),
             },
             { parent: this, dependsOn: [grafanaSecret, alertmanagerSecret] },

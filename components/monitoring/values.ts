@@ -17,6 +17,8 @@ export interface KubePrometheusStackArgs {
     storageClass?: string;
     /** Secret with `admin-user` and `admin-password` for Grafana. */
     grafanaAdminSecret: string;
+    /** Accept remote writes (k6 load-test results). @default false */
+    remoteWriteReceiver?: boolean;
 }
 
 const containerResources = (r: Resources) => ({
@@ -78,6 +80,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 probeSelectorNilUsesHelmValues: false,
                 scrapeConfigSelectorNilUsesHelmValues: false,
                 externalLabels: { environment: production ? "production" : "staging" },
+                enableRemoteWriteReceiver: args.remoteWriteReceiver ?? false,
             },
         },
         alertmanager: {

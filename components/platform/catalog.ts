@@ -6,6 +6,7 @@ import { dataTierDashboards, dataTierRuleGroups } from "../data";
 import { loggingDashboards, loggingRuleGroups } from "../logging";
 import { monitoringRuleGroups } from "../monitoring/monitoring";
 import { RuleGroup } from "../monitoring/rules";
+import { UiRoute } from "../traffic/routes";
 
 /** Namespaces whose persistent volumes are watched for filling up. */
 export function watchedVolumeNamespaces(config: PlatformConfig): string[] {
@@ -40,5 +41,38 @@ export function allDashboards(config: PlatformConfig): DashboardDefinition[] {
         }),
         ...dataTierDashboards(config),
         ...loggingDashboards(config),
+    ];
+}
+
+/** In-cluster Prometheus URL (kube-prometheus-stack's Service). */
+export const PROMETHEUS_URL = (monitoringNamespace: string) =>
+    `http://kube-prometheus-stack-prometheus.${monitoringNamespace}.svc.cluster.local:9090`;
+
+/** The operator UIs the gateway routes, for the areas that are on. */
+export function operatorUis(config: PlatformConfig): UiRoute[] {
+    const ns = config.namespaces;
+    return [
+        ...(config.monitoring.enabled
+            ? [
+                  { name: "grafana", namespace: ns.monitoring, service: "kube-prometheus-stack-grafana", port: 80, basicAuth: false },
+                  {
+                      name: "prometheus",
+                      namespace: ns.monitoring,
+                      service: "kube-prometheus-stack-prometheus",
+                      port: 9090,
+                      basicAuth: true,
+                  },
+                  {
+                      name: "alertmanager",
+                      namespace: ns.monitoring,
+                      service: "kube-prometheus-stack-alertmanager",
+                      port: 9093,
+                      basicAuth: true,
+                  },
+              ]
+            : []),
+        ...(config.logging.enabled
+            ? [{ name: "kibana", namespace: ns.logging, service: "logs-kb-http", port: 5601, basicAuth: false }]
+            : []),
     ];
 }

@@ -1,12 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS, MANIFESTS } from "../config/releases";
+import { MANIFESTS } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
 import { CONNECTIONS_SUFFIX, Cache, Database, Queue, dataTierEnabled } from "../data";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
 import { Monitoring } from "../monitoring";
-import { AutoscaledService, QueueWorker, SecretRef } from "../workloads";
-import { allDashboards, areaRuleGroups, watchedVolumeNamespaces } from "./catalog";
+import { LoadTest, Traffic } from "../traffic";
+import { Autoscaling, AutoscaledService, QueueWorker, SecretRef } from "../workloads";
+import { PROMETHEUS_URL, allDashboards, areaRuleGroups, operatorUis, watchedVolumeNamespaces } from "./catalog";
 
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
@@ -34,6 +35,12 @@ export class Platform extends pulumi.ComponentResource {
     public readonly namespaces: pulumi.Output<Record<string, string>>;
     /** In-cluster URLs of Grafana, Prometheus and Alertmanager (when monitoring is enabled). */
     public readonly monitoringUrls: pulumi.Output<Record<string, string>>;
+    /** https://<name>.<domain> of every route through the gateway. */
+    public readonly publicUrls: pulumi.Output<Record<string, string>>;
+    /** Password of the `finbot` user in front of Prometheus and Alertmanager (secret). */
+    public readonly uiPassword?: pulumi.Output<string>;
+    /** CloudFront domain (production with the CDN on). */
+    public readonly cdnDomain?: pulumi.Output<string>;
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
@@ -70,6 +77,7 @@ export class Platform extends pulumi.ComponentResource {
                     volumeNamespaces: watchedVolumeNamespaces(config),
                     dashboards: allDashboards(config),
                     extraRuleGroups: areaRuleGroups(config),
+                    remoteWriteReceiver: config.traffic.loadTest.enabled,
                     storageClass: config.kubernetes.storageClass,
                 },
                 { parent: this, dependsOn: [monitoringNamespace] },
@@ -177,55 +185,92 @@ export class Platform extends pulumi.ComponentResource {
         const envFromFor = (consumer: string) =>
             [connectionsFor(consumer), observabilityFor(consumer)].filter((ref): ref is SecretRef => ref !== undefined);
 
-        const services = config.services.map(
-            (service) =>
-                new AutoscaledService(
-                    `${name}-${service.name}`,
-                    {
-                        service,
-                        image: images[service.image],
-                        namespace: appsNamespace.metadata.name,
-                        zoneSpread,
-                        serviceMonitor: monitoring
-                            ? { crds: monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval }
-                            : undefined,
-                        envFrom: envFromFor(service.name),
-                    },
-                    { parent: this },
-                ),
-        );
-
-        if (config.workers.length > 0) {
-            const autoscalingNamespace = namespace("autoscaling", false);
-            const keda = new k8s.helm.v3.Release(
-                `${name}-keda`,
-                {
-                    name: "keda",
-                    chart: "keda",
-                    version: config.releases.charts.keda,
-                    repositoryOpts: { repo: CHARTS.keda.repo },
-                    namespace: config.namespaces.autoscaling,
-                    atomic: true,
-                    cleanupOnFail: true,
-                    maxHistory: 10,
-                    values: {
-                        resources: {
-                            operator: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
-                            metricServer: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
-                            webhooks: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                        },
-                    },
-                },
-                { parent: this, dependsOn: [autoscalingNamespace] },
+        const serviceMonitor = monitoring
+            ? { crds: monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval }
+            : undefined;
+        const services = config.services.map((service) => {
+            const common = { namespace: appsNamespace.metadata.name, zoneSpread, serviceMonitor, envFrom: envFromFor(service.name) };
+            const stable = new AutoscaledService(
+                `${name}-${service.name}`,
+                { ...common, service, image: images[service.image] },
+                { parent: this },
             );
-            for (const worker of config.workers) {
-                const [connections, ...envFrom] = envFromFor(worker.name);
-                new QueueWorker(
-                    `${name}-${worker.name}`,
-                    { worker, image: images[worker.image], namespace: appsNamespace.metadata.name, connections, envFrom, keda },
+            if (service.canary) {
+                // The second release runs beside the first under its own name; the route splits traffic.
+                new AutoscaledService(
+                    `${name}-${service.name}-canary`,
+                    { ...common, service: { ...service, name: `${service.name}-canary` }, image: images[service.canary.image] },
                     { parent: this },
                 );
             }
+            return stable;
+        });
+
+        const autoscalingNeeded = config.workers.length > 0 || config.traffic.metricsServer || monitoring !== undefined;
+        let autoscaling: Autoscaling | undefined;
+        if (autoscalingNeeded) {
+            const autoscalingNamespace = namespace("autoscaling", false);
+            autoscaling = new Autoscaling(
+                `${name}-autoscaling`,
+                {
+                    namespace: config.namespaces.autoscaling,
+                    chartVersions: config.releases.charts,
+                    keda: config.workers.length > 0,
+                    metricsServer: config.traffic.metricsServer,
+                    insecureKubeletTls: !production,
+                    prometheusUrl: monitoring ? PROMETHEUS_URL(config.namespaces.monitoring) : undefined,
+                    services: config.services,
+                },
+                { parent: this, dependsOn: [autoscalingNamespace] },
+            );
+        }
+        for (const worker of config.workers) {
+            const [connections, ...envFrom] = envFromFor(worker.name);
+            new QueueWorker(
+                `${name}-${worker.name}`,
+                {
+                    worker,
+                    image: images[worker.image],
+                    namespace: appsNamespace.metadata.name,
+                    connections,
+                    envFrom,
+                    keda: autoscaling!.keda!,
+                },
+                { parent: this },
+            );
+        }
+
+        let traffic: Traffic | undefined;
+        if (config.traffic.enabled) {
+            const trafficNamespace = namespace("traffic", false);
+            traffic = new Traffic(
+                `${name}-traffic`,
+                {
+                    config: config.traffic,
+                    production,
+                    namespace: config.namespaces.traffic,
+                    appsNamespace: config.namespaces.apps,
+                    services: config.services,
+                    uis: operatorUis(config),
+                    chartVersions: config.releases.charts,
+                    network: config.network,
+                },
+                { parent: this, dependsOn: [trafficNamespace] },
+            );
+        }
+        if (config.traffic.loadTest.enabled && monitoring) {
+            new LoadTest(
+                `${name}-load-test`,
+                {
+                    services: config.services.filter((s) => s.public),
+                    namespace: appsNamespace.metadata.name,
+                    image: images.k6,
+                    vus: config.traffic.loadTest.virtualUsers,
+                    duration: config.traffic.loadTest.duration,
+                    remoteWriteUrl: `${PROMETHEUS_URL(config.namespaces.monitoring)}/api/v1/write`,
+                },
+                { parent: this, dependsOn: services },
+            );
         }
 
         this.namespaces = pulumi.all(namespaces);
@@ -233,7 +278,17 @@ export class Platform extends pulumi.ComponentResource {
         this.monitoringUrls = monitoring
             ? pulumi.all({ grafana: monitoring.grafanaUrl, prometheus: monitoring.prometheusUrl, alertmanager: monitoring.alertmanagerUrl })
             : pulumi.output<Record<string, string>>({});
-        this.registerOutputs({ namespaces: this.namespaces, serviceUrls: this.serviceUrls, monitoringUrls: this.monitoringUrls });
+        this.publicUrls = pulumi.output(traffic?.urls ?? {});
+        this.uiPassword = traffic?.uiPassword;
+        this.cdnDomain = traffic?.cdnDomain;
+        this.registerOutputs({
+            namespaces: this.namespaces,
+            serviceUrls: this.serviceUrls,
+            monitoringUrls: this.monitoringUrls,
+            publicUrls: this.publicUrls,
+            uiPassword: this.uiPassword,
+            cdnDomain: this.cdnDomain,
+        });
     }
 }
 

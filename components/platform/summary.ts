@@ -5,7 +5,8 @@ import { formatBytes, formatCpu, parseBytes, parseCpu } from "../config/quantiti
 import { dataTierSummary } from "../data/summary";
 import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
-import { allDashboards, allRuleGroups } from "./catalog";
+import { trafficSummary } from "../traffic/summary";
+import { allDashboards, allRuleGroups, operatorUis } from "./catalog";
 import { table } from "./table";
 
 /** A registered resource as far as the summary needs it. */
@@ -112,6 +113,8 @@ export function renderSummary(input: SummaryInput): string {
         dataTierSummary(config),
         "",
         loggingSummary(config),
+        "",
+        trafficSummary(config, operatorUis(config)),
         "",
         resourcesSection(input.resources),
         "",

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceConfig } from "../config/schema";
+import { requestRateMetric } from "./autoscaling";
 import { HTTP_PORT_NAME, ZoneSpread, hpaBehavior, needsDisruptionBudget, podSpec, selectorLabels, serviceLabels } from "./spec";
 
 /** A Secret the program creates for a workload, by name and resource (for ordering). */
@@ -118,6 +119,17 @@ export class AutoscaledService extends pulumi.ComponentResource {
                     minReplicas: service.replicas.min,
                     maxReplicas: service.replicas.max,
                     metrics: [
+                        ...(service.targets.requestsPerSecond
+                            ? [
+                                  {
+                                      type: "Pods",
+                                      pods: {
+                                          metric: { name: requestRateMetric(service) },
+                                          target: { type: "AverageValue", averageValue: String(service.targets.requestsPerSecond) },
+                                      },
+                                  },
+                              ]
+                            : []),
                         {
                             type: "Resource",
                             resource: { name: "cpu", target: { type: "Utilization", averageUtilization: service.targets.cpuPercent } },

@@ -1,3 +1,4 @@
 export * from "./autoscaledService";
+export * from "./autoscaling";
 export * from "./queueWorker";
 export * from "./spec";

@@ -1,0 +1,6 @@
+export * from "./capacity";
+export * from "./cdn";
+export * from "./cost";
+export * from "./loadTest";
+export * from "./routes";
+export * from "./traffic";

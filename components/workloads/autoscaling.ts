@@ -1,0 +1,86 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS } from "../config/releases";
+import { PlatformConfig, ServiceConfig } from "../config/schema";
+
+export interface AutoscalingArgs {
+    namespace: string;
+    chartVersions: PlatformConfig["releases"]["charts"];
+    /** Install KEDA (there are queue workers). */
+    keda: boolean;
+    /** Install metrics-server (CPU/memory metrics for HPAs). */
+    metricsServer: boolean;
+    /** Skip kubelet certificate checks (laptop clusters such as kind use self-signed kubelet certs). */
+    insecureKubeletTls: boolean;
+    /** Prometheus to read request rates from; prometheus-adapter is installed when set. */
+    prometheusUrl?: string;
+    services: ServiceConfig[];
+}
+
+/** The custom metric an HPA can target: `<requests counter without _total>_per_second`. */
+export const requestRateMetric = (service: ServiceConfig) => `${service.slo.sli.requestsMetric.replace(/_total$/, "")}_per_second`;
+
+/** prometheus-adapter rules exposing each services' request rate per pod as a custom metric. */
+export function adapterRules(services: ServiceConfig[]): Array<Record<string, unknown>> {
+    const counters = [...new Set(services.map((s) => s.slo.sli.requestsMetric))];
+    return counters.map((counter) => ({
+        seriesQuery: `${counter}{namespace!="",pod!=""}`,
+        resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+        name: { matches: `^${counter}$`, as: `${counter.replace(/_total$/, "")}_per_second` },
+        metricsQuery: "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+    }));
+}
+
+/** What HPAs scale on: metrics-server (CPU, memory), prometheus-adapter (requests/s), KEDA (queues). */
+export class Autoscaling extends pulumi.ComponentResource {
+    /** The KEDA release, when installed: ScaledObjects depend on its CRDs. */
+    public readonly keda?: k8s.helm.v3.Release;
+
+    constructor(name: string, args: AutoscalingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:workloads:Autoscaling", name, {}, opts);
+        const release = (
+            chart: keyof typeof CHARTS & keyof AutoscalingArgs["chartVersions"],
+            releaseName: string,
+            values: Record<string, unknown>,
+        ) =>
+            new k8s.helm.v3.Release(
+                `${name}-${releaseName}`,
+                {
+                    name: releaseName,
+                    chart,
+                    version: args.chartVersions[chart],
+                    repositoryOpts: { repo: CHARTS[chart].repo },
+                    namespace: args.namespace,
+                    atomic: true,
+                    cleanupOnFail: true,
+                    maxHistory: 10,
+                    values,
+                },
+                { parent: this },
+            );
+        if (args.metricsServer) {
+            release("metrics-server", "metrics-server", {
+                args: args.insecureKubeletTls ? ["--kubelet-insecure-tls"] : [],
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+            });
+        }
+        if (args.prometheusUrl) {
+            const url = new URL(args.prometheusUrl);
+            release("prometheus-adapter", "prometheus-adapter", {
+                prometheus: { url: `${url.protocol}//${url.hostname}`, port: Number(url.port) },
+                rules: { default: false, custom: adapterRules(args.services) },
+                resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+            });
+        }
+        if (args.keda) {
+            this.keda = release("keda", "keda", {
+                resources: {
+                    operator: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
+                    metricServer: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
+                    webhooks: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                },
+            });
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,260 @@
+import * as assert from "node:assert/strict";
+import { capacityProblem } from "../components/config/capacityRule";
+import { PlatformConfig, ServiceConfig } from "../components/config/schema";
+import { PriceTable, capacityReport, estimateCost, k6Thresholds, scaleUpTime, serviceRouteRules } from "../components/traffic";
+import { PlatformRun, loadStackConfig, revealSecrets, runPlatform, runStack } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+const GW = (kind: string) => `kubernetes:gateway.networking.k8s.io/v1:${kind}`;
+const EG = (kind: string) => `kubernetes:gateway.envoyproxy.io/v1alpha1:${kind}`;
+const inputs = (run: PlatformRun, type: string, name: string): Any => run.get(type, name).inputs;
+
+function withService(config: PlatformConfig, edit: (s: ServiceConfig) => ServiceConfig): PlatformConfig {
+    return { ...config, services: config.services.map(edit) };
+}
+
+describe("traffic", () => {
+    let dev: PlatformRun;
+    let prod: PlatformRun;
+    before(async () => {
+        dev = await runStack("dev");
+        prod = await runStack("prod");
+    });
+
+    it("installs pinned Envoy Gateway and cert-manager, then a Gateway with HTTP and HTTPS listeners", () => {
+        for (const run of [dev, prod]) {
+            const eg = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-traffic-envoy-gateway");
+            assert.deepEqual([eg.chart, eg.version], ["oci://docker.io/envoyproxy/gateway-helm", "v1.9.0"]);
+            const cm = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-traffic-cert-manager");
+            assert.deepEqual([cm.version, cm.values.crds.enabled], ["v1.21.1", true]);
+            const gateway = inputs(run, GW("Gateway"), "finbot-traffic-gateway").spec;
+            assert.deepEqual(
+                gateway.listeners.map((l: Any) => `${l.name}:${l.protocol}:${l.port}`),
+                ["http:HTTP:80", "https:HTTPS:443"],
+            );
+            assert.deepEqual(gateway.listeners[1].tls, {
+                mode: "Terminate",
+                certificateRefs: [{ kind: "Secret", name: "finbot-gateway-tls" }],
+            });
+            const releaseUrn = run.get("kubernetes:helm.sh/v3:Release", "finbot-traffic-envoy-gateway").urn;
+            assert.ok(run.get(GW("Gateway"), "finbot-traffic-gateway").dependsOn.includes(releaseUrn));
+        }
+    });
+
+    it("issues certificates with ACME in prod and self-signed in dev, for every routed hostname", () => {
+        assert.ok(
+            inputs(prod, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-issuer").spec.acme.solvers[0].http01
+                .gatewayHTTPRoute,
+        );
+        assert.deepEqual(inputs(dev, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-issuer").spec, { selfSigned: {} });
+        const names = inputs(dev, "kubernetes:cert-manager.io/v1:Certificate", "finbot-traffic-certificate").spec.dnsNames;
+        assert.deepEqual(names, [
+            "api.finbot.localtest.me",
+            "grafana.finbot.localtest.me",
+            "prometheus.finbot.localtest.me",
+            "alertmanager.finbot.localtest.me",
+            "kibana.finbot.localtest.me",
+        ]);
+    });
+
+    it("makes the gateway an internet-facing NLB in prod only", () => {
+        const service = (run: PlatformRun) => inputs(run, EG("EnvoyProxy"), "finbot-traffic-proxy").spec.provider.kubernetes.envoyService;
+        assert.equal(service(prod).annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"], "internet-facing");
+        assert.equal(service(prod).annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"], "ip");
+        assert.deepEqual(service(dev).annotations, {});
+        assert.equal(inputs(prod, EG("EnvoyProxy"), "finbot-traffic-proxy").spec.provider.kubernetes.envoyDeployment.replicas, 3);
+    });
+
+    it("routes each public service with a timeout, retries and a rate limit", () => {
+        const route = inputs(dev, GW("HTTPRoute"), "finbot-traffic-route-api");
+        assert.deepEqual(route.spec.hostnames, ["api.finbot.localtest.me"]);
+        assert.deepEqual(route.spec.parentRefs[0], {
+            group: "gateway.networking.k8s.io",
+            kind: "Gateway",
+            name: "finbot",
+            namespace: "finbot-traffic",
+            sectionName: "https",
+        });
+        assert.deepEqual(route.spec.rules[0].backendRefs, [{ name: "api", port: 9898, weight: 100 }]);
+        assert.equal(route.spec.rules[0].timeouts.request, "15s");
+        const policy = inputs(dev, EG("BackendTrafficPolicy"), "finbot-traffic-policy-api").spec;
+        assert.equal(policy.retry.numRetries, 2);
+        assert.deepEqual(policy.rateLimit.local.rules[0].limit, { requests: 1000, unit: "Second" });
+    });
+
+    it("puts basic auth in front of Prometheus and Alertmanager; Grafana and Kibana keep their own login", () => {
+        const policies = prod
+            .ofType(EG("SecurityPolicy"))
+            .map((p) => (p.inputs as Any).spec.targetRefs[0].name)
+            .sort();
+        assert.deepEqual(policies, ["alertmanager", "prometheus"]);
+        const secret = prod.get("kubernetes:core/v1:Secret", "finbot-traffic-ui-auth-finbot-monitoring");
+        assert.match((revealSecrets(secret.inputs) as Any).stringData[".htpasswd"], /^finbot:\{SHA\}[A-Za-z0-9+/]{27}=$/);
+        assert.ok(JSON.stringify(secret.inputs).includes("1b47061264138c4ac30d75fd1eb44270"));
+    });
+
+    it("splits traffic by weight for a canary and by header for an A/B cohort", async () => {
+        const base = loadStackConfig("dev").config;
+        const config = withService(base, (s) => ({
+            ...s,
+            canary: { image: "podinfo", weight: 10, header: { name: "X-Cohort", value: "b" } },
+        }));
+        const run = await runPlatform(config, "dev");
+        const rules = inputs(run, GW("HTTPRoute"), "finbot-traffic-route-api").spec.rules;
+        assert.deepEqual(rules[0].matches[0].headers, [{ type: "Exact", name: "X-Cohort", value: "b" }]);
+        assert.deepEqual(rules[0].backendRefs, [{ name: "api-canary", port: 9898, weight: 100 }]);
+        assert.deepEqual(
+            rules[1].backendRefs.map((b: Any) => `${b.name}:${b.weight}`),
+            ["api:90", "api-canary:10"],
+        );
+        assert.ok(run.get("kubernetes:apps/v1:Deployment", "finbot-api-canary"));
+        assert.equal(serviceRouteRules({ ...base.services[0], canary: { image: "podinfo", weight: 0 } }, "5s").length, 1);
+    });
+
+    it("scales on requests per second per pod through prometheus-adapter where a target is set", () => {
+        const metrics = inputs(prod, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "finbot-api").spec.metrics;
+        assert.deepEqual(metrics[0], {
+            type: "Pods",
+            pods: { metric: { name: "http_requests_per_second" }, target: { type: "AverageValue", averageValue: "150" } },
+        });
+        const adapter = inputs(prod, "kubernetes:helm.sh/v3:Release", "finbot-autoscaling-prometheus-adapter").values;
+        assert.equal(adapter.rules.custom[0].name.as, "http_requests_per_second");
+        assert.equal(adapter.prometheus.url, "http://kube-prometheus-stack-prometheus.finbot-monitoring.svc.cluster.local");
+        assert.ok(dev.get("kubernetes:helm.sh/v3:Release", "finbot-autoscaling-metrics-server"));
+        assert.deepEqual(inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-autoscaling-metrics-server").values.args, [
+            "--kubelet-insecure-tls",
+        ]);
+    });
+
+    it("puts CloudFront in front in prod: private versioned bucket behind origin access control, long TTLs only for static paths", () => {
+        const block = inputs(prod, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "finbot-traffic-cdn-assets");
+        assert.deepEqual(
+            [block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets],
+            [true, true, true, true],
+        );
+        assert.equal(
+            inputs(prod, "aws:s3/bucketVersioning:BucketVersioning", "finbot-traffic-cdn-assets").versioningConfiguration.status,
+            "Enabled",
+        );
+        const distribution = inputs(prod, "aws:cloudfront/distribution:Distribution", "finbot-traffic-cdn-distribution");
+        assert.deepEqual(
+            distribution.orderedCacheBehaviors.map((b: Any) => `${b.pathPattern}->${b.targetOriginId}`),
+            ["/static/*->assets", "/assets/*->assets"],
+        );
+        assert.equal(distribution.defaultCacheBehavior.cachePolicyId, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", "the API is never cached");
+        assert.ok(distribution.origins[0].originAccessControlId);
+        assert.equal(inputs(prod, "aws:cloudfront/cachePolicy:CachePolicy", "finbot-traffic-cdn-static").defaultTtl, 31536000);
+        assert.equal(dev.ofType("aws:cloudfront/distribution:Distribution").length, 0);
+    });
+
+    it("runs opt-in k6 load tests in dev with thresholds from the SLO and results in Prometheus", async () => {
+        const base = loadStackConfig("dev").config;
+        const run = await runPlatform(
+            { ...base, traffic: { ...base.traffic, loadTest: { enabled: true, virtualUsers: 10, duration: "2m" } } },
+            "dev",
+        );
+        const job = inputs(run, "kubernetes:batch/v1:Job", "finbot-load-test-api");
+        assert.equal(job.spec.template.spec.containers[0].image, "docker.io/grafana/k6:2.2.0");
+        assert.equal(
+            job.spec.template.spec.containers[0].env[0].value,
+            "http://kube-prometheus-stack-prometheus.finbot-monitoring.svc.cluster.local:9090/api/v1/write",
+        );
+        const script = inputs(run, "kubernetes:core/v1:ConfigMap", "finbot-load-test-api").data["test.js"];
+        assert.match(script, /"http_req_failed":\["rate<0\.001"\]/);
+        assert.match(script, /"http_req_duration":\["p\(99\)<250"\]/);
+        assert.equal(
+            inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-monitoring-kube-prometheus-stack").values.prometheus.prometheusSpec
+                .enableRemoteWriteReceiver,
+            true,
+        );
+        assert.equal(
+            dev.ofType("kubernetes:batch/v1:Job").filter((j) => j.name.startsWith("finbot-load-test")).length,
+            0,
+            "off unless asked",
+        );
+        assert.deepEqual(k6Thresholds({ ...base.services[0], slo: { ...base.services[0].slo, availability: 99.5 } }).http_req_failed, [
+            "rate<0.005",
+        ]);
+    });
+});
+
+describe("capacity arithmetic", () => {
+    const base = loadStackConfig("prod").config.services[0];
+    const service = (overrides: Partial<ServiceConfig>): ServiceConfig => ({ ...base, ...overrides });
+
+    it("walks the HPA behaviour: 3 -> 7 -> 14 -> 28 takes three 15-second periods", () => {
+        // +100% or +4 pods per 15 s, whichever is more; first decision after the 15 s sync.
+        assert.deepEqual(scaleUpTime(service({ replicas: { min: 3, max: 30 } }), 25), { seconds: 45, steps: 3 });
+        assert.deepEqual(scaleUpTime(service({ replicas: { min: 3, max: 30 } }), 3), { seconds: 0, steps: 0 });
+        const slow = service({
+            replicas: { min: 2, max: 20 },
+            scaling: { ...base.scaling, scaleUp: { stabilizationSeconds: 60, percent: 50, pods: 1, periodSeconds: 60 } },
+        });
+        // 2 -> 3 -> 5 -> 8 -> 12 -> 18 -> 20: six periods of 60 s after the 60 s window and the sync.
+        assert.deepEqual(scaleUpTime(slow, 20), { seconds: 15 + 60 + 5 * 60, steps: 6 });
+    });
+
+    it("reports throughput, ratio, replicas for 10x and their requests", () => {
+        const report = capacityReport(
+            service({ replicas: { min: 3, max: 30 }, capacity: { requestsPerSecondPerPod: 200, peakRequestsPerSecond: 500 } }),
+        )!;
+        assert.equal(report.maxThroughput, 6000);
+        assert.equal(report.ratio, 12);
+        assert.equal(report.meetsTarget, true);
+        assert.equal(report.replicasFor10x, 25);
+        assert.equal(report.cpuMillicores, 25 * 250);
+        assert.equal(report.memoryBytes, 25 * 256 * 2 ** 20);
+    });
+
+    it("fails a production config that cannot serve 10x its peak, naming the service and the numbers", () => {
+        const problem = capacityProblem({
+            name: "api",
+            replicas: { max: 20 },
+            capacity: { requestsPerSecondPerPod: 200, peakRequestsPerSecond: 500 },
+        });
+        assert.equal(
+            problem,
+            "enough replicas for 10x peak: 20 replicas x 200 req/s = 4000 req/s is 8x the peak of 500 req/s; 25 replicas are needed",
+        );
+    });
+});
+
+describe("cost arithmetic", () => {
+    it("adds up RDS, RDS Proxy, ElastiCache, the NLB, CloudFront and the cluster's requests from the price table", () => {
+        const config = loadStackConfig("prod").config;
+        const prices: PriceTable = {
+            region: "test",
+            date: "2026-01-01",
+            currency: "USD",
+            hoursPerMonth: 100,
+            rdsInstanceHourly: { "db.r6g.large": 1 },
+            rdsMultiAzFactor: 2,
+            rdsGp3StorageGbMonth: 0.1,
+            rdsProxyVcpuHourly: 0.01,
+            rdsInstanceVcpus: { "db.r6g.large": 2 },
+            elasticacheNodeHourly: { "cache.r7g.large": 0.5 },
+            valkeyDiscount: 0.2,
+            nlbHourly: 0.02,
+            nlbLcuHourly: 0.01,
+            cloudfrontDataTransferGb: 0.1,
+            cloudfrontHttpsRequestsPer10k: 0.01,
+            s3StandardGbMonth: 0.02,
+            ec2VcpuHourly: 0.04,
+            ec2GibHourly: 0.005,
+        };
+        const lines = Object.fromEntries(
+            estimateCost(config, prices, { millicores: 10_000, bytes: 20 * 2 ** 30 }).map((l) => [l.item, Number(l.monthly.toFixed(4))]),
+        );
+        assert.deepEqual(lines, {
+            "RDS primary (Multi-AZ)": 200, // 1 $/h x 2 (Multi-AZ) x 100 h
+            "RDS read replicas": 200, // 2 replicas x 1 $/h x 100 h
+            "RDS storage (gp3, at allocated size)": 40, // (2 + 2) x 100 GB x 0.1
+            "RDS Proxy": 2, // 2 vCPU x 0.01 x 100 h
+            "ElastiCache (valkey)": 120, // 3 nodes x 0.5 x 0.8 x 100 h
+            "Network Load Balancer": 3, // (0.02 + 0.01) x 100 h
+            CloudFront: 150, // 1000 GB x 0.1 + 5000 x 0.01
+            "Cluster capacity for requested pods": 50, // (10 vCPU x 0.04 + 20 GiB x 0.005) x 100 h
+        });
+    });
+});
