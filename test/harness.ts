@@ -168,6 +168,10 @@ function awsEndpoints(type: string, id: string): Record<string, unknown> {
         }
         case "aws:rds/proxy:Proxy":
             return { endpoint: `${id}.proxy-c0ffee0c0ffee.${REGION}.rds.amazonaws.com` };
+        case "aws:s3/bucket:Bucket":
+            return { bucket: id, bucketRegionalDomainName: `${id}.s3.${REGION}.amazonaws.com` };
+        case "aws:cloudfront/distribution:Distribution":
+            return { domainName: `d${id.replace(/[^a-z0-9]/g, "").slice(-12)}.cloudfront.net` };
         case "aws:elasticache/replicationGroup:ReplicationGroup":
             return {
                 primaryEndpointAddress: `master.${id}.c0ffee.euc1.cache.amazonaws.com`,

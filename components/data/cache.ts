@@ -132,6 +132,8 @@ export class Cache extends pulumi.ComponentResource {
                                     name: "redis-exporter",
                                     image: args.images["redis-exporter"],
                                     ports: [{ name: "metrics", containerPort: 9121 }],
+                                    readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 15 },
+                                    livenessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 30 },
                                     env: [
                                         { name: "REDIS_ADDR", value: "redis://localhost:6379" },
                                         { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } },
@@ -267,6 +269,8 @@ export class Cache extends pulumi.ComponentResource {
                                         name: "redis-exporter",
                                         image: args.images["redis-exporter"],
                                         ports: [{ name: "metrics", containerPort: 9121 }],
+                                        readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 15 },
+                                        livenessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 30 },
                                         env: [
                                             { name: "REDIS_ADDR", value: pulumi.interpolate`rediss://${target.host}:6379` },
                                             {

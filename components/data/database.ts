@@ -447,6 +447,8 @@ export class Database extends pulumi.ComponentResource {
                                         image: args.images["postgres-exporter"],
                                         args: ["--collector.stat_statements"],
                                         ports: [{ name: "metrics", containerPort: 9187 }],
+                                        readinessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 15 },
+                                        livenessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 30 },
                                         env: [
                                             {
                                                 name: "DATA_SOURCE_URI",

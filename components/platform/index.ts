@@ -97,6 +97,41 @@ export class Platform extends pulumi.ComponentResource {
                 monitoringCrds: monitoring?.operator,
             };
             const after = { parent: this, dependsOn: [dataNamespace] };
+            // Only FinBot's workloads, KEDA, Prometheus, the data tier itself and the RabbitMQ operator reach the data stores.
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-data-ingress`,
+                {
+                    metadata: { name: "data-ingress", namespace: config.namespaces.data },
+                    spec: {
+                        podSelector: {},
+                        policyTypes: ["Ingress"],
+                        ingress: [
+                            {
+                                from: [
+                                    {
+                                        namespaceSelector: {
+                                            matchExpressions: [
+                                                {
+                                                    key: "kubernetes.io/metadata.name",
+                                                    operator: "In",
+                                                    values: [
+                                                        config.namespaces.apps,
+                                                        config.namespaces.data,
+                                                        config.namespaces.monitoring,
+                                                        config.namespaces.autoscaling,
+                                                        "rabbitmq-system",
+                                                    ],
+                                                },
+                                            ],
+                                        },
+                                    },
+                                ],
+                            },
+                        ],
+                    },
+                },
+                after,
+            );
             if (config.database.enabled) {
                 const db = new Database(
                     `${name}-database`,

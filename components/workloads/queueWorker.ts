@@ -84,6 +84,14 @@ export class QueueWorker extends pulumi.ComponentResource {
             { parent: this, dependsOn: [args.keda, args.connections.secret] },
         );
 
+        if (worker.replicas.max > 1) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                name,
+                { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(worker.name) } } },
+                { parent: this },
+            );
+        }
+
         new k8s.apiextensions.CustomResource(
             name,
             {
