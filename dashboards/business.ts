@@ -17,5 +17,15 @@ export function business(ctx: DashboardContext): DashboardDefinition {
             ),
         );
     }
+    builder = builder
+        .withRow(new dashboard.RowBuilder("Performance budget (npm run budget)"))
+        .withPanel(
+            timeseriesPanel(
+                "Front-end assets, gzip size against budget",
+                "bytes",
+                [query("finbot_asset_gzip_bytes", "{{app}} {{pattern}}"), query("finbot_asset_budget_bytes", "budget {{app}} {{pattern}}")],
+                24,
+            ),
+        );
     return { uid: UID, title: "FinBot / Business metrics", folder: FOLDER, model: builder.build() };
 }

@@ -19,14 +19,14 @@ export function stackFileName(stack: string): string {
 }
 
 /**
- * Reads `Pulumi.<stack>.yaml` from `projectDir`. Encrypted values (`secure: ...`) can only be
+ * Reads `Pulumi.<stack>.yaml` from `projectDir` (or parses `content` as that file). Encrypted values (`secure: ...`) can only be
  * decrypted by the Pulumi CLI, so they are read as present-but-secret stand-ins.
  */
-export function readStackFile(stack: string, projectDir: string): ReadResult {
+export function readStackFile(stack: string, projectDir: string, content?: string): ReadResult {
     const file = stackFileName(stack);
     let text: string;
     try {
-        text = readFileSync(path.join(projectDir, file), "utf8");
+        text = content ?? readFileSync(path.join(projectDir, file), "utf8");
     } catch {
         return { ok: false, errors: [`${file}: cannot read the stack file (is "${stack}" a stack of this project?)`] };
     }
@@ -40,8 +40,8 @@ export function readStackFile(stack: string, projectDir: string): ReadResult {
             ),
         };
     }
-    const content: unknown = doc.toJS();
-    const config = (content as { config?: unknown } | null)?.config ?? {};
+    const parsed: unknown = doc.toJS();
+    const config = (parsed as { config?: unknown } | null)?.config ?? {};
     if (config === null || typeof config !== "object" || Array.isArray(config)) {
         return { ok: false, errors: [`${file}: config: expected a map of config keys, given ${typeof config}`] };
     }

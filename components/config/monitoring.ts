@@ -85,6 +85,7 @@ export const monitoringSchema = z
             })
             .prefault({}),
         businessMetrics: z.array(businessPanelSchema).default([]).describe("Panels of the Business metrics dashboard."),
+        pushgateway: z.boolean().default(false).describe("Install a Pushgateway (performance-budget results from CI pipelines)."),
     })
     .superRefine(
         (monitoring, ctx) => {

@@ -24,6 +24,7 @@ export const CHARTS = {
     "gateway-helm": { repo: "oci://docker.io/envoyproxy/gateway-helm", version: "v1.9.0" },
     "metrics-server": { repo: "https://kubernetes-sigs.github.io/metrics-server/", version: "3.13.1" },
     "prometheus-adapter": { repo: "https://prometheus-community.github.io/helm-charts", version: "5.3.0" },
+    "prometheus-pushgateway": { repo: "https://prometheus-community.github.io/helm-charts", version: "3.8.0" },
     "prometheus-elasticsearch-exporter": { repo: "https://prometheus-community.github.io/helm-charts", version: "7.4.0" },
 } as const satisfies Record<string, ChartSource>;
 

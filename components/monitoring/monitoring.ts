@@ -32,7 +32,7 @@ export interface MonitoringArgs {
     /** FinBot's services: SLO rules, regression rules and uptime probes are generated for them. */
     services: ServiceConfig[];
     /** Exact chart versions from `finbot:releases.charts`. */
-    chartVersions: { "kube-prometheus-stack": string; "prometheus-blackbox-exporter": string };
+    chartVersions: { "kube-prometheus-stack": string; "prometheus-blackbox-exporter": string; "prometheus-pushgateway": string };
     /** Namespaces whose persistent volumes are watched for filling up. */
     volumeNamespaces: string[];
     /** Dashboards to provision. */
@@ -158,6 +158,27 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        if (config.pushgateway) {
+            new k8s.helm.v3.Release(
+                `${name}-pushgateway`,
+                {
+                    name: "prometheus-pushgateway",
+                    chart: "prometheus-pushgateway",
+                    version: args.chartVersions["prometheus-pushgateway"],
+                    repositoryOpts: { repo: CHARTS["prometheus-pushgateway"].repo },
+                    namespace,
+                    atomic: true,
+                    cleanupOnFail: true,
+                    maxHistory: 10,
+                    values: {
+                        serviceMonitor: { enabled: true },
+                        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                    },
+                },
+                afterCrds,
+            );
+        }
 
         for (const service of args.services.filter((s) => s.public)) {
             new k8s.apiextensions.CustomResource(
