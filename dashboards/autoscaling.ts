@@ -6,7 +6,7 @@ export const UID = "finbot-autoscaling";
 
 export function autoscaling(ctx: DashboardContext): DashboardDefinition {
     const ns = `namespace="${ctx.appsNamespace}"`;
-    const builder = finbotDashboard(UID, "FinBot / Autoscaling and capacity")
+    let builder = finbotDashboard(UID, "FinBot / Autoscaling and capacity")
         .withRow(new dashboard.RowBuilder("HPA"))
         .withPanel(
             timeseriesPanel("Replicas: current, desired, max", "short", [
@@ -57,6 +57,35 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
                     "memory",
                 ),
             ]),
+        );
+    builder = builder
+        .withRow(new dashboard.RowBuilder("Load tests (k6, finbot:traffic.loadTest)"))
+        .withPanel(
+            timeseriesPanel(
+                "k6 requests/s",
+                "reqps",
+                [query("sum by (service) (rate(k6_http_reqs_total[$__rate_interval]))", "{{service}}")],
+                8,
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "k6 latency p95 / p99",
+                "s",
+                [
+                    query("max by (service) (k6_http_req_duration_p95)", "p95 {{service}}"),
+                    query("max by (service) (k6_http_req_duration_p99)", "p99 {{service}}"),
+                ],
+                8,
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "k6 failed request rate",
+                "percentunit",
+                [query("max by (service) (k6_http_req_failed_rate)", "{{service}}")],
+                8,
+            ),
         );
     return { uid: UID, title: "FinBot / Autoscaling and capacity", folder: FOLDER, model: builder.build() };
 }

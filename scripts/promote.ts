@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { stackFileName } from "../components/config/load";
 import {
     PromotionError,
+    runPromotionCommand,
     ahead,
     withReleases,
     diff,
@@ -100,16 +101,7 @@ async function main(): Promise<number> {
         console.error(USAGE);
         return 2;
     }
-    try {
-        await promote(process.cwd(), args, (line) => console.log(line));
-        return 0;
-    } catch (error) {
-        if (error instanceof PromotionError) {
-            for (const p of error.problems) console.error(p);
-            return 1;
-        }
-        throw error;
-    }
+    return runPromotionCommand(() => promote(process.cwd(), args, (line) => console.log(line)));
 }
 
 if (require.main === module) void main().then((code) => process.exit(code));

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { stackFileName } from "../components/config/load";
 import {
     PromotionError,
+    runPromotionCommand,
     withReleases,
     diff,
     leaves,
@@ -40,23 +41,14 @@ export function rollback(projectDir: string, stack: string, log: (line: string) 
     writeFileSync(path.join(projectDir, file), text);
 }
 
-function main(): number {
+function main(): Promise<number> {
     const argv = process.argv.slice(2);
     const stack = argv[0] === "--stack" ? argv[1] : argv[0]?.startsWith("--stack=") ? argv[0].slice(8) : undefined;
     if (!stack || argv.length > (argv[0] === "--stack" ? 2 : 1)) {
         console.error(USAGE);
-        return 2;
+        return Promise.resolve(2);
     }
-    try {
-        rollback(process.cwd(), stack, (line) => console.log(line));
-        return 0;
-    } catch (error) {
-        if (error instanceof PromotionError) {
-            for (const p of error.problems) console.error(p);
-            return 1;
-        }
-        throw error;
-    }
+    return runPromotionCommand(() => rollback(process.cwd(), stack, (line) => console.log(line)));
 }
 
-if (require.main === module) process.exit(main());
+if (require.main === module) void main().then((code) => process.exit(code));

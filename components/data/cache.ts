@@ -7,7 +7,7 @@ import { CacheConfig } from "../config/data";
 import { PlatformConfig } from "../config/schema";
 import { redisUrl } from "./connections";
 import { redisConf } from "./redisConf";
-import { EXPORTER_RESOURCES } from "./sizes";
+import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
 
 export interface CacheArgs {
     config: CacheConfig;
@@ -23,6 +23,20 @@ export interface CacheArgs {
 }
 
 const REDIS_UID = 999; // the official image's redis user
+
+/** redis_exporter reading the password from the `redis-auth` Secret. */
+function redisExporter(image: string, address: pulumi.Input<string>): ExporterContainerArgs {
+    return {
+        name: "redis-exporter",
+        image,
+        port: 9121,
+        healthPath: "/health",
+        env: [
+            { name: "REDIS_ADDR", value: address },
+            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } },
+        ],
+    };
+}
 
 function confChecksum(config: CacheConfig): string {
     return createHash("sha256")
@@ -128,23 +142,7 @@ export class Cache extends pulumi.ComponentResource {
                                         { name: "data", mountPath: "/data" },
                                     ],
                                 },
-                                {
-                                    name: "redis-exporter",
-                                    image: args.images["redis-exporter"],
-                                    ports: [{ name: "metrics", containerPort: 9121 }],
-                                    readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 15 },
-                                    livenessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 30 },
-                                    env: [
-                                        { name: "REDIS_ADDR", value: "redis://localhost:6379" },
-                                        { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } },
-                                    ],
-                                    resources: EXPORTER_RESOURCES,
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        capabilities: { drop: ["ALL"] },
-                                    },
-                                },
+                                exporterContainer(redisExporter(args.images["redis-exporter"], "redis://localhost:6379")),
                             ],
                             volumes: [{ name: "conf", secret: { secretName: "redis-conf" } }, ...(dataVolume ?? [])],
                         },
@@ -252,43 +250,14 @@ export class Cache extends pulumi.ComponentResource {
                 { metadata: { name: "redis-auth", namespace }, type: "Opaque", stringData: { password } },
                 { parent: this },
             );
-            new k8s.apps.v1.Deployment(
+            exporterDeployment(
                 `${name}-exporter`,
                 {
-                    metadata: { name: "redis-exporter", namespace, labels },
-                    spec: {
-                        replicas: 1,
-                        selector: { matchLabels: labels },
-                        template: {
-                            metadata: { labels },
-                            spec: {
-                                automountServiceAccountToken: false,
-                                securityContext: { runAsNonRoot: true, runAsUser: 59000, seccompProfile: { type: "RuntimeDefault" } },
-                                containers: [
-                                    {
-                                        name: "redis-exporter",
-                                        image: args.images["redis-exporter"],
-                                        ports: [{ name: "metrics", containerPort: 9121 }],
-                                        readinessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 15 },
-                                        livenessProbe: { httpGet: { path: "/health", port: "metrics" }, periodSeconds: 30 },
-                                        env: [
-                                            { name: "REDIS_ADDR", value: pulumi.interpolate`rediss://${target.host}:6379` },
-                                            {
-                                                name: "REDIS_PASSWORD",
-                                                valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } },
-                                            },
-                                        ],
-                                        resources: EXPORTER_RESOURCES,
-                                        securityContext: {
-                                            allowPrivilegeEscalation: false,
-                                            readOnlyRootFilesystem: true,
-                                            capabilities: { drop: ["ALL"] },
-                                        },
-                                    },
-                                ],
-                            },
-                        },
-                    },
+                    name: "redis-exporter",
+                    namespace,
+                    labels,
+                    runAsUser: 59000,
+                    container: redisExporter(args.images["redis-exporter"], pulumi.interpolate`rediss://${target.host}:6379`),
                 },
                 { parent: this },
             );

@@ -7,7 +7,8 @@ import { DatabaseConfig } from "../config/data";
 import { CHARTS } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
 import { postgresUrl } from "./connections";
-import { CNPG_OPERATOR_RESOURCES, EXPORTER_RESOURCES, POOLER_RESOURCES } from "./sizes";
+import { exporterDeployment } from "./exporter";
+import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
 
 export interface DatabaseArgs {
     config: DatabaseConfig;
@@ -429,50 +430,30 @@ export class Database extends pulumi.ComponentResource {
                 "app.kubernetes.io/instance": exporterName,
                 "app.kubernetes.io/part-of": "finbot",
             };
-            new k8s.apps.v1.Deployment(
+            exporterDeployment(
                 `${name}-${exporterName}`,
                 {
-                    metadata: { name: exporterName, namespace, labels },
-                    spec: {
-                        replicas: 1,
-                        selector: { matchLabels: labels },
-                        template: {
-                            metadata: { labels },
-                            spec: {
-                                automountServiceAccountToken: false,
-                                securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
-                                containers: [
-                                    {
-                                        name: "postgres-exporter",
-                                        image: args.images["postgres-exporter"],
-                                        args: ["--collector.stat_statements"],
-                                        ports: [{ name: "metrics", containerPort: 9187 }],
-                                        readinessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 15 },
-                                        livenessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 30 },
-                                        env: [
-                                            {
-                                                name: "DATA_SOURCE_URI",
-                                                value: pulumi.interpolate`${instance.address}:5432/postgres?sslmode=require`,
-                                            },
-                                            {
-                                                name: "DATA_SOURCE_USER",
-                                                valueFrom: { secretKeyRef: { name: "postgres-exporter-credentials", key: "username" } },
-                                            },
-                                            {
-                                                name: "DATA_SOURCE_PASS",
-                                                valueFrom: { secretKeyRef: { name: "postgres-exporter-credentials", key: "password" } },
-                                            },
-                                        ],
-                                        resources: EXPORTER_RESOURCES,
-                                        securityContext: {
-                                            allowPrivilegeEscalation: false,
-                                            readOnlyRootFilesystem: true,
-                                            capabilities: { drop: ["ALL"] },
-                                        },
-                                    },
-                                ],
+                    name: exporterName,
+                    namespace,
+                    labels,
+                    runAsUser: 65534,
+                    container: {
+                        name: "postgres-exporter",
+                        image: args.images["postgres-exporter"],
+                        args: ["--collector.stat_statements"],
+                        port: 9187,
+                        healthPath: "/",
+                        env: [
+                            { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${instance.address}:5432/postgres?sslmode=require` },
+                            {
+                                name: "DATA_SOURCE_USER",
+                                valueFrom: { secretKeyRef: { name: "postgres-exporter-credentials", key: "username" } },
                             },
-                        },
+                            {
+                                name: "DATA_SOURCE_PASS",
+                                valueFrom: { secretKeyRef: { name: "postgres-exporter-credentials", key: "password" } },
+                            },
+                        ],
                     },
                 },
                 { parent: this, dependsOn: [secret] },

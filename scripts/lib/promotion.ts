@@ -176,3 +176,15 @@ export function readText(projectDir: string, stack: string): string {
         throw new PromotionError([`${file}: cannot read the stack file`]);
     }
 }
+
+/** Runs a promotion command: its problems become stderr lines and exit 1; nothing else is caught. */
+export async function runPromotionCommand(work: () => void | Promise<void>): Promise<number> {
+    try {
+        await work();
+        return 0;
+    } catch (error) {
+        if (!(error instanceof PromotionError)) throw error;
+        for (const problem of error.problems) console.error(problem);
+        return 1;
+    }
+}

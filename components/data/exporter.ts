@@ -1,0 +1,57 @@
+// Prometheus exporters beside the data stores (redis_exporter, postgres_exporter): one hardened
+// container shape, and a one-replica Deployment for exporters that watch a managed service.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { EXPORTER_RESOURCES } from "./sizes";
+
+export interface ExporterContainerArgs {
+    name: string;
+    image: string;
+    port: number;
+    /** Path answering 200 while the exporter is up. */
+    healthPath: string;
+    env: k8s.types.input.core.v1.EnvVar[];
+    args?: string[];
+}
+
+export function exporterContainer(args: ExporterContainerArgs): k8s.types.input.core.v1.Container {
+    return {
+        name: args.name,
+        image: args.image,
+        args: args.args,
+        ports: [{ name: "metrics", containerPort: args.port }],
+        readinessProbe: { httpGet: { path: args.healthPath, port: "metrics" }, periodSeconds: 15 },
+        livenessProbe: { httpGet: { path: args.healthPath, port: "metrics" }, periodSeconds: 30 },
+        env: args.env,
+        resources: EXPORTER_RESOURCES,
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+    };
+}
+
+/** A single-replica Deployment running one exporter container, non-root. */
+export function exporterDeployment(
+    resourceName: string,
+    args: { name: string; namespace: string; labels: Record<string, string>; runAsUser: number; container: ExporterContainerArgs },
+    opts: pulumi.CustomResourceOptions,
+): k8s.apps.v1.Deployment {
+    return new k8s.apps.v1.Deployment(
+        resourceName,
+        {
+            metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+            spec: {
+                // Exporters are not autoscaled: one instance scrapes one target.
+                replicas: 1,
+                selector: { matchLabels: args.labels },
+                template: {
+                    metadata: { labels: args.labels },
+                    spec: {
+                        automountServiceAccountToken: false,
+                        securityContext: { runAsNonRoot: true, runAsUser: args.runAsUser, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [exporterContainer(args.container)],
+                    },
+                },
+            },
+        },
+        opts,
+    );
+}
