@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ServiceConfig } from "../components/config/schema";
-import { monitoringRuleGroups } from "../components/monitoring";
+import { allRuleGroups } from "../components/platform/catalog";
 import { loadStackConfig } from "../test/harness";
 import { SCENARIOS, SloScenario, minutes, promtoolTest, scenarioPhases, scratchDir, sloSeries, writeRuleFile } from "../test/promtool";
 import { hasTool } from "../test/tools";
@@ -64,11 +64,7 @@ function main(): void {
     const dev = loadStackConfig("dev").config;
     const base = dev.services[0];
     const api: ServiceConfig = { ...base, slo: { ...base.slo, latency: { ...base.slo.latency, percent: 99.9 } } };
-    const ruleFile = writeRuleFile(
-        scratchDir("detection"),
-        monitoringRuleGroups({ config: dev.monitoring, appsNamespace: "finbot-apps", services: [api], volumeNamespaces: [] }),
-        { annotations: false },
-    );
+    const ruleFile = writeRuleFile(scratchDir("detection"), allRuleGroups({ ...dev, services: [api] }), { annotations: false });
     const rows: string[] = [];
     for (const slo of ["availability", "latency"] as const) {
         for (const [key, scenario] of Object.entries(SCENARIOS) as Array<[keyof typeof SCENARIOS, SloScenario]>) {

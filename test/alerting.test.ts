@@ -244,17 +244,19 @@ describe("alert rules (promtool)", function () {
         });
 
         it("a certificate expiring within 14 days opens a ticket, within 3 days pages", () => {
-            const labels = `instance="https://api.example.com/readyz", probe="uptime", service="api"`;
+            const labels = `name="finbot-gateway", namespace="finbot-traffic"`;
             const day = 86400;
             const expiry = (days: number): PromtoolTestCase => ({
                 ...base,
-                input_series: [{ series: `probe_ssl_earliest_cert_expiry{${labels}}`, values: `${days * day + 2 * 3600}x120` }],
+                input_series: [
+                    { series: `certmanager_certificate_expiration_timestamp_seconds{${labels}}`, values: `${days * day + 2 * 3600}x120` },
+                ],
                 alert_rule_test: [
                     {
                         eval_time: "90m",
                         alertname: "FinbotCertificateExpiresSoon",
                         exp_alerts: (days < 3 ? ["ticket", "page"] : days < 14 ? ["ticket"] : []).map((severity) => ({
-                            exp_labels: { severity, instance: "https://api.example.com/readyz", probe: "uptime", service: "api" },
+                            exp_labels: { severity, name: "finbot-gateway", namespace: "finbot-traffic" },
                         })),
                     },
                 ],

@@ -223,6 +223,8 @@ describe("quantities and references", () => {
     it("accepts only pinned image references", () => {
         assert.ok(isPinnedImage("ghcr.io/stefanprodan/podinfo:6.9.2"));
         assert.ok(isPinnedImage("redis:8.2.2-alpine"));
+        assert.ok(isPinnedImage("redis:8"), "a numeric tag is a tag, not a registry port");
+        assert.ok(!isPinnedImage("registry.example.com:5000/api"), "a registry port is not a tag");
         assert.ok(isPinnedImage(`registry.example.com:5000/api@sha256:${"a".repeat(64)}`));
         assert.ok(!isPinnedImage("redis"));
         assert.ok(!isPinnedImage("redis:latest"));

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { CONNECTION_KEYS } from "../components/data/connections";
+import { rabbitPasswordHash } from "../components/data/definitions";
 import { dataTierRequests, totalRequests } from "../components/data/sizes";
 import { PlatformRun, revealSecrets, runStack } from "./harness";
 
@@ -74,9 +75,17 @@ describe("data tier", () => {
             const cluster = inputs(dev, CR("rabbitmq.com/v1beta1", "RabbitmqCluster"), "finbot-queue-cluster");
             assert.equal(cluster.spec.replicas, 1);
             assert.match(cluster.spec.rabbitmq.additionalConfig, /default_queue_type = quorum/);
-            const definitions = JSON.parse(
-                inputs(dev, "kubernetes:core/v1:ConfigMap", "finbot-queue-definitions").data["definitions.json"],
-            );
+            const definitionsSecret = dev.get("kubernetes:core/v1:Secret", "finbot-queue-definitions");
+            const definitions = JSON.parse((revealSecrets(definitionsSecret.inputs) as Any).stringData["definitions.json"]);
+            // Loading definitions at boot skips the default user: FinBot's user must be in them, with
+            // the hash of the password in AMQP_URL.
+            const connections = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-api-connections").inputs) as Any).stringData;
+            const password = decodeURIComponent(new URL(connections.AMQP_URL).password);
+            const [user] = definitions.users;
+            assert.equal(user.name, "finbot");
+            assert.equal(user.password_hash, rabbitPasswordHash(password, Buffer.from(user.password_hash, "base64").subarray(0, 4)));
+            assert.deepEqual(definitions.permissions, [{ user: "finbot", vhost: "/", configure: ".*", write: ".*", read: ".*" }]);
+            assert.ok(JSON.stringify(definitionsSecret.inputs).includes("1b47061264138c4ac30d75fd1eb44270"), "the hash stays secret");
             assert.deepEqual(
                 definitions.queues.map((q: Any) => `${q.name}:${q.arguments["x-queue-type"]}`),
                 ["payments.settle:quorum", "payments.settle.dlq:quorum", "notifications.send:quorum", "notifications.send.dlq:quorum"],
@@ -172,7 +181,7 @@ describe("data tier", () => {
         });
 
         it("databases and caches admit only the cluster's nodes", () => {
-            for (const name of ["finbot-database-sg", "finbot-cache-sg"]) {
+            for (const name of ["finbot-database-sg", "finbot-database-proxy-sg", "finbot-cache-sg"]) {
                 const sg = inputs(prod, "aws:ec2/securityGroup:SecurityGroup", name);
                 assert.equal(sg.ingress.length, 1);
                 assert.deepEqual(sg.ingress[0].securityGroups, ["sg-REPLACE_ME"]);
@@ -212,6 +221,11 @@ describe("data tier", () => {
             const scaled = inputs(prod, CR("keda.sh/v1alpha1", "ScaledObject"), "finbot-settlement-worker");
             assert.deepEqual([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount], [2, 40]);
         });
+    });
+
+    it("hashes RabbitMQ passwords as rabbit_password_hashing_sha256 does (RabbitMQ's documented example)", () => {
+        assert.equal(rabbitPasswordHash("test12", Buffer.from("908DC60A", "hex")), "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR");
+        assert.equal(rabbitPasswordHash("same"), rabbitPasswordHash("same"), "stable across runs");
     });
 
     it("services see the same connection contract in both stacks: same Secret keys, right hosts", () => {

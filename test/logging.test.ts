@@ -174,11 +174,14 @@ describe("logging (ECK)", () => {
         const alerts = groups.find((g: Any) => g.name === "finbot-elasticsearch").rules.map((r: Any) => r.alert);
         assert.deepEqual(alerts, [
             "FinbotElasticsearchClusterRed",
-            "FinbotElasticsearchClusterYellow",
             "FinbotElasticsearchTooFewNodes",
             "FinbotElasticsearchHeapHigh",
             "FinbotElasticsearchDiskWatermark",
         ]);
         assert.ok(dev.ofType("kubernetes:core/v1:ConfigMap").some((r) => r.name === "finbot-monitoring-dashboard-finbot-logging"));
+        const prodGroups = (prod.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "finbot-monitoring-rules").inputs as Any).spec
+            .groups;
+        const prodAlerts = prodGroups.find((g: Any) => g.name === "finbot-elasticsearch").rules.map((r: Any) => r.alert);
+        assert.ok(prodAlerts.includes("FinbotElasticsearchClusterYellow"), "yellow only alerts where replicas can be assigned");
     });
 });

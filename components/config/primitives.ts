@@ -77,8 +77,9 @@ export const resourcesSchema = z
     );
 
 // An image reference that names exactly one image: a tag other than "latest", or a digest.
+// A registry port (`host:5000/`) is only a port when a path follows it; `redis:8` is a tag.
 const IMAGE_REF =
-    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
+    /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::([\w][\w.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/;
 export function isPinnedImage(ref: string): boolean {
     const m = IMAGE_REF.exec(ref);
     if (!m) return false;

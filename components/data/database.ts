@@ -221,7 +221,7 @@ export class Database extends pulumi.ComponentResource {
             `${name}-sg`,
             {
                 vpcId: network.vpcId,
-                description: "FinBot PostgreSQL: only the cluster's nodes",
+                description: "FinBot PostgreSQL: only the cluster's nodes and RDS Proxy",
                 ingress: [
                     {
                         protocol: "tcp",
@@ -233,6 +233,38 @@ export class Database extends pulumi.ComponentResource {
                 ],
                 egress: [],
                 tags: { Name: `${identifier}-postgres` },
+            },
+            parent,
+        );
+        // RDS Proxy sits between the nodes and the database: in from the nodes, out to the database only.
+        const proxySecurityGroup = new aws.ec2.SecurityGroup(
+            `${name}-proxy-sg`,
+            {
+                vpcId: network.vpcId,
+                description: "FinBot RDS Proxy: from the cluster's nodes to PostgreSQL",
+                ingress: [
+                    {
+                        protocol: "tcp",
+                        fromPort: 5432,
+                        toPort: 5432,
+                        securityGroups: [network.nodeSecurityGroupId],
+                        description: "EKS nodes",
+                    },
+                ],
+                egress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [securityGroup.id], description: "PostgreSQL" }],
+                tags: { Name: `${identifier}-rds-proxy` },
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-from-proxy`,
+            {
+                securityGroupId: securityGroup.id,
+                referencedSecurityGroupId: proxySecurityGroup.id,
+                ipProtocol: "tcp",
+                fromPort: 5432,
+                toPort: 5432,
+                description: "RDS Proxy",
             },
             parent,
         );
@@ -373,7 +405,7 @@ export class Database extends pulumi.ComponentResource {
                 engineFamily: "POSTGRESQL",
                 roleArn: proxyRole.arn,
                 vpcSubnetIds: network.privateSubnetIds,
-                vpcSecurityGroupIds: [securityGroup.id],
+                vpcSecurityGroupIds: [proxySecurityGroup.id],
                 requireTls: true,
                 idleClientTimeout: 1800,
                 auths: [{ authScheme: "SECRETS", secretArn: credentials.arn, iamAuth: "DISABLED" }],

@@ -1,18 +1,47 @@
 // RabbitMQ definitions imported at boot: FinBot's quorum queues, each with a dead-letter queue,
 // and policies for length limits and dead-lettering (policies can change later; queue arguments
 // cannot). Pure.
+import { createHash } from "node:crypto";
 import { QueueConfig } from "../config/data";
+
+/**
+ * RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt ++ sha256(salt ++ password)) with a
+ * 4-byte salt. The salt is derived from the password, so the same password gives the same hash
+ * and `pulumi up` shows no change.
+ */
+export function rabbitPasswordHash(
+    password: string,
+    salt = createHash("sha256").update(`finbot-salt:${password}`).digest().subarray(0, 4),
+): string {
+    const hash = createHash("sha256")
+        .update(Buffer.concat([salt, Buffer.from(password, "utf8")]))
+        .digest();
+    return Buffer.concat([salt, hash]).toString("base64");
+}
 
 export const DEAD_LETTER_EXCHANGE = "finbot.dlx";
 export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
 const regexEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-export function rabbitmqDefinitions(queues: QueueConfig["queues"]): Record<string, unknown> {
+/**
+ * The definitions file. A node that loads definitions at boot does not create the default user,
+ * so FinBot's user is defined here (by its password hash) with full rights on the vhost.
+ */
+export function rabbitmqDefinitions(queues: QueueConfig["queues"], user: { name: string; passwordHash: string }): Record<string, unknown> {
     const vhost = "/";
     const quorum = { "x-queue-type": "quorum" };
     const queue = (name: string) => ({ name, vhost, durable: true, auto_delete: false, arguments: quorum });
     return {
+        users: [
+            {
+                name: user.name,
+                password_hash: user.passwordHash,
+                hashing_algorithm: "rabbit_password_hashing_sha256",
+                tags: ["administrator"],
+            },
+        ],
         vhosts: [{ name: vhost }],
+        permissions: [{ user: user.name, vhost, configure: ".*", write: ".*", read: ".*" }],
         exchanges: [
             { name: DEAD_LETTER_EXCHANGE, vhost, type: "direct", durable: true, auto_delete: false, internal: false, arguments: {} },
         ],

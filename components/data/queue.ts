@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
 import { MANIFESTS } from "../config/releases";
 import { amqpUrl } from "./connections";
-import { rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
+import { rabbitPasswordHash, rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
 
 export interface QueueArgs {
     config: QueueConfig;
@@ -62,11 +62,17 @@ export class Queue extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const definitions = new k8s.core.v1.ConfigMap(
+        // The definitions carry the user's password hash: a Secret, not a ConfigMap.
+        const definitions = new k8s.core.v1.Secret(
             `${name}-definitions`,
             {
                 metadata: { name: `${QUEUE_CLUSTER}-definitions`, namespace },
-                data: { "definitions.json": JSON.stringify(rabbitmqDefinitions(config.queues), null, 2) },
+                type: "Opaque",
+                stringData: {
+                    "definitions.json": password.result.apply((pw) =>
+                        JSON.stringify(rabbitmqDefinitions(config.queues, { name: user, passwordHash: rabbitPasswordHash(pw) }), null, 2),
+                    ),
+                },
             },
             { parent: this },
         );
@@ -105,7 +111,7 @@ export class Queue extends pulumi.ComponentResource {
                                                 volumeMounts: [{ name: "definitions", mountPath: DEFINITIONS_DIR, readOnly: true }],
                                             },
                                         ],
-                                        volumes: [{ name: "definitions", configMap: { name: `${QUEUE_CLUSTER}-definitions` } }],
+                                        volumes: [{ name: "definitions", secret: { secretName: `${QUEUE_CLUSTER}-definitions` } }],
                                     },
                                 },
                             },

@@ -5,6 +5,13 @@ import { RuleGroup, runbook, selector } from "../monitoring/rules";
 export function elasticsearchRules(config: LoggingConfig, namespace: string): RuleGroup {
     const ns = selector({ namespace });
     const annotations = (summary: string, description: string) => ({ summary, description, runbook: runbook("elasticsearch") });
+    const yellow = {
+        alert: "FinbotElasticsearchClusterYellow",
+        expr: `max(elasticsearch_cluster_health_status${selector({ namespace, color: "yellow" })}) == 1`,
+        for: "30m",
+        labels: { severity: "ticket" },
+        annotations: annotations("Elasticsearch cluster is yellow", "Replica shards are unassigned: one more node failure loses data."),
+    };
     return {
         name: "finbot-elasticsearch",
         rules: [
@@ -18,16 +25,8 @@ export function elasticsearchRules(config: LoggingConfig, namespace: string): Ru
                     "A primary shard is unassigned: some logs cannot be written or searched.",
                 ),
             },
-            {
-                alert: "FinbotElasticsearchClusterYellow",
-                expr: `max(elasticsearch_cluster_health_status${selector({ namespace, color: "yellow" })}) == 1`,
-                for: config.elasticsearch.nodes > 1 ? "30m" : "24h",
-                labels: { severity: "ticket" },
-                annotations: annotations(
-                    "Elasticsearch cluster is yellow",
-                    "Replica shards are unassigned: one more node failure loses data.",
-                ),
-            },
+            // With a single node, replica shards can never be assigned: yellow is the normal state.
+            ...(config.elasticsearch.nodes > 1 ? [yellow] : []),
             {
                 alert: "FinbotElasticsearchTooFewNodes",
                 expr: `max(elasticsearch_cluster_health_number_of_nodes${ns}) < ${config.elasticsearch.nodes} or absent(elasticsearch_cluster_health_number_of_nodes${ns})`,

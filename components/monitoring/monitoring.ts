@@ -44,13 +44,15 @@ export interface MonitoringArgs {
     storageClass?: string;
     /** Rule groups contributed by other areas (data tier, logging), created once the CRDs exist. */
     extraRuleGroups?: RuleGroup[];
+    /** cert-manager issues certificates: alert on their expiry. */
+    certificates: boolean;
     /** Let Prometheus accept remote writes (load-test results). @default false */
     remoteWriteReceiver?: boolean;
 }
 
 /** Every rule group the monitoring area generates for a config (pure; used by tests and promtool). */
 export function monitoringRuleGroups(
-    args: Pick<MonitoringArgs, "config" | "appsNamespace" | "services" | "volumeNamespaces">,
+    args: Pick<MonitoringArgs, "config" | "appsNamespace" | "services" | "volumeNamespaces" | "certificates">,
 ): RuleGroup[] {
     const publicServices = args.services.filter((s) => s.public);
     return [
@@ -59,7 +61,12 @@ export function monitoringRuleGroups(
             ...serviceObjectives(service, args.appsNamespace).map(sloRuleGroup),
         ]),
         ...publicServices.map((service) => sloRuleGroup(uptimeObjective(service.name, args.config.uptime.objective))),
-        ...platformRuleGroups({ appsNamespace: args.appsNamespace, volumeNamespaces: args.volumeNamespaces, services: args.services }),
+        ...platformRuleGroups({
+            appsNamespace: args.appsNamespace,
+            volumeNamespaces: args.volumeNamespaces,
+            services: args.services,
+            certificates: args.certificates,
+        }),
     ];
 }
 

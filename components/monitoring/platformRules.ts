@@ -9,6 +9,8 @@ export interface PlatformRuleArgs {
     /** Namespaces whose persistent volumes are watched. */
     volumeNamespaces: string[];
     services: ServiceConfig[];
+    /** cert-manager issues certificates (the traffic area is on). */
+    certificates: boolean;
 }
 
 /** Autoscaling and capacity: an HPA stuck at maxReplicas means the next spike is not absorbed. */
@@ -106,18 +108,18 @@ export function regressionRules(services: ServiceConfig[], appsNamespace: string
     };
 }
 
-/** Certificates of probed HTTPS endpoints (cert-manager's own metrics are watched by the traffic area). */
+/** Certificates cert-manager manages (the gateway's): renewal failing long enough to matter. */
 export function certificateRules(): RuleGroup {
-    const remaining = `probe_ssl_earliest_cert_expiry${selector({ probe: "uptime" })} - time()`;
+    const remaining = "certmanager_certificate_expiration_timestamp_seconds - time()";
     const rule = (severity: "page" | "ticket", days: number) => ({
         alert: "FinbotCertificateExpiresSoon",
         expr: `${remaining} < ${days} * 86400`,
         for: "1h",
         labels: { severity },
         annotations: {
-            summary: `The certificate of {{ $labels.instance }} expires within ${days} days`,
+            summary: `Certificate {{ $labels.namespace }}/{{ $labels.name }} expires within ${days} days`,
             description:
-                "The TLS certificate served by {{ $labels.instance }} expires in {{ $value | humanizeDuration }}. Check cert-manager's Certificate status.",
+                "cert-manager renews 30 days ahead, so renewal is failing: {{ $value | humanizeDuration }} left. Check the Certificate's and the ACME order's status.",
             runbook: runbook("certificates"),
         },
     });
@@ -131,6 +133,6 @@ export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
         memoryLeakRules(args.appsNamespace),
         volumeRules(args.volumeNamespaces),
         regressionRules(args.services, args.appsNamespace),
-        certificateRules(),
+        ...(args.certificates ? [certificateRules()] : []),
     ].filter((group) => group.rules.length > 0);
 }

@@ -35,9 +35,12 @@ export interface Objective {
     description: string;
 }
 
-/** Prometheus renders `le` like Go's strconv.FormatFloat(f, 'g'): 0.25 -> "0.25", 1 -> "1". */
+/**
+ * The `le` label of a bucket boundary as Prometheus 3 stores it (kube-prometheus-stack 88 runs
+ * Prometheus 3, which normalises classic histogram `le` values to floats): 0.25 -> "0.25", 1 -> "1.0".
+ */
 export function leLabel(seconds: number): string {
-    return String(seconds);
+    return Number.isInteger(seconds) ? seconds.toFixed(1) : String(seconds);
 }
 
 /** The availability and latency objectives of a service, from its `slo` config. */

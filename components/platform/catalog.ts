@@ -26,6 +26,7 @@ export function allRuleGroups(config: PlatformConfig): RuleGroup[] {
             appsNamespace: config.namespaces.apps,
             services: config.services,
             volumeNamespaces: watchedVolumeNamespaces(config),
+            certificates: config.traffic.enabled,
         }),
         ...areaRuleGroups(config),
     ];

@@ -78,6 +78,7 @@ export class Platform extends pulumi.ComponentResource {
                     dashboards: allDashboards(config),
                     extraRuleGroups: areaRuleGroups(config),
                     remoteWriteReceiver: config.traffic.loadTest.enabled,
+                    certificates: config.traffic.enabled,
                     storageClass: config.kubernetes.storageClass,
                 },
                 { parent: this, dependsOn: [monitoringNamespace] },
@@ -289,6 +290,7 @@ export class Platform extends pulumi.ComponentResource {
                     uis: operatorUis(config),
                     chartVersions: config.releases.charts,
                     network: config.network,
+                    monitoringCrds: monitoring?.operator,
                 },
                 { parent: this, dependsOn: [trafficNamespace] },
             );

@@ -20,6 +20,8 @@ export interface TrafficArgs {
     uis: UiRoute[];
     chartVersions: PlatformConfig["releases"]["charts"];
     network?: PlatformConfig["network"];
+    /** When set, cert-manager gets a ServiceMonitor (created after these CRDs). */
+    monitoringCrds?: pulumi.Resource;
 }
 
 const ROUTE_LABELS = { "app.kubernetes.io/part-of": "finbot" };
@@ -42,21 +44,6 @@ export class Traffic extends pulumi.ComponentResource {
         const { config, namespace } = args;
         const issuerKind = config.tls.issuer ?? (args.production ? "acme" : "self-signed");
 
-        const certManager = new k8s.helm.v3.Release(
-            `${name}-cert-manager`,
-            {
-                name: "cert-manager",
-                chart: "cert-manager",
-                version: args.chartVersions["cert-manager"],
-                repositoryOpts: { repo: CHARTS["cert-manager"].repo },
-                namespace,
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
-                values: { crds: { enabled: true }, resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } } },
-            },
-            { parent: this },
-        );
         const envoyGateway = new k8s.helm.v3.Release(
             `${name}-envoy-gateway`,
             {
@@ -74,6 +61,34 @@ export class Traffic extends pulumi.ComponentResource {
                 },
             },
             { parent: this },
+        );
+        const certManager = new k8s.helm.v3.Release(
+            `${name}-cert-manager`,
+            {
+                name: "cert-manager",
+                chart: "cert-manager",
+                version: args.chartVersions["cert-manager"],
+                repositoryOpts: { repo: CHARTS["cert-manager"].repo },
+                namespace,
+                atomic: true,
+                cleanupOnFail: true,
+                maxHistory: 10,
+                values: {
+                    crds: { enabled: true },
+                    // The ACME HTTP-01 solver answers through a Gateway API HTTPRoute.
+                    config: {
+                        apiVersion: "controller.config.cert-manager.io/v1alpha1",
+                        kind: "ControllerConfiguration",
+                        enableGatewayAPI: true,
+                    },
+                    // Certificate expiry metrics for FinbotCertificateExpiresSoon.
+                    prometheus: { servicemonitor: { enabled: args.monitoringCrds !== undefined } },
+                    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                },
+            },
+            // With Gateway API support on, cert-manager starts only once the Gateway API CRDs (Envoy
+            // Gateway's chart) exist; its ServiceMonitor needs the monitoring CRDs.
+            { parent: this, dependsOn: [envoyGateway, ...(args.monitoringCrds ? [args.monitoringCrds] : [])] },
         );
         const afterGateway = { parent: this, dependsOn: [envoyGateway] };
 
@@ -239,9 +254,11 @@ export class Traffic extends pulumi.ComponentResource {
                     metadata: { name: service.name, namespace: args.appsNamespace },
                     spec: {
                         targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: service.name }],
+                        // Only attempts that never reached a backend are retried: a POST that timed out
+                        // may have settled a payment and must not be replayed.
                         retry: {
                             numRetries: config.retries,
-                            retryOn: { triggers: ["connect-failure", "reset", "retriable-status-codes"], httpStatusCodes: [502, 503, 504] },
+                            retryOn: { triggers: ["connect-failure", "refused-stream"] },
                             perRetry: { timeout: "5s", backOff: { baseInterval: "100ms", maxInterval: "1s" } },
                         },
                         rateLimit: {
