@@ -168,6 +168,25 @@ describe("data tier", () => {
             );
         });
 
+        it("creates the pg_stat_statements extension on RDS with an idempotent Job", () => {
+            const job = prod.get("kubernetes:batch/v1:Job", "finbot-database-pg-stat-statements");
+            const container = (job.inputs as Any).spec.template.spec.containers[0];
+            assert.deepEqual(container.command, [
+                "psql",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+            ]);
+            assert.equal(
+                container.env.find((e: Any) => e.name === "PGHOST").value,
+                "finbot-finbot-primary.c0ffee0c0ffee.eu-central-1.rds.amazonaws.com",
+            );
+            assert.deepEqual(container.env.find((e: Any) => e.name === "PGPASSWORD").valueFrom, {
+                secretKeyRef: { name: "postgres-admin-credentials", key: "password" },
+            });
+        });
+
         it("a parameter group with pg_stat_statements and the slow-query log", () => {
             const params = Object.fromEntries(
                 inputs(prod, "aws:rds/parameterGroup:ParameterGroup", "finbot-database-params").parameters.map((p: Any) => [

@@ -426,7 +426,17 @@ export class Database extends pulumi.ComponentResource {
             parent,
         );
 
-        this.exporters(name, args, [primary, ...replicas], adminUser, password.result);
+        const adminCredentials = new k8s.core.v1.Secret(
+            `${name}-admin-credentials`,
+            {
+                metadata: { name: "postgres-admin-credentials", namespace: args.namespace },
+                type: "Opaque",
+                stringData: { username: adminUser, password: password.result },
+            },
+            parent,
+        );
+        this.enableStatStatements(name, args, primary, adminCredentials);
+        this.exporters(name, args, [primary, ...replicas], adminCredentials);
         const url = (host: pulumi.Output<string>) =>
             pulumi.secret(
                 pulumi
@@ -441,20 +451,55 @@ export class Database extends pulumi.ComponentResource {
     }
 
     /** postgres_exporter per RDS instance (with pg_stat_statements), scraped by Prometheus. */
-    private exporters(
-        name: string,
-        args: DatabaseArgs,
-        instances: aws.rds.Instance[],
-        user: string,
-        password: pulumi.Output<string>,
-    ): void {
+    /**
+     * RDS loads pg_stat_statements (parameter group) but the extension still has to be created in
+     * the database the exporters read: an idempotent Job does it, re-run when the primary changes.
+     */
+    private enableStatStatements(name: string, args: DatabaseArgs, primary: aws.rds.Instance, credentials: k8s.core.v1.Secret): void {
+        const fromSecret = (key: string) => ({ secretKeyRef: { name: "postgres-admin-credentials", key } });
+        new k8s.batch.v1.Job(
+            `${name}-pg-stat-statements`,
+            {
+                metadata: { name: "postgres-enable-pg-stat-statements", namespace: args.namespace },
+                spec: {
+                    backoffLimit: 20,
+                    template: {
+                        spec: {
+                            restartPolicy: "OnFailure",
+                            automountServiceAccountToken: false,
+                            securityContext: { runAsNonRoot: true, runAsUser: 26, seccompProfile: { type: "RuntimeDefault" } },
+                            containers: [
+                                {
+                                    name: "psql",
+                                    image: args.images.postgresql,
+                                    command: ["psql", "-v", "ON_ERROR_STOP=1", "-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"],
+                                    env: [
+                                        { name: "PGHOST", value: primary.address },
+                                        { name: "PGDATABASE", value: "postgres" },
+                                        { name: "PGSSLMODE", value: "require" },
+                                        { name: "PGUSER", valueFrom: fromSecret("username") },
+                                        { name: "PGPASSWORD", valueFrom: fromSecret("password") },
+                                    ],
+                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        readOnlyRootFilesystem: true,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [credentials, primary], replaceOnChanges: ["spec"], deleteBeforeReplace: true },
+        );
+    }
+
+    /** postgres_exporter per RDS instance (with pg_stat_statements), scraped by Prometheus. */
+    private exporters(name: string, args: DatabaseArgs, instances: aws.rds.Instance[], secret: k8s.core.v1.Secret): void {
         if (!args.monitoringCrds) return;
         const { namespace } = args;
-        const secret = new k8s.core.v1.Secret(
-            `${name}-exporter-credentials`,
-            { metadata: { name: "postgres-exporter-credentials", namespace }, type: "Opaque", stringData: { username: user, password } },
-            { parent: this },
-        );
         instances.forEach((instance, i) => {
             const exporterName = i === 0 ? "postgres-exporter-primary" : `postgres-exporter-replica-${i}`;
             const labels = {
@@ -479,11 +524,11 @@ export class Database extends pulumi.ComponentResource {
                             { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${instance.address}:5432/postgres?sslmode=require` },
                             {
                                 name: "DATA_SOURCE_USER",
-                                valueFrom: { secretKeyRef: { name: "postgres-exporter-credentials", key: "username" } },
+                                valueFrom: { secretKeyRef: { name: "postgres-admin-credentials", key: "username" } },
                             },
                             {
                                 name: "DATA_SOURCE_PASS",
-                                valueFrom: { secretKeyRef: { name: "postgres-exporter-credentials", key: "password" } },
+                                valueFrom: { secretKeyRef: { name: "postgres-admin-credentials", key: "password" } },
                             },
                         ],
                     },
