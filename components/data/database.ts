@@ -52,6 +52,10 @@ export function statStatementsQueries(topN = 20): Record<string, unknown> {
     };
 }
 
+/** An IAM trust policy letting an AWS service assume the role. */
+const assumedBy = (service: string) =>
+    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
+
 /** PostgreSQL server parameters both modes set: query telemetry and the slow-query log. */
 export function postgresParameters(config: DatabaseConfig): Record<string, string> {
     return {
@@ -292,12 +296,7 @@ export class Database extends pulumi.ComponentResource {
         );
         const monitoringRole = new aws.iam.Role(
             `${name}-enhanced-monitoring`,
-            {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-            },
+            { assumeRolePolicy: assumedBy("monitoring.rds.amazonaws.com") },
             parent,
         );
         new aws.iam.RolePolicyAttachment(
@@ -377,16 +376,7 @@ export class Database extends pulumi.ComponentResource {
             },
             parent,
         );
-        const proxyRole = new aws.iam.Role(
-            `${name}-proxy`,
-            {
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-            },
-            parent,
-        );
+        const proxyRole = new aws.iam.Role(`${name}-proxy`, { assumeRolePolicy: assumedBy("rds.amazonaws.com") }, parent);
         new aws.iam.RolePolicy(
             `${name}-proxy-secret`,
             {
