@@ -85,21 +85,6 @@ export async function awaitOutput<T>(output: pulumi.Output<T>, timeoutMs = 10_00
     }
 }
 
-/** True when an (awaited) output is marked secret. */
-export async function isSecretOutput(output: pulumi.Output<unknown>): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-        return await Promise.race([
-            pulumi.isSecret(output),
-            new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new Error("secretness did not resolve")), 10_000);
-            }),
-        ]);
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
 const secret = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
 
 /** A stable pseudo-random hex string, so that plans are reproducible. */

@@ -76,6 +76,14 @@ export const resourcesSchema = z
         { when: () => true },
     );
 
+/** Requests and limits as a container spec takes them (no CPU limit unless one is configured). */
+export function containerResources(resources: Resources): { requests: Resources["requests"]; limits: Resources["limits"] } {
+    return {
+        requests: { cpu: resources.requests.cpu, memory: resources.requests.memory },
+        limits: resources.limits.cpu ? { cpu: resources.limits.cpu, memory: resources.limits.memory } : { memory: resources.limits.memory },
+    };
+}
+
 // An image reference that names exactly one image: a tag other than "latest", or a digest.
 // A registry port (`host:5000/`) is only a port when a path follows it; `redis:8` is a tag.
 const IMAGE_REF =

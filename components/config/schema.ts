@@ -47,6 +47,9 @@ const scaleDownSchema = z
     })
     .prefault({});
 
+/** HPA behaviour: fast scale-up, slow scale-down (the defaults apply to workers too). */
+export const scalingSchema = z.strictObject({ scaleUp: scaleUpSchema, scaleDown: scaleDownSchema }).prefault({});
+
 export const serviceSchema = z
     .strictObject({
         name: dnsLabel(40).describe("Deployment, Service and HPA name; the `service` label on its metrics and alerts."),
@@ -88,10 +91,7 @@ export const serviceSchema = z
                     .describe("HPA target requests/s per pod (through prometheus-adapter). @default none"),
             })
             .prefault({}),
-        scaling: z
-            .strictObject({ scaleUp: scaleUpSchema, scaleDown: scaleDownSchema })
-            .prefault({})
-            .describe("HPA behaviour: fast scale-up, slow scale-down."),
+        scaling: scalingSchema.describe("HPA behaviour: fast scale-up, slow scale-down."),
         resources: resourcesSchema,
         writablePaths: z
             .array(absolutePath)

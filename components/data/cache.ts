@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { containerResources } from "../config/primitives";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -6,6 +7,7 @@ import * as random from "@pulumi/random";
 import { CacheConfig } from "../config/data";
 import { PlatformConfig } from "../config/schema";
 import { redisUrl } from "./connections";
+import { fromClusterNodes } from "./network";
 import { redisConf } from "./redisConf";
 import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
 
@@ -123,7 +125,7 @@ export class Cache extends pulumi.ComponentResource {
                                     image: args.images.redis,
                                     args: ["/etc/redis/redis.conf"],
                                     ports: [{ name: "redis", containerPort: 6379 }],
-                                    resources: { requests: config.resources.requests, limits: config.resources.limits },
+                                    resources: containerResources(config.resources),
                                     readinessProbe: {
                                         exec: {
                                             command: ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'],
@@ -176,15 +178,7 @@ export class Cache extends pulumi.ComponentResource {
             {
                 vpcId: network.vpcId,
                 description: "FinBot cache: only the cluster's nodes",
-                ingress: [
-                    {
-                        protocol: "tcp",
-                        fromPort: 6379,
-                        toPort: 6379,
-                        securityGroups: [network.nodeSecurityGroupId],
-                        description: "EKS nodes",
-                    },
-                ],
+                ingress: [fromClusterNodes(network, 6379)],
                 egress: [],
                 tags: { Name: "finbot-cache" },
             },

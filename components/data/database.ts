@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -8,6 +9,7 @@ import { CHARTS } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
 import { postgresUrl } from "./connections";
 import { exporterDeployment } from "./exporter";
+import { fromClusterNodes } from "./network";
 import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
 
 export interface DatabaseArgs {
@@ -126,7 +128,7 @@ export class Database extends pulumi.ComponentResource {
                     primaryUpdateStrategy: "unsupervised",
                     enableSuperuserAccess: false,
                     storage: { size: config.storage, ...(args.storageClass ? { storageClass: args.storageClass } : {}) },
-                    resources: { requests: config.resources.requests, limits: config.resources.limits },
+                    resources: containerResources(config.resources),
                     postgresql: { parameters: postgresParameters(config) },
                     bootstrap: {
                         initdb: { database: config.name, owner: config.name, secret: { name: `${clusterName}-app-credentials` } },
@@ -226,15 +228,7 @@ export class Database extends pulumi.ComponentResource {
             {
                 vpcId: network.vpcId,
                 description: "FinBot PostgreSQL: only the cluster's nodes and RDS Proxy",
-                ingress: [
-                    {
-                        protocol: "tcp",
-                        fromPort: 5432,
-                        toPort: 5432,
-                        securityGroups: [network.nodeSecurityGroupId],
-                        description: "EKS nodes",
-                    },
-                ],
+                ingress: [fromClusterNodes(network, 5432)],
                 egress: [],
                 tags: { Name: `${identifier}-postgres` },
             },
@@ -246,15 +240,7 @@ export class Database extends pulumi.ComponentResource {
             {
                 vpcId: network.vpcId,
                 description: "FinBot RDS Proxy: from the cluster's nodes to PostgreSQL",
-                ingress: [
-                    {
-                        protocol: "tcp",
-                        fromPort: 5432,
-                        toPort: 5432,
-                        securityGroups: [network.nodeSecurityGroupId],
-                        description: "EKS nodes",
-                    },
-                ],
+                ingress: [fromClusterNodes(network, 5432)],
                 egress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [securityGroup.id], description: "PostgreSQL" }],
                 tags: { Name: `${identifier}-rds-proxy` },
             },

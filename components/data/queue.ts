@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { containerResources } from "../config/primitives";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
@@ -86,7 +87,7 @@ export class Queue extends pulumi.ComponentResource {
                 spec: {
                     replicas: config.replicas,
                     image: args.image,
-                    resources: { requests: config.resources.requests, limits: config.resources.limits },
+                    resources: containerResources(config.resources),
                     persistence: { storage: config.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
                     secretBackend: { externalSecret: { name: `${QUEUE_CLUSTER}-default-user` } },
                     rabbitmq: { additionalConfig: rabbitmqAdditionalConfig(`${DEFINITIONS_DIR}/definitions.json`) },

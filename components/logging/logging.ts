@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LoggingConfig } from "../config/logging";
-import { Resources } from "../config/primitives";
+import { containerResources } from "../config/primitives";
 import { CHARTS } from "../config/releases";
 import { RequestLine } from "../data/sizes";
 import { LIFECYCLE_REQUESTS, ilmPolicy, indexTemplate, lifecycleScript } from "./lifecycle";
@@ -30,8 +30,6 @@ export const ES_HTTP = `${ES}-es-http`;
 const LOGSTASH_BEATS = `${ES}-ls-beats`;
 export const APM = "apm";
 const CLIENT_LABEL = { "app.kubernetes.io/name": "finbot-es-client" };
-
-const containerResources = (r: Resources) => ({ requests: r.requests, limits: r.limits.cpu ? r.limits : { memory: r.limits.memory } });
 
 /**
  * Logs and traces on Elastic Cloud on Kubernetes: the ECK operator, Elasticsearch (zone-aware in

@@ -1,6 +1,6 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
-import { Resources } from "../config/primitives";
+import { containerResources } from "../config/primitives";
 
 export const KPS_RELEASE = "kube-prometheus-stack";
 export const BLACKBOX_RELEASE = "prometheus-blackbox-exporter";
@@ -20,11 +20,6 @@ export interface KubePrometheusStackArgs {
     /** Accept remote writes (k6 load-test results). @default false */
     remoteWriteReceiver?: boolean;
 }
-
-const containerResources = (r: Resources) => ({
-    requests: { ...r.requests },
-    limits: r.limits.cpu ? { cpu: r.limits.cpu, memory: r.limits.memory } : { memory: r.limits.memory },
-});
 
 const volumeClaim = (size: string, storageClass?: string) => ({
     volumeClaimTemplate: {

@@ -1,7 +1,8 @@
 // The reviewer's view of a plan: per component, what it creates and the sizes that matter.
 // Pure: it reads the validated config and the recorded resources, nothing else.
 import { PlatformConfig } from "../config/schema";
-import { formatBytes, formatCpu, parseBytes, parseCpu } from "../config/quantities";
+import { formatBytes, formatCpu } from "../config/quantities";
+import { totalRequests } from "../data/sizes";
 import { dataTierSummary } from "../data/summary";
 import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
@@ -23,23 +24,6 @@ export interface SummaryInput {
     placeholders: string[];
 }
 
-/** Requests of all services at their minimum and maximum replica counts. */
-export function workloadCapacity(config: PlatformConfig): { minCpu: number; minMemory: number; maxCpu: number; maxMemory: number } {
-    let minCpu = 0;
-    let minMemory = 0;
-    let maxCpu = 0;
-    let maxMemory = 0;
-    for (const svc of config.services) {
-        const cpu = parseCpu(svc.resources.requests.cpu)!;
-        const memory = parseBytes(svc.resources.requests.memory)!;
-        minCpu += cpu * svc.replicas.min;
-        minMemory += memory * svc.replicas.min;
-        maxCpu += cpu * svc.replicas.max;
-        maxMemory += memory * svc.replicas.max;
-    }
-    return { minCpu, minMemory, maxCpu, maxMemory };
-}
-
 function workloadsSection(config: PlatformConfig): string {
     if (config.services.length === 0) return "## Workloads\n\nNo services configured.";
     const rows = config.services.map((svc) => [
@@ -54,7 +38,9 @@ function workloadsSection(config: PlatformConfig): string {
         svc.replicas.max > 1 ? "maxUnavailable 1" : "none",
         `${svc.slo.availability}% available, ${svc.slo.latency.percent}% < ${svc.slo.latency.thresholdSeconds}s`,
     ]);
-    const capacity = workloadCapacity(config);
+    const at = (replicas: "min" | "max") =>
+        totalRequests(config.services.map((s) => ({ part: s.name, pods: s.replicas[replicas], ...s.resources.requests })));
+    const [min, max] = [at("min"), at("max")];
     return [
         "## Workloads (AutoscaledService)",
         "",
@@ -74,8 +60,8 @@ function workloadsSection(config: PlatformConfig): string {
             rows,
         ),
         "",
-        `Requested by services: ${formatCpu(capacity.minCpu)} and ${formatBytes(capacity.minMemory)} at minimum replicas, ` +
-            `${formatCpu(capacity.maxCpu)} and ${formatBytes(capacity.maxMemory)} at maximum replicas.`,
+        `Requested by services: ${formatCpu(min.millicores)} and ${formatBytes(min.bytes)} at minimum replicas, ` +
+            `${formatCpu(max.millicores)} and ${formatBytes(max.bytes)} at maximum replicas.`,
     ].join("\n");
 }
 

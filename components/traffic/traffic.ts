@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -105,9 +106,7 @@ export class Traffic extends pulumi.ComponentResource {
                         kubernetes: {
                             envoyDeployment: {
                                 replicas: config.gateway.replicas,
-                                container: {
-                                    resources: { requests: config.gateway.resources.requests, limits: config.gateway.resources.limits },
-                                },
+                                container: { resources: containerResources(config.gateway.resources) },
                                 pod: {
                                     topologySpreadConstraints: [
                                         {

@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WorkerConfig } from "../config/data";
-import { ServiceConfig } from "../config/schema";
+import { scalingSchema } from "../config/schema";
 import { SecretRef } from "./autoscaledService";
-import { containerResources, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
+import { containerResources } from "../config/primitives";
+import { containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
 
 export interface QueueWorkerArgs {
     /** The worker's validated entry of `finbot:workers`. */
@@ -18,11 +19,8 @@ export interface QueueWorkerArgs {
     keda: pulumi.Resource;
 }
 
-/** Scale-up fast, scale-down slowly, as for HTTP services (defaults of `finbot:services[].scaling`). */
-const WORKER_SCALING: ServiceConfig["scaling"] = {
-    scaleUp: { stabilizationSeconds: 0, percent: 100, pods: 4, periodSeconds: 15 },
-    scaleDown: { stabilizationSeconds: 300, percent: 10, periodSeconds: 60 },
-};
+/** Workers scale like HTTP services by default: up fast, down slowly. */
+const WORKER_SCALING = scalingSchema.parse(undefined);
 
 /**
  * A FinBot background worker consuming a RabbitMQ queue: a Deployment (replicas left to KEDA's

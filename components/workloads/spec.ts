@@ -1,6 +1,7 @@
 // Pure functions deciding how a FinBot service runs: labels, pod template, probes, topology
 // spread and autoscaling behaviour. No Pulumi here, so every decision is testable directly.
 import type * as k8s from "@pulumi/kubernetes";
+import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -91,14 +92,6 @@ export function podSecurity(): k8s.types.input.core.v1.PodSecurityContext {
 /** Container-level hardening: no privilege escalation, no capabilities, read-only root file system. */
 export function containerSecurity(): k8s.types.input.core.v1.SecurityContext {
     return { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } };
-}
-
-/** Requests and limits as the container spec wants them (no cpu limit unless configured). */
-export function containerResources(resources: ServiceConfig["resources"]): k8s.types.input.core.v1.ResourceRequirements {
-    return {
-        requests: { cpu: resources.requests.cpu, memory: resources.requests.memory },
-        limits: resources.limits.cpu ? { cpu: resources.limits.cpu, memory: resources.limits.memory } : { memory: resources.limits.memory },
-    };
 }
 
 export interface PodTemplateArgs {
