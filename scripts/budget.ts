@@ -2,10 +2,12 @@
 // The performance budget FinBot's front-end pipelines call after a build: gzip size of the
 // assets matching each budget's pattern against its limit. Exits 1 when over budget; with
 // --pushgateway the sizes go to Prometheus so the Business dashboard shows the trend.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { z } from "zod";
+import { Io, argumentError, runCli } from "./lib/cli";
 
 export const budgetsSchema = z.strictObject({
     app: z.string().regex(/^[a-z][-a-z0-9]*$/),
@@ -60,44 +62,74 @@ export function exposition(app: string, results: BudgetResult[]): string {
     ].join("\n");
 }
 
-async function main(argv: string[]): Promise<number> {
-    const get = (flag: string) => {
-        const i = argv.indexOf(flag);
-        return i >= 0 ? argv[i + 1] : undefined;
-    };
-    const dir = get("--dir");
-    const budgetsFile = get("--budgets");
-    const pushgateway = get("--pushgateway");
-    if (!dir || !budgetsFile) {
-        console.error("usage: npm run budget -- --dir <build output> --budgets <budgets.json> [--pushgateway <url>]");
+const USAGE = "usage: npm run budget -- --dir <build output> --budgets <budgets.json> [--pushgateway <url>]";
+
+export async function main(argv: string[], io: Io): Promise<number> {
+    let values: { dir?: string; budgets?: string; pushgateway?: string };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { dir: { type: "string" }, budgets: { type: "string" }, pushgateway: { type: "string" } },
+        }));
+    } catch (error) {
+        io.err(`budget: ${argumentError(error)}`);
+        io.err(USAGE);
+        return 2;
+    }
+    const missing = (["dir", "budgets"] as const).filter((flag) => !values[flag]);
+    if (missing.length > 0) {
+        for (const flag of missing) io.err(`budget: --${flag} is required`);
+        io.err(USAGE);
+        return 2;
+    }
+    const dir = path.resolve(io.cwd, values.dir!);
+    const budgetsFile = path.resolve(io.cwd, values.budgets!);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+        io.err(`budget: --dir ${values.dir}: not a folder`);
         return 2;
     }
     let budgets: Budgets;
     try {
-        budgets = budgetsSchema.parse(JSON.parse(readFileSync(budgetsFile, "utf8")));
+        const parsed = budgetsSchema.safeParse(JSON.parse(readFileSync(budgetsFile, "utf8")));
+        if (!parsed.success) {
+            for (const issue of parsed.error.issues)
+                io.err(`budget: ${values.budgets}: ${issue.path.join(".") || "(top)"}: ${issue.message}`);
+            return 2;
+        }
+        budgets = parsed.data;
     } catch (error) {
-        console.error(
-            `budget: ${budgetsFile}: ${error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : (error as Error).message}`,
-        );
+        const reason =
+            (error as NodeJS.ErrnoException).code === "ENOENT"
+                ? "cannot read the file"
+                : `not valid JSON (${(error as Error).message.split("\n")[0]})`;
+        io.err(`budget: ${values.budgets}: ${reason}`);
         return 2;
     }
     const results = measure(dir, budgets);
     for (const r of results) {
-        console.log(
-            `${r.over ? "OVER" : "ok  "} ${r.pattern}: ${(r.gzipBytes / 1024).toFixed(1)} KiB gzip in ${r.files} file(s), budget ${(r.limitBytes / 1024).toFixed(1)} KiB`,
+        io.out(
+            `${r.files === 0 ? "NONE" : r.over ? "OVER" : "ok  "} ${r.pattern}: ${(r.gzipBytes / 1024).toFixed(1)} KiB gzip in ${r.files} file(s), budget ${(r.limitBytes / 1024).toFixed(1)} KiB`,
         );
     }
-    if (pushgateway) {
-        const response = await fetch(`${pushgateway.replace(/\/$/, "")}/metrics/job/finbot_budget/app/${budgets.app}`, {
-            method: "PUT",
-            body: exposition(budgets.app, results),
-        });
-        if (!response.ok) {
-            console.error(`budget: the Pushgateway answered ${response.status}`);
+    // A pattern that matches nothing measures nothing: a renamed asset folder must not pass silently.
+    for (const r of results.filter((x) => x.files === 0)) io.err(`budget: ${r.pattern} matches no file under ${values.dir}`);
+    if (values.pushgateway) {
+        try {
+            const response = await fetch(`${values.pushgateway.replace(/\/$/, "")}/metrics/job/finbot_budget/app/${budgets.app}`, {
+                method: "PUT",
+                body: exposition(budgets.app, results),
+                signal: AbortSignal.timeout(10_000),
+            });
+            if (!response.ok) {
+                io.err(`budget: the Pushgateway answered ${response.status}`);
+                return 1;
+            }
+        } catch (error) {
+            io.err(`budget: cannot reach the Pushgateway at ${values.pushgateway}: ${(error as Error).message}`);
             return 1;
         }
     }
-    return results.some((r) => r.over) ? 1 : 0;
+    return results.some((r) => r.over || r.files === 0) ? 1 : 0;
 }
 
-if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) runCli("budget", main);

@@ -1,45 +1,91 @@
-// npm run plan -- --stack <name> [--out <dir>]
-// The offline plan: runs the real program under the mock harness (no cluster, cloud or Pulumi
-// CLI) and writes plan.json, manifests/, helm/ and summary.md to <dir> (default plan/<stack>/).
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+// npm run plan -- --stack <name> [--stack <name>...] [--config <file>...] [--out <dir>] [--against <dir>]
+// The offline plan: runs the real program under Pulumi's mocks (no cluster, cloud or Pulumi CLI)
+// and writes plan.json, fingerprints.json, manifests/, helm/ and summary.md for each stack, plus
+// diff.md against an earlier plan. One stack goes to <dir> (default plan/<stack>/); several go
+// to <dir>/<stack>/ (default plan/). It only writes into a missing or empty folder or an earlier
+// plan, never the current directory, a parent of it or a path git tracks.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import YAML from "yaml";
-import { readStackFile } from "../components/config/load";
+import { STACK_NAME, readStackFile, readStackFileAt } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
 import { renderSummary } from "../components/platform/summary";
-import { PROJECT, PlatformRun, RecordedResource, redactSecrets, runPlatform } from "../test/harness";
+import { Io, argumentError, runCli } from "./lib/cli";
+import { clearOwned, outputDirProblem, unsafeLocation } from "./lib/files";
+import { PROJECT, PlatformRun, RecordedResource, isSecretValue, redactSecrets, runPlatform } from "./lib/offline";
+import { PlanSide, renderPlanDiff } from "./lib/planDiff";
 
-export const USAGE = "usage: npm run plan -- --stack <name> [--out <dir>]";
+export const USAGE = "usage: npm run plan -- --stack <name> [--stack <name>...] [--config <file>...] [--out <dir>] [--against <dir>]";
 
-export interface PlanArgs {
+/** What one plan writes; an earlier plan is a folder holding only these. */
+export const PLAN_ENTRIES = ["plan.json", "fingerprints.json", "summary.md", "diff.md", "manifests", "helm"] as const;
+
+/** A stack to plan: a stack of the current project, or any stack file. */
+export interface PlanTarget {
     stack: string;
+    /** The stack file, when given with --config. */
+    file?: string;
     out: string;
+    against?: string;
+}
+
+/** The stack a file plans as: `Pulumi.<stack>.yaml`, or the file's name without `.yaml`. */
+export function stackOfFile(file: string): string {
+    const base = path.basename(file);
+    return /^Pulumi\.(.+)\.ya?ml$/.exec(base)?.[1] ?? base.replace(/\.ya?ml$/, "");
 }
 
 /** Parses the command line; returns the problems instead when it is wrong. */
-export function parsePlanArgs(argv: string[]): PlanArgs | { errors: string[] } {
-    const errors: string[] = [];
-    let stack: string | undefined;
-    let out: string | undefined;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-        if (flag === "--stack" || flag === "--out") {
-            const value = inline ?? argv[++i];
-            if (value === undefined || value === "" || value.startsWith("--")) errors.push(`${flag} needs a value`);
-            else if (flag === "--stack") stack = value;
-            else out = value;
-        } else {
-            errors.push(`unknown argument "${arg}"`);
-        }
+export function parsePlanArgs(argv: string[]): { targets: PlanTarget[] } | { errors: string[] } {
+    let values: { stack?: string[]; config?: string[]; out?: string; against?: string };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                stack: { type: "string", multiple: true },
+                config: { type: "string", multiple: true },
+                out: { type: "string" },
+                against: { type: "string" },
+            },
+        }));
+    } catch (error) {
+        return { errors: [argumentError(error)] };
     }
-    if (stack === undefined && !errors.some((e) => e.startsWith("--stack"))) errors.push("--stack is required");
-    if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) errors.push(`--stack "${stack}" is not a stack name`);
+    const errors: string[] = [];
+    const sources = [
+        ...(values.stack ?? []).map((stack) => ({ stack, file: undefined as string | undefined })),
+        ...(values.config ?? []).map((file) => ({ stack: stackOfFile(file), file })),
+    ];
+    if (sources.length === 0) errors.push("--stack or --config is required");
+    for (const { stack, file } of sources) {
+        if (!STACK_NAME.test(stack)) errors.push(`${file ? `--config ${file}` : `--stack "${stack}"`}: "${stack}" is not a stack name`);
+    }
+    for (const [flag, value] of [
+        ["--out", values.out],
+        ["--against", values.against],
+    ] as const) {
+        if (value === "") errors.push(`${flag} needs a value`);
+    }
+    const names = sources.map((s) => s.stack);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    if (twice.length > 0) errors.push(`stack "${twice[0]}" is named twice`);
     if (errors.length > 0) return { errors };
-    return { stack: stack!, out: out ?? path.join("plan", stack!) };
+    const single = sources.length === 1;
+    return {
+        targets: sources.map(({ stack, file }) => ({
+            stack,
+            file,
+            out: single ? (values.out ?? path.join("plan", stack)) : path.join(values.out ?? "plan", stack),
+            against: values.against === undefined ? undefined : single ? values.against : path.join(values.against, stack),
+        })),
+    };
 }
 
-/** The plan.json document (DESIGN.md's contract), secrets replaced by "[secret]". */
+/** The plan.json document (the offline plan contract), secrets replaced by "[secret]". */
 export function planDocument(run: PlatformRun): object {
     return {
         stack: run.stack,
@@ -51,9 +97,29 @@ export function planDocument(run: PlatformRun): object {
             parent: r.parent ?? null,
             dependsOn: r.dependsOn,
             protect: r.protect,
+            retainOnDelete: r.retainOnDelete,
             inputs: redactSecrets(r.inputs),
         })),
     };
+}
+
+/**
+ * A fingerprint of every secret input, so that a later diff can say "[secret] changed" without
+ * showing it. The offline plan only ever holds stand-ins for secrets (stack files keep real ones
+ * encrypted; generated passwords are mock results), never a real value.
+ */
+export function secretFingerprints(run: PlatformRun): Record<string, Record<string, string>> {
+    const out: Record<string, Record<string, string>> = {};
+    const walk = (urn: string, value: unknown, at: string) => {
+        if (isSecretValue(value)) {
+            out[urn] ??= {};
+            out[urn][at] = createHash("sha256").update(JSON.stringify(value.value)).digest("hex").slice(0, 16);
+        } else if (Array.isArray(value)) value.forEach((v, i) => walk(urn, v, `${at}[${i}]`));
+        else if (value !== null && typeof value === "object")
+            for (const [k, v] of Object.entries(value)) walk(urn, v, at ? `${at}.${k}` : k);
+    };
+    for (const r of run.resources) walk(r.urn, r.inputs, "");
+    return out;
 }
 
 const fileSafe = (text: string) => text.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
@@ -66,9 +132,19 @@ export function manifestFileName(resource: RecordedResource): string {
     return `${fileSafe([kind, metadata.namespace, metadata.name ?? resource.name].filter(Boolean).join("-"))}.yaml`;
 }
 
-/** Writes the plan of a finished run into `outDir` (replacing what was there). */
-export function writePlan(run: PlatformRun, outDir: string, placeholders: string[]): string[] {
-    rmSync(outDir, { recursive: true, force: true });
+function readSide(dir: string): PlanSide | undefined {
+    const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
+    if (!existsSync(path.join(dir, "plan.json"))) return undefined;
+    return {
+        resources: (JSON.parse(read("plan.json")) as { resources: PlanSide["resources"] }).resources,
+        fingerprints: existsSync(path.join(dir, "fingerprints.json")) ? JSON.parse(read("fingerprints.json")) : {},
+        summary: existsSync(path.join(dir, "summary.md")) ? read("summary.md") : "",
+    };
+}
+
+/** Writes the plan of a finished run into `outDir` (an earlier plan there is replaced). */
+export function writePlan(run: PlatformRun, outDir: string, placeholders: string[], against?: PlanSide): string[] {
+    clearOwned(outDir, PLAN_ENTRIES);
     mkdirSync(path.join(outDir, "manifests"), { recursive: true });
     mkdirSync(path.join(outDir, "helm"), { recursive: true });
     const written: string[] = [];
@@ -76,7 +152,10 @@ export function writePlan(run: PlatformRun, outDir: string, placeholders: string
         writeFileSync(path.join(outDir, file), text);
         written.push(file);
     };
-    write("plan.json", `${JSON.stringify(planDocument(run), null, 2)}\n`);
+    const doc = planDocument(run);
+    write("plan.json", `${JSON.stringify(doc, null, 2)}\n`);
+    const fingerprints = secretFingerprints(run);
+    write("fingerprints.json", `${JSON.stringify(fingerprints, null, 2)}\n`);
     for (const resource of run.kubernetesObjects()) {
         const inputs = redactSecrets(resource.inputs) as Record<string, unknown>;
         const metadata = { ...(inputs.metadata as object), ...(redactSecrets(resource.state.metadata) as object) };
@@ -87,39 +166,66 @@ export function writePlan(run: PlatformRun, outDir: string, placeholders: string
         const header = `# chart ${String(release.inputs.chart)} ${String(release.inputs.version)} from ${String((release.inputs.repositoryOpts as { repo?: string } | undefined)?.repo ?? "")}\n`;
         write(path.join("helm", `${fileSafe(release.name)}.yaml`), header + YAML.stringify(values));
     }
-    write("summary.md", renderSummary({ stack: run.stack, config: run.config, resources: run.resources, placeholders }));
+    const summary = renderSummary({ stack: run.stack, config: run.config, platform: run.platform, resources: run.resources, placeholders });
+    write("summary.md", summary);
+    if (against) {
+        const resources = (doc as { resources: PlanSide["resources"] }).resources;
+        write("diff.md", renderPlanDiff(run.stack, against, { resources, fingerprints, summary }));
+    }
     return written;
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io): Promise<number> {
+    const cwd = io.cwd;
     const args = parsePlanArgs(argv);
     if ("errors" in args) {
-        for (const error of args.errors) console.error(`plan: ${error}`);
-        console.error(USAGE);
+        for (const error of args.errors) io.err(`plan: ${error}`);
+        io.err(USAGE);
         return 2;
     }
-    // Like the Pulumi CLI, the stack files are those of the current directory.
-    const read = readStackFile(args.stack, process.cwd());
-    const result = read.ok ? validateConfig(read.raw, "allow") : { ok: false as const, errors: read.errors };
-    if (!result.ok) {
-        for (const error of result.errors) console.error(error);
+    // Where it would write, checked before anything runs.
+    const problems = args.targets.flatMap((t) => {
+        const problem = outputDirProblem(t.out, cwd, PLAN_ENTRIES, "plan.json");
+        const parent = args.targets.length > 1 ? unsafeLocation(path.dirname(t.out), cwd) : undefined;
+        const againstMissing = t.against !== undefined && !existsSync(path.resolve(cwd, t.against, "plan.json"));
+        return [
+            ...(parent ? [`--out ${parent}`] : []),
+            ...(problem ? [`--out ${problem}`] : []),
+            ...(againstMissing ? [`--against ${t.against} holds no plan.json`] : []),
+        ];
+    });
+    if (problems.length > 0) {
+        for (const problem of [...new Set(problems)]) io.err(`plan: ${problem}`);
+        return 2;
+    }
+    // Every stack file is read and validated before any program runs: bad config writes nothing.
+    const loaded = args.targets.map((t) => {
+        // Like the Pulumi CLI, the stack files are those of the current directory.
+        const read = t.file ? readStackFileAt(t.file, cwd) : readStackFile(t.stack, cwd);
+        const result = read.ok ? validateConfig(read.raw, "allow") : { ok: false as const, errors: read.errors };
+        return { target: t, result };
+    });
+    const errors = loaded.flatMap(({ result }) => (result.ok ? [] : result.errors));
+    if (errors.length > 0) {
+        for (const error of errors) io.err(error);
         return 1;
     }
-    const run = await runPlatform(result.config, args.stack);
-    const outDir = path.resolve(args.out);
-    const written = writePlan(run, outDir, result.placeholders);
-    console.log(
-        `plan of stack ${args.stack}: ${run.resources.length} resources, ${written.length} files in ${path.relative(process.cwd(), outDir) || "."}`,
-    );
+    for (const { target, result } of loaded) {
+        if (!result.ok) continue;
+        const run = await runPlatform(result.config, target.stack);
+        const outDir = path.resolve(cwd, target.out);
+        mkdirSync(outDir, { recursive: true });
+        const written = writePlan(
+            run,
+            outDir,
+            result.placeholders,
+            target.against ? readSide(path.resolve(cwd, target.against)) : undefined,
+        );
+        io.out(
+            `plan of stack ${target.stack}: ${run.resources.length} resources, ${written.length} files in ${path.relative(cwd, outDir) || "."}`,
+        );
+    }
     return 0;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (error: unknown) => {
-            console.error(`plan: ${error instanceof Error ? error.message : String(error)}`);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runCli("plan", main);

@@ -2,14 +2,14 @@
 // Copies what promotion moves (`finbot:releases`: images, chart versions, Elastic Stack version)
 // from one stack file to another, leaving every other key, comment and line as it is.
 // --check changes nothing and fails when the target carries a release the source never had.
-import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { stackFileName } from "../components/config/load";
+import { parseArgs } from "node:util";
+import { Io, argumentError, runCli } from "./lib/cli";
+import { writeFileAtomic } from "./lib/files";
+import { burningSlos } from "./lib/healthGate";
 import {
     PromotionError,
-    runPromotionCommand,
     ahead,
-    withReleases,
     diff,
     leaves,
     parseDocument,
@@ -17,44 +17,42 @@ import {
     releaseHistory,
     releasesOf,
     renderDiff,
+    runPromotionCommand,
     schemaProblems,
+    stackFileNameOrError,
     unpinned,
+    withReleases,
 } from "./lib/promotion";
-import { burningSlos } from "./lib/healthGate";
 
 const USAGE = "usage: npm run promote -- --from <stack> --to <stack> [--check] [--prometheus-url <url>]";
 
-interface Args {
+export interface PromoteArgs {
     from: string;
     to: string;
     check: boolean;
     prometheusUrl?: string;
 }
 
-export function parseArgs(argv: string[]): Args | { errors: string[] } {
-    const values: Record<string, string> = {};
-    const errors: string[] = [];
-    let check = false;
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].includes("=")
-            ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)]
-            : [argv[i], undefined];
-        if (flag === "--check") check = true;
-        else if (["--from", "--to", "--prometheus-url"].includes(flag)) {
-            const value = inline ?? argv[++i];
-            if (!value || value.startsWith("--")) errors.push(`${flag} needs a value`);
-            else values[flag] = value;
-        } else errors.push(`unknown argument "${argv[i]}"`);
+export function parsePromoteArgs(argv: string[]): PromoteArgs | { errors: string[] } {
+    let values: { from?: string; to?: string; check?: boolean; "prometheus-url"?: string };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { from: { type: "string" }, to: { type: "string" }, check: { type: "boolean" }, "prometheus-url": { type: "string" } },
+        }));
+    } catch (error) {
+        return { errors: [argumentError(error)] };
     }
-    for (const required of ["--from", "--to"])
-        if (!values[required] && !errors.some((e) => e.startsWith(required))) errors.push(`${required} is required`);
-    if (values["--from"] && values["--from"] === values["--to"]) errors.push("--from and --to name the same stack");
-    return errors.length ? { errors } : { from: values["--from"], to: values["--to"], check, prometheusUrl: values["--prometheus-url"] };
+    const errors: string[] = [];
+    for (const flag of ["from", "to"] as const) if (!values[flag]) errors.push(`--${flag} is required`);
+    if (values.from && values.from === values.to) errors.push("--from and --to name the same stack");
+    if (errors.length > 0) return { errors };
+    return { from: values.from!, to: values.to!, check: values.check ?? false, prometheusUrl: values["prometheus-url"] };
 }
 
-export async function promote(projectDir: string, args: Args, log: (line: string) => void): Promise<void> {
-    const fromFile = stackFileName(args.from);
-    const toFile = stackFileName(args.to);
+export async function promote(projectDir: string, args: PromoteArgs, log: (line: string) => void): Promise<void> {
+    const fromFile = stackFileNameOrError(args.from);
+    const toFile = stackFileNameOrError(args.to);
     const fromDoc = parseDocument(readText(projectDir, args.from), fromFile);
     const toText = readText(projectDir, args.to);
     const toDoc = parseDocument(toText, toFile);
@@ -86,22 +84,22 @@ export async function promote(projectDir: string, args: Args, log: (line: string
         log(`health gate skipped: no --prometheus-url for ${args.from} (offline)`);
     }
 
-    const text = withReleases(toText, source);
+    const text = withReleases(toText, source, true);
     const rejected = schemaProblems(projectDir, args.to, text);
     if (rejected.length) throw new PromotionError(rejected);
-    const changes = diff(target, source);
+    const changes = diff(target, releasesOf(parseDocument(text, toFile), toFile));
     log(renderDiff(toFile, changes));
-    if (changes.length) writeFileSync(path.join(projectDir, toFile), text);
+    if (changes.length) writeFileAtomic(path.join(projectDir, toFile), text);
 }
 
-async function main(): Promise<number> {
-    const args = parseArgs(process.argv.slice(2));
+export async function main(argv: string[], io: Io): Promise<number> {
+    const args = parsePromoteArgs(argv);
     if ("errors" in args) {
-        for (const e of args.errors) console.error(`promote: ${e}`);
-        console.error(USAGE);
+        for (const e of args.errors) io.err(`promote: ${e}`);
+        io.err(USAGE);
         return 2;
     }
-    return runPromotionCommand(() => promote(process.cwd(), args, (line) => console.log(line)));
+    return runPromotionCommand(io, () => promote(io.cwd, args, io.out));
 }
 
-if (require.main === module) void main().then((code) => process.exit(code));
+if (require.main === module) runCli("promote", main);

@@ -1,54 +1,67 @@
-// npm run rollback -- --stack <stack>
-// Restores the releases the stack file had before its last release change (from git history),
-// with the same checks and diff as promotion. Infrastructure rollback is `pulumi stack history`
-// and `pulumi up` of an older commit (docs/delivery.md).
-import { writeFileSync } from "node:fs";
+// npm run rollback -- --stack <stack> [--to <commit>]
+// Restores earlier releases of a stack file from git history: those of `--to`, or by default the
+// ones the current releases replaced. Only the values it restores change (in place); every other
+// key and line stays, so no pin is ever dropped, and a second run goes further back instead of
+// flipping back. Infrastructure rollback is `pulumi stack history` and `pulumi up` of an older
+// commit (docs/delivery.md).
 import * as path from "node:path";
-import { stackFileName } from "../components/config/load";
+import { parseArgs } from "node:util";
+import { Io, argumentError, runCli } from "./lib/cli";
+import { writeFileAtomic } from "./lib/files";
 import {
     PromotionError,
-    runPromotionCommand,
-    withReleases,
     diff,
     leaves,
     parseDocument,
     readText,
     releaseHistory,
+    releasesAt,
+    releasesBefore,
     releasesOf,
     renderDiff,
+    runPromotionCommand,
     schemaProblems,
+    stackFileNameOrError,
     unpinned,
+    withReleases,
 } from "./lib/promotion";
 
-const USAGE = "usage: npm run rollback -- --stack <stack>";
+const USAGE = "usage: npm run rollback -- --stack <stack> [--to <commit>]";
 
-export function rollback(projectDir: string, stack: string, log: (line: string) => void): void {
-    const file = stackFileName(stack);
+export function rollback(projectDir: string, stack: string, to: string | undefined, log: (line: string) => void): void {
+    const file = stackFileNameOrError(stack);
     const original = readText(projectDir, stack);
-    const doc = parseDocument(original, file);
-    const current = releasesOf(doc, file);
-    const same = (a: object, b: object) => JSON.stringify([...leaves(a)].sort()) === JSON.stringify([...leaves(b)].sort());
-    // The newest committed releases that differ from what is there now are the previous ones.
-    const previous = releaseHistory(projectDir, stack).find((h) => !same(h.releases, current));
-    if (!previous) throw new PromotionError([`${file}: git history has no earlier ${"finbot:releases"} to roll back to`]);
-    const problems = unpinned(previous.releases, `${file}@${previous.commit.slice(0, 8)}`);
+    const current = releasesOf(parseDocument(original, file), file);
+    const target = to ? releasesAt(projectDir, stack, to) : releasesBefore(releaseHistory(projectDir, stack), current);
+    if (!target) throw new PromotionError([`${file}: git history has no earlier finbot:releases to roll back to`]);
+    const problems = unpinned(target.releases, `${file}@${target.commit.slice(0, 8)}`);
     if (problems.length) throw new PromotionError(problems);
-    const text = withReleases(original, previous.releases);
+    const text = withReleases(original, target.releases, false);
     const rejected = schemaProblems(projectDir, stack, text);
     if (rejected.length) throw new PromotionError(rejected);
-    log(`rolling ${file} back to the releases of ${previous.commit.slice(0, 8)}`);
-    log(renderDiff(file, diff(current, previous.releases)));
-    writeFileSync(path.join(projectDir, file), text);
+    const changes = diff(current, releasesOf(parseDocument(text, file), file));
+    const kept = [...leaves(target.releases).keys()].filter((k) => !leaves(current).has(k));
+    log(`rolling ${file} back to the releases of ${target.commit.slice(0, 8)}`);
+    log(renderDiff(file, changes));
+    if (kept.length) log(`not restored (no longer pinned in ${file}): ${kept.join(", ")}`);
+    if (changes.length) writeFileAtomic(path.join(projectDir, file), text);
 }
 
-function main(): Promise<number> {
-    const argv = process.argv.slice(2);
-    const stack = argv[0] === "--stack" ? argv[1] : argv[0]?.startsWith("--stack=") ? argv[0].slice(8) : undefined;
-    if (!stack || argv.length > (argv[0] === "--stack" ? 2 : 1)) {
-        console.error(USAGE);
+export function main(argv: string[], io: Io): Promise<number> {
+    let values: { stack?: string; to?: string };
+    try {
+        ({ values } = parseArgs({ args: argv, options: { stack: { type: "string" }, to: { type: "string" } } }));
+    } catch (error) {
+        io.err(`rollback: ${argumentError(error)}`);
+        io.err(USAGE);
         return Promise.resolve(2);
     }
-    return runPromotionCommand(() => rollback(process.cwd(), stack, (line) => console.log(line)));
+    if (!values.stack) {
+        io.err("rollback: --stack is required");
+        io.err(USAGE);
+        return Promise.resolve(2);
+    }
+    return runPromotionCommand(io, () => rollback(io.cwd, values.stack!, values.to, io.out));
 }
 
-if (require.main === module) void main().then((code) => process.exit(code));
+if (require.main === module) runCli("rollback", main);

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ServiceConfig } from "../components/config/schema";
 import { allRuleGroups } from "../components/platform/catalog";
-import { loadStackConfig } from "../test/harness";
+import { loadStackConfig } from "./lib/offline";
 import { SCENARIOS, SloScenario, minutes, promtoolTest, scenarioPhases, scratchDir, sloSeries, writeRuleFile } from "../test/promtool";
 import { hasTool } from "../test/tools";
 

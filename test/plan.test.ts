@@ -1,21 +1,19 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { SECRET_STAND_IN } from "../components/config/load";
 import { secretString } from "../components/config/schema";
-import { parsePlanArgs, writePlan } from "../scripts/plan";
-import { PROJECT_DIR, loadStackConfig, runPlatform } from "./harness";
+import { main as planMain, parsePlanArgs, writePlan } from "../scripts/plan";
+import { PROJECT_DIR, loadStackConfig, runMain, runPlatform } from "./harness";
 
 const TSX = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
 const PLAN = path.join(PROJECT_DIR, "scripts", "plan.ts");
 
-function plan(args: string[], cwd = PROJECT_DIR) {
-    const result = spawnSync(TSX, [PLAN, ...args], { cwd, encoding: "utf8", timeout: 60_000 });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** The plan as its command line runs it, in-process. */
+const plan = (args: string[], cwd = PROJECT_DIR) => runMain(planMain, args, cwd);
 
 function projectCopyWith(stackFileText: string): string {
     const dir = mkdtempSync(path.join(tmpdir(), "finbot-plan-"));
@@ -24,16 +22,16 @@ function projectCopyWith(stackFileText: string): string {
 }
 
 describe("offline plan (npm run plan)", () => {
-    it("writes plan.json, manifests/, helm/ and summary.md for dev", () => {
+    it("writes plan.json, manifests/, helm/ and summary.md for dev", async () => {
         const out = mkdtempSync(path.join(tmpdir(), "finbot-plan-out-"));
-        const result = plan(["--stack", "dev", "--out", out]);
+        const result = await plan(["--stack", "dev", "--out", out]);
         assert.equal(result.status, 0, result.stderr);
         const doc = JSON.parse(readFileSync(path.join(out, "plan.json"), "utf8"));
         assert.equal(doc.stack, "dev");
         assert.equal(doc.project, "finbot");
         assert.ok(doc.resources.length > 0);
         for (const r of doc.resources) {
-            assert.deepEqual(Object.keys(r).sort(), ["dependsOn", "inputs", "name", "parent", "protect", "type", "urn"]);
+            assert.deepEqual(Object.keys(r).sort(), ["dependsOn", "inputs", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
             assert.match(r.urn, /^urn:pulumi:dev::finbot::/);
         }
         const deployment = doc.resources.find((r: { type: string }) => r.type === "kubernetes:apps/v1:Deployment");
@@ -67,9 +65,9 @@ describe("offline plan (npm run plan)", () => {
         assert.deepEqual(deployment.spec.template.spec.containers[0].envFrom[0], { secretRef: { name: "api-env" } });
     });
 
-    it("plans prod, listing the placeholders a deployment would refuse", () => {
+    it("plans prod, listing the placeholders a deployment would refuse", async () => {
         const out = mkdtempSync(path.join(tmpdir(), "finbot-plan-out-"));
-        const result = plan(["--stack=prod", `--out=${out}`]);
+        const result = await plan(["--stack=prod", `--out=${out}`]);
         assert.equal(result.status, 0, result.stderr);
         assert.match(readFileSync(path.join(out, "summary.md"), "utf8"), /Placeholders to replace.*finbot:network\.vpcId/);
     });
@@ -102,9 +100,9 @@ describe("offline plan (npm run plan)", () => {
         ],
     ];
     for (const [what, breakIt, expected] of broken) {
-        it(`exits non-zero on ${what}, naming the key, with no stack trace`, () => {
+        it(`exits non-zero on ${what}, naming the key, with no stack trace`, async () => {
             const dir = projectCopyWith(breakIt(readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")));
-            const result = plan(["--stack", "dev", "--out", path.join(dir, "out")], dir);
+            const result = await plan(["--stack", "dev", "--out", path.join(dir, "out")], dir);
             assert.equal(result.status, 1, result.stdout + result.stderr);
             assert.match(result.stderr, expected);
             assert.doesNotMatch(result.stderr, /\bat .*\(.*:\d+:\d+\)|Error:/, "no stack trace");
@@ -112,14 +110,14 @@ describe("offline plan (npm run plan)", () => {
         });
     }
 
-    it("fails the prod plan when a service cannot serve 10x its peak, naming it and the numbers", () => {
+    it("fails the prod plan when a service cannot serve 10x its peak, naming it and the numbers", async () => {
         const dir = mkdtempSync(path.join(tmpdir(), "finbot-plan-"));
         const text = readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8").replace(
             "replicas: { min: 3, max: 30 }",
             "replicas: { min: 3, max: 20 }",
         );
         writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text);
-        const result = plan(["--stack", "prod", "--out", path.join(dir, "out")], dir);
+        const result = await plan(["--stack", "prod", "--out", path.join(dir, "out")], dir);
         assert.equal(result.status, 1, result.stdout);
         assert.equal(
             result.stderr.trim(),
@@ -127,20 +125,151 @@ describe("offline plan (npm run plan)", () => {
         );
     });
 
-    it("rejects bad command lines with usage and exit 2", () => {
-        assert.deepEqual(parsePlanArgs(["--stack", "dev"]), { stack: "dev", out: path.join("plan", "dev") });
-        assert.deepEqual(parsePlanArgs(["--stak", "dev"]), {
-            errors: ['unknown argument "--stak"', 'unknown argument "dev"', "--stack is required"],
+    it("rejects bad command lines with usage and exit 2", async () => {
+        assert.deepEqual(parsePlanArgs(["--stack", "dev"]), {
+            targets: [{ stack: "dev", file: undefined, out: path.join("plan", "dev"), against: undefined }],
         });
-        assert.deepEqual(parsePlanArgs(["--stack"]), { errors: ["--stack needs a value"] });
-        const result = plan(["--out"]);
+        assert.deepEqual(parsePlanArgs(["--stak", "dev"]), { errors: ["Unknown option '--stak'"] });
+        assert.deepEqual(parsePlanArgs(["--stack"]), { errors: ["Option '--stack <value>' argument missing"] });
+        assert.deepEqual(parsePlanArgs([]), { errors: ["--stack or --config is required"] });
+        assert.deepEqual(parsePlanArgs(["--stack", "../../x"]), { errors: ['--stack "../../x": "../../x" is not a stack name'] });
+        assert.deepEqual(parsePlanArgs(["--stack", "dev", "--stack", "dev"]), { errors: ['stack "dev" is named twice'] });
+        const result = await plan(["--out"]);
         assert.equal(result.status, 2);
         assert.match(result.stderr, /usage: npm run plan -- --stack <name>/);
     });
 
-    it("says so when the stack does not exist", () => {
-        const result = plan(["--stack", "staging"]);
+    it("says so when the stack does not exist", async () => {
+        const result = await plan(["--stack", "staging", "--out", mkdtempSync(path.join(tmpdir(), "finbot-plan-"))]);
         assert.equal(result.status, 1);
         assert.match(result.stderr, /^Pulumi\.staging\.yaml: cannot read the stack file/);
+    });
+
+    it("plans several stacks in one process, each into <out>/<stack>, and any stack file with --config", async () => {
+        const out = path.join(mkdtempSync(path.join(tmpdir(), "finbot-plan-")), "plans");
+        const file = path.join(mkdtempSync(path.join(tmpdir(), "finbot-stack-")), "staging-copy.yaml");
+        writeFileSync(file, readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml")));
+        const result = await plan(["--stack", "dev", "--config", file, "--out", out]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(readdirSync(out).sort(), ["dev", "staging-copy"]);
+        assert.equal(JSON.parse(readFileSync(path.join(out, "staging-copy", "plan.json"), "utf8")).stack, "staging-copy");
+        assert.match(result.stdout, /plan of stack dev: \d+ resources/);
+    });
+
+    it("writes diff.md against an earlier plan: resources by URN, input paths before → after, secrets only as changed", async () => {
+        const base = mkdtempSync(path.join(tmpdir(), "finbot-plan-base-"));
+        assert.equal((await plan(["--stack", "dev", "--out", base])).status, 0);
+        const text = readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")
+            .replace("min: 1, max: 4", "min: 2, max: 6")
+            .replace("retentionDays: 7", "retentionDays: 9");
+        const dir = projectCopyWith(text);
+        const result = await plan(["--stack", "dev", "--out", path.join(dir, "out"), "--against", base], dir);
+        assert.equal(result.status, 0, result.stderr);
+        const diff = readFileSync(path.join(dir, "out", "diff.md"), "utf8");
+        assert.match(diff, /^0 to add, 0 to remove, \d+ to change/m);
+        assert.match(
+            diff,
+            /HorizontalPodAutoscaler::finbot-api`\n {2}- inputs\.spec\.maxReplicas: `4` → `6`\n {2}- inputs\.spec\.minReplicas: `1` → `2`/,
+        );
+        assert.match(diff, /^\+ \| api \| .* \| 2–6 \|/m, "the summary's table rows are diffed");
+        // The lifecycle Job's requests changed (retention); the alertmanager secret did not.
+        assert.match(diff, /ConfigMap::finbot-logging-lifecycle-requests`/);
+        assert.doesNotMatch(diff, /alertmanager-config/);
+        assert.doesNotMatch(diff, new RegExp(SECRET_STAND_IN));
+    });
+
+    it("says a secret changed without showing it", async () => {
+        const { config } = loadStackConfig("dev");
+        const withKey = (key: string) => {
+            const c = structuredClone(config);
+            c.services[0].secretEnv = { PAYMENT_API_KEY: secretString().parse(key) };
+            return c;
+        };
+        const before = mkdtempSync(path.join(tmpdir(), "finbot-plan-"));
+        writePlan(await runPlatform(withKey("first-stand-in"), "dev"), before, []);
+        const after = mkdtempSync(path.join(tmpdir(), "finbot-plan-"));
+        const side = {
+            resources: JSON.parse(readFileSync(path.join(before, "plan.json"), "utf8")).resources,
+            fingerprints: JSON.parse(readFileSync(path.join(before, "fingerprints.json"), "utf8")),
+            summary: readFileSync(path.join(before, "summary.md"), "utf8"),
+        };
+        writePlan(await runPlatform(withKey("second-stand-in"), "dev"), after, [], side);
+        const diff = readFileSync(path.join(after, "diff.md"), "utf8");
+        assert.match(diff, /Secret::finbot-api-env`\n {2}- inputs\.stringData: \[secret\] changed/);
+        assert.doesNotMatch(diff, /stand-in/);
+    });
+});
+
+describe("offline plan: it never destroys files", () => {
+    /** A git repository with a tracked file, for the tracked-path rules. */
+    function repository(): string {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-plan-repo-"));
+        cpStack(dir);
+        mkdirSync(path.join(dir, "components"));
+        writeFileSync(path.join(dir, "components", "kept.ts"), "export {};\n");
+        const git = (...args: string[]) =>
+            execFileSync("git", ["-c", "user.email=ci@finbot.test", "-c", "user.name=ci", ...args], { cwd: dir });
+        git("init", "-q");
+        git("add", "-A");
+        git("commit", "-qm", "start");
+        return dir;
+    }
+    const cpStack = (dir: string) =>
+        writeFileSync(path.join(dir, "Pulumi.dev.yaml"), readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml")));
+    const status = (dir: string) => execFileSync("git", ["status", "--porcelain", "--ignored"], { cwd: dir, encoding: "utf8" });
+
+    const refusals: Array<[string, (dir: string) => string[], RegExp]> = [
+        ["the current directory", () => ["--out", "."], /^plan: --out \. is the current directory or one of its parents$/],
+        ["a parent of it", () => ["--out", ".."], /^plan: --out \.\. is the current directory or one of its parents$/],
+        ["a tracked folder", () => ["--out", "components"], /^plan: --out components holds files tracked by git \(components\/kept\.ts\)$/],
+        ["a tracked file", () => ["--out", "Pulumi.dev.yaml"], /^plan: --out Pulumi\.dev\.yaml holds files tracked by git/],
+        [
+            "a folder with other files",
+            (dir) => (mkdirSync(path.join(dir, "notes")), writeFileSync(path.join(dir, "notes", "a.txt"), "x"), ["--out", "notes"]),
+            /^plan: --out notes is not empty and holds no earlier plan\.json$/,
+        ],
+        [
+            "the parent of several plans",
+            () => ["--stack", "dev", "--out", "."],
+            /^plan: --out \. is the current directory or one of its parents$/,
+        ],
+    ];
+    for (const [what, args, message] of refusals) {
+        it(`refuses ${what} with one line and exit 2, leaving the tree as it was`, async () => {
+            const dir = repository();
+            const argv = args(dir);
+            const before = status(dir);
+            const result = await plan(
+                [
+                    "--stack",
+                    "dev",
+                    ...argv.filter((a, i) => !(a === "--stack" && argv[i + 1] === "dev") && !(a === "dev" && argv[i - 1] === "--stack")),
+                ],
+                dir,
+            );
+            assert.equal(result.status, 2, result.stdout);
+            assert.match(result.stderr.trim(), message);
+            assert.equal(result.stderr.trim().split("\n").length, 1);
+            assert.equal(status(dir), before, "git status unchanged");
+        });
+    }
+
+    it("replaces an earlier plan, and refuses one that holds more than a plan", async () => {
+        const dir = repository();
+        assert.equal((await plan(["--stack", "dev", "--out", "out"], dir)).status, 0);
+        assert.equal((await plan(["--stack", "dev", "--out", "out"], dir)).status, 0, "an earlier plan is replaced");
+        writeFileSync(path.join(dir, "out", "mine.txt"), "keep me");
+        const result = await plan(["--stack", "dev", "--out", "out"], dir);
+        assert.equal(result.status, 2);
+        assert.equal(result.stderr.trim(), "plan: --out out holds more than an earlier plan (mine.txt)");
+        assert.equal(readFileSync(path.join(dir, "out", "mine.txt"), "utf8"), "keep me");
+    });
+
+    it("as a process: a bad stack file is one line per problem and exit 1, never a stack trace", () => {
+        const dir = projectCopyWith(readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8").replace("port: 9898", "port: nine"));
+        const result = spawnSync(TSX, [PLAN, "--stack", "dev"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+        assert.equal(result.status, 1, result.stdout);
+        assert.equal(result.stderr.trim(), 'Pulumi.dev.yaml: finbot:services[0].port: expected a number, given "nine"');
+        assert.ok(!existsSync(path.join(dir, "plan")), "nothing written");
     });
 });

@@ -13,8 +13,12 @@ export const SECRET_STAND_IN = "offline-plan-secret-stand-in";
 
 export type ReadResult = { ok: true; raw: RawStackConfig } | { ok: false; errors: string[] };
 
+/** A stack name as the tools accept it: letters, digits, `_`, `.` and `-`, never a path. */
+export const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
 /** Stack names are the suffix of `Pulumi.<stack>.yaml`; only plain names are accepted. */
 export function stackFileName(stack: string): string {
+    if (!STACK_NAME.test(stack)) throw new Error(`"${stack}" is not a stack name (letters, digits, "_", "." and "-")`);
     return `Pulumi.${stack}.yaml`;
 }
 
@@ -24,11 +28,24 @@ export function stackFileName(stack: string): string {
  */
 export function readStackFile(stack: string, projectDir: string, content?: string): ReadResult {
     const file = stackFileName(stack);
+    return parseStackFile(
+        file,
+        content ?? (() => readFileSync(path.join(projectDir, file), "utf8")),
+        `is "${stack}" a stack of this project?`,
+    );
+}
+
+/** Reads any stack file by its path (a test stack, another project's stack); errors name the path as given. */
+export function readStackFileAt(file: string, cwd = process.cwd()): ReadResult {
+    return parseStackFile(file, () => readFileSync(path.resolve(cwd, file), "utf8"), "does the file exist?");
+}
+
+function parseStackFile(file: string, content: string | (() => string), hint: string): ReadResult {
     let text: string;
     try {
-        text = content ?? readFileSync(path.join(projectDir, file), "utf8");
+        text = typeof content === "string" ? content : content();
     } catch {
-        return { ok: false, errors: [`${file}: cannot read the stack file (is "${stack}" a stack of this project?)`] };
+        return { ok: false, errors: [`${file}: cannot read the stack file (${hint})`] };
     }
     const lineCounter = new YAML.LineCounter();
     const doc = YAML.parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });

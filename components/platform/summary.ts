@@ -19,6 +19,8 @@ export interface PlannedResource {
 export interface SummaryInput {
     stack: string;
     config: PlatformConfig;
+    /** The built platform (its components declare what they run). */
+    platform?: unknown;
     resources: PlannedResource[];
     /** Key paths still holding placeholders (allowed in a plan, refused by a deployment). */
     placeholders: string[];

@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML, { Document, isMap, isScalar } from "yaml";
-import { readStackFile, stackFileName } from "../../components/config/load";
+import { STACK_NAME, readStackFile, stackFileName } from "../../components/config/load";
+import { Io } from "./cli";
 import { isPinnedImage } from "../../components/config/primitives";
 import { validateConfig } from "../../components/config/validate";
 
@@ -115,21 +116,19 @@ export function renderDiff(file: string, changes: Change[]): string {
 
 /**
  * The stack file's text with `releases` written in. Changed values are replaced where they stand,
- * so every other byte (comments, flow maps, spacing) stays; added or removed keys fall back to
- * re-printing the document.
+ * so every other byte (comments, flow maps, spacing) stays. Keys the stack file has and `releases`
+ * lacks are kept (a pin is never dropped); keys it lacks are added only with `addMissing`.
  */
-export function withReleases(text: string, releases: Releases): string {
+export function withReleases(text: string, releases: Releases, addMissing: boolean): string {
     const doc = parseDocument(text, "");
     const current = leaves(releasesOf(doc, ""));
-    const wanted = leaves(releases);
-    const sameKeys = current.size === wanted.size && [...current.keys()].every((k) => wanted.has(k));
-    if (!sameKeys) {
-        for (const key of current.keys()) if (!wanted.has(key)) doc.deleteIn([...RELEASES_PATH, ...key.split(".")]);
-        for (const [key, value] of wanted) doc.setIn([...RELEASES_PATH, ...key.split(".")], value);
-        return doc.toString();
-    }
     const edits: Array<{ start: number; end: number; value: string }> = [];
-    for (const [key, value] of wanted) {
+    const missing: Array<[string, string]> = [];
+    for (const [key, value] of leaves(releases)) {
+        if (!current.has(key)) {
+            if (addMissing) missing.push([key, value]);
+            continue;
+        }
         if (current.get(key) === value) continue;
         const node = doc.getIn([...RELEASES_PATH, ...key.split(".")], true);
         if (!isScalar(node) || !node.range) throw new PromotionError([`cannot locate finbot:releases.${key} in the stack file`]);
@@ -137,7 +136,10 @@ export function withReleases(text: string, releases: Releases): string {
     }
     let out = text;
     for (const edit of edits.sort((x, y) => y.start - x.start)) out = out.slice(0, edit.start) + edit.value + out.slice(edit.end);
-    return out;
+    if (missing.length === 0) return out;
+    const grown = parseDocument(out, "");
+    for (const [key, value] of missing) grown.setIn([...RELEASES_PATH, ...key.split(".")], value);
+    return grown.toString();
 }
 
 /** The target's config with new releases must still pass the schema (unknown keys, cross-field rules). */
@@ -148,28 +150,73 @@ export function schemaProblems(projectDir: string, stack: string, text: string):
     return result.ok ? [] : result.errors;
 }
 
+function git(projectDir: string, args: string[]): string {
+    return execFileSync("git", args, { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
 /** `finbot:releases` of a stack file in every commit that touched it, newest first. */
 export function releaseHistory(projectDir: string, stack: string): Array<{ commit: string; releases: Releases }> {
     const file = stackFileName(stack);
     let commits: string[];
     try {
-        commits = execFileSync("git", ["log", "--format=%H", "--", file], { cwd: projectDir, encoding: "utf8" })
-            .split("\n")
-            .filter(Boolean);
+        commits = git(projectDir, ["log", "--format=%H", "--", file]).split("\n").filter(Boolean);
     } catch {
         throw new PromotionError([`${file}: no git history here (run inside the repository)`]);
     }
-    const history: Array<{ commit: string; releases: Releases }> = [];
-    for (const commit of commits) {
-        const text = execFileSync("git", ["show", `${commit}:${file}`], { cwd: projectDir, encoding: "utf8" });
-        const node = YAML.parseDocument(text).getIn(RELEASES_PATH, true);
-        if (isMap(node)) history.push({ commit, releases: node.toJSON() as Releases });
+    return commits.flatMap((commit) => {
+        const releases = releasesAtCommit(projectDir, file, commit);
+        return releases ? [{ commit, releases }] : [];
+    });
+}
+
+function releasesAtCommit(projectDir: string, file: string, commit: string): Releases | undefined {
+    const node = YAML.parseDocument(git(projectDir, ["show", `${commit}:${file}`])).getIn(RELEASES_PATH, true);
+    return isMap(node) ? (node.toJSON() as Releases) : undefined;
+}
+
+/** The releases of the stack file at `ref` (a commit, tag or branch). */
+export function releasesAt(projectDir: string, stack: string, ref: string): { commit: string; releases: Releases } {
+    const file = stackFileName(stack);
+    let commit: string;
+    try {
+        commit = git(projectDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).trim();
+    } catch {
+        throw new PromotionError([`--to ${ref}: not a commit of this repository`]);
     }
-    return history;
+    let releases: Releases | undefined;
+    try {
+        releases = releasesAtCommit(projectDir, file, commit);
+    } catch {
+        throw new PromotionError([`--to ${ref}: ${file} does not exist at ${commit.slice(0, 8)}`]);
+    }
+    if (!releases) throw new PromotionError([`--to ${ref}: ${file} has no ${RELEASES_KEY} at ${commit.slice(0, 8)}`]);
+    return { commit, releases };
+}
+
+/** Equal on every key both pin (a pin added or removed later is not a release change). */
+export function sameReleases(a: Releases, b: Releases): boolean {
+    const right = leaves(b);
+    return [...leaves(a)].every(([key, value]) => !right.has(key) || right.get(key) === value);
+}
+
+/**
+ * The releases the current ones replaced: those in force just before the current releases first
+ * appeared in history (newest first). After a rollback to S1 from S2 the current S1 first
+ * appeared before S2, so a second rollback goes further back to S0 instead of flipping to S2.
+ */
+export function releasesBefore(
+    history: Array<{ commit: string; releases: Releases }>,
+    current: Releases,
+): { commit: string; releases: Releases } | undefined {
+    const oldestFirst = [...history].reverse();
+    const first = oldestFirst.findIndex((h) => sameReleases(h.releases, current));
+    const before = first === -1 ? oldestFirst : oldestFirst.slice(0, first);
+    for (let i = before.length - 1; i >= 0; i--) if (!sameReleases(before[i].releases, current)) return before[i];
+    return undefined;
 }
 
 export function readText(projectDir: string, stack: string): string {
-    const file = stackFileName(stack);
+    const file = stackFileNameOrError(stack);
     try {
         return readFileSync(path.join(projectDir, file), "utf8");
     } catch {
@@ -177,14 +224,20 @@ export function readText(projectDir: string, stack: string): string {
     }
 }
 
+/** `Pulumi.<stack>.yaml`, or a PromotionError naming a bad stack name. */
+export function stackFileNameOrError(stack: string): string {
+    if (!STACK_NAME.test(stack)) throw new PromotionError([`"${stack}" is not a stack name (letters, digits, "_", "." and "-")`]);
+    return stackFileName(stack);
+}
+
 /** Runs a promotion command: its problems become stderr lines and exit 1; nothing else is caught. */
-export async function runPromotionCommand(work: () => void | Promise<void>): Promise<number> {
+export async function runPromotionCommand(io: Io, work: () => void | Promise<void>): Promise<number> {
     try {
         await work();
         return 0;
     } catch (error) {
         if (!(error instanceof PromotionError)) throw error;
-        for (const problem of error.problems) console.error(problem);
+        for (const problem of error.problems) io.err(problem);
         return 1;
     }
 }

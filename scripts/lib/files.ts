@@ -1,0 +1,81 @@
+// File writes the scripts make: atomic replacement of files people track, and the rules for
+// folders a tool may fill (never the working directory, its parents, or anything git tracks).
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+
+/** Writes `text` to `file` through a temporary sibling and a rename: readers see the old or the new file, never half of one. */
+export function writeFileAtomic(file: string, text: string): void {
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    try {
+        writeFileSync(temporary, text);
+        renameSync(temporary, file);
+    } finally {
+        rmSync(temporary, { force: true });
+    }
+}
+
+/** The path with symbolic links of its nearest existing ancestor resolved (the path itself may not exist yet). */
+function resolvedPath(target: string): string {
+    const absolute = path.resolve(target);
+    let existing = absolute;
+    while (!existsSync(existing)) existing = path.dirname(existing);
+    return path.join(realpathSync(existing), path.relative(existing, absolute));
+}
+
+const isWithin = (child: string, parent: string) =>
+    child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+
+/** Paths git tracks at or below `target` (none when git or a repository is absent). */
+function trackedPaths(target: string): string[] {
+    let dir = target;
+    while (!existsSync(dir)) dir = path.dirname(dir);
+    if (!statSync(dir).isDirectory()) dir = path.dirname(dir);
+    try {
+        const top = execFileSync("git", ["rev-parse", "--show-toplevel"], {
+            cwd: dir,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        }).trim();
+        const relative = path.relative(realpathSync(top), target) || ".";
+        return execFileSync("git", ["ls-files", "--", relative], { cwd: top, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+            .split("\n")
+            .filter(Boolean);
+    } catch {
+        return [];
+    }
+}
+
+/** Why a tool must never write at `target`: the working directory, one of its parents, or a path git tracks. */
+export function unsafeLocation(target: string, cwd: string): string | undefined {
+    const dir = resolvedPath(path.resolve(cwd, target));
+    if (isWithin(resolvedPath(cwd), dir)) return `${target} is the current directory or one of its parents`;
+    const tracked = trackedPaths(dir);
+    if (tracked.length > 0)
+        return `${target} holds files tracked by git (${tracked.slice(0, 3).join(", ")}${tracked.length > 3 ? ", ..." : ""})`;
+    return undefined;
+}
+
+/**
+ * Why `target` is not a folder a tool may empty and fill, or undefined when it is: a safe location
+ * (see unsafeLocation) that is missing, empty, or holds only `owned` entries (what the tool wrote
+ * before) including `marker` (e.g. plan.json).
+ */
+export function outputDirProblem(target: string, cwd: string, owned: readonly string[], marker: string): string | undefined {
+    const unsafe = unsafeLocation(target, cwd);
+    if (unsafe) return unsafe;
+    const dir = path.resolve(cwd, target);
+    if (!existsSync(dir)) return undefined;
+    if (!statSync(dir).isDirectory()) return `${target} is a file, not a folder`;
+    const entries = readdirSync(dir);
+    if (entries.length === 0) return undefined;
+    if (!entries.includes(marker)) return `${target} is not empty and holds no earlier ${marker}`;
+    const foreign = entries.filter((e) => !owned.includes(e));
+    if (foreign.length > 0) return `${target} holds more than an earlier plan (${foreign.slice(0, 3).join(", ")})`;
+    return undefined;
+}
+
+/** Removes the `owned` entries of a folder that passed `outputDirProblem`, leaving it in place. */
+export function clearOwned(dir: string, owned: readonly string[]): void {
+    for (const entry of owned) rmSync(path.join(dir, entry), { recursive: true, force: true });
+}
