@@ -11,10 +11,11 @@ import {
     PromotionError,
     ahead,
     diff,
+    effectiveReleaseHistory,
+    effectiveReleases,
     leaves,
     parseDocument,
     readText,
-    releaseHistory,
     releasesOf,
     renderDiff,
     runPromotionCommand,
@@ -53,16 +54,15 @@ export function parsePromoteArgs(argv: string[]): PromoteArgs | { errors: string
 export async function promote(projectDir: string, args: PromoteArgs, log: (line: string) => void): Promise<void> {
     const fromFile = stackFileNameOrError(args.from);
     const toFile = stackFileNameOrError(args.to);
-    const fromDoc = parseDocument(readText(projectDir, args.from), fromFile);
+    // The source runs the release defaults with its own pins on top; the target pins everything it runs.
+    const source = effectiveReleases(projectDir, args.from);
     const toText = readText(projectDir, args.to);
-    const toDoc = parseDocument(toText, toFile);
-    const source = releasesOf(fromDoc, fromFile);
-    const target = releasesOf(toDoc, toFile);
+    const target = releasesOf(parseDocument(toText, toFile), toFile);
 
     if (args.check) {
         // Every release the target carries must have been in the source at some point.
         const seen = new Map<string, Set<string>>();
-        for (const { releases } of releaseHistory(projectDir, args.from))
+        for (const { releases } of effectiveReleaseHistory(projectDir, args.from))
             for (const [k, v] of leaves(releases)) seen.set(k, (seen.get(k) ?? new Set()).add(v));
         for (const [k, v] of leaves(source)) seen.set(k, (seen.get(k) ?? new Set()).add(v));
         const foreign = [...leaves(target)]

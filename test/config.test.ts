@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { SECRET_STAND_IN, fromEngineConfig, readStackFile } from "../components/config/load";
 import { parseBytes, parseCpu, parseDuration } from "../components/config/quantities";
+import { CHARTS } from "../components/config/releases";
 import { isPinnedImage } from "../components/config/schema";
 import { RawStackConfig, validateConfig } from "../components/config/validate";
 import { PROJECT_DIR } from "./harness";
@@ -41,7 +42,7 @@ describe("stack config", () => {
         assert.deepEqual(api.scaling.scaleDown, { stabilizationSeconds: 300, percent: 10, periodSeconds: 60 });
         assert.equal(api.metrics.path, "/metrics");
         assert.deepEqual(api.writablePaths, ["/tmp"]);
-        assert.equal(result.config.releases.charts["kube-prometheus-stack"], "88.5.3");
+        assert.equal(result.config.releases.charts["kube-prometheus-stack"], CHARTS["kube-prometheus-stack"].version);
     });
 
     const badConfigs: Array<[string, (v: Values) => void, RegExp]> = [
@@ -104,10 +105,14 @@ describe("stack config", () => {
         ],
         [
             "chart version range",
-            (v) => (v.releases.charts["kube-prometheus-stack"] = "^88"),
+            (v) => (v.releases.charts = { "kube-prometheus-stack": "^88" }),
             /charts\.kube-prometheus-stack: expected an exact chart version/,
         ],
-        ["unknown chart", (v) => (v.releases.charts["kube-prometheus"] = "1.0.0"), /finbot:releases\.charts\.kube-prometheus: unknown key/],
+        [
+            "unknown chart",
+            (v) => (v.releases.charts = { "kube-prometheus": "1.0.0" }),
+            /finbot:releases\.charts\.kube-prometheus: unknown key/,
+        ],
         ["relative health path", (v) => (v.services[0].health.liveness = "healthz"), /health\.liveness: expected an absolute HTTP path/],
         ["SLO above 100%", (v) => (v.services[0].slo.availability = 100), /slo\.availability: expected a number <= 99.999, given 100/],
         ["services not a list", (v) => (v.services = { api: {} }), /finbot:services: expected a list, given a map/],

@@ -2,7 +2,10 @@ import * as assert from "node:assert/strict";
 import { CONNECTION_KEYS } from "../components/data/connections";
 import { rabbitPasswordHash } from "../components/data/definitions";
 import { dataTierRequests, totalRequests } from "../components/data/sizes";
-import { PlatformRun, revealSecrets, runStack } from "./harness";
+import { readStackFile } from "../components/config/load";
+import { validateConfig } from "../components/config/validate";
+import { ManifestChecksumError, sha256Of, verifyManifest } from "../components/lib/manifest";
+import { PROJECT_DIR, PlatformRun, revealSecrets, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -97,8 +100,12 @@ describe("data tier", () => {
             );
             const monitor = inputs(dev, CR("monitoring.coreos.com/v1", "ServiceMonitor"), "finbot-queue-service-monitor");
             assert.equal(monitor.spec.endpoints[0].port, "prometheus");
-            const operator = inputs(dev, "kubernetes:yaml/v2:ConfigFile", "finbot-queue-operator");
-            assert.match(operator.file, /cluster-operator\/releases\/download\/v2\.22\.3\/cluster-operator\.yml$/);
+            // The operator's manifest is applied from the bytes checked against its pin (the plan stands in for the download).
+            const operator = inputs(dev, "kubernetes:yaml/v2:ConfigGroup", "finbot-queue-operator");
+            assert.match(
+                operator.yaml,
+                /verified .* https:\/\/github\.com\/rabbitmq\/cluster-operator\/releases\/download\/v2\.22\.3\/cluster-operator\.yml/,
+            );
         });
 
         it("the data tier's requests fit a laptop: at most 1 vCPU and 2 GiB", () => {
@@ -272,6 +279,31 @@ describe("data tier", () => {
                 "1b47061264138c4ac30d75fd1eb44270",
             ),
             true,
+        );
+    });
+});
+
+describe("release manifests", () => {
+    const manifest = "apiVersion: v1\nkind: Namespace\nmetadata: { name: rabbitmq-system }\n";
+    const url = "https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml";
+
+    it("are applied only when their bytes match the pinned SHA-256", () => {
+        assert.equal(verifyManifest({ url, sha256: sha256Of(manifest) }, manifest), manifest);
+        assert.throws(
+            () => verifyManifest({ url, sha256: sha256Of(manifest) }, `${manifest}# tampered\n`),
+            (e: Error) => e instanceof ManifestChecksumError && e.message.startsWith(`${url}: SHA-256 is `),
+        );
+    });
+
+    it("are refused by a production deployment until their checksum is recorded, and listed by the plan", () => {
+        const read = readStackFile("prod", PROJECT_DIR);
+        assert.ok(read.ok);
+        const planned = validateConfig(read.raw, "allow");
+        assert.ok(planned.ok && planned.placeholders.includes("finbot:releases.manifests.rabbitmq-cluster-operator.sha256"));
+        const deployed = validateConfig(read.raw, "reject");
+        assert.ok(
+            !deployed.ok &&
+                deployed.errors.some((e) => e.includes("finbot:releases.manifests.rabbitmq-cluster-operator.sha256: expected the SHA-256")),
         );
     });
 });

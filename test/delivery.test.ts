@@ -1,16 +1,22 @@
 // Delivery: the GitHub workflows (actionlint), promotion and rollback of releases between stack
 // files on a real git repository, and the performance budget.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { allPolicies } from "../policy/rules";
+import { RELEASE_DEFAULTS_FILE } from "../scripts/lib/promotion";
+import { CHARTS, PLATFORM_IMAGES } from "../components/config/releases";
+import { imageParts } from "../components/lib/helm";
+import { sha256Of } from "../components/lib/manifest";
+import { main as driftMain } from "../scripts/drift";
+import { main as pinMain } from "../scripts/manifests-pin";
 import { main as budgetMain, exposition, measure, patternRegex } from "../scripts/budget";
 import { main as promoteMain } from "../scripts/promote";
 import { main as rollbackMain } from "../scripts/rollback";
-import { PROJECT_DIR, runMain } from "./harness";
+import { PROJECT_DIR, loadStackConfig, runMain, runPlatform } from "./harness";
 
 const WORKFLOWS = path.join(PROJECT_DIR, ".github", "workflows");
 
@@ -37,28 +43,96 @@ describe("GitHub workflows", () => {
         );
     });
 
-    it("cover CI, preview, deploy, promotion, production deploys and drift", () => {
+    type Job = {
+        environment?: string | { name: string };
+        steps: Array<Record<string, unknown>>;
+        concurrency?: { group: string };
+        defaults?: unknown;
+    };
+    const jobs = (file: string) => load(file).jobs as Record<string, Job>;
+    const triggers = (file: string) => Object.keys(load(file).on ?? load(file).true ?? {});
+    const secretsIn = (value: unknown) => [...JSON.stringify(value).matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+
+    it("cover CI, preview, deploy, promotion, production deploys and drift, with pinned actions and no AWS keys", () => {
         assert.deepEqual(files.sort(), ["ci.yml", "deploy-prod.yml", "deploy.yml", "drift.yml", "preview.yml", "promote.yml"]);
-        const pulumi = (file: string) => steps(file).find((s) => String(s.uses).startsWith("pulumi/actions@"))!;
-        const preview = pulumi("preview.yml");
-        assert.equal(preview.uses, "pulumi/actions@v7");
-        assert.deepEqual(
-            [
-                (preview.with as Record<string, unknown>).command,
-                (preview.with as Record<string, unknown>)["comment-on-pr"],
-                (preview.with as Record<string, unknown>).policyPacks,
-            ],
-            ["preview", true, "policy"],
-        );
-        assert.deepEqual(load("preview.yml").jobs.preview.strategy.matrix.stack, ["dev", "prod"]);
-        assert.equal(load("preview.yml").permissions["pull-requests"], "write");
-        assert.equal((pulumi("drift.yml").with as Record<string, unknown>)["expect-no-changes"], true);
-        assert.equal(load("deploy-prod.yml").jobs.prod.environment, "production");
-        assert.ok(steps("deploy-prod.yml").some((s) => String(s.run).includes("npm run promote -- --from dev --to prod --check")));
-        assert.ok(steps("promote.yml").some((s) => String(s.run).includes("npm run promote -- --from dev --to prod")));
         for (const f of files)
-            for (const s of steps(f)) if (s.uses) assert.match(String(s.uses), /@v\d+$/, `${f}: ${s.uses} is pinned to a major`);
+            for (const st of steps(f)) if (st.uses) assert.match(String(st.uses), /@v\d+$/, `${f}: ${st.uses} is pinned to a major`);
         for (const f of files) assert.ok(!JSON.stringify(load(f)).includes("aws-access-key-id"), `${f}: OIDC, no long-lived AWS keys`);
+    });
+
+    it("give pull requests no secret but GITHUB_TOKEN outside a reviewed environment", () => {
+        const exposed: string[] = [];
+        for (const f of files.filter((file) => triggers(file).some((t) => t.startsWith("pull_request")))) {
+            for (const [name, job] of Object.entries(jobs(f))) {
+                if (job.environment !== undefined) continue;
+                for (const secret of secretsIn(job))
+                    if (secret !== "GITHUB_TOKEN") exposed.push(`${f}: job ${name} reads secrets.${secret}`);
+            }
+        }
+        assert.deepEqual(exposed, []);
+        // The check can fail: the workflow as it was before read KUBECONFIG_PROD in a plain pull_request job.
+        assert.deepEqual(secretsIn({ env: { KUBECONFIG_DATA: "${{ secrets.KUBECONFIG_PROD }}" } }), ["KUBECONFIG_PROD"]);
+        const preview = jobs("preview.yml");
+        assert.equal(preview["preview-prod"].environment, "production-preview");
+        assert.equal(preview["preview-dev"].environment, "staging-preview");
+        assert.deepEqual(Object.keys(load("preview.yml").permissions), ["contents"], "read-only by default");
+    });
+
+    it("show reviewers the offline diff of both stacks and the policy pack, in one PR comment updated in place", () => {
+        const offline = jobs("preview.yml")["offline-diff"];
+        const runs = offline.steps.map((st) => String(st.run ?? "")).join("\n");
+        assert.match(runs, /npm run plan -- --stack dev --stack prod --out \/tmp\/base-plan/);
+        assert.match(runs, /npm run plan -- --stack dev --stack prod --out \/tmp\/head-plan "\$\{against\[@\]\}"/);
+        assert.match(runs, /npm run -s policy -- \/tmp\/head-plan\/dev \/tmp\/head-plan\/prod/);
+        assert.match(runs, />> "\$GITHUB_STEP_SUMMARY"/);
+        const script = String(
+            (offline.steps.find((st) => String(st.uses).startsWith("actions/github-script"))!.with as { script: string }).script,
+        );
+        assert.match(script, /updateComment/);
+        assert.match(script, /createComment/);
+        assert.match(script, /finbot-offline-plan/);
+    });
+
+    it("open the promotion PR with an App token, so checks run on it, and fail when a piped step fails", () => {
+        const promote = load("promote.yml");
+        assert.equal(promote.defaults.run.shell, "bash", "GitHub runs `shell: bash` with -eo pipefail");
+        const all = steps("promote.yml");
+        const app = all.find((st) => String(st.uses).startsWith("actions/create-github-app-token@"));
+        assert.ok(app && app.id);
+        const pr = all.find((st) => String(st.uses).startsWith("peter-evans/create-pull-request@"))!;
+        assert.equal((pr.with as Record<string, string>).token, `\${{ steps.${app.id}.outputs.token }}`);
+        for (const f of files) {
+            const piped = steps(f).filter((st) => /[^|]\|[^|]/.test(String(st.run ?? "")) && !String(st.run).startsWith("|"));
+            if (piped.length > 0) assert.equal(load(f).defaults?.run?.shell, "bash", `${f} pipes without pipefail`);
+        }
+    });
+
+    it("create dev on its first deploy, never prod, and detect drift only from a preview that ran", () => {
+        const pulumiStep = (file: string) => steps(file).find((st) => String(st.uses).startsWith("pulumi/actions@") && st.with)!;
+        assert.equal((pulumiStep("deploy.yml").with as Record<string, unknown>).upsert, true);
+        assert.equal((pulumiStep("deploy-prod.yml").with as Record<string, unknown>).upsert, undefined);
+        assert.equal(jobs("deploy-prod.yml").prod.environment, "production");
+        assert.ok(steps("deploy-prod.yml").some((st) => String(st.run).includes("npm run promote -- --from dev --to prod --check")));
+        const drift = jobs("drift.yml").drift;
+        const issue = drift.steps.find((st) => String(st.uses).startsWith("actions/github-script"))!;
+        assert.equal(issue.if, "steps.preview.outputs.drift == 'true'");
+        assert.ok(!drift.steps.some((st) => String(st.if ?? "").includes("failure()")), "errors are not drift");
+        assert.equal(drift.concurrency?.group, "pulumi-${{ matrix.stack }}");
+        assert.equal(load("deploy.yml").concurrency.group, "pulumi-dev");
+        assert.equal(load("deploy-prod.yml").concurrency.group, "pulumi-prod");
+    });
+
+    it("reads drift from the preview's change summary: changes are drift, an unchanged stack is not", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-drift-"));
+        writeFileSync(path.join(dir, "changed.json"), JSON.stringify({ changeSummary: { same: 100, update: 2, delete: 1 } }));
+        writeFileSync(path.join(dir, "same.json"), JSON.stringify({ changeSummary: { same: 100 } }));
+        writeFileSync(path.join(dir, "broken.json"), "error: getting stack: 403");
+        const changed = await runMain(driftMain, ["changed.json"], dir);
+        assert.deepEqual([changed.status, changed.stdout], [0, "drift=true\nchanges=2 to update, 1 to delete\n"]);
+        assert.equal((await runMain(driftMain, ["same.json"], dir)).stdout, "drift=false\nchanges=no changes\n");
+        const broken = await runMain(driftMain, ["broken.json"], dir);
+        assert.equal(broken.status, 2);
+        assert.match(broken.stderr, /^drift: broken\.json: not a pulumi preview --json output/);
     });
 
     it("give each environment-aware policy its stack's environment", () => {
@@ -83,10 +157,11 @@ describe("promotion and rollback", () => {
     const scripts = { "promote.ts": promoteMain, "rollback.ts": rollbackMain };
     const run = (dir: string, script: keyof typeof scripts, ...args: string[]) => runMain(scripts[script], args, dir);
     /** A copy of the repository's stack files in a fresh git repository. */
-    function repo(startWithout?: string): string {
+    function repo(): string {
         const dir = mkdtempSync(path.join(tmpdir(), "finbot-promote-"));
-        for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"]) cpSync(path.join(PROJECT_DIR, f), path.join(dir, f));
-        if (startWithout) for (const f of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) edit(dir, f, startWithout, "");
+        mkdirSync(path.join(dir, path.dirname(RELEASE_DEFAULTS_FILE)), { recursive: true });
+        for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", RELEASE_DEFAULTS_FILE])
+            cpSync(path.join(PROJECT_DIR, f), path.join(dir, f));
         git(dir, "init", "-q");
         git(dir, "add", "-A");
         git(dir, "commit", "-qm", "start");
@@ -108,8 +183,9 @@ describe("promotion and rollback", () => {
     it("moves exactly the release keys from dev to prod, keeping every other line, and prints the diff", async () => {
         const dir = repo();
         const before = read(dir, "Pulumi.prod.yaml");
+        // A new service image in dev's stack file; a new default chart version in releases.json.
         edit(dir, "Pulumi.dev.yaml", "podinfo:6.9.2", "podinfo:6.9.3");
-        edit(dir, "Pulumi.dev.yaml", "keda: 2.20.2", "keda: 2.20.3");
+        edit(dir, RELEASE_DEFAULTS_FILE, '"version": "2.20.2"', '"version": "2.20.3"');
         git(dir, "commit", "-qam", "dev: new releases");
         const result = await run(dir, "promote.ts", "--from", "dev", "--to", "prod");
         assert.equal(result.status, 0, result.stderr);
@@ -125,13 +201,21 @@ describe("promotion and rollback", () => {
         assert.equal((await run(dir, "promote.ts", "--from", "dev", "--to", "prod", "--check")).status, 0);
     });
 
-    it("never drops a pin the target has and the source lacks", async () => {
+    it("never drops a pin the target has and the source lacks, and adds what the source runs and the target lacks", async () => {
         const dir = repo();
-        edit(dir, "Pulumi.dev.yaml", "      keda: 2.20.2\n", "");
+        edit(
+            dir,
+            "Pulumi.prod.yaml",
+            "      busybox: docker.io/library/busybox:1.37.0\n",
+            "      legacy-tool: docker.io/finbot/legacy:1.0.0\n",
+        );
         edit(dir, "Pulumi.dev.yaml", "podinfo:6.9.2", "podinfo:6.9.3");
         const result = await run(dir, "promote.ts", "--from", "dev", "--to", "prod");
         assert.equal(result.status, 0, result.stderr);
-        assert.match(read(dir, "Pulumi.prod.yaml"), /^ {6}keda: 2\.20\.2$/m);
+        const prod = read(dir, "Pulumi.prod.yaml");
+        assert.match(prod, /^ {6}legacy-tool: docker\.io\/finbot\/legacy:1\.0\.0$/m);
+        assert.match(prod, /^ {6}busybox: docker\.io\/library\/busybox:1\.37\.0$/m);
+        assert.match(result.stdout, /^\+ images\.busybox: docker\.io\/library\/busybox:1\.37\.0$/m);
     });
 
     it("refuses an unpinned release in dev", async () => {
@@ -158,7 +242,12 @@ describe("promotion and rollback", () => {
 
     it("refuses releases prod's schema rejects", async () => {
         const dir = repo();
-        edit(dir, "Pulumi.dev.yaml", "      keda: 2.20.2\n", "      keda: 2.20.2\n      kube-prometheus: 1.0.0\n");
+        edit(
+            dir,
+            "Pulumi.dev.yaml",
+            "      podinfo: ghcr.io/stefanprodan/podinfo:6.9.2\n",
+            "      podinfo: ghcr.io/stefanprodan/podinfo:6.9.2\n    charts:\n      kube-prometheus: 1.0.0\n",
+        );
         const result = await run(dir, "promote.ts", "--from", "dev", "--to", "prod");
         assert.equal(result.status, 1);
         assert.match(result.stderr, /Pulumi\.prod\.yaml: finbot:releases\.charts\.kube-prometheus: unknown key/);
@@ -178,8 +267,8 @@ describe("promotion and rollback", () => {
     });
 
     /** prod promoted twice: 6.9.2 (start) → 6.9.3 → 6.9.4. */
-    async function promotedTwice(startWithout?: string): Promise<{ dir: string; commits: string[] }> {
-        const dir = repo(startWithout);
+    async function promotedTwice(): Promise<{ dir: string; commits: string[] }> {
+        const dir = repo();
         const commits = [git(dir, "rev-parse", "HEAD").trim()];
         for (const [from, to] of [
             ["6.9.2", "6.9.3"],
@@ -211,12 +300,15 @@ describe("promotion and rollback", () => {
     });
 
     it("rolls back to an explicit commit with --to, keeping every pin it does not restore", async () => {
-        const pin = "      prometheus-pushgateway: 3.8.0\n";
-        const { dir, commits } = await promotedTwice(pin);
+        const { dir, commits } = await promotedTwice();
         // A pin added after the commit rolled back to stays as it is.
-        edit(dir, "Pulumi.prod.yaml", "      keda: 2.20.2\n", `      keda: 2.20.2\n${pin}`);
-        edit(dir, "Pulumi.dev.yaml", "      keda: 2.20.2\n", `      keda: 2.20.2\n${pin}`);
-        git(dir, "commit", "-qam", "pin the pushgateway");
+        edit(
+            dir,
+            "Pulumi.prod.yaml",
+            "      busybox: docker.io/library/busybox:1.37.0\n",
+            "      busybox: docker.io/library/busybox:1.37.0\n      legacy-tool: docker.io/finbot/legacy:1.0.0\n",
+        );
+        git(dir, "commit", "-qam", "pin a prod-only tool");
         const before = read(dir, "Pulumi.prod.yaml");
         const result = await run(dir, "rollback.ts", "--stack", "prod", "--to", commits[0]);
         assert.equal(result.status, 0, result.stderr);
@@ -316,5 +408,111 @@ describe("performance budget", () => {
             assert.match(result.stderr.trim(), expected);
             assert.doesNotMatch(result.stderr, /\bat .*:\d+:\d+/);
         }
+    });
+});
+
+describe("stack set-up (scripts/stack-init.sh)", () => {
+    /** A project copy with a stand-in `pulumi` on PATH that records its calls (no stack exists yet). */
+    function project(devSalt: boolean) {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-stack-init-"));
+        mkdirSync(path.join(dir, "scripts"));
+        mkdirSync(path.join(dir, "bin"));
+        cpSync(path.join(PROJECT_DIR, "scripts", "stack-init.sh"), path.join(dir, "scripts", "stack-init.sh"));
+        const dev = readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
+        writeFileSync(path.join(dir, "Pulumi.dev.yaml"), devSalt ? `encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy\n${dev}` : dev);
+        writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config: {}\n");
+        writeFileSync(
+            path.join(dir, "bin", "pulumi"),
+            '#!/bin/sh\necho "$*" >> "$(dirname "$0")/../calls"\n[ "$2" = select ] && exit 1\nexit 0\n',
+            { mode: 0o755 },
+        );
+        const run = (stack: string, env: Record<string, string> = {}) =>
+            spawnSync("bash", [path.join(dir, "scripts", "stack-init.sh"), stack], {
+                encoding: "utf8",
+                env: { PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, HOME: dir, ...env },
+            });
+        const calls = () => (existsSync(path.join(dir, "calls")) ? readFileSync(path.join(dir, "calls"), "utf8") : "");
+        return { run, calls };
+    }
+
+    it("creates dev with the passphrase provider, reusing the committed salt", () => {
+        const p = project(true);
+        const result = p.run("dev", { PULUMI_CONFIG_PASSPHRASE: "team" });
+        assert.equal(result.status, 0, result.stderr);
+        assert.equal(p.calls(), "stack select dev\nstack init dev --secrets-provider passphrase\n");
+        assert.doesNotMatch(result.stdout, /Commit it/);
+    });
+
+    it("says loudly that a fresh repository's new salt must be committed and shared with CI", () => {
+        const p = project(false);
+        const result = p.run("dev", { PULUMI_CONFIG_PASSPHRASE: "team" });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /now carries the team's encryptionsalt\. Commit it/);
+    });
+
+    it("refuses dev without a passphrase, and prod from CI, before touching any stack", () => {
+        const p = project(true);
+        const noPassphrase = p.run("dev");
+        assert.equal(noPassphrase.status, 2);
+        assert.match(noPassphrase.stderr, /set PULUMI_CONFIG_PASSPHRASE/);
+        const ci = p.run("prod", { CI: "true" });
+        assert.equal(ci.status, 2);
+        assert.match(ci.stderr, /prod is created once by an administrator, not by CI/);
+        assert.equal(p.calls(), "stack select dev\nstack select prod\n");
+        assert.equal(p.run("../x").status, 2);
+    });
+
+    it("creates prod with the KMS secrets provider (no passphrase exists)", () => {
+        const p = project(true);
+        const result = p.run("prod");
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(p.calls(), /^stack init prod --secrets-provider awskms:\/\/alias\/finbot-pulumi-prod\?region=eu-central-1$/m);
+    });
+});
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+describe("CRDs follow their pins", () => {
+    const withCharts = (charts: Record<string, string>) => {
+        const { config } = loadStackConfig("dev");
+        return { ...config, releases: { ...config.releases, charts: { ...config.releases.charts, ...charts } } };
+    };
+    const crdInstallers = async (charts: Record<string, string>) => {
+        const run = await runPlatform(withCharts(charts), "dev");
+        const gatewayCrds = run.get("kubernetes:helm.sh/v4:Chart", "finbot-traffic-gateway-crds").inputs as Record<string, any>;
+        const gateway = run.get("kubernetes:helm.sh/v3:Release", "finbot-traffic-envoy-gateway").inputs as Record<string, any>;
+        const kps = run.get("kubernetes:helm.sh/v3:Release", "finbot-monitoring-kube-prometheus-stack").inputs as Record<string, any>;
+        return { gatewayCrds, gateway, kps };
+    };
+
+    it("a new gateway-helm pin installs that version's CRDs (gateway-crds-helm), not the chart's never-upgraded crds/", async () => {
+        const pinned = await crdInstallers({});
+        assert.equal(pinned.gatewayCrds.version, CHARTS["gateway-helm"].version);
+        assert.equal(pinned.gatewayCrds.chart, "oci://docker.io/envoyproxy/gateway-crds-helm");
+        assert.deepEqual([pinned.gateway.skipCrds, pinned.gateway.values.crds.enabled], [true, false]);
+        const bumped = await crdInstallers({ "gateway-helm": "v1.9.1", "kube-prometheus-stack": "88.6.0" });
+        assert.equal(bumped.gatewayCrds.version, "v1.9.1");
+        // kube-prometheus-stack's own upgrade job applies the CRDs of the pinned version before each upgrade.
+        assert.equal(bumped.kps.version, "88.6.0");
+        assert.equal(bumped.kps.values.crds.upgradeJob.enabled, true);
+        assert.deepEqual(bumped.kps.values.crds.upgradeJob.image.kubectl, imageParts(PLATFORM_IMAGES.kubectl));
+    });
+
+    it("npm run manifests:pin records a manifest's SHA-256, changing only that value", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-pin-"));
+        mkdirSync(path.join(dir, path.dirname(RELEASE_DEFAULTS_FILE)), { recursive: true });
+        cpSync(path.join(PROJECT_DIR, RELEASE_DEFAULTS_FILE), path.join(dir, RELEASE_DEFAULTS_FILE));
+        const before = readFileSync(path.join(dir, RELEASE_DEFAULTS_FILE), "utf8");
+        const manifest = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: rabbitmq-system\n";
+        const urls: string[] = [];
+        const result = await runMain((argv, io) => pinMain(argv, io, async (url) => (urls.push(url), manifest)), [], dir);
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(urls, ["https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml"]);
+        const after = readFileSync(path.join(dir, RELEASE_DEFAULTS_FILE), "utf8");
+        const changed = before.split("\n").filter((line, i) => line !== after.split("\n")[i]);
+        assert.deepEqual(changed, ['      "sha256": null']);
+        assert.equal(JSON.parse(after).manifests["rabbitmq-cluster-operator"].sha256, sha256Of(manifest));
+        const notYaml = await runMain((argv, io) => pinMain(argv, io, async () => "<html>rate limited</html>"), [], dir);
+        assert.equal(notYaml.status, 1);
+        assert.match(notYaml.stderr, /holds a document without apiVersion and kind|holds no Kubernetes object/);
     });
 });

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { CHARTS } from "../components/config/releases";
 import { allDashboards } from "../components/platform/catalog";
 import { isAlert } from "../components/monitoring/rules";
 import { existsSync } from "node:fs";
@@ -49,11 +50,11 @@ describe("monitoring", () => {
         for (const run of [dev, prod]) {
             const kps = run.get(RELEASE, "finbot-monitoring-kube-prometheus-stack").inputs as Any;
             assert.equal(kps.chart, "kube-prometheus-stack");
-            assert.equal(kps.version, "88.5.3");
+            assert.equal(kps.version, run.config.releases.charts["kube-prometheus-stack"]);
             assert.equal(kps.repositoryOpts.repo, "https://prometheus-community.github.io/helm-charts");
             assert.equal(kps.namespace, "finbot-monitoring");
             const blackbox = run.get(RELEASE, "finbot-monitoring-blackbox-exporter").inputs as Any;
-            assert.equal(blackbox.version, "11.17.2");
+            assert.equal(blackbox.version, CHARTS["prometheus-blackbox-exporter"].version);
         }
     });
 

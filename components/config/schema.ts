@@ -17,7 +17,7 @@ import { cacheSchema, databaseSchema, queueSchema, workerSchema } from "./data";
 import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
 import { trafficSchema } from "./traffic";
-import { CHARTS, ChartName, ELASTIC_STACK_VERSION, PLATFORM_IMAGES } from "./releases";
+import { CHARTS, ChartName, ELASTIC_STACK_VERSION, MANIFESTS, PLATFORM_IMAGES } from "./releases";
 import { capacityProblem } from "./capacityRule";
 
 const PROMETHEUS_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -170,6 +170,24 @@ const chartVersions = z
     )
     .prefault({});
 
+const manifestVersion = (name: keyof typeof MANIFESTS) =>
+    z
+        .strictObject({
+            version: z
+                .string()
+                .regex(/^v?\d+\.\d+\.\d+$/, { error: 'an exact release such as "v2.22.3"' })
+                .describe("Release tag."),
+            sha256: z
+                .string()
+                .regex(/^[a-f0-9]{64}$/, { error: "a SHA-256 in hex (npm run manifests:pin records it)" })
+                .nullable()
+                .describe("SHA-256 of the release asset; required in production."),
+        })
+        .prefault({ version: MANIFESTS[name].version, sha256: MANIFESTS[name].sha256 })
+        .describe(`The ${name} release manifest.`);
+
+const manifestVersions = z.strictObject({ "rabbitmq-cluster-operator": manifestVersion("rabbitmq-cluster-operator") }).prefault({});
+
 /** AWS network the production data tier and load balancers live in. */
 const networkSchema = z.strictObject({
     vpcId: z
@@ -223,16 +241,17 @@ export const platformSchema = z
                     .record(z.string().regex(/^[a-z][-a-z0-9]*$/, { error: "an image key (lower-case, digits, -)" }), imageRef)
                     .default({})
                     .transform((images) => ({ ...PLATFORM_IMAGES, ...images }))
-                    .describe("Images by key. @default podinfo (the stand-in API)"),
+                    .describe("Images by key; FinBot's service images are named per stack. @default the platform's images (releases.json)"),
                 charts: chartVersions.describe("Helm chart versions by chart name."),
                 elasticStack: z
                     .string()
                     .regex(/^\d+\.\d+\.\d+$/, { error: 'an exact Elastic Stack version such as "9.4.3"' })
                     .default(ELASTIC_STACK_VERSION)
                     .describe("Version of Elasticsearch, Kibana, Logstash, Filebeat and APM Server."),
+                manifests: manifestVersions.describe("Release manifests applied as published, each verified against its SHA-256."),
             })
             .prefault({})
-            .describe("What promotion moves from dev to prod: images and chart versions."),
+            .describe("What promotion moves from dev to prod: images, chart versions, manifests."),
         services: z.array(serviceSchema).default([]).describe("FinBot's HTTP services, each autoscaled."),
         monitoring: monitoringSchema.describe("Prometheus, Alertmanager, Grafana, uptime probes and alert routing."),
         database: databaseSchema.describe("PostgreSQL: CloudNativePG in the cluster, or RDS; read replicas and pooling."),

@@ -34,8 +34,17 @@ export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPol
             );
         }
     }
+    // Production applies release manifests only when their checksum is recorded: like a placeholder,
+    // listed by the offline plan and refused by a deployment.
+    const unpinned = parsed.success && parsed.data.environment === "production" ? unpinnedManifests(parsed.data) : [];
+    if (placeholders === "reject") {
+        for (const p of unpinned)
+            errors.push(
+                `${raw.file}: ${keyPath(p)}: expected the SHA-256 of the release asset in production (npm run manifests:pin), given nothing`,
+            );
+    }
     if (errors.length > 0 || !parsed.success) return { ok: false, errors: [...new Set(errors)] };
-    return { ok: true, config: parsed.data, placeholders: found.map(keyPath) };
+    return { ok: true, config: parsed.data, placeholders: [...found, ...unpinned].map(keyPath) };
 }
 
 /** `["services", 0, "replicas"]` -> `finbot:services[0].replicas`. */
@@ -162,6 +171,13 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
     const schema = schemaAt(path);
     const def = schema ? defOf(unwrap(schema)) : undefined;
     return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+}
+
+/** Key paths of release manifests without a recorded SHA-256. */
+export function unpinnedManifests(config: PlatformConfig): PropertyKey[][] {
+    return Object.entries(config.releases.manifests)
+        .filter(([, m]) => m.sha256 === null)
+        .map(([name]) => ["releases", "manifests", name, "sha256"]);
 }
 
 /** Key paths of string values that still hold a placeholder. */

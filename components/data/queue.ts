@@ -3,7 +3,7 @@ import { containerResources } from "../config/primitives";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
-import { MANIFESTS } from "../config/releases";
+import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
 import { amqpUrl } from "./connections";
 import { rabbitPasswordHash, rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
 
@@ -13,8 +13,10 @@ export interface QueueArgs {
     namespace: string;
     /** RabbitMQ image from `finbot:releases.images`. */
     image: string;
-    /** Version of the Cluster Operator's release manifest. */
-    operatorVersion: string;
+    /** The Cluster Operator's release manifest (CRDs, RBAC, Deployment) and its pinned SHA-256. */
+    operatorManifest: PinnedManifest;
+    /** Downloads the manifest (the program) or stands in for it (the offline plan). */
+    fetchManifest: ManifestFetcher;
     storageClass?: string;
     monitoringCrds?: pulumi.Resource;
 }
@@ -36,12 +38,12 @@ export class Queue extends pulumi.ComponentResource {
         const host = `${QUEUE_CLUSTER}.${namespace}.svc.cluster.local`;
         const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
 
-        // The operator's release manifest (CRDs, RBAC, Deployment in rabbitmq-system), pinned by URL.
-        const operator = new k8s.yaml.v2.ConfigFile(
-            `${name}-operator`,
-            { file: MANIFESTS["rabbitmq-cluster-operator"].url(args.operatorVersion) },
-            { parent: this },
-        );
+        // The operator's release manifest (CRDs, RBAC, Deployment in rabbitmq-system), applied from the
+        // bytes checked against the pin: a new version brings its CRDs with it.
+        const manifest = pulumi
+            .output(args.fetchManifest(args.operatorManifest.url))
+            .apply((text) => verifyManifest(args.operatorManifest, text));
+        const operator = new k8s.yaml.v2.ConfigGroup(`${name}-operator`, { yaml: manifest }, { parent: this });
 
         // The default user is ours (secretBackend.externalSecret), so its password is known to the program.
         const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });

@@ -1,7 +1,7 @@
 // The data tier's section of summary.md: database, cache and queue topology, workers, requests.
 import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
-import { table } from "../platform/table";
+import { table } from "../lib/markdown";
 import { dataTierRequests, totalRequests } from "./sizes";
 
 export function dataTierSummary(config: PlatformConfig): string {

@@ -2,7 +2,7 @@
 import { formatBytes, formatCpu } from "../config/quantities";
 import { totalRequests } from "../data/sizes";
 import { PlatformConfig } from "../config/schema";
-import { table } from "../platform/table";
+import { table } from "../lib/markdown";
 import { loggingRequests } from "./logging";
 
 export function loggingSummary(config: PlatformConfig): string {

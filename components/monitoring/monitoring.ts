@@ -48,6 +48,8 @@ export interface MonitoringArgs {
     certificates: boolean;
     /** Let Prometheus accept remote writes (load-test results). @default false */
     remoteWriteReceiver?: boolean;
+    /** Images from `finbot:releases.images` (the CRD upgrade job's busybox and kubectl). */
+    images: Record<string, string>;
 }
 
 /** Every rule group the monitoring area generates for a config (pure; used by tests and promtool). */
@@ -144,6 +146,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     storageClass: args.storageClass,
                     grafanaAdminSecret: "grafana-admin",
                     remoteWriteReceiver: args.remoteWriteReceiver,
+                    images: args.images,
                 }),
             },
             { parent: this, dependsOn: [grafanaSecret, alertmanagerSecret] },

@@ -2,7 +2,7 @@
 import type { DashboardDefinition } from "../../dashboards";
 import { defaultRetentionSize } from "../config/monitoring";
 import { PlatformConfig } from "../config/schema";
-import { table } from "../platform/table";
+import { table } from "../lib/markdown";
 import { RuleGroup, isAlert } from "./rules";
 
 /** `groups` and `dashboards`: everything monitoring provisions for the config (platform/catalog.ts). */

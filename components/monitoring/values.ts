@@ -1,6 +1,7 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
+import { imageParts } from "../lib/helm";
 
 export const KPS_RELEASE = "kube-prometheus-stack";
 export const BLACKBOX_RELEASE = "prometheus-blackbox-exporter";
@@ -19,6 +20,8 @@ export interface KubePrometheusStackArgs {
     grafanaAdminSecret: string;
     /** Accept remote writes (k6 load-test results). @default false */
     remoteWriteReceiver?: boolean;
+    /** Images from `finbot:releases.images` (busybox and kubectl run the CRD upgrade job). */
+    images: Record<string, string>;
 }
 
 const volumeClaim = (size: string, storageClass?: string) => ({
@@ -41,7 +44,23 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
     const managed = monitoring.managedControlPlane ?? production;
     return {
         fullnameOverride: KPS_RELEASE,
-        crds: { enabled: true },
+        // Helm installs the chart's CRDs once and never upgrades them: the upgrade job applies the
+        // CRDs of the pinned chart version server-side before every install and upgrade.
+        crds: {
+            enabled: true,
+            upgradeJob: {
+                enabled: true,
+                forceConflicts: true,
+                image: { busybox: imageParts(args.images.busybox), kubectl: imageParts(args.images.kubectl) },
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                podSecurityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                containerSecurityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                },
+            },
+        },
         defaultRules: {
             create: true,
             rules: managed

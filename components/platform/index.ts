@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANIFESTS } from "../config/releases";
+import { MANIFESTS, manifestUrl } from "../config/releases";
+import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PlatformConfig } from "../config/schema";
 import { CONNECTIONS_SUFFIX, Cache, Database, Queue, dataTierEnabled } from "../data";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
@@ -12,6 +13,11 @@ import { PROMETHEUS_URL, allDashboards, areaRuleGroups, operatorUis, watchedVolu
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
     config: PlatformConfig;
+    /**
+     * Downloads release manifests (verified against their pins before they are applied).
+     * @default an HTTPS download
+     */
+    fetchManifest?: ManifestFetcher;
 }
 
 /** Namespace labels: FinBot's own pods meet the restricted Pod Security Standard; enforce it there. */
@@ -80,6 +86,7 @@ export class Platform extends pulumi.ComponentResource {
                     remoteWriteReceiver: config.traffic.loadTest.enabled,
                     certificates: config.traffic.enabled,
                     storageClass: config.kubernetes.storageClass,
+                    images,
                 },
                 { parent: this, dependsOn: [monitoringNamespace] },
             );
@@ -153,7 +160,14 @@ export class Platform extends pulumi.ComponentResource {
                         ...common,
                         config: config.queue,
                         image: images.rabbitmq,
-                        operatorVersion: MANIFESTS["rabbitmq-cluster-operator"].version,
+                        operatorManifest: {
+                            url: manifestUrl({
+                                ...MANIFESTS["rabbitmq-cluster-operator"],
+                                ...config.releases.manifests["rabbitmq-cluster-operator"],
+                            }),
+                            sha256: config.releases.manifests["rabbitmq-cluster-operator"].sha256,
+                        },
+                        fetchManifest: args.fetchManifest ?? httpFetcher,
                     },
                     after,
                 ).url;
@@ -330,6 +344,10 @@ export class Platform extends pulumi.ComponentResource {
 }
 
 /** Builds the platform for a validated config. The program (`index.ts`), tests and the offline plan all call this. */
-export function buildPlatform(config: PlatformConfig, opts?: pulumi.ComponentResourceOptions): Platform {
-    return new Platform("finbot", { config }, opts);
+export function buildPlatform(
+    config: PlatformConfig,
+    options: { fetchManifest?: ManifestFetcher } = {},
+    opts?: pulumi.ComponentResourceOptions,
+): Platform {
+    return new Platform("finbot", { config, ...options }, opts);
 }

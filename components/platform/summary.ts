@@ -8,7 +8,7 @@ import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
 import { trafficSummary } from "../traffic/summary";
 import { allDashboards, allRuleGroups, operatorUis } from "./catalog";
-import { table } from "./table";
+import { table } from "../lib/markdown";
 
 /** A registered resource as far as the summary needs it. */
 export interface PlannedResource {

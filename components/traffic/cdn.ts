@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface CdnArgs {
+    /** `staging` or `production`: part of the asset bucket's name. */
+    environment: string;
     /** Paths served from the static-asset bucket, e.g. `/static/*`. */
     staticPaths: string[];
     priceClass: string;
@@ -27,21 +29,28 @@ export class Cdn extends pulumi.ComponentResource {
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:Cdn", name, {}, opts);
         const parent = { parent: this };
-        const bucket = new aws.s3.Bucket(`${name}-assets`, { forceDestroy: false }, parent);
+        // An explicit, account-scoped name: known before the bucket exists, so every companion
+        // resource (and the policy pack) can name it in a preview.
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const bucket = new aws.s3.Bucket(
+            `${name}-assets`,
+            { bucket: pulumi.interpolate`finbot-${args.environment}-assets-${account}`, forceDestroy: false },
+            parent,
+        );
         new aws.s3.BucketPublicAccessBlock(
             `${name}-assets`,
-            { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { bucket: bucket.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
             parent,
         );
         new aws.s3.BucketOwnershipControls(
             `${name}-assets`,
-            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { bucket: bucket.bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
             parent,
         );
-        new aws.s3.BucketVersioning(`${name}-assets`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+        new aws.s3.BucketVersioning(`${name}-assets`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, parent);
         new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-assets`,
-            { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+            { bucket: bucket.bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
             parent,
         );
         const oac = new aws.cloudfront.OriginAccessControl(
@@ -147,7 +156,7 @@ export class Cdn extends pulumi.ComponentResource {
         new aws.s3.BucketPolicy(
             `${name}-assets`,
             {
-                bucket: bucket.id,
+                bucket: bucket.bucket,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
                     Statement: [

@@ -4,7 +4,7 @@ import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
 import { dataTierRequests, RequestLine, totalRequests } from "../data/sizes";
 import { loggingRequests } from "../logging/logging";
-import { table } from "../platform/table";
+import { table } from "../lib/markdown";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
 import { UiRoute, hostFor } from "./routes";

@@ -3,7 +3,8 @@ import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CHARTS } from "../config/releases";
+import { CHARTS, CRD_CHARTS } from "../config/releases";
+import { helmRelease } from "../lib/helm";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
 import { TrafficConfig } from "../config/traffic";
 import { Cdn } from "./cdn";
@@ -45,23 +46,36 @@ export class Traffic extends pulumi.ComponentResource {
         const { config, namespace } = args;
         const issuerKind = config.tls.issuer ?? (args.production ? "acme" : "self-signed");
 
-        const envoyGateway = new k8s.helm.v3.Release(
+        // Helm never upgrades a chart's crds/ folder: Envoy Gateway's and Gateway API's CRDs come from
+        // gateway-crds-helm at the pinned version (templates, applied server-side by Pulumi), so a new
+        // pin brings its CRDs along; the gateway chart itself installs none.
+        const gatewayVersion = args.chartVersions["gateway-helm"];
+        const gatewayCrds = new k8s.helm.v4.Chart(
+            `${name}-gateway-crds`,
+            {
+                chart: CRD_CHARTS["gateway-helm"]!.chart,
+                version: gatewayVersion,
+                namespace,
+                values: { crds: { gatewayAPI: { enabled: true, channel: "standard" }, envoyGateway: { enabled: true } } },
+            },
+            { parent: this },
+        );
+        const envoyGateway = helmRelease(
             `${name}-envoy-gateway`,
             {
-                name: "envoy-gateway",
-                chart: CHARTS["gateway-helm"].repo,
-                version: args.chartVersions["gateway-helm"],
+                chart: "gateway-helm",
+                version: gatewayVersion,
+                releaseName: "envoy-gateway",
                 namespace,
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
+                skipCrds: true,
                 values: {
+                    crds: { enabled: false },
                     deployment: {
                         envoyGateway: { resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1024Mi" } } },
                     },
                 },
             },
-            { parent: this },
+            { parent: this, dependsOn: [gatewayCrds] },
         );
         const certManager = new k8s.helm.v3.Release(
             `${name}-cert-manager`,
@@ -327,6 +341,7 @@ export class Traffic extends pulumi.ComponentResource {
             const cdn = new Cdn(
                 `${name}-cdn`,
                 {
+                    environment: args.production ? "production" : "staging",
                     staticPaths: config.cdn.staticPaths,
                     priceClass: config.cdn.priceClass,
                     originHost: hostFor(publicService?.name ?? "api", config.domain),

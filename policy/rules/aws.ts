@@ -169,8 +169,8 @@ export const s3Private: StackValidationPolicy = {
         const versioning = byBucket("aws:s3/bucketVersioning:BucketVersioning");
         const encryption = byBucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
-            // Companion resources reference the bucket by id, which the engine resolves to its name.
-            const id = (bucket.props.bucket ?? bucket.props.id) as string;
+            // Companion resources name the bucket (the program names buckets explicitly, so the name is known in a preview).
+            const id = bucket.props.bucket as string;
             const block = blocks.get(id);
             if (
                 !block ||

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../components/config/load";
 import { PlatformConfig } from "../../components/config/schema";
 import { validateConfig } from "../../components/config/validate";
+import { offlineFetcher } from "../../components/lib/manifest";
 import { Platform, buildPlatform } from "../../components/platform";
 
 export const PROJECT = "finbot";
@@ -133,7 +134,7 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         const service = type.split(":")[1].split("/")[0];
         // AWS auto-naming: the Pulumi name plus a random suffix, when no name is given.
         if (inputs.name === undefined) state.name = `${name}-${hex}`;
-        const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(inputs.identifier ?? state.name);
+        const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(inputs.identifier ?? inputs.bucket ?? state.name);
         state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
         state.id = id;
         Object.assign(state, awsEndpoints(type, id));
@@ -239,7 +240,7 @@ async function runPlatformNow(config: PlatformConfig, stack: string): Promise<Pl
         options.set(key, { resource, opts });
         return undefined;
     };
-    const platform = buildPlatform(config, { transformations: [recordOptions] });
+    const platform = buildPlatform(config, { fetchManifest: offlineFetcher }, { transformations: [recordOptions] });
     await awaitOutput(platform.urn);
     await waitForRegistrations();
 

@@ -39,6 +39,53 @@ export function releasesOf(doc: Document, file: string): Releases {
     return node.toJSON() as Releases;
 }
 
+/** Where the defaults of finbot:releases are written. */
+export const RELEASE_DEFAULTS_FILE = path.join("components", "config", "releases.json");
+
+interface ReleaseDefaults {
+    charts: Record<string, { version: string }>;
+    images: Record<string, string>;
+    elasticStack: string;
+    manifests: Record<string, { version: string; sha256: string | null }>;
+}
+
+/** releases.json in the shape of finbot:releases. */
+export function defaultReleases(json: ReleaseDefaults): Releases {
+    return {
+        images: { ...json.images },
+        charts: Object.fromEntries(Object.entries(json.charts).map(([name, chart]) => [name, chart.version])),
+        elasticStack: json.elasticStack,
+        manifests: Object.fromEntries(Object.entries(json.manifests).map(([name, m]) => [name, { version: m.version, sha256: m.sha256 }])),
+    };
+}
+
+/** `defaults` with a stack's pins on top (what the stack runs). */
+export function mergeReleases(defaults: Releases, pinned: Releases): Releases {
+    const out: Releases = structuredClone(defaults);
+    for (const [key, value] of Object.entries(pinned)) {
+        const base = out[key];
+        out[key] =
+            value !== null && typeof value === "object" && base !== null && typeof base === "object"
+                ? mergeReleases(base as Releases, value as Releases)
+                : value;
+    }
+    return out;
+}
+
+/** The releases a stack runs: the defaults of releases.json with the stack file's pins on top. */
+export function effectiveReleases(projectDir: string, stack: string): Releases {
+    const file = stackFileNameOrError(stack);
+    const node = parseDocument(readText(projectDir, stack), file).getIn(RELEASES_PATH, true);
+    const pinned = isMap(node) ? (node.toJSON() as Releases) : {};
+    let defaults: Releases = {};
+    try {
+        defaults = defaultReleases(JSON.parse(readFileSync(path.join(projectDir, RELEASE_DEFAULTS_FILE), "utf8")) as ReleaseDefaults);
+    } catch {
+        // A project without release defaults runs what its stack file pins.
+    }
+    return mergeReleases(defaults, pinned);
+}
+
 export class PromotionError extends Error {
     constructor(public readonly problems: string[]) {
         super(problems.join("\n"));
@@ -50,7 +97,8 @@ export function unpinned(releases: Releases, file: string): string[] {
     const problems: string[] = [];
     for (const [key, value] of leaves(releases)) {
         if (key.startsWith("images.") && !isPinnedImage(value)) problems.push(`${file}: ${RELEASES_KEY}.${key} is not pinned ("${value}")`);
-        if ((key.startsWith("charts.") || key === "elasticStack") && !/^v?\d+\.\d+\.\d+([-+][\w.-]+)?$/.test(value)) {
+        const exact = key.startsWith("charts.") || key === "elasticStack" || /^manifests\.[^.]+\.version$/.test(key);
+        if (exact && !/^v?\d+\.\d+\.\d+([-+][\w.-]+)?$/.test(value)) {
             problems.push(`${file}: ${RELEASES_KEY}.${key} is not an exact version ("${value}")`);
         }
     }
@@ -157,16 +205,40 @@ function git(projectDir: string, args: string[]): string {
 /** `finbot:releases` of a stack file in every commit that touched it, newest first. */
 export function releaseHistory(projectDir: string, stack: string): Array<{ commit: string; releases: Releases }> {
     const file = stackFileName(stack);
-    let commits: string[];
-    try {
-        commits = git(projectDir, ["log", "--format=%H", "--", file]).split("\n").filter(Boolean);
-    } catch {
-        throw new PromotionError([`${file}: no git history here (run inside the repository)`]);
-    }
-    return commits.flatMap((commit) => {
+    return commitsTouching(projectDir, [file]).flatMap((commit) => {
         const releases = releasesAtCommit(projectDir, file, commit);
         return releases ? [{ commit, releases }] : [];
     });
+}
+
+/** What a stack ran at every commit that changed its pins or the release defaults, newest first. */
+export function effectiveReleaseHistory(projectDir: string, stack: string): Array<{ commit: string; releases: Releases }> {
+    const file = stackFileName(stack);
+    return commitsTouching(projectDir, [file, RELEASE_DEFAULTS_FILE]).map((commit) => {
+        let defaults: Releases = {};
+        try {
+            defaults = defaultReleases(JSON.parse(git(projectDir, ["show", `${commit}:${RELEASE_DEFAULTS_FILE}`])) as ReleaseDefaults);
+        } catch {
+            // no release defaults at that commit
+        }
+        let pinned: Releases = {};
+        try {
+            pinned = releasesAtCommit(projectDir, file, commit) ?? {};
+        } catch {
+            // no stack file at that commit
+        }
+        return { commit, releases: mergeReleases(defaults, pinned) };
+    });
+}
+
+function commitsTouching(projectDir: string, files: string[]): string[] {
+    try {
+        return git(projectDir, ["log", "--format=%H", "--", ...files])
+            .split("\n")
+            .filter(Boolean);
+    } catch {
+        throw new PromotionError([`${files[0]}: no git history here (run inside the repository)`]);
+    }
 }
 
 function releasesAtCommit(projectDir: string, file: string, commit: string): Releases | undefined {
