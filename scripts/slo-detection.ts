@@ -4,8 +4,8 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { ServiceConfig } from "../components/config/schema";
-import { allRuleGroups } from "../components/platform/catalog";
-import { loadStackConfig } from "./lib/offline";
+import { firingSloAlerts } from "../components/monitoring/conventions";
+import { loadStackConfig, runPlatform } from "./lib/offline";
 import { SCENARIOS, SloScenario, minutes, promtoolTest, scenarioPhases, scratchDir, sloSeries, writeRuleFile } from "../test/promtool";
 import { hasTool } from "../test/tools";
 
@@ -27,7 +27,7 @@ function firstFiring(
     const incidentMinutes = scenario.incident.reduce((sum, p) => sum + p.minutes, 0);
     const times: number[] = [];
     for (let t = 0; t <= incidentMinutes; t += scenario.step) times.push(t);
-    const expr = `count(ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing", severity="${severity}", slo="${slo}"}) or vector(0)`;
+    const expr = `count(${firingSloAlerts({ severity: severity as "page" | "ticket", slo })}) or vector(0)`;
     // Every check expects "not firing"; the times promtool reports as failed are the firing ones.
     const result = promtoolTest(
         ruleFile,
@@ -56,7 +56,7 @@ function format(minutesAfter: number | undefined): string {
     return minutesAfter >= 120 ? `${(minutesAfter / 60).toFixed(1)} h` : `${minutesAfter} min`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
     if (!hasTool("promtool")) {
         console.error("slo-detection: promtool not found (apt-get install prometheus)");
         process.exit(2);
@@ -64,7 +64,8 @@ function main(): void {
     const dev = loadStackConfig("dev").config;
     const base = dev.services[0];
     const api: ServiceConfig = { ...base, slo: { ...base.slo, latency: { ...base.slo.latency, percent: 99.9 } } };
-    const ruleFile = writeRuleFile(scratchDir("detection"), allRuleGroups({ ...dev, services: [api] }), { annotations: false });
+    const run = await runPlatform({ ...dev, services: [api] }, "dev");
+    const ruleFile = writeRuleFile(scratchDir("detection"), run.platform.monitoring?.ruleGroups ?? [], { annotations: false });
     const rows: string[] = [];
     for (const slo of ["availability", "latency"] as const) {
         for (const [key, scenario] of Object.entries(SCENARIOS) as Array<[keyof typeof SCENARIOS, SloScenario]>) {
@@ -99,4 +100,4 @@ function main(): void {
     writeFileSync(path.join(__dirname, "..", "docs", "slo-detection.md"), text);
 }
 
-main();
+void main();

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { CONNECTION_KEYS } from "../components/data/connections";
 import { rabbitPasswordHash } from "../components/data/definitions";
-import { dataTierRequests, totalRequests } from "../components/data/sizes";
+import { totalRequests } from "../components/lib/cluster";
 import { readStackFile } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
 import { ManifestChecksumError, sha256Of, verifyManifest } from "../components/lib/manifest";
@@ -109,7 +109,7 @@ describe("data tier", () => {
         });
 
         it("the data tier's requests fit a laptop: at most 1 vCPU and 2 GiB", () => {
-            const total = totalRequests(dataTierRequests(dev.config));
+            const total = totalRequests(dev.platform.dataTier?.footprint.requests ?? []);
             assert.ok(total.millicores <= 1000, `${total.millicores}m`);
             assert.ok(total.bytes <= 2 * 2 ** 30, `${total.bytes / 2 ** 20}Mi`);
         });

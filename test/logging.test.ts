@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import { totalRequests } from "../components/data/sizes";
-import { OBSERVABILITY_KEYS, loggingRequests, logstashPipeline } from "../components/logging";
+import { totalRequests } from "../components/lib/cluster";
+import { OBSERVABILITY_KEYS, logstashPipeline } from "../components/logging";
 import { PlatformRun, revealSecrets, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -117,7 +117,7 @@ describe("logging (ECK)", () => {
     });
 
     it("dev's Elasticsearch, Kibana, Logstash and APM request at most 1.5 vCPU and 3.5 GiB", () => {
-        const { millicores: cpu, bytes: memory } = totalRequests(loggingRequests(dev.config.logging));
+        const { millicores: cpu, bytes: memory } = totalRequests(dev.platform.logging?.footprint.requests ?? []);
         assert.ok(cpu <= 1500, `${cpu}m`);
         assert.ok(memory <= 3.5 * 2 ** 30, `${memory / 2 ** 20}Mi`);
     });

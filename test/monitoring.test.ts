@@ -1,10 +1,8 @@
 import * as assert from "node:assert/strict";
 import { CHARTS } from "../components/config/releases";
-import { allDashboards } from "../components/platform/catalog";
-import { isAlert } from "../components/monitoring/rules";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { PROJECT_DIR, PlatformRun, RecordedResource, redactSecrets, revealSecrets, runStack } from "./harness";
+import { PROJECT_DIR, PlatformRun, RecordedResource, redactSecrets, revealSecrets, runPlatform, runStack } from "./harness";
 
 // lezer-promql ships CommonJS next to its ES module, but its typings are ES-only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -199,15 +197,19 @@ describe("monitoring", () => {
         for (const rule of rules(dev).filter((r) => r.alert)) assert.ok(["page", "ticket"].includes(rule.labels.severity), rule.alert);
     });
 
-    it("every PromQL expression of the rules and dashboards parses", () => {
+    it("every PromQL expression of the rules and dashboards parses", async () => {
         const exprs: string[] = rules(prod).map((r) => r.expr);
-        const boards = allDashboards({
-            ...prod.config,
-            monitoring: {
-                ...prod.config.monitoring,
-                businessMetrics: [{ title: "Payments/s", expr: "sum(rate(payments_total[5m]))", unit: "short" }],
+        const withBusiness = await runPlatform(
+            {
+                ...prod.config,
+                monitoring: {
+                    ...prod.config.monitoring,
+                    businessMetrics: [{ title: "Payments/s", expr: "sum(rate(payments_total[5m]))", unit: "short" }],
+                },
             },
-        });
+            "prod",
+        );
+        const boards = withBusiness.platform.monitoring?.dashboards ?? [];
         for (const board of boards)
             for (const panel of board.model.panels ?? []) for (const target of (panel as Any).targets ?? []) exprs.push(target.expr);
         assert.ok(exprs.length > 40);
@@ -243,8 +245,14 @@ describe("monitoring", () => {
         }
     });
 
-    it("alert rules carry a runbook that exists", () => {
-        for (const rule of rules(prod).filter(isAlert))
-            assert.ok(existsSync(path.join(PROJECT_DIR, rule.annotations.runbook)), rule.annotations.runbook);
+    it("alert rules link a runbook that exists, as an absolute runbook_url under the configured base", () => {
+        const base = prod.config.monitoring.runbookBaseUrl ?? "";
+        assert.ok(base.startsWith("https://"));
+        for (const rule of rules(prod).filter((r) => r.alert)) {
+            const url: string = rule.annotations.runbook_url;
+            assert.ok(url.startsWith(`${base}/`), `${rule.alert}: ${url}`);
+            assert.ok(existsSync(path.join(PROJECT_DIR, "docs", "runbooks", url.slice(base.length + 1))), url);
+            assert.equal(rule.annotations.runbook, undefined, "Prometheus gets runbook_url only");
+        }
     });
 });

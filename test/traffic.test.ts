@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { Footprint } from "../components/lib/footprint";
 import { capacityProblem } from "../components/config/capacityRule";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
 import { PriceTable, capacityReport, estimateCost, k6Thresholds, scaleUpTime, serviceRouteRules } from "../components/traffic";
@@ -222,7 +223,19 @@ describe("capacity arithmetic", () => {
 
 describe("cost arithmetic", () => {
     it("adds up RDS, RDS Proxy, ElastiCache, the NLB, CloudFront and the cluster's requests from the price table", () => {
-        const config = loadStackConfig("prod").config;
+        // What prod's components declare: the managed services it creates and 10 vCPU and 20 GiB of pods.
+        const footprint: Footprint = {
+            requests: [{ part: "pods", pods: 10, cpu: "1", memory: "2Gi" }],
+            managed: [
+                { kind: "rds-instance", role: "primary", instanceClass: "db.r6g.large", count: 1, multiAz: true },
+                { kind: "rds-instance", role: "read replicas", instanceClass: "db.r6g.large", count: 2, multiAz: false },
+                { kind: "rds-storage", gb: 100, copies: 4 },
+                { kind: "rds-proxy", instanceClass: "db.r6g.large" },
+                { kind: "elasticache-node", engine: "valkey", nodeType: "cache.r7g.large", count: 3 },
+                { kind: "nlb" },
+                { kind: "cloudfront" },
+            ],
+        };
         const prices: PriceTable = {
             region: "test",
             date: "2026-01-01",
@@ -243,9 +256,7 @@ describe("cost arithmetic", () => {
             ec2VcpuHourly: 0.04,
             ec2GibHourly: 0.005,
         };
-        const lines = Object.fromEntries(
-            estimateCost(config, prices, { millicores: 10_000, bytes: 20 * 2 ** 30 }).map((l) => [l.item, Number(l.monthly.toFixed(4))]),
-        );
+        const lines = Object.fromEntries(estimateCost(footprint, prices).map((l) => [l.item, Number(l.monthly.toFixed(4))]));
         assert.deepEqual(lines, {
             "RDS primary (Multi-AZ)": 200, // 1 $/h x 2 (Multi-AZ) x 100 h
             "RDS read replicas": 200, // 2 replicas x 1 $/h x 100 h

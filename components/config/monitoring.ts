@@ -68,6 +68,12 @@ const businessPanelSchema = z.strictObject({
 export const monitoringSchema = z
     .strictObject({
         enabled: z.boolean().default(true).describe("Install the monitoring stack."),
+        runbookBaseUrl: z
+            .url({ protocol: /^https$/, error: "an https URL of the folder holding the runbooks (docs/runbooks of this repository)" })
+            .optional()
+            .describe(
+                "Where the runbooks are read: each alert's runbook_url is <runbookBaseUrl>/<runbook>.md (required with monitoring on).",
+            ),
         managedControlPlane: z
             .boolean()
             .optional()

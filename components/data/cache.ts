@@ -10,6 +10,9 @@ import { redisUrl } from "./connections";
 import { fromClusterNodes } from "./network";
 import { redisConf } from "./redisConf";
 import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
+import { podMonitor } from "../lib/cluster";
+import { Footprint, emptyFootprint } from "../lib/footprint";
+import { EXPORTER_RESOURCES } from "./sizes";
 
 export interface CacheArgs {
     config: CacheConfig;
@@ -20,7 +23,10 @@ export interface CacheArgs {
     images: Record<string, string>;
     storageClass?: string;
     network?: PlatformConfig["network"];
-    /** When set, a ServiceMonitor for the exporter is created after this resource. */
+    /**
+     * When set, a PodMonitor for the exporter is created after this resource (it installs the monitoring CRDs).
+     * @default no PodMonitor
+     */
     monitoringCrds?: pulumi.Resource;
 }
 
@@ -54,9 +60,11 @@ function confChecksum(config: CacheConfig): string {
 export class Cache extends pulumi.ComponentResource {
     /** `redis://` or `rediss://` URL with the password (secret). */
     public readonly url: pulumi.Output<string>;
+    /** What it runs in the cluster and on AWS. */
+    public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("finbot:cache:Cache", name, {}, opts);
+        super("finbot:data:Cache", name, {}, opts);
         const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
         const target = args.config.mode === "elasticache" ? this.elasticache(name, args, password) : this.inCluster(name, args, password);
         this.url = pulumi.secret(
@@ -68,6 +76,7 @@ export class Cache extends pulumi.ComponentResource {
 
     private inCluster(name: string, args: CacheArgs, password: random.RandomPassword) {
         const { config, namespace } = args;
+        this.footprint.requests.push({ part: "Redis", pods: 1, ...config.resources.requests });
         const labels = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "finbot" };
         // redis.conf holds requirepass: the whole file is a Secret.
         const conf = new k8s.core.v1.Secret(
@@ -169,9 +178,15 @@ export class Cache extends pulumi.ComponentResource {
     }
 
     private elasticache(name: string, args: CacheArgs, password: random.RandomPassword) {
-        const { config, production } = args;
-        const network = args.network!;
+        const { config, production, network } = args;
+        if (!network) throw new Error("Cache: elasticache mode needs finbot:network (the config check requires it)");
         const ec = config.elasticache;
+        this.footprint.managed.push({
+            kind: "elasticache-node",
+            engine: ec.engine,
+            nodeType: ec.nodeType,
+            count: network.availabilityZones.length,
+        });
         const parent = { parent: this };
         const securityGroup = new aws.ec2.SecurityGroup(
             `${name}-sg`,
@@ -235,8 +250,9 @@ export class Cache extends pulumi.ComponentResource {
         target: { host: pulumi.Output<string>; tls: boolean; inCluster: boolean },
         password: pulumi.Output<string>,
     ): void {
-        if (!args.monitoringCrds) return;
-        const { namespace } = args;
+        const { namespace, monitoringCrds } = args;
+        if (!monitoringCrds) return;
+        this.footprint.requests.push({ part: "redis_exporter", pods: 1, ...EXPORTER_RESOURCES.requests });
         const labels = { "app.kubernetes.io/name": target.inCluster ? "redis" : "redis-exporter", "app.kubernetes.io/part-of": "finbot" };
         if (!target.inCluster) {
             new k8s.core.v1.Secret(
@@ -256,15 +272,10 @@ export class Cache extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        new k8s.apiextensions.CustomResource(
+        podMonitor(
             `${name}-pod-monitor`,
-            {
-                apiVersion: "monitoring.coreos.com/v1",
-                kind: "PodMonitor",
-                metadata: { name: "redis", namespace },
-                spec: { selector: { matchLabels: labels }, podMetricsEndpoints: [{ port: "metrics" }] },
-            },
-            { parent: this, dependsOn: [args.monitoringCrds] },
+            { name: "redis", namespace, selector: { matchLabels: labels } },
+            { parent: this, dependsOn: [monitoringCrds] },
         );
     }
 }

@@ -5,12 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { DatabaseConfig } from "../config/data";
-import { CHARTS } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
+import { podMonitor } from "../lib/cluster";
+import { Footprint, emptyFootprint } from "../lib/footprint";
+import { helmRelease } from "../lib/helm";
 import { postgresUrl } from "./connections";
 import { exporterDeployment } from "./exporter";
 import { fromClusterNodes } from "./network";
-import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
+import { CNPG_OPERATOR_RESOURCES, EXPORTER_RESOURCES, POOLER_RESOURCES } from "./sizes";
 
 export interface DatabaseArgs {
     config: DatabaseConfig;
@@ -23,7 +25,10 @@ export interface DatabaseArgs {
     storageClass?: string;
     /** AWS network (rds mode). */
     network?: PlatformConfig["network"];
-    /** When set, PodMonitors are created after this resource (it installs the monitoring CRDs). */
+    /**
+     * When set, PodMonitors are created after this resource (it installs the monitoring CRDs).
+     * @default no PodMonitors
+     */
     monitoringCrds?: pulumi.Resource;
 }
 
@@ -73,9 +78,11 @@ export function postgresParameters(config: DatabaseConfig): Record<string, strin
  */
 export class Database extends pulumi.ComponentResource {
     public readonly connection: DatabaseConnection;
+    /** What it runs in the cluster and on AWS. */
+    public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("finbot:database:Database", name, {}, opts);
+        super("finbot:data:Database", name, {}, opts);
         this.connection = args.config.mode === "rds" ? this.rds(name, args) : this.inCluster(name, args);
         this.registerOutputs({ connection: this.connection });
     }
@@ -83,17 +90,18 @@ export class Database extends pulumi.ComponentResource {
     private inCluster(name: string, args: DatabaseArgs): DatabaseConnection {
         const { config, namespace } = args;
         const clusterName = `${config.name}-db`;
-        const operator = new k8s.helm.v3.Release(
+        this.footprint.requests.push(
+            { part: "CloudNativePG operator", pods: 1, ...CNPG_OPERATOR_RESOURCES.requests },
+            { part: "PostgreSQL instances", pods: 1 + config.readReplicas, ...config.resources.requests },
+            { part: "PgBouncer poolers (rw + ro)", pods: 2 * config.pooler.instances, ...POOLER_RESOURCES.requests },
+        );
+        const operator = helmRelease(
             `${name}-operator`,
             {
-                name: "cloudnative-pg",
                 chart: "cloudnative-pg",
                 version: args.chartVersion,
-                repositoryOpts: { repo: CHARTS["cloudnative-pg"].repo },
+                releaseName: "cloudnative-pg",
                 namespace,
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
                 values: { resources: CNPG_OPERATOR_RESOURCES },
             },
             { parent: this },
@@ -169,36 +177,24 @@ export class Database extends pulumi.ComponentResource {
             );
         }
         if (args.monitoringCrds) {
-            new k8s.apiextensions.CustomResource(
+            const afterCrds = { parent: this, dependsOn: [args.monitoringCrds] };
+            podMonitor(
                 `${name}-pod-monitor`,
-                {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "PodMonitor",
-                    metadata: { name: clusterName, namespace },
-                    spec: { selector: { matchLabels: { "cnpg.io/cluster": clusterName } }, podMetricsEndpoints: [{ port: "metrics" }] },
-                },
-                { parent: this, dependsOn: [args.monitoringCrds] },
+                { name: clusterName, namespace, selector: { matchLabels: { "cnpg.io/cluster": clusterName } } },
+                afterCrds,
             );
-            new k8s.apiextensions.CustomResource(
+            podMonitor(
                 `${name}-pooler-pod-monitor`,
                 {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "PodMonitor",
-                    metadata: { name: `${clusterName}-poolers`, namespace },
-                    spec: {
-                        selector: {
-                            matchExpressions: [
-                                {
-                                    key: "cnpg.io/poolerName",
-                                    operator: "In",
-                                    values: ["rw", "ro"].map((t) => `${clusterName}-pooler-${t}`),
-                                },
-                            ],
-                        },
-                        podMetricsEndpoints: [{ port: "metrics" }],
+                    name: `${clusterName}-poolers`,
+                    namespace,
+                    selector: {
+                        matchExpressions: [
+                            { key: "cnpg.io/poolerName", operator: "In", values: ["rw", "ro"].map((t) => `${clusterName}-pooler-${t}`) },
+                        ],
                     },
                 },
-                { parent: this, dependsOn: [args.monitoringCrds] },
+                afterCrds,
             );
         }
         const url = (host: string) =>
@@ -215,7 +211,8 @@ export class Database extends pulumi.ComponentResource {
 
     private rds(name: string, args: DatabaseArgs): DatabaseConnection {
         const { config, production } = args;
-        const network = args.network!;
+        const network = args.network;
+        if (!network) throw new Error("Database: rds mode needs finbot:network (the config check requires it)");
         const rds = config.rds;
         const parent = { parent: this };
         // Stateful production resources cannot be deleted by a mistaken `pulumi up`.
@@ -330,6 +327,23 @@ export class Database extends pulumi.ComponentResource {
             },
             stateful,
         );
+        this.footprint.managed.push(
+            { kind: "rds-instance", role: "primary", instanceClass: rds.instanceClass, count: 1, multiAz: true },
+            ...(config.readReplicas > 0
+                ? [
+                      {
+                          kind: "rds-instance" as const,
+                          role: "read replicas",
+                          instanceClass: rds.instanceClass,
+                          count: config.readReplicas,
+                          multiAz: false,
+                      },
+                  ]
+                : []),
+            // Multi-AZ keeps a second copy of the primary's volume.
+            { kind: "rds-storage", gb: rds.allocatedStorageGb, copies: 2 + config.readReplicas },
+            { kind: "rds-proxy", instanceClass: rds.instanceClass },
+        );
         const zones = network.availabilityZones;
         const replicas = Array.from(
             { length: config.readReplicas },
@@ -426,7 +440,6 @@ export class Database extends pulumi.ComponentResource {
         };
     }
 
-    /** postgres_exporter per RDS instance (with pg_stat_statements), scraped by Prometheus. */
     /**
      * RDS loads pg_stat_statements (parameter group) but the extension still has to be created in
      * the database the exporters read: an idempotent Job does it, re-run when the primary changes.
@@ -474,8 +487,9 @@ export class Database extends pulumi.ComponentResource {
 
     /** postgres_exporter per RDS instance (with pg_stat_statements), scraped by Prometheus. */
     private exporters(name: string, args: DatabaseArgs, instances: aws.rds.Instance[], secret: k8s.core.v1.Secret): void {
-        if (!args.monitoringCrds) return;
-        const { namespace } = args;
+        const { namespace, monitoringCrds } = args;
+        if (!monitoringCrds) return;
+        this.footprint.requests.push({ part: "postgres_exporter", pods: instances.length, ...EXPORTER_RESOURCES.requests });
         instances.forEach((instance, i) => {
             const exporterName = i === 0 ? "postgres-exporter-primary" : `postgres-exporter-replica-${i}`;
             const labels = {
@@ -511,23 +525,20 @@ export class Database extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [secret] },
             );
-            new k8s.apiextensions.CustomResource(
+            podMonitor(
                 `${name}-${exporterName}`,
                 {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "PodMonitor",
-                    metadata: { name: exporterName, namespace },
-                    spec: {
-                        selector: { matchLabels: labels },
-                        podMetricsEndpoints: [
-                            {
-                                port: "metrics",
-                                relabelings: [{ targetLabel: "rds_instance", replacement: i === 0 ? "primary" : `replica-${i}` }],
-                            },
-                        ],
-                    },
+                    name: exporterName,
+                    namespace,
+                    selector: { matchLabels: labels },
+                    endpoints: [
+                        {
+                            port: "metrics",
+                            relabelings: [{ targetLabel: "rds_instance", replacement: i === 0 ? "primary" : `replica-${i}` }],
+                        },
+                    ],
                 },
-                { parent: this, dependsOn: [args.monitoringCrds!] },
+                { parent: this, dependsOn: [monitoringCrds] },
             );
         });
     }

@@ -8,6 +8,7 @@ import { cacheRules, databaseRules, queueRules } from "./rules";
 
 export * from "./cache";
 export * from "./connections";
+export * from "./dataTier";
 export * from "./database";
 export * from "./queue";
 
@@ -31,7 +32,7 @@ export function dataTierDashboards(config: PlatformConfig): DashboardDefinition[
     ];
 }
 
-/** True when any data-tier part is enabled (the data namespace is needed). */
+/** True when any data-tier part is enabled. */
 export function dataTierEnabled(config: PlatformConfig): boolean {
     return config.database.enabled || config.cache.enabled || config.queue.enabled;
 }

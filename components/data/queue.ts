@@ -5,6 +5,9 @@ import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
 import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
 import { amqpUrl } from "./connections";
+import { serviceMonitor } from "../lib/cluster";
+import { Footprint, emptyFootprint } from "../lib/footprint";
+import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
 import { rabbitPasswordHash, rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
 
 export interface QueueArgs {
@@ -17,7 +20,15 @@ export interface QueueArgs {
     operatorManifest: PinnedManifest;
     /** Downloads the manifest (the program) or stands in for it (the offline plan). */
     fetchManifest: ManifestFetcher;
+    /**
+     * StorageClass of the nodes' volumes.
+     * @default the cluster's default class
+     */
     storageClass?: string;
+    /**
+     * When set, a ServiceMonitor is created after this resource (it installs the monitoring CRDs).
+     * @default no ServiceMonitor
+     */
     monitoringCrds?: pulumi.Resource;
 }
 
@@ -31,10 +42,16 @@ const DEFINITIONS_DIR = "/etc/rabbitmq/definitions";
 export class Queue extends pulumi.ComponentResource {
     /** `amqp://` URL with credentials (secret). */
     public readonly url: pulumi.Output<string>;
+    /** What it runs in the cluster. */
+    public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("finbot:queue:Queue", name, {}, opts);
+        super("finbot:data:Queue", name, {}, opts);
         const { config, namespace } = args;
+        this.footprint.requests.push(
+            { part: "RabbitMQ Cluster Operator", pods: 1, ...RABBITMQ_OPERATOR_REQUESTS },
+            { part: "RabbitMQ nodes", pods: config.replicas, ...config.resources.requests },
+        );
         const host = `${QUEUE_CLUSTER}.${namespace}.svc.cluster.local`;
         const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
 
@@ -132,13 +149,13 @@ export class Queue extends pulumi.ComponentResource {
             );
         }
         if (args.monitoringCrds) {
-            new k8s.apiextensions.CustomResource(
+            serviceMonitor(
                 `${name}-service-monitor`,
                 {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "ServiceMonitor",
-                    metadata: { name: QUEUE_CLUSTER, namespace },
-                    spec: { selector: { matchLabels: labels }, endpoints: [{ port: "prometheus", path: "/metrics", interval: "30s" }] },
+                    name: QUEUE_CLUSTER,
+                    namespace,
+                    selector: { matchLabels: labels },
+                    endpoints: [{ port: "prometheus", path: "/metrics", interval: "30s" }],
                 },
                 { parent: this, dependsOn: [args.monitoringCrds] },
             );

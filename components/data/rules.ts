@@ -1,6 +1,6 @@
 // Alerts on the data tier, created when the part is enabled. Pure.
 import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
-import { RuleGroup, runbook, selector } from "../monitoring/rules";
+import { RuleGroup, selector } from "../monitoring/rules";
 
 /** PostgreSQL: CloudNativePG's exporter in the cluster, postgres_exporter for RDS. */
 export function databaseRules(config: DatabaseConfig, namespace: string): RuleGroup {
@@ -26,7 +26,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
                 annotations: {
                     summary: "PostgreSQL {{ $labels.pod }}{{ $labels.rds_instance }} is down",
                     description: "The exporter cannot reach PostgreSQL.",
-                    runbook: runbook("postgresql"),
+                    runbook: "postgresql" as const,
                 },
             },
             {
@@ -37,7 +37,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
                 annotations: {
                     summary: "A read replica is more than 30s behind the primary",
                     description: "Readers see stale data: {{ $value | humanizeDuration }} behind.",
-                    runbook: runbook("postgresql"),
+                    runbook: "postgresql" as const,
                 },
             },
             {
@@ -48,7 +48,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
                 annotations: {
                     summary: "PostgreSQL connections above 80% of max_connections",
                     description: "Clients should connect through the pooler (DATABASE_POOLED_URL).",
-                    runbook: runbook("postgresql"),
+                    runbook: "postgresql" as const,
                 },
             },
             {
@@ -60,7 +60,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
                     summary: `Queries averaging over ${config.slowQueryMs} ms`,
                     description:
                         "Query {{ $labels.queryid }} in {{ $labels.datname }} averages {{ $value | humanizeDuration }}; see the PostgreSQL dashboard and the slow-query log.",
-                    runbook: runbook("postgresql"),
+                    runbook: "postgresql" as const,
                 },
             },
         ],
@@ -81,7 +81,7 @@ export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: "Redis is down",
                     description: "Sessions and cached queries are unavailable.",
-                    runbook: runbook("redis"),
+                    runbook: "redis" as const,
                 },
             },
             {
@@ -92,7 +92,7 @@ export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: "Redis uses over 90% of maxmemory",
                     description: "Keys are being evicted soon; raise finbot:cache.maxMemoryMb or shorten TTLs.",
-                    runbook: runbook("redis"),
+                    runbook: "redis" as const,
                 },
             },
             {
@@ -103,7 +103,7 @@ export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: "Redis evicts keys",
                     description: "{{ $value }} keys evicted in 15 minutes: sessions may be lost and the cache hit rate drops.",
-                    runbook: runbook("redis"),
+                    runbook: "redis" as const,
                 },
             },
             {
@@ -111,7 +111,7 @@ export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
                 expr: `increase(redis_rejected_connections_total${ns}[5m]) > 0`,
                 for: "5m",
                 labels: { severity: "ticket" },
-                annotations: { summary: "Redis rejects connections", description: "maxclients reached.", runbook: runbook("redis") },
+                annotations: { summary: "Redis rejects connections", description: "maxclients reached.", runbook: "redis" as const },
             },
         ],
     };
@@ -131,7 +131,7 @@ export function queueRules(config: QueueConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: `Fewer than ${config.replicas} RabbitMQ nodes are up`,
                     description: "Quorum queues lose availability when a majority of nodes is gone.",
-                    runbook: runbook("rabbitmq"),
+                    runbook: "rabbitmq" as const,
                 },
             },
             {
@@ -142,7 +142,7 @@ export function queueRules(config: QueueConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: "RabbitMQ blocks publishers (memory or disk alarm)",
                     description: "{{ $labels.instance }} raised a resource alarm: publishers are blocked.",
-                    runbook: runbook("rabbitmq"),
+                    runbook: "rabbitmq" as const,
                 },
             },
             {
@@ -153,7 +153,7 @@ export function queueRules(config: QueueConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: "Queue {{ $labels.queue }} keeps growing",
                     description: "{{ $value }} ready messages and rising for 15 minutes: workers are at their maximum or failing.",
-                    runbook: runbook("rabbitmq"),
+                    runbook: "rabbitmq" as const,
                 },
             },
             {
@@ -164,7 +164,7 @@ export function queueRules(config: QueueConfig, namespace: string): RuleGroup {
                 annotations: {
                     summary: "Messages dead-lettered into {{ $labels.queue }}",
                     description: "Messages failed their delivery limit; inspect and replay them.",
-                    runbook: runbook("rabbitmq"),
+                    runbook: "rabbitmq" as const,
                 },
             },
         ],

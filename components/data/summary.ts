@@ -1,10 +1,12 @@
 // The data tier's section of summary.md: database, cache and queue topology, workers, requests.
 import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
+import { totalRequests } from "../lib/cluster";
 import { table } from "../lib/markdown";
-import { dataTierRequests, totalRequests } from "./sizes";
+import type { DataTier } from "./dataTier";
 
-export function dataTierSummary(config: PlatformConfig): string {
+/** `dataTier`: what the built data tier declares it runs (undefined when every part is off). */
+export function dataTierSummary(config: PlatformConfig, dataTier: DataTier | undefined): string {
     const { database: db, cache, queue } = config;
     const rows: Array<Array<string | number>> = [];
     if (db.enabled) {
@@ -49,8 +51,8 @@ export function dataTierSummary(config: PlatformConfig): string {
             `quorum queues: ${queue.queues.map((q) => `${q.name} (max ${q.maxLength})`).join(", ") || "none"}, each with a .dlq`,
         ]);
     }
-    if (rows.length === 0) return "## Data tier\n\nDisabled.";
-    const requests = dataTierRequests(config);
+    if (rows.length === 0 || !dataTier) return "## Data tier\n\nDisabled.";
+    const { requests } = dataTier.footprint;
     const total = totalRequests(requests);
     const parts = [
         "## Data tier",

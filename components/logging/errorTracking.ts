@@ -21,13 +21,16 @@ export class ErrorTracking extends pulumi.ComponentResource {
         super("finbot:logging:ErrorTracking", name, {}, opts);
         const { config } = args;
         if (config.authToken) {
+            const { organization, team } = config;
+            if (!organization || !team)
+                throw new Error("ErrorTracking: an API token needs organization and team (the config check requires them)");
             const provider = new sentry.Provider(`${name}-provider`, { token: config.authToken, baseUrl: config.url }, { parent: this });
             for (const consumer of args.consumers) {
                 const project = new sentry.SentryProject(
                     `${name}-${consumer}`,
                     {
-                        organization: config.organization!,
-                        teams: [config.team!],
+                        organization,
+                        teams: [team],
                         name: `finbot-${consumer}`,
                         slug: `finbot-${consumer}`,
                         platform: "other",
@@ -36,7 +39,7 @@ export class ErrorTracking extends pulumi.ComponentResource {
                 );
                 const key = new sentry.SentryKey(
                     `${name}-${consumer}`,
-                    { organization: config.organization!, project: project.slug, name: `finbot-${consumer}-${args.environment}` },
+                    { organization, project: project.slug, name: `finbot-${consumer}-${args.environment}` },
                     { parent: this, provider },
                 );
                 this.dsns[consumer] = pulumi.secret(key.dsnPublic);

@@ -4,8 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LoggingConfig } from "../config/logging";
 import { containerResources } from "../config/primitives";
-import { CHARTS } from "../config/releases";
-import { RequestLine } from "../data/sizes";
+import { ClusterService, RequestLine, clusterUrl } from "../lib/cluster";
+import { Footprint } from "../lib/footprint";
+import { helmRelease } from "../lib/helm";
+import { UiRoute } from "../traffic/routes";
 import { LIFECYCLE_REQUESTS, ilmPolicy, indexTemplate, lifecycleScript } from "./lifecycle";
 import { filebeatConfig, logstashPipeline } from "./pipeline";
 
@@ -19,8 +21,15 @@ export interface LoggingArgs {
     versions: { eckOperator: string; elasticsearchExporter: string; elasticStack: string };
     /** Images from `finbot:releases.images` (curl for the lifecycle Job). */
     images: Record<string, string>;
+    /**
+     * StorageClass of the volumes.
+     * @default the cluster's default class
+     */
     storageClass?: string;
-    /** When set, the Elasticsearch exporter gets a ServiceMonitor (created after these CRDs). */
+    /**
+     * When set, the Elasticsearch exporter gets a ServiceMonitor (created after these CRDs).
+     * @default no ServiceMonitor
+     */
     monitoringCrds?: pulumi.Resource;
 }
 
@@ -38,29 +47,33 @@ const CLIENT_LABEL = { "app.kubernetes.io/name": "finbot-es-client" };
  * NetworkPolicies that let only the pipeline, Kibana and APM reach Elasticsearch.
  */
 export class Logging extends pulumi.ComponentResource {
-    /** APM intake URL for FinBot's services (in-cluster). */
+    /** APM intake URL for FinBot's services (in-cluster), when APM is on. */
     public readonly apmServerUrl?: string;
-    /** APM secret token (secret). */
+    /** APM secret token (secret), when APM is on. */
     public readonly apmSecretToken?: pulumi.Output<string>;
-    public readonly kibanaUrl: string;
+    /** Kibana's Service. */
+    public readonly kibana: ClusterService;
+    /** Operator UIs the gateway may route: Kibana (own login). */
+    public readonly uis: UiRoute[];
+    /** What it runs in the cluster. */
+    public readonly footprint: Footprint;
 
     constructor(name: string, args: LoggingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:logging:Logging", name, {}, opts);
         const { config, namespace, versions } = args;
         const version = versions.elasticStack;
+        this.kibana = { name: `${ES}-kb-http`, namespace, port: 5601 };
+        this.uis = [{ name: "kibana", namespace, service: this.kibana.name, port: this.kibana.port, basicAuth: false }];
+        this.footprint = { requests: loggingRequests(config), managed: [] };
 
-        const operator = new k8s.helm.v3.Release(
+        // The chart installs ECK's CRDs (templates: upgraded with the chart); every Elastic resource below waits for it.
+        const operator = helmRelease(
             `${name}-eck-operator`,
             {
-                name: "eck-operator",
                 chart: "eck-operator",
                 version: versions.eckOperator,
-                repositoryOpts: { repo: CHARTS["eck-operator"].repo },
+                releaseName: "eck-operator",
                 namespace,
-                // The chart installs ECK's CRDs; every Elastic resource below waits for this release.
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
                 values: { resources: { requests: { cpu: "100m", memory: "150Mi" }, limits: { memory: "512Mi" } } },
             },
             { parent: this },
@@ -218,7 +231,7 @@ export class Logging extends pulumi.ComponentResource {
                 },
                 afterOperator(elasticsearch, tokenSecret),
             );
-            this.apmServerUrl = `http://${APM}-apm-http.${namespace}.svc.cluster.local:8200`;
+            this.apmServerUrl = clusterUrl({ name: `${APM}-apm-http`, namespace, port: 8200 });
             this.apmSecretToken = pulumi.secret(token.result);
         }
 
@@ -226,8 +239,7 @@ export class Logging extends pulumi.ComponentResource {
         this.exporter(name, args, operator);
         this.networkPolicies(name, args);
 
-        this.kibanaUrl = `http://${ES}-kb-http.${namespace}.svc.cluster.local:5601`;
-        this.registerOutputs({ kibanaUrl: this.kibanaUrl, apmServerUrl: this.apmServerUrl });
+        this.registerOutputs({ kibanaUrl: clusterUrl(this.kibana), apmServerUrl: this.apmServerUrl });
     }
 
     private filebeat(name: string, args: LoggingArgs, operator: pulumi.Resource): void {
@@ -356,17 +368,13 @@ export class Logging extends pulumi.ComponentResource {
 
     private exporter(name: string, args: LoggingArgs, operator: pulumi.Resource): void {
         const { namespace } = args;
-        new k8s.helm.v3.Release(
+        helmRelease(
             `${name}-elasticsearch-exporter`,
             {
-                name: "elasticsearch-exporter",
                 chart: "prometheus-elasticsearch-exporter",
                 version: args.versions.elasticsearchExporter,
-                repositoryOpts: { repo: CHARTS["prometheus-elasticsearch-exporter"].repo },
+                releaseName: "elasticsearch-exporter",
                 namespace,
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
                 values: {
                     podLabels: CLIENT_LABEL,
                     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },

@@ -1,10 +1,10 @@
 // Alerts on the logging pipeline (Elasticsearch exporter metrics). Pure.
 import { LoggingConfig } from "../config/logging";
-import { RuleGroup, runbook, selector } from "../monitoring/rules";
+import { RuleGroup, selector } from "../monitoring/rules";
 
 export function elasticsearchRules(config: LoggingConfig, namespace: string): RuleGroup {
     const ns = selector({ namespace });
-    const annotations = (summary: string, description: string) => ({ summary, description, runbook: runbook("elasticsearch") });
+    const annotations = (summary: string, description: string) => ({ summary, description, runbook: "elasticsearch" as const });
     const yellow = {
         alert: "FinbotElasticsearchClusterYellow",
         expr: `max(elasticsearch_cluster_health_status${selector({ namespace, color: "yellow" })}) == 1`,

@@ -1,14 +1,14 @@
 // The logging section of summary.md: sizes and retention.
 import { formatBytes, formatCpu } from "../config/quantities";
-import { totalRequests } from "../data/sizes";
 import { PlatformConfig } from "../config/schema";
+import { totalRequests } from "../lib/cluster";
 import { table } from "../lib/markdown";
-import { loggingRequests } from "./logging";
+import type { Logging } from "./logging";
 
-export function loggingSummary(config: PlatformConfig): string {
+export function loggingSummary(config: PlatformConfig, logging: Logging | undefined): string {
     const l = config.logging;
-    if (!l.enabled) return "## Logging\n\nDisabled (`finbot:logging.enabled: false`).";
-    const { millicores: cpu, bytes: memory } = totalRequests(loggingRequests(l));
+    if (!logging) return "## Logging\n\nDisabled (`finbot:logging.enabled: false`).";
+    const { millicores: cpu, bytes: memory } = totalRequests(logging.footprint.requests);
     const tracking = config.errorTracking;
     return [
         `## Logging (ECK ${config.releases.charts["eck-operator"]}, Elastic Stack ${config.releases.elasticStack})`,

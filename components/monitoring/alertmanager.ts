@@ -31,7 +31,7 @@ export function alertmanagerConfig(receivers: Receivers, times: RoutingTimes): R
                     send_resolved: true,
                     severity: "critical",
                     description: '{{ template "pagerduty.default.description" . }}',
-                    details: { runbook: "{{ .CommonAnnotations.runbook }}", summary: "{{ .CommonAnnotations.summary }}" },
+                    details: { runbook_url: "{{ .CommonAnnotations.runbook_url }}", summary: "{{ .CommonAnnotations.summary }}" },
                 },
             ],
         });
@@ -45,7 +45,7 @@ export function alertmanagerConfig(receivers: Receivers, times: RoutingTimes): R
                     channel: receivers.slack.channel,
                     send_resolved: true,
                     title: "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ with .CommonLabels.service }}({{ . }}){{ end }}",
-                    text: "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook }}\n{{ end }}",
+                    text: "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
                 },
             ],
         });

@@ -4,11 +4,14 @@ import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { DashboardDefinition } from "../../dashboards";
 import { MonitoringConfig } from "../config/monitoring";
-import { CHARTS } from "../config/releases";
 import { ServiceConfig } from "../config/schema";
+import { ClusterService, PART_OF_LABELS, clusterUrl } from "../lib/cluster";
+import { Footprint } from "../lib/footprint";
+import { helmRelease } from "../lib/helm";
+import { UiRoute } from "../traffic/routes";
 import { alertmanagerConfig } from "./alertmanager";
 import { platformRuleGroups } from "./platformRules";
-import { RuleGroup } from "./rules";
+import { RuleGroup, withRunbookUrls } from "./rules";
 import { redRuleGroup, serviceObjectives, sloRuleGroup, uptimeObjective } from "./slo";
 import {
     ALERTMANAGER_CONFIG_SECRET,
@@ -16,6 +19,7 @@ import {
     DASHBOARD_FOLDER_ANNOTATION,
     DASHBOARD_LABEL,
     KPS_RELEASE,
+    UPTIME_MODULE,
     blackboxValues,
     kubePrometheusStackValues,
 } from "./values";
@@ -27,67 +31,94 @@ export interface MonitoringArgs {
     production: boolean;
     /** Namespace to install into (created by the caller). */
     namespace: string;
-    /** Namespace of FinBot's services (SLO and RED rules select it). */
+    /** Namespace of FinBot's services (their uptime probes target it). */
     appsNamespace: string;
-    /** FinBot's services: SLO rules, regression rules and uptime probes are generated for them. */
+    /** FinBot's services: each public one gets an uptime Probe. */
     services: ServiceConfig[];
     /** Exact chart versions from `finbot:releases.charts`. */
     chartVersions: { "kube-prometheus-stack": string; "prometheus-blackbox-exporter": string; "prometheus-pushgateway": string };
-    /** Namespaces whose persistent volumes are watched for filling up. */
-    volumeNamespaces: string[];
-    /** Dashboards to provision. */
+    /** Images from `finbot:releases.images` (the CRD upgrade job's busybox and kubectl). */
+    images: Record<string, string>;
+    /** Every rule group Prometheus evaluates: the platform's own and those of the other areas (see `monitoringRuleGroups`). */
+    ruleGroups: RuleGroup[];
+    /** Every dashboard Grafana shows. */
     dashboards: DashboardDefinition[];
     /**
      * StorageClass of the volumes.
      * @default the cluster's default class
      */
     storageClass?: string;
-    /** Rule groups contributed by other areas (data tier, logging), created once the CRDs exist. */
-    extraRuleGroups?: RuleGroup[];
-    /** cert-manager issues certificates: alert on their expiry. */
-    certificates: boolean;
-    /** Let Prometheus accept remote writes (load-test results). @default false */
+    /**
+     * Let Prometheus accept remote writes (load-test results).
+     * @default false
+     */
     remoteWriteReceiver?: boolean;
-    /** Images from `finbot:releases.images` (the CRD upgrade job's busybox and kubectl). */
-    images: Record<string, string>;
 }
 
-/** Every rule group the monitoring area generates for a config (pure; used by tests and promtool). */
-export function monitoringRuleGroups(
-    args: Pick<MonitoringArgs, "config" | "appsNamespace" | "services" | "volumeNamespaces" | "certificates">,
-): RuleGroup[] {
-    const publicServices = args.services.filter((s) => s.public);
+/** The rule groups of the monitoring area itself: RED and SLOs per service, uptime, the platform's alerts. Pure. */
+export function monitoringRuleGroups(args: {
+    config: MonitoringConfig;
+    appsNamespace: string;
+    services: ServiceConfig[];
+    /** Namespaces whose persistent volumes are watched for filling up. */
+    volumeNamespaces: string[];
+    /** cert-manager issues certificates: alert on their expiry. */
+    certificates: boolean;
+}): RuleGroup[] {
     return [
         ...args.services.flatMap((service) => [
             redRuleGroup(service, args.appsNamespace),
             ...serviceObjectives(service, args.appsNamespace).map(sloRuleGroup),
         ]),
-        ...publicServices.map((service) => sloRuleGroup(uptimeObjective(service.name, args.config.uptime.objective))),
-        ...platformRuleGroups({
-            appsNamespace: args.appsNamespace,
-            volumeNamespaces: args.volumeNamespaces,
-            services: args.services,
-            certificates: args.certificates,
-        }),
+        ...args.services
+            .filter((s) => s.public)
+            .map((service) => sloRuleGroup(uptimeObjective(service.name, args.config.uptime.objective))),
+        ...platformRuleGroups(args),
     ];
 }
 
 /**
  * Prometheus, Alertmanager and Grafana (kube-prometheus-stack), the blackbox exporter with an
- * uptime Probe per public service, FinBot's SLO and platform rules, alert routing and dashboards.
+ * uptime Probe per public service, the rule groups and dashboards of every area, and alert routing.
  */
 export class Monitoring extends pulumi.ComponentResource {
     /** The kube-prometheus-stack release: custom resources of monitoring.coreos.com depend on it. */
     public readonly operator: k8s.helm.v3.Release;
-    public readonly prometheusUrl: pulumi.Output<string>;
-    public readonly alertmanagerUrl: pulumi.Output<string>;
-    public readonly grafanaUrl: pulumi.Output<string>;
+    /** The Services the chart creates. */
+    public readonly prometheus: ClusterService;
+    public readonly alertmanager: ClusterService;
+    public readonly grafana: ClusterService;
+    /** The rule groups and dashboards it serves. */
+    public readonly ruleGroups: RuleGroup[];
+    public readonly dashboards: DashboardDefinition[];
+    /** Operator UIs the gateway may route: Grafana (own login), Prometheus and Alertmanager (none). */
+    public readonly uis: UiRoute[];
+    /** What it runs in the cluster. */
+    public readonly footprint: Footprint;
     /** Grafana's admin password (secret). */
     public readonly grafanaAdminPassword: pulumi.Output<string>;
 
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:monitoring:Monitoring", name, {}, opts);
         const { config, namespace } = args;
+        this.ruleGroups = args.ruleGroups;
+        this.dashboards = args.dashboards;
+        this.prometheus = { name: `${KPS_RELEASE}-prometheus`, namespace, port: 9090 };
+        this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: 9093 };
+        this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
+        this.uis = [
+            { name: "grafana", namespace, service: this.grafana.name, port: this.grafana.port, basicAuth: false },
+            { name: "prometheus", namespace, service: this.prometheus.name, port: this.prometheus.port, basicAuth: true },
+            { name: "alertmanager", namespace, service: this.alertmanager.name, port: this.alertmanager.port, basicAuth: true },
+        ];
+        this.footprint = {
+            requests: [
+                { part: "Prometheus", pods: config.prometheus.replicas, ...config.prometheus.resources.requests },
+                { part: "Alertmanager", pods: config.alertmanager.replicas, ...config.alertmanager.resources.requests },
+                { part: "Grafana", pods: 1, ...config.grafana.resources.requests },
+            ],
+            managed: [],
+        };
 
         const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
         const grafanaSecret = new k8s.core.v1.Secret(
@@ -99,8 +130,94 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const alertmanagerSecret = this.alertRouting(name, args);
 
-        const { alerting } = config;
+        this.operator = helmRelease(
+            `${name}-kube-prometheus-stack`,
+            {
+                chart: "kube-prometheus-stack",
+                version: args.chartVersions["kube-prometheus-stack"],
+                releaseName: KPS_RELEASE,
+                namespace,
+                timeout: 900,
+                values: kubePrometheusStackValues({
+                    monitoring: config,
+                    production: args.production,
+                    storageClass: args.storageClass,
+                    grafanaAdminSecret: "grafana-admin",
+                    remoteWriteReceiver: args.remoteWriteReceiver,
+                    images: args.images,
+                }),
+            },
+            { parent: this, dependsOn: [grafanaSecret, alertmanagerSecret] },
+        );
+        const blackbox = helmRelease(
+            `${name}-blackbox-exporter`,
+            {
+                chart: "prometheus-blackbox-exporter",
+                version: args.chartVersions["prometheus-blackbox-exporter"],
+                releaseName: BLACKBOX_RELEASE,
+                namespace,
+                values: blackboxValues({ production: args.production }),
+            },
+            { parent: this },
+        );
+        if (config.pushgateway) {
+            helmRelease(
+                `${name}-pushgateway`,
+                {
+                    chart: "prometheus-pushgateway",
+                    version: args.chartVersions["prometheus-pushgateway"],
+                    releaseName: "prometheus-pushgateway",
+                    namespace,
+                    values: {
+                        serviceMonitor: { enabled: true },
+                        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                    },
+                },
+                { parent: this, dependsOn: [this.operator] },
+            );
+        }
+        this.uptimeProbes(name, args, blackbox);
+
+        new k8s.apiextensions.CustomResource(
+            `${name}-rules`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: { name: "finbot", namespace, labels: PART_OF_LABELS },
+                spec: { groups: withRunbookUrls(args.ruleGroups, config.runbookBaseUrl) },
+            },
+            { parent: this, dependsOn: [this.operator] },
+        );
+        for (const board of args.dashboards) {
+            new k8s.core.v1.ConfigMap(
+                `${name}-dashboard-${board.uid}`,
+                {
+                    metadata: {
+                        name: `dashboard-${board.uid}`,
+                        namespace,
+                        labels: { [DASHBOARD_LABEL]: "1", ...PART_OF_LABELS },
+                        annotations: { [DASHBOARD_FOLDER_ANNOTATION]: board.folder },
+                    },
+                    data: { [`${board.uid}.json`]: JSON.stringify(board.model) },
+                },
+                { parent: this },
+            );
+        }
+
+        this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
+        this.registerOutputs({
+            prometheusUrl: clusterUrl(this.prometheus),
+            alertmanagerUrl: clusterUrl(this.alertmanager),
+            grafanaUrl: clusterUrl(this.grafana),
+            grafanaAdminPassword: this.grafanaAdminPassword,
+        });
+    }
+
+    /** alertmanager.yaml, receivers' keys inside: the whole file is a secret. */
+    private alertRouting(name: string, args: MonitoringArgs): k8s.core.v1.Secret {
+        const { alerting } = args.config;
         const alertmanagerYaml = pulumi
             .all([alerting.pagerduty?.routingKey, alerting.slack?.webhookUrl, alerting.deadMansSwitch?.url])
             .apply(([pagerdutyRoutingKey, slackUrl, deadMansSwitchUrl]) =>
@@ -115,97 +232,35 @@ export class Monitoring extends pulumi.ComponentResource {
                     ),
                 ),
             );
-        const alertmanagerSecret = new k8s.core.v1.Secret(
+        return new k8s.core.v1.Secret(
             `${name}-alertmanager-config`,
             {
-                metadata: { name: ALERTMANAGER_CONFIG_SECRET, namespace },
+                metadata: { name: ALERTMANAGER_CONFIG_SECRET, namespace: args.namespace },
                 type: "Opaque",
-                // Receivers' keys are inside: the whole file is a secret.
                 stringData: { "alertmanager.yaml": pulumi.secret(alertmanagerYaml) },
             },
             { parent: this },
         );
+    }
 
-        this.operator = new k8s.helm.v3.Release(
-            `${name}-kube-prometheus-stack`,
-            {
-                name: KPS_RELEASE,
-                chart: "kube-prometheus-stack",
-                version: args.chartVersions["kube-prometheus-stack"],
-                repositoryOpts: { repo: CHARTS["kube-prometheus-stack"].repo },
-                namespace,
-                // The chart's CRDs are installed before its templates (Helm's crds/ handling).
-                skipCrds: false,
-                atomic: true,
-                cleanupOnFail: true,
-                timeout: 900,
-                maxHistory: 10,
-                values: kubePrometheusStackValues({
-                    monitoring: config,
-                    production: args.production,
-                    storageClass: args.storageClass,
-                    grafanaAdminSecret: "grafana-admin",
-                    remoteWriteReceiver: args.remoteWriteReceiver,
-                    images: args.images,
-                }),
-            },
-            { parent: this, dependsOn: [grafanaSecret, alertmanagerSecret] },
-        );
-        const afterCrds = { parent: this, dependsOn: [this.operator] };
-
-        const blackbox = new k8s.helm.v3.Release(
-            `${name}-blackbox-exporter`,
-            {
-                name: BLACKBOX_RELEASE,
-                chart: "prometheus-blackbox-exporter",
-                version: args.chartVersions["prometheus-blackbox-exporter"],
-                repositoryOpts: { repo: CHARTS["prometheus-blackbox-exporter"].repo },
-                namespace,
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
-                values: blackboxValues({ production: args.production }),
-            },
-            { parent: this },
-        );
-
-        if (config.pushgateway) {
-            new k8s.helm.v3.Release(
-                `${name}-pushgateway`,
-                {
-                    name: "prometheus-pushgateway",
-                    chart: "prometheus-pushgateway",
-                    version: args.chartVersions["prometheus-pushgateway"],
-                    repositoryOpts: { repo: CHARTS["prometheus-pushgateway"].repo },
-                    namespace,
-                    atomic: true,
-                    cleanupOnFail: true,
-                    maxHistory: 10,
-                    values: {
-                        serviceMonitor: { enabled: true },
-                        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                    },
-                },
-                afterCrds,
-            );
-        }
-
+    /** A blackbox Probe of each public service's readiness endpoint (the uptime SLO). */
+    private uptimeProbes(name: string, args: MonitoringArgs, blackbox: pulumi.Resource): void {
         for (const service of args.services.filter((s) => s.public)) {
             new k8s.apiextensions.CustomResource(
                 `${name}-uptime-${service.name}`,
                 {
                     apiVersion: "monitoring.coreos.com/v1",
                     kind: "Probe",
-                    metadata: { name: `uptime-${service.name}`, namespace },
+                    metadata: { name: `uptime-${service.name}`, namespace: args.namespace },
                     spec: {
                         jobName: "uptime",
-                        interval: config.uptime.interval,
-                        module: "http_2xx",
-                        prober: { url: `${BLACKBOX_RELEASE}.${namespace}.svc:9115`, path: "/probe" },
+                        interval: args.config.uptime.interval,
+                        module: UPTIME_MODULE,
+                        prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
                         targets: {
                             staticConfig: {
                                 static: [
-                                    `http://${service.name}.${args.appsNamespace}.svc.cluster.local:${service.port}${service.health.readiness}`,
+                                    `${clusterUrl({ name: service.name, namespace: args.appsNamespace, port: service.port })}${service.health.readiness}`,
                                 ],
                                 labels: { service: service.name, probe: "uptime" },
                             },
@@ -215,45 +270,5 @@ export class Monitoring extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [this.operator, blackbox] },
             );
         }
-
-        const groups = [...monitoringRuleGroups(args), ...(args.extraRuleGroups ?? [])];
-        new k8s.apiextensions.CustomResource(
-            `${name}-rules`,
-            {
-                apiVersion: "monitoring.coreos.com/v1",
-                kind: "PrometheusRule",
-                metadata: { name: "finbot", namespace, labels: { "app.kubernetes.io/part-of": "finbot" } },
-                spec: { groups },
-            },
-            afterCrds,
-        );
-
-        for (const board of args.dashboards) {
-            new k8s.core.v1.ConfigMap(
-                `${name}-dashboard-${board.uid}`,
-                {
-                    metadata: {
-                        name: `dashboard-${board.uid}`,
-                        namespace,
-                        labels: { [DASHBOARD_LABEL]: "1", "app.kubernetes.io/part-of": "finbot" },
-                        annotations: { [DASHBOARD_FOLDER_ANNOTATION]: board.folder },
-                    },
-                    data: { [`${board.uid}.json`]: JSON.stringify(board.model) },
-                },
-                { parent: this },
-            );
-        }
-
-        const svc = (service: string, port: number) => `http://${service}.${namespace}.svc.cluster.local:${port}`;
-        this.prometheusUrl = pulumi.output(svc(`${KPS_RELEASE}-prometheus`, 9090));
-        this.alertmanagerUrl = pulumi.output(svc(`${KPS_RELEASE}-alertmanager`, 9093));
-        this.grafanaUrl = pulumi.output(svc(`${KPS_RELEASE}-grafana`, 80));
-        this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
-        this.registerOutputs({
-            prometheusUrl: this.prometheusUrl,
-            alertmanagerUrl: this.alertmanagerUrl,
-            grafanaUrl: this.grafanaUrl,
-            grafanaAdminPassword: this.grafanaAdminPassword,
-        });
     }
 }

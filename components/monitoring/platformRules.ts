@@ -2,7 +2,7 @@
 // ceiling, memory-leak trends, volumes filling up, latency regressions against last week and
 // certificates about to expire. Pure: config in, rule groups out.
 import { ServiceConfig } from "../config/schema";
-import { RuleGroup, anyOf, runbook, selector } from "./rules";
+import { RuleGroup, anyOf, selector } from "./rules";
 
 export interface PlatformRuleArgs {
     appsNamespace: string;
@@ -31,7 +31,7 @@ export function autoscalingRules(appsNamespace: string): RuleGroup {
                     summary: "{{ $labels.service }} has run at its maximum replicas for 30 minutes",
                     description:
                         "The HPA of {{ $labels.service }} cannot add replicas: raise replicas.max (check node capacity) or find what drives the load.",
-                    runbook: runbook("capacity"),
+                    runbook: "capacity" as const,
                 },
             },
         ],
@@ -59,7 +59,7 @@ export function memoryLeakRules(appsNamespace: string): RuleGroup {
                     summary: "{{ $labels.pod }} memory has grown for 6h and will reach its limit within 4h",
                     description:
                         "The working set of {{ $labels.container }} in {{ $labels.pod }} keeps rising; at this trend it is OOM-killed within 4 hours. Take a heap profile before it restarts.",
-                    runbook: runbook("memory-leak"),
+                    runbook: "memory-leak" as const,
                 },
             },
         ],
@@ -79,7 +79,7 @@ export function volumeRules(namespaces: string[]): RuleGroup {
             summary: `Volume {{ $labels.persistentvolumeclaim }} is ${Math.round((1 - free) * 100)}% full and fills within ${hours}h`,
             description:
                 "{{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free and the trend of the last 6h fills it. Grow the volume or shorten retention.",
-            runbook: runbook("disk"),
+            runbook: "disk" as const,
         },
     });
     return { name: "finbot-volumes", rules: [rule("ticket", 0.15, 24, "1h"), rule("page", 0.05, 4, "15m")] };
@@ -101,7 +101,7 @@ export function regressionRules(services: ServiceConfig[], appsNamespace: string
                 annotations: {
                     summary: `${service.name}: p95 latency is 50% above the same time last week`,
                     description: `p95 latency of ${service.name} is {{ $value | humanizeDuration }}, more than 1.5x last week's at this hour. Compare releases deployed since.`,
-                    runbook: runbook("latency-regression"),
+                    runbook: "latency-regression" as const,
                 },
             };
         }),
@@ -120,7 +120,7 @@ export function certificateRules(): RuleGroup {
             summary: `Certificate {{ $labels.namespace }}/{{ $labels.name }} expires within ${days} days`,
             description:
                 "cert-manager renews 30 days ahead, so renewal is failing: {{ $value | humanizeDuration }} left. Check the Certificate's and the ACME order's status.",
-            runbook: runbook("certificates"),
+            runbook: "certificates" as const,
         },
     });
     return { name: "finbot-certificates", rules: [rule("ticket", 14), rule("page", 3)] };

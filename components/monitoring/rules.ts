@@ -11,8 +11,22 @@ export interface AlertingRule {
     expr: string;
     for?: string;
     labels: Record<string, string>;
-    annotations: { summary: string; description: string; runbook: string };
+    /** `runbook`: the name of a page in docs/runbooks; Monitoring turns it into an absolute `runbook_url`. */
+    annotations: { summary: string; description: string; runbook: RunbookName };
 }
+
+/** The runbooks in docs/runbooks, by file name without `.md`. */
+export type RunbookName =
+    | "slo-burn"
+    | "capacity"
+    | "memory-leak"
+    | "disk"
+    | "latency-regression"
+    | "certificates"
+    | "postgresql"
+    | "redis"
+    | "rabbitmq"
+    | "elasticsearch";
 
 export type Rule = RecordingRule | AlertingRule;
 
@@ -22,7 +36,7 @@ export interface RuleGroup {
     rules: Rule[];
 }
 
-export type Severity = "page" | "ticket";
+export type { Severity } from "./conventions";
 
 export const isAlert = (rule: Rule): rule is AlertingRule => "alert" in rule;
 
@@ -41,5 +55,25 @@ export function anyOf(values: string[]): string {
     return `~${values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")}`;
 }
 
-/** The runbook of an alert, as a path in this repository (`annotations.runbook`). */
-export const runbook = (name: string) => `docs/runbooks/${name}.md`;
+/** Where a runbook lives in this repository. */
+export const runbookPath = (name: RunbookName) => `docs/runbooks/${name}.md`;
+
+/**
+ * Rule groups as Prometheus gets them: each alert's runbook as an absolute `runbook_url` (what
+ * Alertmanager templates, Grafana and kube-prometheus-stack's own rules use), under `baseUrl`
+ * (the config check requires one while monitoring is on; without it, the repository path).
+ */
+export function withRunbookUrls(groups: RuleGroup[], baseUrl: string | undefined): Array<Omit<RuleGroup, "rules"> & { rules: unknown[] }> {
+    const base = baseUrl === undefined ? undefined : baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+    return groups.map((group) => ({
+        ...group,
+        rules: group.rules.map((rule) => {
+            if (!isAlert(rule)) return rule;
+            const { runbook, ...annotations } = rule.annotations;
+            return {
+                ...rule,
+                annotations: { ...annotations, runbook_url: base ? new URL(`${runbook}.md`, base).href : runbookPath(runbook) },
+            };
+        }),
+    }));
+}

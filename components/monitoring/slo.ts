@@ -2,26 +2,20 @@
 // on SLOs"), for a 30-day window, with recording rules for the SLI error ratios and the error
 // budget remaining. Pure: service config in, rule groups out.
 import { ServiceConfig } from "../config/schema";
-import { RuleGroup, Severity, runbook, selector } from "./rules";
-
-/** The SLO window. */
-export const SLO_PERIOD = "30d";
-
-/**
- * Burn-rate alert conditions: an alert fires when both windows burn the budget faster than
- * `factor` times the sustainable rate. A 14.4x burn spends 2% of a 30-day budget in an hour.
- */
-export const BURN_RATE_WINDOWS: ReadonlyArray<{ severity: Severity; long: string; short: string; factor: number }> = [
-    { severity: "page", long: "1h", short: "5m", factor: 14.4 },
-    { severity: "page", long: "6h", short: "30m", factor: 6 },
-    { severity: "ticket", long: "1d", short: "2h", factor: 3 },
-    { severity: "ticket", long: "3d", short: "6h", factor: 1 },
-];
-
-/** Every window an error ratio is recorded for. */
-export const RATIO_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
-
-export type SloKind = "availability" | "latency" | "uptime";
+import {
+    BURN_RATE_WINDOWS,
+    LATENCY_QUANTILES,
+    RATIO_WINDOWS,
+    RED,
+    SLO_ALERT,
+    SLO_BUDGET_REMAINING,
+    SLO_OBJECTIVE,
+    SLO_PERIOD,
+    Severity,
+    SloKind,
+    sliErrorRatio,
+} from "./conventions";
+import { RuleGroup, selector } from "./rules";
 
 /** One objective: which service, what SLI (as an error ratio over a window), what target. */
 export interface Objective {
@@ -81,19 +75,17 @@ export function uptimeObjective(service: string, objective: number): Objective {
     };
 }
 
-const ratioName = (window: string) => `slo:sli_error:ratio_rate${window}`;
-
 /** Recording and alerting rules for one objective. */
 export function sloRuleGroup(objective: Objective): RuleGroup {
     const labels = { service: objective.service, slo: objective.slo };
     const budget = Number((1 - objective.objective / 100).toPrecision(6));
-    const recorded = (window: string) => `${ratioName(window)}${selector(labels)}`;
+    const recorded = (window: string) => `${sliErrorRatio(window)}${selector(labels)}`;
     const condition = (severity: Severity) =>
         BURN_RATE_WINDOWS.filter((w) => w.severity === severity)
             .map((w) => `(${recorded(w.long)} > (${w.factor} * ${budget}) and ${recorded(w.short)} > (${w.factor} * ${budget}))`)
             .join(" or ");
     const alert = (severity: Severity) => ({
-        alert: "SLOErrorBudgetBurn",
+        alert: SLO_ALERT,
         expr: condition(severity),
         labels: { severity, ...labels },
         annotations: {
@@ -104,21 +96,21 @@ export function sloRuleGroup(objective: Objective): RuleGroup {
                 (severity === "page"
                     ? "At this rate the monthly budget is gone within days."
                     : "Left alone, the budget runs out before the window ends."),
-            runbook: runbook("slo-burn"),
+            runbook: "slo-burn" as const,
         },
     });
     return {
         name: `slo-${objective.service}-${objective.slo}`,
         rules: [
-            ...RATIO_WINDOWS.map((window) => ({ record: ratioName(window), expr: objective.errorRatio(window), labels })),
-            { record: "slo:objective:ratio", expr: `vector(${objective.objective / 100})`, labels },
+            ...RATIO_WINDOWS.map((window) => ({ record: sliErrorRatio(window), expr: objective.errorRatio(window), labels })),
+            { record: SLO_OBJECTIVE, expr: `vector(${objective.objective / 100})`, labels },
             {
-                record: `slo:sli_error:ratio_rate${SLO_PERIOD}`,
+                record: sliErrorRatio(SLO_PERIOD),
                 expr: `avg_over_time(${recorded("5m")}[${SLO_PERIOD}])`,
                 labels,
             },
             {
-                record: "slo:error_budget_remaining:ratio",
+                record: SLO_BUDGET_REMAINING,
                 expr: `1 - (${recorded(SLO_PERIOD)} / ${budget})`,
                 labels,
             },
@@ -127,9 +119,6 @@ export function sloRuleGroup(objective: Objective): RuleGroup {
         ],
     };
 }
-
-/** Quantiles recorded per service for dashboards. */
-export const LATENCY_QUANTILES = [0.5, 0.95, 0.99];
 
 /**
  * RED recording rules per service (rate, errors, duration) under uniform names, so that
@@ -142,14 +131,14 @@ export function redRuleGroup(service: ServiceConfig, namespace: string): RuleGro
     return {
         name: `red-${service.name}`,
         rules: [
-            { record: "service:requests:rate5m", expr: `sum(rate(${sli.requestsMetric}${target}[5m]))`, labels },
+            { record: RED.requests, expr: `sum(rate(${sli.requestsMetric}${target}[5m]))`, labels },
             {
-                record: "service:errors:rate5m",
+                record: RED.errors,
                 expr: `sum(rate(${sli.requestsMetric}${selector({ namespace, service: service.name, [sli.statusLabel]: `~${sli.errorStatus}` })}[5m]))`,
                 labels,
             },
             ...LATENCY_QUANTILES.map((q) => ({
-                record: `service:latency_seconds:p${Math.round(q * 100)}`,
+                record: RED.latency(q),
                 expr: `histogram_quantile(${q}, sum by (le) (rate(${sli.durationMetric}_bucket${target}[5m])))`,
                 labels,
             })),

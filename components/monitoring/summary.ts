@@ -1,14 +1,15 @@
 // The monitoring section of the plan's summary.md: sizes, alert rules by severity, dashboards.
-import type { DashboardDefinition } from "../../dashboards";
 import { defaultRetentionSize } from "../config/monitoring";
 import { PlatformConfig } from "../config/schema";
 import { table } from "../lib/markdown";
-import { RuleGroup, isAlert } from "./rules";
+import type { Monitoring } from "./monitoring";
+import { isAlert } from "./rules";
 
-/** `groups` and `dashboards`: everything monitoring provisions for the config (platform/catalog.ts). */
-export function monitoringSummary(config: PlatformConfig, groups: RuleGroup[], dashboards: DashboardDefinition[]): string {
+/** `monitoring`: the built component, with the rule groups and dashboards it serves. */
+export function monitoringSummary(config: PlatformConfig, monitoring: Monitoring | undefined): string {
     const m = config.monitoring;
-    if (!m.enabled) return "## Monitoring\n\nDisabled (`finbot:monitoring.enabled: false`).";
+    if (!monitoring) return "## Monitoring\n\nDisabled (`finbot:monitoring.enabled: false`).";
+    const { ruleGroups: groups, dashboards } = monitoring;
     const alerts = groups.flatMap((g) => g.rules.filter(isAlert));
     const bySeverity = (severity: string) => {
         const names = alerts

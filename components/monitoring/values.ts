@@ -9,6 +9,8 @@ export const BLACKBOX_RELEASE = "prometheus-blackbox-exporter";
 export const DASHBOARD_LABEL = "grafana_dashboard";
 /** ...into the Grafana folder named by this annotation. */
 export const DASHBOARD_FOLDER_ANNOTATION = "grafana_folder";
+/** The blackbox exporter module the uptime probes use. */
+export const UPTIME_MODULE = "http_2xx";
 /** Mounted into the Alertmanager pods; holds the whole alertmanager.yaml (it contains receiver secrets). */
 export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-finbot";
 
@@ -143,7 +145,7 @@ export function blackboxValues(args: BlackboxArgs): Record<string, unknown> {
         podDisruptionBudget: args.production ? { maxUnavailable: 1 } : {},
         config: {
             modules: {
-                http_2xx: {
+                [UPTIME_MODULE]: {
                     prober: "http",
                     timeout: "5s",
                     http: {

@@ -1,14 +1,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { coreDashboards } from "../../dashboards";
 import { MANIFESTS, manifestUrl } from "../config/releases";
-import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PlatformConfig } from "../config/schema";
-import { CONNECTIONS_SUFFIX, Cache, Database, Queue, dataTierEnabled } from "../data";
-import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
-import { Monitoring } from "../monitoring";
+import { CONNECTIONS_SUFFIX, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
+import { clusterUrl } from "../lib/cluster";
+import { Footprint } from "../lib/footprint";
+import { ManifestFetcher, httpFetcher } from "../lib/manifest";
+import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
+import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
+import { Monitoring, monitoringRuleGroups } from "../monitoring";
 import { LoadTest, Traffic } from "../traffic";
-import { Autoscaling, AutoscaledService, QueueWorker, SecretRef } from "../workloads";
-import { PROMETHEUS_URL, allDashboards, areaRuleGroups, operatorUis, watchedVolumeNamespaces } from "./catalog";
+import { AutoscaledService, Autoscaling, QueueWorker, SecretRef } from "../workloads";
 
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
@@ -20,25 +23,18 @@ export interface PlatformArgs {
     fetchManifest?: ManifestFetcher;
 }
 
-/** Namespace labels: FinBot's own pods meet the restricted Pod Security Standard; enforce it there. */
-function namespaceLabels(restricted: boolean): Record<string, string> {
-    return {
-        "app.kubernetes.io/part-of": "finbot",
-        ...(restricted
-            ? { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" }
-            : {}),
-    };
-}
+type Area = keyof PlatformConfig["namespaces"];
 
 /**
- * The whole FinBot platform of one stack: namespaces, monitoring, the data tier, and FinBot's
- * autoscaled services and queue workers. The root of every resource the program creates.
+ * The whole FinBot platform of one stack: namespaces, monitoring, the data tier, logging,
+ * FinBot's autoscaled services and queue workers, and the traffic in front of them. The root of
+ * every resource the program creates.
  */
 export class Platform extends pulumi.ComponentResource {
-    /** In-cluster URL of each service, by service name. */
-    public readonly serviceUrls: pulumi.Output<Record<string, string>>;
     /** Namespaces by area. */
     public readonly namespaces: pulumi.Output<Record<string, string>>;
+    /** In-cluster URL of each service, by service name. */
+    public readonly serviceUrls: pulumi.Output<Record<string, string>>;
     /** In-cluster URLs of Grafana, Prometheus and Alertmanager (when monitoring is enabled). */
     public readonly monitoringUrls: pulumi.Output<Record<string, string>>;
     /** https://<name>.<domain> of every route through the gateway. */
@@ -48,155 +44,218 @@ export class Platform extends pulumi.ComponentResource {
     /** CloudFront domain (production with the CDN on). */
     public readonly cdnDomain?: pulumi.Output<string>;
 
+    /** The parts, for what reads the plan (summary, tests). */
+    public readonly monitoring?: Monitoring;
+    public readonly dataTier?: DataTier;
+    public readonly logging?: Logging;
+    public readonly traffic?: Traffic;
+    /** FinBot's services by name (a canary under `<name>-canary`). */
+    public readonly services: Record<string, AutoscaledService> = {};
+    public readonly workers: QueueWorker[];
+
+    private readonly namespaceNames: Record<string, pulumi.Output<string>> = {};
+
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
         const { config } = args;
-        const production = config.environment === "production";
-        const zoneSpread = config.kubernetes.zoneSpread ?? (production ? "required" : "preferred");
         const images = config.releases.images;
 
-        const namespaces: Record<string, pulumi.Output<string>> = {};
-        const namespace = (area: keyof PlatformConfig["namespaces"], restricted: boolean) => {
-            const ns = new k8s.core.v1.Namespace(
-                `${name}-${area}`,
-                { metadata: { name: config.namespaces[area], labels: namespaceLabels(restricted) } },
-                { parent: this },
-            );
-            namespaces[area] = ns.metadata.name;
-            return ns;
-        };
-        const appsNamespace = namespace("apps", true);
-
-        let monitoring: Monitoring | undefined;
+        const apps = this.namespace(name, config, "apps", "restricted");
         if (config.monitoring.enabled) {
             // node-exporter needs host access: this namespace cannot be "restricted".
-            const monitoringNamespace = namespace("monitoring", false);
-            monitoring = new Monitoring(
-                `${name}-monitoring`,
-                {
-                    config: config.monitoring,
-                    production,
-                    namespace: config.namespaces.monitoring,
-                    appsNamespace: config.namespaces.apps,
-                    services: config.services,
-                    chartVersions: config.releases.charts,
-                    volumeNamespaces: watchedVolumeNamespaces(config),
-                    dashboards: allDashboards(config),
-                    extraRuleGroups: areaRuleGroups(config),
-                    remoteWriteReceiver: config.traffic.loadTest.enabled,
-                    certificates: config.traffic.enabled,
-                    storageClass: config.kubernetes.storageClass,
-                    images,
-                },
-                { parent: this, dependsOn: [monitoringNamespace] },
-            );
+            const namespace = this.namespace(name, config, "monitoring");
+            this.monitoring = this.buildMonitoring(name, config, namespace);
         }
-
-        // The data tier, and the settings every consumer gets in its `<name>-connections` Secret.
-        const connectionUrls: Record<string, pulumi.Output<string>> = {};
-        if (dataTierEnabled(config)) {
-            const dataNamespace = namespace("data", false);
-            const common = {
-                production,
-                namespace: config.namespaces.data,
-                images,
-                storageClass: config.kubernetes.storageClass,
-                network: config.network,
-                monitoringCrds: monitoring?.operator,
-            };
-            const after = { parent: this, dependsOn: [dataNamespace] };
-            // Only FinBot's workloads, KEDA, Prometheus, the data tier itself and the RabbitMQ operator reach the data stores.
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-data-ingress`,
-                {
-                    metadata: { name: "data-ingress", namespace: config.namespaces.data },
-                    spec: {
-                        podSelector: {},
-                        policyTypes: ["Ingress"],
-                        ingress: [
-                            {
-                                from: [
-                                    {
-                                        namespaceSelector: {
-                                            matchExpressions: [
-                                                {
-                                                    key: "kubernetes.io/metadata.name",
-                                                    operator: "In",
-                                                    values: [
-                                                        config.namespaces.apps,
-                                                        config.namespaces.data,
-                                                        config.namespaces.monitoring,
-                                                        config.namespaces.autoscaling,
-                                                        "rabbitmq-system",
-                                                    ],
-                                                },
-                                            ],
-                                        },
-                                    },
-                                ],
-                            },
-                        ],
-                    },
-                },
-                after,
-            );
-            if (config.database.enabled) {
-                const db = new Database(
-                    `${name}-database`,
-                    { ...common, config: config.database, chartVersion: config.releases.charts["cloudnative-pg"] },
-                    after,
-                );
-                connectionUrls.DATABASE_WRITER_URL = db.connection.writerUrl;
-                connectionUrls.DATABASE_READER_URL = db.connection.readerUrl;
-                connectionUrls.DATABASE_POOLED_URL = db.connection.pooledUrl;
-            }
-            if (config.cache.enabled) {
-                connectionUrls.REDIS_URL = new Cache(`${name}-cache`, { ...common, config: config.cache }, after).url;
-            }
-            if (config.queue.enabled) {
-                connectionUrls.AMQP_URL = new Queue(
-                    `${name}-queue`,
-                    {
-                        ...common,
-                        config: config.queue,
-                        image: images.rabbitmq,
-                        operatorManifest: {
-                            url: manifestUrl({
-                                ...MANIFESTS["rabbitmq-cluster-operator"],
-                                ...config.releases.manifests["rabbitmq-cluster-operator"],
-                            }),
-                            sha256: config.releases.manifests["rabbitmq-cluster-operator"].sha256,
-                        },
-                        fetchManifest: args.fetchManifest ?? httpFetcher,
-                    },
-                    after,
-                ).url;
-            }
-        }
-
-        let logging: Logging | undefined;
+        if (dataTierEnabled(config)) this.dataTier = this.buildDataTier(name, config, args.fetchManifest ?? httpFetcher);
         if (config.logging.enabled) {
             // Filebeat reads log files on the nodes as root: this namespace cannot be "restricted".
-            const loggingNamespace = namespace("logging", false);
-            logging = new Logging(
-                `${name}-logging`,
+            const namespace = this.namespace(name, config, "logging");
+            this.logging = this.buildLogging(name, config, namespace);
+        }
+        const settings = this.consumerSettings(name, config, apps);
+
+        const zoneSpread = config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
+        const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
+        for (const service of config.services) {
+            const common = { namespace: apps.metadata.name, zoneSpread, serviceMonitor, envFrom: settings(service.name) };
+            this.services[service.name] = new AutoscaledService(
+                `${name}-${service.name}`,
+                { ...common, service, image: images[service.image] },
+                { parent: this },
+            );
+            if (service.canary) {
+                // The second release runs beside the first under its own name; the route splits traffic.
+                const canary = { ...service, name: `${service.name}-canary` };
+                this.services[canary.name] = new AutoscaledService(
+                    `${name}-${canary.name}`,
+                    { ...common, service: canary, image: images[service.canary.image] },
+                    { parent: this },
+                );
+            }
+        }
+
+        const keda = this.buildAutoscaling(name, config)?.keda;
+        this.workers = config.workers.map((worker) => {
+            if (!keda) throw new Error(`worker ${worker.name}: KEDA is installed whenever there are workers`);
+            const [connections, ...envFrom] = settings(worker.name);
+            return new QueueWorker(
+                `${name}-${worker.name}`,
+                { worker, image: images[worker.image], namespace: apps.metadata.name, connections, envFrom, keda },
+                { parent: this },
+            );
+        });
+
+        if (config.traffic.enabled) this.traffic = this.buildTraffic(name, config);
+        if (config.traffic.loadTest.enabled && this.monitoring) {
+            new LoadTest(
+                `${name}-load-test`,
                 {
-                    config: config.logging,
-                    production,
-                    environment: config.environment,
-                    namespace: config.namespaces.logging,
-                    versions: {
-                        eckOperator: config.releases.charts["eck-operator"],
-                        elasticsearchExporter: config.releases.charts["prometheus-elasticsearch-exporter"],
-                        elasticStack: config.releases.elasticStack,
-                    },
-                    images,
-                    storageClass: config.kubernetes.storageClass,
-                    monitoringCrds: monitoring?.operator,
+                    services: config.services.filter((s) => s.public),
+                    namespace: apps.metadata.name,
+                    image: images.k6,
+                    vus: config.traffic.loadTest.virtualUsers,
+                    duration: config.traffic.loadTest.duration,
+                    remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
                 },
-                { parent: this, dependsOn: [loggingNamespace] },
+                { parent: this, dependsOn: Object.values(this.services) },
             );
         }
+
+        this.namespaces = pulumi.all(this.namespaceNames);
+        this.serviceUrls = pulumi.all(Object.fromEntries(config.services.map((s) => [s.name, this.services[s.name].url])));
+        const m = this.monitoring;
+        this.monitoringUrls = pulumi.output<Record<string, string>>(
+            m ? { grafana: clusterUrl(m.grafana), prometheus: clusterUrl(m.prometheus), alertmanager: clusterUrl(m.alertmanager) } : {},
+        );
+        this.publicUrls = pulumi.output(this.traffic?.urls ?? {});
+        this.uiPassword = this.traffic?.uiPassword;
+        this.cdnDomain = this.traffic?.cdnDomain;
+        this.registerOutputs({
+            namespaces: this.namespaces,
+            serviceUrls: this.serviceUrls,
+            monitoringUrls: this.monitoringUrls,
+            publicUrls: this.publicUrls,
+            uiPassword: this.uiPassword,
+            cdnDomain: this.cdnDomain,
+        });
+    }
+
+    /** What the stack runs at rest (services and workers at their minimum replicas) and the managed AWS services it creates. */
+    public footprint(config: PlatformConfig): Footprint {
+        const parts = [this.monitoring?.footprint, this.dataTier?.footprint, this.logging?.footprint, this.traffic?.footprint];
+        return {
+            requests: [
+                ...config.services.map((s) => ({ part: `service ${s.name}`, pods: s.replicas.min, ...s.resources.requests })),
+                ...config.workers.map((w) => ({ part: `worker ${w.name}`, pods: w.replicas.min, ...w.resources.requests })),
+                ...parts.flatMap((p) => p?.requests ?? []),
+            ],
+            managed: parts.flatMap((p) => p?.managed ?? []),
+        };
+    }
+
+    private namespace(name: string, config: PlatformConfig, area: Area, podSecurity?: PodSecurityLevel): k8s.core.v1.Namespace {
+        const ns = platformNamespace(`${name}-${area}`, { name: config.namespaces[area], podSecurity }, { parent: this });
+        this.namespaceNames[area] = ns.metadata.name;
+        return ns;
+    }
+
+    /** Monitoring serves the rule groups and dashboards of every area that is on. */
+    private buildMonitoring(name: string, config: PlatformConfig, namespace: pulumi.Resource): Monitoring {
+        const ns = config.namespaces;
+        return new Monitoring(
+            `${name}-monitoring`,
+            {
+                config: config.monitoring,
+                production: config.environment === "production",
+                namespace: ns.monitoring,
+                appsNamespace: ns.apps,
+                services: config.services,
+                chartVersions: config.releases.charts,
+                images: config.releases.images,
+                ruleGroups: [
+                    ...monitoringRuleGroups({
+                        config: config.monitoring,
+                        appsNamespace: ns.apps,
+                        services: config.services,
+                        volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
+                        certificates: config.traffic.enabled,
+                    }),
+                    ...dataTierRuleGroups(config),
+                    ...loggingRuleGroups(config),
+                ],
+                dashboards: [
+                    ...coreDashboards({
+                        appsNamespace: ns.apps,
+                        services: config.services,
+                        businessMetrics: config.monitoring.businessMetrics,
+                    }),
+                    ...dataTierDashboards(config),
+                    ...loggingDashboards(config),
+                ],
+                remoteWriteReceiver: config.traffic.loadTest.enabled,
+                storageClass: config.kubernetes.storageClass,
+            },
+            { parent: this, dependsOn: [namespace] },
+        );
+    }
+
+    private buildDataTier(name: string, config: PlatformConfig, fetchManifest: ManifestFetcher): DataTier {
+        const ns = config.namespaces;
+        const manifest = config.releases.manifests["rabbitmq-cluster-operator"];
+        const dataTier = new DataTier(
+            // The data tier keeps the names its parts had under the platform.
+            name,
+            {
+                database: config.database,
+                cache: config.cache,
+                queue: config.queue,
+                production: config.environment === "production",
+                namespace: ns.data,
+                // FinBot's workloads, the data tier itself, Prometheus, KEDA and the RabbitMQ operator reach the data stores.
+                clientNamespaces: [ns.apps, ns.data, ns.monitoring, ns.autoscaling, "rabbitmq-system"],
+                images: config.releases.images,
+                cloudnativePgVersion: config.releases.charts["cloudnative-pg"],
+                queueOperatorManifest: {
+                    url: manifestUrl({ ...MANIFESTS["rabbitmq-cluster-operator"], ...manifest }),
+                    sha256: manifest.sha256,
+                },
+                fetchManifest,
+                storageClass: config.kubernetes.storageClass,
+                network: config.network,
+                monitoringCrds: this.monitoring?.operator,
+            },
+            { parent: this },
+        );
+        this.namespaceNames.data = dataTier.namespaceName;
+        return dataTier;
+    }
+
+    private buildLogging(name: string, config: PlatformConfig, namespace: pulumi.Resource): Logging {
+        return new Logging(
+            `${name}-logging`,
+            {
+                config: config.logging,
+                production: config.environment === "production",
+                environment: config.environment,
+                namespace: config.namespaces.logging,
+                versions: {
+                    eckOperator: config.releases.charts["eck-operator"],
+                    elasticsearchExporter: config.releases.charts["prometheus-elasticsearch-exporter"],
+                    elasticStack: config.releases.elasticStack,
+                },
+                images: config.releases.images,
+                storageClass: config.kubernetes.storageClass,
+                monitoringCrds: this.monitoring?.operator,
+            },
+            { parent: this, dependsOn: [namespace] },
+        );
+    }
+
+    /**
+     * Every service and worker gets its settings as Secrets in the apps namespace: `<name>-connections`
+     * (the data tier's URLs) and `<name>-observability` (APM, Sentry). Returns them per consumer.
+     */
+    private consumerSettings(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): (consumer: string) => SecretRef[] {
         const consumers = [...config.services.map((s) => s.name), ...config.workers.map((w) => w.name)];
         const errorTracking = config.errorTracking.enabled
             ? new ErrorTracking(
@@ -205,21 +264,20 @@ export class Platform extends pulumi.ComponentResource {
                   { parent: this },
               )
             : undefined;
-
-        // Every service and worker gets its settings as Secrets in the apps namespace.
-        const consumerSecret = (consumer: string, suffix: string, data: Record<string, pulumi.Input<string>>): SecretRef | undefined => {
-            if (Object.keys(data).length === 0) return undefined;
+        const secret = (consumer: string, suffix: string, data: Record<string, pulumi.Input<string>>): SecretRef[] => {
+            if (Object.keys(data).length === 0) return [];
             const secretName = `${consumer}-${suffix}`;
-            const secret = new k8s.core.v1.Secret(
+            const created = new k8s.core.v1.Secret(
                 `${name}-${consumer}-${suffix}`,
                 { metadata: { name: secretName, namespace: config.namespaces.apps }, type: "Opaque", stringData: data },
-                { parent: this, dependsOn: [appsNamespace] },
+                { parent: this, dependsOn: [apps] },
             );
-            return { secretName, secret };
+            return [{ secretName, secret: created }];
         };
-        const connectionsFor = (consumer: string) => consumerSecret(consumer, CONNECTIONS_SUFFIX, connectionUrls);
-        const observabilityFor = (consumer: string) =>
-            consumerSecret(consumer, OBSERVABILITY_SUFFIX, {
+        const { logging } = this;
+        return (consumer) => [
+            ...secret(consumer, CONNECTIONS_SUFFIX, (this.dataTier?.connections ?? {}) as Record<string, pulumi.Output<string>>),
+            ...secret(consumer, OBSERVABILITY_SUFFIX, {
                 ...(logging?.apmServerUrl && logging.apmSecretToken
                     ? {
                           ELASTIC_APM_SERVER_URL: logging.apmServerUrl,
@@ -231,115 +289,46 @@ export class Platform extends pulumi.ComponentResource {
                 ...(errorTracking?.dsns[consumer]
                     ? { SENTRY_DSN: errorTracking.dsns[consumer], SENTRY_ENVIRONMENT: config.environment }
                     : {}),
-            });
-        const envFromFor = (consumer: string) =>
-            [connectionsFor(consumer), observabilityFor(consumer)].filter((ref): ref is SecretRef => ref !== undefined);
+            }),
+        ];
+    }
 
-        const serviceMonitor = monitoring
-            ? { crds: monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval }
-            : undefined;
-        const services = config.services.map((service) => {
-            const common = { namespace: appsNamespace.metadata.name, zoneSpread, serviceMonitor, envFrom: envFromFor(service.name) };
-            const stable = new AutoscaledService(
-                `${name}-${service.name}`,
-                { ...common, service, image: images[service.image] },
-                { parent: this },
-            );
-            if (service.canary) {
-                // The second release runs beside the first under its own name; the route splits traffic.
-                new AutoscaledService(
-                    `${name}-${service.name}-canary`,
-                    { ...common, service: { ...service, name: `${service.name}-canary` }, image: images[service.canary.image] },
-                    { parent: this },
-                );
-            }
-            return stable;
-        });
+    /** What HPAs and ScaledObjects scale on: metrics-server, prometheus-adapter, KEDA (when there are workers). */
+    private buildAutoscaling(name: string, config: PlatformConfig): Autoscaling | undefined {
+        if (config.workers.length === 0 && !config.traffic.metricsServer && !this.monitoring) return undefined;
+        const namespace = this.namespace(name, config, "autoscaling");
+        return new Autoscaling(
+            `${name}-autoscaling`,
+            {
+                namespace: config.namespaces.autoscaling,
+                chartVersions: config.releases.charts,
+                keda: config.workers.length > 0,
+                metricsServer: config.traffic.metricsServer,
+                insecureKubeletTls: config.environment !== "production",
+                prometheus: this.monitoring?.prometheus,
+                services: config.services,
+            },
+            { parent: this, dependsOn: [namespace] },
+        );
+    }
 
-        const autoscalingNeeded = config.workers.length > 0 || config.traffic.metricsServer || monitoring !== undefined;
-        let autoscaling: Autoscaling | undefined;
-        if (autoscalingNeeded) {
-            const autoscalingNamespace = namespace("autoscaling", false);
-            autoscaling = new Autoscaling(
-                `${name}-autoscaling`,
-                {
-                    namespace: config.namespaces.autoscaling,
-                    chartVersions: config.releases.charts,
-                    keda: config.workers.length > 0,
-                    metricsServer: config.traffic.metricsServer,
-                    insecureKubeletTls: !production,
-                    prometheusUrl: monitoring ? PROMETHEUS_URL(config.namespaces.monitoring) : undefined,
-                    services: config.services,
-                },
-                { parent: this, dependsOn: [autoscalingNamespace] },
-            );
-        }
-        for (const worker of config.workers) {
-            const [connections, ...envFrom] = envFromFor(worker.name);
-            new QueueWorker(
-                `${name}-${worker.name}`,
-                {
-                    worker,
-                    image: images[worker.image],
-                    namespace: appsNamespace.metadata.name,
-                    connections,
-                    envFrom,
-                    keda: autoscaling!.keda!,
-                },
-                { parent: this },
-            );
-        }
-
-        let traffic: Traffic | undefined;
-        if (config.traffic.enabled) {
-            const trafficNamespace = namespace("traffic", false);
-            traffic = new Traffic(
-                `${name}-traffic`,
-                {
-                    config: config.traffic,
-                    production,
-                    namespace: config.namespaces.traffic,
-                    appsNamespace: config.namespaces.apps,
-                    services: config.services,
-                    uis: operatorUis(config),
-                    chartVersions: config.releases.charts,
-                    network: config.network,
-                    monitoringCrds: monitoring?.operator,
-                },
-                { parent: this, dependsOn: [trafficNamespace] },
-            );
-        }
-        if (config.traffic.loadTest.enabled && monitoring) {
-            new LoadTest(
-                `${name}-load-test`,
-                {
-                    services: config.services.filter((s) => s.public),
-                    namespace: appsNamespace.metadata.name,
-                    image: images.k6,
-                    vus: config.traffic.loadTest.virtualUsers,
-                    duration: config.traffic.loadTest.duration,
-                    remoteWriteUrl: `${PROMETHEUS_URL(config.namespaces.monitoring)}/api/v1/write`,
-                },
-                { parent: this, dependsOn: services },
-            );
-        }
-
-        this.namespaces = pulumi.all(namespaces);
-        this.serviceUrls = pulumi.all(Object.fromEntries(services.map((s, i) => [config.services[i].name, s.url])));
-        this.monitoringUrls = monitoring
-            ? pulumi.all({ grafana: monitoring.grafanaUrl, prometheus: monitoring.prometheusUrl, alertmanager: monitoring.alertmanagerUrl })
-            : pulumi.output<Record<string, string>>({});
-        this.publicUrls = pulumi.output(traffic?.urls ?? {});
-        this.uiPassword = traffic?.uiPassword;
-        this.cdnDomain = traffic?.cdnDomain;
-        this.registerOutputs({
-            namespaces: this.namespaces,
-            serviceUrls: this.serviceUrls,
-            monitoringUrls: this.monitoringUrls,
-            publicUrls: this.publicUrls,
-            uiPassword: this.uiPassword,
-            cdnDomain: this.cdnDomain,
-        });
+    private buildTraffic(name: string, config: PlatformConfig): Traffic {
+        const namespace = this.namespace(name, config, "traffic");
+        return new Traffic(
+            `${name}-traffic`,
+            {
+                config: config.traffic,
+                production: config.environment === "production",
+                namespace: config.namespaces.traffic,
+                appsNamespace: config.namespaces.apps,
+                services: config.services,
+                uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
+                chartVersions: config.releases.charts,
+                network: config.network,
+                monitoringCrds: this.monitoring?.operator,
+            },
+            { parent: this, dependsOn: [namespace] },
+        );
     }
 }
 

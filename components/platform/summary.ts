@@ -2,12 +2,12 @@
 // Pure: it reads the validated config and the recorded resources, nothing else.
 import { PlatformConfig } from "../config/schema";
 import { formatBytes, formatCpu } from "../config/quantities";
-import { totalRequests } from "../data/sizes";
 import { dataTierSummary } from "../data/summary";
+import { totalRequests } from "../lib/cluster";
 import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
 import { trafficSummary } from "../traffic/summary";
-import { allDashboards, allRuleGroups, operatorUis } from "./catalog";
+import type { Platform } from ".";
 import { table } from "../lib/markdown";
 
 /** A registered resource as far as the summary needs it. */
@@ -19,8 +19,8 @@ export interface PlannedResource {
 export interface SummaryInput {
     stack: string;
     config: PlatformConfig;
-    /** The built platform (its components declare what they run). */
-    platform?: unknown;
+    /** The built platform: its components declare what they run. */
+    platform: Platform;
     resources: PlannedResource[];
     /** Key paths still holding placeholders (allowed in a plan, refused by a deployment). */
     placeholders: string[];
@@ -96,13 +96,13 @@ export function renderSummary(input: SummaryInput): string {
         "",
         workloadsSection(config),
         "",
-        monitoringSummary(config, allRuleGroups(config), allDashboards(config)),
+        monitoringSummary(config, input.platform.monitoring),
         "",
-        dataTierSummary(config),
+        dataTierSummary(config, input.platform.dataTier),
         "",
-        loggingSummary(config),
+        loggingSummary(config, input.platform.logging),
         "",
-        trafficSummary(config, operatorUis(config)),
+        trafficSummary(config, input.platform.traffic?.uis ?? [], input.platform.footprint(config)),
         "",
         resourcesSection(input.resources),
         "",

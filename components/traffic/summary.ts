@@ -2,8 +2,7 @@
 import { CAPACITY_FACTOR } from "../config/capacityRule";
 import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
-import { dataTierRequests, RequestLine, totalRequests } from "../data/sizes";
-import { loggingRequests } from "../logging/logging";
+import { Footprint } from "../lib/footprint";
 import { table } from "../lib/markdown";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
@@ -12,28 +11,11 @@ import { UiRoute, hostFor } from "./routes";
 /** The region of the committed price table (prod's `aws:region`). */
 export const PRICE_REGION = "eu-central-1";
 
-/** Pods the stack requests at rest (services and workers at minimum replicas), by part. */
-export function clusterRequests(config: PlatformConfig): RequestLine[] {
-    const m = config.monitoring;
-    return [
-        ...config.services.map((s) => ({ part: `service ${s.name}`, pods: s.replicas.min, ...s.resources.requests })),
-        ...config.workers.map((w) => ({ part: `worker ${w.name}`, pods: w.replicas.min, ...w.resources.requests })),
-        ...(m.enabled
-            ? [
-                  { part: "Prometheus", pods: m.prometheus.replicas, ...m.prometheus.resources.requests },
-                  { part: "Alertmanager", pods: m.alertmanager.replicas, ...m.alertmanager.resources.requests },
-                  { part: "Grafana", pods: 1, ...m.grafana.resources.requests },
-              ]
-            : []),
-        ...dataTierRequests(config),
-        ...(config.logging.enabled ? loggingRequests(config.logging) : []),
-        ...(config.traffic.enabled
-            ? [{ part: "Envoy proxies", pods: config.traffic.gateway.replicas, ...config.traffic.gateway.resources.requests }]
-            : []),
-    ];
-}
-
-export function trafficSummary(config: PlatformConfig, uis: UiRoute[]): string {
+/**
+ * `uis`: the operator UIs the gateway routes; `footprint`: what the whole stack declares it runs
+ * (pods and managed services), priced for the cost estimate.
+ */
+export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint: Footprint): string {
     const t = config.traffic;
     const parts: string[] = [];
     if (t.enabled) {
@@ -95,7 +77,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[]): string {
     }
     const prices = loadPriceTable(PRICE_REGION);
     if (prices) {
-        const lines = estimateCost(config, prices, totalRequests(clusterRequests(config)));
+        const lines = estimateCost(footprint, prices);
         const total = lines.reduce((sum, l) => sum + l.monthly, 0);
         parts.push(
             "",

@@ -3,7 +3,8 @@ import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CHARTS, CRD_CHARTS } from "../config/releases";
+import { CRD_CHARTS } from "../config/releases";
+import { Footprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
 import { TrafficConfig } from "../config/traffic";
@@ -40,15 +41,50 @@ export class Traffic extends pulumi.ComponentResource {
     /** Password of the `finbot` user guarding Prometheus and Alertmanager (secret). */
     public readonly uiPassword: pulumi.Output<string>;
     public readonly cdnDomain?: pulumi.Output<string>;
+    /** What it runs in the cluster and on AWS. */
+    public readonly footprint: Footprint;
+    /** The operator UIs it routes. */
+    public readonly uis: UiRoute[];
 
     constructor(name: string, args: TrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:Traffic", name, {}, opts);
-        const { config, namespace } = args;
-        const issuerKind = config.tls.issuer ?? (args.production ? "acme" : "self-signed");
+        const { config } = args;
+        this.uis = args.uis;
+        this.footprint = {
+            requests: [{ part: "Envoy proxies", pods: config.gateway.replicas, ...config.gateway.resources.requests }],
+            managed: [
+                ...(args.production ? [{ kind: "nlb" as const }] : []),
+                ...(config.cdn.enabled ? [{ kind: "cloudfront" as const }] : []),
+            ],
+        };
+        const { envoyGateway, certManager } = this.controllers(name, args);
+        const hosts = [...args.services.filter((s) => s.public).map((s) => s.name), ...args.uis.map((u) => u.name)].map((n) =>
+            hostFor(n, config.domain),
+        );
+        const gateway = this.gateway(name, args, envoyGateway, certManager, hosts);
+        const afterGateway = { parent: this, dependsOn: [gateway] };
+        this.serviceRoutes(name, args, afterGateway);
+        this.uiPassword = this.operatorUiRoutes(name, args, afterGateway);
+        if (config.cdn.enabled) {
+            const publicService = args.services.find((s) => s.public);
+            const cdn = new Cdn(
+                `${name}-cdn`,
+                {
+                    environment: args.production ? "production" : "staging",
+                    staticPaths: config.cdn.staticPaths,
+                    priceClass: config.cdn.priceClass,
+                    originHost: hostFor(publicService?.name ?? "api", config.domain),
+                },
+                { parent: this },
+            );
+            this.cdnDomain = cdn.domainName;
+        }
+        this.registerOutputs({ urls: this.urls, uiPassword: this.uiPassword, cdnDomain: this.cdnDomain });
+    }
 
-        // Helm never upgrades a chart's crds/ folder: Envoy Gateway's and Gateway API's CRDs come from
-        // gateway-crds-helm at the pinned version (templates, applied server-side by Pulumi), so a new
-        // pin brings its CRDs along; the gateway chart itself installs none.
+    /** Envoy Gateway (with its CRDs at the pinned version) and cert-manager. */
+    private controllers(name: string, args: TrafficArgs): { envoyGateway: pulumi.Resource; certManager: pulumi.Resource } {
+        const { namespace } = args;
         const gatewayVersion = args.chartVersions["gateway-helm"];
         const gatewayCrds = new k8s.helm.v4.Chart(
             `${name}-gateway-crds`,
@@ -77,17 +113,13 @@ export class Traffic extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [gatewayCrds] },
         );
-        const certManager = new k8s.helm.v3.Release(
+        const certManager = helmRelease(
             `${name}-cert-manager`,
             {
-                name: "cert-manager",
                 chart: "cert-manager",
                 version: args.chartVersions["cert-manager"],
-                repositoryOpts: { repo: CHARTS["cert-manager"].repo },
+                releaseName: "cert-manager",
                 namespace,
-                atomic: true,
-                cleanupOnFail: true,
-                maxHistory: 10,
                 values: {
                     crds: { enabled: true },
                     // The ACME HTTP-01 solver answers through a Gateway API HTTPRoute.
@@ -105,8 +137,19 @@ export class Traffic extends pulumi.ComponentResource {
             // Gateway's chart) exist; its ServiceMonitor needs the monitoring CRDs.
             { parent: this, dependsOn: [envoyGateway, ...(args.monitoringCrds ? [args.monitoringCrds] : [])] },
         );
-        const afterGateway = { parent: this, dependsOn: [envoyGateway] };
+        return { envoyGateway, certManager };
+    }
 
+    /** The proxy fleet behind the load balancer, TLS for every host, and the Gateway with its HTTP → HTTPS redirect. */
+    private gateway(
+        name: string,
+        args: TrafficArgs,
+        envoyGateway: pulumi.Resource,
+        certManager: pulumi.Resource,
+        hosts: string[],
+    ): pulumi.Resource {
+        const { config, namespace } = args;
+        const afterGateway = { parent: this, dependsOn: [envoyGateway] };
         // The proxy fleet and its Service: the cloud load balancer.
         const proxy = new k8s.apiextensions.CustomResource(
             `${name}-proxy`,
@@ -158,9 +201,7 @@ export class Traffic extends pulumi.ComponentResource {
             { parent: this, dependsOn: [envoyGateway, proxy] },
         );
 
-        const hosts = [...args.services.filter((s) => s.public).map((s) => s.name), ...args.uis.map((u) => u.name)].map((n) =>
-            hostFor(n, config.domain),
-        );
+        const issuerKind = config.tls.issuer ?? (args.production ? "acme" : "self-signed");
         const issuerName = `finbot-${issuerKind}`;
         const issuer = new k8s.apiextensions.CustomResource(
             `${name}-issuer`,
@@ -244,6 +285,12 @@ export class Traffic extends pulumi.ComponentResource {
             afterRoutesCan,
         );
 
+        return gateway;
+    }
+
+    /** A route per public service: timeout, retries of attempts that never reached a backend, rate limit. */
+    private serviceRoutes(name: string, args: TrafficArgs, afterRoutesCan: pulumi.CustomResourceOptions): void {
+        const { config, namespace } = args;
         for (const service of args.services.filter((s) => s.public)) {
             const route = new k8s.apiextensions.CustomResource(
                 `${name}-route-${service.name}`,
@@ -284,8 +331,11 @@ export class Traffic extends pulumi.ComponentResource {
             );
             this.urls[service.name] = `https://${hostFor(service.name, config.domain)}`;
         }
+    }
 
-        // Operator UIs: Grafana and Kibana have their own login; Prometheus and Alertmanager get basic auth.
+    /** Operator UIs: Grafana and Kibana have their own login; Prometheus and Alertmanager get basic auth. */
+    private operatorUiRoutes(name: string, args: TrafficArgs, afterRoutesCan: pulumi.CustomResourceOptions): pulumi.Output<string> {
+        const { config, namespace } = args;
         const uiPassword = new random.RandomPassword(`${name}-ui-password`, { length: 24, special: false }, { parent: this });
         const htpasswd = uiPassword.result.apply((pw) => htpasswdLine("finbot", createHash("sha1").update(pw).digest("base64")));
         const authSecrets = new Map<string, k8s.core.v1.Secret>();
@@ -334,23 +384,7 @@ export class Traffic extends pulumi.ComponentResource {
             }
             this.urls[ui.name] = `https://${hostFor(ui.name, config.domain)}`;
         }
-        this.uiPassword = pulumi.secret(uiPassword.result);
-
-        if (config.cdn.enabled) {
-            const publicService = args.services.find((s) => s.public);
-            const cdn = new Cdn(
-                `${name}-cdn`,
-                {
-                    environment: args.production ? "production" : "staging",
-                    staticPaths: config.cdn.staticPaths,
-                    priceClass: config.cdn.priceClass,
-                    originHost: hostFor(publicService?.name ?? "api", config.domain),
-                },
-                { parent: this },
-            );
-            this.cdnDomain = cdn.domainName;
-        }
-        this.registerOutputs({ urls: this.urls, uiPassword: this.uiPassword, cdnDomain: this.cdnDomain });
+        return pulumi.secret(uiPassword.result);
     }
 }
 

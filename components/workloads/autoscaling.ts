@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS } from "../config/releases";
+import { ClusterService, clusterUrl } from "../lib/cluster";
+import { helmRelease } from "../lib/helm";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
 
 export interface AutoscalingArgs {
@@ -12,8 +13,11 @@ export interface AutoscalingArgs {
     metricsServer: boolean;
     /** Skip kubelet certificate checks (laptop clusters such as kind use self-signed kubelet certs). */
     insecureKubeletTls: boolean;
-    /** Prometheus to read request rates from; prometheus-adapter is installed when set. */
-    prometheusUrl?: string;
+    /**
+     * Prometheus to read request rates from; prometheus-adapter is installed when set.
+     * @default no prometheus-adapter
+     */
+    prometheus?: ClusterService;
     services: ServiceConfig[];
 }
 
@@ -38,24 +42,10 @@ export class Autoscaling extends pulumi.ComponentResource {
 
     constructor(name: string, args: AutoscalingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:workloads:Autoscaling", name, {}, opts);
-        const release = (
-            chart: keyof typeof CHARTS & keyof AutoscalingArgs["chartVersions"],
-            releaseName: string,
-            values: Record<string, unknown>,
-        ) =>
-            new k8s.helm.v3.Release(
+        const release = (chart: "metrics-server" | "prometheus-adapter" | "keda", releaseName: string, values: Record<string, unknown>) =>
+            helmRelease(
                 `${name}-${releaseName}`,
-                {
-                    name: releaseName,
-                    chart,
-                    version: args.chartVersions[chart],
-                    repositoryOpts: { repo: CHARTS[chart].repo },
-                    namespace: args.namespace,
-                    atomic: true,
-                    cleanupOnFail: true,
-                    maxHistory: 10,
-                    values,
-                },
+                { chart, version: args.chartVersions[chart], releaseName, namespace: args.namespace, values },
                 { parent: this },
             );
         if (args.metricsServer) {
@@ -64,10 +54,10 @@ export class Autoscaling extends pulumi.ComponentResource {
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
             });
         }
-        if (args.prometheusUrl) {
-            const url = new URL(args.prometheusUrl);
+        if (args.prometheus) {
+            const { port } = args.prometheus;
             release("prometheus-adapter", "prometheus-adapter", {
-                prometheus: { url: `${url.protocol}//${url.hostname}`, port: Number(url.port) },
+                prometheus: { url: clusterUrl(args.prometheus).replace(/:\d+$/, ""), port },
                 rules: { default: false, custom: adapterRules(args.services) },
                 resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
             });

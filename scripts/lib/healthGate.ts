@@ -1,8 +1,9 @@
 // The promotion health gate: is any SLO of the source stack burning right now?
+import { firingSloAlerts } from "../../components/monitoring/conventions";
 
 /** Descriptions of firing SLO burn alerts in the Prometheus at `url`; throws when it cannot tell. */
 export async function burningSlos(url: string): Promise<string[]> {
-    const query = 'ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing"}';
+    const query = firingSloAlerts();
     const endpoint = `${url.replace(/\/$/, "")}/api/v1/query?query=${encodeURIComponent(query)}`;
     let body: { status?: string; data?: { result?: Array<{ metric: Record<string, string> }> } };
     try {
