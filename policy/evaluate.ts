@@ -32,6 +32,8 @@ function resourceArgs(r: EvaluatedResource, environment: string) {
         getConfig: <T>() => ({ environment }) as T,
         stackTags: new Map<string, string>(),
         isType: isTypeOf(r.type),
+        // A typed rule that does not apply to this resource says so; the engine records nothing.
+        notApplicable: () => undefined,
         asType: (cls: ResourceClass) => (isTypeOf(r.type)(cls) ? r.props : undefined),
     };
 }
@@ -57,9 +59,14 @@ export async function evaluate(policies: Policy[], resources: EvaluatedResource[
             const validations = [(policy as ResourceValidationPolicy).validateResource].flat() as Array<
                 NonNullable<ResourceValidationPolicy["validateResource"]>
             >;
-            for (const r of resources)
-                for (const validate of validations)
+            for (const r of resources) {
+                for (const validate of validations) {
+                    // As the engine does: a typed rule only sees resources of its type.
+                    const only = (validate as { __pulumiType?: string }).__pulumiType;
+                    if (only !== undefined && only !== r.type) continue;
                     await (validate as (a: unknown, rep: (m: string) => void) => unknown)(resourceArgs(r, environment), report(r.urn));
+                }
+            }
         }
     }
     return found;

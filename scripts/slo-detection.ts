@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { ServiceConfig } from "../components/config/schema";
 import { firingSloAlerts } from "../components/monitoring/conventions";
 import { loadStackConfig, runPlatform } from "./lib/offline";
-import { SCENARIOS, SloScenario, minutes, promtoolTest, scenarioPhases, scratchDir, sloSeries, writeRuleFile } from "../test/promtool";
-import { hasTool } from "../test/tools";
+import { SCENARIOS, SloScenario, minutes, promtoolTest, scenarioPhases, scratchDir, sloSeries, writeRuleFile } from "./lib/promtool";
+import { hasTool } from "./lib/tools";
 
 const TARGETS: Record<keyof typeof SCENARIOS, string> = {
     outage: "pages within 2 min",

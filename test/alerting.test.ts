@@ -8,7 +8,7 @@ import { PlatformConfig, ServiceConfig } from "../components/config/schema";
 import { alertmanagerConfig } from "../components/monitoring";
 import { RuleGroup } from "../components/monitoring/rules";
 import { loadStackConfig, runPlatform } from "./harness";
-import { PromtoolTestCase, SCENARIOS, promtoolTest, scratchDir, sloAlertCase, writeRuleFile } from "./promtool";
+import { PromtoolTestCase, SCENARIOS, promtoolTest, scratchDir, sloAlertCase, writeRuleFile } from "../scripts/lib/promtool";
 import { requireTool, run } from "./tools";
 
 /** The rule groups Monitoring serves for a config: those the program builds. */

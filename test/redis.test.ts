@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { redisConf } from "../components/data/redisConf";
 import { loadStackConfig } from "./harness";
-import { scratchDir } from "./promtool";
+import { scratchDir } from "../scripts/lib/promtool";
 import { requireTool } from "./tools";
 
 const PASSWORD = "test-password-for-a-local-redis";

@@ -4,9 +4,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { ServiceConfig } from "../components/config/schema";
-import { RuleGroup, isAlert } from "../components/monitoring/rules";
-import { leLabel } from "../components/monitoring/slo";
+import { ServiceConfig } from "../../components/config/schema";
+import { RuleGroup, isAlert } from "../../components/monitoring/rules";
+import { leLabel } from "../../components/monitoring/slo";
 import { run } from "./tools";
 
 export function scratchDir(prefix: string): string {

@@ -1,0 +1,279 @@
+// The cross-field rules of the stack config, one named rule each (like awsx's `validateEips`).
+// They run after the fields' own checks, also when some fields failed, so every problem is
+// reported at once; each looks only at the fields that are well-formed. Pure.
+import { capacityProblem } from "./capacityRule";
+import { isNumber } from "./primitives";
+import { PLATFORM_IMAGES } from "./releases";
+
+/** A problem a rule found: where, what was given, and what was expected. */
+export interface RuleIssue {
+    path: PropertyKey[];
+    input: unknown;
+    /** What was expected ("at least 2 replicas in production"). */
+    message: string;
+}
+
+/** The config as the rules see it: parsed where it could be, anything where it could not. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LooseConfig = Record<string, any>;
+
+export interface ConfigRule {
+    name: string;
+    /** What the rule protects, for docs and review. */
+    description: string;
+    check(config: LooseConfig): RuleIssue[];
+}
+
+const production = (c: LooseConfig) => c.environment === "production";
+const listOf = (value: unknown): LooseConfig[] =>
+    Array.isArray(value) ? value.filter((v): v is LooseConfig => v !== null && typeof v === "object") : [];
+const indexed = (value: unknown): Array<[number, LooseConfig]> =>
+    Array.isArray(value)
+        ? value.flatMap((v, i) => (v !== null && typeof v === "object" ? [[i, v as LooseConfig] as [number, LooseConfig]] : []))
+        : [];
+
+export const uniqueServiceNames: ConfigRule = {
+    name: "unique-service-names",
+    description: "Service names are unique: they name Deployments, Services, HPAs and metrics' `service` label.",
+    check(c) {
+        const seen = new Map<string, number>();
+        return indexed(c.services).flatMap(([i, svc]) => {
+            if (typeof svc.name !== "string") return [];
+            const first = seen.get(svc.name);
+            if (first === undefined) {
+                seen.set(svc.name, i);
+                return [];
+            }
+            return [
+                { path: ["services", i, "name"], input: svc.name, message: `a unique service name (services[${first}] has it already)` },
+            ];
+        });
+    },
+};
+
+export const imageKeysExist: ConfigRule = {
+    name: "image-keys-exist",
+    description: "Every image a service, canary or worker names is a key of finbot:releases.images.",
+    check(c) {
+        const keys = Object.keys({ ...PLATFORM_IMAGES, ...(c.releases?.images ?? {}) });
+        const expected = `a key of finbot:releases.images (${keys.join(", ")})`;
+        const named: Array<[PropertyKey[], unknown]> = [
+            ...indexed(c.services).flatMap(([i, s]): Array<[PropertyKey[], unknown]> => [
+                [["services", i, "image"], s.image],
+                ...(s.canary ? [[["services", i, "canary", "image"], s.canary.image] as [PropertyKey[], unknown]] : []),
+            ]),
+            ...indexed(c.workers).map(([i, w]): [PropertyKey[], unknown] => [["workers", i, "image"], w.image]),
+        ];
+        return named
+            .filter(([, image]) => typeof image === "string" && !keys.includes(image))
+            .map(([path, input]) => ({ path, input, message: expected }));
+    },
+};
+
+export const productionServiceReplicas: ConfigRule = {
+    name: "production-service-replicas",
+    description: "In production every service runs at least 2 replicas: one node or zone may fail.",
+    check(c) {
+        if (!production(c)) return [];
+        return indexed(c.services)
+            .filter(([, s]) => isNumber(s.replicas?.min) && s.replicas.min < 2)
+            .map(([i, s]) => ({
+                path: ["services", i, "replicas", "min"],
+                input: s.replicas.min,
+                message: "at least 2 replicas in production (one node or zone may fail)",
+            }));
+    },
+};
+
+export const productionMonitoring: ConfigRule = {
+    name: "production-monitoring",
+    description: "In production Prometheus and Alertmanager run at least 2 replicas and pages reach PagerDuty.",
+    check(c) {
+        const m = c.monitoring;
+        if (!production(c) || m?.enabled === false) return [];
+        const issues: RuleIssue[] = (["prometheus", "alertmanager"] as const)
+            .filter((part) => !isNumber(m?.[part]?.replicas) || m[part].replicas < 2)
+            .map((part) => ({
+                path: ["monitoring", part, "replicas"],
+                input: m?.[part]?.replicas,
+                message: "at least 2 replicas in production",
+            }));
+        if (m?.alerting?.pagerduty === undefined)
+            issues.push({
+                path: ["monitoring", "alerting", "pagerduty"],
+                input: undefined,
+                message: "a PagerDuty routing key in production, or nobody is paged",
+            });
+        return issues;
+    },
+};
+
+export const runbooksLinked: ConfigRule = {
+    name: "runbooks-linked",
+    description: "With monitoring on, alerts link their runbooks: finbot:monitoring.runbookBaseUrl is set.",
+    check(c) {
+        const m = c.monitoring;
+        if (m?.enabled === false || m?.runbookBaseUrl !== undefined) return [];
+        return [
+            {
+                path: ["monitoring", "runbookBaseUrl"],
+                input: undefined,
+                message: "the https URL of the runbooks (docs/runbooks of this repository)",
+            },
+        ];
+    },
+};
+
+export const workerScaling: ConfigRule = {
+    name: "worker-scaling",
+    description: "Worker replica bounds are ordered; scale to zero is for staging only.",
+    check(c) {
+        return indexed(c.workers).flatMap(([i, w]): RuleIssue[] => {
+            const { min, max } = w.replicas ?? {};
+            const path = ["workers", i, "replicas", "min"];
+            if (isNumber(min) && isNumber(max) && min > max) return [{ path, input: min, message: `a value <= replicas.max (${max})` }];
+            if (production(c) && min === 0) return [{ path, input: 0, message: "at least 1 in production (scale to zero is for staging)" }];
+            return [];
+        });
+    },
+};
+
+export const workerQueueExists: ConfigRule = {
+    name: "worker-queue-exists",
+    description: "Every worker consumes a queue of finbot:queue.queues, with the queue enabled.",
+    check(c) {
+        const queues = new Set(listOf(c.queue?.queues).map((q) => q.name));
+        return indexed(c.workers)
+            .filter(([, w]) => typeof w.queue === "string" && (c.queue?.enabled === false || !queues.has(w.queue)))
+            .map(([i, w]) => ({
+                path: ["workers", i, "queue"],
+                input: w.queue,
+                message: `a queue of finbot:queue.queues (${[...queues].join(", ") || "none"})`,
+            }));
+    },
+};
+
+export const awsNetworkKnown: ConfigRule = {
+    name: "aws-network-known",
+    description: "finbot:network is given wherever AWS resources need it: RDS, ElastiCache, the CDN, and production.",
+    check(c) {
+        if (c.network !== undefined) return [];
+        const needs = [
+            c.database?.enabled !== false && c.database?.mode === "rds" ? "finbot:database.mode rds" : undefined,
+            c.cache?.enabled !== false && c.cache?.mode === "elasticache" ? "finbot:cache.mode elasticache" : undefined,
+            c.traffic?.enabled !== false && c.traffic?.cdn?.enabled ? "finbot:traffic.cdn" : undefined,
+        ].filter((n): n is string => n !== undefined);
+        if (needs.length > 0)
+            return [{ path: ["network"], input: undefined, message: `the AWS network ids (needed by ${needs.join(" and ")})` }];
+        if (production(c))
+            return [
+                {
+                    path: ["network"],
+                    input: undefined,
+                    message: "the AWS network ids (vpcId, privateSubnetIds, nodeSecurityGroupId) in production",
+                },
+            ];
+        return [];
+    },
+};
+
+export const rdsStorageBounds: ConfigRule = {
+    name: "rds-storage-bounds",
+    description: "RDS storage autoscaling ends at or above the allocated storage.",
+    check(c) {
+        const rds = c.database?.rds;
+        if (
+            !isNumber(rds?.allocatedStorageGb) ||
+            !isNumber(rds?.maxAllocatedStorageGb) ||
+            rds.maxAllocatedStorageGb >= rds.allocatedStorageGb
+        )
+            return [];
+        return [
+            {
+                path: ["database", "rds", "maxAllocatedStorageGb"],
+                input: rds.maxAllocatedStorageGb,
+                message: `at least allocatedStorageGb (${rds.allocatedStorageGb})`,
+            },
+        ];
+    },
+};
+
+export const productionQuorums: ConfigRule = {
+    name: "production-quorums",
+    description: "In production RabbitMQ runs 3 or 5 nodes and Elasticsearch at least 3 (one per zone).",
+    check(c) {
+        if (!production(c)) return [];
+        const issues: RuleIssue[] = [];
+        if (c.queue?.enabled !== false && isNumber(c.queue?.replicas) && c.queue.replicas < 3)
+            issues.push({
+                path: ["queue", "replicas"],
+                input: c.queue.replicas,
+                message: "3 or 5 nodes in production (quorum queues survive one node)",
+            });
+        const es = c.logging?.elasticsearch;
+        if (c.logging?.enabled !== false && isNumber(es?.nodes) && es.nodes < 3)
+            issues.push({
+                path: ["logging", "elasticsearch", "nodes"],
+                input: es.nodes,
+                message: "at least 3 nodes in production (one per zone)",
+            });
+        return issues;
+    },
+};
+
+export const gatewayReady: ConfigRule = {
+    name: "gateway-ready",
+    description: "ACME certificates have an account email; production runs at least 2 gateway proxies.",
+    check(c) {
+        const t = c.traffic;
+        if (t?.enabled === false) return [];
+        const issues: RuleIssue[] = [];
+        const issuer = t?.tls?.issuer ?? (production(c) ? "acme" : "self-signed");
+        if (issuer === "acme" && t?.tls?.acmeEmail === undefined)
+            issues.push({
+                path: ["traffic", "tls", "acmeEmail"],
+                input: undefined,
+                message: "an email for the ACME account (tls.issuer acme)",
+            });
+        if (production(c) && isNumber(t?.gateway?.replicas) && t.gateway.replicas < 2)
+            issues.push({ path: ["traffic", "gateway", "replicas"], input: t.gateway.replicas, message: "at least 2 in production" });
+        return issues;
+    },
+};
+
+export const tenTimesPeak: ConfigRule = {
+    name: "ten-times-peak",
+    description: "In production every public service declares its measured capacity and can serve 10x its peak at maxReplicas.",
+    check(c) {
+        if (!production(c)) return [];
+        return indexed(c.services).flatMap(([i, s]): RuleIssue[] => {
+            const problem = capacityProblem(s);
+            if (problem) return [{ path: ["services", i, "replicas", "max"], input: s.replicas.max, message: problem }];
+            if (s.public !== false && s.capacity === undefined)
+                return [
+                    {
+                        path: ["services", i, "capacity"],
+                        input: undefined,
+                        message: "measured capacity (requestsPerSecondPerPod, peakRequestsPerSecond) for the 10x check in production",
+                    },
+                ];
+            return [];
+        });
+    },
+};
+
+/** Every rule, in the order their problems are reported. */
+export const CONFIG_RULES: ConfigRule[] = [
+    uniqueServiceNames,
+    imageKeysExist,
+    productionServiceReplicas,
+    productionMonitoring,
+    runbooksLinked,
+    workerScaling,
+    workerQueueExists,
+    awsNetworkKnown,
+    rdsStorageBounds,
+    productionQuorums,
+    gatewayReady,
+    tenTimesPeak,
+];

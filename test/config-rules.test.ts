@@ -1,0 +1,93 @@
+// Each cross-field rule of the stack config on a config it accepts and one it refuses.
+import * as assert from "node:assert/strict";
+import { readStackFile } from "../components/config/load";
+import * as rules from "../components/config/rules";
+import { CONFIG_RULES, ConfigRule, LooseConfig } from "../components/config/rules";
+import { PROJECT_DIR } from "./harness";
+
+function stackValues(stack: "dev" | "prod"): LooseConfig {
+    const read = readStackFile(stack, PROJECT_DIR);
+    if (!read.ok) throw new Error(read.errors.join("\n"));
+    return structuredClone(read.raw.values);
+}
+
+/** A committed stack's values with an edit. */
+const edited = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) => {
+    const values = stackValues(stack);
+    edit(values);
+    return values;
+};
+
+const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
+    [
+        rules.uniqueServiceNames,
+        stackValues("dev"),
+        edited("dev", (c) => c.services.push({ ...c.services[0] })),
+        /a unique service name \(services\[0\] has it already\)/,
+    ],
+    [rules.imageKeysExist, stackValues("dev"), edited("dev", (c) => (c.workers[0].image = "api-v9")), /a key of finbot:releases\.images/],
+    [
+        rules.productionServiceReplicas,
+        stackValues("prod"),
+        edited("prod", (c) => (c.services[0].replicas.min = 1)),
+        /at least 2 replicas in production/,
+    ],
+    [
+        rules.productionMonitoring,
+        stackValues("prod"),
+        edited("prod", (c) => delete c.monitoring.alerting.pagerduty),
+        /a PagerDuty routing key/,
+    ],
+    [rules.runbooksLinked, stackValues("dev"), edited("dev", (c) => delete c.monitoring.runbookBaseUrl), /the https URL of the runbooks/],
+    [rules.workerScaling, stackValues("prod"), edited("prod", (c) => (c.workers[0].replicas.min = 0)), /scale to zero is for staging/],
+    [
+        rules.workerQueueExists,
+        stackValues("dev"),
+        edited("dev", (c) => (c.workers[0].queue = "payments.refund")),
+        /a queue of finbot:queue\.queues/,
+    ],
+    [
+        rules.awsNetworkKnown,
+        stackValues("prod"),
+        edited("prod", (c) => delete c.network),
+        /the AWS network ids \(needed by finbot:database\.mode rds/,
+    ],
+    [
+        rules.rdsStorageBounds,
+        stackValues("prod"),
+        edited("prod", (c) => (c.database.rds.maxAllocatedStorageGb = 50)),
+        /at least allocatedStorageGb \(100\)/,
+    ],
+    [
+        rules.productionQuorums,
+        stackValues("prod"),
+        edited("prod", (c) => (c.logging.elasticsearch.nodes = 2)),
+        /at least 3 nodes in production/,
+    ],
+    [rules.gatewayReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.tls.acmeEmail), /an email for the ACME account/],
+    [
+        rules.tenTimesPeak,
+        stackValues("prod"),
+        edited("prod", (c) => delete c.services[0].capacity),
+        /measured capacity .* for the 10x check/,
+    ],
+];
+
+describe("stack config rules", () => {
+    it("every rule has a name, a description and its own accepted and refused case", () => {
+        assert.deepEqual(CASES.map(([r]) => r.name).sort(), CONFIG_RULES.map((r) => r.name).sort());
+        for (const rule of CONFIG_RULES) assert.ok(rule.name && rule.description, rule.name);
+    });
+    for (const [rule, accepted, refused, expected] of CASES) {
+        it(`${rule.name}: ${rule.description}`, () => {
+            assert.deepEqual(rule.check(accepted), []);
+            const issues = rule.check(refused);
+            assert.equal(issues.length, 1, JSON.stringify(issues));
+            assert.match(issues[0].message, expected);
+        });
+    }
+    it("look only at well-formed fields: a config of the wrong shape gives no crash", () => {
+        for (const rule of CONFIG_RULES)
+            rule.check({ services: "nope", workers: [null, 3], monitoring: 7, queue: { queues: "x" }, environment: "production" });
+    });
+});
