@@ -15,13 +15,23 @@ import { Footprint, emptyFootprint } from "../lib/footprint";
 import { EXPORTER_RESOURCES } from "./sizes";
 
 export interface CacheArgs {
+    /** The validated `finbot:cache`. */
     config: CacheConfig;
+    /** Production: ElastiCache is protected from deletion. */
     production: boolean;
     /** Namespace of the in-cluster parts. */
     namespace: string;
     /** Images from `finbot:releases.images` (redis, redis-exporter). */
     images: Record<string, string>;
+    /**
+     * StorageClass of the Redis volume (with persistence on).
+     * @default the cluster's default class
+     */
     storageClass?: string;
+    /**
+     * AWS network of ElastiCache (elasticache mode).
+     * @default none
+     */
     network?: PlatformConfig["network"];
     /**
      * When set, a PodMonitor for the exporter is created after this resource (it installs the monitoring CRDs).

@@ -13,7 +13,9 @@ import { Queue } from "./queue";
 export interface DataTierArgs {
     /** The validated `finbot:database`, `finbot:cache` and `finbot:queue`. */
     database: DatabaseConfig;
+    /** The validated `finbot:cache`. */
     cache: CacheConfig;
+    /** The validated `finbot:queue`. */
     queue: QueueConfig;
     /** Production sizing, spreading and protection. */
     production: boolean;

@@ -15,15 +15,25 @@ import { fromClusterNodes } from "./network";
 import { CNPG_OPERATOR_RESOURCES, EXPORTER_RESOURCES, POOLER_RESOURCES } from "./sizes";
 
 export interface DatabaseArgs {
+    /** The validated `finbot:database`. */
     config: DatabaseConfig;
+    /** Production: Multi-AZ, zone-spread instances, deletion protection. */
     production: boolean;
     /** Namespace of the in-cluster parts (operator, cluster, poolers, exporters). */
     namespace: string;
+    /** Exact version of the cloudnative-pg chart (in-cluster mode). */
     chartVersion: string;
     /** Images from `finbot:releases.images` (postgresql, postgres-exporter). */
     images: Record<string, string>;
+    /**
+     * StorageClass of the instances' volumes (in-cluster).
+     * @default the cluster's default class
+     */
     storageClass?: string;
-    /** AWS network (rds mode). */
+    /**
+     * AWS network (rds mode).
+     * @default none
+     */
     network?: PlatformConfig["network"];
     /**
      * When set, PodMonitors are created after this resource (it installs the monitoring CRDs).

@@ -5,12 +5,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { EXPORTER_RESOURCES } from "./sizes";
 
 export interface ExporterContainerArgs {
+    /** Container name. */
     name: string;
+    /** Pinned exporter image. */
     image: string;
+    /** Port serving /metrics (named `metrics`). */
     port: number;
     /** Path answering 200 while the exporter is up. */
     healthPath: string;
+    /** Environment, credentials from Secrets. */
     env: k8s.types.input.core.v1.EnvVar[];
+    /**
+     * Container arguments.
+     * @default the image's
+     */
     args?: string[];
 }
 

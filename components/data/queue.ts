@@ -11,8 +11,11 @@ import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
 import { rabbitPasswordHash, rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
 
 export interface QueueArgs {
+    /** The validated `finbot:queue`. */
     config: QueueConfig;
+    /** Production: nodes spread over zones. */
     production: boolean;
+    /** Namespace of the RabbitmqCluster (created by the caller). */
     namespace: string;
     /** RabbitMQ image from `finbot:releases.images`. */
     image: string;

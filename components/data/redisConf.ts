@@ -3,10 +3,19 @@
 import { CacheConfig } from "../config/data";
 
 export interface RedisConfArgs {
+    /** The validated `finbot:cache`. */
     cache: CacheConfig;
+    /** The `requirepass` password. */
     password: string;
+    /**
+     * Port Redis listens on.
+     * @default 6379
+     */
     port?: number;
-    /** Working directory (the volume in the cluster). */
+    /**
+     * Working directory (the volume in the cluster).
+     * @default /data
+     */
     dir?: string;
     /** Interfaces to listen on. @default every interface (the pod's) */
     bind?: string;

@@ -11,7 +11,9 @@ export interface HelmReleaseArgs {
     version: string;
     /** Helm release name. */
     releaseName: string;
+    /** Namespace to install into (created by the caller). */
     namespace: pulumi.Input<string>;
+    /** Chart values; every path must exist in the chart's defaults (the conformance check). */
     values: pulumi.Input<Record<string, unknown>>;
     /**
      * Seconds Helm waits for the release to become ready.

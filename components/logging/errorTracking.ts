@@ -3,9 +3,11 @@ import * as sentry from "@pulumiverse/sentry";
 import { ErrorTrackingConfig } from "../config/logging";
 
 export interface ErrorTrackingArgs {
+    /** The validated `finbot:errorTracking`. */
     config: ErrorTrackingConfig;
     /** Services (and workers) that get a DSN. */
     consumers: string[];
+    /** `staging` or `production`: the Sentry environment of every key. */
     environment: string;
 }
 

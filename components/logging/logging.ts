@@ -12,10 +12,13 @@ import { LIFECYCLE_REQUESTS, ilmPolicy, indexTemplate, lifecycleScript } from ".
 import { filebeatConfig, logstashPipeline } from "./pipeline";
 
 export interface LoggingArgs {
+    /** The validated `finbot:logging`. */
     config: LoggingConfig;
+    /** Production: zone-aware Elasticsearch, mmap on. */
     production: boolean;
     /** `staging` or `production`: the data stream namespace and APM environment. */
     environment: string;
+    /** Namespace of the logging stack (created by the caller). */
     namespace: string;
     /** Exact versions from `finbot:releases`. */
     versions: { eckOperator: string; elasticsearchExporter: string; elasticStack: string };

@@ -5,9 +5,11 @@ import { ServiceConfig } from "../config/schema";
 import { RuleGroup, anyOf, selector } from "./rules";
 
 export interface PlatformRuleArgs {
+    /** Namespace of FinBot's services. */
     appsNamespace: string;
     /** Namespaces whose persistent volumes are watched. */
     volumeNamespaces: string[];
+    /** FinBot's services: regression rules per service. */
     services: ServiceConfig[];
     /** cert-manager issues certificates (the traffic area is on). */
     certificates: boolean;

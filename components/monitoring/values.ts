@@ -15,8 +15,14 @@ export const UPTIME_MODULE = "http_2xx";
 export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-finbot";
 
 export interface KubePrometheusStackArgs {
+    /** The validated `finbot:monitoring`. */
     monitoring: MonitoringConfig;
+    /** Production: managed control plane, replicated Prometheus and Alertmanager. */
     production: boolean;
+    /**
+     * StorageClass of the volumes.
+     * @default the cluster's default class
+     */
     storageClass?: string;
     /** Secret with `admin-user` and `admin-password` for Grafana. */
     grafanaAdminSecret: string;
@@ -134,6 +140,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
 }
 
 export interface BlackboxArgs {
+    /** Production: two replicas with a disruption budget. */
     production: boolean;
 }
 

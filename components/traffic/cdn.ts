@@ -6,6 +6,7 @@ export interface CdnArgs {
     environment: string;
     /** Paths served from the static-asset bucket, e.g. `/static/*`. */
     staticPaths: string[];
+    /** CloudFront price class (which edge locations serve). */
     priceClass: string;
     /** The gateway's public hostname: everything else goes there, uncached. */
     originHost: string;

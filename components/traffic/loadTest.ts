@@ -31,10 +31,15 @@ export default function () {
 }
 
 export interface LoadTestArgs {
+    /** Public services to load, one Job each. */
     services: ServiceConfig[];
+    /** Namespace of FinBot's services. */
     namespace: pulumi.Input<string>;
+    /** Pinned k6 image. */
     image: string;
+    /** Constant virtual users. */
     vus: number;
+    /** How long each test runs (Prometheus duration). */
     duration: string;
     /** Prometheus remote-write URL for k6's results. */
     remoteWriteUrl: string;

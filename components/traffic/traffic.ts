@@ -12,18 +12,29 @@ import { Cdn } from "./cdn";
 import { GATEWAY, GATEWAY_TLS_SECRET, UiRoute, hostFor, htpasswdLine, httpsParent, serviceRouteRules } from "./routes";
 
 export interface TrafficArgs {
+    /** The validated `finbot:traffic`. */
     config: TrafficConfig;
+    /** Production: internet-facing NLB, strict zone spread, ACME certificates. */
     production: boolean;
     /** Namespace of the gateway and cert-manager. */
     namespace: string;
+    /** Namespace of FinBot's services (their routes live there). */
     appsNamespace: string;
     /** Public services get a route each. */
     services: ServiceConfig[];
     /** Operator UIs to route (Grafana, Prometheus, Alertmanager, Kibana), when their areas are on. */
     uis: UiRoute[];
+    /** Exact chart versions from `finbot:releases.charts`. */
     chartVersions: PlatformConfig["releases"]["charts"];
+    /**
+     * AWS network (production).
+     * @default none
+     */
     network?: PlatformConfig["network"];
-    /** When set, cert-manager gets a ServiceMonitor (created after these CRDs). */
+    /**
+     * When set, cert-manager gets a ServiceMonitor (created after these CRDs).
+     * @default no ServiceMonitor
+     */
     monitoringCrds?: pulumi.Resource;
 }
 

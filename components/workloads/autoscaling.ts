@@ -5,7 +5,9 @@ import { helmRelease } from "../lib/helm";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
 
 export interface AutoscalingArgs {
+    /** Namespace of the autoscaling controllers (created by the caller). */
     namespace: string;
+    /** Exact chart versions from `finbot:releases.charts`. */
     chartVersions: PlatformConfig["releases"]["charts"];
     /** Install KEDA (there are queue workers). */
     keda: boolean;
@@ -18,6 +20,7 @@ export interface AutoscalingArgs {
      * @default no prometheus-adapter
      */
     prometheus?: ClusterService;
+    /** FinBot's services: prometheus-adapter exposes their request rates. */
     services: ServiceConfig[];
 }
 

@@ -9,11 +9,16 @@ import { containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLab
 export interface QueueWorkerArgs {
     /** The worker's validated entry of `finbot:workers`. */
     worker: WorkerConfig;
+    /** The image reference, resolved from `finbot:releases.images`. */
     image: string;
+    /** Namespace to run in (created by the caller). */
     namespace: pulumi.Input<string>;
     /** Secret (same namespace) with AMQP_URL and the other connection settings. */
     connections: SecretRef;
-    /** Further Secrets whose keys become environment variables (APM, Sentry). */
+    /**
+     * Further Secrets whose keys become environment variables (APM, Sentry).
+     * @default none
+     */
     envFrom?: SecretRef[];
     /** The KEDA release: ScaledObject and TriggerAuthentication need its CRDs. */
     keda: pulumi.Resource;

@@ -95,9 +95,13 @@ export function containerSecurity(): k8s.types.input.core.v1.SecurityContext {
 }
 
 export interface PodTemplateArgs {
+    /** The service's validated entry of `finbot:services`. */
     service: ServiceConfig;
+    /** The image reference. */
     image: string;
+    /** Whether zone spreading is strict or best effort. */
     zoneSpread: ZoneSpread;
+    /** The service's own ServiceAccount. */
     serviceAccountName: string;
     /** Secrets whose keys become environment variables (secretEnv, connection settings). */
     envFromSecrets: string[];

@@ -204,8 +204,18 @@ interface Registration {
     state: Record<string, unknown>;
 }
 
+/**
+ * Source positions tell the engine where in the program a resource was declared; offline there
+ * is no engine to tell. Capturing them costs a full, source-mapped stack trace per resource,
+ * which is most of an offline run's time, so the mocked runs skip it.
+ */
+function skipSourcePositions(): void {
+    (pulumi.Resource as unknown as { callsites(): unknown[] }).callsites = () => [];
+}
+
 /** Installs the provider-like mocks; every registration is appended to the returned list. */
 export async function installMocks(stack: string): Promise<Registration[]> {
+    skipSourcePositions();
     const registered: Registration[] = [];
     await pulumi.runtime.setMocks(
         {
@@ -229,6 +239,18 @@ export async function installMocks(stack: string): Promise<Registration[]> {
 }
 
 async function runPlatformNow(config: PlatformConfig, stack: string): Promise<PlatformRun> {
+    // The SDK keeps a stack trace for every promise it makes (to report leaks); source-mapping
+    // each of them is most of an offline run's time. Stacks are plain while the program runs here.
+    const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled ?? false;
+    process.setSourceMapsEnabled(false);
+    try {
+        return await recordRun(config, stack);
+    } finally {
+        process.setSourceMapsEnabled(sourceMaps);
+    }
+}
+
+async function recordRun(config: PlatformConfig, stack: string): Promise<PlatformRun> {
     const registered = await installMocks(stack);
 
     // A legacy transformation on the root component sees every child's options (dependsOn, protect).
