@@ -31,6 +31,32 @@ describe("data tier", () => {
             assert.equal(run.ofType(CR("rabbitmq.com/v1beta1", "RabbitmqCluster")).length, 1, "RabbitMQ in the cluster in both");
     });
 
+    it("lets only its clients' namespaces reach the data stores: FinBot's apps, Prometheus, KEDA, the RabbitMQ operator", () => {
+        for (const run of [dev, prod]) {
+            const policy = inputs(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "finbot-data-ingress");
+            const ns = run.config.namespaces;
+            assert.equal(policy.metadata.namespace, ns.data);
+            assert.deepEqual(policy.spec.podSelector, {});
+            assert.deepEqual(policy.spec.ingress, [
+                {
+                    from: [
+                        {
+                            namespaceSelector: {
+                                matchExpressions: [
+                                    {
+                                        key: "kubernetes.io/metadata.name",
+                                        operator: "In",
+                                        values: [ns.apps, ns.data, ns.monitoring, ns.autoscaling, "rabbitmq-system"],
+                                    },
+                                ],
+                            },
+                        },
+                    ],
+                },
+            ]);
+        }
+    });
+
     describe("dev (in-cluster)", () => {
         it("CloudNativePG: a primary and one replica, pooled through PgBouncer in transaction mode", () => {
             const release = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-database-operator");

@@ -138,6 +138,16 @@ describe("monitoring", () => {
         const probe = dev.get(CUSTOM("Probe"), "finbot-monitoring-uptime-api").inputs as Any;
         assert.deepEqual(probe.spec.targets.staticConfig.static, ["http://api.finbot-apps.svc.cluster.local:9898/readyz"]);
         assert.equal(probe.spec.prober.url, "prometheus-blackbox-exporter.finbot-monitoring.svc:9115");
+        // The module the probe asks for is one the blackbox exporter defines, else every probe fails.
+        for (const run of [dev, prod]) {
+            const modules = (run.get(RELEASE, "finbot-monitoring-blackbox-exporter").inputs as Any).values.config.modules;
+            const uptime = run.get(CUSTOM("Probe"), "finbot-monitoring-uptime-api").inputs as Any;
+            assert.ok(
+                Object.keys(modules).includes(uptime.spec.module),
+                `${uptime.spec.module} is not in ${Object.keys(modules).join(", ")}`,
+            );
+            assert.deepEqual(modules[uptime.spec.module].prober, "http");
+        }
     });
 
     it("generates page and ticket SLO alerts for availability, latency and uptime of every service", () => {

@@ -35,15 +35,14 @@ function runProgram(stack: string, config: Record<string, string>) {
         globalThis.fetch = async () => new Response("# release manifest stand-in\n");
         try {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const program = require(INDEX) as {
+            const program = require(INDEX) as Record<string, pulumi.Output<unknown> | undefined> & {
                 serviceUrls: pulumi.Output<Record<string, string>>;
-                namespaces: pulumi.Output<Record<string, string>>;
             };
             const serviceUrls = await awaitOutput(program.serviceUrls);
             await waitForRegistrations();
-            return { registered, serviceUrls, error: undefined };
+            return { registered, serviceUrls, exports: program, error: undefined };
         } catch (error) {
-            return { registered, serviceUrls: undefined, error: error as Error };
+            return { registered, serviceUrls: undefined, exports: undefined, error: error as Error };
         } finally {
             globalThis.fetch = realFetch;
         }
@@ -82,6 +81,20 @@ describe("the program (index.ts)", () => {
         const result = await runProgram("prod", config);
         assert.equal(result.error, undefined, String(result.error));
         assert.ok(result.registered.length > 0);
+    });
+
+    it("exports every output that carries a secret as a secret", async () => {
+        const result = await runProgram("dev", engineConfig("dev"));
+        assert.ok(result.exports);
+        const secretLike = Object.keys(result.exports).filter((name) => /password|token|secret|key|dsn/i.test(name));
+        assert.ok(secretLike.includes("uiPassword"), secretLike.join(", "));
+        for (const name of secretLike) {
+            const output: pulumi.Output<unknown> | undefined = result.exports[name];
+            if (output === undefined) continue;
+            assert.equal(await pulumi.isSecret(output), true, `${name} is exported in plain text`);
+        }
+        // The check can fail: an unsecret'ed output is plain.
+        assert.equal(await pulumi.isSecret(pulumi.unsecret(pulumi.secret("x"))), false);
     });
 
     it("stops on bad config with one line per problem and nothing registered", async () => {

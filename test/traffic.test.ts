@@ -81,6 +81,12 @@ describe("traffic", () => {
         assert.equal(route.spec.rules[0].timeouts.request, "15s");
         const policy = inputs(dev, EG("BackendTrafficPolicy"), "finbot-traffic-policy-api").spec;
         assert.equal(policy.retry.numRetries, 2);
+        // Only attempts that never reached a backend are retried: a POST that timed out or failed with
+        // a 5xx may have settled a payment, and a retry would settle it twice.
+        for (const run of [dev, prod]) {
+            const retry = inputs(run, EG("BackendTrafficPolicy"), "finbot-traffic-policy-api").spec.retry;
+            assert.deepEqual(retry.retryOn, { triggers: ["connect-failure", "refused-stream"] });
+        }
         assert.deepEqual(policy.rateLimit.local.rules[0].limit, { requests: 1000, unit: "Second" });
     });
 

@@ -171,7 +171,8 @@ export class Monitoring extends pulumi.ComponentResource {
                     releaseName: "prometheus-pushgateway",
                     namespace,
                     values: {
-                        serviceMonitor: { enabled: true },
+                        // The chart's ServiceMonitor defaults to a namespace called `monitoring`.
+                        serviceMonitor: { enabled: true, namespace },
                         resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                     },
                 },
