@@ -9,60 +9,89 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
     let builder = finbotDashboard(UID, "FinBot / Autoscaling and capacity")
         .withRow(new dashboard.RowBuilder("HPA"))
         .withPanel(
-            timeseriesPanel("Replicas: current, desired, max", "short", [
-                query(`kube_horizontalpodautoscaler_status_current_replicas{${ns}}`, "{{horizontalpodautoscaler}} current"),
-                query(`kube_horizontalpodautoscaler_status_desired_replicas{${ns}}`, "{{horizontalpodautoscaler}} desired"),
-                query(`kube_horizontalpodautoscaler_spec_max_replicas{${ns}}`, "{{horizontalpodautoscaler}} max"),
-            ]),
+            timeseriesPanel(
+                "Replicas: current, desired, max",
+                "HPA replicas per service: what runs, what the HPA wants, and its ceiling.",
+                "short",
+                [
+                    query(`kube_horizontalpodautoscaler_status_current_replicas{${ns}}`, "{{horizontalpodautoscaler}} current"),
+                    query(`kube_horizontalpodautoscaler_status_desired_replicas{${ns}}`, "{{horizontalpodautoscaler}} desired"),
+                    query(`kube_horizontalpodautoscaler_spec_max_replicas{${ns}}`, "{{horizontalpodautoscaler}} max"),
+                ],
+            ),
         )
         .withPanel(
-            timeseriesPanel("Headroom: replicas left before max", "short", [
-                query(
-                    `kube_horizontalpodautoscaler_spec_max_replicas{${ns}} - on (namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_status_current_replicas{${ns}}`,
-                    "{{horizontalpodautoscaler}}",
-                ),
-            ]),
+            timeseriesPanel(
+                "Headroom: replicas left before max",
+                "Replicas each service may still add before its HPA is at max: near zero means the next spike is not absorbed.",
+                "short",
+                [
+                    query(
+                        `kube_horizontalpodautoscaler_spec_max_replicas{${ns}} - on (namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_status_current_replicas{${ns}}`,
+                        "{{horizontalpodautoscaler}}",
+                    ),
+                ],
+            ),
         )
         .withRow(new dashboard.RowBuilder("Usage against requests"))
         .withPanel(
-            timeseriesPanel("CPU used / requested", "percentunit", [
-                query(
-                    `sum by (container) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[$__rate_interval])) / sum by (container) (kube_pod_container_resource_requests{${ns}, resource="cpu"})`,
-                    "{{container}}",
-                ),
-            ]),
+            timeseriesPanel(
+                "CPU used / requested",
+                "CPU used as a share of requests, per service: the HPA's CPU target is measured against this.",
+                "percentunit",
+                [
+                    query(
+                        `sum by (container) (rate(container_cpu_usage_seconds_total{${ns}, container!=""}[$__rate_interval])) / sum by (container) (kube_pod_container_resource_requests{${ns}, resource="cpu"})`,
+                        "{{container}}",
+                    ),
+                ],
+            ),
         )
         .withPanel(
-            timeseriesPanel("Memory working set / requested", "percentunit", [
-                query(
-                    `sum by (container) (container_memory_working_set_bytes{${ns}, container!=""}) / sum by (container) (kube_pod_container_resource_requests{${ns}, resource="memory"})`,
-                    "{{container}}",
-                ),
-            ]),
+            timeseriesPanel(
+                "Memory working set / requested",
+                "Memory working set as a share of requests, per service: the HPA's memory target is measured against this.",
+                "percentunit",
+                [
+                    query(
+                        `sum by (container) (container_memory_working_set_bytes{${ns}, container!=""}) / sum by (container) (kube_pod_container_resource_requests{${ns}, resource="memory"})`,
+                        "{{container}}",
+                    ),
+                ],
+            ),
         )
         .withPanel(
-            timeseriesPanel("Memory working set per pod (leak trend)", "bytes", [
-                query(`container_memory_working_set_bytes{${ns}, container!=""}`, "{{pod}}"),
-            ]),
+            timeseriesPanel(
+                "Memory working set per pod (leak trend)",
+                "Working set per pod over days: a line that only rises is the leak the FinbotMemoryLeakSuspected alert predicts.",
+                "bytes",
+                [query(`container_memory_working_set_bytes{${ns}, container!=""}`, "{{pod}}")],
+            ),
         )
         .withRow(new dashboard.RowBuilder("Cluster capacity"))
         .withPanel(
-            timeseriesPanel("Requested / allocatable", "percentunit", [
-                query(
-                    'sum(kube_pod_container_resource_requests{resource="cpu"}) / sum(kube_node_status_allocatable{resource="cpu"})',
-                    "cpu",
-                ),
-                query(
-                    'sum(kube_pod_container_resource_requests{resource="memory"}) / sum(kube_node_status_allocatable{resource="memory"})',
-                    "memory",
-                ),
-            ]),
+            timeseriesPanel(
+                "Requested / allocatable",
+                "Cluster requests against allocatable capacity: above ~85% new pods may not schedule.",
+                "percentunit",
+                [
+                    query(
+                        'sum(kube_pod_container_resource_requests{resource="cpu"}) / sum(kube_node_status_allocatable{resource="cpu"})',
+                        "cpu",
+                    ),
+                    query(
+                        'sum(kube_pod_container_resource_requests{resource="memory"}) / sum(kube_node_status_allocatable{resource="memory"})',
+                        "memory",
+                    ),
+                ],
+            ),
         );
     builder = builder
         .withRow(new dashboard.RowBuilder("Load tests (k6, finbot:traffic.loadTest)"))
         .withPanel(
             timeseriesPanel(
                 "k6 requests/s",
+                "Requests per second the k6 load test sends (load tests write here while they run).",
                 "reqps",
                 [query("sum by (service) (rate(k6_http_reqs_total[$__rate_interval]))", "{{service}}")],
                 8,
@@ -71,6 +100,7 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
         .withPanel(
             timeseriesPanel(
                 "k6 latency p95 / p99",
+                "Latency the load test measures, against the SLO's threshold.",
                 "s",
                 [
                     query("max by (service) (k6_http_req_duration_p95)", "p95 {{service}}"),
@@ -82,6 +112,7 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
         .withPanel(
             timeseriesPanel(
                 "k6 failed request rate",
+                "Share of load-test requests that failed; the k6 threshold fails the Job above the error budget.",
                 "percentunit",
                 [query("max by (service) (k6_http_req_failed_rate)", "{{service}}")],
                 8,

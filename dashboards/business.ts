@@ -6,11 +6,16 @@ export const UID = "finbot-business";
 export function business(ctx: DashboardContext): DashboardDefinition {
     let builder = finbotDashboard(UID, "FinBot / Business metrics").withRow(new dashboard.RowBuilder("Business"));
     for (const panel of ctx.businessMetrics)
-        builder = builder.withPanel(timeseriesPanel(panel.title, panel.unit, [query(panel.expr, panel.title)]));
+        builder = builder.withPanel(
+            timeseriesPanel(panel.title, `A business metric of finbot:monitoring.businessMetrics: ${panel.expr}`, panel.unit, [
+                query(panel.expr, panel.title),
+            ]),
+        );
     if (ctx.businessMetrics.length === 0) {
         builder = builder.withPanel(
             timeseriesPanel(
                 "Requests/s (define panels in finbot:monitoring.businessMetrics)",
+                "FinBot's request rate; business panels come from finbot:monitoring.businessMetrics.",
                 "reqps",
                 [query("sum(service:requests:rate5m)", "requests")],
                 24,
@@ -22,6 +27,7 @@ export function business(ctx: DashboardContext): DashboardDefinition {
         .withPanel(
             timeseriesPanel(
                 "Front-end assets, gzip size against budget",
+                "gzip size of the front-end assets per pattern against its performance budget (npm run budget pushes these).",
                 "bytes",
                 [query("finbot_asset_gzip_bytes", "{{app}} {{pattern}}"), query("finbot_asset_budget_bytes", "budget {{app}} {{pattern}}")],
                 24,

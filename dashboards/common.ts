@@ -34,13 +34,29 @@ export function query(expr: string, legend = ""): DataqueryBuilder {
     return new DataqueryBuilder().datasource(PROMETHEUS).expr(expr).legendFormat(legend);
 }
 
-export function timeseriesPanel(title: string, unit: string, queries: DataqueryBuilder[], width = 12, height = 8): timeseries.PanelBuilder {
-    return new timeseries.PanelBuilder().title(title).unit(unit).datasource(PROMETHEUS).targets(queries).span(width).height(height);
+/** Every panel says what it shows and how to read it (`description`: Grafana's info tooltip). */
+export function timeseriesPanel(
+    title: string,
+    description: string,
+    unit: string,
+    queries: DataqueryBuilder[],
+    width = 12,
+    height = 8,
+): timeseries.PanelBuilder {
+    return new timeseries.PanelBuilder()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(PROMETHEUS)
+        .targets(queries)
+        .span(width)
+        .height(height);
 }
 
-export function statPanel(title: string, unit: string, q: DataqueryBuilder, width = 6, height = 4): stat.PanelBuilder {
+export function statPanel(title: string, description: string, unit: string, q: DataqueryBuilder, width = 6, height = 4): stat.PanelBuilder {
     return new stat.PanelBuilder()
         .title(title)
+        .description(description)
         .unit(unit)
         .datasource(PROMETHEUS)
         .withTarget(q.instant())
@@ -49,9 +65,10 @@ export function statPanel(title: string, unit: string, q: DataqueryBuilder, widt
         .height(height);
 }
 
-export function tablePanel(title: string, q: DataqueryBuilder, width = 24, height = 8): table.PanelBuilder {
+export function tablePanel(title: string, description: string, q: DataqueryBuilder, width = 24, height = 8): table.PanelBuilder {
     return new table.PanelBuilder()
         .title(title)
+        .description(description)
         .datasource(PROMETHEUS)
         .withTarget(q.instant().format(PromQueryFormat.Table))
         .span(width)

@@ -26,29 +26,53 @@ export function postgresql(namespace: string, mode: "in-cluster" | "rds"): Dashb
               };
     const builder = finbotDashboard(UID, "FinBot / PostgreSQL")
         .withRow(new dashboard.RowBuilder("Health"))
-        .withPanel(statPanel("Instances up", "short", query(`sum(${m.up})`)))
-        .withPanel(statPanel("Max replication lag", "s", query(`max(${m.lag})`)))
-        .withPanel(statPanel("Connections", "short", query(`sum(${m.backends})`)))
-        .withPanel(statPanel("Statements/s", "ops", query(`sum(rate(${m.calls}[5m]))`)))
-        .withPanel(timeseriesPanel("Replication lag", "s", [query(m.lag, `{{${m.instance}}}`)]))
-        .withPanel(timeseriesPanel("Connections", "short", [query(m.backends, `{{${m.instance}}}`)]))
-        .withRow(new dashboard.RowBuilder("Query performance (pg_stat_statements)"))
+        .withPanel(statPanel("Instances up", "PostgreSQL instances whose exporter reaches them.", "short", query(`sum(${m.up})`)))
         .withPanel(
-            timeseriesPanel("Time spent per second, top 10 statements", "s", [
-                query(`topk(10, sum by (queryid) (rate(${m.time}[$__rate_interval])))`, "{{queryid}}"),
-            ]),
+            statPanel(
+                "Max replication lag",
+                "Largest lag of a read replica behind the primary: reads see data this old.",
+                "s",
+                query(`max(${m.lag})`),
+            ),
+        )
+        .withPanel(statPanel("Connections", "Backends connected now, against max_connections.", "short", query(`sum(${m.backends})`)))
+        .withPanel(
+            statPanel("Statements/s", "Statements executed per second (pg_stat_statements).", "ops", query(`sum(rate(${m.calls}[5m]))`)),
         )
         .withPanel(
-            timeseriesPanel("Mean execution time, top 10", "s", [
-                query(
-                    `topk(10, sum by (queryid) (rate(${m.time}[$__rate_interval])) / sum by (queryid) (rate(${m.calls}[$__rate_interval])))`,
-                    "{{queryid}}",
-                ),
+            timeseriesPanel("Replication lag", "Lag of each read replica behind the primary.", "s", [query(m.lag, `{{${m.instance}}}`)]),
+        )
+        .withPanel(
+            timeseriesPanel("Connections", "Backends per instance over time; clients should come through the pooler.", "short", [
+                query(m.backends, `{{${m.instance}}}`),
             ]),
+        )
+        .withRow(new dashboard.RowBuilder("Query performance (pg_stat_statements)"))
+        .withPanel(
+            timeseriesPanel(
+                "Time spent per second, top 10 statements",
+                "Seconds spent executing per second, by statement: where the database's time goes.",
+                "s",
+                [query(`topk(10, sum by (queryid) (rate(${m.time}[$__rate_interval])))`, "{{queryid}}")],
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "Mean execution time, top 10",
+                "Mean execution time of the ten slowest statements; the slow-query alert compares this with slowQueryMs.",
+                "s",
+                [
+                    query(
+                        `topk(10, sum by (queryid) (rate(${m.time}[$__rate_interval])) / sum by (queryid) (rate(${m.calls}[$__rate_interval])))`,
+                        "{{queryid}}",
+                    ),
+                ],
+            ),
         )
         .withPanel(
             tablePanel(
                 "Slowest statements now (mean seconds)",
+                "The statements with the highest mean execution time now, by query id.",
                 query(`topk(20, sum by (datname, queryid) (rate(${m.time}[15m])) / sum by (datname, queryid) (rate(${m.calls}[15m])))`),
             ),
         );

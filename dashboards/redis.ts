@@ -7,10 +7,11 @@ export function redis(namespace: string): DashboardDefinition {
     const ns = `namespace="${namespace}"`;
     const builder = finbotDashboard(UID, "FinBot / Redis")
         .withRow(new dashboard.RowBuilder("Health"))
-        .withPanel(statPanel("Up", "short", query(`min(redis_up{${ns}})`)))
+        .withPanel(statPanel("Up", "1 while the exporter reaches Redis.", "short", query(`min(redis_up{${ns}})`)))
         .withPanel(
             statPanel(
                 "Memory used / max",
+                "Memory Redis uses against its maxmemory.",
                 "percentunit",
                 query(`max(redis_memory_used_bytes{${ns}} / (redis_memory_max_bytes{${ns}} > 0))`),
             ),
@@ -18,29 +19,37 @@ export function redis(namespace: string): DashboardDefinition {
         .withPanel(
             statPanel(
                 "Hit ratio (5m)",
+                "Share of lookups that found their key over 5 minutes: the cache's value.",
                 "percentunit",
                 query(
                     `sum(rate(redis_keyspace_hits_total{${ns}}[5m])) / (sum(rate(redis_keyspace_hits_total{${ns}}[5m])) + sum(rate(redis_keyspace_misses_total{${ns}}[5m])))`,
                 ),
             ),
         )
-        .withPanel(statPanel("Connected clients", "short", query(`sum(redis_connected_clients{${ns}})`)))
+        .withPanel(statPanel("Connected clients", "Clients connected.", "short", query(`sum(redis_connected_clients{${ns}})`)))
         .withRow(new dashboard.RowBuilder("Load"))
         .withPanel(
-            timeseriesPanel("Commands/s", "ops", [query(`sum(rate(redis_commands_processed_total{${ns}}[$__rate_interval]))`, "commands")]),
+            timeseriesPanel("Commands/s", "Commands processed per second.", "ops", [
+                query(`sum(rate(redis_commands_processed_total{${ns}}[$__rate_interval]))`, "commands"),
+            ]),
         )
         .withPanel(
-            timeseriesPanel("Memory", "bytes", [
+            timeseriesPanel("Memory", "Memory used and maxmemory over time.", "bytes", [
                 query(`redis_memory_used_bytes{${ns}}`, "used"),
                 query(`redis_memory_max_bytes{${ns}}`, "max"),
             ]),
         )
         .withPanel(
-            timeseriesPanel("Evicted and expired keys/s", "short", [
-                query(`sum(rate(redis_evicted_keys_total{${ns}}[$__rate_interval]))`, "evicted"),
-                query(`sum(rate(redis_expired_keys_total{${ns}}[$__rate_interval]))`, "expired"),
-            ]),
+            timeseriesPanel(
+                "Evicted and expired keys/s",
+                "Keys evicted (memory pressure) and expired (TTL) per second; evictions of sessions mean maxmemory is too small.",
+                "short",
+                [
+                    query(`sum(rate(redis_evicted_keys_total{${ns}}[$__rate_interval]))`, "evicted"),
+                    query(`sum(rate(redis_expired_keys_total{${ns}}[$__rate_interval]))`, "expired"),
+                ],
+            ),
         )
-        .withPanel(timeseriesPanel("Keys", "short", [query(`sum by (db) (redis_db_keys{${ns}})`, "{{db}}")]));
+        .withPanel(timeseriesPanel("Keys", "Keys per database.", "short", [query(`sum by (db) (redis_db_keys{${ns}})`, "{{db}}")]));
     return { uid: UID, title: "FinBot / Redis", folder: FOLDER, model: builder.build() };
 }

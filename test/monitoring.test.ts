@@ -251,6 +251,10 @@ describe("monitoring", () => {
             for (const panel of model.panels.filter((p: Any) => p.type !== "row")) {
                 assert.deepEqual(panel.datasource, { type: "prometheus", uid: "prometheus" }, `${model.uid}: ${panel.title}`);
                 assert.ok(panel.targets.length > 0, `${model.uid}: ${panel.title} has queries`);
+                assert.ok(
+                    typeof panel.description === "string" && panel.description.length > 10,
+                    `${model.uid}: ${panel.title} has a description`,
+                );
             }
         }
     });
