@@ -4,7 +4,7 @@ import { DashboardDefinition, FOLDER, finbotDashboard, query, statPanel, tablePa
 
 export const UID = "finbot-postgresql";
 
-export function postgresql(namespace: string, mode: "in-cluster" | "rds"): DashboardDefinition {
+export function postgresql(namespace: string, mode: "in-cluster" | "aurora"): DashboardDefinition {
     const ns = `namespace="${namespace}"`;
     const m =
         mode === "in-cluster"
@@ -19,10 +19,10 @@ export function postgresql(namespace: string, mode: "in-cluster" | "rds"): Dashb
             : {
                   up: `pg_up{${ns}}`,
                   lag: `pg_replication_lag_seconds{${ns}}`,
-                  backends: `sum by (rds_instance) (pg_stat_database_numbackends{${ns}})`,
+                  backends: `sum by (aurora_endpoint) (pg_stat_database_numbackends{${ns}})`,
                   time: `pg_stat_statements_seconds_total{${ns}}`,
                   calls: `pg_stat_statements_calls_total{${ns}}`,
-                  instance: "rds_instance",
+                  instance: "aurora_endpoint",
               };
     const builder = finbotDashboard(UID, "FinBot / PostgreSQL")
         .withRow(new dashboard.RowBuilder("Health"))

@@ -25,7 +25,8 @@ describe("data tier", () => {
         assert.equal(dev.ofType(CR("postgresql.cnpg.io/v1", "Cluster")).length, 1);
         assert.equal(dev.ofType("kubernetes:apps/v1:StatefulSet").length, 1, "in-cluster Redis");
         assert.equal(prod.ofType(CR("postgresql.cnpg.io/v1", "Cluster")).length, 0);
-        assert.equal(prod.ofType("aws:rds/instance:Instance").length, 3);
+        assert.equal(prod.ofType("aws:rds/cluster:Cluster").length, 1);
+        assert.equal(prod.ofType("aws:rds/clusterInstance:ClusterInstance").length, 3, "a writer and two readers");
         assert.equal(prod.ofType("aws:elasticache/replicationGroup:ReplicationGroup").length, 1);
         for (const run of [dev, prod])
             assert.equal(run.ofType(CR("rabbitmq.com/v1beta1", "RabbitmqCluster")).length, 1, "RabbitMQ in the cluster in both");
@@ -79,7 +80,7 @@ describe("data tier", () => {
             );
         });
 
-        it("Redis: authenticated, memory-capped, non-root, with a redis_exporter sidecar", () => {
+        it("Redis: a user per consumer confined to its keys, no default user, memory-capped, non-root, with a redis_exporter sidecar", () => {
             const statefulSet = inputs(dev, "kubernetes:apps/v1:StatefulSet", "finbot-cache-redis");
             const pod = statefulSet.spec.template.spec;
             assert.equal(pod.securityContext.runAsNonRoot, true);
@@ -89,7 +90,13 @@ describe("data tier", () => {
             );
             assert.equal(pod.containers[0].image, "docker.io/library/redis:8.2.2");
             const conf = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-cache-conf").inputs) as Any).stringData["redis.conf"];
-            assert.match(conf, /^requirepass \S{32}$/m);
+            assert.match(conf, /^user default off nopass -@all$/m);
+            // api uses the cache, the settlement worker does not: only api (and the exporter, the health check) get a user.
+            assert.deepEqual(
+                [...conf.matchAll(/^user (\S+) on #[0-9a-f]{64} /gm)].map((m: RegExpMatchArray) => m[1]),
+                ["api", "exporter", "healthcheck"],
+            );
+            assert.match(conf, /^user api on #[0-9a-f]{64} ~api:\* &api:\* \+@all -@dangerous$/m);
             assert.match(conf, /^maxmemory 64mb$/m);
             assert.match(conf, /^maxmemory-policy volatile-lru$/m);
             assert.ok(
@@ -100,33 +107,36 @@ describe("data tier", () => {
             );
         });
 
-        it("RabbitMQ: one node, quorum queues with dead-letter queues and length limits, scraped on 15692", () => {
+        it("RabbitMQ: one node, TLS only, quorum queues with dead-letter queues, a user per publisher and consumer", () => {
             const cluster = inputs(dev, CR("rabbitmq.com/v1beta1", "RabbitmqCluster"), "finbot-queue-cluster");
             assert.equal(cluster.spec.replicas, 1);
             assert.match(cluster.spec.rabbitmq.additionalConfig, /default_queue_type = quorum/);
-            const definitionsSecret = dev.get("kubernetes:core/v1:Secret", "finbot-queue-definitions");
-            const definitions = JSON.parse((revealSecrets(definitionsSecret.inputs) as Any).stringData["definitions.json"]);
-            // Loading definitions at boot skips the default user: FinBot's user must be in them, with
-            // the hash of the password in AMQP_URL.
-            const connections = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-api-connections").inputs) as Any).stringData;
-            const password = decodeURIComponent(new URL(connections.AMQP_URL).password);
-            const [user] = definitions.users;
-            assert.equal(user.name, "finbot");
-            assert.equal(user.password_hash, rabbitPasswordHash(password, Buffer.from(user.password_hash, "base64").subarray(0, 4)));
-            assert.deepEqual(definitions.permissions, [{ user: "finbot", vhost: "/", configure: ".*", write: ".*", read: ".*" }]);
-            assert.ok(JSON.stringify(definitionsSecret.inputs).includes("1b47061264138c4ac30d75fd1eb44270"), "the hash stays secret");
+            assert.deepEqual(cluster.spec.tls, { secretName: "finbot-queue-tls", disableNonTLSListeners: true });
+            const queues = dev.ofType(CR("rabbitmq.com/v1beta1", "Queue")).map((q) => (q.inputs as Any).spec);
             assert.deepEqual(
-                definitions.queues.map((q: Any) => `${q.name}:${q.arguments["x-queue-type"]}`),
-                ["payments.settle:quorum", "payments.settle.dlq:quorum", "notifications.send:quorum", "notifications.send.dlq:quorum"],
+                queues.map((q: Any) => `${q.name}:${q.type}:${q.deletionPolicy}`),
+                [
+                    "payments.settle:quorum:retain",
+                    "payments.settle.dlq:quorum:retain",
+                    "notifications.send:quorum:retain",
+                    "notifications.send.dlq:quorum:retain",
+                ],
             );
-            const policy = definitions.policies.find((p: Any) => p.name === "finbot-payments.settle");
+            const policy = inputs(dev, CR("rabbitmq.com/v1beta1", "Policy"), "finbot-queue-policy-finbot-payments-settle").spec;
             assert.deepEqual(
-                [policy.pattern, policy.definition["max-length"], policy.definition["dead-letter-routing-key"]],
-                ["^payments\\.settle$", 10000, "payments.settle.dlq"],
+                [policy.pattern, policy.definition["max-length"], policy.definition.overflow, policy.definition["dead-letter-routing-key"]],
+                ["^payments\\.settle$", 10000, "reject-publish", "payments.settle.dlq"],
             );
+            // api publishes to two queues, the worker consumes one, KEDA reads lengths: no user gets more, none is tagged.
+            const permission = (user: string) =>
+                inputs(dev, CR("rabbitmq.com/v1beta1", "Permission"), `finbot-queue-permission-${user}`).spec.permissions;
+            assert.deepEqual(permission("api"), { configure: "^$", write: "^(amq\\.default)$", read: "^$" });
+            assert.deepEqual(permission("settlement-worker"), { configure: "^$", write: "^$", read: "^(payments\\.settle)$" });
+            assert.deepEqual(permission("keda"), { configure: "^$", write: "^$", read: "^(payments\\.settle)$" });
+            for (const user of dev.ofType(CR("rabbitmq.com/v1beta1", "User"))) assert.deepEqual((user.inputs as Any).spec.tags, []);
             const monitor = inputs(dev, CR("monitoring.coreos.com/v1", "ServiceMonitor"), "finbot-queue-service-monitor");
-            assert.equal(monitor.spec.endpoints[0].port, "prometheus");
-            // The operator's manifest is applied from the bytes checked against its pin (the plan stands in for the download).
+            assert.deepEqual([monitor.spec.endpoints[0].port, monitor.spec.endpoints[0].scheme], ["prometheus-tls", "https"]);
+            // The operators' manifests are applied from the bytes checked against their pins (the plan stands in for the download).
             const operator = inputs(dev, "kubernetes:yaml/v2:ConfigGroup", "finbot-queue-operator");
             assert.match(
                 operator.yaml,
@@ -149,99 +159,144 @@ describe("data tier", () => {
                 mode: "QueueLength",
                 value: "20",
             });
+            // KEDA reads queue lengths as its own user over AMQPS, verifying the internal CA.
             const auth = inputs(dev, CR("keda.sh/v1alpha1", "TriggerAuthentication"), "finbot-settlement-worker-auth");
-            assert.deepEqual(auth.spec.secretTargetRef, [{ parameter: "host", name: "settlement-worker-connections", key: "AMQP_URL" }]);
-            const keda = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-autoscaling-keda");
-            assert.deepEqual([keda.chart, keda.version], ["keda", "2.20.2"]);
+            assert.deepEqual(
+                auth.spec.secretTargetRef,
+                ["host", "tls", "ca"].map((key) => ({ parameter: key, name: "keda-rabbitmq", key })),
+            );
+            const keda = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-keda-rabbitmq").inputs) as Any).stringData;
+            assert.match(keda.host, /^amqps:\/\/keda:\S+@finbot-queue\.finbot-data\.svc\.cluster\.local:5671\/%2F$/);
+            assert.match(keda.ca, /^-----BEGIN CERTIFICATE-----/);
+            const release = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-autoscaling-keda");
+            assert.deepEqual([release.chart, release.version], ["keda", "2.20.2"]);
             assert.equal(inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-settlement-worker").spec.replicas, undefined);
         });
     });
 
     describe("prod (AWS)", () => {
-        it("RDS: encrypted Multi-AZ primary with backups, deletion protection, final snapshot, Performance Insights, protect", () => {
-            const primary = prod.get("aws:rds/instance:Instance", "finbot-database-primary");
-            const p = primary.inputs as Any;
-            assert.equal(p.storageEncrypted, true);
-            assert.equal(p.multiAz, true);
-            assert.ok(p.backupRetentionPeriod >= 7);
-            assert.equal(p.deletionProtection, true);
-            assert.equal(p.skipFinalSnapshot, false);
-            assert.equal(p.finalSnapshotIdentifier, "finbot-finbot-primary-final");
-            assert.equal(p.performanceInsightsEnabled, true);
-            assert.equal(p.monitoringInterval, 60);
-            assert.equal(p.publiclyAccessible, false);
-            assert.deepEqual([p.allocatedStorage, p.maxAllocatedStorage], [100, 1000]);
-            assert.equal(p.password, "[secret]".length ? (primary.inputs as Any).password : undefined);
-            assert.ok(JSON.stringify(p.password).includes("1b47061264138c4ac30d75fd1eb44270"), "the master password is a secret");
-            assert.equal(primary.protect, true);
-        });
-
-        it("two read replicas of the primary, spread over the other zones", () => {
-            const replicas = prod.ofType("aws:rds/instance:Instance").filter((r) => r.name.includes("replica"));
-            assert.equal(replicas.length, 2);
+        it("Aurora: encrypted with its own key, master password managed by RDS, backups, deletion protection, final snapshot, protect", () => {
+            const cluster = prod.get("aws:rds/cluster:Cluster", "finbot-database-aurora-cluster");
+            const c = cluster.inputs as Any;
+            assert.deepEqual([c.engine, c.engineVersion], ["aurora-postgresql", "17.6"]);
+            assert.equal(c.storageEncrypted, true);
+            assert.equal(c.manageMasterUserPassword, true);
+            assert.equal(c.masterPassword, undefined, "no password in the program or its state");
+            assert.ok(c.backupRetentionPeriod >= 14);
+            assert.equal(c.deletionProtection, true);
+            assert.equal(c.skipFinalSnapshot, false);
+            assert.equal(c.finalSnapshotIdentifier, "finbot-finbot-final");
+            assert.equal(cluster.protect, true);
+            const instances = prod.ofType("aws:rds/clusterInstance:ClusterInstance");
+            for (const i of instances) {
+                const inst = i.inputs as Any;
+                assert.equal(inst.publiclyAccessible, false);
+                assert.equal(inst.performanceInsightsEnabled, true);
+                assert.equal(i.protect, true);
+            }
             assert.deepEqual(
-                replicas.map((r) => [(r.inputs as Any).replicateSourceDb, (r.inputs as Any).availabilityZone, r.protect]),
-                [
-                    ["finbot-finbot-primary", "eu-central-1b", true],
-                    ["finbot-finbot-primary", "eu-central-1c", true],
-                ],
+                instances.map((i) => (i.inputs as Any).availabilityZone),
+                ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
+                "writer and readers in different zones",
             );
         });
 
-        it("RDS Proxy pools connections with credentials from Secrets Manager, TLS required", () => {
-            const proxy = inputs(prod, "aws:rds/proxy:Proxy", "finbot-database-proxy");
+        it("readers scale with their CPU between readers.min and readers.max", () => {
+            const target = inputs(prod, "aws:appautoscaling/target:Target", "finbot-database-aurora-readers");
+            assert.deepEqual([target.scalableDimension, target.minCapacity, target.maxCapacity], ["rds:cluster:ReadReplicaCount", 2, 8]);
+            const policy = inputs(prod, "aws:appautoscaling/policy:Policy", "finbot-database-aurora-readers-cpu");
+            const tracking = policy.targetTrackingScalingPolicyConfiguration;
+            assert.deepEqual(
+                [tracking.predefinedMetricSpecification.predefinedMetricType, tracking.targetValue],
+                ["RDSReaderAverageCPUUtilization", 60],
+            );
+        });
+
+        it("RDS Proxy: TLS required, a Secrets Manager secret per login role (no admin), a read-only endpoint", () => {
+            const proxy = inputs(prod, "aws:rds/proxy:Proxy", "finbot-database-aurora-proxy");
             assert.equal(proxy.engineFamily, "POSTGRESQL");
             assert.equal(proxy.requireTls, true);
-            assert.equal(proxy.auths[0].authScheme, "SECRETS");
-            const version = inputs(prod, "aws:secretsmanager/secretVersion:SecretVersion", "finbot-database-proxy-credentials");
-            assert.equal(JSON.stringify(version.secretString).includes("1b47061264138c4ac30d75fd1eb44270"), true, "credentials are secret");
-            assert.equal(
-                inputs(prod, "aws:rds/proxyTarget:ProxyTarget", "finbot-database-proxy-target").dbInstanceIdentifier,
-                "finbot-finbot-primary",
-            );
-        });
-
-        it("creates the pg_stat_statements extension on RDS with an idempotent Job", () => {
-            const job = prod.get("kubernetes:batch/v1:Job", "finbot-database-pg-stat-statements");
-            const container = (job.inputs as Any).spec.template.spec.containers[0];
-            assert.deepEqual(container.command, [
-                "psql",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;",
+            const roles = prod.ofType("aws:secretsmanager/secret:Secret").map((s) => (s.inputs as Any).name);
+            assert.deepEqual(roles.sort(), [
+                "finbot-finbot/roles/api",
+                "finbot-finbot/roles/api_reader",
+                "finbot-finbot/roles/settlement_worker",
+                "finbot-finbot/roles/settlement_worker_reader",
             ]);
+            assert.equal(proxy.auths.length, 4);
+            const version = inputs(prod, "aws:secretsmanager/secretVersion:SecretVersion", "finbot-database-aurora-role-api");
+            assert.ok(JSON.stringify(version.secretString).includes("1b47061264138c4ac30d75fd1eb44270"), "credentials are secret");
             assert.equal(
-                container.env.find((e: Any) => e.name === "PGHOST").value,
-                "finbot-finbot-primary.c0ffee0c0ffee.eu-central-1.rds.amazonaws.com",
+                inputs(prod, "aws:rds/proxyEndpoint:ProxyEndpoint", "finbot-database-aurora-proxy-read-only").targetRole,
+                "READ_ONLY",
             );
-            assert.deepEqual(container.env.find((e: Any) => e.name === "PGPASSWORD").valueFrom, {
-                secretKeyRef: { name: "postgres-admin-credentials", key: "password" },
-            });
         });
 
-        it("a parameter group with pg_stat_statements and the slow-query log", () => {
+        it("the roles Job reads the master secret through its pod identity and may read nothing else", () => {
+            const policy = JSON.parse(inputs(prod, "aws:iam/rolePolicy:RolePolicy", "finbot-database-aurora-roles-job").policy);
+            assert.deepEqual(
+                policy.Statement.map((s: Any) => s.Action),
+                [["secretsmanager:GetSecretValue"], ["kms:Decrypt"]],
+            );
+            for (const statement of policy.Statement) for (const resource of statement.Resource) assert.doesNotMatch(resource, /\*/);
+            const identity = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-database-aurora-roles-job");
+            assert.deepEqual(
+                [identity.clusterName, identity.namespace, identity.serviceAccount],
+                ["finbot-prod", "finbot-data", "postgres-roles"],
+            );
+            const job = prod.ofType("kubernetes:batch/v1:Job").find((j) => j.name === "finbot-database-aurora-roles");
+            const pod = (job?.inputs as Any).spec.template.spec;
+            assert.equal(pod.volumes[0].emptyDir.medium, "Memory", "the master password never touches a disk");
+            assert.equal(
+                pod.containers[0].env.some((e: Any) => /MASTER|ADMIN/.test(e.name)),
+                false,
+            );
+        });
+
+        it("a cluster parameter group with pg_stat_statements, the slow-query log without bound values, TLS only", () => {
             const params = Object.fromEntries(
-                inputs(prod, "aws:rds/parameterGroup:ParameterGroup", "finbot-database-params").parameters.map((p: Any) => [
-                    p.name,
-                    p.value,
-                ]),
+                inputs(prod, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "finbot-database-aurora-params").parameters.map(
+                    (p: Any) => [p.name, p.value],
+                ),
             );
             assert.equal(params.shared_preload_libraries, "pg_stat_statements");
             assert.equal(params.log_min_duration_statement, "250");
+            assert.equal(params.log_parameter_max_length, "0");
             assert.equal(params["rds.force_ssl"], "1");
         });
 
-        it("databases and caches admit only the cluster's nodes", () => {
-            for (const name of ["finbot-database-sg", "finbot-database-proxy-sg", "finbot-cache-sg"]) {
-                const sg = inputs(prod, "aws:ec2/securityGroup:SecurityGroup", name);
-                assert.equal(sg.ingress.length, 1);
-                assert.deepEqual(sg.ingress[0].securityGroups, ["sg-REPLACE_ME"]);
-                assert.equal(sg.ingress[0].cidrBlocks, undefined);
-            }
+        it("backups are copied to a second region by AWS Backup, continuous for point-in-time recovery", () => {
+            const plan = inputs(prod, "aws:backup/plan:Plan", "finbot-database-aurora-backup-plan");
+            const rule = plan.rules[0];
+            assert.equal(rule.enableContinuousBackup, true);
+            assert.equal(rule.copyActions.length, 1);
+            const copyVault = prod.get("aws:backup/vault:Vault", "finbot-database-aurora-copy-vault");
+            assert.equal((copyVault.inputs as Any).region, "eu-west-1");
+            assert.equal(copyVault.protect, true);
         });
 
-        it("ElastiCache: a node per zone, failover, Multi-AZ, encrypted in transit and at rest, auth token, eviction policy", () => {
+        it("databases and caches admit only their clients' security group (pods), one rule per resource", () => {
+            const ingress = prod.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs as Any);
+            assert.ok(ingress.length >= 4);
+            for (const rule of ingress) {
+                assert.equal(rule.cidrIpv4, undefined, "no CIDR ingress to a data store");
+                assert.ok(rule.referencedSecurityGroupId, "from a security group");
+            }
+            const policies = prod.ofType(CR("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy")).map((p) => p.inputs as Any);
+            assert.deepEqual(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(), [
+                "finbot-apps/postgres-clients",
+                "finbot-apps/redis-clients",
+                "finbot-data/postgres-clients",
+                "finbot-data/redis-clients",
+            ]);
+            const api = inputs(prod, "kubernetes:apps/v1:Deployment", "finbot-api").spec.template.metadata.labels;
+            assert.equal(api["finbot.io/postgres-client"], "true");
+            assert.equal(api["finbot.io/redis-client"], "true");
+            const worker = inputs(prod, "kubernetes:apps/v1:Deployment", "finbot-settlement-worker").spec.template.metadata.labels;
+            assert.equal(worker["finbot.io/redis-client"], undefined, "the worker does not use the cache");
+        });
+
+        it("ElastiCache: a node per zone, failover, Multi-AZ, encrypted, RBAC users with the default off, eviction policy", () => {
             const group = prod.get("aws:elasticache/replicationGroup:ReplicationGroup", "finbot-cache-group");
             const g = group.inputs as Any;
             assert.equal(g.numCacheClusters, 3);
@@ -250,7 +305,16 @@ describe("data tier", () => {
             assert.equal(g.transitEncryptionEnabled, true);
             assert.equal(g.atRestEncryptionEnabled, true);
             assert.equal(g.engine, "valkey");
-            assert.ok(JSON.stringify(g.authToken).includes("1b47061264138c4ac30d75fd1eb44270"), "auth token is secret");
+            assert.equal(g.authToken, undefined);
+            const users = prod.ofType("aws:elasticache/user:User").map((u) => u.inputs as Any);
+            assert.deepEqual(
+                users.map((u) => u.userName),
+                ["default", "api", "exporter"],
+            );
+            assert.equal(users[0].accessString, "off -@all");
+            assert.match(users[1].accessString, /^on ~api:\* /);
+            assert.ok(JSON.stringify(users[1].authenticationMode).includes("1b47061264138c4ac30d75fd1eb44270"), "passwords are secret");
+            assert.equal(g.finalSnapshotIdentifier, "finbot-cache-final");
             assert.equal(group.protect, true);
             const params = inputs(prod, "aws:elasticache/parameterGroup:ParameterGroup", "finbot-cache-params");
             assert.deepEqual(params.parameters, [{ name: "maxmemory-policy", value: "volatile-lru" }]);
@@ -280,31 +344,46 @@ describe("data tier", () => {
         assert.equal(rabbitPasswordHash("same"), rabbitPasswordHash("same"), "stable across runs");
     });
 
-    it("services see the same connection contract in both stacks: same Secret keys, right hosts", () => {
-        const contract = (run: PlatformRun) =>
-            (revealSecrets(run.get("kubernetes:core/v1:Secret", "finbot-api-connections").inputs) as Any).stringData;
-        const d = contract(dev);
-        const p = contract(prod);
+    it("each service and worker gets only what it uses, with its own credentials, verified TLS, same keys in both stacks", () => {
+        const contract = (run: PlatformRun, consumer: string) =>
+            (revealSecrets(run.get("kubernetes:core/v1:Secret", `finbot-${consumer}-connections`).inputs) as Any).stringData;
         const keys = Object.values(CONNECTION_KEYS).flat().sort();
-        assert.deepEqual(Object.keys(d).sort(), keys);
-        assert.deepEqual(Object.keys(p).sort(), keys);
+        for (const run of [dev, prod]) {
+            assert.deepEqual(Object.keys(contract(run, "api")).sort(), keys);
+            // The worker uses the database and consumes its queue, no cache.
+            assert.deepEqual(Object.keys(contract(run, "settlement-worker")).sort(), [...CONNECTION_KEYS.database, "AMQP_URL"].sort());
+        }
+        const d = contract(dev, "api");
+        const p = contract(prod, "api");
+        const worker = contract(dev, "settlement-worker");
         assert.match(
             d.DATABASE_POOLED_URL,
-            /^postgresql:\/\/finbot:\S+@finbot-db-pooler-rw\.finbot-data\.svc\.cluster\.local:5432\/finbot\?sslmode=require$/,
+            /^postgresql:\/\/api:\S+@finbot-db-pooler-rw\.finbot-data\.svc\.cluster\.local:5432\/finbot\?sslmode=verify-full&sslrootcert=%2Fetc%2Ffinbot%2Fca%2Finternal-ca\.crt$/,
         );
-        assert.match(d.DATABASE_READER_URL, /@finbot-db-ro\.finbot-data/);
-        assert.match(p.DATABASE_POOLED_URL, /@finbot-finbot-proxy\.proxy-\w+\.eu-central-1\.rds\.amazonaws\.com:5432\//);
-        assert.match(p.DATABASE_READER_URL, /@finbot-finbot-replica-1\./);
-        assert.match(d.REDIS_URL, /^redis:\/\/:\S+@redis\.finbot-data\.svc\.cluster\.local:6379\/0$/);
-        assert.match(p.REDIS_URL, /^rediss:\/\/:\S+@master\./);
-        assert.match(d.AMQP_URL, /^amqp:\/\/finbot:\S+@finbot-queue\.finbot-data\.svc\.cluster\.local:5672\/%2F$/);
+        assert.match(d.DATABASE_READER_URL, /^postgresql:\/\/api_reader:\S+@finbot-db-ro\.finbot-data/);
+        assert.match(
+            p.DATABASE_POOLED_URL,
+            /^postgresql:\/\/api:\S+@finbot-finbot-proxy\.proxy-\w+\.eu-central-1\.rds\.amazonaws\.com:5432\/finbot\?sslmode=verify-full&sslrootcert=system$/,
+        );
+        assert.match(p.DATABASE_READER_URL, /^postgresql:\/\/api_reader:\S+@finbot-finbot-read-only\.endpoint\.proxy-/);
+        assert.match(worker.DATABASE_WRITER_URL, /^postgresql:\/\/settlement_worker:/);
+        assert.match(d.REDIS_URL, /^redis:\/\/api:\S+@redis\.finbot-data\.svc\.cluster\.local:6379\/0$/);
+        assert.match(p.REDIS_URL, /^rediss:\/\/api:\S+@master\./);
+        assert.match(d.AMQP_URL, /^amqps:\/\/api:\S+@finbot-queue\.finbot-data\.svc\.cluster\.local:5671\/%2F$/);
+        assert.match(worker.AMQP_URL, /^amqps:\/\/settlement-worker:/);
+        // Each consumer's passwords are its own.
+        assert.notEqual(new URL(d.DATABASE_WRITER_URL).password, new URL(worker.DATABASE_WRITER_URL).password);
         const deployment = inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-api");
-        assert.ok(deployment.spec.template.spec.containers[0].envFrom.some((e: Any) => e.secretRef.name === "api-connections"));
-        assert.equal(
+        const container = deployment.spec.template.spec.containers[0];
+        assert.ok(container.envFrom.some((e: Any) => e.secretRef.name === "api-connections"));
+        assert.deepEqual(
+            container.volumeMounts.find((m: Any) => m.name === "ca-bundle"),
+            { name: "ca-bundle", mountPath: "/etc/finbot/ca", readOnly: true },
+        );
+        assert.ok(
             JSON.stringify(dev.get("kubernetes:core/v1:Secret", "finbot-api-connections").inputs).includes(
                 "1b47061264138c4ac30d75fd1eb44270",
             ),
-            true,
         );
     });
 });

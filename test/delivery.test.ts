@@ -506,11 +506,15 @@ describe("CRDs follow their pins", () => {
         const urls: string[] = [];
         const result = await runMain((argv, io) => pinMain(argv, io, async (url) => (urls.push(url), manifest)), [], dir);
         assert.equal(result.status, 0, result.stderr);
-        assert.deepEqual(urls, ["https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml"]);
+        assert.deepEqual(urls, [
+            "https://github.com/rabbitmq/cluster-operator/releases/download/v2.22.3/cluster-operator.yml",
+            "https://github.com/rabbitmq/messaging-topology-operator/releases/download/v1.20.1/messaging-topology-operator-with-certmanager.yaml",
+        ]);
         const after = readFileSync(path.join(dir, RELEASE_DEFAULTS_FILE), "utf8");
         const changed = before.split("\n").filter((line, i) => line !== after.split("\n")[i]);
-        assert.deepEqual(changed, ['      "sha256": null']);
-        assert.equal(JSON.parse(after).manifests["rabbitmq-cluster-operator"].sha256, sha256Of(manifest));
+        assert.deepEqual(changed, ['      "sha256": null', '      "sha256": null']);
+        for (const key of ["rabbitmq-cluster-operator", "rabbitmq-messaging-topology-operator"])
+            assert.equal(JSON.parse(after).manifests[key].sha256, sha256Of(manifest));
         const notYaml = await runMain((argv, io) => pinMain(argv, io, async () => "<html>rate limited</html>"), [], dir);
         assert.equal(notYaml.status, 1);
         assert.match(notYaml.stderr, /holds a document without apiVersion and kind|holds no Kubernetes object/);

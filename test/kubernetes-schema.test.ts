@@ -16,8 +16,10 @@ function modelModule(apiVersion: string): Promise<Record<string, ModelClass>> {
 const BUILT_IN_GROUP =
     /^(v1|(apps|autoscaling|batch|policy|rbac\.authorization\.k8s\.io|networking\.k8s\.io|storage\.k8s\.io|scheduling\.k8s\.io)\/v\d+)$/;
 
-/** Validates an object against the Kubernetes OpenAPI schema; undefined when the API group is not built in. */
+/** Validates an object against the Kubernetes OpenAPI schema; undefined when the API group is not built in or it is a patch. */
 async function validateObject(resource: RecordedResource): Promise<string | undefined> {
+    // A server-side apply patch holds only the fields it sets: not a whole object.
+    if (resource.type.endsWith("Patch")) return undefined;
     const object = revealSecrets(resource.inputs) as { apiVersion: string; kind: string; metadata: Record<string, unknown> };
     if (!BUILT_IN_GROUP.test(object.apiVersion)) return undefined;
     const Model = (await modelModule(object.apiVersion))[object.kind];

@@ -34,7 +34,9 @@ describe("offline plan (npm run plan)", () => {
             assert.deepEqual(Object.keys(r).sort(), ["dependsOn", "inputs", "name", "parent", "protect", "retainOnDelete", "type", "urn"]);
             assert.match(r.urn, /^urn:pulumi:dev::finbot::/);
         }
-        const deployment = doc.resources.find((r: { type: string }) => r.type === "kubernetes:apps/v1:Deployment");
+        const deployment = doc.resources.find(
+            (r: { type: string; name: string }) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "finbot-api",
+        );
         assert.ok(
             deployment.dependsOn.some((urn: string) => urn.endsWith("ServiceAccount::finbot-api")),
             "dependsOn holds URNs",

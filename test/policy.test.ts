@@ -68,7 +68,7 @@ const cache = (props: Props) =>
     resource("aws:elasticache/replicationGroup:ReplicationGroup", {
         transitEncryptionEnabled: true,
         atRestEncryptionEnabled: true,
-        authToken: "t",
+        userGroupIds: ["finbot-cache-users"],
         multiAzEnabled: true,
         automaticFailoverEnabled: true,
         ...props,
@@ -116,7 +116,7 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     ],
     [
         kubernetes.noSecretsInPlainEnv,
-        [deployment(goodContainer)],
+        [deployment({ ...goodContainer, env: [{ name: "MASTER_SECRET_ARN", value: "arn:aws:secretsmanager:eu-central-1:1:secret:x" }] })],
         [deployment({ ...goodContainer, env: [{ name: "API_TOKEN", value: "abc" }] })],
     ],
     [
@@ -150,7 +150,7 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     [aws.rdsDeletionProtection, [rds({})], [rds({ deletionProtection: false })]],
     [aws.rdsMonitoring, [rds({})], [rds({ performanceInsightsEnabled: false })]],
     [aws.rdsProxyTls, [resource("aws:rds/proxy:Proxy", { requireTls: true })], [resource("aws:rds/proxy:Proxy", { requireTls: false })]],
-    [aws.elasticacheEncryption, [cache({})], [cache({ transitEncryptionEnabled: false })]],
+    [aws.elasticacheEncryption, [cache({}), cache({ userGroupIds: undefined, authToken: "t" })], [cache({ userGroupIds: [] })]],
     [aws.elasticacheHighAvailability, [cache({})], [cache({ automaticFailoverEnabled: false })]],
     [
         aws.noPublicIngress,
@@ -227,7 +227,9 @@ describe("policy pack", () => {
     it("npm run policy fails on a plan with a mandatory violation, naming rule and resource", async () => {
         const run = await runStack("dev");
         const doc = planDocument(run) as { stack: string; resources: Array<{ type: string; inputs: Props }> };
-        const deploymentInPlan = doc.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+        const deploymentInPlan = doc.resources.find(
+            (r) => r.type === "kubernetes:apps/v1:Deployment" && r.inputs.metadata?.name === "api",
+        )!;
         deploymentInPlan.inputs.spec.template.spec.containers[0].image = "ghcr.io/stefanprodan/podinfo:latest";
         const dir = mkdtempSync(path.join(tmpdir(), "finbot-policy-bad-"));
         writeFileSync(path.join(dir, "plan.json"), JSON.stringify(doc));

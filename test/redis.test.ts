@@ -1,15 +1,22 @@
-// The redis.conf the in-cluster cache runs with, checked by a real redis-server: auth is
-// required, the memory cap and eviction policy hold under load, dangerous commands are gone.
+// The redis.conf the in-cluster cache runs with, checked by a real redis-server: no default
+// user, each consumer confined to its own keys, the exporter and health check to what they
+// need, the memory cap and eviction policy hold under load, dangerous commands are gone.
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { redisConf } from "../components/data/redisConf";
+import { EXPORTER_ACL, HEALTHCHECK_ACL, consumerAcl, redisConf } from "../components/data/redisConf";
 import { loadStackConfig } from "./harness";
 import { scratchDir } from "../scripts/lib/promtool";
 import { requireTool } from "./tools";
 
 const PASSWORD = "test-password-for-a-local-redis";
+const USERS = [
+    { name: "api", password: PASSWORD, rules: consumerAcl("api") },
+    { name: "ledger", password: "ledger-password", rules: consumerAcl("ledger") },
+    { name: "exporter", password: "exporter-password", rules: EXPORTER_ACL },
+    { name: "healthcheck", password: "healthcheck-password", rules: HEALTHCHECK_ACL },
+];
 
 describe("redis.conf under a real redis-server", function () {
     const cache = loadStackConfig("dev").config.cache;
@@ -24,14 +31,16 @@ describe("redis.conf under a real redis-server", function () {
         });
         return `${result.stdout}${result.stderr}`.trim();
     };
-    const authed = (...args: string[]) => cli(["-a", PASSWORD, "--no-auth-warning", ...args]);
+    const as = (user: string, password: string, ...args: string[]) =>
+        cli(["--user", user, "--pass", password, "--no-auth-warning", ...args]);
+    const authed = (...args: string[]) => as("api", PASSWORD, ...args);
 
     before(async function () {
         requireTool(this, "redis-server", "redis-server");
         requireTool(this, "redis-cli", "redis-tools");
         const dir = scratchDir("redis");
         const conf = path.join(dir, "redis.conf");
-        writeFileSync(conf, redisConf({ cache, password: PASSWORD, port, dir, bind: "127.0.0.1" }));
+        writeFileSync(conf, redisConf({ cache, users: USERS, port, dir, bind: "127.0.0.1" }));
         server = spawn("redis-server", [conf], { stdio: "ignore" });
         for (let i = 0; i < 50; i++) {
             if (authed("ping") === "PONG") return;
@@ -42,15 +51,32 @@ describe("redis.conf under a real redis-server", function () {
 
     after(() => server?.kill());
 
-    it("refuses clients without the password, and a wrong one", () => {
-        assert.match(cli(["ping"]), /NOAUTH/);
-        assert.match(cli(["-a", "wrong", "--no-auth-warning", "ping"]), /WRONGPASS|invalid password/i);
+    it("has no default user: clients without a user of their own, or with a wrong password, get nothing", () => {
+        assert.match(cli(["ping"]), /NOAUTH|NOPERM/);
+        assert.match(cli(["-a", PASSWORD, "--no-auth-warning", "ping"]), /WRONGPASS|invalid|NOPERM|without any password configured/i);
+        assert.match(as("api", "wrong", "ping"), /WRONGPASS|invalid password/i);
         assert.equal(authed("ping"), "PONG");
     });
 
+    it("confines each consumer to its own key prefix", () => {
+        assert.equal(authed("set", "api:session:1", "x"), "OK");
+        assert.match(authed("get", "ledger:balance:1"), /NOPERM/);
+        assert.match(as("ledger", "ledger-password", "get", "api:session:1"), /NOPERM/);
+        assert.equal(as("ledger", "ledger-password", "set", "ledger:balance:1", "7"), "OK");
+        assert.match(authed("config", "set", "maxmemory", "1"), /NOPERM/);
+    });
+
+    it("lets the exporter read statistics but no data, and the health check only PING", () => {
+        assert.match(as("exporter", "exporter-password", "info", "memory"), /used_memory:/);
+        assert.match(as("exporter", "exporter-password", "get", "api:session:1"), /NOPERM/);
+        assert.equal(as("healthcheck", "healthcheck-password", "ping"), "PONG");
+        assert.match(as("healthcheck", "healthcheck-password", "info"), /NOPERM/);
+    });
+
     it("caps memory at finbot:cache.maxMemoryMb with the configured eviction policy", () => {
-        assert.equal(authed("config", "get", "maxmemory").split("\n")[1], String(cache.maxMemoryMb * 2 ** 20));
-        assert.equal(authed("config", "get", "maxmemory-policy").split("\n")[1], cache.evictionPolicy);
+        const exporter = (...args: string[]) => as("exporter", "exporter-password", ...args);
+        assert.equal(exporter("config", "get", "maxmemory").split("\n")[1], String(cache.maxMemoryMb * 2 ** 20));
+        assert.equal(exporter("config", "get", "maxmemory-policy").split("\n")[1], cache.evictionPolicy);
     });
 
     it("evicts cached keys (with a TTL) instead of exceeding the cap under load", () => {
@@ -58,14 +84,18 @@ describe("redis.conf under a real redis-server", function () {
         const value = "x".repeat(1024);
         const count = Math.ceil((cache.maxMemoryMb * 2 ** 20 * 1.5) / 1024);
         const commands: string[] = [];
-        for (let i = 0; i < count; i++) commands.push(`SET cache:${i} ${value} EX 3600`);
-        const piped = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "-a", PASSWORD, "--no-auth-warning", "--pipe"], {
-            input: `${commands.join("\r\n")}\r\n`,
-            encoding: "utf8",
-            timeout: 120_000,
-        });
+        for (let i = 0; i < count; i++) commands.push(`SET api:cache:${i} ${value} EX 3600`);
+        const piped = spawnSync(
+            "redis-cli",
+            ["-h", "127.0.0.1", "-p", String(port), "--user", "api", "--pass", PASSWORD, "--no-auth-warning", "--pipe"],
+            {
+                input: `${commands.join("\r\n")}\r\n`,
+                encoding: "utf8",
+                timeout: 120_000,
+            },
+        );
         assert.equal(piped.status, 0, piped.stderr);
-        const info = authed("info", "stats") + authed("info", "memory");
+        const info = as("exporter", "exporter-password", "info", "stats") + as("exporter", "exporter-password", "info", "memory");
         const evicted = Number(/evicted_keys:(\d+)/.exec(info)?.[1]);
         const used = Number(/used_memory:(\d+)/.exec(info)?.[1]);
         assert.ok(evicted > 0, "keys were evicted");

@@ -228,18 +228,20 @@ describe("capacity arithmetic", () => {
 });
 
 describe("cost arithmetic", () => {
-    it("adds up RDS, RDS Proxy, ElastiCache, the NLB, CloudFront and the cluster's requests from the price table", () => {
+    it("adds up Aurora, RDS Proxy, backup copies, ElastiCache, the NLB, CloudFront, WAF and the cluster's requests from the price table", () => {
         // What prod's components declare: the managed services it creates and 10 vCPU and 20 GiB of pods.
         const footprint: Footprint = {
             requests: [{ part: "pods", pods: 10, cpu: "1", memory: "2Gi" }],
             managed: [
-                { kind: "rds-instance", role: "primary", instanceClass: "db.r6g.large", count: 1, multiAz: true },
-                { kind: "rds-instance", role: "read replicas", instanceClass: "db.r6g.large", count: 2, multiAz: false },
-                { kind: "rds-storage", gb: 100, copies: 4 },
-                { kind: "rds-proxy", instanceClass: "db.r6g.large" },
+                { kind: "aurora-instance", role: "writer", instanceClass: "db.r6g.large", count: 1 },
+                { kind: "aurora-instance", role: "readers (minimum)", instanceClass: "db.r6g.large", count: 2 },
+                { kind: "aurora-storage", gb: 100 },
+                { kind: "rds-proxy", instanceClass: "db.r6g.large", instances: 3 },
+                { kind: "backup-copy", gb: 200 },
                 { kind: "elasticache-node", engine: "valkey", nodeType: "cache.r7g.large", count: 3 },
                 { kind: "nlb" },
                 { kind: "cloudfront" },
+                { kind: "waf", rules: 4 },
             ],
         };
         const prices: PriceTable = {
@@ -247,9 +249,9 @@ describe("cost arithmetic", () => {
             date: "2026-01-01",
             currency: "USD",
             hoursPerMonth: 100,
-            rdsInstanceHourly: { "db.r6g.large": 1 },
-            rdsMultiAzFactor: 2,
-            rdsGp3StorageGbMonth: 0.1,
+            auroraInstanceHourly: { "db.r6g.large": 1 },
+            auroraStorageGbMonth: 0.1,
+            backupStorageGbMonth: 0.02,
             rdsProxyVcpuHourly: 0.01,
             rdsInstanceVcpus: { "db.r6g.large": 2 },
             elasticacheNodeHourly: { "cache.r7g.large": 0.5 },
@@ -261,16 +263,21 @@ describe("cost arithmetic", () => {
             s3StandardGbMonth: 0.02,
             ec2VcpuHourly: 0.04,
             ec2GibHourly: 0.005,
+            wafWebAclMonthly: 5,
+            wafRuleMonthly: 1,
+            wafRequestsPerMillion: 0.6,
         };
         const lines = Object.fromEntries(estimateCost(footprint, prices).map((l) => [l.item, Number(l.monthly.toFixed(4))]));
         assert.deepEqual(lines, {
-            "RDS primary (Multi-AZ)": 200, // 1 $/h x 2 (Multi-AZ) x 100 h
-            "RDS read replicas": 200, // 2 replicas x 1 $/h x 100 h
-            "RDS storage (gp3, at allocated size)": 40, // (2 + 2) x 100 GB x 0.1
-            "RDS Proxy": 2, // 2 vCPU x 0.01 x 100 h
+            "Aurora writer": 100, // 1 $/h x 100 h
+            "Aurora readers (minimum)": 200, // 2 readers x 1 $/h x 100 h
+            "Aurora storage": 10, // 100 GB x 0.1
+            "RDS Proxy": 6, // 3 instances x 2 vCPU x 0.01 x 100 h
+            "Backup copies (second region)": 4, // 200 GB x 0.02
             "ElastiCache (valkey)": 120, // 3 nodes x 0.5 x 0.8 x 100 h
             "Network Load Balancer": 3, // (0.02 + 0.01) x 100 h
             CloudFront: 150, // 1000 GB x 0.1 + 5000 x 0.01
+            "WAF (web ACL on CloudFront)": 39, // 5 + 4 rules x 1 + 50M requests x 0.6 per million
             "Cluster capacity for requested pods": 50, // (10 vCPU x 0.04 + 20 GiB x 0.005) x 100 h
         });
     });

@@ -80,7 +80,10 @@ describe("workloads (AutoscaledService)", () => {
         assert.equal(container.securityContext.allowPrivilegeEscalation, false);
         assert.equal(container.securityContext.readOnlyRootFilesystem, true);
         assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
-        assert.deepEqual(container.volumeMounts, [{ name: "writable-tmp", mountPath: "/tmp" }]);
+        assert.deepEqual(container.volumeMounts, [
+            { name: "writable-tmp", mountPath: "/tmp" },
+            { name: "ca-bundle", mountPath: "/etc/finbot/ca", readOnly: true },
+        ]);
         assert.equal(pod.automountServiceAccountToken, false);
     });
 

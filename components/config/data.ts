@@ -12,25 +12,55 @@ const poolerSchema = z
     })
     .prefault({});
 
-const rdsSchema = z
+const awsRegion = z.string().regex(/^[a-z]{2}-[a-z]+-\d$/, { error: 'an AWS region such as "eu-west-1"' });
+
+/** Aurora PostgreSQL (production): a Multi-AZ writer and readers that follow load behind the reader endpoint. */
+const auroraSchema = z
     .strictObject({
         instanceClass: z
             .string()
-            .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'an RDS instance class such as "db.r6g.large"' })
-            .default("db.r6g.large"),
+            .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: 'an instance class such as "db.r6g.large"' })
+            .default("db.r6g.large")
+            .describe("Class of the writer and every reader."),
         engineVersion: z
             .string()
-            .regex(/^\d+(\.\d+)?$/, { error: 'a PostgreSQL version such as "17.6"' })
-            .default("17.6"),
-        allocatedStorageGb: z.number().int().min(20).max(65536).default(100).describe("Initial storage (GiB)."),
-        maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(500).describe("Storage autoscaling limit (GiB)."),
-        backupRetentionDays: z.number().int().min(7).max(35).default(14).describe("Automated backup retention (at least 7 days)."),
-        performanceInsightsRetentionDays: z.number().int().min(7).max(731).default(7),
+            .regex(/^\d+\.\d+$/, { error: 'an Aurora PostgreSQL version such as "17.6"' })
+            .default("17.6")
+            .describe("Aurora PostgreSQL version."),
+        readers: z
+            .strictObject({
+                min: z.number().int().min(1).max(15).default(2).describe("Readers always running (in other zones than the writer)."),
+                max: z.number().int().min(1).max(15).default(8).describe("Readers Application Auto Scaling may add up to."),
+                targetCpuPercent: z.number().int().min(10).max(90).default(60).describe("Average reader CPU the scaling aims for."),
+            })
+            .prefault({})
+            .describe("Readers behind the reader endpoint, scaled on their average CPU."),
+        backupRetentionDays: z
+            .number()
+            .int()
+            .min(1)
+            .max(35)
+            .default(14)
+            .describe("Automated backups with point-in-time recovery (production: at least 14)."),
+        backupCopyRegion: awsRegion.optional().describe("Second region AWS Backup copies each backup to (required in production)."),
+        backupCopyRetentionDays: z
+            .number()
+            .int()
+            .min(7)
+            .max(3650)
+            .default(35)
+            .describe("How long the copies in the second region are kept."),
+        logRetentionDays: z
+            .union(
+                [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365].map((d) => z.literal(d)) as [z.ZodLiteral<1>, ...z.ZodLiteral<number>[]],
+            )
+            .default(30)
+            .describe("Days the PostgreSQL log is kept in CloudWatch."),
+        performanceInsightsRetentionDays: z.number().int().min(7).max(731).default(7).describe("Performance Insights retention."),
         monitoringIntervalSeconds: z
             .union([z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)])
             .default(60)
             .describe("Enhanced monitoring interval."),
-        iamAuthentication: z.boolean().default(false).describe("Allow IAM database authentication."),
     })
     .prefault({});
 
@@ -38,16 +68,16 @@ export const databaseSchema = z
     .strictObject({
         enabled: z.boolean().default(true).describe("Provision PostgreSQL for FinBot."),
         mode: z
-            .enum(["in-cluster", "rds"])
+            .enum(["in-cluster", "aurora"])
             .default("in-cluster")
-            .describe("CloudNativePG in the cluster, or RDS (requires finbot:network)."),
+            .describe("CloudNativePG in the cluster, or Aurora PostgreSQL (requires finbot:network)."),
         name: dnsLabel(30).default("finbot").describe("Database and owner name."),
-        readReplicas: z.number().int().min(0).max(5).default(1).describe("Streaming read replicas besides the primary."),
+        readReplicas: z.number().int().min(0).max(5).default(1).describe("Streaming read replicas besides the primary (in-cluster)."),
         storage: memoryQuantity.default("5Gi").describe("Volume per instance (in-cluster)."),
         resources: resourcesSchema
             .prefault({ requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } })
             .describe("Per instance (in-cluster)."),
-        pooler: poolerSchema.describe("PgBouncer poolers, transaction mode (in-cluster); RDS Proxy pools in rds mode."),
+        pooler: poolerSchema.describe("PgBouncer poolers, transaction mode (in-cluster); RDS Proxy pools in aurora mode."),
         slowQueryMs: z
             .number()
             .int()
@@ -55,7 +85,7 @@ export const databaseSchema = z
             .max(600000)
             .default(500)
             .describe("log_min_duration_statement, and the slow-query alert threshold."),
-        rds: rdsSchema.describe("RDS settings (rds mode)."),
+        aurora: auroraSchema.describe("Aurora settings (aurora mode)."),
     })
     .prefault({});
 
@@ -156,6 +186,22 @@ export const queueSchema = z
     })
     .prefault({});
 
+/**
+ * What a service or worker uses of the data tier: its `<name>-connections` Secret holds only these,
+ * each with credentials that can do only this.
+ */
+export const usesSchema = z
+    .strictObject({
+        database: z
+            .enum(["none", "read", "readWrite"])
+            .default("none")
+            .describe("PostgreSQL: its own schema read-write (and a reader URL), read only, or none."),
+        cache: z.boolean().default(false).describe("Redis, under the key prefix `<name>:`."),
+        publishes: z.array(queueNameSchema).default([]).describe("Queues it publishes to (through the default exchange)."),
+    })
+    .prefault({})
+    .describe("What it uses of the data tier. @default nothing");
+
 export const workerSchema = z.strictObject({
     name: dnsLabel(40).describe("Deployment and ScaledObject name."),
     image: z.string().min(1).describe("Key of `finbot:releases.images`."),
@@ -167,6 +213,14 @@ export const workerSchema = z.strictObject({
     }),
     messagesPerReplica: z.number().int().min(1).max(100000).default(20).describe("Target ready messages per replica."),
     resources: resourcesSchema,
+    uses: usesSchema.describe("What it uses of the data tier besides consuming its queue. @default nothing"),
+    health: z
+        .strictObject({
+            liveness: z.string().regex(/^\/\S*$/, { error: 'an absolute HTTP path such as "/healthz"' }),
+            port: z.number().int().min(1).max(65535),
+        })
+        .optional()
+        .describe("HTTP liveness endpoint of the worker: a hung consumer is restarted. @default none"),
 });
 
 export type DatabaseConfig = z.output<typeof databaseSchema>;

@@ -33,7 +33,7 @@ export const PLATFORM_IMAGES: Record<string, string> = releases.images;
 export const ELASTIC_STACK_VERSION: string = releases.elasticStack;
 
 /** Release manifests by name. */
-export const MANIFESTS: Record<"rabbitmq-cluster-operator", ManifestSource> = releases.manifests;
+export const MANIFESTS: Record<"rabbitmq-cluster-operator" | "rabbitmq-messaging-topology-operator", ManifestSource> = releases.manifests;
 
 /** The download URL of a manifest's release asset. */
 export const manifestUrl = (m: Pick<ManifestSource, "repository" | "version" | "asset">) =>

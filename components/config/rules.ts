@@ -155,11 +155,11 @@ export const workerQueueExists: ConfigRule = {
 
 export const awsNetworkKnown: ConfigRule = {
     name: "aws-network-known",
-    description: "finbot:network is given wherever AWS resources need it: RDS, ElastiCache, the CDN, and production.",
+    description: "finbot:network is given wherever AWS resources need it: Aurora, ElastiCache, the CDN, and production.",
     check(c) {
         if (c.network !== undefined) return [];
         const needs = [
-            c.database?.enabled !== false && c.database?.mode === "rds" ? "finbot:database.mode rds" : undefined,
+            c.database?.enabled !== false && c.database?.mode === "aurora" ? "finbot:database.mode aurora" : undefined,
             c.cache?.enabled !== false && c.cache?.mode === "elasticache" ? "finbot:cache.mode elasticache" : undefined,
             c.traffic?.enabled !== false && c.traffic?.cdn?.enabled ? "finbot:traffic.cdn" : undefined,
         ].filter((n): n is string => n !== undefined);
@@ -177,24 +177,85 @@ export const awsNetworkKnown: ConfigRule = {
     },
 };
 
-export const rdsStorageBounds: ConfigRule = {
-    name: "rds-storage-bounds",
-    description: "RDS storage autoscaling ends at or above the allocated storage.",
+export const auroraResilience: ConfigRule = {
+    name: "aurora-resilience",
+    description: "Aurora's reader bounds are ordered; in production backups are kept 14 days and copied to a second region.",
     check(c) {
-        const rds = c.database?.rds;
-        if (
-            !isNumber(rds?.allocatedStorageGb) ||
-            !isNumber(rds?.maxAllocatedStorageGb) ||
-            rds.maxAllocatedStorageGb >= rds.allocatedStorageGb
-        )
-            return [];
-        return [
-            {
-                path: ["database", "rds", "maxAllocatedStorageGb"],
-                input: rds.maxAllocatedStorageGb,
-                message: `at least allocatedStorageGb (${rds.allocatedStorageGb})`,
-            },
+        const a = c.database?.mode === "aurora" && c.database?.enabled !== false ? c.database?.aurora : undefined;
+        if (a === undefined) return [];
+        const issues: RuleIssue[] = [];
+        if (isNumber(a.readers?.min) && isNumber(a.readers?.max) && a.readers.min > a.readers.max)
+            issues.push({
+                path: ["database", "aurora", "readers", "min"],
+                input: a.readers.min,
+                message: `a value <= readers.max (${a.readers.max})`,
+            });
+        if (production(c) && isNumber(a.backupRetentionDays) && a.backupRetentionDays < 14)
+            issues.push({
+                path: ["database", "aurora", "backupRetentionDays"],
+                input: a.backupRetentionDays,
+                message: "at least 14 days in production",
+            });
+        if (production(c) && a.backupCopyRegion === undefined)
+            issues.push({
+                path: ["database", "aurora", "backupCopyRegion"],
+                input: undefined,
+                message: "a second region for backup copies in production",
+            });
+        return issues;
+    },
+};
+
+export const eksForAws: ConfigRule = {
+    name: "eks-for-aws",
+    description: "AWS-managed stores and production run on EKS with a named cluster: their clients get pod identities there.",
+    check(c) {
+        const needs =
+            production(c) ||
+            (c.database?.enabled !== false && c.database?.mode === "aurora") ||
+            (c.cache?.enabled !== false && c.cache?.mode === "elasticache");
+        if (!needs) return [];
+        const mode = c.cluster?.mode ?? "local";
+        if (mode === "local")
+            return [
+                {
+                    path: ["cluster", "mode"],
+                    input: mode,
+                    message: "existing or create (an EKS cluster) in production and with AWS-managed stores",
+                },
+            ];
+        if (c.cluster?.name === undefined) return [{ path: ["cluster", "name"], input: undefined, message: "the EKS cluster's name" }];
+        return [];
+    },
+};
+
+export const usesWhatExists: ConfigRule = {
+    name: "uses-what-exists",
+    description: "What a service or worker uses of the data tier is enabled, and the queues it publishes to exist.",
+    check(c) {
+        const queues = new Set(listOf(c.queue?.queues).map((q) => q.name));
+        const consumers = [
+            ...indexed(c.services).map(([i, s]) => ["services", i, s] as const),
+            ...indexed(c.workers).map(([i, w]) => ["workers", i, w] as const),
         ];
+        return consumers.flatMap(([list, i, consumer]): RuleIssue[] => {
+            const uses = consumer.uses ?? {};
+            const at = (...rest: PropertyKey[]) => [list, i, "uses", ...rest];
+            const issues: RuleIssue[] = [];
+            if ((uses.database ?? "none") !== "none" && c.database?.enabled === false)
+                issues.push({ path: at("database"), input: uses.database, message: "none while finbot:database.enabled is false" });
+            if (uses.cache === true && c.cache?.enabled === false)
+                issues.push({ path: at("cache"), input: true, message: "false while finbot:cache.enabled is false" });
+            (Array.isArray(uses.publishes) ? uses.publishes : []).forEach((queue: unknown, q: number) => {
+                if (typeof queue === "string" && (c.queue?.enabled === false || !queues.has(queue)))
+                    issues.push({
+                        path: at("publishes", q),
+                        input: queue,
+                        message: `a queue of finbot:queue.queues (${[...queues].join(", ") || "none"})`,
+                    });
+            });
+            return issues;
+        });
     },
 };
 
@@ -241,6 +302,24 @@ export const gatewayReady: ConfigRule = {
     },
 };
 
+export const internalTlsIssuer: ConfigRule = {
+    name: "internal-tls-issuer",
+    description:
+        "The data tier and logging serve TLS with certificates from cert-manager, which the traffic controllers install: traffic stays on while they are.",
+    check(c) {
+        if (c.traffic?.enabled !== false) return [];
+        const users = [...(["database", "queue", "logging"] as const).filter((area) => c[area]?.enabled !== false)];
+        if (users.length === 0) return [];
+        return [
+            {
+                path: ["traffic", "enabled"],
+                input: false,
+                message: `true while ${users.join(", ")} ${users.length === 1 ? "is" : "are"} on (their TLS certificates come from cert-manager)`,
+            },
+        ];
+    },
+};
+
 export const tenTimesPeak: ConfigRule = {
     name: "ten-times-peak",
     description: "In production every public service declares its measured capacity and can serve 10x its peak at maxReplicas.",
@@ -272,8 +351,11 @@ export const CONFIG_RULES: ConfigRule[] = [
     workerScaling,
     workerQueueExists,
     awsNetworkKnown,
-    rdsStorageBounds,
+    auroraResilience,
+    eksForAws,
+    usesWhatExists,
     productionQuorums,
     gatewayReady,
+    internalTlsIssuer,
     tenTimesPeak,
 ];

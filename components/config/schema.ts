@@ -13,7 +13,7 @@ import {
     resourcesSchema,
     secretString,
 } from "./primitives";
-import { cacheSchema, databaseSchema, queueSchema, workerSchema } from "./data";
+import { cacheSchema, databaseSchema, queueSchema, usesSchema, workerSchema } from "./data";
 import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
 import { trafficSchema } from "./traffic";
@@ -64,6 +64,16 @@ export const serviceSchema = z
                 "Secret environment variables (set with `pulumi config set --secret --path`); delivered through a Kubernetes Secret.",
             ),
         public: z.boolean().default(true).describe("Exposed through the gateway and probed for uptime."),
+        uses: usesSchema.describe("What it uses of the data tier: its connections Secret holds only these. @default nothing"),
+        egress: z
+            .array(
+                z.strictObject({
+                    cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "203.0.113.0/24"' }),
+                    ports: z.array(port).min(1).describe("TCP ports."),
+                }),
+            )
+            .default([])
+            .describe("Destinations outside the cluster it may reach (a payment provider's API); everything else is denied."),
         health: z
             .strictObject({
                 liveness: httpPath.describe("Liveness probe path."),
@@ -186,7 +196,12 @@ const manifestVersion = (name: keyof typeof MANIFESTS) =>
         .prefault({ version: MANIFESTS[name].version, sha256: MANIFESTS[name].sha256 })
         .describe(`The ${name} release manifest.`);
 
-const manifestVersions = z.strictObject({ "rabbitmq-cluster-operator": manifestVersion("rabbitmq-cluster-operator") }).prefault({});
+const manifestVersions = z
+    .strictObject({
+        "rabbitmq-cluster-operator": manifestVersion("rabbitmq-cluster-operator"),
+        "rabbitmq-messaging-topology-operator": manifestVersion("rabbitmq-messaging-topology-operator"),
+    })
+    .prefault({});
 
 /** AWS network the production data tier and load balancers live in. */
 const networkSchema = z.strictObject({
@@ -198,6 +213,10 @@ const networkSchema = z.strictObject({
         .array(z.string().regex(/^subnet-[0-9a-zA-Z_]+$/, { error: 'a subnet id such as "subnet-0abc..."' }))
         .min(2)
         .describe("Private subnets in at least two availability zones."),
+    vpcCidr: z
+        .string()
+        .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'the VPC\'s IPv4 CIDR such as "10.0.0.0/16"' })
+        .describe("CIDR of the VPC: where the EKS API endpoint and the managed data stores answer (network policies allow only it)."),
     nodeSecurityGroupId: z
         .string()
         .regex(/^sg-[0-9a-zA-Z_]+$/, { error: 'a security group id such as "sg-0abc..."' })
@@ -231,9 +250,28 @@ export const platformSchema = z
                     .enum(["required", "preferred"])
                     .optional()
                     .describe("Spread pods across zones strictly or best-effort. @default required in production, preferred in staging"),
+                apiServerCidrs: z
+                    .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' }))
+                    .min(1)
+                    .optional()
+                    .describe(
+                        "Where the Kubernetes API server answers, for the network policies of operators and controllers. @default the VPC CIDR with finbot:network, else any address (a laptop cluster)",
+                    ),
             })
             .prefault({})
             .describe("Cluster facts the program cannot discover offline."),
+        cluster: z
+            .strictObject({
+                mode: z
+                    .enum(["local", "existing", "create"])
+                    .default("local")
+                    .describe("A laptop cluster (kind, k3d, minikube), an existing EKS cluster, or one this stack creates."),
+                name: dnsLabel(100)
+                    .optional()
+                    .describe("Name of the EKS cluster (existing or create): pod identities are associated with it."),
+            })
+            .prefault({})
+            .describe("The Kubernetes cluster the stack deploys into."),
         network: networkSchema.optional().describe("AWS network ids (required in production). Replace the placeholders."),
         releases: z
             .strictObject({

@@ -1,17 +1,16 @@
 import { createHash } from "node:crypto";
-import { containerResources } from "../config/primitives";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CacheConfig } from "../config/data";
-import { PlatformConfig } from "../config/schema";
-import { redisUrl } from "./connections";
-import { fromClusterNodes } from "./network";
-import { redisConf } from "./redisConf";
-import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
+import { containerResources } from "../config/primitives";
 import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
+import { AwsPlacement } from "./aurora";
+import { Connections, redisUrl } from "./connections";
+import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
+import { EXPORTER_ACL, HEALTHCHECK_ACL, RedisUser, consumerAcl, redisConf } from "./redisConf";
 import { EXPORTER_RESOURCES } from "./sizes";
 
 export interface CacheArgs {
@@ -21,18 +20,22 @@ export interface CacheArgs {
     production: boolean;
     /** Namespace of the in-cluster parts. */
     namespace: string;
+    /** Namespace of FinBot's services (their pods get the client security group on AWS). */
+    clientNamespace: string;
     /** Images from `finbot:releases.images` (redis, redis-exporter). */
     images: Record<string, string>;
+    /** The services and workers that use the cache: each gets its own user under its own key prefix. */
+    consumers: string[];
     /**
      * StorageClass of the Redis volume (with persistence on).
      * @default the cluster's default class
      */
     storageClass?: string;
     /**
-     * AWS network of ElastiCache (elasticache mode).
+     * VPC and EKS cluster (elasticache mode).
      * @default none
      */
-    network?: PlatformConfig["network"];
+    aws?: AwsPlacement;
     /**
      * When set, a PodMonitor for the exporter is created after this resource (it installs the monitoring CRDs).
      * @default no PodMonitor
@@ -41,8 +44,12 @@ export interface CacheArgs {
 }
 
 const REDIS_UID = 999; // the official image's redis user
+/** Pods carrying this label get the security group ElastiCache admits (security groups for pods). */
+export const REDIS_CLIENT_LABEL = { "finbot.io/redis-client": "true" };
+const EXPORTER_USER = "exporter";
+const HEALTHCHECK_USER = "healthcheck";
 
-/** redis_exporter reading the password from the `redis-auth` Secret. */
+/** redis_exporter signing in as its own user, its password from the `redis-exporter` Secret. */
 function redisExporter(image: string, address: pulumi.Input<string>): ExporterContainerArgs {
     return {
         name: "redis-exporter",
@@ -51,56 +58,88 @@ function redisExporter(image: string, address: pulumi.Input<string>): ExporterCo
         healthPath: "/health",
         env: [
             { name: "REDIS_ADDR", value: address },
-            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } },
+            { name: "REDIS_USER", value: EXPORTER_USER },
+            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-exporter", key: "password" } } },
         ],
     };
 }
 
-function confChecksum(config: CacheConfig): string {
-    return createHash("sha256")
-        .update(redisConf({ cache: config, password: "" }))
-        .digest("hex")
-        .slice(0, 16);
-}
-
 /**
- * Redis for sessions and query caching: in the cluster (StatefulSet with auth, memory policy,
- * redis_exporter) or ElastiCache (replication group, one node per zone, encrypted, failover).
+ * Redis for sessions and query caching: in the cluster (StatefulSet, ACL users, memory policy,
+ * redis_exporter) or ElastiCache (replication group, one node per zone, encrypted, failover, RBAC
+ * users). Every consumer signs in as its own user, limited to keys and channels under `<name>:`.
  */
 export class Cache extends pulumi.ComponentResource {
-    /** `redis://` or `rediss://` URL with the password (secret). */
-    public readonly url: pulumi.Output<string>;
+    /** Each consumer's `REDIS_URL` (secret). */
+    public readonly connections: Record<string, Connections>;
     /** What it runs in the cluster and on AWS. */
     public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Cache", name, {}, opts);
-        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
-        const target = args.config.mode === "elasticache" ? this.elasticache(name, args, password) : this.inCluster(name, args, password);
-        this.url = pulumi.secret(
-            pulumi.all([target.host, password.result]).apply(([host, pw]) => redisUrl({ password: pw, host, port: 6379, tls: target.tls })),
+        const users: Array<{ name: string; password: pulumi.Output<string>; rules: string }> = [
+            ...args.consumers.map((c) => ({ name: c, rules: consumerAcl(c) })),
+            { name: EXPORTER_USER, rules: EXPORTER_ACL },
+            { name: HEALTHCHECK_USER, rules: HEALTHCHECK_ACL },
+        ].map((u) => ({
+            ...u,
+            password: new random.RandomPassword(`${name}-user-${u.name}`, { length: 32, special: false }, { parent: this }).result,
+        }));
+        const password = (user: string) => users.find((u) => u.name === user)?.password ?? pulumi.output("");
+        new k8s.core.v1.Secret(
+            `${name}-exporter-auth`,
+            {
+                metadata: { name: "redis-exporter", namespace: args.namespace },
+                type: "Opaque",
+                stringData: { password: password(EXPORTER_USER) },
+            },
+            { parent: this },
         );
-        this.exporter(name, args, target, password.result);
-        this.registerOutputs({ url: this.url });
+        const target = args.config.mode === "elasticache" ? this.elasticache(name, args, users) : this.inCluster(name, args, users);
+        this.connections = Object.fromEntries(
+            args.consumers.map((c) => [
+                c,
+                {
+                    REDIS_URL: pulumi.secret(
+                        pulumi
+                            .all([target.host, password(c)])
+                            .apply(([host, pw]) => redisUrl({ user: c, password: pw, host, port: 6379, tls: target.tls })),
+                    ),
+                },
+            ]),
+        );
+        this.exporter(name, args, target);
+        this.registerOutputs({});
     }
 
-    private inCluster(name: string, args: CacheArgs, password: random.RandomPassword) {
+    private inCluster(name: string, args: CacheArgs, users: Array<{ name: string; password: pulumi.Output<string>; rules: string }>) {
         const { config, namespace } = args;
         this.footprint.requests.push({ part: "Redis", pods: 1, ...config.resources.requests });
         const labels = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "finbot" };
-        // redis.conf holds requirepass: the whole file is a Secret.
+        // redis.conf holds the users' password hashes: the whole file is a Secret.
         const conf = new k8s.core.v1.Secret(
             `${name}-conf`,
             {
                 metadata: { name: "redis-conf", namespace, labels },
                 type: "Opaque",
-                stringData: { "redis.conf": password.result.apply((pw) => redisConf({ cache: config, password: pw })) },
+                stringData: {
+                    "redis.conf": pulumi.all(users.map((u) => u.password)).apply((pws) =>
+                        redisConf({
+                            cache: config,
+                            users: users.map((u, i): RedisUser => ({ name: u.name, password: pws[i], rules: u.rules })),
+                        }),
+                    ),
+                },
             },
             { parent: this },
         );
-        const auth = new k8s.core.v1.Secret(
+        const health = new k8s.core.v1.Secret(
             `${name}-auth`,
-            { metadata: { name: "redis-auth", namespace, labels }, type: "Opaque", stringData: { password: password.result } },
+            {
+                metadata: { name: "redis-healthcheck", namespace, labels },
+                type: "Opaque",
+                stringData: { password: users.find((u) => u.name === HEALTHCHECK_USER)?.password ?? "" },
+            },
             { parent: this },
         );
         const service = new k8s.core.v1.Service(
@@ -117,7 +156,12 @@ export class Cache extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const dataVolume = config.persistence ? undefined : [{ name: "data", emptyDir: { sizeLimit: "256Mi" } }];
+        // A changed redis.conf (Secret) rolls the pod; the hash leaves the passwords out.
+        const checksum = createHash("sha256")
+            .update(redisConf({ cache: config, users: users.map((u) => ({ name: u.name, password: "", rules: u.rules })) }))
+            .digest("hex")
+            .slice(0, 16);
+        const dataVolume = config.persistence ? [] : [{ name: "data", emptyDir: { sizeLimit: "256Mi" } }];
         new k8s.apps.v1.StatefulSet(
             `${name}-redis`,
             {
@@ -127,8 +171,7 @@ export class Cache extends pulumi.ComponentResource {
                     replicas: 1,
                     selector: { matchLabels: labels },
                     template: {
-                        // A changed redis.conf (Secret) rolls the pod; the hash leaves the password out.
-                        metadata: { labels, annotations: { "checksum/redis-conf": confChecksum(config) } },
+                        metadata: { labels, annotations: { "checksum/redis-conf": checksum } },
                         spec: {
                             automountServiceAccountToken: false,
                             securityContext: {
@@ -147,12 +190,21 @@ export class Cache extends pulumi.ComponentResource {
                                     resources: containerResources(config.resources),
                                     readinessProbe: {
                                         exec: {
-                                            command: ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'],
+                                            command: [
+                                                "sh",
+                                                "-c",
+                                                `redis-cli --user ${HEALTHCHECK_USER} -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG`,
+                                            ],
                                         },
                                         periodSeconds: 5,
                                     },
                                     livenessProbe: { tcpSocket: { port: "redis" }, periodSeconds: 10, failureThreshold: 3 },
-                                    env: [{ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-auth", key: "password" } } }],
+                                    env: [
+                                        {
+                                            name: "REDIS_PASSWORD",
+                                            valueFrom: { secretKeyRef: { name: "redis-healthcheck", key: "password" } },
+                                        },
+                                    ],
                                     securityContext: {
                                         allowPrivilegeEscalation: false,
                                         readOnlyRootFilesystem: true,
@@ -165,7 +217,7 @@ export class Cache extends pulumi.ComponentResource {
                                 },
                                 exporterContainer(redisExporter(args.images["redis-exporter"], "redis://localhost:6379")),
                             ],
-                            volumes: [{ name: "conf", secret: { secretName: "redis-conf" } }, ...(dataVolume ?? [])],
+                            volumes: [{ name: "conf", secret: { secretName: "redis-conf" } }, ...dataVolume],
                         },
                     },
                     volumeClaimTemplates: config.persistence
@@ -182,14 +234,20 @@ export class Cache extends pulumi.ComponentResource {
                         : undefined,
                 },
             },
-            { parent: this, dependsOn: [conf, auth, service] },
+            { parent: this, dependsOn: [conf, health, service] },
         );
         return { host: pulumi.output(`redis.${namespace}.svc.cluster.local`), tls: false, inCluster: true };
     }
 
-    private elasticache(name: string, args: CacheArgs, password: random.RandomPassword) {
-        const { config, production, network } = args;
-        if (!network) throw new Error("Cache: elasticache mode needs finbot:network (the config check requires it)");
+    /**
+     * ElastiCache with RBAC users (the default user disabled), reachable only from pods of the client
+     * security group (security groups for pods), every rule its own resource.
+     */
+    private elasticache(name: string, args: CacheArgs, users: Array<{ name: string; password: pulumi.Output<string>; rules: string }>) {
+        const { config, production } = args;
+        const placement = args.aws;
+        if (!placement) throw new Error("Cache: elasticache mode needs finbot:network and finbot:cluster (the config check requires them)");
+        const { network } = placement;
         const ec = config.elasticache;
         this.footprint.managed.push({
             kind: "elasticache-node",
@@ -198,17 +256,59 @@ export class Cache extends pulumi.ComponentResource {
             count: network.availabilityZones.length,
         });
         const parent = { parent: this };
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-sg`,
+        const clients = new aws.ec2.SecurityGroup(
+            `${name}-clients-sg`,
             {
                 vpcId: network.vpcId,
-                description: "FinBot cache: only the cluster's nodes",
-                ingress: [fromClusterNodes(network, 6379)],
-                egress: [],
-                tags: { Name: "finbot-cache" },
+                description: "FinBot cache clients (security groups for pods)",
+                tags: { Name: "finbot-cache-clients" },
             },
             parent,
         );
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            { vpcId: network.vpcId, description: "FinBot cache: only its clients", tags: { Name: "finbot-cache" } },
+            parent,
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-from-clients`,
+            {
+                securityGroupId: securityGroup.id,
+                referencedSecurityGroupId: clients.id,
+                ipProtocol: "tcp",
+                fromPort: 6379,
+                toPort: 6379,
+                description: "cache clients",
+            },
+            parent,
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-clients-to-cache`,
+            {
+                securityGroupId: clients.id,
+                referencedSecurityGroupId: securityGroup.id,
+                ipProtocol: "tcp",
+                fromPort: 6379,
+                toPort: 6379,
+                description: "the cache",
+            },
+            parent,
+        );
+        for (const namespace of [args.clientNamespace, args.namespace]) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-pod-sg-${namespace}`,
+                {
+                    apiVersion: "vpcresources.k8s.aws/v1beta1",
+                    kind: "SecurityGroupPolicy",
+                    metadata: { name: "redis-clients", namespace },
+                    spec: {
+                        podSelector: { matchLabels: REDIS_CLIENT_LABEL },
+                        securityGroups: { groupIds: [clients.id, network.nodeSecurityGroupId] },
+                    },
+                },
+                parent,
+            );
+        }
         const subnetGroup = new aws.elasticache.SubnetGroup(
             `${name}-subnets`,
             { subnetIds: network.privateSubnetIds, description: "FinBot cache" },
@@ -221,6 +321,41 @@ export class Cache extends pulumi.ComponentResource {
                 description: "FinBot cache: eviction policy",
                 parameters: [{ name: "maxmemory-policy", value: config.evictionPolicy }],
             },
+            parent,
+        );
+        // Every user group needs a user called "default": this one can do nothing.
+        const rbac = [
+            new aws.elasticache.User(
+                `${name}-user-default`,
+                {
+                    userId: "finbot-default-off",
+                    userName: "default",
+                    engine: ec.engine,
+                    accessString: "off -@all",
+                    noPasswordRequired: true,
+                },
+                parent,
+            ),
+            ...users
+                .filter((u) => u.name !== "healthcheck")
+                .map(
+                    (u) =>
+                        new aws.elasticache.User(
+                            `${name}-user-${u.name}`,
+                            {
+                                userId: `finbot-${u.name}`,
+                                userName: u.name,
+                                engine: ec.engine,
+                                accessString: `on ${u.rules}`,
+                                authenticationMode: { type: "password", passwords: [u.password] },
+                            },
+                            parent,
+                        ),
+                ),
+        ];
+        const userGroup = new aws.elasticache.UserGroup(
+            `${name}-users`,
+            { userGroupId: "finbot-cache-users", engine: ec.engine, userIds: rbac.map((u) => u.userId) },
             parent,
         );
         const group = new aws.elasticache.ReplicationGroup(
@@ -238,13 +373,14 @@ export class Cache extends pulumi.ComponentResource {
                 multiAzEnabled: true,
                 transitEncryptionEnabled: true,
                 atRestEncryptionEnabled: true,
-                authToken: password.result,
-                authTokenUpdateStrategy: "ROTATE",
+                userGroupIds: [userGroup.userGroupId],
                 parameterGroupName: parameterGroup.name,
                 subnetGroupName: subnetGroup.name,
                 securityGroupIds: [securityGroup.id],
                 port: 6379,
                 snapshotRetentionLimit: ec.snapshotRetentionDays,
+                snapshotWindow: "02:00-03:00",
+                finalSnapshotIdentifier: "finbot-cache-final",
                 autoMinorVersionUpgrade: true,
                 applyImmediately: false,
             },
@@ -254,28 +390,19 @@ export class Cache extends pulumi.ComponentResource {
     }
 
     /** Metrics: the in-cluster pod has a sidecar; ElastiCache gets a redis_exporter Deployment. */
-    private exporter(
-        name: string,
-        args: CacheArgs,
-        target: { host: pulumi.Output<string>; tls: boolean; inCluster: boolean },
-        password: pulumi.Output<string>,
-    ): void {
+    private exporter(name: string, args: CacheArgs, target: { host: pulumi.Output<string>; tls: boolean; inCluster: boolean }): void {
         const { namespace, monitoringCrds } = args;
         if (!monitoringCrds) return;
         this.footprint.requests.push({ part: "redis_exporter", pods: 1, ...EXPORTER_RESOURCES.requests });
         const labels = { "app.kubernetes.io/name": target.inCluster ? "redis" : "redis-exporter", "app.kubernetes.io/part-of": "finbot" };
         if (!target.inCluster) {
-            new k8s.core.v1.Secret(
-                `${name}-exporter-auth`,
-                { metadata: { name: "redis-auth", namespace }, type: "Opaque", stringData: { password } },
-                { parent: this },
-            );
             exporterDeployment(
                 `${name}-exporter`,
                 {
                     name: "redis-exporter",
                     namespace,
                     labels,
+                    podLabels: REDIS_CLIENT_LABEL,
                     runAsUser: 59000,
                     container: redisExporter(args.images["redis-exporter"], pulumi.interpolate`rediss://${target.host}:6379`),
                 },

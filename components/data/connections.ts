@@ -15,15 +15,33 @@ export const CONNECTIONS_SUFFIX = "connections";
 
 const enc = encodeURIComponent;
 
-/** Always encrypted: CloudNativePG and RDS both serve TLS (`rds.force_ssl` is on). */
-export function postgresUrl(args: { user: string; password: string; host: string; port: number; database: string }): string {
-    return `postgresql://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/${enc(args.database)}?sslmode=require`;
+/** The connection settings of one consumer, only those it uses (secrets). */
+export type Connections = Partial<Record<ConnectionKey, import("@pulumi/pulumi").Output<string>>>;
+
+/**
+ * Always encrypted and, for FinBot's services, verified: `verify-full` checks the server's name
+ * against a CA (a file, or `system`: the public roots RDS Proxy's certificate chains to, libpq 16+).
+ * The platform's own exporters connect with `require` (encrypted, no CA file in their image).
+ */
+export function postgresUrl(args: {
+    user: string;
+    password: string;
+    host: string;
+    port: number;
+    database: string;
+    /** A CA file path or `system` for verify-full; undefined for `require`. */
+    rootCert?: string;
+}): string {
+    const tls = args.rootCert ? `sslmode=verify-full&sslrootcert=${enc(args.rootCert)}` : "sslmode=require";
+    return `postgresql://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/${enc(args.database)}?${tls}`;
 }
 
-export function redisUrl(args: { password: string; host: string; port: number; tls: boolean }): string {
-    return `${args.tls ? "rediss" : "redis"}://:${enc(args.password)}@${args.host}:${args.port}/0`;
+/** A consumer signs in as its own ACL user (Redis 6+, ElastiCache RBAC). */
+export function redisUrl(args: { user: string; password: string; host: string; port: number; tls: boolean }): string {
+    return `${args.tls ? "rediss" : "redis"}://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/0`;
 }
 
-export function amqpUrl(args: { user: string; password: string; host: string; port: number }): string {
-    return `amqp://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/%2F`;
+/** amqps in production (the client verifies the internal CA: `AMQP_CA_FILE`). */
+export function amqpUrl(args: { user: string; password: string; host: string; port: number; tls: boolean }): string {
+    return `${args.tls ? "amqps" : "amqp"}://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/%2F`;
 }

@@ -1,46 +1,63 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
-import { PlatformConfig } from "../config/schema";
+import { CertificateIssuer } from "../lib/certificates";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest } from "../lib/manifest";
 import { platformNamespace } from "../lib/namespace";
-import { Cache } from "./cache";
-import { ConnectionKey } from "./connections";
+import { AwsPlacement, POSTGRES_CLIENT_LABEL } from "./aurora";
+import { Cache, REDIS_CLIENT_LABEL } from "./cache";
+import { Connections } from "./connections";
 import { Database } from "./database";
-import { Queue } from "./queue";
+import { KEDA_QUEUE_USER, Queue } from "./queue";
+
+/** A service or worker, with what it uses of the data tier. */
+export interface DataConsumer {
+    name: string;
+    uses: { database: "none" | "read" | "readWrite"; cache: boolean; publishes: string[] };
+    /** The queue a worker consumes. */
+    consumes?: string;
+}
 
 export interface DataTierArgs {
-    /** The validated `finbot:database`, `finbot:cache` and `finbot:queue`. */
+    /** The validated `finbot:database`. */
     database: DatabaseConfig;
     /** The validated `finbot:cache`. */
     cache: CacheConfig;
     /** The validated `finbot:queue`. */
     queue: QueueConfig;
-    /** Production sizing, spreading and protection. */
+    /** Production sizing, spreading, TLS and protection. */
     production: boolean;
     /** Namespace of the in-cluster parts (created here). */
     namespace: string;
+    /** Namespace of FinBot's services and workers. */
+    clientNamespace: string;
     /** Namespaces whose pods may reach the data stores (FinBot's apps, the data tier's own, Prometheus, KEDA, the RabbitMQ operator). */
     clientNamespaces: string[];
+    /** Every service and worker, with what it uses: each gets credentials for that only. */
+    consumers: DataConsumer[];
     /** Images from `finbot:releases.images`. */
     images: Record<string, string>;
     /** Exact version of the cloudnative-pg chart. */
     cloudnativePgVersion: string;
-    /** The RabbitMQ Cluster Operator's release manifest with its pinned SHA-256. */
+    /** The RabbitMQ operators' release manifests with their pinned SHA-256. */
     queueOperatorManifest: PinnedManifest;
+    /** The messaging-topology operator's release manifest. */
+    topologyOperatorManifest: PinnedManifest;
     /** Downloads release manifests (the program) or stands in for them (the offline plan). */
     fetchManifest: ManifestFetcher;
+    /** Issues the data stores' server certificates. */
+    issuer: CertificateIssuer;
     /**
      * StorageClass of the volumes.
      * @default the cluster's default class
      */
     storageClass?: string;
     /**
-     * AWS network of the managed stores.
+     * VPC and EKS cluster of the managed stores.
      * @default none (in-cluster stores only)
      */
-    network?: PlatformConfig["network"];
+    aws?: AwsPlacement;
     /**
      * The resource installing the monitoring CRDs; monitors are created after it.
      * @default no monitors
@@ -50,13 +67,15 @@ export interface DataTierArgs {
 
 /**
  * FinBot's data tier: PostgreSQL, Redis and RabbitMQ in their namespace, reachable only from their
- * clients' namespaces, and the connection settings every service and worker gets. Its children
- * keep the names and, through aliases, the identities they had directly under the platform, so
- * introducing this component replaced nothing.
+ * clients' namespaces, and for each service and worker the connection settings of what it uses,
+ * each with credentials of its own. Its children keep the names and, through aliases, the
+ * identities they had directly under the platform, so introducing this component replaced nothing.
  */
 export class DataTier extends pulumi.ComponentResource {
-    /** Connection URLs (secrets) by the keys of the `<name>-connections` contract. */
-    public readonly connections: Partial<Record<ConnectionKey, pulumi.Output<string>>> = {};
+    /** Each consumer's connection URLs (secrets), only those it uses. */
+    public readonly connections: Record<string, Connections> = {};
+    /** KEDA's AMQP URL (reads queue lengths only), when there is a queue. */
+    public readonly kedaAmqpUrl?: pulumi.Output<string>;
     public readonly database?: Database;
     public readonly cache?: Cache;
     public readonly queue?: Queue;
@@ -75,25 +94,35 @@ export class DataTier extends pulumi.ComponentResource {
         const common = {
             production: args.production,
             namespace: args.namespace,
+            clientNamespace: args.clientNamespace,
             images: args.images,
             storageClass: args.storageClass,
-            network: args.network,
+            aws: args.aws,
+            issuer: args.issuer,
             monitoringCrds: args.monitoringCrds,
         };
         const after = (type: string) => ({ parent: this, dependsOn: [namespace], aliases: formerly(type) });
+        const consumers = args.consumers;
         if (args.database.enabled) {
             this.database = new Database(
                 `${name}-database`,
-                { ...common, config: args.database, chartVersion: args.cloudnativePgVersion },
+                {
+                    ...common,
+                    config: args.database,
+                    chartVersion: args.cloudnativePgVersion,
+                    consumers: consumers
+                        .filter((c) => c.uses.database !== "none")
+                        .map((c) => ({ name: c.name, access: c.uses.database as "read" | "readWrite" })),
+                },
                 after("finbot:database:Database"),
             );
-            this.connections.DATABASE_WRITER_URL = this.database.connection.writerUrl;
-            this.connections.DATABASE_READER_URL = this.database.connection.readerUrl;
-            this.connections.DATABASE_POOLED_URL = this.database.connection.pooledUrl;
         }
         if (args.cache.enabled) {
-            this.cache = new Cache(`${name}-cache`, { ...common, config: args.cache }, after("finbot:cache:Cache"));
-            this.connections.REDIS_URL = this.cache.url;
+            this.cache = new Cache(
+                `${name}-cache`,
+                { ...common, config: args.cache, consumers: consumers.filter((c) => c.uses.cache).map((c) => c.name) },
+                after("finbot:cache:Cache"),
+            );
         }
         if (args.queue.enabled) {
             this.queue = new Queue(
@@ -103,18 +132,37 @@ export class DataTier extends pulumi.ComponentResource {
                     config: args.queue,
                     image: args.images.rabbitmq,
                     operatorManifest: args.queueOperatorManifest,
+                    topologyOperatorManifest: args.topologyOperatorManifest,
                     fetchManifest: args.fetchManifest,
+                    consumers: consumers
+                        .filter((c) => c.uses.publishes.length > 0 || c.consumes)
+                        .map((c) => ({ name: c.name, publishes: c.uses.publishes, consumes: c.consumes ? [c.consumes] : [] })),
                 },
                 after("finbot:queue:Queue"),
             );
-            this.connections.AMQP_URL = this.queue.url;
+            this.kedaAmqpUrl = this.queue.connections[KEDA_QUEUE_USER]?.AMQP_URL;
+        }
+        for (const consumer of consumers) {
+            this.connections[consumer.name] = {
+                ...this.database?.connections[consumer.name],
+                ...this.cache?.connections[consumer.name],
+                ...this.queue?.connections[consumer.name],
+            };
         }
         for (const part of [this.database, this.cache, this.queue]) {
             if (!part) continue;
             this.footprint.requests.push(...part.footprint.requests);
             this.footprint.managed.push(...part.footprint.managed);
         }
-        this.registerOutputs({ connections: this.connections });
+        this.registerOutputs({});
+    }
+
+    /** Labels a consumer's pods carry so that AWS security groups for pods admit them to what they use. */
+    public podLabels(consumer: DataConsumer): Record<string, string> {
+        return {
+            ...(consumer.uses.database !== "none" && this.database ? POSTGRES_CLIENT_LABEL : {}),
+            ...(consumer.uses.cache && this.cache ? REDIS_CLIENT_LABEL : {}),
+        };
     }
 
     /** Only the clients' namespaces reach the data stores. */

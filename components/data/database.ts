@@ -1,52 +1,54 @@
-import * as aws from "@pulumi/aws";
 import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { DatabaseConfig } from "../config/data";
-import { PlatformConfig } from "../config/schema";
+import { CertificateIssuer, INTERNAL_CA_FILE, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
-import { postgresUrl } from "./connections";
-import { exporterDeployment } from "./exporter";
-import { fromClusterNodes } from "./network";
-import { CNPG_OPERATOR_RESOURCES, EXPORTER_RESOURCES, POOLER_RESOURCES } from "./sizes";
+import { AuroraDatabase, AwsPlacement } from "./aurora";
+import { postgresParameters } from "./parameters";
+
+export { postgresParameters };
+import { Connections, postgresUrl } from "./connections";
+import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName } from "./postgresRoles";
+import { roleGrantsJob } from "./roleJobs";
+import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
 
 export interface DatabaseArgs {
     /** The validated `finbot:database`. */
     config: DatabaseConfig;
-    /** Production: Multi-AZ, zone-spread instances, deletion protection. */
+    /** Production: zone-spread instances, deletion protection. */
     production: boolean;
-    /** Namespace of the in-cluster parts (operator, cluster, poolers, exporters). */
+    /** Namespace of the in-cluster parts (operator, cluster, poolers, exporters, Jobs). */
     namespace: string;
+    /** Namespace of FinBot's services (aurora mode: their pods get the client security group). */
+    clientNamespace: string;
     /** Exact version of the cloudnative-pg chart (in-cluster mode). */
     chartVersion: string;
-    /** Images from `finbot:releases.images` (postgresql, postgres-exporter). */
+    /** Images from `finbot:releases.images` (postgresql, postgres-exporter, aws-cli). */
     images: Record<string, string>;
+    /** The services and workers that use the database, and how. */
+    consumers: DatabaseConsumer[];
+    /** Issues the server certificate clients verify (in-cluster mode). */
+    issuer: CertificateIssuer;
     /**
      * StorageClass of the instances' volumes (in-cluster).
      * @default the cluster's default class
      */
     storageClass?: string;
     /**
-     * AWS network (rds mode).
+     * AWS network and EKS cluster (aurora mode).
      * @default none
      */
-    network?: PlatformConfig["network"];
+    aws?: AwsPlacement;
     /**
      * When set, PodMonitors are created after this resource (it installs the monitoring CRDs).
      * @default no PodMonitors
      */
     monitoringCrds?: pulumi.Resource;
-}
-
-/** The URLs FinBot's services use; secrets. */
-export interface DatabaseConnection {
-    writerUrl: pulumi.Output<string>;
-    readerUrl: pulumi.Output<string>;
-    pooledUrl: pulumi.Output<string>;
 }
 
 /** Custom CloudNativePG metrics: the statements that take the most time (pg_stat_statements). */
@@ -69,35 +71,94 @@ export function statStatementsQueries(topN = 20): Record<string, unknown> {
     };
 }
 
-/** An IAM trust policy letting an AWS service assume the role. */
-const assumedBy = (service: string) =>
-    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
+/** The endpoints a consumer's URLs point at, and how clients verify them. */
+export interface DatabaseEndpoints {
+    writer: pulumi.Input<string>;
+    reader: pulumi.Input<string>;
+    pooled: pulumi.Input<string>;
+    /** CA file (or `system`) for sslmode=verify-full. */
+    rootCert: string;
+}
 
-/** PostgreSQL server parameters both modes set: query telemetry and the slow-query log. */
-export function postgresParameters(config: DatabaseConfig): Record<string, string> {
-    return {
-        "pg_stat_statements.track": "all",
-        "pg_stat_statements.max": "10000",
-        log_min_duration_statement: String(config.slowQueryMs),
-    };
+/** Each consumer's URLs, only those its access allows, each with its own role (secrets). */
+export function consumerUrls(
+    database: string,
+    consumers: DatabaseConsumer[],
+    endpoints: DatabaseEndpoints,
+    passwords: Record<string, pulumi.Output<string>>,
+): Record<string, Connections> {
+    const url = (role: string, host: pulumi.Input<string>) =>
+        pulumi.secret(
+            pulumi
+                .all([host, passwords[role]])
+                .apply(([h, pw]) => postgresUrl({ user: role, password: pw, host: h, port: 5432, database, rootCert: endpoints.rootCert })),
+        );
+    return Object.fromEntries(
+        consumers.map((c) => [
+            c.name,
+            c.access === "readWrite"
+                ? {
+                      DATABASE_WRITER_URL: url(ownerRole(c.name), endpoints.writer),
+                      DATABASE_READER_URL: url(readerRole(c.name), endpoints.reader),
+                      DATABASE_POOLED_URL: url(ownerRole(c.name), endpoints.pooled),
+                  }
+                : { DATABASE_READER_URL: url(readerRole(c.name), endpoints.reader) },
+        ]),
+    );
 }
 
 /**
- * PostgreSQL for FinBot: a primary with read replicas and connection pooling, either in the
- * cluster (CloudNativePG + PgBouncer Poolers) or on AWS (RDS Multi-AZ + read replicas + RDS Proxy).
+ * PostgreSQL for FinBot: a primary with read replicas and connection pooling, in the cluster
+ * (CloudNativePG + PgBouncer Poolers) or on AWS (Aurora: Multi-AZ writer, auto-scaled readers, RDS
+ * Proxy). Every service and worker that uses it gets its own login role owning only its schema, a
+ * reader role, and URLs verified against the server's CA; the exporters log in as a pg_monitor role.
  */
 export class Database extends pulumi.ComponentResource {
-    public readonly connection: DatabaseConnection;
+    /** Each consumer's database URLs (secrets). */
+    public readonly connections: Record<string, Connections>;
     /** What it runs in the cluster and on AWS. */
     public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Database", name, {}, opts);
-        this.connection = args.config.mode === "rds" ? this.rds(name, args) : this.inCluster(name, args);
-        this.registerOutputs({ connection: this.connection });
+        const { config } = args;
+        // One generated password per role, kept in a Secret of the data namespace that only the
+        // operator and the role Jobs read; each consumer sees its own in its URLs.
+        const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE];
+        const passwords: Record<string, pulumi.Output<string>> = {};
+        const secrets: Record<string, k8s.core.v1.Secret> = {};
+        for (const role of roles) {
+            passwords[role] = new random.RandomPassword(`${name}-role-${role}`, { length: 32, special: false }, { parent: this }).result;
+            secrets[role] = new k8s.core.v1.Secret(
+                `${name}-role-${role}`,
+                {
+                    metadata: { name: roleSecretName(role), namespace: args.namespace, labels: { "cnpg.io/reload": "true" } },
+                    type: "kubernetes.io/basic-auth",
+                    stringData: { username: role, password: passwords[role] },
+                },
+                { parent: this },
+            );
+        }
+        let endpoints: DatabaseEndpoints;
+        if (config.mode === "aurora") {
+            if (!args.aws)
+                throw new Error("Database: aurora mode needs finbot:network and finbot:cluster (the config check requires them)");
+            const aurora = new AuroraDatabase(
+                `${name}-aurora`,
+                { ...args, aws: args.aws, rolePasswords: passwords, roleSecrets: secrets },
+                { parent: this },
+            );
+            endpoints = aurora.endpoints;
+            this.footprint.requests.push(...aurora.footprint.requests);
+            this.footprint.managed.push(...aurora.footprint.managed);
+        } else {
+            endpoints = this.inCluster(name, args, Object.values(secrets));
+        }
+        this.connections = consumerUrls(config.name, args.consumers, endpoints, passwords);
+        this.registerOutputs({});
     }
 
-    private inCluster(name: string, args: DatabaseArgs): DatabaseConnection {
+    private inCluster(name: string, args: DatabaseArgs, roleSecrets: k8s.core.v1.Secret[]): DatabaseEndpoints {
         const { config, namespace } = args;
         const clusterName = `${config.name}-db`;
         this.footprint.requests.push(
@@ -116,6 +177,7 @@ export class Database extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // The database's owner: the operator bootstraps with it; no service ever gets it.
         const password = new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, { parent: this });
         const credentials = new k8s.core.v1.Secret(
             `${name}-app-credentials`,
@@ -134,6 +196,16 @@ export class Database extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // The server certificate names every Service clients reach, poolers included (PgBouncer
+        // presents the cluster's certificate), so verify-full holds through the pooler too.
+        const services = ["rw", "ro", "r", "pooler-rw", "pooler-ro"].map((s) => `${clusterName}-${s}`);
+        const tlsSecret = `${clusterName}-server-tls`;
+        const certificate = serverCertificate(
+            `${name}-server-certificate`,
+            { namespace, secretName: tlsSecret, dnsNames: services.flatMap((s) => serviceDnsNames(s, namespace)), issuer: args.issuer },
+            { parent: this },
+        );
+        const consumers = args.consumers;
         const cluster = new k8s.apiextensions.CustomResource(
             `${name}-cluster`,
             {
@@ -151,6 +223,30 @@ export class Database extends pulumi.ComponentResource {
                     bootstrap: {
                         initdb: { database: config.name, owner: config.name, secret: { name: `${clusterName}-app-credentials` } },
                     },
+                    certificates: { serverTLSSecret: tlsSecret, serverCASecret: tlsSecret },
+                    // Every consumer's login role (and the exporters'), passwords from their Secrets.
+                    managed: {
+                        roles: [
+                            ...consumerRoles(consumers).map((r) => ({
+                                name: r.role,
+                                ensure: "present",
+                                login: true,
+                                inherit: true,
+                                connectionLimit: -1,
+                                passwordSecret: { name: roleSecretName(r.role) },
+                                ...(r.kind === "reader" && consumers.find((c) => c.name === r.consumer)?.access === "read"
+                                    ? { inRoles: ["pg_read_all_data"] }
+                                    : {}),
+                            })),
+                            {
+                                name: MONITOR_ROLE,
+                                ensure: "present",
+                                login: true,
+                                inRoles: ["pg_monitor"],
+                                passwordSecret: { name: roleSecretName(MONITOR_ROLE) },
+                            },
+                        ],
+                    },
                     monitoring: { customQueriesConfigMap: [{ name: `${clusterName}-monitoring-queries`, key: "queries" }] },
                     // Instances on different nodes; in production on different zones too.
                     affinity: {
@@ -160,7 +256,27 @@ export class Database extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [operator, credentials, queries] },
+            { parent: this, dependsOn: [operator, credentials, queries, certificate, ...roleSecrets] },
+        );
+        // One schema per read-write consumer, owned by its role.
+        const database = new k8s.apiextensions.CustomResource(
+            `${name}-schemas`,
+            {
+                apiVersion: "postgresql.cnpg.io/v1",
+                kind: "Database",
+                metadata: { name: `${clusterName}-${config.name}`, namespace },
+                spec: {
+                    name: config.name,
+                    owner: config.name,
+                    cluster: { name: clusterName },
+                    ensure: "present",
+                    databaseReclaimPolicy: "retain",
+                    schemas: consumers
+                        .filter((c) => c.access === "readWrite")
+                        .map((c) => ({ name: ownerRole(c.name), owner: ownerRole(c.name), ensure: "present" })),
+                },
+            },
+            { parent: this, dependsOn: [cluster] },
         );
         for (const type of ["rw", "ro"] as const) {
             new k8s.apiextensions.CustomResource(
@@ -186,6 +302,15 @@ export class Database extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [cluster] },
             );
         }
+        roleGrantsJob(this, `${name}-grants`, {
+            namespace,
+            image: args.images.postgresql,
+            host: `${clusterName}-rw.${namespace}.svc`,
+            database: config.name,
+            consumers,
+            caSecret: tlsSecret,
+            dependsOn: [database, ...roleSecrets],
+        });
         if (args.monitoringCrds) {
             const afterCrds = { parent: this, dependsOn: [args.monitoringCrds] };
             podMonitor(
@@ -207,349 +332,12 @@ export class Database extends pulumi.ComponentResource {
                 afterCrds,
             );
         }
-        const url = (host: string) =>
-            pulumi.secret(
-                password.result.apply((pw) => postgresUrl({ user: config.name, password: pw, host, port: 5432, database: config.name })),
-            );
         const svc = (service: string) => `${service}.${namespace}.svc.cluster.local`;
         return {
-            writerUrl: url(svc(`${clusterName}-rw`)),
-            readerUrl: url(svc(`${clusterName}-ro`)),
-            pooledUrl: url(svc(`${clusterName}-pooler-rw`)),
+            writer: svc(`${clusterName}-rw`),
+            reader: svc(`${clusterName}-ro`),
+            pooled: svc(`${clusterName}-pooler-rw`),
+            rootCert: INTERNAL_CA_FILE,
         };
-    }
-
-    private rds(name: string, args: DatabaseArgs): DatabaseConnection {
-        const { config, production } = args;
-        const network = args.network;
-        if (!network) throw new Error("Database: rds mode needs finbot:network (the config check requires it)");
-        const rds = config.rds;
-        const parent = { parent: this };
-        // Stateful production resources cannot be deleted by a mistaken `pulumi up`.
-        const stateful = { parent: this, protect: production };
-        const identifier = `finbot-${config.name}`;
-        const adminUser = `${config.name}_admin`;
-
-        const securityGroup = new aws.ec2.SecurityGroup(
-            `${name}-sg`,
-            {
-                vpcId: network.vpcId,
-                description: "FinBot PostgreSQL: only the cluster's nodes and RDS Proxy",
-                ingress: [fromClusterNodes(network, 5432)],
-                egress: [],
-                tags: { Name: `${identifier}-postgres` },
-            },
-            parent,
-        );
-        // RDS Proxy sits between the nodes and the database: in from the nodes, out to the database only.
-        const proxySecurityGroup = new aws.ec2.SecurityGroup(
-            `${name}-proxy-sg`,
-            {
-                vpcId: network.vpcId,
-                description: "FinBot RDS Proxy: from the cluster's nodes to PostgreSQL",
-                ingress: [fromClusterNodes(network, 5432)],
-                egress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [securityGroup.id], description: "PostgreSQL" }],
-                tags: { Name: `${identifier}-rds-proxy` },
-            },
-            parent,
-        );
-        new aws.vpc.SecurityGroupIngressRule(
-            `${name}-from-proxy`,
-            {
-                securityGroupId: securityGroup.id,
-                referencedSecurityGroupId: proxySecurityGroup.id,
-                ipProtocol: "tcp",
-                fromPort: 5432,
-                toPort: 5432,
-                description: "RDS Proxy",
-            },
-            parent,
-        );
-        const subnetGroup = new aws.rds.SubnetGroup(
-            `${name}-subnets`,
-            { subnetIds: network.privateSubnetIds, description: "FinBot PostgreSQL" },
-            parent,
-        );
-        const parameterGroup = new aws.rds.ParameterGroup(
-            `${name}-params`,
-            {
-                family: `postgres${rds.engineVersion.split(".")[0]}`,
-                description: "FinBot: pg_stat_statements, slow-query log, TLS only",
-                parameters: [
-                    { name: "shared_preload_libraries", value: "pg_stat_statements", applyMethod: "pending-reboot" },
-                    ...Object.entries(postgresParameters(config)).map(([key, value]) => ({
-                        name: key,
-                        value,
-                        applyMethod: key === "pg_stat_statements.max" ? "pending-reboot" : "immediate",
-                    })),
-                    { name: "rds.force_ssl", value: "1" },
-                ],
-            },
-            parent,
-        );
-        const monitoringRole = new aws.iam.Role(
-            `${name}-enhanced-monitoring`,
-            { assumeRolePolicy: assumedBy("monitoring.rds.amazonaws.com") },
-            parent,
-        );
-        new aws.iam.RolePolicyAttachment(
-            `${name}-enhanced-monitoring`,
-            { role: monitoringRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole" },
-            parent,
-        );
-        const password = new random.RandomPassword(`${name}-admin-password`, { length: 40, special: false }, parent);
-        const common = {
-            instanceClass: rds.instanceClass,
-            storageEncrypted: true,
-            vpcSecurityGroupIds: [securityGroup.id],
-            parameterGroupName: parameterGroup.name,
-            publiclyAccessible: false,
-            performanceInsightsEnabled: true,
-            performanceInsightsRetentionPeriod: rds.performanceInsightsRetentionDays,
-            monitoringInterval: rds.monitoringIntervalSeconds,
-            monitoringRoleArn: monitoringRole.arn,
-            autoMinorVersionUpgrade: true,
-            copyTagsToSnapshot: true,
-            deletionProtection: production,
-            enabledCloudwatchLogsExports: ["postgresql"],
-        };
-        const primary = new aws.rds.Instance(
-            `${name}-primary`,
-            {
-                ...common,
-                identifier: `${identifier}-primary`,
-                engine: "postgres",
-                engineVersion: rds.engineVersion,
-                dbName: config.name,
-                username: adminUser,
-                password: password.result,
-                multiAz: true,
-                allocatedStorage: rds.allocatedStorageGb,
-                maxAllocatedStorage: rds.maxAllocatedStorageGb,
-                storageType: "gp3",
-                dbSubnetGroupName: subnetGroup.name,
-                backupRetentionPeriod: rds.backupRetentionDays,
-                backupWindow: "02:00-03:00",
-                maintenanceWindow: "sun:03:30-sun:04:30",
-                iamDatabaseAuthenticationEnabled: rds.iamAuthentication,
-                skipFinalSnapshot: !production,
-                finalSnapshotIdentifier: production ? `${identifier}-primary-final` : undefined,
-            },
-            stateful,
-        );
-        this.footprint.managed.push(
-            { kind: "rds-instance", role: "primary", instanceClass: rds.instanceClass, count: 1, multiAz: true },
-            ...(config.readReplicas > 0
-                ? [
-                      {
-                          kind: "rds-instance" as const,
-                          role: "read replicas",
-                          instanceClass: rds.instanceClass,
-                          count: config.readReplicas,
-                          multiAz: false,
-                      },
-                  ]
-                : []),
-            // Multi-AZ keeps a second copy of the primary's volume.
-            { kind: "rds-storage", gb: rds.allocatedStorageGb, copies: 2 + config.readReplicas },
-            { kind: "rds-proxy", instanceClass: rds.instanceClass },
-        );
-        const zones = network.availabilityZones;
-        const replicas = Array.from(
-            { length: config.readReplicas },
-            (_, i) =>
-                new aws.rds.Instance(
-                    `${name}-replica-${i + 1}`,
-                    {
-                        ...common,
-                        identifier: `${identifier}-replica-${i + 1}`,
-                        replicateSourceDb: primary.identifier,
-                        // Spread replicas over the zones, starting next to the primary's.
-                        availabilityZone: zones[(i + 1) % zones.length],
-                        skipFinalSnapshot: true,
-                    },
-                    stateful,
-                ),
-        );
-
-        // RDS Proxy pools connections; it reads the credentials from Secrets Manager.
-        const credentials = new aws.secretsmanager.Secret(
-            `${name}-proxy-credentials`,
-            { name: `${identifier}/rds-proxy`, description: "FinBot PostgreSQL credentials for RDS Proxy", recoveryWindowInDays: 7 },
-            parent,
-        );
-        new aws.secretsmanager.SecretVersion(
-            `${name}-proxy-credentials`,
-            {
-                secretId: credentials.id,
-                secretString: pulumi.secret(pulumi.jsonStringify({ username: adminUser, password: password.result })),
-            },
-            parent,
-        );
-        const proxyRole = new aws.iam.Role(`${name}-proxy`, { assumeRolePolicy: assumedBy("rds.amazonaws.com") }, parent);
-        new aws.iam.RolePolicy(
-            `${name}-proxy-secret`,
-            {
-                role: proxyRole.id,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [credentials.arn] }],
-                }),
-            },
-            parent,
-        );
-        const proxy = new aws.rds.Proxy(
-            `${name}-proxy`,
-            {
-                name: `${identifier}-proxy`,
-                engineFamily: "POSTGRESQL",
-                roleArn: proxyRole.arn,
-                vpcSubnetIds: network.privateSubnetIds,
-                vpcSecurityGroupIds: [proxySecurityGroup.id],
-                requireTls: true,
-                idleClientTimeout: 1800,
-                auths: [{ authScheme: "SECRETS", secretArn: credentials.arn, iamAuth: "DISABLED" }],
-            },
-            parent,
-        );
-        const targetGroup = new aws.rds.ProxyDefaultTargetGroup(
-            `${name}-proxy-targets`,
-            {
-                dbProxyName: proxy.name,
-                connectionPoolConfig: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, connectionBorrowTimeout: 120 },
-            },
-            parent,
-        );
-        new aws.rds.ProxyTarget(
-            `${name}-proxy-target`,
-            { dbProxyName: proxy.name, targetGroupName: targetGroup.name, dbInstanceIdentifier: primary.identifier },
-            parent,
-        );
-
-        const adminCredentials = new k8s.core.v1.Secret(
-            `${name}-admin-credentials`,
-            {
-                metadata: { name: "postgres-admin-credentials", namespace: args.namespace },
-                type: "Opaque",
-                stringData: { username: adminUser, password: password.result },
-            },
-            parent,
-        );
-        this.enableStatStatements(name, args, primary, adminCredentials);
-        this.exporters(name, args, [primary, ...replicas], adminCredentials);
-        const url = (host: pulumi.Output<string>) =>
-            pulumi.secret(
-                pulumi
-                    .all([host, password.result])
-                    .apply(([h, pw]) => postgresUrl({ user: adminUser, password: pw, host: h, port: 5432, database: config.name })),
-            );
-        return {
-            writerUrl: url(primary.address),
-            readerUrl: url(replicas.length > 0 ? replicas[0].address : primary.address),
-            pooledUrl: url(proxy.endpoint),
-        };
-    }
-
-    /**
-     * RDS loads pg_stat_statements (parameter group) but the extension still has to be created in
-     * the database the exporters read: an idempotent Job does it, re-run when the primary changes.
-     */
-    private enableStatStatements(name: string, args: DatabaseArgs, primary: aws.rds.Instance, credentials: k8s.core.v1.Secret): void {
-        const fromSecret = (key: string) => ({ secretKeyRef: { name: "postgres-admin-credentials", key } });
-        new k8s.batch.v1.Job(
-            `${name}-pg-stat-statements`,
-            {
-                metadata: { name: "postgres-enable-pg-stat-statements", namespace: args.namespace },
-                spec: {
-                    backoffLimit: 20,
-                    template: {
-                        spec: {
-                            restartPolicy: "OnFailure",
-                            automountServiceAccountToken: false,
-                            securityContext: { runAsNonRoot: true, runAsUser: 26, seccompProfile: { type: "RuntimeDefault" } },
-                            containers: [
-                                {
-                                    name: "psql",
-                                    image: args.images.postgresql,
-                                    command: ["psql", "-v", "ON_ERROR_STOP=1", "-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;"],
-                                    env: [
-                                        { name: "PGHOST", value: primary.address },
-                                        { name: "PGDATABASE", value: "postgres" },
-                                        { name: "PGSSLMODE", value: "require" },
-                                        { name: "PGUSER", valueFrom: fromSecret("username") },
-                                        { name: "PGPASSWORD", valueFrom: fromSecret("password") },
-                                    ],
-                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        capabilities: { drop: ["ALL"] },
-                                    },
-                                },
-                            ],
-                        },
-                    },
-                },
-            },
-            { parent: this, dependsOn: [credentials, primary], replaceOnChanges: ["spec"], deleteBeforeReplace: true },
-        );
-    }
-
-    /** postgres_exporter per RDS instance (with pg_stat_statements), scraped by Prometheus. */
-    private exporters(name: string, args: DatabaseArgs, instances: aws.rds.Instance[], secret: k8s.core.v1.Secret): void {
-        const { namespace, monitoringCrds } = args;
-        if (!monitoringCrds) return;
-        this.footprint.requests.push({ part: "postgres_exporter", pods: instances.length, ...EXPORTER_RESOURCES.requests });
-        instances.forEach((instance, i) => {
-            const exporterName = i === 0 ? "postgres-exporter-primary" : `postgres-exporter-replica-${i}`;
-            const labels = {
-                "app.kubernetes.io/name": "postgres-exporter",
-                "app.kubernetes.io/instance": exporterName,
-                "app.kubernetes.io/part-of": "finbot",
-            };
-            exporterDeployment(
-                `${name}-${exporterName}`,
-                {
-                    name: exporterName,
-                    namespace,
-                    labels,
-                    runAsUser: 65534,
-                    container: {
-                        name: "postgres-exporter",
-                        image: args.images["postgres-exporter"],
-                        args: ["--collector.stat_statements"],
-                        port: 9187,
-                        healthPath: "/",
-                        env: [
-                            { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${instance.address}:5432/postgres?sslmode=require` },
-                            {
-                                name: "DATA_SOURCE_USER",
-                                valueFrom: { secretKeyRef: { name: "postgres-admin-credentials", key: "username" } },
-                            },
-                            {
-                                name: "DATA_SOURCE_PASS",
-                                valueFrom: { secretKeyRef: { name: "postgres-admin-credentials", key: "password" } },
-                            },
-                        ],
-                    },
-                },
-                { parent: this, dependsOn: [secret] },
-            );
-            podMonitor(
-                `${name}-${exporterName}`,
-                {
-                    name: exporterName,
-                    namespace,
-                    selector: { matchLabels: labels },
-                    endpoints: [
-                        {
-                            port: "metrics",
-                            relabelings: [{ targetLabel: "rds_instance", replacement: i === 0 ? "primary" : `replica-${i}` }],
-                        },
-                    ],
-                },
-                { parent: this, dependsOn: [monitoringCrds] },
-            );
-        });
     }
 }

@@ -1,13 +1,66 @@
-// RabbitMQ definitions imported at boot: FinBot's quorum queues, each with a dead-letter queue,
-// and policies for length limits and dead-lettering (policies can change later; queue arguments
-// cannot). Pure.
+// RabbitMQ topology FinBot's queues need: quorum queues, each with a dead-letter queue bound to the
+// dead-letter exchange, and policies for length limits and dead-lettering (policies can change
+// later; queue arguments cannot). One description, rendered both as the messaging-topology
+// operator's resources and as a definitions file (what an export holds, what a restore imports).
+// And the permissions of a consumer's user: what it publishes to and consumes, nothing else. Pure.
 import { createHash } from "node:crypto";
 import { QueueConfig } from "../config/data";
 
+export const VHOST = "/";
+export const DEAD_LETTER_EXCHANGE = "finbot.dlx";
+export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
+const regexEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+export interface Topology {
+    exchanges: Array<{ name: string; type: string }>;
+    queues: Array<{ name: string }>;
+    bindings: Array<{ source: string; destination: string; routingKey: string }>;
+    policies: Array<{ name: string; pattern: string; definition: Record<string, unknown> }>;
+}
+
+/** The topology of the configured queues. Dead letters are refused, never dropped, when their queue is full. */
+export function queueTopology(queues: QueueConfig["queues"]): Topology {
+    return {
+        exchanges: [{ name: DEAD_LETTER_EXCHANGE, type: "direct" }],
+        queues: queues.flatMap((q) => [{ name: q.name }, { name: deadLetterQueue(q.name) }]),
+        bindings: queues.map((q) => ({
+            source: DEAD_LETTER_EXCHANGE,
+            destination: deadLetterQueue(q.name),
+            routingKey: deadLetterQueue(q.name),
+        })),
+        policies: queues.flatMap((q) => [
+            {
+                name: `finbot-${q.name}`,
+                pattern: `^${regexEscape(q.name)}$`,
+                definition: {
+                    "max-length": q.maxLength,
+                    overflow: "reject-publish",
+                    "delivery-limit": q.deliveryLimit,
+                    "dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                    "dead-letter-routing-key": deadLetterQueue(q.name),
+                    "dead-letter-strategy": "at-least-once",
+                },
+            },
+            // A full dead-letter queue refuses new dead letters (the source queue keeps them and
+            // FinbotDeadLetters fires) instead of dropping the oldest: these are payments.
+            {
+                name: `finbot-${q.name}-dlq`,
+                pattern: `^${regexEscape(deadLetterQueue(q.name))}$`,
+                definition: { "max-length": q.maxLength, overflow: "reject-publish" },
+            },
+        ]),
+    };
+}
+
+/** configure/write/read regexes of a user that publishes to `publishes` (through the default exchange) and consumes `consumes`. */
+export function permissionsFor(publishes: string[], consumes: string[]): { configure: string; write: string; read: string } {
+    const only = (names: string[]) => (names.length === 0 ? "^$" : `^(${names.map(regexEscape).join("|")})$`);
+    return { configure: "^$", write: publishes.length > 0 ? only(["amq.default"]) : "^$", read: only(consumes) };
+}
+
 /**
  * RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt ++ sha256(salt ++ password)) with a
- * 4-byte salt. The salt is derived from the password, so the same password gives the same hash
- * and `pulumi up` shows no change.
+ * 4-byte salt. The salt is derived from the password, so the same password gives the same hash.
  */
 export function rabbitPasswordHash(
     password: string,
@@ -19,76 +72,56 @@ export function rabbitPasswordHash(
     return Buffer.concat([salt, hash]).toString("base64");
 }
 
-export const DEAD_LETTER_EXCHANGE = "finbot.dlx";
-export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
-const regexEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/**
- * The definitions file. A node that loads definitions at boot does not create the default user,
- * so FinBot's user is defined here (by its password hash) with full rights on the vhost.
- */
-export function rabbitmqDefinitions(queues: QueueConfig["queues"], user: { name: string; passwordHash: string }): Record<string, unknown> {
-    const vhost = "/";
-    const quorum = { "x-queue-type": "quorum" };
-    const queue = (name: string) => ({ name, vhost, durable: true, auto_delete: false, arguments: quorum });
+/** The topology as a definitions file (`rabbitmqctl import_definitions`), with the given users. */
+export function rabbitmqDefinitions(
+    queues: QueueConfig["queues"],
+    users: Array<{ name: string; passwordHash: string; permissions: { configure: string; write: string; read: string } }> = [],
+): Record<string, unknown> {
+    const topology = queueTopology(queues);
     return {
-        users: [
-            {
-                name: user.name,
-                password_hash: user.passwordHash,
-                hashing_algorithm: "rabbit_password_hashing_sha256",
-                tags: ["administrator"],
-            },
-        ],
-        vhosts: [{ name: vhost }],
-        permissions: [{ user: user.name, vhost, configure: ".*", write: ".*", read: ".*" }],
-        exchanges: [
-            { name: DEAD_LETTER_EXCHANGE, vhost, type: "direct", durable: true, auto_delete: false, internal: false, arguments: {} },
-        ],
-        queues: queues.flatMap((q) => [queue(q.name), queue(deadLetterQueue(q.name))]),
-        bindings: queues.map((q) => ({
-            source: DEAD_LETTER_EXCHANGE,
-            vhost,
-            destination: deadLetterQueue(q.name),
-            destination_type: "queue",
-            routing_key: deadLetterQueue(q.name),
+        users: users.map((u) => ({
+            name: u.name,
+            password_hash: u.passwordHash,
+            hashing_algorithm: "rabbit_password_hashing_sha256",
+            tags: [],
+        })),
+        vhosts: [{ name: VHOST }],
+        permissions: users.map((u) => ({ user: u.name, vhost: VHOST, ...u.permissions })),
+        exchanges: topology.exchanges.map((e) => ({
+            ...e,
+            vhost: VHOST,
+            durable: true,
+            auto_delete: false,
+            internal: false,
             arguments: {},
         })),
-        policies: queues.flatMap((q) => [
-            {
-                vhost,
-                name: `finbot-${q.name}`,
-                pattern: `^${regexEscape(q.name)}$`,
-                "apply-to": "queues",
-                priority: 10,
-                definition: {
-                    "max-length": q.maxLength,
-                    overflow: "reject-publish",
-                    "delivery-limit": q.deliveryLimit,
-                    "dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-                    "dead-letter-routing-key": deadLetterQueue(q.name),
-                    "dead-letter-strategy": "at-least-once",
-                },
-            },
-            {
-                vhost,
-                name: `finbot-${q.name}-dlq`,
-                pattern: `^${regexEscape(deadLetterQueue(q.name))}$`,
-                "apply-to": "queues",
-                priority: 10,
-                definition: { "max-length": q.maxLength, overflow: "drop-head" },
-            },
-        ]),
+        queues: topology.queues.map((q) => ({
+            ...q,
+            vhost: VHOST,
+            durable: true,
+            auto_delete: false,
+            arguments: { "x-queue-type": "quorum" },
+        })),
+        bindings: topology.bindings.map((b) => ({
+            source: b.source,
+            vhost: VHOST,
+            destination: b.destination,
+            destination_type: "queue",
+            routing_key: b.routingKey,
+            arguments: {},
+        })),
+        policies: topology.policies.map((p) => ({
+            vhost: VHOST,
+            name: p.name,
+            pattern: p.pattern,
+            "apply-to": "queues",
+            priority: 10,
+            definition: p.definition,
+        })),
     };
 }
 
-/** rabbitmq.conf additions: quorum queues by default, definitions at boot, per-queue metrics. */
-export function rabbitmqAdditionalConfig(definitionsPath: string): string {
-    return [
-        "default_queue_type = quorum",
-        `load_definitions = ${definitionsPath}`,
-        "definitions.skip_if_unchanged = true",
-        "prometheus.return_per_object_metrics = true",
-        "",
-    ].join("\n");
+/** rabbitmq.conf additions: quorum queues by default, per-queue metrics. */
+export function rabbitmqAdditionalConfig(): string {
+    return ["default_queue_type = quorum", "prometheus.return_per_object_metrics = true", ""].join("\n");
 }

@@ -39,7 +39,15 @@ export function exporterContainer(args: ExporterContainerArgs): k8s.types.input.
 /** A single-replica Deployment running one exporter container, non-root. */
 export function exporterDeployment(
     resourceName: string,
-    args: { name: string; namespace: string; labels: Record<string, string>; runAsUser: number; container: ExporterContainerArgs },
+    args: {
+        name: string;
+        namespace: string;
+        labels: Record<string, string>;
+        /** Labels on the pods only (e.g. the label that gives them a security group). */
+        podLabels?: Record<string, string>;
+        runAsUser: number;
+        container: ExporterContainerArgs;
+    },
     opts: pulumi.CustomResourceOptions,
 ): k8s.apps.v1.Deployment {
     return new k8s.apps.v1.Deployment(
@@ -51,7 +59,7 @@ export function exporterDeployment(
                 replicas: 1,
                 selector: { matchLabels: args.labels },
                 template: {
-                    metadata: { labels: args.labels },
+                    metadata: { labels: { ...args.labels, ...args.podLabels } },
                     spec: {
                         automountServiceAccountToken: false,
                         securityContext: { runAsNonRoot: true, runAsUser: args.runAsUser, seccompProfile: { type: "RuntimeDefault" } },

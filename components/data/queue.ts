@@ -1,14 +1,22 @@
 import * as k8s from "@pulumi/kubernetes";
-import { containerResources } from "../config/primitives";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
-import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
-import { amqpUrl } from "./connections";
+import { containerResources } from "../config/primitives";
+import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { serviceMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
+import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
+import { Connections, amqpUrl } from "./connections";
+import { VHOST, permissionsFor, queueTopology, rabbitmqAdditionalConfig } from "./definitions";
 import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
-import { rabbitPasswordHash, rabbitmqAdditionalConfig, rabbitmqDefinitions } from "./definitions";
+
+/** A user of the queue: what it publishes to and what it consumes. */
+export interface QueueConsumer {
+    name: string;
+    publishes: string[];
+    consumes: string[];
+}
 
 export interface QueueArgs {
     /** The validated `finbot:queue`. */
@@ -21,8 +29,14 @@ export interface QueueArgs {
     image: string;
     /** The Cluster Operator's release manifest (CRDs, RBAC, Deployment) and its pinned SHA-256. */
     operatorManifest: PinnedManifest;
-    /** Downloads the manifest (the program) or stands in for it (the offline plan). */
+    /** The messaging-topology operator's release manifest (users, permissions, queues, policies as resources). */
+    topologyOperatorManifest: PinnedManifest;
+    /** Downloads the manifests (the program) or stands in for them (the offline plan). */
     fetchManifest: ManifestFetcher;
+    /** Every service and worker that publishes or consumes: each gets its own user. */
+    consumers: QueueConsumer[];
+    /** Issues the nodes' certificate (AMQPS, management API, metrics). */
+    issuer: CertificateIssuer;
     /**
      * StorageClass of the nodes' volumes.
      * @default the cluster's default class
@@ -36,21 +50,27 @@ export interface QueueArgs {
 }
 
 export const QUEUE_CLUSTER = "finbot-queue";
-const DEFINITIONS_DIR = "/etc/rabbitmq/definitions";
+/** KEDA's user: reads queue lengths, consumes nothing. */
+export const KEDA_QUEUE_USER = "keda";
+
+/** Where the topology operator's release manifest runs it. */
+const TOPOLOGY_OPERATOR = { namespace: "rabbitmq-system", deployment: "messaging-topology-operator", container: "manager" };
 
 /**
- * RabbitMQ through the Cluster Operator: a RabbitmqCluster (1 node in dev, 3 zone-spread nodes in
- * prod), quorum queues with dead-letter queues from config, and Prometheus scraping.
+ * RabbitMQ through the Cluster Operator (1 node in dev, 3 zone-spread nodes in prod) and the
+ * messaging-topology operator: quorum queues with dead-letter queues, policies, and one user per
+ * service and worker with permissions only on what it publishes to or consumes (no tags). The
+ * operator's default user stays with the operators. TLS only, verified against the internal CA.
  */
 export class Queue extends pulumi.ComponentResource {
-    /** `amqp://` URL with credentials (secret). */
-    public readonly url: pulumi.Output<string>;
+    /** Each consumer's `AMQP_URL` (secret), and KEDA's under its own name. */
+    public readonly connections: Record<string, Connections>;
     /** What it runs in the cluster. */
     public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Queue", name, {}, opts);
-        const { config, namespace } = args;
+        const { config, namespace, production } = args;
         this.footprint.requests.push(
             { part: "RabbitMQ Cluster Operator", pods: 1, ...RABBITMQ_OPERATOR_REQUESTS },
             { part: "RabbitMQ nodes", pods: config.replicas, ...config.resources.requests },
@@ -58,48 +78,23 @@ export class Queue extends pulumi.ComponentResource {
         const host = `${QUEUE_CLUSTER}.${namespace}.svc.cluster.local`;
         const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
 
-        // The operator's release manifest (CRDs, RBAC, Deployment in rabbitmq-system), applied from the
-        // bytes checked against the pin: a new version brings its CRDs with it.
-        const manifest = pulumi
-            .output(args.fetchManifest(args.operatorManifest.url))
-            .apply((text) => verifyManifest(args.operatorManifest, text));
-        const operator = new k8s.yaml.v2.ConfigGroup(`${name}-operator`, { yaml: manifest }, { parent: this });
+        // Release manifests (CRDs, RBAC, Deployments) applied from the bytes checked against their pins.
+        const manifest = (resource: string, pinned: PinnedManifest, dependsOn: pulumi.Resource[] = []) =>
+            new k8s.yaml.v2.ConfigGroup(
+                resource,
+                { yaml: pulumi.output(args.fetchManifest(pinned.url)).apply((text) => verifyManifest(pinned, text)) },
+                { parent: this, dependsOn },
+            );
+        const operator = manifest(`${name}-operator`, args.operatorManifest);
 
-        // The default user is ours (secretBackend.externalSecret), so its password is known to the program.
-        const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
-        const user = "finbot";
-        const defaultUser = new k8s.core.v1.Secret(
-            `${name}-default-user`,
-            {
-                metadata: { name: `${QUEUE_CLUSTER}-default-user`, namespace },
-                type: "Opaque",
-                stringData: {
-                    "default_user.conf": password.result.apply((pw) => `default_user = ${user}\ndefault_pass = ${pw}\n`),
-                    username: user,
-                    password: password.result,
-                    host,
-                    port: "5672",
-                    provider: "rabbitmq",
-                    type: "rabbitmq",
-                },
-            },
+        // Clients (and the topology operator, through the management API) verify the nodes against the internal CA.
+        const tlsSecret = `${QUEUE_CLUSTER}-tls`;
+        const certificate = serverCertificate(
+            `${name}-tls`,
+            { namespace, secretName: tlsSecret, dnsNames: serviceDnsNames(QUEUE_CLUSTER, namespace), issuer: args.issuer },
             { parent: this },
         );
-        // The definitions carry the user's password hash: a Secret, not a ConfigMap.
-        const definitions = new k8s.core.v1.Secret(
-            `${name}-definitions`,
-            {
-                metadata: { name: `${QUEUE_CLUSTER}-definitions`, namespace },
-                type: "Opaque",
-                stringData: {
-                    "definitions.json": password.result.apply((pw) =>
-                        JSON.stringify(rabbitmqDefinitions(config.queues, { name: user, passwordHash: rabbitPasswordHash(pw) }), null, 2),
-                    ),
-                },
-            },
-            { parent: this },
-        );
-        const spreadKey = args.production ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname";
+        const spreadKey = production ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname";
         const cluster = new k8s.apiextensions.CustomResource(
             `${name}-cluster`,
             {
@@ -111,8 +106,9 @@ export class Queue extends pulumi.ComponentResource {
                     image: args.image,
                     resources: containerResources(config.resources),
                     persistence: { storage: config.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
-                    secretBackend: { externalSecret: { name: `${QUEUE_CLUSTER}-default-user` } },
-                    rabbitmq: { additionalConfig: rabbitmqAdditionalConfig(`${DEFINITIONS_DIR}/definitions.json`) },
+                    rabbitmq: { additionalConfig: rabbitmqAdditionalConfig() },
+                    // TLS only: AMQP on 5671, the management API on 15671; the plain listeners are off.
+                    tls: { secretName: tlsSecret, disableNonTLSListeners: true },
                     affinity:
                         config.replicas > 1
                             ? {
@@ -123,27 +119,61 @@ export class Queue extends pulumi.ComponentResource {
                                   },
                               }
                             : undefined,
-                    override: {
-                        statefulSet: {
-                            spec: {
-                                template: {
-                                    spec: {
-                                        containers: [
-                                            {
-                                                name: "rabbitmq",
-                                                volumeMounts: [{ name: "definitions", mountPath: DEFINITIONS_DIR, readOnly: true }],
-                                            },
-                                        ],
-                                        volumes: [{ name: "definitions", secret: { secretName: `${QUEUE_CLUSTER}-definitions` } }],
-                                    },
-                                },
-                            },
-                        },
-                    },
                 },
             },
-            { parent: this, dependsOn: [operator, defaultUser, definitions] },
+            { parent: this, dependsOn: [operator, certificate] },
         );
+        const topologyOperator = manifest(`${name}-topology-operator`, args.topologyOperatorManifest, [operator]);
+        this.trustInternalCa(name, args.issuer, topologyOperator);
+        const afterTopology = { parent: this, dependsOn: [topologyOperator, cluster] };
+        this.topology(name, args, afterTopology);
+
+        const users = [
+            ...args.consumers.map((c) => ({ name: c.name, permissions: permissionsFor(c.publishes, c.consumes) })),
+            // KEDA reads the length of the workers' queues.
+            { name: KEDA_QUEUE_USER, permissions: permissionsFor([], [...new Set(args.consumers.flatMap((c) => c.consumes))]) },
+        ];
+        this.connections = {};
+        for (const user of users) {
+            const password = new random.RandomPassword(`${name}-user-${user.name}`, { length: 32, special: false }, { parent: this });
+            const secretName = `rabbitmq-user-${user.name}`;
+            // The topology operator imports only Secrets carrying this label.
+            const secret = new k8s.core.v1.Secret(
+                `${name}-user-${user.name}`,
+                {
+                    metadata: { name: secretName, namespace, labels: { "rabbitmq.com/topology-operator": "true" } },
+                    type: "Opaque",
+                    stringData: { username: user.name, password: password.result },
+                },
+                { parent: this },
+            );
+            const ref = { name: QUEUE_CLUSTER };
+            new k8s.apiextensions.CustomResource(
+                `${name}-user-${user.name}`,
+                {
+                    apiVersion: "rabbitmq.com/v1beta1",
+                    kind: "User",
+                    metadata: { name: user.name, namespace },
+                    spec: { rabbitmqClusterReference: ref, importCredentialsSecret: { name: secretName }, tags: [] },
+                },
+                { parent: this, dependsOn: [topologyOperator, cluster, secret] },
+            );
+            new k8s.apiextensions.CustomResource(
+                `${name}-permission-${user.name}`,
+                {
+                    apiVersion: "rabbitmq.com/v1beta1",
+                    kind: "Permission",
+                    metadata: { name: user.name, namespace },
+                    spec: { vhost: VHOST, user: user.name, permissions: user.permissions, rabbitmqClusterReference: ref },
+                },
+                { parent: this, dependsOn: [topologyOperator, cluster] },
+            );
+            this.connections[user.name] = {
+                AMQP_URL: pulumi.secret(
+                    password.result.apply((pw) => amqpUrl({ user: user.name, password: pw, host, port: 5671, tls: true })),
+                ),
+            };
+        }
         if (config.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(
                 `${name}-pdb`,
@@ -158,12 +188,107 @@ export class Queue extends pulumi.ComponentResource {
                     name: QUEUE_CLUSTER,
                     namespace,
                     selector: { matchLabels: labels },
-                    endpoints: [{ port: "prometheus", path: "/metrics", interval: "30s" }],
+                    // The metrics listener is TLS-only too; Prometheus verifies it with the CA beside the certificate.
+                    endpoints: [
+                        {
+                            port: "prometheus-tls",
+                            path: "/metrics",
+                            interval: "30s",
+                            scheme: "https",
+                            tlsConfig: {
+                                ca: { secret: { name: tlsSecret, key: "ca.crt" } },
+                                serverName: `${QUEUE_CLUSTER}.${namespace}.svc`,
+                            },
+                        },
+                    ],
                 },
                 { parent: this, dependsOn: [args.monitoringCrds] },
             );
         }
-        this.url = pulumi.secret(password.result.apply((pw) => amqpUrl({ user, password: pw, host, port: 5672 })));
-        this.registerOutputs({ url: this.url });
+        this.registerOutputs({});
+    }
+
+    /**
+     * The topology operator reaches the management API over HTTPS: the internal CA joins its trust
+     * store (/etc/ssl/certs), patched onto the operator's Deployment from the release manifest.
+     */
+    private trustInternalCa(name: string, issuer: CertificateIssuer, topologyOperator: pulumi.Resource): void {
+        const namespace = TOPOLOGY_OPERATOR.namespace;
+        const ca = new k8s.core.v1.Secret(
+            `${name}-topology-operator-ca`,
+            { metadata: { name: "finbot-internal-ca", namespace }, type: "Opaque", stringData: { "ca.crt": issuer.caCertPem } },
+            { parent: this, dependsOn: [topologyOperator] },
+        );
+        new k8s.apps.v1.DeploymentPatch(
+            `${name}-topology-operator-trust`,
+            {
+                metadata: { name: TOPOLOGY_OPERATOR.deployment, namespace },
+                spec: {
+                    template: {
+                        spec: {
+                            containers: [
+                                {
+                                    name: TOPOLOGY_OPERATOR.container,
+                                    volumeMounts: [
+                                        {
+                                            name: "finbot-internal-ca",
+                                            mountPath: "/etc/ssl/certs/finbot-internal-ca.crt",
+                                            subPath: "ca.crt",
+                                            readOnly: true,
+                                        },
+                                    ],
+                                },
+                            ],
+                            volumes: [{ name: "finbot-internal-ca", secret: { secretName: "finbot-internal-ca" } }],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [topologyOperator, ca] },
+        );
+    }
+
+    /** Exchanges, quorum queues, bindings and policies as the topology operator's resources. */
+    private topology(name: string, args: QueueArgs, opts: pulumi.CustomResourceOptions): void {
+        const ref = { name: QUEUE_CLUSTER };
+        const resource = (kind: string, id: string, spec: Record<string, unknown>) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${kind.toLowerCase()}-${id}`,
+                {
+                    apiVersion: "rabbitmq.com/v1beta1",
+                    kind,
+                    metadata: { name: id, namespace: args.namespace },
+                    spec: { ...spec, vhost: VHOST, rabbitmqClusterReference: ref },
+                },
+                opts,
+            );
+        const k8sName = (text: string) => text.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+        const t = queueTopology(args.config.queues);
+        for (const e of t.exchanges)
+            resource("Exchange", k8sName(e.name), { name: e.name, type: e.type, durable: true, autoDelete: false });
+        for (const q of t.queues)
+            // Retained when the resource goes: deleting a resource must never delete payments in the queue.
+            resource("Queue", k8sName(q.name), {
+                name: q.name,
+                type: "quorum",
+                durable: true,
+                autoDelete: false,
+                deletionPolicy: "retain",
+            });
+        for (const b of t.bindings)
+            resource("Binding", k8sName(`${b.source}-${b.destination}`), {
+                source: b.source,
+                destination: b.destination,
+                destinationType: "queue",
+                routingKey: b.routingKey,
+            });
+        for (const p of t.policies)
+            resource("Policy", k8sName(p.name), {
+                name: p.name,
+                pattern: p.pattern,
+                applyTo: "queues",
+                priority: 10,
+                definition: p.definition,
+            });
     }
 }

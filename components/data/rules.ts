@@ -2,7 +2,7 @@
 import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
 import { RuleGroup, selector } from "../monitoring/rules";
 
-/** PostgreSQL: CloudNativePG's exporter in the cluster, postgres_exporter for RDS. */
+/** PostgreSQL: CloudNativePG's exporter in the cluster, postgres_exporter on Aurora's writer and reader endpoints. */
 export function databaseRules(config: DatabaseConfig, namespace: string): RuleGroup {
     const slowSeconds = config.slowQueryMs / 1000;
     const inCluster = config.mode === "in-cluster";
@@ -14,7 +14,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
         : `sum by (datname, queryid) (rate(pg_stat_statements_seconds_total${ns}[10m])) / sum by (datname, queryid) (rate(pg_stat_statements_calls_total${ns}[10m]))`;
     const connections = inCluster
         ? `sum by (pod) (cnpg_backends_total${ns}) / max by (pod) (cnpg_pg_settings_setting${selector({ namespace, name: "max_connections" })})`
-        : `sum by (rds_instance) (pg_stat_database_numbackends${ns}) / max by (rds_instance) (pg_settings_max_connections${ns})`;
+        : `sum by (aurora_endpoint) (pg_stat_database_numbackends${ns}) / max by (aurora_endpoint) (pg_settings_max_connections${ns})`;
     return {
         name: "finbot-postgresql",
         rules: [
@@ -24,7 +24,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
                 for: "2m",
                 labels: { severity: "page" },
                 annotations: {
-                    summary: "PostgreSQL {{ $labels.pod }}{{ $labels.rds_instance }} is down",
+                    summary: "PostgreSQL {{ $labels.pod }}{{ $labels.aurora_endpoint }} is down",
                     description: "The exporter cannot reach PostgreSQL.",
                     runbook: "postgresql" as const,
                 },

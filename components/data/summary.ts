@@ -11,12 +11,15 @@ export function dataTierSummary(config: PlatformConfig, dataTier: DataTier | und
     const rows: Array<Array<string | number>> = [];
     if (db.enabled) {
         rows.push(
-            db.mode === "rds"
+            db.mode === "aurora"
                 ? [
                       "PostgreSQL",
-                      `RDS ${db.rds.engineVersion} ${db.rds.instanceClass}`,
-                      `writer Multi-AZ + ${db.readReplicas} read replica(s) over ${config.network?.availabilityZones.join(", ")}`,
-                      `RDS Proxy (TLS), ${db.rds.allocatedStorageGb}→${db.rds.maxAllocatedStorageGb} GiB gp3, backups ${db.rds.backupRetentionDays} d, encrypted`,
+                      `Aurora PostgreSQL ${db.aurora.engineVersion} ${db.aurora.instanceClass}`,
+                      `writer + ${db.aurora.readers.min}–${db.aurora.readers.max} readers (scaled at ${db.aurora.readers.targetCpuPercent}% CPU) over ${config.network?.availabilityZones.join(", ")}`,
+                      `RDS Proxy (TLS, read-only endpoint), encrypted, backups ${db.aurora.backupRetentionDays} d` +
+                          (db.aurora.backupCopyRegion
+                              ? ` copied to ${db.aurora.backupCopyRegion} (${db.aurora.backupCopyRetentionDays} d)`
+                              : ""),
                   ]
                 : [
                       "PostgreSQL",
@@ -33,7 +36,7 @@ export function dataTierSummary(config: PlatformConfig, dataTier: DataTier | und
                       "Redis",
                       `ElastiCache ${cache.elasticache.engine} ${cache.elasticache.engineVersion} ${cache.elasticache.nodeType}`,
                       `${config.network?.availabilityZones.length} nodes (one per zone), automatic failover`,
-                      `TLS + at-rest encryption, auth token, ${cache.evictionPolicy}`,
+                      `TLS + at-rest encryption, a user per client (RBAC), ${cache.evictionPolicy}`,
                   ]
                 : [
                       "Redis",

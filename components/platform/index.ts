@@ -3,15 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { coreDashboards } from "../../dashboards";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
-import { CONNECTIONS_SUFFIX, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
+import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
+import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
 import { clusterUrl } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { Monitoring, monitoringRuleGroups } from "../monitoring";
-import { LoadTest, Traffic } from "../traffic";
-import { AutoscaledService, Autoscaling, QueueWorker, SecretRef } from "../workloads";
+import { LoadTest, Traffic, TrafficControllers } from "../traffic";
+import { AutoscaledService, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
@@ -66,18 +67,33 @@ export class Platform extends pulumi.ComponentResource {
             const namespace = this.namespace(name, config, "monitoring");
             this.monitoring = this.buildMonitoring(name, config, namespace);
         }
-        if (dataTierEnabled(config)) this.dataTier = this.buildDataTier(name, config, args.fetchManifest ?? httpFetcher);
+        // Envoy Gateway and cert-manager come first: the data tier and logging ask for certificates.
+        const controllers = config.traffic.enabled ? this.buildControllers(name, config) : undefined;
+        if (dataTierEnabled(config)) {
+            if (!controllers) throw new Error("the data tier needs cert-manager: the config check keeps finbot:traffic on");
+            this.dataTier = this.buildDataTier(name, config, controllers, args.fetchManifest ?? httpFetcher);
+        }
         if (config.logging.enabled) {
             // Filebeat reads log files on the nodes as root: this namespace cannot be "restricted".
             const namespace = this.namespace(name, config, "logging");
             this.logging = this.buildLogging(name, config, namespace);
         }
         const settings = this.consumerSettings(name, config, apps);
+        const caConfigMap = controllers && this.caBundle(name, config, controllers, apps);
+        const dataTier = this.dataTier;
+        const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
         const zoneSpread = config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
         const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
         for (const service of config.services) {
-            const common = { namespace: apps.metadata.name, zoneSpread, serviceMonitor, envFrom: settings(service.name) };
+            const common = {
+                namespace: apps.metadata.name,
+                zoneSpread,
+                serviceMonitor,
+                envFrom: settings(service.name),
+                caConfigMap,
+                podLabels: podLabels(service.name),
+            };
             this.services[service.name] = new AutoscaledService(
                 `${name}-${service.name}`,
                 { ...common, service, image: images[service.image] },
@@ -95,17 +111,26 @@ export class Platform extends pulumi.ComponentResource {
         }
 
         const keda = this.buildAutoscaling(name, config)?.keda;
+        const queueLength = config.workers.length > 0 && controllers ? this.queueLengthReader(name, config, controllers, apps) : undefined;
         this.workers = config.workers.map((worker) => {
-            if (!keda) throw new Error(`worker ${worker.name}: KEDA is installed whenever there are workers`);
-            const [connections, ...envFrom] = settings(worker.name);
+            if (!keda || !queueLength) throw new Error(`worker ${worker.name}: KEDA and the queue are there whenever there are workers`);
             return new QueueWorker(
                 `${name}-${worker.name}`,
-                { worker, image: images[worker.image], namespace: apps.metadata.name, connections, envFrom, keda },
+                {
+                    worker,
+                    image: images[worker.image],
+                    namespace: apps.metadata.name,
+                    envFrom: settings(worker.name),
+                    queueLength,
+                    keda,
+                    caConfigMap,
+                    podLabels: podLabels(worker.name),
+                },
                 { parent: this },
             );
         });
 
-        if (config.traffic.enabled) this.traffic = this.buildTraffic(name, config);
+        if (controllers) this.traffic = this.buildTraffic(name, config, controllers);
         if (config.traffic.loadTest.enabled && this.monitoring) {
             new LoadTest(
                 `${name}-load-test`,
@@ -199,9 +224,13 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 
-    private buildDataTier(name: string, config: PlatformConfig, fetchManifest: ManifestFetcher): DataTier {
+    private buildDataTier(name: string, config: PlatformConfig, controllers: TrafficControllers, fetchManifest: ManifestFetcher): DataTier {
         const ns = config.namespaces;
-        const manifest = config.releases.manifests["rabbitmq-cluster-operator"];
+        const manifests = config.releases.manifests;
+        const pinned = (key: keyof typeof MANIFESTS) => ({
+            url: manifestUrl({ ...MANIFESTS[key], ...manifests[key] }),
+            sha256: manifests[key].sha256,
+        });
         const dataTier = new DataTier(
             // The data tier keeps the names its parts had under the platform.
             name,
@@ -211,17 +240,18 @@ export class Platform extends pulumi.ComponentResource {
                 queue: config.queue,
                 production: config.environment === "production",
                 namespace: ns.data,
+                clientNamespace: ns.apps,
                 // FinBot's workloads, the data tier itself, Prometheus, KEDA and the RabbitMQ operator reach the data stores.
                 clientNamespaces: [ns.apps, ns.data, ns.monitoring, ns.autoscaling, "rabbitmq-system"],
+                consumers: dataConsumers(config),
                 images: config.releases.images,
                 cloudnativePgVersion: config.releases.charts["cloudnative-pg"],
-                queueOperatorManifest: {
-                    url: manifestUrl({ ...MANIFESTS["rabbitmq-cluster-operator"], ...manifest }),
-                    sha256: manifest.sha256,
-                },
+                queueOperatorManifest: pinned("rabbitmq-cluster-operator"),
+                topologyOperatorManifest: pinned("rabbitmq-messaging-topology-operator"),
                 fetchManifest,
+                issuer: controllers.internalIssuer,
                 storageClass: config.kubernetes.storageClass,
-                network: config.network,
+                aws: config.network && config.cluster.name ? { network: config.network, clusterName: config.cluster.name } : undefined,
                 monitoringCrds: this.monitoring?.operator,
             },
             { parent: this },
@@ -276,7 +306,7 @@ export class Platform extends pulumi.ComponentResource {
         };
         const { logging } = this;
         return (consumer) => [
-            ...secret(consumer, CONNECTIONS_SUFFIX, (this.dataTier?.connections ?? {}) as Record<string, pulumi.Output<string>>),
+            ...secret(consumer, CONNECTIONS_SUFFIX, { ...this.dataTier?.connections[consumer] }),
             ...secret(consumer, OBSERVABILITY_SUFFIX, {
                 ...(logging?.apmServerUrl && logging.apmSecretToken
                     ? {
@@ -312,8 +342,49 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 
-    private buildTraffic(name: string, config: PlatformConfig): Traffic {
+    /** Envoy Gateway, cert-manager and the internal CA, in the traffic namespace. */
+    private buildControllers(name: string, config: PlatformConfig): TrafficControllers {
         const namespace = this.namespace(name, config, "traffic");
+        return new TrafficControllers(
+            // Its children keep the names they had under Traffic.
+            `${name}-traffic`,
+            { namespace: config.namespaces.traffic, chartVersions: config.releases.charts, monitoringCrds: this.monitoring?.operator },
+            { parent: this, dependsOn: [namespace] },
+        );
+    }
+
+    /** `finbot-ca` in the apps namespace: the internal CA certificate FinBot's pods verify the data stores and APM with. */
+    private caBundle(name: string, config: PlatformConfig, controllers: TrafficControllers, apps: pulumi.Resource): string {
+        new k8s.core.v1.ConfigMap(
+            `${name}-ca-bundle`,
+            {
+                metadata: { name: CA_CONFIGMAP, namespace: config.namespaces.apps },
+                data: { [INTERNAL_CA_FILE.split("/").pop()!]: controllers.internalIssuer.caCertPem },
+            },
+            { parent: this, dependsOn: [apps] },
+        );
+        return CA_CONFIGMAP;
+    }
+
+    /** `keda-rabbitmq` in the apps namespace: KEDA's queue-length reader (its AMQPS URL and the CA), for the workers' triggers. */
+    private queueLengthReader(
+        name: string,
+        config: PlatformConfig,
+        controllers: TrafficControllers,
+        apps: pulumi.Resource,
+    ): QueueLengthAuth {
+        const url = this.dataTier?.kedaAmqpUrl;
+        if (!url) throw new Error("workers need the queue: the config check keeps finbot:queue on while there are workers");
+        const data = { host: url, tls: "enable", ca: controllers.internalIssuer.caCertPem };
+        const secret = new k8s.core.v1.Secret(
+            `${name}-keda-rabbitmq`,
+            { metadata: { name: "keda-rabbitmq", namespace: config.namespaces.apps }, type: "Opaque", stringData: data },
+            { parent: this, dependsOn: [apps] },
+        );
+        return { secretName: "keda-rabbitmq", secret, parameters: Object.keys(data) };
+    }
+
+    private buildTraffic(name: string, config: PlatformConfig, controllers: TrafficControllers): Traffic {
         return new Traffic(
             `${name}-traffic`,
             {
@@ -323,13 +394,20 @@ export class Platform extends pulumi.ComponentResource {
                 appsNamespace: config.namespaces.apps,
                 services: config.services,
                 uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
-                chartVersions: config.releases.charts,
+                controllers,
                 network: config.network,
-                monitoringCrds: this.monitoring?.operator,
             },
-            { parent: this, dependsOn: [namespace] },
+            { parent: this, dependsOn: [controllers] },
         );
     }
+}
+
+/** Every service and worker, with what it uses of the data tier. */
+export function dataConsumers(config: PlatformConfig): DataConsumer[] {
+    return [
+        ...config.services.map((s) => ({ name: s.name, uses: s.uses })),
+        ...config.workers.map((w) => ({ name: w.name, uses: w.uses, consumes: w.queue })),
+    ];
 }
 
 /** Builds the platform for a validated config. The program (`index.ts`), tests and the offline plan all call this. */

@@ -10,9 +10,9 @@ export interface PriceTable {
     date: string;
     currency: string;
     hoursPerMonth: number;
-    rdsInstanceHourly: Record<string, number>;
-    rdsMultiAzFactor: number;
-    rdsGp3StorageGbMonth: number;
+    auroraInstanceHourly: Record<string, number>;
+    auroraStorageGbMonth: number;
+    backupStorageGbMonth: number;
     rdsProxyVcpuHourly: number;
     rdsInstanceVcpus: Record<string, number>;
     elasticacheNodeHourly: Record<string, number>;
@@ -24,6 +24,9 @@ export interface PriceTable {
     s3StandardGbMonth: number;
     ec2VcpuHourly: number;
     ec2GibHourly: number;
+    wafWebAclMonthly: number;
+    wafRuleMonthly: number;
+    wafRequestsPerMillion: number;
 }
 
 export function loadPriceTable(region: string): PriceTable | undefined {
@@ -56,26 +59,30 @@ export function estimateCost(footprint: Footprint, prices: PriceTable): CostLine
     };
     const lines: CostLine[] = footprint.managed.map((service): CostLine => {
         switch (service.kind) {
-            case "rds-instance": {
-                const hourly =
-                    price(prices.rdsInstanceHourly, service.instanceClass, "RDS instance class") *
-                    (service.multiAz ? prices.rdsMultiAzFactor : 1);
+            case "aurora-instance": {
+                const hourly = price(prices.auroraInstanceHourly, service.instanceClass, "Aurora instance class");
                 return {
-                    item: `RDS ${service.role}${service.multiAz ? " (Multi-AZ)" : ""}`,
+                    item: `Aurora ${service.role}`,
                     quantity: service.count === 1 ? service.instanceClass : `${service.count} × ${service.instanceClass}`,
                     monthly: service.count * hourly * month,
                 };
             }
-            case "rds-storage":
+            case "aurora-storage":
                 return {
-                    item: "RDS storage (gp3, at allocated size)",
-                    quantity: `${service.copies * service.gb} GB (the primary twice for Multi-AZ, and each replica)`,
-                    monthly: service.copies * service.gb * prices.rdsGp3StorageGbMonth,
+                    item: "Aurora storage",
+                    quantity: `${service.gb} GB (assumed)`,
+                    monthly: service.gb * prices.auroraStorageGbMonth,
                 };
             case "rds-proxy": {
-                const vcpus = price(prices.rdsInstanceVcpus, service.instanceClass, "vCPU count of");
-                return { item: "RDS Proxy", quantity: `${vcpus} vCPU of the writer`, monthly: vcpus * prices.rdsProxyVcpuHourly * month };
+                const vcpus = service.instances * price(prices.rdsInstanceVcpus, service.instanceClass, "vCPU count of");
+                return { item: "RDS Proxy", quantity: `${vcpus} vCPU behind it`, monthly: vcpus * prices.rdsProxyVcpuHourly * month };
             }
+            case "backup-copy":
+                return {
+                    item: "Backup copies (second region)",
+                    quantity: `${service.gb} GB (assumed)`,
+                    monthly: service.gb * prices.backupStorageGbMonth,
+                };
             case "elasticache-node": {
                 const hourly = price(prices.elasticacheNodeHourly, service.nodeType, "ElastiCache node type");
                 const factor = service.engine === "valkey" ? 1 - prices.valkeyDiscount : 1;
@@ -90,6 +97,15 @@ export function estimateCost(footprint: Footprint, prices: PriceTable): CostLine
                     item: "Network Load Balancer",
                     quantity: "1 NLB + 1 LCU",
                     monthly: (prices.nlbHourly + prices.nlbLcuHourly) * month,
+                };
+            case "waf":
+                return {
+                    item: "WAF (web ACL on CloudFront)",
+                    quantity: `${service.rules} rules, ${CDN_ASSUMPTION.requests / 1e6}M requests (assumed)`,
+                    monthly:
+                        prices.wafWebAclMonthly +
+                        service.rules * prices.wafRuleMonthly +
+                        (CDN_ASSUMPTION.requests / 1e6) * prices.wafRequestsPerMillion,
                 };
             case "cloudfront":
                 return {

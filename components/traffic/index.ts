@@ -4,3 +4,4 @@ export * from "./cost";
 export * from "./loadTest";
 export * from "./routes";
 export * from "./traffic";
+export * from "./controllers";

@@ -3,9 +3,8 @@ import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CRD_CHARTS } from "../config/releases";
 import { Footprint } from "../lib/footprint";
-import { helmRelease } from "../lib/helm";
+import { TrafficControllers } from "./controllers";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
 import { TrafficConfig } from "../config/traffic";
 import { Cdn } from "./cdn";
@@ -24,18 +23,13 @@ export interface TrafficArgs {
     services: ServiceConfig[];
     /** Operator UIs to route (Grafana, Prometheus, Alertmanager, Kibana), when their areas are on. */
     uis: UiRoute[];
-    /** Exact chart versions from `finbot:releases.charts`. */
-    chartVersions: PlatformConfig["releases"]["charts"];
+    /** Envoy Gateway and cert-manager, installed before anything asks for a route or a certificate. */
+    controllers: TrafficControllers;
     /**
      * AWS network (production).
      * @default none
      */
     network?: PlatformConfig["network"];
-    /**
-     * When set, cert-manager gets a ServiceMonitor (created after these CRDs).
-     * @default no ServiceMonitor
-     */
-    monitoringCrds?: pulumi.Resource;
 }
 
 const ROUTE_LABELS = { "app.kubernetes.io/part-of": "finbot" };
@@ -68,7 +62,7 @@ export class Traffic extends pulumi.ComponentResource {
                 ...(config.cdn.enabled ? [{ kind: "cloudfront" as const }] : []),
             ],
         };
-        const { envoyGateway, certManager } = this.controllers(name, args);
+        const { envoyGateway, certManager } = args.controllers;
         const hosts = [...args.services.filter((s) => s.public).map((s) => s.name), ...args.uis.map((u) => u.name)].map((n) =>
             hostFor(n, config.domain),
         );
@@ -91,64 +85,6 @@ export class Traffic extends pulumi.ComponentResource {
             this.cdnDomain = cdn.domainName;
         }
         this.registerOutputs({ urls: this.urls, uiPassword: this.uiPassword, cdnDomain: this.cdnDomain });
-    }
-
-    /** Envoy Gateway (with its CRDs at the pinned version) and cert-manager. */
-    private controllers(name: string, args: TrafficArgs): { envoyGateway: pulumi.Resource; certManager: pulumi.Resource } {
-        const { namespace } = args;
-        const gatewayVersion = args.chartVersions["gateway-helm"];
-        const gatewayCrds = new k8s.helm.v4.Chart(
-            `${name}-gateway-crds`,
-            {
-                chart: CRD_CHARTS["gateway-helm"]!.chart,
-                version: gatewayVersion,
-                namespace,
-                values: { crds: { gatewayAPI: { enabled: true, channel: "standard" }, envoyGateway: { enabled: true } } },
-            },
-            { parent: this },
-        );
-        const envoyGateway = helmRelease(
-            `${name}-envoy-gateway`,
-            {
-                chart: "gateway-helm",
-                version: gatewayVersion,
-                releaseName: "envoy-gateway",
-                namespace,
-                skipCrds: true,
-                values: {
-                    crds: { enabled: false },
-                    deployment: {
-                        envoyGateway: { resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1024Mi" } } },
-                    },
-                },
-            },
-            { parent: this, dependsOn: [gatewayCrds] },
-        );
-        const certManager = helmRelease(
-            `${name}-cert-manager`,
-            {
-                chart: "cert-manager",
-                version: args.chartVersions["cert-manager"],
-                releaseName: "cert-manager",
-                namespace,
-                values: {
-                    crds: { enabled: true },
-                    // The ACME HTTP-01 solver answers through a Gateway API HTTPRoute.
-                    config: {
-                        apiVersion: "controller.config.cert-manager.io/v1alpha1",
-                        kind: "ControllerConfiguration",
-                        enableGatewayAPI: true,
-                    },
-                    // Certificate expiry metrics for FinbotCertificateExpiresSoon.
-                    prometheus: { servicemonitor: { enabled: args.monitoringCrds !== undefined } },
-                    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                },
-            },
-            // With Gateway API support on, cert-manager starts only once the Gateway API CRDs (Envoy
-            // Gateway's chart) exist; its ServiceMonitor needs the monitoring CRDs.
-            { parent: this, dependsOn: [envoyGateway, ...(args.monitoringCrds ? [args.monitoringCrds] : [])] },
-        );
-        return { envoyGateway, certManager };
     }
 
     /** The proxy fleet behind the load balancer, TLS for every host, and the Gateway with its HTTP → HTTPS redirect. */

@@ -34,6 +34,16 @@ export interface AutoscaledServiceArgs {
      * @default none
      */
     envFrom?: SecretRef[];
+    /**
+     * ConfigMap (same namespace) of the CA certificates the service verifies servers with, mounted at /etc/finbot/ca.
+     * @default no CA bundle
+     */
+    caConfigMap?: string;
+    /**
+     * Labels the pods carry besides their own (security groups for pods select on them).
+     * @default none
+     */
+    podLabels?: Record<string, string>;
 }
 
 /**
@@ -77,7 +87,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                     revisionHistoryLimit: 5,
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
                     template: {
-                        metadata: { labels },
+                        metadata: { labels: { ...args.podLabels, ...labels } },
                         spec: podSpec({
                             service,
                             image: args.image,
@@ -87,6 +97,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                                 ...(secretEnv ? [`${service.name}-env`] : []),
                                 ...(args.envFrom ?? []).map((ref) => ref.secretName),
                             ],
+                            caConfigMap: args.caConfigMap,
                         }),
                     },
                 },

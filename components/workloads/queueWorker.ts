@@ -4,7 +4,7 @@ import { WorkerConfig } from "../config/data";
 import { scalingSchema } from "../config/schema";
 import { SecretRef } from "./autoscaledService";
 import { containerResources } from "../config/primitives";
-import { containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
+import { caBundle, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
 
 export interface QueueWorkerArgs {
     /** The worker's validated entry of `finbot:workers`. */
@@ -13,15 +13,27 @@ export interface QueueWorkerArgs {
     image: string;
     /** Namespace to run in (created by the caller). */
     namespace: pulumi.Input<string>;
-    /** Secret (same namespace) with AMQP_URL and the other connection settings. */
-    connections: SecretRef;
-    /**
-     * Further Secrets whose keys become environment variables (APM, Sentry).
-     * @default none
-     */
-    envFrom?: SecretRef[];
+    /** Secrets (same namespace) whose keys become environment variables: its connections (AMQP_URL...), APM, Sentry. */
+    envFrom: SecretRef[];
+    /** The Secret KEDA reads queue lengths with (its own RabbitMQ user, not the worker's). */
+    queueLength: QueueLengthAuth;
     /** The KEDA release: ScaledObject and TriggerAuthentication need its CRDs. */
     keda: pulumi.Resource;
+    /**
+     * ConfigMap (same namespace) of the CA certificates the worker verifies servers with, mounted at /etc/finbot/ca.
+     * @default no CA bundle
+     */
+    caConfigMap?: string;
+    /**
+     * Labels the pods carry besides their own (security groups for pods select on them).
+     * @default none
+     */
+    podLabels?: Record<string, string>;
+}
+
+/** A Secret whose keys are parameters of KEDA's rabbitmq trigger (host; tls and ca). */
+export interface QueueLengthAuth extends SecretRef {
+    parameters: string[];
 }
 
 /** Workers scale like HTTP services by default: up fast, down slowly. */
@@ -30,7 +42,7 @@ const WORKER_SCALING = scalingSchema.parse(undefined);
 /**
  * A FinBot background worker consuming a RabbitMQ queue: a Deployment (replicas left to KEDA's
  * HPA) and a KEDA ScaledObject on the queue's length, authenticated through a
- * TriggerAuthentication that reads the AMQP URL from the connections Secret.
+ * TriggerAuthentication with KEDA's own read-only queue user.
  */
 export class QueueWorker extends pulumi.ComponentResource {
     constructor(name: string, args: QueueWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -38,6 +50,8 @@ export class QueueWorker extends pulumi.ComponentResource {
         const { worker } = args;
         const labels = serviceLabels(worker.name, args.image);
         const metadata = { name: worker.name, namespace: args.namespace, labels };
+        const ca = caBundle(args.caConfigMap);
+        const liveness = worker.health;
 
         const deployment = new k8s.apps.v1.Deployment(
             name,
@@ -48,7 +62,7 @@ export class QueueWorker extends pulumi.ComponentResource {
                     selector: { matchLabels: selectorLabels(worker.name) },
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
                     template: {
-                        metadata: { labels },
+                        metadata: { labels: { ...args.podLabels, ...labels } },
                         spec: {
                             automountServiceAccountToken: false,
                             // Workers finish the message in hand before they stop.
@@ -60,20 +74,30 @@ export class QueueWorker extends pulumi.ComponentResource {
                                     image: args.image,
                                     args: worker.args,
                                     env: [{ name: "QUEUE_NAME", value: worker.queue }],
-                                    envFrom: [args.connections, ...(args.envFrom ?? [])].map((ref) => ({
-                                        secretRef: { name: ref.secretName },
-                                    })),
+                                    envFrom: args.envFrom.map((ref) => ({ secretRef: { name: ref.secretName } })),
                                     resources: containerResources(worker.resources),
                                     securityContext: containerSecurity(),
-                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                    // A consumer that hangs holds its messages unacknowledged: restart it.
+                                    ...(liveness
+                                        ? {
+                                              ports: [{ name: "health", containerPort: liveness.port, protocol: "TCP" }],
+                                              livenessProbe: {
+                                                  httpGet: { path: liveness.liveness, port: "health" },
+                                                  periodSeconds: 10,
+                                                  timeoutSeconds: 2,
+                                                  failureThreshold: 3,
+                                              },
+                                          }
+                                        : {}),
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...ca.volumeMounts],
                                 },
                             ],
-                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, ...ca.volumes],
                         },
                     },
                 },
             },
-            { parent: this, dependsOn: [args.connections, ...(args.envFrom ?? [])].map((ref) => ref.secret) },
+            { parent: this, dependsOn: args.envFrom.map((ref) => ref.secret) },
         );
 
         const auth = new k8s.apiextensions.CustomResource(
@@ -82,9 +106,15 @@ export class QueueWorker extends pulumi.ComponentResource {
                 apiVersion: "keda.sh/v1alpha1",
                 kind: "TriggerAuthentication",
                 metadata: { name: `${worker.name}-rabbitmq`, namespace: args.namespace },
-                spec: { secretTargetRef: [{ parameter: "host", name: args.connections.secretName, key: "AMQP_URL" }] },
+                spec: {
+                    secretTargetRef: args.queueLength.parameters.map((parameter) => ({
+                        parameter,
+                        name: args.queueLength.secretName,
+                        key: parameter,
+                    })),
+                },
             },
-            { parent: this, dependsOn: [args.keda, args.connections.secret] },
+            { parent: this, dependsOn: [args.keda, args.queueLength.secret] },
         );
 
         if (worker.replicas.max > 1) {

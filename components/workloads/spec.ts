@@ -3,8 +3,11 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
+import { CA_MOUNT_PATH } from "../lib/certificates";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 export type HpaBehavior = k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerBehavior;
 export type ZoneSpread = "required" | "preferred";
 
@@ -94,6 +97,15 @@ export function containerSecurity(): k8s.types.input.core.v1.SecurityContext {
     return { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } };
 }
 
+/** The CA bundle ConfigMap as a volume and its read-only mount at CA_MOUNT_PATH (none without a ConfigMap). */
+export function caBundle(configMap: string | undefined): { volumes: Volume[]; volumeMounts: VolumeMount[] } {
+    if (!configMap) return { volumes: [], volumeMounts: [] };
+    return {
+        volumes: [{ name: "ca-bundle", configMap: { name: configMap } }],
+        volumeMounts: [{ name: "ca-bundle", mountPath: CA_MOUNT_PATH, readOnly: true }],
+    };
+}
+
 export interface PodTemplateArgs {
     /** The service's validated entry of `finbot:services`. */
     service: ServiceConfig;
@@ -105,11 +117,17 @@ export interface PodTemplateArgs {
     serviceAccountName: string;
     /** Secrets whose keys become environment variables (secretEnv, connection settings). */
     envFromSecrets: string[];
+    /**
+     * ConfigMap of the CA certificates servers are verified with, mounted at CA_MOUNT_PATH.
+     * @default no CA bundle
+     */
+    caConfigMap?: string;
 }
 
 /** The pod spec: hardened (non-root, read-only root file system, no privilege escalation), probed. */
 export function podSpec(args: PodTemplateArgs): PodSpec {
     const { service } = args;
+    const ca = caBundle(args.caConfigMap);
     const httpGet = (path: string) => ({ path, port: HTTP_PORT_NAME });
     return {
         serviceAccountName: args.serviceAccountName,
@@ -136,9 +154,15 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
                 livenessProbe: { httpGet: httpGet(service.health.liveness), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
                 readinessProbe: { httpGet: httpGet(service.health.readiness), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
                 securityContext: containerSecurity(),
-                volumeMounts: service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), mountPath })),
+                volumeMounts: [
+                    ...service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), mountPath })),
+                    ...ca.volumeMounts,
+                ],
             },
         ],
-        volumes: service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), emptyDir: { sizeLimit: "256Mi" } })),
+        volumes: [
+            ...service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), emptyDir: { sizeLimit: "256Mi" } })),
+            ...ca.volumes,
+        ],
     };
 }

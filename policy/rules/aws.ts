@@ -77,12 +77,13 @@ export const rdsProxyTls: ResourceValidationPolicy = {
 
 export const elasticacheEncryption: ResourceValidationPolicy = {
     name: "elasticache-encryption-and-auth",
-    description: "ElastiCache encrypts in transit and at rest and requires an auth token.",
+    description: "ElastiCache encrypts in transit and at rest and requires authentication (RBAC user groups or an auth token).",
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(aws.elasticache.ReplicationGroup, (props, _, report) => {
         if (props.transitEncryptionEnabled !== true) report("in-transit encryption is off");
         if (props.atRestEncryptionEnabled !== true) report("at-rest encryption is off");
-        if (!props.authToken) report("no auth token: the cache accepts unauthenticated clients");
+        const userGroups = Array.isArray(props.userGroupIds) ? props.userGroupIds : [];
+        if (!props.authToken && userGroups.length === 0) report("no user group or auth token: the cache accepts unauthenticated clients");
     }),
 };
 

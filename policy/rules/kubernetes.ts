@@ -108,14 +108,15 @@ export const noSecretsInConfigMaps: ResourceValidationPolicy = {
 
 export const noSecretsInPlainEnv: ResourceValidationPolicy = {
     name: "k8s-no-secrets-in-plain-env",
-    description: "Credential-like environment variables come from Secrets (valueFrom), never literal values.",
+    description:
+        "Credential-like environment variables come from Secrets (valueFrom), never literal values; names of where a secret lives (`*_ARN`, `*_FILE`) are not secrets.",
     enforcementLevel: "mandatory",
     validateResource: ({ type, props }, report) => {
         const pod = podSpecOf(type, props);
         for (const c of pod ? containersOf(pod) : []) {
             for (const env of c.env ?? []) {
-                if (/(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|DSN)/i.test(env.name) && env.value !== undefined)
-                    report(`${nameOf(props)}: ${env.name} is a literal; use a Secret`);
+                const credential = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|DSN)/i.test(env.name) && !/_(ARN|FILE)$/i.test(env.name);
+                if (credential && env.value !== undefined) report(`${nameOf(props)}: ${env.name} is a literal; use a Secret`);
             }
         }
     },

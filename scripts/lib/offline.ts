@@ -114,6 +114,17 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         }
         return { id: `${name}-${hex}`, state };
     }
+    if (type.startsWith("tls:")) {
+        // Stand-ins shaped like PEM, marked as offline so they are never mistaken for real keys.
+        const pem = (label: string) =>
+            `-----BEGIN ${label}-----\n${Buffer.from(`offline stand-in ${type} ${name}`).toString("base64")}\n-----END ${label}-----\n`;
+        if (type === "tls:index/privateKey:PrivateKey") {
+            state.privateKeyPem = secret(pem("PRIVATE KEY"));
+            state.publicKeyPem = pem("PUBLIC KEY");
+        }
+        if (type === "tls:index/selfSignedCert:SelfSignedCert") state.certPem = pem("CERTIFICATE");
+        return { id: `${name}-${hex}`, state };
+    }
     if (type === "kubernetes:helm.sh/v3:Release") {
         const releaseName = typeof inputs.name === "string" ? inputs.name : `${name}-${hex}`;
         const namespace = typeof inputs.namespace === "string" ? inputs.namespace : "default";
@@ -134,7 +145,8 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         const service = type.split(":")[1].split("/")[0];
         // AWS auto-naming: the Pulumi name plus a random suffix, when no name is given.
         if (inputs.name === undefined) state.name = `${name}-${hex}`;
-        const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(inputs.identifier ?? inputs.bucket ?? state.name);
+        const given = inputs.identifier ?? inputs.clusterIdentifier ?? inputs.dbProxyEndpointName ?? inputs.bucket ?? state.name;
+        const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(given);
         state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
         state.id = id;
         Object.assign(state, awsEndpoints(type, id));
@@ -150,12 +162,17 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
 /** The endpoints AWS assigns to the data stores the program creates. */
 function awsEndpoints(type: string, id: string): Record<string, unknown> {
     switch (type) {
-        case "aws:rds/instance:Instance": {
-            const address = `${id}.c0ffee0c0ffee.${REGION}.rds.amazonaws.com`;
-            return { identifier: id, address, endpoint: `${address}:5432`, port: 5432 };
-        }
+        case "aws:rds/cluster:Cluster":
+            return {
+                clusterIdentifier: id,
+                endpoint: `${id}.cluster-c0ffee0c0ffee.${REGION}.rds.amazonaws.com`,
+                readerEndpoint: `${id}.cluster-ro-c0ffee0c0ffee.${REGION}.rds.amazonaws.com`,
+                port: 5432,
+            };
         case "aws:rds/proxy:Proxy":
             return { endpoint: `${id}.proxy-c0ffee0c0ffee.${REGION}.rds.amazonaws.com` };
+        case "aws:rds/proxyEndpoint:ProxyEndpoint":
+            return { endpoint: `${id}.endpoint.proxy-c0ffee0c0ffee.${REGION}.rds.amazonaws.com` };
         case "aws:s3/bucket:Bucket":
             return { bucket: id, bucketRegionalDomainName: `${id}.s3.${REGION}.amazonaws.com` };
         case "aws:cloudfront/distribution:Distribution":

@@ -1,0 +1,623 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { DatabaseConfig } from "../config/data";
+import { PlatformConfig } from "../config/schema";
+import { podMonitor } from "../lib/cluster";
+import { Footprint, emptyFootprint } from "../lib/footprint";
+import { exporterDeployment } from "./exporter";
+import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, passwordVariable, roleSecretName } from "./postgresRoles";
+import { JOB_CONTAINER_SECURITY, jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
+import { postgresParameters } from "./parameters";
+import { EXPORTER_RESOURCES } from "./sizes";
+
+/** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
+export interface AwsPlacement {
+    network: NonNullable<PlatformConfig["network"]>;
+    /** The EKS cluster (pod identities are associated with it). */
+    clusterName: string;
+}
+
+export interface AuroraDatabaseArgs {
+    /** The validated `finbot:database` (aurora mode). */
+    config: DatabaseConfig;
+    /** Production: deletion protection, protected resources. */
+    production: boolean;
+    /** Namespace of the exporters and the roles Job. */
+    namespace: string;
+    /** Namespace of FinBot's services (their pods get the client security group). */
+    clientNamespace: string;
+    /** Images from `finbot:releases.images` (postgresql, postgres-exporter, aws-cli). */
+    images: Record<string, string>;
+    /** The services and workers that use the database. */
+    consumers: DatabaseConsumer[];
+    /** VPC and EKS cluster. */
+    aws: AwsPlacement;
+    /** Every role's generated password (RDS Proxy signs in with them; the roles Job sets them). */
+    rolePasswords: Record<string, pulumi.Output<string>>;
+    /** The Secrets holding them in the data namespace. */
+    roleSecrets: Record<string, k8s.core.v1.Secret>;
+    /**
+     * When set, the exporters get PodMonitors (created after these CRDs).
+     * @default no PodMonitors
+     */
+    monitoringCrds?: pulumi.Resource;
+}
+
+/** Aurora's master user: only the roles Job signs in with it, its password never leaves Secrets Manager but for that Job. */
+const masterUsername = (database: string) => `${database}_admin`;
+
+/** Pods carrying this label get the security group the database admits (security groups for pods). */
+export const POSTGRES_CLIENT_LABEL = { "finbot.io/postgres-client": "true" };
+
+const trust = (principal: Record<string, string>, actions: string[] = ["sts:AssumeRole"]) =>
+    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: principal, Action: actions }] });
+
+/**
+ * Aurora PostgreSQL: an encrypted cluster with a Multi-AZ writer and readers that Application
+ * Auto Scaling adds behind the reader endpoint as their CPU rises; RDS Proxy in front of writer and
+ * readers (a read-only endpoint spreads reads over every reader), with one Secrets Manager secret per
+ * login role; the master password managed and rotated by RDS in Secrets Manager, read only by the
+ * roles Job through its pod identity; backups with point-in-time recovery copied to a second region.
+ */
+export class AuroraDatabase extends pulumi.ComponentResource {
+    /** Writer (proxy), reader (proxy read-only endpoint), pooled (proxy) and how they verify: RDS Proxy's public certificate. */
+    public readonly endpoints: {
+        writer: pulumi.Output<string>;
+        reader: pulumi.Output<string>;
+        pooled: pulumi.Output<string>;
+        rootCert: string;
+    };
+    public readonly cluster: aws.rds.Cluster;
+    public readonly footprint: Footprint = emptyFootprint();
+
+    constructor(name: string, args: AuroraDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:data:AuroraDatabase", name, {}, opts);
+        const { config, production, aws: placement } = args;
+        const a = config.aurora;
+        const network = placement.network;
+        const parent = { parent: this };
+        // Stateful resources: a mistaken `pulumi up` or `destroy` stops at them in production.
+        const stateful = { parent: this, protect: production };
+        const identifier = `finbot-${config.name}`;
+
+        const key = new aws.kms.Key(
+            `${name}-key`,
+            { description: "FinBot PostgreSQL: storage, secrets, backups", enableKeyRotation: true, deletionWindowInDays: 30 },
+            { ...stateful, retainOnDelete: production },
+        );
+        const sg = this.securityGroups(name, args, identifier);
+
+        const subnets = new aws.rds.SubnetGroup(
+            `${name}-subnets`,
+            { subnetIds: network.privateSubnetIds, description: "FinBot PostgreSQL" },
+            parent,
+        );
+        const family = `aurora-postgresql${a.engineVersion.split(".")[0]}`;
+        const clusterParameters = new aws.rds.ClusterParameterGroup(
+            `${name}-params`,
+            {
+                family,
+                description: "FinBot: pg_stat_statements, slow-query log without bound values, TLS only",
+                parameters: [
+                    { name: "shared_preload_libraries", value: "pg_stat_statements", applyMethod: "pending-reboot" },
+                    ...Object.entries(postgresParameters(config)).map(([k, value]) => ({
+                        name: k,
+                        value,
+                        applyMethod: k === "pg_stat_statements.max" ? "pending-reboot" : "immediate",
+                    })),
+                    { name: "rds.force_ssl", value: "1", applyMethod: "immediate" },
+                ],
+            },
+            parent,
+        );
+        // RDS would create the log group without an expiry; it is created first, with one.
+        const logs = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { name: `/aws/rds/cluster/${identifier}/postgresql`, retentionInDays: a.logRetentionDays },
+            parent,
+        );
+        this.cluster = new aws.rds.Cluster(
+            `${name}-cluster`,
+            {
+                clusterIdentifier: identifier,
+                engine: "aurora-postgresql",
+                engineVersion: a.engineVersion,
+                databaseName: config.name,
+                masterUsername: masterUsername(config.name),
+                // RDS keeps the master password in Secrets Manager and rotates it; the program never sees it.
+                manageMasterUserPassword: true,
+                masterUserSecretKmsKeyId: key.keyId,
+                storageEncrypted: true,
+                kmsKeyId: key.arn,
+                dbSubnetGroupName: subnets.name,
+                vpcSecurityGroupIds: [sg.cluster.id],
+                dbClusterParameterGroupName: clusterParameters.name,
+                backupRetentionPeriod: a.backupRetentionDays,
+                preferredBackupWindow: "02:00-03:00",
+                preferredMaintenanceWindow: "sun:03:30-sun:04:30",
+                copyTagsToSnapshot: true,
+                deletionProtection: production,
+                skipFinalSnapshot: false,
+                finalSnapshotIdentifier: `${identifier}-final`,
+                deleteAutomatedBackups: false,
+                enabledCloudwatchLogsExports: ["postgresql"],
+                iamDatabaseAuthenticationEnabled: false,
+            },
+            { ...stateful, dependsOn: [logs] },
+        );
+        const monitoringRole = new aws.iam.Role(
+            `${name}-enhanced-monitoring`,
+            { assumeRolePolicy: trust({ Service: "monitoring.rds.amazonaws.com" }) },
+            parent,
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-enhanced-monitoring`,
+            { role: monitoringRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole" },
+            parent,
+        );
+        // The writer and the minimum readers, one per zone; Application Auto Scaling adds readers up to the maximum.
+        const zones = network.availabilityZones;
+        const instances = Array.from(
+            { length: 1 + a.readers.min },
+            (_, i) =>
+                new aws.rds.ClusterInstance(
+                    `${name}-instance-${i + 1}`,
+                    {
+                        identifier: `${identifier}-${i + 1}`,
+                        clusterIdentifier: this.cluster.id,
+                        engine: "aurora-postgresql",
+                        engineVersion: a.engineVersion,
+                        instanceClass: a.instanceClass,
+                        availabilityZone: zones[i % zones.length],
+                        dbSubnetGroupName: subnets.name,
+                        promotionTier: i === 0 ? 0 : 1,
+                        publiclyAccessible: false,
+                        performanceInsightsEnabled: true,
+                        performanceInsightsKmsKeyId: key.arn,
+                        performanceInsightsRetentionPeriod: a.performanceInsightsRetentionDays,
+                        monitoringInterval: a.monitoringIntervalSeconds,
+                        monitoringRoleArn: monitoringRole.arn,
+                        autoMinorVersionUpgrade: true,
+                        copyTagsToSnapshot: true,
+                    },
+                    stateful,
+                ),
+        );
+        const readers = new aws.appautoscaling.Target(
+            `${name}-readers`,
+            {
+                serviceNamespace: "rds",
+                scalableDimension: "rds:cluster:ReadReplicaCount",
+                resourceId: pulumi.interpolate`cluster:${this.cluster.clusterIdentifier}`,
+                minCapacity: a.readers.min,
+                maxCapacity: a.readers.max,
+            },
+            { parent: this, dependsOn: instances },
+        );
+        new aws.appautoscaling.Policy(
+            `${name}-readers-cpu`,
+            {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: readers.serviceNamespace,
+                scalableDimension: readers.scalableDimension,
+                resourceId: readers.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    predefinedMetricSpecification: { predefinedMetricType: "RDSReaderAverageCPUUtilization" },
+                    targetValue: a.readers.targetCpuPercent,
+                    scaleOutCooldown: 300,
+                    scaleInCooldown: 900,
+                },
+            },
+            parent,
+        );
+        const proxy = this.proxy(name, args, identifier, key, sg.proxy, instances);
+        this.rolesJob(name, args, key, instances);
+        this.backups(name, args, identifier, key);
+        this.exporters(name, args);
+
+        this.footprint.managed.push(
+            { kind: "aurora-instance", role: "writer", instanceClass: a.instanceClass, count: 1 },
+            {
+                kind: "aurora-instance",
+                role: `readers (${a.readers.min}–${a.readers.max}, at the minimum)`,
+                instanceClass: a.instanceClass,
+                count: a.readers.min,
+            },
+            { kind: "aurora-storage", gb: 100 },
+            { kind: "rds-proxy", instanceClass: a.instanceClass, instances: 1 + a.readers.min },
+            ...(a.backupCopyRegion ? [{ kind: "backup-copy" as const, gb: 100 }] : []),
+        );
+        this.endpoints = { writer: proxy.endpoint, reader: proxy.readOnly, pooled: proxy.endpoint, rootCert: "system" };
+        this.registerOutputs({ writer: this.endpoints.writer, reader: this.endpoints.reader });
+    }
+
+    /**
+     * Who may reach PostgreSQL: the proxy from pods of the client group (FinBot's consumers), the
+     * cluster from the proxy and from the platform's own clients (exporters, roles Job). Pods get
+     * the client group through security groups for pods, with the nodes' group for the rest of
+     * their traffic. Every rule is its own resource.
+     */
+    private securityGroups(name: string, args: AuroraDatabaseArgs, identifier: string) {
+        const { network } = args.aws;
+        const parent = { parent: this };
+        const group = (suffix: string, description: string) =>
+            new aws.ec2.SecurityGroup(
+                `${name}-${suffix}-sg`,
+                { vpcId: network.vpcId, description, tags: { Name: `${identifier}-${suffix}` } },
+                parent,
+            );
+        const clients = group("clients", "FinBot PostgreSQL clients (security groups for pods)");
+        const proxy = group("proxy", "FinBot RDS Proxy: from PostgreSQL clients to the cluster");
+        const cluster = group("cluster", "FinBot Aurora: from RDS Proxy and the platform's own clients");
+        const ingress = (rule: string, target: aws.ec2.SecurityGroup, source: aws.ec2.SecurityGroup, description: string) =>
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-${rule}`,
+                {
+                    securityGroupId: target.id,
+                    referencedSecurityGroupId: source.id,
+                    ipProtocol: "tcp",
+                    fromPort: 5432,
+                    toPort: 5432,
+                    description,
+                },
+                parent,
+            );
+        const egress = (rule: string, from: aws.ec2.SecurityGroup, to: aws.ec2.SecurityGroup, description: string) =>
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-${rule}`,
+                {
+                    securityGroupId: from.id,
+                    referencedSecurityGroupId: to.id,
+                    ipProtocol: "tcp",
+                    fromPort: 5432,
+                    toPort: 5432,
+                    description,
+                },
+                parent,
+            );
+        ingress("proxy-from-clients", proxy, clients, "PostgreSQL clients");
+        ingress("cluster-from-proxy", cluster, proxy, "RDS Proxy");
+        ingress("cluster-from-clients", cluster, clients, "exporters and the roles Job");
+        egress("clients-to-proxy", clients, proxy, "RDS Proxy");
+        egress("clients-to-cluster", clients, cluster, "Aurora");
+        egress("proxy-to-cluster", proxy, cluster, "Aurora");
+        for (const namespace of [args.clientNamespace, args.namespace]) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-pod-sg-${namespace}`,
+                {
+                    apiVersion: "vpcresources.k8s.aws/v1beta1",
+                    kind: "SecurityGroupPolicy",
+                    metadata: { name: "postgres-clients", namespace },
+                    spec: {
+                        podSelector: { matchLabels: POSTGRES_CLIENT_LABEL },
+                        securityGroups: { groupIds: [clients.id, network.nodeSecurityGroupId] },
+                    },
+                },
+                parent,
+            );
+        }
+        return { clients, proxy, cluster };
+    }
+
+    /** RDS Proxy: one Secrets Manager secret per login role, TLS required, a read-only endpoint over the readers. */
+    private proxy(
+        name: string,
+        args: AuroraDatabaseArgs,
+        identifier: string,
+        key: aws.kms.Key,
+        sg: aws.ec2.SecurityGroup,
+        instances: pulumi.Resource[],
+    ) {
+        const parent = { parent: this };
+        const roles = consumerRoles(args.consumers).map((r) => r.role);
+        const secrets = roles.map((role) => {
+            const secret = new aws.secretsmanager.Secret(
+                `${name}-role-${role}`,
+                {
+                    name: `${identifier}/roles/${role}`,
+                    description: `FinBot PostgreSQL role ${role} (RDS Proxy)`,
+                    kmsKeyId: key.arn,
+                    recoveryWindowInDays: 7,
+                },
+                { parent: this, protect: args.production },
+            );
+            new aws.secretsmanager.SecretVersion(
+                `${name}-role-${role}`,
+                {
+                    secretId: secret.id,
+                    secretString: pulumi.secret(pulumi.jsonStringify({ username: role, password: args.rolePasswords[role] })),
+                },
+                parent,
+            );
+            return secret;
+        });
+        const role = new aws.iam.Role(`${name}-proxy`, { assumeRolePolicy: trust({ Service: "rds.amazonaws.com" }) }, parent);
+        new aws.iam.RolePolicy(
+            `${name}-proxy-secrets`,
+            {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secrets.map((s) => s.arn) },
+                        { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key.arn] },
+                    ],
+                }),
+            },
+            parent,
+        );
+        const proxy = new aws.rds.Proxy(
+            `${name}-proxy`,
+            {
+                name: `${identifier}-proxy`,
+                engineFamily: "POSTGRESQL",
+                roleArn: role.arn,
+                vpcSubnetIds: args.aws.network.privateSubnetIds,
+                vpcSecurityGroupIds: [sg.id],
+                requireTls: true,
+                idleClientTimeout: 1800,
+                auths: secrets.map((s) => ({
+                    authScheme: "SECRETS",
+                    secretArn: s.arn,
+                    iamAuth: "DISABLED",
+                    clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256",
+                })),
+            },
+            parent,
+        );
+        const targets = new aws.rds.ProxyDefaultTargetGroup(
+            `${name}-proxy-targets`,
+            {
+                dbProxyName: proxy.name,
+                connectionPoolConfig: { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, connectionBorrowTimeout: 120 },
+            },
+            parent,
+        );
+        new aws.rds.ProxyTarget(
+            `${name}-proxy-target`,
+            { dbProxyName: proxy.name, targetGroupName: targets.name, dbClusterIdentifier: this.cluster.clusterIdentifier },
+            { parent: this, dependsOn: instances },
+        );
+        // Reads through this endpoint spread over every reader, those auto scaling adds included.
+        const readOnly = new aws.rds.ProxyEndpoint(
+            `${name}-proxy-read-only`,
+            {
+                dbProxyName: proxy.name,
+                dbProxyEndpointName: `${identifier}-read-only`,
+                vpcSubnetIds: args.aws.network.privateSubnetIds,
+                vpcSecurityGroupIds: [sg.id],
+                targetRole: "READ_ONLY",
+            },
+            parent,
+        );
+        return { endpoint: proxy.endpoint, readOnly: readOnly.endpoint };
+    }
+
+    /**
+     * The roles Job: reads the master user's credentials from Secrets Manager through its pod
+     * identity (no Kubernetes Secret ever holds them), creates every login role with its password,
+     * schemas and grants (adminSql), pg_stat_statements for the exporters, then each owner's grants.
+     */
+    private rolesJob(name: string, args: AuroraDatabaseArgs, key: aws.kms.Key, instances: pulumi.Resource[]): void {
+        const { config, namespace } = args;
+        const parent = { parent: this };
+        const serviceAccount = "postgres-roles";
+        const role = new aws.iam.Role(
+            `${name}-roles-job`,
+            { assumeRolePolicy: trust({ Service: "pods.eks.amazonaws.com" }, ["sts:AssumeRole", "sts:TagSession"]) },
+            parent,
+        );
+        const masterSecretArn = this.cluster.masterUserSecrets.apply((s) => s?.[0]?.secretArn ?? "");
+        new aws.iam.RolePolicy(
+            `${name}-roles-job`,
+            {
+                role: role.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [masterSecretArn] },
+                        { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key.arn] },
+                    ],
+                }),
+            },
+            parent,
+        );
+        const account = new k8s.core.v1.ServiceAccount(`${name}-roles-job`, { metadata: { name: serviceAccount, namespace } }, parent);
+        const identity = new aws.eks.PodIdentityAssociation(
+            `${name}-roles-job`,
+            { clusterName: args.aws.clusterName, namespace, serviceAccount, roleArn: role.arn },
+            parent,
+        );
+        const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE];
+        const admin = adminSql(config.name, args.consumers);
+        const grants = grantsScript(config.name, args.consumers);
+        const variables = roles.map((r) => `-v "${passwordVariable(r)}=$${r.toUpperCase()}_PASSWORD"`).join(" ");
+        const script = [
+            "set -eu",
+            `export PGUSER="${masterUsername(config.name)}" PGPASSWORD="$(${jsonPasswordShell("/work/master.json")})"`,
+            `until pg_isready -q; do echo "waiting for PostgreSQL"; sleep 5; done`,
+            `psql -d ${config.name} ${variables} <<'SQL'\n${admin}SQL`,
+            `psql -d postgres -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements;'`,
+            "unset PGUSER PGPASSWORD",
+            grants,
+        ].join("\n");
+        const labels = { "app.kubernetes.io/name": "postgres-roles", "app.kubernetes.io/part-of": "finbot", ...POSTGRES_CLIENT_LABEL };
+        new k8s.batch.v1.Job(
+            `${name}-roles`,
+            {
+                metadata: { name: `postgres-roles-${createHash("sha256").update(script).digest("hex").slice(0, 10)}`, namespace, labels },
+                spec: {
+                    backoffLimit: 20,
+                    ttlSecondsAfterFinished: 86_400,
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            serviceAccountName: serviceAccount,
+                            restartPolicy: "OnFailure",
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: 26,
+                                runAsGroup: 26,
+                                fsGroup: 26,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
+                            initContainers: [
+                                {
+                                    name: "master-secret",
+                                    image: args.images["aws-cli"],
+                                    command: [
+                                        "/bin/sh",
+                                        "-c",
+                                        'aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" --query SecretString --output text > /work/master.json',
+                                    ],
+                                    env: [
+                                        { name: "SECRET_ARN", value: masterSecretArn },
+                                        { name: "HOME", value: "/work" },
+                                    ],
+                                    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                                    securityContext: JOB_CONTAINER_SECURITY,
+                                    volumeMounts: [{ name: "work", mountPath: "/work" }],
+                                },
+                            ],
+                            containers: [
+                                {
+                                    name: "roles",
+                                    image: args.images.postgresql,
+                                    command: ["/bin/sh", "-c", script],
+                                    env: [
+                                        { name: "PGHOST", value: this.cluster.endpoint },
+                                        { name: "PGSSLMODE", value: "require" },
+                                        ...rolePasswordEnv(roles),
+                                    ],
+                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                                    securityContext: JOB_CONTAINER_SECURITY,
+                                    volumeMounts: [{ name: "work", mountPath: "/work", readOnly: true }],
+                                },
+                            ],
+                            // The master credentials live in memory for the Job's life, never on a disk.
+                            volumes: [{ name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [account, identity, ...instances, ...Object.values(args.roleSecrets)], deleteBeforeReplace: true },
+        );
+    }
+
+    /**
+     * AWS Backup: daily backups with continuous point-in-time recovery in this region, each copied to
+     * a vault in the second region (its own key), under a role that may back up and restore only.
+     */
+    private backups(name: string, args: AuroraDatabaseArgs, identifier: string, key: aws.kms.Key): void {
+        const a = args.config.aurora;
+        if (!a.backupCopyRegion) return;
+        const parent = { parent: this };
+        const kept = { parent: this, protect: args.production, retainOnDelete: args.production };
+        const vault = new aws.backup.Vault(`${name}-vault`, { name: `${identifier}-backups`, kmsKeyArn: key.arn }, kept);
+        const copyKey = new aws.kms.Key(
+            `${name}-copy-key`,
+            {
+                region: a.backupCopyRegion,
+                description: "FinBot PostgreSQL backup copies",
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+            },
+            kept,
+        );
+        const copyVault = new aws.backup.Vault(
+            `${name}-copy-vault`,
+            { region: a.backupCopyRegion, name: `${identifier}-backup-copies`, kmsKeyArn: copyKey.arn },
+            kept,
+        );
+        const plan = new aws.backup.Plan(
+            `${name}-backup-plan`,
+            {
+                name: `${identifier}-daily`,
+                rules: [
+                    {
+                        ruleName: "daily-with-point-in-time-recovery",
+                        targetVaultName: vault.name,
+                        schedule: "cron(0 3 * * ? *)",
+                        enableContinuousBackup: true,
+                        lifecycle: { deleteAfter: Math.min(a.backupRetentionDays, 35) },
+                        copyActions: [{ destinationVaultArn: copyVault.arn, lifecycle: { deleteAfter: a.backupCopyRetentionDays } }],
+                    },
+                ],
+            },
+            parent,
+        );
+        const role = new aws.iam.Role(`${name}-backup`, { assumeRolePolicy: trust({ Service: "backup.amazonaws.com" }) }, parent);
+        for (const [suffix, policy] of [
+            ["backup", "AWSBackupServiceRolePolicyForBackup"],
+            ["restore", "AWSBackupServiceRolePolicyForRestores"],
+        ]) {
+            new aws.iam.RolePolicyAttachment(
+                `${name}-backup-${suffix}`,
+                { role: role.name, policyArn: `arn:aws:iam::aws:policy/service-role/${policy}` },
+                parent,
+            );
+        }
+        new aws.backup.Selection(
+            `${name}-backup-selection`,
+            { name: `${identifier}-cluster`, planId: plan.id, iamRoleArn: role.arn, resources: [this.cluster.arn] },
+            parent,
+        );
+    }
+
+    /** postgres_exporter on the writer and on the reader endpoint, as the pg_monitor role. */
+    private exporters(name: string, args: AuroraDatabaseArgs): void {
+        const { namespace, monitoringCrds } = args;
+        if (!monitoringCrds) return;
+        const endpoints: Array<[string, pulumi.Output<string>]> = [
+            ["writer", this.cluster.endpoint],
+            ["readers", this.cluster.readerEndpoint],
+        ];
+        this.footprint.requests.push({ part: "postgres_exporter", pods: endpoints.length, ...EXPORTER_RESOURCES.requests });
+        for (const [target, host] of endpoints) {
+            const exporterName = `postgres-exporter-${target}`;
+            const labels = {
+                "app.kubernetes.io/name": "postgres-exporter",
+                "app.kubernetes.io/instance": exporterName,
+                "app.kubernetes.io/part-of": "finbot",
+            };
+            exporterDeployment(
+                `${name}-${exporterName}`,
+                {
+                    name: exporterName,
+                    namespace,
+                    labels,
+                    podLabels: POSTGRES_CLIENT_LABEL,
+                    runAsUser: 65534,
+                    container: {
+                        name: "postgres-exporter",
+                        image: args.images["postgres-exporter"],
+                        args: ["--collector.stat_statements"],
+                        port: 9187,
+                        healthPath: "/",
+                        env: [
+                            { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${host}:5432/postgres?sslmode=require` },
+                            { name: "DATA_SOURCE_USER", value: MONITOR_ROLE },
+                            {
+                                name: "DATA_SOURCE_PASS",
+                                valueFrom: { secretKeyRef: { name: roleSecretName(MONITOR_ROLE), key: "password" } },
+                            },
+                        ],
+                    },
+                },
+                { parent: this, dependsOn: [args.roleSecrets[MONITOR_ROLE]] },
+            );
+            podMonitor(
+                `${name}-${exporterName}`,
+                {
+                    name: exporterName,
+                    namespace,
+                    selector: { matchLabels: labels },
+                    endpoints: [{ port: "metrics", relabelings: [{ targetLabel: "aurora_endpoint", replacement: target }] }],
+                },
+                { parent: this, dependsOn: [monitoringCrds] },
+            );
+        }
+    }
+}

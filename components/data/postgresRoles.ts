@@ -1,0 +1,107 @@
+// PostgreSQL roles of FinBot's services and workers: one login role per consumer that owns only its
+// schema, a reader role per consumer for the reader URL, and a monitoring role for the exporters.
+// The SQL is idempotent (a Job re-runs it) and the same in both modes; a test runs it on a real
+// server. Pure.
+
+/** A service or worker that uses the database. */
+export interface DatabaseConsumer {
+    /** Service or worker name. */
+    name: string;
+    /** Its own schema read-write (and a reader), or read only (every schema, through pg_read_all_data). */
+    access: "read" | "readWrite";
+}
+
+/** PostgreSQL identifiers: lower-case, `_` for `-`. */
+const ident = (name: string) => name.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+
+/** The login role (and schema) of a consumer with read-write access. */
+export const ownerRole = (consumer: string) => ident(consumer);
+/** The read-only login role of a consumer. */
+export const readerRole = (consumer: string) => `${ident(consumer)}_reader`;
+/** The role the exporters log in as: pg_monitor only. */
+export const MONITOR_ROLE = "finbot_monitor";
+
+/** The Secret (data namespace) holding a role's password: CloudNativePG and the role Jobs read it. */
+export const roleSecretName = (role: string) => `pg-role-${role.replace(/_/g, "-")}`;
+
+/** The psql variable holding a role's password (`psql -v`). */
+export const passwordVariable = (role: string) => `${role}_password`;
+
+/** Every login role the consumers need, with what it is for. */
+export function consumerRoles(consumers: DatabaseConsumer[]): Array<{ role: string; consumer: string; kind: "owner" | "reader" }> {
+    return consumers.flatMap((c) =>
+        c.access === "readWrite"
+            ? [
+                  { role: ownerRole(c.name), consumer: c.name, kind: "owner" as const },
+                  { role: readerRole(c.name), consumer: c.name, kind: "reader" as const },
+              ]
+            : [{ role: readerRole(c.name), consumer: c.name, kind: "reader" as const }],
+    );
+}
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/**
+ * Run by the administrator (Aurora's master user): creates the login roles with passwords from psql
+ * variables, the monitoring role, one schema per read-write consumer owned by its role, and lets
+ * every role connect to the database and nothing else. CloudNativePG declares the same roles and
+ * schemas itself (managed roles, Database), so there only `ownerSql` runs.
+ */
+export function adminSql(database: string, consumers: DatabaseConsumer[]): string {
+    const roles = [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE];
+    const lines = [
+        "\\set ON_ERROR_STOP on",
+        `REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC;`,
+        ...roles.flatMap((role) => [
+            `SELECT format('CREATE ROLE %I LOGIN', ${literal(role)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) \\gexec`,
+            `ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'${passwordVariable(role)}';`,
+            `GRANT CONNECT ON DATABASE ${ident(database)} TO ${role};`,
+        ]),
+        `GRANT pg_monitor TO ${MONITOR_ROLE};`,
+        ...consumers.flatMap((c) =>
+            c.access === "readWrite"
+                ? [`CREATE SCHEMA IF NOT EXISTS ${ownerRole(c.name)} AUTHORIZATION ${ownerRole(c.name)};`]
+                : [`GRANT pg_read_all_data TO ${readerRole(c.name)};`],
+        ),
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Run as a read-write consumer's own role (it owns its schema, so it may grant on it): searches its
+ * schema first, and lets its reader role read what is there and what it creates later.
+ */
+export function ownerSql(consumer: string): string {
+    const owner = ownerRole(consumer);
+    const reader = readerRole(consumer);
+    return `${[
+        "\\set ON_ERROR_STOP on",
+        `ALTER ROLE ${owner} SET search_path = ${owner};`,
+        `GRANT USAGE ON SCHEMA ${owner} TO ${reader};`,
+        `GRANT SELECT ON ALL TABLES IN SCHEMA ${owner} TO ${reader};`,
+        `GRANT SELECT ON ALL SEQUENCES IN SCHEMA ${owner} TO ${reader};`,
+        `ALTER DEFAULT PRIVILEGES IN SCHEMA ${owner} GRANT SELECT ON TABLES TO ${reader};`,
+        `ALTER DEFAULT PRIVILEGES IN SCHEMA ${owner} GRANT SELECT ON SEQUENCES TO ${reader};`,
+    ].join("\n")}\n`;
+}
+
+/** Run as a read-write consumer's reader role (a role may set its own defaults): reads its owner's schema first. */
+export function readerSql(consumer: string): string {
+    return `\\set ON_ERROR_STOP on\nALTER ROLE ${readerRole(consumer)} SET search_path = ${ownerRole(consumer)};\n`;
+}
+
+/**
+ * The shell script of the grants Job: for each read-write consumer, `ownerSql` as its role and
+ * `readerSql` as its reader, each password read from `<ROLE>_PASSWORD` (mounted from its Secret).
+ */
+export function grantsScript(database: string, consumers: DatabaseConsumer[]): string {
+    const psql = (role: string, sql: string) =>
+        `PGUSER=${role} PGPASSWORD="$${role.toUpperCase()}_PASSWORD" psql -d ${ident(database)} <<'SQL'\n${sql}SQL`;
+    return [
+        "set -eu",
+        `until pg_isready -d ${ident(database)} -q; do echo "waiting for PostgreSQL"; sleep 5; done`,
+        ...consumers
+            .filter((c) => c.access === "readWrite")
+            .flatMap((c) => [psql(ownerRole(c.name), ownerSql(c.name)), psql(readerRole(c.name), readerSql(c.name))]),
+    ].join("\n");
+}

@@ -1,0 +1,89 @@
+// The Jobs that give PostgreSQL roles their rights: idempotent SQL, re-run whenever what it
+// applies changes (the Job's name carries a hash of it). Pure builders of hardened Jobs.
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseConsumer, consumerRoles, grantsScript, roleSecretName } from "./postgresRoles";
+
+/** Container-level hardening every Job container gets. */
+export const JOB_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
+
+/** `<ROLE>_PASSWORD` from each role's Secret. */
+export function rolePasswordEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {
+    return roles.map((role) => ({
+        name: `${role.toUpperCase()}_PASSWORD`,
+        valueFrom: { secretKeyRef: { name: roleSecretName(role), key: "password" } },
+    }));
+}
+
+/**
+ * Shell that prints the `password` field of a Secrets Manager JSON secret (RDS's master user
+ * secret) using sed alone: the PostgreSQL image has no JSON tool. JSON escapes are undone.
+ */
+export function jsonPasswordShell(file: string): string {
+    return `sed -n 's/.*"password"[[:space:]]*:[[:space:]]*"\\(\\([^"\\\\]\\|\\\\.\\)*\\)".*/\\1/p' ${file} | sed 's/\\\\\\(.\\)/\\1/g'`;
+}
+
+const hash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 10);
+
+/**
+ * Per read-write consumer, as its own role: its search_path, and its reader's rights on its schema
+ * (now and for what it creates later). No superuser: an owner grants on what it owns.
+ */
+export function roleGrantsJob(
+    parent: pulumi.Resource,
+    resourceName: string,
+    args: {
+        namespace: string;
+        image: string;
+        host: pulumi.Input<string>;
+        database: string;
+        consumers: DatabaseConsumer[];
+        /** Secret with the CA (`ca.crt`) the server's certificate is verified against; `require` without. */
+        caSecret?: string;
+        dependsOn: pulumi.Resource[];
+        labels?: Record<string, string>;
+    },
+): k8s.batch.v1.Job {
+    const script = grantsScript(args.database, args.consumers);
+    const roles = consumerRoles(args.consumers.filter((c) => c.access === "readWrite")).map((r) => r.role);
+    const labels = { "app.kubernetes.io/name": "postgres-grants", "app.kubernetes.io/part-of": "finbot", ...args.labels };
+    return new k8s.batch.v1.Job(
+        resourceName,
+        {
+            metadata: { name: `postgres-grants-${hash(script)}`, namespace: args.namespace, labels },
+            spec: {
+                backoffLimit: 20,
+                ttlSecondsAfterFinished: 86_400,
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        restartPolicy: "OnFailure",
+                        automountServiceAccountToken: false,
+                        securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [
+                            {
+                                name: "grants",
+                                image: args.image,
+                                command: ["/bin/sh", "-c", script],
+                                env: [
+                                    { name: "PGHOST", value: args.host },
+                                    { name: "PGSSLMODE", value: args.caSecret ? "verify-full" : "require" },
+                                    ...(args.caSecret ? [{ name: "PGSSLROOTCERT", value: "/ca/ca.crt" }] : []),
+                                    ...rolePasswordEnv(roles),
+                                ],
+                                resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                                securityContext: JOB_CONTAINER_SECURITY,
+                                volumeMounts: args.caSecret ? [{ name: "ca", mountPath: "/ca", readOnly: true }] : [],
+                            },
+                        ],
+                        volumes: args.caSecret
+                            ? [{ name: "ca", secret: { secretName: args.caSecret, items: [{ key: "ca.crt", path: "ca.crt" }] } }]
+                            : [],
+                    },
+                },
+            },
+        },
+        { parent, dependsOn: args.dependsOn, deleteBeforeReplace: true },
+    );
+}
