@@ -93,8 +93,8 @@ export const CRD_SETS: Record<string, CrdSetSource> = {
         pin: { manifest: "rabbitmq-cluster-operator" },
     },
     "rabbitmq-messaging-topology-operator": {
-        about: "RabbitMQ messaging-topology-operator CRDs (rabbitmq.com Queue, Policy, User, ...), not pinned yet",
-        version: "v1.20.1",
+        about: "RabbitMQ messaging-topology-operator CRDs (rabbitmq.com Queue, Policy, User, ...) of its release manifest",
+        pin: { manifest: "rabbitmq-messaging-topology-operator" },
     },
 };
 
