@@ -5,7 +5,9 @@ import { fromEngineConfig } from "./components/config/load";
 import { keyPath, unpinnedManifests, validateConfig } from "./components/config/validate";
 import { buildPlatform } from "./components/platform";
 
-const result = validateConfig(fromEngineConfig(pulumi.runtime.allConfig(), pulumi.getStack()), "reject");
+// The engine tells which config keys it holds encrypted (`pulumi config set --secret`).
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+const result = validateConfig(fromEngineConfig(pulumi.runtime.allConfig(), pulumi.getStack(), isConfigSecret), "reject");
 if (!result.ok) {
     // RunError ends the program with this message only: no stack trace, nothing registered.
     throw new pulumi.RunError(`invalid stack config:\n${result.errors.join("\n")}`);

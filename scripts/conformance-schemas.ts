@@ -29,7 +29,7 @@ import {
     ValueLeaf,
     ValueMap,
     ValueNode,
-} from "../test/conformance/format";
+} from "./lib/conformanceFormat";
 import { Io, argumentError, runCli } from "./lib/cli";
 
 export const USAGE = "usage: npx tsx scripts/conformance-schemas.ts --source <dir> [--source <dir>...] [--out <dir>]";

@@ -79,6 +79,19 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
     ],
     [rules.gatewayReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.tls.acmeEmail), /an email for the ACME account/],
     [
+        rules.operatorUisPrivate,
+        stackValues("prod"),
+        edited("prod", (c) => (c.traffic.operatorAccess = { mode: "basic-auth" })),
+        /oidc in production/,
+    ],
+    [rules.edgeReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.cdn.hostedZoneId), /the Route 53 zone/],
+    [
+        rules.snapshotsStored,
+        stackValues("dev"),
+        edited("dev", (c) => (c.logging.elasticsearch = { ...c.logging.elasticsearch, nodes: 3 })),
+        /1 without an S3 snapshot repository/,
+    ],
+    [
         rules.tenTimesPeak,
         stackValues("prod"),
         edited("prod", (c) => delete c.services[0].capacity),

@@ -205,9 +205,44 @@ describe("stack config", () => {
         const engine: Record<string, string> = { "aws:region": "eu-central-1" };
         for (const [key, value] of Object.entries(values))
             engine[`finbot:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-        const raw: RawStackConfig = fromEngineConfig(engine, "dev");
+        const raw: RawStackConfig = fromEngineConfig(engine, "dev", () => false);
         assert.equal(raw.file, "Pulumi.dev.yaml");
         assert.deepEqual(raw.values, values);
+    });
+
+    it("refuses a secret set as plain text in the stack file, naming the key, never the value", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-config-"));
+        const text = readFileText("Pulumi.dev.yaml").replace(
+            "      port: 9898\n",
+            "      port: 9898\n      secretEnv:\n        API_KEY: hunter2-in-git\n",
+        );
+        writeFileSync(path.join(dir, "Pulumi.dev.yaml"), text);
+        const read = readStackFile("dev", dir);
+        assert.ok(read.ok);
+        const result = validateConfig(read.raw, "allow");
+        assert.ok(!result.ok);
+        assert.deepEqual(result.errors, [
+            "Pulumi.dev.yaml: finbot:services[0].secretEnv.API_KEY: expected a secret (pulumi config set --secret --path 'finbot:services[0].secretEnv.API_KEY' <value>), given plain text that would be committed with the stack file",
+        ]);
+        assert.ok(!result.errors.join("").includes("hunter2"));
+    });
+
+    it("refuses a secret the engine does not hold encrypted (set without --secret)", () => {
+        const values = devValues();
+        (values.services as Values[])[0].secretEnv = { API_KEY: "hunter2" };
+        const engine = Object.fromEntries(
+            Object.entries(values).map(([k, v]) => [`finbot:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+        );
+        const plain = validateConfig(
+            fromEngineConfig(engine, "dev", () => false),
+            "allow",
+        );
+        assert.ok(!plain.ok && /secretEnv\.API_KEY: expected a secret/.test(plain.errors[0]));
+        const encrypted = validateConfig(
+            fromEngineConfig(engine, "dev", (key) => key === "finbot:services"),
+            "allow",
+        );
+        assert.ok(encrypted.ok, encrypted.ok ? "" : encrypted.errors.join("\n"));
     });
 });
 

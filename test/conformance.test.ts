@@ -10,7 +10,7 @@ import { CHARTS, MANIFESTS } from "../components/config/releases";
 import { validateConfig } from "../components/config/validate";
 import { COMMAND, CRD_SETS, main as generatorMain, pinOf, pinnedCharts, sameVersion } from "../scripts/conformance-schemas";
 import { planDocument, stackOfFile } from "../scripts/plan";
-import { ChartFile, CrdSetFile, SCHEMA_DIR } from "./conformance/format";
+import { ChartFile, CrdSetFile, SCHEMA_DIR } from "../scripts/lib/conformanceFormat";
 import {
     Finding,
     PULUMI_UNKNOWN,
@@ -225,7 +225,7 @@ describe("conformance: the check stands on the repository alone", () => {
     it("names no outside folder in its code or its schemas", () => {
         const files = [
             path.join(PROJECT_DIR, "test", "conformance", "validate.ts"),
-            path.join(PROJECT_DIR, "test", "conformance", "format.ts"),
+            path.join(PROJECT_DIR, "scripts", "lib", "conformanceFormat.ts"),
             ...["crds", "charts"].flatMap((d) => readdirSync(path.join(SCHEMA_DIR, d)).map((f) => path.join(SCHEMA_DIR, d, f))),
         ];
         const naming = files.filter((file) => /shared\/conformance|\/work\//.test(readFileSync(file, "utf8")));

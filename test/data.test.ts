@@ -32,29 +32,32 @@ describe("data tier", () => {
             assert.equal(run.ofType(CR("rabbitmq.com/v1beta1", "RabbitmqCluster")).length, 1, "RabbitMQ in the cluster in both");
     });
 
-    it("lets only its clients' namespaces reach the data stores: FinBot's apps, Prometheus, KEDA, the RabbitMQ operator", () => {
+    it("lets only FinBot's apps, KEDA, Prometheus and the RabbitMQ operators into the data namespace, each on its ports", () => {
         for (const run of [dev, prod]) {
-            const policy = inputs(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "finbot-data-ingress");
             const ns = run.config.namespaces;
-            assert.equal(policy.metadata.namespace, ns.data);
-            assert.deepEqual(policy.spec.podSelector, {});
-            assert.deepEqual(policy.spec.ingress, [
-                {
-                    from: [
-                        {
-                            namespaceSelector: {
-                                matchExpressions: [
-                                    {
-                                        key: "kubernetes.io/metadata.name",
-                                        operator: "In",
-                                        values: [ns.apps, ns.data, ns.monitoring, ns.autoscaling, "rabbitmq-system"],
-                                    },
-                                ],
-                            },
-                        },
-                    ],
-                },
+            const policies = run
+                .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                .map((p) => p.inputs as Any)
+                .filter((p) => p.metadata.namespace === ns.data);
+            const ingress = policies.filter((p) => p.spec.policyTypes[0] === "Ingress" && p.spec.ingress);
+            const from = ingress.map((p) => [
+                p.spec.ingress[0].from
+                    .map((f: Any) => f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] ?? f.ipBlock.cidr)
+                    .join(","),
+                (p.spec.ingress[0].ports ?? []).map((x: Any) => x.port).join(","),
             ]);
+            assert.deepEqual(
+                from.sort(),
+                [
+                    [ns.data, ""],
+                    [ns.monitoring, ""],
+                    [run === prod ? "10.0.0.0/16" : "0.0.0.0/0", "9443"],
+                    [ns.apps, "5432,6379,5671"],
+                    [ns.autoscaling, "5671"],
+                    ["rabbitmq-system", "15671,5671"],
+                ].sort(),
+            );
+            assert.ok(policies.some((p) => p.metadata.name === "default-deny"));
         }
     });
 

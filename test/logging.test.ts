@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import YAML from "yaml";
 import { totalRequests } from "../components/lib/cluster";
 import { OBSERVABILITY_KEYS, logstashPipeline } from "../components/logging";
 import { PlatformRun, revealSecrets, runStack } from "./harness";
@@ -51,7 +52,7 @@ describe("logging (ECK)", () => {
         assert.equal(es.nodeSets[0].count, 3);
         assert.deepEqual(es.nodeSets[0].zoneAwareness, {});
         assert.equal(es.nodeSets[0].volumeClaimTemplates[0].spec.resources.requests.storage, "200Gi");
-        assert.equal(es.nodeSets[0].volumeClaimTemplates[0].spec.storageClassName, "gp3");
+        assert.equal(es.nodeSets[0].volumeClaimTemplates[0].spec.storageClassName, "finbot-retain");
         assert.equal(es.podDisruptionBudget.spec.maxUnavailable, 1);
         assert.equal((prod.get(ELASTIC("kibana", "v1", "Kibana"), "finbot-logging-kibana").inputs as Any).spec.count, 2);
         assert.equal((prod.get(ELASTIC("logstash", "v1alpha1", "Logstash"), "finbot-logging-logstash").inputs as Any).spec.count, 2);
@@ -86,10 +87,11 @@ describe("logging (ECK)", () => {
             /-X PUT "https:\/\/logs-es-http\.finbot-logging\.svc:9200\/_ilm\/policy\/finbot-logs" --data-binary @\/requests\/ilm-policy\.json/,
         );
         assert.match(script, /_index_template\/finbot-logs/);
-        assert.deepEqual(job.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef, {
-            name: "logs-es-elastic-user",
-            key: "elastic",
-        });
+        // As the lifecycle user, never `elastic`.
+        assert.deepEqual(job.spec.template.spec.containers[0].env, [
+            { name: "ES_USER", value: "finbot-lifecycle" },
+            { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: "es-user-lifecycle", key: "password" } } },
+        ]);
         assert.ok(dev.ofType("kubernetes:batch/v1:CronJob").length === 1, "an hourly re-apply undoes hand edits");
     });
 
@@ -97,22 +99,31 @@ describe("logging (ECK)", () => {
         const logstash = (dev.get(ELASTIC("logstash", "v1alpha1", "Logstash"), "finbot-logging-logstash").inputs as Any).spec;
         const pipeline: string = logstash.pipelines[0]["config.string"];
         assert.equal(pipeline, logstashPipeline({ clusterEnvPrefix: "FINBOT", environment: "staging" }));
-        assert.match(pipeline, /beats \{\s+port => 5044/);
+        assert.match(pipeline, /beats \{\s+port => 5044\s+ssl_enabled => true/);
         assert.match(pipeline, /json \{\s+source => "message"/);
         assert.match(pipeline, /skip_on_invalid_json => true/);
         assert.match(pipeline, /add_tag => \["finbot_plain_text"\]/);
         assert.match(pipeline, /remove_field => \[.*"password"/);
         assert.match(pipeline, /data_stream => "true"[\s\S]*data_stream_dataset => "finbot"[\s\S]*data_stream_namespace => "staging"/);
         assert.match(pipeline, /hosts => \[ "\$\{FINBOT_ES_HOSTS\}" \]/);
-        assert.deepEqual(logstash.elasticsearchRefs, [{ name: "logs", clusterName: "finbot" }]);
+        // Logstash signs in as its own writer user, verifying Elasticsearch against the internal CA.
+        assert.deepEqual(logstash.elasticsearchRefs, [{ clusterName: "finbot", secretName: "logstash-elasticsearch" }]);
+        const connection = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-logging-logstash-es").inputs) as Any).stringData;
+        assert.deepEqual([connection.url, connection.username], ["https://logs-es-http.finbot-logging.svc:9200", "finbot-logstash"]);
+        assert.match(connection["ca.crt"], /^-----BEGIN CERTIFICATE-----/);
+        assert.deepEqual(logstash.podTemplate.spec.volumes, [{ name: "beats-tls", secret: { secretName: "logstash-beats-tls" } }]);
     });
 
-    it("Filebeat runs on every node with Kubernetes autodiscover and ships to Logstash", () => {
-        const beat = (dev.get(ELASTIC("beat", "v1beta1", "Beat"), "finbot-logging-filebeat-daemonset").inputs as Any).spec;
-        assert.equal(beat.type, "filebeat");
-        assert.ok(beat.daemonSet);
-        assert.equal(beat.config.filebeat.autodiscover.providers[0].type, "kubernetes");
-        assert.deepEqual(beat.config.output.logstash.hosts, ["logs-ls-beats.finbot-logging.svc:5044"]);
+    it("Filebeat runs on every node from the node-agents namespace and ships to Logstash over verified TLS", () => {
+        const beat = dev.get(ELASTIC("beat", "v1beta1", "Beat"), "finbot-logging-filebeat-daemonset").inputs as Any;
+        assert.equal(beat.metadata.namespace, "finbot-node-agents");
+        assert.equal(beat.spec.type, "filebeat");
+        assert.ok(beat.spec.daemonSet);
+        assert.equal(beat.spec.config.filebeat.autodiscover.providers[0].type, "kubernetes");
+        assert.deepEqual(beat.spec.config.output.logstash, {
+            hosts: ["logs-ls-beats.finbot-logging.svc:5044"],
+            ssl: { enabled: true, certificate_authorities: ["/etc/finbot/ca/internal-ca.crt"], verification_mode: "full" },
+        });
         assert.ok(dev.get("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "finbot-logging-filebeat"));
     });
 
@@ -129,7 +140,9 @@ describe("logging (ECK)", () => {
         const observability = dev.get("kubernetes:core/v1:Secret", "finbot-api-observability");
         const data = (revealSecrets(observability.inputs) as Any).stringData;
         assert.equal(data.ELASTIC_APM_SECRET_TOKEN, token);
-        assert.equal(data.ELASTIC_APM_SERVER_URL, "http://apm-apm-http.finbot-logging.svc.cluster.local:8200");
+        assert.equal(data.ELASTIC_APM_SERVER_URL, "https://apm-apm-http.finbot-logging.svc.cluster.local:8200");
+        assert.equal(data.ELASTIC_APM_SERVER_CA_CERT_FILE, "/etc/finbot/ca/internal-ca.crt");
+        assert.deepEqual(apm.http, { tls: { certificate: { secretName: "apm-tls" } } });
         assert.equal(data.ELASTIC_APM_SERVICE_NAME, "api");
         assert.equal(data.SENTRY_DSN, undefined, "error tracking is off in dev");
         assert.ok(JSON.stringify(observability.inputs).includes("1b47061264138c4ac30d75fd1eb44270"));
@@ -152,18 +165,61 @@ describe("logging (ECK)", () => {
         assert.match(data.SENTRY_DSN, /^https:\/\/[0-9a-f]{32}@o100000\.ingest\.sentry\.io\/\d+$/);
     });
 
-    it("only the pipeline, Kibana, APM and the operator reach Elasticsearch; only Filebeat reaches Logstash", () => {
-        const es = (dev.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "finbot-logging-elasticsearch").inputs as Any).spec;
-        assert.deepEqual(es.podSelector.matchLabels, { "elasticsearch.k8s.elastic.co/cluster-name": "logs" });
-        assert.deepEqual(es.ingress[0].from[0].podSelector.matchExpressions[0].values, [
-            "elasticsearch",
-            "kibana",
-            "logstash",
-            "apm-server",
+    it("gives each client its own Elasticsearch user and role; nothing the program runs signs in as elastic", () => {
+        for (const run of [dev, prod]) {
+            const es = (run.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec;
+            assert.deepEqual(es.auth.roles, [{ secretName: "logs-roles" }]);
+            assert.deepEqual(
+                es.auth.fileRealm.map((r: Any) => r.secretName),
+                ["es-user-exporter", "es-user-lifecycle", "es-user-logstash", "es-user-viewer"],
+            );
+            assert.deepEqual(es.http.tls.certificate, { secretName: "logs-es-http-tls" });
+            assert.ok(
+                !JSON.stringify(run.resources.map((r) => r.inputs)).includes("logs-es-elastic-user"),
+                "no one reads the elastic password",
+            );
+        }
+        const roles = YAML.parse(
+            (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-logging-es-roles").inputs) as Any).stringData["roles.yml"],
+        );
+        assert.deepEqual(roles.finbot_exporter.cluster, ["monitor", "read_ilm", "read_slm"]);
+        assert.deepEqual(roles.finbot_logstash_writer.indices, [
+            { names: ["logs-finbot-*"], privileges: ["create_doc", "auto_configure", "view_index_metadata"] },
         ]);
-        const ls = (dev.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "finbot-logging-logstash").inputs as Any).spec;
-        assert.deepEqual(ls.ingress[0].from[0].podSelector.matchExpressions[0].values, ["beat"]);
-        assert.deepEqual(ls.ingress[0].ports, [{ protocol: "TCP", port: 5044 }]);
+        assert.ok(!roles.finbot_log_reader.indices[0].privileges.some((p: string) => /^(write|index|delete|manage|all|create.*)$/.test(p)));
+        const user = (revealSecrets(dev.get("kubernetes:core/v1:Secret", "finbot-logging-es-user-exporter").inputs) as Any).stringData;
+        assert.deepEqual([user.username, user.roles], ["finbot-exporter", "finbot_exporter"]);
+        const exporter = dev.get("kubernetes:helm.sh/v3:Release", "finbot-logging-elasticsearch-exporter").inputs as Any;
+        assert.deepEqual(exporter.values.env, { ES_USERNAME: "finbot-exporter" });
+        // In prod people come through single sign-on and read logs as the viewer; dev keeps Kibana's own login.
+        const kibana = (run: PlatformRun) => (run.get(ELASTIC("kibana", "v1", "Kibana"), "finbot-logging-kibana").inputs as Any).spec;
+        assert.equal(kibana(prod).config["xpack.security.authc.providers"].anonymous.sso.credentials.username, "finbot-viewer");
+        assert.deepEqual(kibana(dev).config, {});
+    });
+
+    it("snapshots every night, kept as long as the logs: a volume in dev, S3 with a web identity in prod", () => {
+        const bodies = (run: PlatformRun) => {
+            const data = (
+                run.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "finbot-logging-lifecycle-requests")!.inputs as Any
+            ).data;
+            return { repository: JSON.parse(data["snapshot-repository.json"]), policy: JSON.parse(data["snapshot-policy.json"]) };
+        };
+        assert.deepEqual(bodies(dev).repository, { type: "fs", settings: { location: "/usr/share/elasticsearch/snapshots" } });
+        assert.equal(bodies(prod).repository.type, "s3");
+        assert.match(bodies(prod).repository.settings.bucket, /^finbot-production-log-snapshots-\d+$/);
+        assert.deepEqual(bodies(prod).policy.retention.expire_after, "28d");
+        assert.deepEqual(bodies(prod).policy.config.indices, ["logs-finbot-*"]);
+        const nodeSet = (prod.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec.nodeSets[0];
+        assert.equal(nodeSet.podTemplate.spec.volumes[0].projected.sources[0].serviceAccountToken.audience, "sts.amazonaws.com");
+        const trust = JSON.parse((prod.get("aws:iam/role:Role", "finbot-logging-snapshots").inputs as Any).assumeRolePolicy);
+        assert.deepEqual(Object.values(trust.Statement[0].Condition.StringEquals), [
+            "system:serviceaccount:finbot-logging:elasticsearch",
+            "sts.amazonaws.com",
+        ]);
+        const bucket = prod.get("aws:s3/bucket:Bucket", "finbot-logging-snapshots");
+        assert.equal(bucket.protect, true);
+        assert.equal((prod.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec.volumeClaimDeletePolicy, "DeleteOnScaledownOnly");
+        assert.equal(prod.get(ES, "finbot-logging-elasticsearch").protect, true);
     });
 
     it("monitors the pipeline: the Elasticsearch exporter, its alerts and a dashboard", () => {

@@ -68,7 +68,13 @@ describe("monitoring", () => {
             [2, "30d", "hard"],
         );
         assert.equal(p.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage, "100Gi");
-        assert.equal(p.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName, "gp3");
+        assert.equal(p.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName, "finbot-retain");
+        // Production's volumes outlive their claims.
+        const retain = prod.get("kubernetes:storage.k8s.io/v1:StorageClass", "finbot-retained-volumes");
+        assert.deepEqual(
+            [(retain.inputs as Any).reclaimPolicy, (retain.inputs as Any).parameters.encrypted, retain.protect],
+            ["Retain", "true", true],
+        );
         assert.equal(p.prometheus.prometheusSpec.retentionSize, "87040MiB", "85% of 100Gi leaves room for the WAL");
         assert.equal(p.alertmanager.alertmanagerSpec.replicas, 3);
         assert.equal(d.alertmanager.alertmanagerSpec.replicas, 1);

@@ -2,7 +2,7 @@
 // real plan of both stacks (no mandatory violation may remain).
 import * as assert from "node:assert/strict";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { allPolicies, aws, kubernetes } from "../policy/rules";
+import { allPolicies, aws, isolation, kubernetes } from "../policy/rules";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -52,18 +52,72 @@ const pdb = resource("kubernetes:policy/v1:PodDisruptionBudget", {
     metadata: { namespace: "apps" },
     spec: { selector: { matchLabels: { app: "api" } } },
 });
-const rds = (props: Props) =>
-    resource("aws:rds/instance:Instance", {
+const aurora = (props: Props) =>
+    resource("aws:rds/cluster:Cluster", {
+        clusterIdentifier: "finbot",
         storageEncrypted: true,
-        publiclyAccessible: false,
-        multiAz: true,
+        manageMasterUserPassword: true,
         backupRetentionPeriod: 14,
         deletionProtection: true,
         skipFinalSnapshot: false,
-        performanceInsightsEnabled: true,
-        monitoringInterval: 60,
         ...props,
     });
+const auroraInstance = (zone: string, props: Props = {}) =>
+    resource(
+        "aws:rds/clusterInstance:ClusterInstance",
+        {
+            clusterIdentifier: "finbot",
+            availabilityZone: zone,
+            publiclyAccessible: false,
+            performanceInsightsEnabled: true,
+            monitoringInterval: 60,
+            ...props,
+        },
+        `i-${zone}`,
+    );
+const namespace = (name: string, level?: string) =>
+    resource(
+        "kubernetes:core/v1:Namespace",
+        { metadata: { name, labels: level ? { "pod-security.kubernetes.io/enforce": level } : {} } },
+        name,
+    );
+const defaultDeny = (ns: string) =>
+    resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
+        metadata: { name: "default-deny", namespace: ns },
+        spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    });
+/** A gateway whose load balancer has `scheme`, a route to Grafana on it, and (optionally) single sign-on on the route. */
+const uiRoute = (scheme: string, sso: boolean) => [
+    resource("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", {
+        metadata: { name: "p" },
+        spec: {
+            provider: { kubernetes: { envoyService: { annotations: { "service.beta.kubernetes.io/aws-load-balancer-scheme": scheme } } } },
+        },
+    }),
+    resource("kubernetes:gateway.networking.k8s.io/v1:GatewayClass", { metadata: { name: "c" }, spec: { parametersRef: { name: "p" } } }),
+    resource("kubernetes:gateway.networking.k8s.io/v1:Gateway", { metadata: { name: "g" }, spec: { gatewayClassName: "c" } }),
+    resource("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", {
+        metadata: { name: "grafana", namespace: "mon" },
+        spec: { parentRefs: [{ name: "g" }], rules: [{ backendRefs: [{ name: "kube-prometheus-stack-grafana", port: 80 }] }] },
+    }),
+    ...(sso
+        ? [
+              resource("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", {
+                  metadata: { name: "grafana-sso", namespace: "mon" },
+                  spec: { targetRefs: [{ name: "grafana" }], oidc: {}, authorization: { defaultAction: "Deny" } },
+              }),
+          ]
+        : []),
+];
+const policyOf = (spec: Props) => resource("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", { metadata: { name: "s" }, spec });
+const kps = (anonymous: boolean) =>
+    resource("kubernetes:helm.sh/v3:Release", {
+        chart: "kube-prometheus-stack",
+        values: { grafana: { "grafana.ini": { "auth.anonymous": { enabled: anonymous }, users: { allow_sign_up: false } } } },
+    });
+const rabbitUser = (tags: string[]) => resource("kubernetes:rabbitmq.com/v1beta1:User", { metadata: { name: "api" }, spec: { tags } });
+const rabbitCluster = (tls: Props) =>
+    resource("kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster", { metadata: { name: "q" }, spec: { tls } });
 const cache = (props: Props) =>
     resource("aws:elasticache/replicationGroup:ReplicationGroup", {
         transitEncryptionEnabled: true,
@@ -135,20 +189,46 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     ],
     [kubernetes.autoscaledDeployments, [deployment(goodContainer), hpa(4)], [deployment(goodContainer)]],
     [kubernetes.disruptionBudgets, [deployment(goodContainer), hpa(4), pdb], [deployment(goodContainer), hpa(4)]],
+    [isolation.defaultDenyPerNamespace, [namespace("apps", "restricted"), defaultDeny("apps")], [namespace("apps", "restricted")]],
     [
-        kubernetes.dataNetworkPolicies,
-        [
-            resource("kubernetes:postgresql.cnpg.io/v1:Cluster", { metadata: { namespace: "data" } }),
-            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", { metadata: { namespace: "data" } }),
-        ],
-        [resource("kubernetes:postgresql.cnpg.io/v1:Cluster", { metadata: { namespace: "data" } })],
+        isolation.podSecurityLabels,
+        [namespace("apps", "restricted"), deployment(goodContainer), namespace("node-agents", "privileged")],
+        [namespace("apps", "privileged"), deployment(goodContainer), namespace("data")],
     ],
-    [aws.rdsEncrypted, [rds({})], [rds({ storageEncrypted: false })]],
-    [aws.rdsNotPublic, [rds({})], [rds({ publiclyAccessible: true })]],
-    [aws.rdsMultiAz, [rds({}), rds({ multiAz: false, replicateSourceDb: "primary" })], [rds({ multiAz: false })]],
-    [aws.rdsBackups, [rds({})], [rds({ backupRetentionPeriod: 1 })]],
-    [aws.rdsDeletionProtection, [rds({})], [rds({ deletionProtection: false })]],
-    [aws.rdsMonitoring, [rds({})], [rds({ performanceInsightsEnabled: false })]],
+    [isolation.privateOperatorUis, uiRoute("internal", true), uiRoute("internet-facing", false)],
+    [isolation.noBasicAuthInProduction, [policyOf({ oidc: {} })], [policyOf({ basicAuth: { users: { name: "x" } } })]],
+    [
+        isolation.noAdminForApps,
+        [
+            rabbitUser([]),
+            resource("kubernetes:postgresql.cnpg.io/v1:Cluster", {
+                spec: { enableSuperuserAccess: false, managed: { roles: [{ name: "api" }] } },
+            }),
+        ],
+        [
+            rabbitUser(["administrator"]),
+            resource("kubernetes:postgresql.cnpg.io/v1:Cluster", { spec: { managed: { roles: [{ name: "api", superuser: true }] } } }),
+        ],
+    ],
+    [isolation.rabbitmqTlsOnly, [rabbitCluster({ secretName: "t", disableNonTLSListeners: true })], [rabbitCluster({ secretName: "t" })]],
+    [isolation.grafanaNoAnonymous, [kps(false)], [kps(true)]],
+    [
+        isolation.priorityClassEverywhere,
+        [
+            resource("kubernetes:batch/v1:Job", {
+                metadata: { name: "j" },
+                spec: { template: { spec: { priorityClassName: "finbot-services", containers: [] } } },
+            }),
+        ],
+        [deployment(goodContainer)],
+    ],
+    [aws.rdsEncrypted, [aurora({})], [aurora({ storageEncrypted: false })]],
+    [aws.rdsNotPublic, [auroraInstance("a")], [auroraInstance("a", { publiclyAccessible: true })]],
+    [aws.rdsMultiAz, [aurora({}), auroraInstance("a"), auroraInstance("b")], [aurora({}), auroraInstance("a")]],
+    [aws.rdsBackups, [aurora({})], [aurora({ backupRetentionPeriod: 7 })]],
+    [aws.rdsDeletionProtection, [aurora({})], [aurora({ deletionProtection: false })]],
+    [aws.rdsMasterPasswordManaged, [aurora({})], [aurora({ manageMasterUserPassword: false, masterPassword: "hunter2" })]],
+    [aws.rdsMonitoring, [auroraInstance("a")], [auroraInstance("a", { performanceInsightsEnabled: false })]],
     [aws.rdsProxyTls, [resource("aws:rds/proxy:Proxy", { requireTls: true })], [resource("aws:rds/proxy:Proxy", { requireTls: false })]],
     [aws.elasticacheEncryption, [cache({}), cache({ userGroupIds: undefined, authToken: "t" })], [cache({ userGroupIds: [] })]],
     [aws.elasticacheHighAvailability, [cache({})], [cache({ automaticFailoverEnabled: false })]],
@@ -156,6 +236,37 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         aws.noPublicIngress,
         [resource("aws:ec2/securityGroup:SecurityGroup", { ingress: [{ fromPort: 5432, toPort: 5432, securityGroups: ["sg-1"] }] })],
         [resource("aws:ec2/securityGroup:SecurityGroup", { ingress: [{ fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }] })],
+    ],
+    [
+        aws.noPublicIngressRules,
+        [
+            resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {
+                fromPort: 5432,
+                toPort: 5432,
+                referencedSecurityGroupId: "sg-1",
+            }),
+        ],
+        [
+            resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { fromPort: 5432, toPort: 5432, cidrIpv4: "0.0.0.0/0" }),
+            resource("aws:ec2/securityGroupRule:SecurityGroupRule", {
+                type: "ingress",
+                fromPort: 22,
+                toPort: 22,
+                cidrBlocks: ["0.0.0.0/0"],
+            }),
+        ],
+    ],
+    [
+        aws.iamNoAdmin,
+        [
+            resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {
+                policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+            }),
+        ],
+        [
+            resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }),
+            resource("aws:iam/policy:Policy", { policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }),
+        ],
     ],
     [
         aws.iamNoWildcards,
@@ -191,6 +302,17 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                 viewerCertificate: { minimumProtocolVersion: "TLSv1" },
             }),
         ],
+    ],
+    [
+        aws.cloudfrontEdge,
+        [
+            resource("aws:cloudfront/distribution:Distribution", {
+                webAclId: "arn:waf",
+                viewerCertificate: { acmCertificateArn: "arn:acm" },
+            }),
+            resource("aws:cloudwatch/logDeliverySource:LogDeliverySource", { logType: "ACCESS_LOGS" }),
+        ],
+        [resource("aws:cloudfront/distribution:Distribution", { viewerCertificate: { cloudfrontDefaultCertificate: true } })],
     ],
     [aws.s3Private, bucketSet(true, true), bucketSet(false, false)],
 ];

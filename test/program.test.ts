@@ -25,10 +25,16 @@ function engineConfigValues(stack: string): Record<string, unknown> {
 }
 
 /** Loads index.ts afresh under mocks; returns its exports, or the error it stopped with. */
-function runProgram(stack: string, config: Record<string, string>) {
+/** The top-level keys holding a secret: what `pulumi config set --secret --path` leaves encrypted. */
+const SECRET_KEYS = ["finbot:monitoring", "finbot:errorTracking", "finbot:traffic", "finbot:services"];
+
+function runProgram(stack: string, config: Record<string, string>, secretKeys = SECRET_KEYS) {
     return exclusively(async () => {
         const registered = await installMocks(stack);
-        pulumi.runtime.setAllConfig(config);
+        pulumi.runtime.setAllConfig(
+            config,
+            secretKeys.filter((k) => k in config),
+        );
         delete require.cache[require.resolve(INDEX)];
         // The program downloads release manifests; here the network is a stand-in that answers with a comment.
         const realFetch = globalThis.fetch;

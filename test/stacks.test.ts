@@ -4,9 +4,7 @@
 import * as assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
-import { readStackFileAt } from "../components/config/load";
-import { validateConfig } from "../components/config/validate";
-import { PROJECT_DIR, PlatformRun, runPlatform } from "./harness";
+import { PROJECT_DIR, PlatformRun, runStackFile } from "./harness";
 
 /** Namespaces the program does not create but applies to: the RabbitMQ operator's own (its manifest creates it). */
 const EXTERNAL_NAMESPACES = new Set(["rabbitmq-system"]);
@@ -14,14 +12,6 @@ const EXTERNAL_NAMESPACES = new Set(["rabbitmq-system"]);
 export const TEST_STACKS = readdirSync(path.join(PROJECT_DIR, "test", "stacks"))
     .filter((f) => f.endsWith(".yaml"))
     .map((f) => path.join("test", "stacks", f));
-
-export async function planTestStack(file: string): Promise<PlatformRun> {
-    const read = readStackFileAt(path.join(PROJECT_DIR, file));
-    if (!read.ok) throw new Error(read.errors.join("\n"));
-    const result = validateConfig(read.raw, "allow");
-    if (!result.ok) throw new Error(result.errors.join("\n"));
-    return runPlatform(result.config, path.basename(file, ".yaml"));
-}
 
 /** Namespaces objects of a run are placed in that the run does not create. */
 function strayNamespaces(run: PlatformRun): string[] {
@@ -53,7 +43,7 @@ describe("stack files", () => {
 
     for (const file of TEST_STACKS) {
         it(`${file} plans, with every object in a namespace the plan creates`, async () => {
-            const run = await planTestStack(file);
+            const run = await runStackFile(file);
             assert.deepEqual(strayNamespaces(run), []);
             // Everything optional is there.
             const config = run.config;
@@ -73,7 +63,7 @@ describe("stack files", () => {
     }
 
     it("the namespace check can fail: a chart value pointing elsewhere is reported", async () => {
-        const run = await planTestStack(path.join("test", "stacks", "everything.yaml"));
+        const run = await runStackFile(path.join("test", "stacks", "everything.yaml"));
         const release = run.get("kubernetes:helm.sh/v3:Release", "finbot-monitoring-pushgateway");
         const broken = new PlatformRun(run.stack, run.config, run.platform, [
             ...run.resources.filter((r) => r !== release),

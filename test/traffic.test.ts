@@ -23,18 +23,19 @@ describe("traffic", () => {
         prod = await runStack("prod");
     });
 
-    it("installs pinned Envoy Gateway and cert-manager, then a Gateway with HTTP and HTTPS listeners", () => {
+    it("installs pinned Envoy Gateway and cert-manager, then a Gateway with HTTPS (and, without the CDN, an HTTP redirect)", () => {
         for (const run of [dev, prod]) {
             const eg = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-traffic-envoy-gateway");
             assert.deepEqual([eg.chart, eg.version], ["oci://docker.io/envoyproxy/gateway-helm", "v1.9.0"]);
             const cm = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-traffic-cert-manager");
             assert.deepEqual([cm.version, cm.values.crds.enabled], ["v1.21.1", true]);
             const gateway = inputs(run, GW("Gateway"), "finbot-traffic-gateway").spec;
+            // Behind CloudFront (prod) the origin listens on 443 only: CloudFront redirects to HTTPS itself.
             assert.deepEqual(
                 gateway.listeners.map((l: Any) => `${l.name}:${l.protocol}:${l.port}`),
-                ["http:HTTP:80", "https:HTTPS:443"],
+                run === prod ? ["https:HTTPS:443"] : ["http:HTTP:80", "https:HTTPS:443"],
             );
-            assert.deepEqual(gateway.listeners[1].tls, {
+            assert.deepEqual(gateway.listeners.at(-1).tls, {
                 mode: "Terminate",
                 certificateRefs: [{ kind: "Secret", name: "finbot-gateway-tls" }],
             });
@@ -44,10 +45,15 @@ describe("traffic", () => {
     });
 
     it("issues certificates with ACME in prod and self-signed in dev, for every routed hostname", () => {
-        assert.ok(
-            inputs(prod, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-issuer").spec.acme.solvers[0].http01
-                .gatewayHTTPRoute,
-        );
+        // CloudFront reaches the origin over HTTPS only: prod answers ACME with DNS-01 in its zone, through cert-manager's pod identity.
+        assert.deepEqual(inputs(prod, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-issuer").spec.acme.solvers, [
+            { dns01: { route53: { region: "eu-central-1", hostedZoneID: "ZREPLACE_ME" } } },
+        ]);
+        const dnsPolicy = JSON.parse(inputs(prod, "aws:iam/rolePolicy:RolePolicy", "finbot-traffic-cert-manager-dns").policy);
+        assert.deepEqual(dnsPolicy.Statement[0].Resource, ["arn:aws:route53:::hostedzone/ZREPLACE_ME"]);
+        assert.deepEqual(dnsPolicy.Statement[0].Condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"], [
+            "TXT",
+        ]);
         assert.deepEqual(inputs(dev, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-issuer").spec, { selfSigned: {} });
         const names = inputs(dev, "kubernetes:cert-manager.io/v1:Certificate", "finbot-traffic-certificate").spec.dnsNames;
         assert.deepEqual(names, [
@@ -59,11 +65,18 @@ describe("traffic", () => {
         ]);
     });
 
-    it("makes the gateway an internet-facing NLB in prod only", () => {
-        const service = (run: PlatformRun) => inputs(run, EG("EnvoyProxy"), "finbot-traffic-proxy").spec.provider.kubernetes.envoyService;
+    it("in prod: an internet-facing NLB that admits only CloudFront, and an internal NLB for the operator UIs", () => {
+        const service = (run: PlatformRun, name = "finbot-traffic-proxy") =>
+            inputs(run, EG("EnvoyProxy"), name).spec.provider.kubernetes.envoyService;
         assert.equal(service(prod).annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"], "internet-facing");
         assert.equal(service(prod).annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"], "ip");
+        assert.match(service(prod).annotations["service.beta.kubernetes.io/aws-load-balancer-security-group-prefix-lists"], /^pl-/);
+        assert.equal(
+            service(prod, "finbot-traffic-internal-proxy").annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"],
+            "internal",
+        );
         assert.deepEqual(service(dev).annotations, {});
+        assert.equal(dev.ofType(EG("EnvoyProxy")).length, 1, "dev: one gateway");
         assert.equal(inputs(prod, EG("EnvoyProxy"), "finbot-traffic-proxy").spec.provider.kubernetes.envoyDeployment.replicas, 3);
     });
 
@@ -90,15 +103,49 @@ describe("traffic", () => {
         assert.deepEqual(policy.rateLimit.local.rules[0].limit, { requests: 1000, unit: "Second" });
     });
 
-    it("puts basic auth in front of Prometheus and Alertmanager; Grafana and Kibana keep their own login", () => {
-        const policies = prod
-            .ofType(EG("SecurityPolicy"))
-            .map((p) => (p.inputs as Any).spec.targetRefs[0].name)
-            .sort();
-        assert.deepEqual(policies, ["alertmanager", "prometheus"]);
-        const secret = prod.get("kubernetes:core/v1:Secret", "finbot-traffic-ui-auth-finbot-monitoring");
+    it("prod: operator UIs only on the internal gateway, behind single sign-on for the allowed groups; dev: basic auth where there is no login", () => {
+        const policies = (run: PlatformRun) =>
+            Object.fromEntries(run.ofType(EG("SecurityPolicy")).map((p) => [(p.inputs as Any).metadata.name, (p.inputs as Any).spec]));
+        const prodPolicies = policies(prod);
+        assert.deepEqual(Object.keys(prodPolicies).sort(), [
+            "alertmanager-sso",
+            "cloudfront-only",
+            "grafana-sso",
+            "kibana-sso",
+            "prometheus-sso",
+        ]);
+        const sso = prodPolicies["prometheus-sso"];
+        assert.equal(sso.oidc.redirectURL, "https://prometheus.finbot.replace-me.example.com/oauth2/callback");
+        assert.deepEqual(sso.oidc.clientSecret, { name: "finbot-oidc-client" });
+        assert.equal(sso.authorization.defaultAction, "Deny");
+        assert.deepEqual(sso.authorization.rules[0].principal.jwt.claims, [
+            { name: "groups", valueType: "StringArray", values: ["finbot-platform-oncall"] },
+        ]);
+        assert.deepEqual(sso.jwt.providers[0].extractFrom, { cookies: ["finbot-id-token"] });
+        for (const ui of ["grafana", "prometheus", "alertmanager", "kibana"])
+            assert.equal(inputs(prod, GW("HTTPRoute"), `finbot-traffic-route-${ui}`).spec.parentRefs[0].name, "finbot-internal");
+        assert.equal(
+            prod.ofType("kubernetes:core/v1:Secret").filter((s) => s.name.includes("ui-auth")).length,
+            0,
+            "no shared password in prod",
+        );
+        assert.equal(prod.platform.uiPassword, undefined);
+        const devPolicies = policies(dev);
+        assert.deepEqual(Object.keys(devPolicies).sort(), ["alertmanager-basic-auth", "prometheus-basic-auth"]);
+        const secret = dev.get("kubernetes:core/v1:Secret", "finbot-traffic-ui-auth-finbot-monitoring");
         assert.match((revealSecrets(secret.inputs) as Any).stringData[".htpasswd"], /^finbot:\{SHA\}[A-Za-z0-9+/]{27}=$/);
         assert.ok(JSON.stringify(secret.inputs).includes("1b47061264138c4ac30d75fd1eb44270"));
+    });
+
+    it("prod: the public gateway refuses requests without CloudFront's origin key, which only CloudFront sends", () => {
+        const policy = inputs(prod, EG("SecurityPolicy"), "finbot-traffic-origin-only").spec;
+        assert.deepEqual(policy.targetRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "finbot" }]);
+        assert.deepEqual(policy.apiKeyAuth.extractFrom, [{ headers: ["x-finbot-origin-key"] }]);
+        const key = (revealSecrets(prod.get("kubernetes:core/v1:Secret", "finbot-traffic-origin-key").inputs) as Any).stringData.cloudfront;
+        const origins = (
+            revealSecrets(prod.get("aws:cloudfront/distribution:Distribution", "finbot-traffic-cdn-distribution").inputs) as Any
+        ).origins;
+        assert.deepEqual(origins.find((o: Any) => o.originId === "gateway").customHeaders, [{ name: "x-finbot-origin-key", value: key }]);
     });
 
     it("splits traffic by weight for a canary and by header for an A/B cohort", async () => {
@@ -150,7 +197,20 @@ describe("traffic", () => {
             ["/static/*->assets", "/assets/*->assets"],
         );
         assert.equal(distribution.defaultCacheBehavior.cachePolicyId, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", "the API is never cached");
-        assert.ok(distribution.origins[0].originAccessControlId);
+        assert.ok((revealSecrets(distribution.origins) as Any)[0].originAccessControlId);
+        // The aliases with an ACM certificate (us-east-1): TLS 1.2 at least; a web ACL; access logs that expire.
+        assert.deepEqual(distribution.aliases, ["app.finbot.replace-me.example.com"]);
+        assert.equal(distribution.viewerCertificate.minimumProtocolVersion, "TLSv1.2_2021");
+        assert.equal(distribution.viewerCertificate.sslSupportMethod, "sni-only");
+        assert.equal(inputs(prod, "aws:acm/certificate:Certificate", "finbot-traffic-cdn-certificate").region, "us-east-1");
+        const acl = inputs(prod, "aws:wafv2/webAcl:WebAcl", "finbot-traffic-cdn-web-acl");
+        assert.deepEqual([acl.scope, acl.region], ["CLOUDFRONT", "us-east-1"]);
+        assert.deepEqual(
+            acl.rules.map((r: Any) => r.name),
+            ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "rate-limit-per-ip"],
+        );
+        assert.equal(inputs(prod, "aws:cloudwatch/logGroup:LogGroup", "finbot-traffic-cdn-access-logs").retentionInDays, 90);
+        assert.ok(prod.get("aws:cloudwatch/logDelivery:LogDelivery", "finbot-traffic-cdn-access-logs"));
         assert.equal(inputs(prod, "aws:cloudfront/cachePolicy:CachePolicy", "finbot-traffic-cdn-static").defaultTtl, 31536000);
         assert.equal(dev.ofType("aws:cloudfront/distribution:Distribution").length, 0);
     });

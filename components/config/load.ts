@@ -8,8 +8,9 @@ import { RawStackConfig } from "./validate";
 export const NAMESPACE = "finbot";
 const PREFIX = `${NAMESPACE}:`;
 
-/** What replaces an encrypted (`secure:`) value when a stack file is read without the Pulumi CLI. */
-export const SECRET_STAND_IN = "offline-plan-secret-stand-in";
+import { SECRET_STAND_IN } from "./stand-in";
+
+export { SECRET_STAND_IN };
 
 export type ReadResult = { ok: true; raw: RawStackConfig } | { ok: false; errors: string[] };
 
@@ -69,9 +70,12 @@ function parseStackFile(file: string, content: string | (() => string), hint: st
  * The config the Pulumi engine hands the program: every value is a string, structured values are
  * JSON, secrets are already decrypted (the schema marks which values are secret).
  */
-export function fromEngineConfig(all: Record<string, string>, stack: string): RawStackConfig {
+export function fromEngineConfig(all: Record<string, string>, stack: string, isSecret: (key: string) => boolean): RawStackConfig {
     return {
         file: stackFileName(stack),
+        secretKeys: Object.keys(all)
+            .filter((key) => key.startsWith(PREFIX) && isSecret(key))
+            .map((key) => key.slice(PREFIX.length)),
         values: finbotValues(all, (value) => {
             if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;
             try {

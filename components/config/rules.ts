@@ -320,6 +320,75 @@ export const internalTlsIssuer: ConfigRule = {
     },
 };
 
+export const operatorUisPrivate: ConfigRule = {
+    name: "operator-uis-private",
+    description:
+        "In production people sign in to the operator UIs through single sign-on (OIDC), never a shared password; OIDC needs its settings.",
+    check(c) {
+        const access = c.traffic?.operatorAccess ?? {};
+        const mode = access.mode ?? (production(c) ? "oidc" : "basic-auth");
+        if (c.traffic?.enabled === false) return [];
+        if (production(c) && mode !== "oidc")
+            return [
+                {
+                    path: ["traffic", "operatorAccess", "mode"],
+                    input: mode,
+                    message: "oidc in production (a shared password can silence every page)",
+                },
+            ];
+        if (mode === "oidc" && access.oidc === undefined)
+            return [
+                {
+                    path: ["traffic", "operatorAccess", "oidc"],
+                    input: undefined,
+                    message: "the identity provider's settings (issuer, jwksUri, clientId, clientSecret, allowedGroups)",
+                },
+            ];
+        return [];
+    },
+};
+
+export const edgeReady: ConfigRule = {
+    name: "edge-ready",
+    description: "In production the CDN serves the domain's aliases with an ACM certificate validated in the Route 53 zone.",
+    check(c) {
+        const cdn = c.traffic?.cdn;
+        if (!production(c) || c.traffic?.enabled === false || cdn?.enabled !== true) return [];
+        const issues: RuleIssue[] = [];
+        if (!Array.isArray(cdn.aliases) || cdn.aliases.length === 0)
+            issues.push({
+                path: ["traffic", "cdn", "aliases"],
+                input: cdn.aliases,
+                message: "at least one domain name CloudFront serves in production",
+            });
+        if (cdn.hostedZoneId === undefined)
+            issues.push({
+                path: ["traffic", "cdn", "hostedZoneId"],
+                input: undefined,
+                message: "the Route 53 zone of the domain in production",
+            });
+        return issues;
+    },
+};
+
+export const snapshotsStored: ConfigRule = {
+    name: "snapshots-stored",
+    description:
+        "Elasticsearch with more than one node snapshots to S3 (finbot:network and finbot:cluster.name); a volume serves a single node only.",
+    check(c) {
+        const nodes = c.logging?.elasticsearch?.nodes;
+        if (c.logging?.enabled === false || !isNumber(nodes) || nodes <= 1) return [];
+        if (c.network !== undefined && c.cluster?.name !== undefined) return [];
+        return [
+            {
+                path: ["logging", "elasticsearch", "nodes"],
+                input: nodes,
+                message: "1 without an S3 snapshot repository (set finbot:network and finbot:cluster.name for one)",
+            },
+        ];
+    },
+};
+
 export const tenTimesPeak: ConfigRule = {
     name: "ten-times-peak",
     description: "In production every public service declares its measured capacity and can serve 10x its peak at maxReplicas.",
@@ -357,5 +426,8 @@ export const CONFIG_RULES: ConfigRule[] = [
     productionQuorums,
     gatewayReady,
     internalTlsIssuer,
+    operatorUisPrivate,
+    edgeReady,
+    snapshotsStored,
     tenTimesPeak,
 ];

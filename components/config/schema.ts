@@ -238,14 +238,23 @@ export const platformSchema = z
                 autoscaling: dnsLabel(63).default("finbot-autoscaling").describe("Namespace of KEDA."),
                 logging: dnsLabel(63)
                     .default("finbot-logging")
-                    .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, Filebeat, APM."),
+                    .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, APM."),
                 traffic: dnsLabel(63).default("finbot-traffic").describe("Namespace of Envoy Gateway, cert-manager and the gateway."),
+                nodeAgents: dnsLabel(63)
+                    .default("finbot-node-agents")
+                    .describe("Namespace of the agents on every node (Filebeat, node-exporter): the only privileged one."),
             })
             .prefault({})
             .describe("Namespaces per area, created by the program."),
         kubernetes: z
             .strictObject({
-                storageClass: z.string().min(1).optional().describe("StorageClass for volumes. @default the cluster's default class"),
+                storageClass: z
+                    .string()
+                    .min(1)
+                    .optional()
+                    .describe(
+                        "StorageClass for volumes. @default in production finbot-retain (created: encrypted gp3, volumes retained), else the cluster's default class",
+                    ),
                 zoneSpread: z
                     .enum(["required", "preferred"])
                     .optional()
@@ -255,7 +264,7 @@ export const platformSchema = z
                     .min(1)
                     .optional()
                     .describe(
-                        "Where the Kubernetes API server answers, for the network policies of operators and controllers. @default the VPC CIDR with finbot:network, else any address (a laptop cluster)",
+                        "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. @default the VPC CIDR with finbot:network, else any address (a laptop cluster)",
                     ),
             })
             .prefault({})

@@ -1,11 +1,23 @@
 // `finbot:traffic`: Gateway API load balancing (Envoy Gateway), TLS (cert-manager), CDN,
 // autoscaling inputs (metrics-server, prometheus-adapter) and load tests.
 import { z } from "zod";
-import { duration, resourcesSchema } from "./primitives";
+import { duration, resourcesSchema, secretString } from "./primitives";
 
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
     error: 'a lower-case DNS domain such as "finbot.example.com"',
 });
+
+const oidcSchema = z
+    .strictObject({
+        issuer: z.url().describe("The identity provider's issuer URL."),
+        jwksUri: z.url().describe("Where the provider publishes its signing keys (from its discovery document)."),
+        clientId: z.string().min(1).describe("The platform's client id at the provider."),
+        clientSecret: secretString().describe("The client secret (set with `pulumi config set --secret --path`)."),
+        allowedGroups: z.array(z.string().min(1)).min(1).describe("Groups (in the groups claim) allowed in; everyone else is refused."),
+        groupsClaim: z.string().min(1).default("groups").describe("ID token claim listing the user's groups."),
+        scopes: z.array(z.string().min(1)).default(["openid", "email", "profile"]).describe("Scopes requested besides openid."),
+    })
+    .describe("Single sign-on for the operator UIs (OpenID Connect).");
 
 export const trafficSchema = z
     .strictObject({
@@ -38,9 +50,42 @@ export const trafficSchema = z
             .max(1000000)
             .default(1000)
             .describe("Requests per second per route, per gateway replica."),
+        operatorAccess: z
+            .strictObject({
+                mode: z
+                    .enum(["basic-auth", "oidc"])
+                    .optional()
+                    .describe(
+                        "How people sign in to Grafana, Prometheus, Alertmanager and Kibana at the gateway. @default oidc in production, basic-auth in staging",
+                    ),
+                internal: z
+                    .boolean()
+                    .optional()
+                    .describe("Serve the operator UIs on an internal load balancer only (not the public one). @default true in production"),
+                oidc: oidcSchema.optional(),
+            })
+            .prefault({})
+            .describe("Access to the operator UIs."),
         cdn: z
             .strictObject({
                 enabled: z.boolean().default(false).describe("CloudFront in front of the load balancer (production)."),
+                aliases: z
+                    .array(hostname)
+                    .default([])
+                    .describe("Domain names CloudFront serves (its ACM certificate covers them; required in production)."),
+                hostedZoneId: z
+                    .string()
+                    .min(1)
+                    .optional()
+                    .describe("Route 53 zone of the domain: certificate validation, aliases, DNS-01 (required in production)."),
+                logRetentionDays: z.number().int().min(1).max(3650).default(90).describe("Days CloudFront's access logs are kept."),
+                rateLimitPer5Minutes: z
+                    .number()
+                    .int()
+                    .min(100)
+                    .max(2_000_000_000)
+                    .default(2000)
+                    .describe("Requests per client IP per 5 minutes before the web ACL blocks it."),
                 staticPaths: z
                     .array(z.string().regex(/^\/[\w./-]*\*?$/, { error: 'a path pattern such as "/static/*"' }))
                     .default(["/static/*", "/assets/*"]),
@@ -59,3 +104,13 @@ export const trafficSchema = z
     .prefault({});
 
 export type TrafficConfig = z.output<typeof trafficSchema>;
+export type OidcConfig = z.output<typeof oidcSchema>;
+
+/** How the operator UIs are reached, with the environment's defaults filled in. */
+export function operatorAccessOf(
+    traffic: TrafficConfig,
+    production: boolean,
+): { mode: "basic-auth" | "oidc"; internal: boolean; oidc?: OidcConfig } {
+    const access = traffic.operatorAccess;
+    return { mode: access.mode ?? (production ? "oidc" : "basic-auth"), internal: access.internal ?? production, oidc: access.oidc };
+}

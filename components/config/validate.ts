@@ -1,7 +1,9 @@
 // Validation of a stack's raw `finbot:` config against the schema, with one readable line per
 // problem: "<stack file>: <key path>: expected <what>, given <what>". Secret values are never
 // echoed.
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { SECRET_STAND_IN } from "./stand-in";
 import { PlatformConfig, isSecretSchema, platformSchema } from "./schema";
 
 /** A stack's `finbot:` config as read from the stack file or the Pulumi engine. */
@@ -10,6 +12,11 @@ export interface RawStackConfig {
     file: string;
     /** Values by key without the `finbot:` prefix (`services`, `releases`, ...). */
     values: Record<string, unknown>;
+    /**
+     * Top-level keys (without `finbot:`) the Pulumi engine holds encrypted; undefined for a stack
+     * file read directly, where encrypted values are stand-ins.
+     */
+    secretKeys?: string[];
 }
 
 /**
@@ -36,6 +43,13 @@ export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPol
     }
     // Production applies release manifests only when their checksum is recorded: like a placeholder,
     // listed by the offline plan and refused by a deployment.
+    // A secret in plain text would be committed to git with the stack file: refused, placeholders aside.
+    if (parsed.success) {
+        for (const path of plainSecrets(raw, parsed.data).filter((p) => !found.some((f) => keyPath(f) === keyPath(p))))
+            errors.push(
+                `${raw.file}: ${keyPath(path)}: expected a secret (pulumi config set --secret --path '${keyPath(path)}' <value>), given plain text that would be committed with the stack file`,
+            );
+    }
     const unpinned = parsed.success && parsed.data.environment === "production" ? unpinnedManifests(parsed.data) : [];
     if (placeholders === "reject") {
         for (const p of unpinned)
@@ -171,6 +185,21 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
     const schema = schemaAt(path);
     const def = schema ? defOf(unwrap(schema)) : undefined;
     return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+}
+
+/** Key paths of the secrets in a parsed config (they became Pulumi secrets). */
+function secretPaths(value: unknown, path: PropertyKey[] = []): PropertyKey[][] {
+    if (pulumi.Output.isInstance(value)) return [path];
+    if (Array.isArray(value)) return value.flatMap((item, i) => secretPaths(item, [...path, i]));
+    if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => secretPaths(v, [...path, k]));
+    return [];
+}
+
+/** Secrets given as plain text: not a `secure:` stand-in (stack file), or under a key the engine does not hold encrypted. */
+function plainSecrets(raw: RawStackConfig, config: PlatformConfig): PropertyKey[][] {
+    return secretPaths(config).filter((path) =>
+        raw.secretKeys === undefined ? valueAt(raw.values, path) !== SECRET_STAND_IN : !raw.secretKeys.includes(String(path[0])),
+    );
 }
 
 /** Key paths of release manifests without a recorded SHA-256. */

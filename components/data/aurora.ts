@@ -11,6 +11,7 @@ import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, 
 import { JOB_CONTAINER_SECURITY, jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
 import { EXPORTER_RESOURCES } from "./sizes";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 /** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
 export interface AwsPlacement {
@@ -455,6 +456,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                         metadata: { labels },
                         spec: {
                             serviceAccountName: serviceAccount,
+                            priorityClassName: PLATFORM_CRITICAL,
                             restartPolicy: "OnFailure",
                             securityContext: {
                                 runAsNonRoot: true,

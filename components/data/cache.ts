@@ -12,6 +12,7 @@ import { Connections, redisUrl } from "./connections";
 import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
 import { EXPORTER_ACL, HEALTHCHECK_ACL, RedisUser, consumerAcl, redisConf } from "./redisConf";
 import { EXPORTER_RESOURCES } from "./sizes";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 export interface CacheArgs {
     /** The validated `finbot:cache`. */
@@ -174,6 +175,7 @@ export class Cache extends pulumi.ComponentResource {
                         metadata: { labels, annotations: { "checksum/redis-conf": checksum } },
                         spec: {
                             automountServiceAccountToken: false,
+                            priorityClassName: PLATFORM_CRITICAL,
                             securityContext: {
                                 runAsNonRoot: true,
                                 runAsUser: REDIS_UID,

@@ -1,15 +1,15 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
 import { CertificateIssuer } from "../lib/certificates";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest } from "../lib/manifest";
 import { platformNamespace } from "../lib/namespace";
+import { NamespaceFlows, namespacePolicies } from "../lib/networkPolicy";
 import { AwsPlacement, POSTGRES_CLIENT_LABEL } from "./aurora";
 import { Cache, REDIS_CLIENT_LABEL } from "./cache";
 import { Connections } from "./connections";
 import { Database } from "./database";
-import { KEDA_QUEUE_USER, Queue } from "./queue";
+import { KEDA_QUEUE_USER, QUEUE_OPERATORS_NAMESPACE, Queue } from "./queue";
 
 /** A service or worker, with what it uses of the data tier. */
 export interface DataConsumer {
@@ -32,8 +32,8 @@ export interface DataTierArgs {
     namespace: string;
     /** Namespace of FinBot's services and workers. */
     clientNamespace: string;
-    /** Namespaces whose pods may reach the data stores (FinBot's apps, the data tier's own, Prometheus, KEDA, the RabbitMQ operator). */
-    clientNamespaces: string[];
+    /** The allowed flows of the data namespace and of `rabbitmq-system` (everything else is denied). */
+    networkFlows: NamespaceFlows[];
     /** Every service and worker, with what it uses: each gets credentials for that only. */
     consumers: DataConsumer[];
     /** Images from `finbot:releases.images`. */
@@ -66,8 +66,8 @@ export interface DataTierArgs {
 }
 
 /**
- * FinBot's data tier: PostgreSQL, Redis and RabbitMQ in their namespace, reachable only from their
- * clients' namespaces, and for each service and worker the connection settings of what it uses,
+ * FinBot's data tier: PostgreSQL, Redis and RabbitMQ in their namespace (default deny, then the
+ * flows that exist), and for each service and worker the connection settings of what it uses,
  * each with credentials of its own. Its children keep the names and, through aliases, the
  * identities they had directly under the platform, so introducing this component replaced nothing.
  */
@@ -88,9 +88,15 @@ export class DataTier extends pulumi.ComponentResource {
         super("finbot:data:DataTier", name, {}, opts);
         // Where these resources lived before the data tier was a component of its own.
         const formerly = (type?: string) => [{ parent: opts?.parent ?? pulumi.rootStackResource, ...(type ? { type } : {}) }];
-        const namespace = platformNamespace(`${name}-data`, { name: args.namespace }, { parent: this, aliases: formerly() });
+        const namespace = platformNamespace(
+            `${name}-data`,
+            { name: args.namespace, podSecurity: "restricted", protect: args.production },
+            { parent: this, aliases: formerly() },
+        );
         this.namespaceName = namespace.metadata.name;
-        this.clientPolicy(name, args, namespace, formerly());
+        const flows = (namespaceName: string) => args.networkFlows.find((f) => f.namespace === namespaceName);
+        const dataFlows = flows(args.namespace);
+        if (dataFlows) namespacePolicies(`${name}-data-network`, dataFlows, { parent: this, dependsOn: [namespace] });
         const common = {
             production: args.production,
             namespace: args.namespace,
@@ -141,6 +147,10 @@ export class DataTier extends pulumi.ComponentResource {
                 after("finbot:queue:Queue"),
             );
             this.kedaAmqpUrl = this.queue.connections[KEDA_QUEUE_USER]?.AMQP_URL;
+            // The operators' manifest creates rabbitmq-system: its policies follow it.
+            const operatorFlows = flows(QUEUE_OPERATORS_NAMESPACE);
+            if (operatorFlows)
+                namespacePolicies(`${name}-rabbitmq-system-network`, operatorFlows, { parent: this, dependsOn: [this.queue.operators] });
         }
         for (const consumer of consumers) {
             this.connections[consumer.name] = {
@@ -163,33 +173,5 @@ export class DataTier extends pulumi.ComponentResource {
             ...(consumer.uses.database !== "none" && this.database ? POSTGRES_CLIENT_LABEL : {}),
             ...(consumer.uses.cache && this.cache ? REDIS_CLIENT_LABEL : {}),
         };
-    }
-
-    /** Only the clients' namespaces reach the data stores. */
-    private clientPolicy(name: string, args: DataTierArgs, namespace: pulumi.Resource, aliases: pulumi.Input<pulumi.Alias>[]): void {
-        new k8s.networking.v1.NetworkPolicy(
-            `${name}-data-ingress`,
-            {
-                metadata: { name: "data-ingress", namespace: args.namespace },
-                spec: {
-                    podSelector: {},
-                    policyTypes: ["Ingress"],
-                    ingress: [
-                        {
-                            from: [
-                                {
-                                    namespaceSelector: {
-                                        matchExpressions: [
-                                            { key: "kubernetes.io/metadata.name", operator: "In", values: args.clientNamespaces },
-                                        ],
-                                    },
-                                },
-                            ],
-                        },
-                    ],
-                },
-            },
-            { parent: this, dependsOn: [namespace], aliases },
-        );
     }
 }

@@ -16,6 +16,7 @@ import { Connections, postgresUrl } from "./connections";
 import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName } from "./postgresRoles";
 import { roleGrantsJob } from "./roleJobs";
 import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 export interface DatabaseArgs {
     /** The validated `finbot:database`. */
@@ -173,7 +174,7 @@ export class Database extends pulumi.ComponentResource {
                 version: args.chartVersion,
                 releaseName: "cloudnative-pg",
                 namespace,
-                values: { resources: CNPG_OPERATOR_RESOURCES },
+                values: { resources: CNPG_OPERATOR_RESOURCES, priorityClassName: PLATFORM_CRITICAL },
             },
             { parent: this },
         );
@@ -215,6 +216,7 @@ export class Database extends pulumi.ComponentResource {
                 spec: {
                     instances: 1 + config.readReplicas,
                     imageName: args.images.postgresql,
+                    priorityClassName: PLATFORM_CRITICAL,
                     primaryUpdateStrategy: "unsupervised",
                     enableSuperuserAccess: false,
                     storage: { size: config.storage, ...(args.storageClass ? { storageClass: args.storageClass } : {}) },
@@ -289,7 +291,12 @@ export class Database extends pulumi.ComponentResource {
                         cluster: { name: clusterName },
                         instances: config.pooler.instances,
                         type,
-                        template: { spec: { containers: [{ name: "pgbouncer", resources: POOLER_RESOURCES }] } },
+                        template: {
+                            spec: {
+                                priorityClassName: PLATFORM_CRITICAL,
+                                containers: [{ name: "pgbouncer", resources: POOLER_RESOURCES }],
+                            },
+                        },
                         pgbouncer: {
                             poolMode: "transaction",
                             parameters: {

@@ -3,6 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EXPORTER_RESOURCES } from "./sizes";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 export interface ExporterContainerArgs {
     /** Container name. */
@@ -62,6 +63,7 @@ export function exporterDeployment(
                     metadata: { labels: { ...args.labels, ...args.podLabels } },
                     spec: {
                         automountServiceAccountToken: false,
+                        priorityClassName: PLATFORM_CRITICAL,
                         securityContext: { runAsNonRoot: true, runAsUser: args.runAsUser, seccompProfile: { type: "RuntimeDefault" } },
                         containers: [exporterContainer(args.container)],
                     },

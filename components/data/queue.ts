@@ -10,6 +10,7 @@ import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest
 import { Connections, amqpUrl } from "./connections";
 import { VHOST, permissionsFor, queueTopology, rabbitmqAdditionalConfig } from "./definitions";
 import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 /** A user of the queue: what it publishes to and what it consumes. */
 export interface QueueConsumer {
@@ -54,7 +55,11 @@ export const QUEUE_CLUSTER = "finbot-queue";
 export const KEDA_QUEUE_USER = "keda";
 
 /** Where the topology operator's release manifest runs it. */
-const TOPOLOGY_OPERATOR = { namespace: "rabbitmq-system", deployment: "messaging-topology-operator", container: "manager" };
+const OPERATOR_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+
+/** Where the operators' release manifests run them. */
+export const QUEUE_OPERATORS_NAMESPACE = "rabbitmq-system";
+const TOPOLOGY_OPERATOR = { namespace: QUEUE_OPERATORS_NAMESPACE, deployment: "messaging-topology-operator", container: "manager" };
 
 /**
  * RabbitMQ through the Cluster Operator (1 node in dev, 3 zone-spread nodes in prod) and the
@@ -67,6 +72,8 @@ export class Queue extends pulumi.ComponentResource {
     public readonly connections: Record<string, Connections>;
     /** What it runs in the cluster. */
     public readonly footprint: Footprint = emptyFootprint();
+    /** The operators' manifests (they create rabbitmq-system). */
+    public readonly operators: pulumi.Resource;
 
     constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Queue", name, {}, opts);
@@ -119,12 +126,29 @@ export class Queue extends pulumi.ComponentResource {
                                   },
                               }
                             : undefined,
+                    // The operator's pods get the hardening of the program's own (Pod Security "restricted").
+                    override: {
+                        statefulSet: {
+                            spec: {
+                                template: {
+                                    spec: {
+                                        priorityClassName: PLATFORM_CRITICAL,
+                                        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                                        containers: [{ name: "rabbitmq", securityContext: OPERATOR_CONTAINER_SECURITY }],
+                                        initContainers: [{ name: "setup-container", securityContext: OPERATOR_CONTAINER_SECURITY }],
+                                    },
+                                },
+                            },
+                        },
+                    },
                 },
             },
-            { parent: this, dependsOn: [operator, certificate] },
+            // The queues hold payments: a mistaken `pulumi up` or `destroy` stops here in production.
+            { parent: this, dependsOn: [operator, certificate], protect: production },
         );
         const topologyOperator = manifest(`${name}-topology-operator`, args.topologyOperatorManifest, [operator]);
         this.trustInternalCa(name, args.issuer, topologyOperator);
+        this.operators = topologyOperator;
         const afterTopology = { parent: this, dependsOn: [topologyOperator, cluster] };
         this.topology(name, args, afterTopology);
 

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseConsumer, consumerRoles, grantsScript, roleSecretName } from "./postgresRoles";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 /** Container-level hardening every Job container gets. */
 export const JOB_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
@@ -60,6 +61,7 @@ export function roleGrantsJob(
                     spec: {
                         restartPolicy: "OnFailure",
                         automountServiceAccountToken: false,
+                        priorityClassName: PLATFORM_CRITICAL,
                         securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
                         containers: [
                             {

@@ -1,5 +1,6 @@
 // The namespaces the platform creates: FinBot's `part-of` label, and the Pod Security Standard
-// the namespace enforces where its pods allow it.
+// the namespace enforces: `restricted` where its pods allow it, `baseline` (warning and auditing
+// at `restricted`) where a chart's pods need it, `privileged` only for node agents.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PART_OF_LABELS } from "./cluster";
@@ -7,19 +8,27 @@ import { PART_OF_LABELS } from "./cluster";
 /** Pod Security Admission levels, strictest first. */
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
 
-/** Namespace labels: part-of, and the enforced Pod Security Standard when one is given. */
-export function namespaceLabels(level?: PodSecurityLevel): Record<string, string> {
+const PSA = "pod-security.kubernetes.io";
+
+/** Namespace labels: part-of, and the enforced Pod Security Standard (warnings and audit at restricted below it). */
+export function namespaceLabels(level: PodSecurityLevel): Record<string, string> {
     return {
         ...PART_OF_LABELS,
-        ...(level ? { "pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": "latest" } : {}),
+        [`${PSA}/enforce`]: level,
+        [`${PSA}/enforce-version`]: "latest",
+        ...(level === "baseline" ? { [`${PSA}/warn`]: "restricted", [`${PSA}/audit`]: "restricted" } : {}),
     };
 }
 
-/** A namespace of the platform. */
+/** A namespace of the platform; in production protected (deleting it would delete everything in it). */
 export function platformNamespace(
     resourceName: string,
-    args: { name: string; podSecurity?: PodSecurityLevel },
+    args: { name: string; podSecurity: PodSecurityLevel; protect?: boolean },
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(resourceName, { metadata: { name: args.name, labels: namespaceLabels(args.podSecurity) } }, opts);
+    return new k8s.core.v1.Namespace(
+        resourceName,
+        { metadata: { name: args.name, labels: namespaceLabels(args.podSecurity) } },
+        { ...opts, protect: args.protect, retainOnDelete: args.protect },
+    );
 }

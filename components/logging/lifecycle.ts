@@ -43,15 +43,42 @@ export function indexTemplate(logging: LoggingConfig): Record<string, unknown> {
     };
 }
 
+export const SNAPSHOT_REPOSITORY = "finbot-snapshots";
+export const SNAPSHOT_POLICY = "finbot-daily";
+/** Where a single-node cluster keeps snapshots when there is no object store (a volume of its own). */
+export const FS_SNAPSHOT_PATH = "/usr/share/elasticsearch/snapshots";
+
+/** Where snapshots go: an S3 bucket (production), or a volume of the only node (a laptop). */
+export type SnapshotTarget = { type: "s3"; bucket: string } | { type: "fs" };
+
+export function snapshotRepository(target: SnapshotTarget): Record<string, unknown> {
+    return target.type === "s3"
+        ? { type: "s3", settings: { bucket: target.bucket, base_path: "logs", server_side_encryption: true } }
+        : { type: "fs", settings: { location: FS_SNAPSHOT_PATH } };
+}
+
+/** A snapshot of FinBot's logs every night, kept as long as the logs themselves. */
+export function snapshotPolicy(logging: LoggingConfig): Record<string, unknown> {
+    return {
+        schedule: "0 30 1 * * ?",
+        name: "<finbot-logs-{now/d}>",
+        repository: SNAPSHOT_REPOSITORY,
+        config: { indices: [DATA_STREAM_PATTERN], include_global_state: false, ignore_unavailable: true },
+        retention: { expire_after: `${logging.retentionDays}d`, min_count: 3, max_count: logging.retentionDays + 7 },
+    };
+}
+
 /** The requests the Job makes: method, API path, body file. */
 export const LIFECYCLE_REQUESTS = [
     { method: "PUT", path: `/_ilm/policy/${LIFECYCLE_POLICY}`, file: "ilm-policy.json" },
     { method: "PUT", path: `/_index_template/${INDEX_TEMPLATE}`, file: "index-template.json" },
+    { method: "PUT", path: `/_snapshot/${SNAPSHOT_REPOSITORY}`, file: "snapshot-repository.json" },
+    { method: "PUT", path: `/_slm/policy/${SNAPSHOT_POLICY}`, file: "snapshot-policy.json" },
 ] as const;
 
-/** Shell script of the Job: waits for Elasticsearch, then applies every request (PUTs are idempotent). */
+/** Shell script of the Job: waits for Elasticsearch, then applies every request (PUTs are idempotent) as the lifecycle user. */
 export function lifecycleScript(esUrl: string): string {
-    const curl = 'curl -fsS --cacert /es-ca/ca.crt -u "elastic:${ELASTIC_PASSWORD}" -H "Content-Type: application/json"';
+    const curl = 'curl -fsS --cacert /es-ca/ca.crt -u "${ES_USER}:${ES_PASSWORD}" -H "Content-Type: application/json"';
     return [
         "set -eu",
         `until ${curl} "${esUrl}/_cluster/health?wait_for_status=yellow&timeout=30s" >/dev/null; do echo "waiting for Elasticsearch"; sleep 10; done`,

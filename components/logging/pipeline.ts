@@ -4,12 +4,18 @@
 /** Fields a log line must never carry to Elasticsearch, whatever a service logs. */
 export const DENIED_FIELDS = ["password", "authorization", "cookie", "card_number", "cvv", "iban", "token", "secret"];
 
-/** The Logstash pipeline: Beats in; JSON parsed, other lines kept as messages; data stream out. */
+/** Where Logstash finds the beats input's certificate and key (PKCS#8, from cert-manager). */
+export const BEATS_TLS_PATH = "/usr/share/logstash/config/beats-tls";
+
+/** The Logstash pipeline: Beats in over TLS; JSON parsed, other lines kept as messages; data stream out. */
 export function logstashPipeline(args: { clusterEnvPrefix: string; environment: string }): string {
     const es = (name: string) => `\${${args.clusterEnvPrefix}_ES_${name}}`;
     return `input {
   beats {
     port => 5044
+    ssl_enabled => true
+    ssl_certificate => "${BEATS_TLS_PATH}/tls.crt"
+    ssl_key => "${BEATS_TLS_PATH}/tls.key"
   }
 }
 
@@ -69,8 +75,8 @@ output {
 `;
 }
 
-/** Filebeat: every container's log via Kubernetes autodiscover, with pod metadata, to Logstash. */
-export function filebeatConfig(logstashHost: string): Record<string, unknown> {
+/** Filebeat: every container's log via Kubernetes autodiscover, with pod metadata, to Logstash over TLS verified against `caFile`. */
+export function filebeatConfig(logstashHost: string, caFile: string): Record<string, unknown> {
     return {
         filebeat: {
             autodiscover: {
@@ -94,6 +100,8 @@ export function filebeatConfig(logstashHost: string): Record<string, unknown> {
             },
         },
         processors: [{ add_cloud_metadata: {} }, { add_host_metadata: {} }],
-        output: { logstash: { hosts: [logstashHost] } },
+        output: {
+            logstash: { hosts: [logstashHost], ssl: { enabled: true, certificate_authorities: [caFile], verification_mode: "full" } },
+        },
     };
 }

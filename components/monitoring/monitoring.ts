@@ -8,6 +8,7 @@ import { ServiceConfig } from "../config/schema";
 import { ClusterService, PART_OF_LABELS, clusterUrl } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 import { UiRoute } from "../traffic/routes";
 import { alertmanagerConfig } from "./alertmanager";
 import { platformRuleGroups } from "./platformRules";
@@ -53,6 +54,8 @@ export interface MonitoringArgs {
      * @default false
      */
     remoteWriteReceiver?: boolean;
+    /** Namespace of the node agents (node-exporter runs there: it needs host access). */
+    nodeAgentsNamespace: string;
 }
 
 /** The rule groups of the monitoring area itself: RED and SLOs per service, uptime, the platform's alerts. Pure. */
@@ -107,9 +110,9 @@ export class Monitoring extends pulumi.ComponentResource {
         this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: 9093 };
         this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
         this.uis = [
-            { name: "grafana", namespace, service: this.grafana.name, port: this.grafana.port, basicAuth: false },
-            { name: "prometheus", namespace, service: this.prometheus.name, port: this.prometheus.port, basicAuth: true },
-            { name: "alertmanager", namespace, service: this.alertmanager.name, port: this.alertmanager.port, basicAuth: true },
+            { name: "grafana", namespace, service: this.grafana.name, port: this.grafana.port, ownLogin: true },
+            { name: "prometheus", namespace, service: this.prometheus.name, port: this.prometheus.port, ownLogin: false },
+            { name: "alertmanager", namespace, service: this.alertmanager.name, port: this.alertmanager.port, ownLogin: false },
         ];
         this.footprint = {
             requests: [
@@ -147,6 +150,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     grafanaAdminSecret: "grafana-admin",
                     remoteWriteReceiver: args.remoteWriteReceiver,
                     images: args.images,
+                    nodeAgentsNamespace: args.nodeAgentsNamespace,
                 }),
             },
             { parent: this, dependsOn: [grafanaSecret, alertmanagerSecret] },
@@ -173,6 +177,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     values: {
                         // The chart's ServiceMonitor defaults to a namespace called `monitoring`.
                         serviceMonitor: { enabled: true, namespace },
+                        priorityClassName: PLATFORM_CRITICAL,
                         resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                     },
                 },

@@ -2,6 +2,7 @@
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
 import { imageParts } from "../lib/helm";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 export const KPS_RELEASE = "kube-prometheus-stack";
 export const BLACKBOX_RELEASE = "prometheus-blackbox-exporter";
@@ -30,7 +31,12 @@ export interface KubePrometheusStackArgs {
     remoteWriteReceiver?: boolean;
     /** Images from `finbot:releases.images` (busybox and kubectl run the CRD upgrade job). */
     images: Record<string, string>;
+    /** Namespace of node-exporter (host access: the privileged node-agents namespace). */
+    nodeAgentsNamespace: string;
 }
+
+/** A disruption budget keeping one replica up, when there is more than one. */
+const keepOne = (replicas: number) => ({ enabled: replicas > 1, minAvailable: 1 });
 
 const volumeClaim = (size: string, storageClass?: string) => ({
     volumeClaimTemplate: {
@@ -103,7 +109,9 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 scrapeConfigSelectorNilUsesHelmValues: false,
                 externalLabels: { environment: production ? "production" : "staging" },
                 enableRemoteWriteReceiver: args.remoteWriteReceiver ?? false,
+                priorityClassName: PLATFORM_CRITICAL,
             },
+            podDisruptionBudget: keepOne(prometheus.replicas),
         },
         alertmanager: {
             alertmanagerSpec: {
@@ -114,12 +122,22 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 // The config (with receivers' keys) comes from a Secret the program writes, not from values.
                 useExistingSecret: true,
                 configSecret: ALERTMANAGER_CONFIG_SECRET,
+                priorityClassName: PLATFORM_CRITICAL,
             },
+            podDisruptionBudget: keepOne(alertmanager.replicas),
         },
+        prometheusOperator: {
+            priorityClassName: PLATFORM_CRITICAL,
+            admissionWebhooks: { patch: { priorityClassName: PLATFORM_CRITICAL } },
+        },
+        "kube-state-metrics": { priorityClassName: PLATFORM_CRITICAL },
+        // node-exporter needs the host's network and file systems: it runs with the other node agents.
+        "prometheus-node-exporter": { namespaceOverride: args.nodeAgentsNamespace, priorityClassName: PLATFORM_CRITICAL },
         grafana: {
             admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
             persistence: { enabled: true, size: grafana.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
             resources: containerResources(grafana.resources),
+            priorityClassName: PLATFORM_CRITICAL,
             sidecar: {
                 dashboards: {
                     enabled: true,
@@ -148,6 +166,7 @@ export interface BlackboxArgs {
 export function blackboxValues(args: BlackboxArgs): Record<string, unknown> {
     return {
         replicas: args.production ? 2 : 1,
+        priorityClassName: PLATFORM_CRITICAL,
         resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
         podDisruptionBudget: args.production ? { maxUnavailable: 1 } : {},
         config: {

@@ -3,12 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { coreDashboards } from "../../dashboards";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
+import { operatorAccessOf } from "../config/traffic";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
 import { clusterUrl } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
+import { namespacePolicies } from "../lib/networkPolicy";
+import { priorityClasses } from "../lib/priority";
+import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { Monitoring, monitoringRuleGroups } from "../monitoring";
 import { LoadTest, Traffic, TrafficControllers } from "../traffic";
@@ -55,17 +59,27 @@ export class Platform extends pulumi.ComponentResource {
     public readonly workers: QueueWorker[];
 
     private readonly namespaceNames: Record<string, pulumi.Output<string>> = {};
+    /** Every pod names one of these; they exist before anything that runs pods. */
+    private readonly priorityClasses: pulumi.Resource[];
+    /** StorageClass of the stateful volumes (the cluster's default when undefined). */
+    private readonly storageClass?: string;
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
         const { config } = args;
         const images = config.releases.images;
 
+        this.priorityClasses = priorityClasses(name, { parent: this });
+        this.storageClass =
+            config.kubernetes.storageClass ?? (config.environment === "production" ? this.retainedVolumes(name) : undefined);
         const apps = this.namespace(name, config, "apps", "restricted");
+        // Filebeat and node-exporter need host access: they alone run in a privileged namespace.
+        const nodeAgents =
+            config.monitoring.enabled || config.logging.enabled ? this.namespace(name, config, "nodeAgents", "privileged") : undefined;
         if (config.monitoring.enabled) {
-            // node-exporter needs host access: this namespace cannot be "restricted".
-            const namespace = this.namespace(name, config, "monitoring");
-            this.monitoring = this.buildMonitoring(name, config, namespace);
+            // Some of the chart's pods (Grafana's, the operator's jobs) are not "restricted" yet.
+            const namespace = this.namespace(name, config, "monitoring", "baseline");
+            this.monitoring = this.buildMonitoring(name, config, [namespace, ...(nodeAgents ? [nodeAgents] : [])]);
         }
         // Envoy Gateway and cert-manager come first: the data tier and logging ask for certificates.
         const controllers = config.traffic.enabled ? this.buildControllers(name, config) : undefined;
@@ -74,9 +88,9 @@ export class Platform extends pulumi.ComponentResource {
             this.dataTier = this.buildDataTier(name, config, controllers, args.fetchManifest ?? httpFetcher);
         }
         if (config.logging.enabled) {
-            // Filebeat reads log files on the nodes as root: this namespace cannot be "restricted".
-            const namespace = this.namespace(name, config, "logging");
-            this.logging = this.buildLogging(name, config, namespace);
+            if (!controllers || !nodeAgents) throw new Error("logging needs cert-manager and the node-agents namespace");
+            const namespace = this.namespace(name, config, "logging", "baseline");
+            this.logging = this.buildLogging(name, config, [namespace, nodeAgents], controllers);
         }
         const settings = this.consumerSettings(name, config, apps);
         const caConfigMap = controllers && this.caBundle(name, config, controllers, apps);
@@ -178,14 +192,43 @@ export class Platform extends pulumi.ComponentResource {
         };
     }
 
-    private namespace(name: string, config: PlatformConfig, area: Area, podSecurity?: PodSecurityLevel): k8s.core.v1.Namespace {
-        const ns = platformNamespace(`${name}-${area}`, { name: config.namespaces[area], podSecurity }, { parent: this });
+    /**
+     * Production's volumes outlive their claims: a deleted PVC (or Elasticsearch node, or RabbitMQ
+     * cluster) leaves its EBS volume to be reattached, never destroyed with it. Encrypted gp3.
+     */
+    private retainedVolumes(name: string): string {
+        const storageClass = "finbot-retain";
+        new k8s.storage.v1.StorageClass(
+            `${name}-retained-volumes`,
+            {
+                metadata: { name: storageClass, labels: { "app.kubernetes.io/part-of": "finbot" } },
+                provisioner: "ebs.csi.aws.com",
+                parameters: { type: "gp3", encrypted: "true" },
+                reclaimPolicy: "Retain",
+                volumeBindingMode: "WaitForFirstConsumer",
+                allowVolumeExpansion: true,
+            },
+            { parent: this, protect: true },
+        );
+        return storageClass;
+    }
+
+    /** A namespace with its Pod Security Standard and its network policies (default deny, then the flows it has). */
+    private namespace(name: string, config: PlatformConfig, area: Area, podSecurity: PodSecurityLevel): k8s.core.v1.Namespace {
+        const production = config.environment === "production";
+        const ns = platformNamespace(
+            `${name}-${area}`,
+            { name: config.namespaces[area], podSecurity, protect: production },
+            { parent: this },
+        );
         this.namespaceNames[area] = ns.metadata.name;
+        const flows = platformFlows(config).find((f) => f.namespace === config.namespaces[area]);
+        if (flows) namespacePolicies(`${name}-${area}-network`, flows, { parent: this, dependsOn: [ns] });
         return ns;
     }
 
     /** Monitoring serves the rule groups and dashboards of every area that is on. */
-    private buildMonitoring(name: string, config: PlatformConfig, namespace: pulumi.Resource): Monitoring {
+    private buildMonitoring(name: string, config: PlatformConfig, namespaces: pulumi.Resource[]): Monitoring {
         const ns = config.namespaces;
         return new Monitoring(
             `${name}-monitoring`,
@@ -218,9 +261,10 @@ export class Platform extends pulumi.ComponentResource {
                     ...loggingDashboards(config),
                 ],
                 remoteWriteReceiver: config.traffic.loadTest.enabled,
-                storageClass: config.kubernetes.storageClass,
+                storageClass: this.storageClass,
+                nodeAgentsNamespace: ns.nodeAgents,
             },
-            { parent: this, dependsOn: [namespace] },
+            { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
         );
     }
 
@@ -241,8 +285,7 @@ export class Platform extends pulumi.ComponentResource {
                 production: config.environment === "production",
                 namespace: ns.data,
                 clientNamespace: ns.apps,
-                // FinBot's workloads, the data tier itself, Prometheus, KEDA and the RabbitMQ operator reach the data stores.
-                clientNamespaces: [ns.apps, ns.data, ns.monitoring, ns.autoscaling, "rabbitmq-system"],
+                networkFlows: platformFlows(config),
                 consumers: dataConsumers(config),
                 images: config.releases.images,
                 cloudnativePgVersion: config.releases.charts["cloudnative-pg"],
@@ -250,17 +293,17 @@ export class Platform extends pulumi.ComponentResource {
                 topologyOperatorManifest: pinned("rabbitmq-messaging-topology-operator"),
                 fetchManifest,
                 issuer: controllers.internalIssuer,
-                storageClass: config.kubernetes.storageClass,
+                storageClass: this.storageClass,
                 aws: config.network && config.cluster.name ? { network: config.network, clusterName: config.cluster.name } : undefined,
                 monitoringCrds: this.monitoring?.operator,
             },
-            { parent: this },
+            { parent: this, dependsOn: this.priorityClasses },
         );
         this.namespaceNames.data = dataTier.namespaceName;
         return dataTier;
     }
 
-    private buildLogging(name: string, config: PlatformConfig, namespace: pulumi.Resource): Logging {
+    private buildLogging(name: string, config: PlatformConfig, namespaces: pulumi.Resource[], controllers: TrafficControllers): Logging {
         return new Logging(
             `${name}-logging`,
             {
@@ -274,10 +317,14 @@ export class Platform extends pulumi.ComponentResource {
                     elasticStack: config.releases.elasticStack,
                 },
                 images: config.releases.images,
-                storageClass: config.kubernetes.storageClass,
+                storageClass: this.storageClass,
                 monitoringCrds: this.monitoring?.operator,
+                nodeAgentsNamespace: config.namespaces.nodeAgents,
+                issuer: controllers.internalIssuer,
+                aws: config.network && config.cluster.name ? { clusterName: config.cluster.name } : undefined,
+                viewersBehindSso: operatorAccessOf(config.traffic, config.environment === "production").mode === "oidc",
             },
-            { parent: this, dependsOn: [namespace] },
+            { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
         );
     }
 
@@ -312,6 +359,7 @@ export class Platform extends pulumi.ComponentResource {
                     ? {
                           ELASTIC_APM_SERVER_URL: logging.apmServerUrl,
                           ELASTIC_APM_SECRET_TOKEN: logging.apmSecretToken,
+                          ELASTIC_APM_SERVER_CA_CERT_FILE: INTERNAL_CA_FILE,
                           ELASTIC_APM_SERVICE_NAME: consumer,
                           ELASTIC_APM_ENVIRONMENT: config.environment,
                       }
@@ -326,7 +374,8 @@ export class Platform extends pulumi.ComponentResource {
     /** What HPAs and ScaledObjects scale on: metrics-server, prometheus-adapter, KEDA (when there are workers). */
     private buildAutoscaling(name: string, config: PlatformConfig): Autoscaling | undefined {
         if (config.workers.length === 0 && !config.traffic.metricsServer && !this.monitoring) return undefined;
-        const namespace = this.namespace(name, config, "autoscaling");
+        // KEDA's and the adapter's pods are not all "restricted" yet.
+        const namespace = this.namespace(name, config, "autoscaling", "baseline");
         return new Autoscaling(
             `${name}-autoscaling`,
             {
@@ -335,21 +384,28 @@ export class Platform extends pulumi.ComponentResource {
                 keda: config.workers.length > 0,
                 metricsServer: config.traffic.metricsServer,
                 insecureKubeletTls: config.environment !== "production",
+                highlyAvailable: config.environment === "production",
                 prometheus: this.monitoring?.prometheus,
                 services: config.services,
             },
-            { parent: this, dependsOn: [namespace] },
+            { parent: this, dependsOn: [namespace, ...this.priorityClasses] },
         );
     }
 
     /** Envoy Gateway, cert-manager and the internal CA, in the traffic namespace. */
     private buildControllers(name: string, config: PlatformConfig): TrafficControllers {
-        const namespace = this.namespace(name, config, "traffic");
+        // Envoy Gateway's proxies and cert-manager's pods: baseline, warned at restricted.
+        const namespace = this.namespace(name, config, "traffic", "baseline");
         return new TrafficControllers(
             // Its children keep the names they had under Traffic.
             `${name}-traffic`,
-            { namespace: config.namespaces.traffic, chartVersions: config.releases.charts, monitoringCrds: this.monitoring?.operator },
-            { parent: this, dependsOn: [namespace] },
+            {
+                namespace: config.namespaces.traffic,
+                chartVersions: config.releases.charts,
+                monitoringCrds: this.monitoring?.operator,
+                highlyAvailable: config.environment === "production",
+            },
+            { parent: this, dependsOn: [namespace, ...this.priorityClasses] },
         );
     }
 
@@ -396,6 +452,7 @@ export class Platform extends pulumi.ComponentResource {
                 uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
                 controllers,
                 network: config.network,
+                clusterName: config.network ? config.cluster.name : undefined,
             },
             { parent: this, dependsOn: [controllers] },
         );

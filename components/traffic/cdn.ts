@@ -10,7 +10,28 @@ export interface CdnArgs {
     priceClass: string;
     /** The gateway's public hostname: everything else goes there, uncached. */
     originHost: string;
+    /** Sent to the origin in ORIGIN_KEY_HEADER: the public gateway refuses requests without it. */
+    originKey: pulumi.Output<string>;
+    /**
+     * Domain names CloudFront serves, with an ACM certificate (us-east-1) validated in `hostedZoneId`.
+     * @default none: CloudFront's own domain and certificate (staging)
+     */
+    aliases?: string[];
+    /**
+     * Route 53 zone of the aliases (certificate validation and alias records).
+     * @default none
+     */
+    hostedZoneId?: string;
+    /** Days the access logs are kept. */
+    logRetentionDays: number;
+    /** Requests per client IP per 5 minutes before the web ACL blocks it. */
+    rateLimitPer5Minutes: number;
 }
+
+/** The header carrying the origin key from CloudFront to the gateway. */
+export const ORIGIN_KEY_HEADER = "x-finbot-origin-key";
+/** CloudFront's ACM certificates and web ACLs live in us-east-1. */
+const EDGE_REGION = "us-east-1";
 
 /** CloudFront's managed policies: no caching, and all viewer headers except Host to the origin. */
 export const MANAGED_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -21,7 +42,10 @@ export const STATIC_MAX_AGE_SECONDS = 31_536_000;
 /**
  * The CDN in production: CloudFront in front of the load balancer, static asset paths from a
  * private, versioned, encrypted S3 bucket reached through origin access control, cached for a
- * year with compression; the API passes through uncached.
+ * year with compression; the API passes through uncached. The domain's aliases are served with
+ * an ACM certificate (TLS 1.2 at least), a WAF web ACL (AWS managed rules and a rate limit)
+ * filters requests, access logs are kept for a set time, and a secret header proves to the
+ * gateway that a request came through CloudFront.
  */
 export class Cdn extends pulumi.ComponentResource {
     public readonly domainName: pulumi.Output<string>;
@@ -107,12 +131,16 @@ export class Cdn extends pulumi.ComponentResource {
             },
             parent,
         );
+        const certificateArn = this.certificate(name, args);
+        const webAcl = this.webAcl(name, args);
         const distribution = new aws.cloudfront.Distribution(
             `${name}-distribution`,
             {
                 enabled: true,
                 isIpv6Enabled: true,
                 comment: "FinBot",
+                aliases: args.aliases ?? [],
+                webAclId: webAcl.arn,
                 priceClass: args.priceClass,
                 httpVersion: "http2and3",
                 origins: [
@@ -126,6 +154,7 @@ export class Cdn extends pulumi.ComponentResource {
                             originProtocolPolicy: "https-only",
                             originSslProtocols: ["TLSv1.2"],
                         },
+                        customHeaders: [{ name: ORIGIN_KEY_HEADER, value: args.originKey }],
                     },
                 ],
                 defaultCacheBehavior: {
@@ -149,7 +178,10 @@ export class Cdn extends pulumi.ComponentResource {
                     compress: true,
                 })),
                 restrictions: { geoRestriction: { restrictionType: "none" } },
-                viewerCertificate: { cloudfrontDefaultCertificate: true, minimumProtocolVersion: "TLSv1.2_2021" },
+                // CloudFront's own certificate ignores the minimum protocol; an ACM certificate enforces it.
+                viewerCertificate: certificateArn
+                    ? { acmCertificateArn: certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" }
+                    : { cloudfrontDefaultCertificate: true },
             },
             parent,
         );
@@ -174,8 +206,140 @@ export class Cdn extends pulumi.ComponentResource {
             },
             parent,
         );
+        this.accessLogs(name, args, distribution);
+        this.aliasRecords(name, args, distribution);
         this.domainName = distribution.domainName;
         this.bucketName = bucket.bucket;
         this.registerOutputs({ domainName: this.domainName, bucketName: this.bucketName });
+    }
+
+    /** An ACM certificate of the aliases in us-east-1, validated by DNS records in the zone (none without aliases). */
+    private certificate(name: string, args: CdnArgs): pulumi.Output<string> | undefined {
+        const aliases = args.aliases ?? [];
+        if (aliases.length === 0 || !args.hostedZoneId) return undefined;
+        const zoneId = args.hostedZoneId;
+        const certificate = new aws.acm.Certificate(
+            `${name}-certificate`,
+            {
+                region: EDGE_REGION,
+                domainName: aliases[0],
+                subjectAlternativeNames: aliases.slice(1),
+                validationMethod: "DNS",
+                keyAlgorithm: "EC_prime256v1",
+            },
+            { parent: this },
+        );
+        const records = aliases.map(
+            (alias, i) =>
+                new aws.route53.Record(
+                    `${name}-certificate-validation-${i}`,
+                    {
+                        zoneId,
+                        name: certificate.domainValidationOptions.apply(
+                            (o) => o.find((v) => v.domainName === alias)?.resourceRecordName ?? "",
+                        ),
+                        type: certificate.domainValidationOptions.apply(
+                            (o) => o.find((v) => v.domainName === alias)?.resourceRecordType ?? "CNAME",
+                        ),
+                        records: [
+                            certificate.domainValidationOptions.apply(
+                                (o) => o.find((v) => v.domainName === alias)?.resourceRecordValue ?? "",
+                            ),
+                        ],
+                        ttl: 300,
+                        allowOverwrite: true,
+                    },
+                    { parent: this },
+                ),
+        );
+        return new aws.acm.CertificateValidation(
+            `${name}-certificate`,
+            { region: EDGE_REGION, certificateArn: certificate.arn, validationRecordFqdns: records.map((r) => r.fqdn) },
+            { parent: this },
+        ).certificateArn;
+    }
+
+    /** AWS managed rule groups (common exploits, known bad inputs) and a per-IP rate limit, in front of everything. */
+    private webAcl(name: string, args: CdnArgs): aws.wafv2.WebAcl {
+        const visibility = (metricName: string) => ({ cloudwatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true });
+        const managed = (ruleName: string, priority: number) => ({
+            name: ruleName,
+            priority,
+            overrideAction: { none: {} },
+            statement: { managedRuleGroupStatement: { vendorName: "AWS", name: ruleName } },
+            visibilityConfig: visibility(ruleName),
+        });
+        return new aws.wafv2.WebAcl(
+            `${name}-web-acl`,
+            {
+                region: EDGE_REGION,
+                scope: "CLOUDFRONT",
+                description: "FinBot edge: managed rules and a rate limit",
+                defaultAction: { allow: {} },
+                visibilityConfig: visibility("finbot-edge"),
+                rules: [
+                    managed("AWSManagedRulesCommonRuleSet", 1),
+                    managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                    {
+                        name: "rate-limit-per-ip",
+                        priority: 3,
+                        action: { block: {} },
+                        statement: {
+                            rateBasedStatement: { limit: args.rateLimitPer5Minutes, aggregateKeyType: "IP", evaluationWindowSec: 300 },
+                        },
+                        visibilityConfig: visibility("rate-limit-per-ip"),
+                    },
+                ],
+            },
+            { parent: this },
+        );
+    }
+
+    /** Standard logging v2 into a CloudWatch log group (us-east-1) that expires them. */
+    private accessLogs(name: string, args: CdnArgs, distribution: aws.cloudfront.Distribution): void {
+        const group = new aws.cloudwatch.LogGroup(
+            `${name}-access-logs`,
+            { region: EDGE_REGION, name: `/finbot/${args.environment}/cloudfront-access`, retentionInDays: args.logRetentionDays },
+            { parent: this },
+        );
+        const source = new aws.cloudwatch.LogDeliverySource(
+            `${name}-access-logs`,
+            { region: EDGE_REGION, name: `finbot-${args.environment}-cloudfront`, logType: "ACCESS_LOGS", resourceArn: distribution.arn },
+            { parent: this },
+        );
+        const destination = new aws.cloudwatch.LogDeliveryDestination(
+            `${name}-access-logs`,
+            {
+                region: EDGE_REGION,
+                name: `finbot-${args.environment}-cloudfront-logs`,
+                outputFormat: "json",
+                deliveryDestinationConfiguration: { destinationResourceArn: group.arn },
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.LogDelivery(
+            `${name}-access-logs`,
+            { region: EDGE_REGION, deliverySourceName: source.name, deliveryDestinationArn: destination.arn },
+            { parent: this },
+        );
+    }
+
+    /** The aliases point at the distribution (A and AAAA alias records). */
+    private aliasRecords(name: string, args: CdnArgs, distribution: aws.cloudfront.Distribution): void {
+        if (!args.hostedZoneId) return;
+        for (const [i, alias] of (args.aliases ?? []).entries()) {
+            for (const type of ["A", "AAAA"]) {
+                new aws.route53.Record(
+                    `${name}-alias-${i}-${type.toLowerCase()}`,
+                    {
+                        zoneId: args.hostedZoneId,
+                        name: alias,
+                        type,
+                        aliases: [{ name: distribution.domainName, zoneId: distribution.hostedZoneId, evaluateTargetHealth: false }],
+                    },
+                    { parent: this },
+                );
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ import { PlatformConfig } from "../config/schema";
 import { CRD_CHARTS } from "../config/releases";
 import { CertificateIssuer } from "../lib/certificates";
 import { helmRelease } from "../lib/helm";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 export interface TrafficControllersArgs {
     /** Namespace of Envoy Gateway and cert-manager (created by the caller). */
@@ -16,6 +17,11 @@ export interface TrafficControllersArgs {
      * @default no ServiceMonitor
      */
     monitoringCrds?: pulumi.Resource;
+    /**
+     * Two replicas of Envoy Gateway, cert-manager and its webhook, with disruption budgets (production).
+     * @default false
+     */
+    highlyAvailable?: boolean;
 }
 
 /** Name of the ClusterIssuer that signs the platform's internal TLS certificates. */
@@ -43,6 +49,8 @@ export class TrafficControllers extends pulumi.ComponentResource {
         // gateway-crds-helm at the pinned version (templates, applied server-side by Pulumi), so a new
         // pin brings its CRDs along; the gateway chart itself installs none.
         const gatewayVersion = args.chartVersions["gateway-helm"];
+        const replicas = args.highlyAvailable ? 2 : 1;
+        const budget = { enabled: replicas > 1, minAvailable: 1 };
         const gatewayCrds = new k8s.helm.v4.Chart(
             `${name}-gateway-crds`,
             {
@@ -64,8 +72,12 @@ export class TrafficControllers extends pulumi.ComponentResource {
                 values: {
                     crds: { enabled: false },
                     deployment: {
+                        replicas,
+                        priorityClassName: PLATFORM_CRITICAL,
                         envoyGateway: { resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1024Mi" } } },
                     },
+                    // The chart renders a budget only for a whole number of at least 1.
+                    podDisruptionBudget: { minAvailable: replicas > 1 ? 1 : 0 },
                 },
             },
             { parent: this, dependsOn: [gatewayCrds], aliases },
@@ -88,6 +100,10 @@ export class TrafficControllers extends pulumi.ComponentResource {
                     // Certificate expiry metrics for FinbotCertificateExpiresSoon.
                     prometheus: { servicemonitor: { enabled: args.monitoringCrds !== undefined } },
                     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                    global: { priorityClassName: PLATFORM_CRITICAL },
+                    replicaCount: replicas,
+                    podDisruptionBudget: budget,
+                    webhook: { replicaCount: replicas, podDisruptionBudget: budget },
                 },
             },
             // With Gateway API support on, cert-manager starts only once the Gateway API CRDs exist;

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parseDuration } from "../config/quantities";
 import { ServiceConfig } from "../config/schema";
+import { FINBOT_CHECKS } from "../lib/priority";
 
 /** k6 thresholds from the service's SLO: the error rate within the budget, the latency percentile under the threshold. */
 export function k6Thresholds(service: ServiceConfig): Record<string, string[]> {
@@ -75,6 +76,7 @@ export class LoadTest extends pulumi.ComponentResource {
                             spec: {
                                 restartPolicy: "Never",
                                 automountServiceAccountToken: false,
+                                priorityClassName: FINBOT_CHECKS,
                                 securityContext: { runAsNonRoot: true, runAsUser: 12345, seccompProfile: { type: "RuntimeDefault" } },
                                 containers: [
                                     {

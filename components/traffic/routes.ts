@@ -1,7 +1,12 @@
 // Hostnames and route specs of the gateway. Pure.
 import { ServiceConfig } from "../config/schema";
 
+import { OidcConfig } from "../config/traffic";
+
+/** The public gateway (services; operator UIs where they are not internal). */
 export const GATEWAY = "finbot";
+/** The gateway of the operator UIs on an internal load balancer (production). */
+export const INTERNAL_GATEWAY = "finbot-internal";
 export const GATEWAY_TLS_SECRET = "finbot-gateway-tls";
 
 export const hostFor = (name: string, domain: string) => `${name}.${domain}`;
@@ -12,13 +17,64 @@ export interface UiRoute {
     namespace: string;
     service: string;
     port: number;
-    /** Prometheus and Alertmanager have no login of their own. */
-    basicAuth: boolean;
+    /** Grafana and Kibana have a login of their own; Prometheus and Alertmanager do not. */
+    ownLogin: boolean;
 }
 
-/** parentRef to the gateway's HTTPS listener. */
-export function httpsParent(trafficNamespace: string) {
-    return { group: "gateway.networking.k8s.io", kind: "Gateway", name: GATEWAY, namespace: trafficNamespace, sectionName: "https" };
+/** parentRef to a listener of a gateway. */
+export function gatewayParent(gateway: string, trafficNamespace: string, listener: "http" | "https") {
+    return { group: "gateway.networking.k8s.io", kind: "Gateway", name: gateway, namespace: trafficNamespace, sectionName: listener };
+}
+
+/** The ID token cookie the OIDC filter sets and the JWT filter reads the groups from. */
+export const ID_TOKEN_COOKIE = "finbot-id-token";
+
+/**
+ * Single sign-on for a UI route: OIDC login at the gateway, the ID token validated again against
+ * the provider's keys, and only members of the allowed groups let through (default deny).
+ */
+export function oidcSecurityPolicy(args: { route: string; host: string; clientSecret: string; oidc: OidcConfig }): Record<string, unknown> {
+    const { oidc } = args;
+    return {
+        targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: args.route }],
+        oidc: {
+            provider: { issuer: oidc.issuer },
+            clientID: oidc.clientId,
+            clientSecret: { name: args.clientSecret },
+            redirectURL: `https://${args.host}/oauth2/callback`,
+            logoutPath: "/oauth2/logout",
+            scopes: oidc.scopes,
+            cookieNames: { idToken: ID_TOKEN_COOKIE, accessToken: "finbot-access-token" },
+            cookieConfig: { sameSite: "Lax" },
+            refreshToken: true,
+        },
+        jwt: {
+            providers: [
+                {
+                    name: "sso",
+                    issuer: oidc.issuer,
+                    audiences: [oidc.clientId],
+                    remoteJWKS: { uri: oidc.jwksUri },
+                    extractFrom: { cookies: [ID_TOKEN_COOKIE] },
+                },
+            ],
+        },
+        authorization: {
+            defaultAction: "Deny",
+            rules: [
+                {
+                    name: "allowed-groups",
+                    action: "Allow",
+                    principal: {
+                        jwt: {
+                            provider: "sso",
+                            claims: [{ name: oidc.groupsClaim, valueType: "StringArray", values: oidc.allowedGroups }],
+                        },
+                    },
+                },
+            ],
+        },
+    };
 }
 
 /** Route rules of a service: a header-matched rule for A/B cohorts, then the weighted split. */

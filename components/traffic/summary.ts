@@ -6,7 +6,16 @@ import { Footprint } from "../lib/footprint";
 import { table } from "../lib/markdown";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
+import { operatorAccessOf } from "../config/traffic";
 import { UiRoute, hostFor } from "./routes";
+
+/** How a UI is reached: single sign-on, basic auth, or its own login; internal or public. */
+function uiAccess(config: PlatformConfig, ui: UiRoute): string {
+    const access = operatorAccessOf(config.traffic, config.environment === "production");
+    const where = access.internal ? "internal load balancer" : "public gateway";
+    if (access.mode === "oidc") return `${where}, single sign-on (${access.oidc?.allowedGroups.join(", ") ?? "no groups"})`;
+    return `${where}, ${ui.ownLogin ? "own login" : "basic auth (user finbot)"}`;
+}
 
 /** The region of the committed price table (prod's `aws:region`). */
 export const PRICE_REGION = "eu-central-1";
@@ -29,11 +38,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
                         : `${s.name} 100%`,
                     `timeout ${t.requestTimeout}, ${t.retries} retries, ${t.rateLimitPerSecond} req/s per proxy`,
                 ]),
-            ...uis.map((u) => [
-                `https://${hostFor(u.name, t.domain)}`,
-                `${u.namespace}/${u.service}`,
-                u.basicAuth ? "basic auth (user finbot)" : "own login",
-            ]),
+            ...uis.map((u) => [`https://${hostFor(u.name, t.domain)}`, `${u.namespace}/${u.service}`, uiAccess(config, u)]),
         ];
         parts.push(
             "## Traffic (Envoy Gateway, Gateway API)",

@@ -1,21 +1,33 @@
 import { createHash } from "node:crypto";
-import { containerResources } from "../config/primitives";
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Footprint } from "../lib/footprint";
-import { TrafficControllers } from "./controllers";
+import { containerResources } from "../config/primitives";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
-import { TrafficConfig } from "../config/traffic";
-import { Cdn } from "./cdn";
-import { GATEWAY, GATEWAY_TLS_SECRET, UiRoute, hostFor, htpasswdLine, httpsParent, serviceRouteRules } from "./routes";
+import { TrafficConfig, operatorAccessOf } from "../config/traffic";
+import { Footprint } from "../lib/footprint";
+import { PLATFORM_CRITICAL } from "../lib/priority";
+import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
+import { TrafficControllers } from "./controllers";
+import {
+    GATEWAY,
+    GATEWAY_TLS_SECRET,
+    INTERNAL_GATEWAY,
+    UiRoute,
+    gatewayParent,
+    hostFor,
+    htpasswdLine,
+    oidcSecurityPolicy,
+    serviceRouteRules,
+} from "./routes";
 
 export interface TrafficArgs {
     /** The validated `finbot:traffic`. */
     config: TrafficConfig;
-    /** Production: internet-facing NLB, strict zone spread, ACME certificates. */
+    /** Production: NLBs, strict zone spread, ACME certificates, single sign-on for the operator UIs. */
     production: boolean;
-    /** Namespace of the gateway and cert-manager. */
+    /** Namespace of the gateways and cert-manager. */
     namespace: string;
     /** Namespace of FinBot's services (their routes live there). */
     appsNamespace: string;
@@ -30,21 +42,33 @@ export interface TrafficArgs {
      * @default none
      */
     network?: PlatformConfig["network"];
+    /**
+     * The EKS cluster: cert-manager gets a pod identity there for Route 53 (DNS-01 in production).
+     * @default none (HTTP-01)
+     */
+    clusterName?: string;
 }
 
 const ROUTE_LABELS = { "app.kubernetes.io/part-of": "finbot" };
 
+/** A Gateway by name, and its resource (routes attach after it). */
+interface GatewayRef {
+    name: string;
+    resource: pulumi.Resource;
+}
+
 /**
- * Public traffic: Envoy Gateway (Gateway API) behind the cloud load balancer (an internet-facing
- * NLB in production), TLS from cert-manager (ACME in production, self-signed in staging),
- * HTTPRoutes with timeouts, retries and rate limits for each public service (weighted for
- * canaries, header-matched for A/B cohorts) and for the operator UIs, and the CDN in production.
+ * Traffic: Envoy Gateway (Gateway API) behind the cloud load balancer, TLS from cert-manager (ACME
+ * in production, self-signed in staging), HTTPRoutes with timeouts, retries and rate limits for
+ * each public service (weighted for canaries, header-matched for A/B cohorts), the operator UIs
+ * (in production on an internal load balancer, behind single sign-on), and in production the CDN,
+ * which alone may reach the public load balancer.
  */
 export class Traffic extends pulumi.ComponentResource {
     /** https://<name>.<domain> of every route. */
     public readonly urls: Record<string, string> = {};
-    /** Password of the `finbot` user guarding Prometheus and Alertmanager (secret). */
-    public readonly uiPassword: pulumi.Output<string>;
+    /** Password of the `finbot` user guarding Prometheus and Alertmanager (secret), where basic auth is used (staging). */
+    public readonly uiPassword?: pulumi.Output<string>;
     public readonly cdnDomain?: pulumi.Output<string>;
     /** What it runs in the cluster and on AWS. */
     public readonly footprint: Footprint;
@@ -53,32 +77,64 @@ export class Traffic extends pulumi.ComponentResource {
 
     constructor(name: string, args: TrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:Traffic", name, {}, opts);
-        const { config } = args;
+        const { config, production } = args;
+        const access = operatorAccessOf(config, production);
+        // In production with the CDN, CloudFront is the only client of the public load balancer.
+        const edge = production && config.cdn.enabled;
         this.uis = args.uis;
         this.footprint = {
-            requests: [{ part: "Envoy proxies", pods: config.gateway.replicas, ...config.gateway.resources.requests }],
+            requests: [
+                {
+                    part: "Envoy proxies",
+                    pods: config.gateway.replicas * (access.internal ? 2 : 1),
+                    ...config.gateway.resources.requests,
+                },
+            ],
             managed: [
-                ...(args.production ? [{ kind: "nlb" as const }] : []),
-                ...(config.cdn.enabled ? [{ kind: "cloudfront" as const }] : []),
+                ...(production ? [{ kind: "nlb" as const }] : []),
+                ...(production && access.internal ? [{ kind: "nlb" as const }] : []),
+                ...(config.cdn.enabled ? [{ kind: "cloudfront" as const }, { kind: "waf" as const, rules: 3 }] : []),
             ],
         };
-        const { envoyGateway, certManager } = args.controllers;
-        const hosts = [...args.services.filter((s) => s.public).map((s) => s.name), ...args.uis.map((u) => u.name)].map((n) =>
-            hostFor(n, config.domain),
-        );
-        const gateway = this.gateway(name, args, envoyGateway, certManager, hosts);
-        const afterGateway = { parent: this, dependsOn: [gateway] };
-        this.serviceRoutes(name, args, afterGateway);
-        this.uiPassword = this.operatorUiRoutes(name, args, afterGateway);
+        const publicHosts = args.services.filter((s) => s.public).map((s) => hostFor(s.name, config.domain));
+        const uiHosts = args.uis.map((u) => hostFor(u.name, config.domain));
+        const certificate = this.certificate(name, args, [...publicHosts, ...uiHosts]);
+        const publicGateway = this.gateway(name, args, {
+            gateway: GATEWAY,
+            internal: false,
+            // CloudFront redirects to HTTPS itself and reaches the origin on 443 only.
+            httpListener: !edge,
+            annotations: production ? nlbAnnotations({ internal: false, prefixList: edge ? cloudFrontPrefixList(this) : undefined }) : {},
+            dependsOn: [certificate],
+        });
+        const uiGateway = access.internal
+            ? this.gateway(name, args, {
+                  gateway: INTERNAL_GATEWAY,
+                  internal: true,
+                  httpListener: false,
+                  annotations: production ? nlbAnnotations({ internal: true }) : {},
+                  dependsOn: [certificate],
+              })
+            : publicGateway;
+        this.serviceRoutes(name, args, publicGateway);
+        this.uiPassword = this.operatorUiRoutes(name, args, uiGateway, access);
         if (config.cdn.enabled) {
             const publicService = args.services.find((s) => s.public);
+            // A key only CloudFront sends: the public gateway refuses requests without it.
+            const originKey = new random.RandomPassword(`${name}-origin-key`, { length: 40, special: false }, { parent: this });
+            if (edge) this.requireOriginKey(name, args, publicGateway, originKey);
             const cdn = new Cdn(
                 `${name}-cdn`,
                 {
-                    environment: args.production ? "production" : "staging",
+                    environment: production ? "production" : "staging",
                     staticPaths: config.cdn.staticPaths,
                     priceClass: config.cdn.priceClass,
                     originHost: hostFor(publicService?.name ?? "api", config.domain),
+                    originKey: originKey.result,
+                    aliases: config.cdn.aliases,
+                    hostedZoneId: config.cdn.hostedZoneId,
+                    logRetentionDays: config.cdn.logRetentionDays,
+                    rateLimitPer5Minutes: config.cdn.rateLimitPer5Minutes,
                 },
                 { parent: this },
             );
@@ -87,69 +143,18 @@ export class Traffic extends pulumi.ComponentResource {
         this.registerOutputs({ urls: this.urls, uiPassword: this.uiPassword, cdnDomain: this.cdnDomain });
     }
 
-    /** The proxy fleet behind the load balancer, TLS for every host, and the Gateway with its HTTP → HTTPS redirect. */
-    private gateway(
-        name: string,
-        args: TrafficArgs,
-        envoyGateway: pulumi.Resource,
-        certManager: pulumi.Resource,
-        hosts: string[],
-    ): pulumi.Resource {
-        const { config, namespace } = args;
-        const afterGateway = { parent: this, dependsOn: [envoyGateway] };
-        // The proxy fleet and its Service: the cloud load balancer.
-        const proxy = new k8s.apiextensions.CustomResource(
-            `${name}-proxy`,
-            {
-                apiVersion: "gateway.envoyproxy.io/v1alpha1",
-                kind: "EnvoyProxy",
-                metadata: { name: "finbot-proxy", namespace },
-                spec: {
-                    provider: {
-                        type: "Kubernetes",
-                        kubernetes: {
-                            envoyDeployment: {
-                                replicas: config.gateway.replicas,
-                                container: { resources: containerResources(config.gateway.resources) },
-                                pod: {
-                                    topologySpreadConstraints: [
-                                        {
-                                            maxSkew: 1,
-                                            topologyKey: "topology.kubernetes.io/zone",
-                                            whenUnsatisfiable: args.production ? "DoNotSchedule" : "ScheduleAnyway",
-                                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": GATEWAY } },
-                                        },
-                                    ],
-                                },
-                            },
-                            envoyService: {
-                                type: "LoadBalancer",
-                                // Keep client source IPs (rate limits, logs) and skip a hop.
-                                externalTrafficPolicy: "Local",
-                                annotations: args.production ? nlbAnnotations() : {},
-                            },
-                        },
-                    },
-                },
-            },
-            afterGateway,
-        );
-        new k8s.apiextensions.CustomResource(
-            `${name}-class`,
-            {
-                apiVersion: "gateway.networking.k8s.io/v1",
-                kind: "GatewayClass",
-                metadata: { name: GATEWAY },
-                spec: {
-                    controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
-                    parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "finbot-proxy", namespace },
-                },
-            },
-            { parent: this, dependsOn: [envoyGateway, proxy] },
-        );
-
-        const issuerKind = config.tls.issuer ?? (args.production ? "acme" : "self-signed");
+    /**
+     * The certificate of every host: ACME in production (DNS-01 through Route 53 when the zone is
+     * known, since CloudFront reaches the origin only over HTTPS; else HTTP-01), self-signed in staging.
+     */
+    private certificate(name: string, args: TrafficArgs, hosts: string[]): pulumi.Resource {
+        const { config, namespace, production } = args;
+        const { certManager } = args.controllers;
+        const issuerKind = config.tls.issuer ?? (production ? "acme" : "self-signed");
         const issuerName = `finbot-${issuerKind}`;
+        const zone = config.cdn.enabled ? config.cdn.hostedZoneId : undefined;
+        const dns01 = issuerKind === "acme" && zone !== undefined && args.clusterName !== undefined;
+        const route53 = dns01 ? this.route53Access(name, args, zone) : undefined;
         const issuer = new k8s.apiextensions.CustomResource(
             `${name}-issuer`,
             {
@@ -164,15 +169,25 @@ export class Traffic extends pulumi.ComponentResource {
                                   server: config.tls.acmeServer,
                                   privateKeySecretRef: { name: `${issuerName}-account` },
                                   solvers: [
-                                      { http01: { gatewayHTTPRoute: { parentRefs: [{ name: GATEWAY, namespace, kind: "Gateway" }] } } },
+                                      dns01
+                                          ? {
+                                                dns01: {
+                                                    route53: { region: aws.getRegionOutput({}, { parent: this }).name, hostedZoneID: zone },
+                                                },
+                                            }
+                                          : {
+                                                http01: {
+                                                    gatewayHTTPRoute: { parentRefs: [{ name: GATEWAY, namespace, kind: "Gateway" }] },
+                                                },
+                                            },
                                   ],
                               },
                           }
                         : { selfSigned: {} },
             },
-            { parent: this, dependsOn: [certManager] },
+            { parent: this, dependsOn: [certManager, ...(route53 ? [route53] : [])] },
         );
-        const certificate = new k8s.apiextensions.CustomResource(
+        return new k8s.apiextensions.CustomResource(
             `${name}-certificate`,
             {
                 apiVersion: "cert-manager.io/v1",
@@ -189,18 +204,127 @@ export class Traffic extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [certManager, issuer] },
         );
+    }
 
+    /** cert-manager may change the TXT records of the one zone (DNS-01), through its pod identity. */
+    private route53Access(name: string, args: TrafficArgs, zone: string): pulumi.Resource {
+        const role = new aws.iam.Role(
+            `${name}-cert-manager-dns`,
+            {
+                description: "cert-manager answers ACME DNS-01 challenges in the FinBot zone",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-cert-manager-dns`,
+            {
+                role: role.id,
+                policy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Action: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+                            Resource: [`arn:aws:route53:::hostedzone/${zone}`],
+                            Condition: { "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } },
+                        },
+                        { Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+        return new aws.eks.PodIdentityAssociation(
+            `${name}-cert-manager-dns`,
+            { clusterName: args.clusterName!, namespace: args.namespace, serviceAccount: "cert-manager", roleArn: role.arn },
+            { parent: this },
+        );
+    }
+
+    /** A proxy fleet behind its load balancer, and the Gateway listening on it (with an HTTP → HTTPS redirect where it listens on HTTP). */
+    private gateway(
+        name: string,
+        args: TrafficArgs,
+        spec: {
+            gateway: string;
+            internal: boolean;
+            httpListener: boolean;
+            annotations: pulumi.Input<Record<string, pulumi.Input<string>>>;
+            dependsOn: pulumi.Resource[];
+        },
+    ): GatewayRef {
+        const { config, namespace, production } = args;
+        const { envoyGateway } = args.controllers;
+        const prefix = spec.internal ? `${name}-internal` : name;
+        const proxyName = `${spec.gateway}-proxy`;
+        const proxy = new k8s.apiextensions.CustomResource(
+            `${prefix}-proxy`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "EnvoyProxy",
+                metadata: { name: proxyName, namespace },
+                spec: {
+                    provider: {
+                        type: "Kubernetes",
+                        kubernetes: {
+                            envoyDeployment: {
+                                replicas: config.gateway.replicas,
+                                container: { resources: containerResources(config.gateway.resources) },
+                                pod: {
+                                    priorityClassName: PLATFORM_CRITICAL,
+                                    topologySpreadConstraints: [
+                                        {
+                                            maxSkew: 1,
+                                            topologyKey: "topology.kubernetes.io/zone",
+                                            whenUnsatisfiable: production ? "DoNotSchedule" : "ScheduleAnyway",
+                                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": spec.gateway } },
+                                        },
+                                    ],
+                                },
+                            },
+                            envoyPDB: config.gateway.replicas > 1 ? { maxUnavailable: 1 } : undefined,
+                            envoyService: {
+                                type: "LoadBalancer",
+                                // Keep client source IPs (rate limits, logs) and skip a hop.
+                                externalTrafficPolicy: "Local",
+                                annotations: spec.annotations,
+                            },
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [envoyGateway] },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${prefix}-class`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "GatewayClass",
+                metadata: { name: spec.gateway },
+                spec: {
+                    controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
+                    parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: proxyName, namespace },
+                },
+            },
+            { parent: this, dependsOn: [envoyGateway, proxy] },
+        );
         const allowedRoutes = { namespaces: { from: "Selector", selector: { matchLabels: ROUTE_LABELS } } };
         const gateway = new k8s.apiextensions.CustomResource(
-            `${name}-gateway`,
+            `${prefix}-gateway`,
             {
                 apiVersion: "gateway.networking.k8s.io/v1",
                 kind: "Gateway",
-                metadata: { name: GATEWAY, namespace },
+                metadata: { name: spec.gateway, namespace },
                 spec: {
-                    gatewayClassName: GATEWAY,
+                    gatewayClassName: spec.gateway,
                     listeners: [
-                        { name: "http", protocol: "HTTP", port: 80, allowedRoutes },
+                        ...(spec.httpListener ? [{ name: "http", protocol: "HTTP", port: 80, allowedRoutes }] : []),
                         {
                             name: "https",
                             protocol: "HTTPS",
@@ -212,31 +336,30 @@ export class Traffic extends pulumi.ComponentResource {
                     ],
                 },
             },
-            { parent: this, dependsOn: [envoyGateway, certificate] },
+            { parent: this, dependsOn: [envoyGateway, ...spec.dependsOn] },
         );
-        const afterRoutesCan = { parent: this, dependsOn: [gateway] };
-
-        // Plain HTTP only redirects to HTTPS (cert-manager's ACME challenge routes are more specific).
-        new k8s.apiextensions.CustomResource(
-            `${name}-https-redirect`,
-            {
-                apiVersion: "gateway.networking.k8s.io/v1",
-                kind: "HTTPRoute",
-                metadata: { name: "https-redirect", namespace },
-                spec: {
-                    parentRefs: [{ ...httpsParent(namespace), sectionName: "http" }],
-                    hostnames: hosts,
-                    rules: [{ filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] }],
+        if (spec.httpListener) {
+            // Plain HTTP only redirects to HTTPS (cert-manager's ACME challenge routes are more specific).
+            new k8s.apiextensions.CustomResource(
+                `${prefix}-https-redirect`,
+                {
+                    apiVersion: "gateway.networking.k8s.io/v1",
+                    kind: "HTTPRoute",
+                    metadata: { name: `${spec.gateway}-https-redirect`, namespace },
+                    spec: {
+                        parentRefs: [gatewayParent(spec.gateway, namespace, "http")],
+                        hostnames: [`*.${config.domain}`],
+                        rules: [{ filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] }],
+                    },
                 },
-            },
-            afterRoutesCan,
-        );
-
-        return gateway;
+                { parent: this, dependsOn: [gateway] },
+            );
+        }
+        return { name: spec.gateway, resource: gateway };
     }
 
     /** A route per public service: timeout, retries of attempts that never reached a backend, rate limit. */
-    private serviceRoutes(name: string, args: TrafficArgs, afterRoutesCan: pulumi.CustomResourceOptions): void {
+    private serviceRoutes(name: string, args: TrafficArgs, gateway: GatewayRef): void {
         const { config, namespace } = args;
         for (const service of args.services.filter((s) => s.public)) {
             const route = new k8s.apiextensions.CustomResource(
@@ -246,12 +369,12 @@ export class Traffic extends pulumi.ComponentResource {
                     kind: "HTTPRoute",
                     metadata: { name: service.name, namespace: args.appsNamespace },
                     spec: {
-                        parentRefs: [httpsParent(namespace)],
+                        parentRefs: [gatewayParent(gateway.name, namespace, "https")],
                         hostnames: [hostFor(service.name, config.domain)],
                         rules: serviceRouteRules(service, config.requestTimeout),
                     },
                 },
-                afterRoutesCan,
+                { parent: this, dependsOn: [gateway.resource] },
             );
             new k8s.apiextensions.CustomResource(
                 `${name}-policy-${service.name}`,
@@ -280,13 +403,54 @@ export class Traffic extends pulumi.ComponentResource {
         }
     }
 
-    /** Operator UIs: Grafana and Kibana have their own login; Prometheus and Alertmanager get basic auth. */
-    private operatorUiRoutes(name: string, args: TrafficArgs, afterRoutesCan: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    /** Every request through the public gateway carries CloudFront's origin key (API key auth), or is refused. */
+    private requireOriginKey(name: string, args: TrafficArgs, gateway: GatewayRef, key: random.RandomPassword): void {
+        const secret = new k8s.core.v1.Secret(
+            `${name}-origin-key`,
+            {
+                metadata: { name: "cloudfront-origin-key", namespace: args.namespace },
+                type: "Opaque",
+                stringData: { cloudfront: key.result },
+            },
+            { parent: this },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-origin-only`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "SecurityPolicy",
+                metadata: { name: "cloudfront-only", namespace: args.namespace },
+                spec: {
+                    targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: gateway.name }],
+                    apiKeyAuth: {
+                        credentialRefs: [{ group: "", kind: "Secret", name: "cloudfront-origin-key" }],
+                        extractFrom: [{ headers: [ORIGIN_KEY_HEADER] }],
+                    },
+                },
+            },
+            { parent: this, dependsOn: [gateway.resource, secret] },
+        );
+    }
+
+    /**
+     * Operator UIs on their gateway: with single sign-on (OIDC, allowed groups only) for every UI,
+     * or in staging basic auth in front of those without a login of their own (Prometheus, Alertmanager).
+     */
+    private operatorUiRoutes(
+        name: string,
+        args: TrafficArgs,
+        gateway: GatewayRef,
+        access: ReturnType<typeof operatorAccessOf>,
+    ): pulumi.Output<string> | undefined {
         const { config, namespace } = args;
-        const uiPassword = new random.RandomPassword(`${name}-ui-password`, { length: 24, special: false }, { parent: this });
-        const htpasswd = uiPassword.result.apply((pw) => htpasswdLine("finbot", createHash("sha1").update(pw).digest("base64")));
-        const authSecrets = new Map<string, k8s.core.v1.Secret>();
+        const basicAuth = access.mode === "basic-auth";
+        const uiPassword = basicAuth
+            ? new random.RandomPassword(`${name}-ui-password`, { length: 24, special: false }, { parent: this })
+            : undefined;
+        const clientSecrets = new Map<string, pulumi.Resource>();
+        const authSecrets = new Map<string, pulumi.Resource>();
         for (const ui of args.uis) {
+            const host = hostFor(ui.name, config.domain);
             const route = new k8s.apiextensions.CustomResource(
                 `${name}-route-${ui.name}`,
                 {
@@ -294,16 +458,44 @@ export class Traffic extends pulumi.ComponentResource {
                     kind: "HTTPRoute",
                     metadata: { name: ui.name, namespace: ui.namespace },
                     spec: {
-                        parentRefs: [httpsParent(namespace)],
-                        hostnames: [hostFor(ui.name, config.domain)],
+                        parentRefs: [gatewayParent(gateway.name, namespace, "https")],
+                        hostnames: [host],
                         rules: [{ backendRefs: [{ name: ui.service, port: ui.port }] }],
                     },
                 },
-                afterRoutesCan,
+                { parent: this, dependsOn: [gateway.resource] },
             );
-            if (ui.basicAuth) {
+            if (access.mode === "oidc" && access.oidc) {
+                const oidc = access.oidc;
+                let secret = clientSecrets.get(ui.namespace);
+                if (!secret) {
+                    secret = new k8s.core.v1.Secret(
+                        `${name}-oidc-client-${ui.namespace}`,
+                        {
+                            metadata: { name: "finbot-oidc-client", namespace: ui.namespace },
+                            type: "Opaque",
+                            stringData: { "client-secret": oidc.clientSecret },
+                        },
+                        { parent: this },
+                    );
+                    clientSecrets.set(ui.namespace, secret);
+                }
+                new k8s.apiextensions.CustomResource(
+                    `${name}-sso-${ui.name}`,
+                    {
+                        apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                        kind: "SecurityPolicy",
+                        metadata: { name: `${ui.name}-sso`, namespace: ui.namespace },
+                        spec: oidcSecurityPolicy({ route: ui.name, host, clientSecret: "finbot-oidc-client", oidc }),
+                    },
+                    { parent: this, dependsOn: [route, secret] },
+                );
+            } else if (uiPassword && !ui.ownLogin) {
                 let secret = authSecrets.get(ui.namespace);
                 if (!secret) {
+                    const htpasswd = uiPassword.result.apply((pw) =>
+                        htpasswdLine("finbot", createHash("sha1").update(pw).digest("base64")),
+                    );
                     secret = new k8s.core.v1.Secret(
                         `${name}-ui-auth-${ui.namespace}`,
                         {
@@ -329,19 +521,28 @@ export class Traffic extends pulumi.ComponentResource {
                     { parent: this, dependsOn: [route, secret] },
                 );
             }
-            this.urls[ui.name] = `https://${hostFor(ui.name, config.domain)}`;
+            this.urls[ui.name] = `https://${host}`;
         }
-        return pulumi.secret(uiPassword.result);
+        return uiPassword ? pulumi.secret(uiPassword.result) : undefined;
     }
 }
 
-/** The gateway's Service becomes an internet-facing NLB (AWS Load Balancer Controller), targeting pod IPs. */
-export function nlbAnnotations(): Record<string, string> {
+/** The managed prefix list of CloudFront's origin-facing addresses (in the load balancer's region). */
+function cloudFrontPrefixList(parent: pulumi.Resource): pulumi.Output<string> {
+    return aws.ec2.getManagedPrefixListOutput({ name: "com.amazonaws.global.cloudfront.origin-facing" }, { parent }).id;
+}
+
+/**
+ * A gateway's Service as an NLB (AWS Load Balancer Controller) targeting pod IPs: internet-facing
+ * (admitting only a prefix list, when given) or internal.
+ */
+export function nlbAnnotations(args: { internal: boolean; prefixList?: pulumi.Input<string> }): Record<string, pulumi.Input<string>> {
     return {
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": args.internal ? "internal" : "internet-facing",
         "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
         "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
         "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "tcp",
+        ...(args.prefixList ? { "service.beta.kubernetes.io/aws-load-balancer-security-group-prefix-lists": args.prefixList } : {}),
     };
 }

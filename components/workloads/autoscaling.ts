@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterService, clusterUrl } from "../lib/cluster";
 import { helmRelease } from "../lib/helm";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
 
 export interface AutoscalingArgs {
@@ -15,6 +16,11 @@ export interface AutoscalingArgs {
     metricsServer: boolean;
     /** Skip kubelet certificate checks (laptop clusters such as kind use self-signed kubelet certs). */
     insecureKubeletTls: boolean;
+    /**
+     * Two replicas of every controller, with disruption budgets (production): a node drain never stops scaling.
+     * @default false
+     */
+    highlyAvailable?: boolean;
     /**
      * Prometheus to read request rates from; prometheus-adapter is installed when set.
      * @default no prometheus-adapter
@@ -51,9 +57,14 @@ export class Autoscaling extends pulumi.ComponentResource {
                 { chart, version: args.chartVersions[chart], releaseName, namespace: args.namespace, values },
                 { parent: this },
             );
+        const replicas = args.highlyAvailable ? 2 : 1;
+        const budget = { enabled: replicas > 1, minAvailable: 1 };
         if (args.metricsServer) {
             release("metrics-server", "metrics-server", {
                 args: args.insecureKubeletTls ? ["--kubelet-insecure-tls"] : [],
+                replicas,
+                podDisruptionBudget: budget,
+                priorityClassName: PLATFORM_CRITICAL,
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
             });
         }
@@ -62,11 +73,23 @@ export class Autoscaling extends pulumi.ComponentResource {
             release("prometheus-adapter", "prometheus-adapter", {
                 prometheus: { url: clusterUrl(args.prometheus).replace(/:\d+$/, ""), port },
                 rules: { default: false, custom: adapterRules(args.services) },
+                replicas,
+                podDisruptionBudget: { enabled: replicas > 1, maxUnavailable: 1 },
+                priorityClassName: PLATFORM_CRITICAL,
                 resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
             });
         }
         if (args.keda) {
+            // A second operator and metrics server stand by (leader election); only one metrics server
+            // answers external.metrics.k8s.io at a time, so while it restarts the HPAs keep their
+            // last replica counts for a few seconds. Admission webhooks serve from both replicas.
+            const keep = replicas > 1 ? { minAvailable: 1 } : {};
             this.keda = release("keda", "keda", {
+                priorityClassName: PLATFORM_CRITICAL,
+                operator: { replicaCount: replicas },
+                metricsServer: { replicaCount: replicas },
+                webhooks: { replicaCount: replicas },
+                podDisruptionBudget: { operator: keep, metricServer: keep, webhooks: keep },
                 resources: {
                     operator: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },
                     metricServer: { requests: { cpu: "50m", memory: "100Mi" }, limits: { memory: "512Mi" } },

@@ -5,6 +5,7 @@ import { scalingSchema } from "../config/schema";
 import { SecretRef } from "./autoscaledService";
 import { containerResources } from "../config/primitives";
 import { caBundle, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
+import { FINBOT_SERVICES } from "../lib/priority";
 
 export interface QueueWorkerArgs {
     /** The worker's validated entry of `finbot:workers`. */
@@ -65,6 +66,7 @@ export class QueueWorker extends pulumi.ComponentResource {
                         metadata: { labels: { ...args.podLabels, ...labels } },
                         spec: {
                             automountServiceAccountToken: false,
+                            priorityClassName: FINBOT_SERVICES,
                             // Workers finish the message in hand before they stop.
                             terminationGracePeriodSeconds: 60,
                             securityContext: podSecurity(),

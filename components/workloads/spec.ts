@@ -4,6 +4,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 import { CA_MOUNT_PATH } from "../lib/certificates";
+import { FINBOT_SERVICES } from "../lib/priority";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -132,6 +133,7 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
     return {
         serviceAccountName: args.serviceAccountName,
         automountServiceAccountToken: false,
+        priorityClassName: FINBOT_SERVICES,
         // Let in-flight requests finish: readiness fails first, then SIGTERM after the grace period.
         terminationGracePeriodSeconds: 30,
         securityContext: podSecurity(),

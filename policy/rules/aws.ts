@@ -4,63 +4,82 @@ import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { CONFIG_SCHEMA, isProduction, ofType } from "./support";
 
-const isReplica = (props: aws.rds.InstanceArgs) => props.replicateSourceDb !== undefined;
-
 export const rdsEncrypted: ResourceValidationPolicy = {
     name: "rds-storage-encrypted",
-    description: "RDS storage is encrypted at rest.",
+    description: "Aurora storage is encrypted at rest.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.rds.Instance, (props, _, report) => {
-        if (props.storageEncrypted !== true) report("RDS instance storage is not encrypted");
+    validateResource: validateResourceOfType(aws.rds.Cluster, (props, _, report) => {
+        if (props.storageEncrypted !== true) report("Aurora cluster storage is not encrypted");
     }),
 };
 
 export const rdsNotPublic: ResourceValidationPolicy = {
     name: "rds-not-publicly-accessible",
-    description: "RDS instances are not publicly accessible.",
+    description: "Aurora instances are not publicly accessible.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.rds.Instance, (props, _, report) => {
-        if (props.publiclyAccessible === true) report("RDS instance is publicly accessible");
+    validateResource: validateResourceOfType(aws.rds.ClusterInstance, (props, _, report) => {
+        if (props.publiclyAccessible === true) report("Aurora instance is publicly accessible");
     }),
 };
 
-export const rdsMultiAz: ResourceValidationPolicy = {
+export const rdsMultiAz: StackValidationPolicy = {
     name: "rds-multi-az",
-    description: "In production the RDS primary is Multi-AZ.",
+    description: "In production every Aurora cluster has instances in at least two availability zones (a reader to fail over to).",
     enforcementLevel: "mandatory",
     configSchema: CONFIG_SCHEMA,
-    validateResource: validateResourceOfType(aws.rds.Instance, (props, args, report) => {
-        if (isProduction(args) && !isReplica(props) && props.multiAz !== true) report("RDS primary is not Multi-AZ");
-    }),
+    validateStack: (args, report) => {
+        if (!isProduction(args)) return;
+        const zones = new Map<string, Set<string>>();
+        for (const i of ofType(args.resources, "aws:rds/clusterInstance:ClusterInstance")) {
+            const cluster = String(i.props.clusterIdentifier ?? "?");
+            zones.set(cluster, new Set([...(zones.get(cluster) ?? []), String(i.props.availabilityZone ?? "?")]));
+        }
+        for (const c of ofType(args.resources, "aws:rds/cluster:Cluster")) {
+            const count = zones.get(String(c.props.clusterIdentifier))?.size ?? 0;
+            if (count < 2) report(`Aurora cluster ${c.props.clusterIdentifier ?? c.name} has instances in ${count} zone(s)`);
+        }
+    },
 };
 
 export const rdsBackups: ResourceValidationPolicy = {
     name: "rds-backup-retention",
-    description: "RDS primaries keep automated backups for at least 7 days.",
+    description: "Aurora keeps automated backups (point-in-time recovery) for at least 7 days; 14 in production.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.rds.Instance, (props, _, report) => {
-        const days = Number(props.backupRetentionPeriod ?? 0);
-        if (!isReplica(props) && !(days >= 7)) report(`backup retention ${days} days is under 7`);
+    configSchema: CONFIG_SCHEMA,
+    validateResource: validateResourceOfType(aws.rds.Cluster, (props, args, report) => {
+        const days = Number(props.backupRetentionPeriod ?? 1);
+        const minimum = isProduction(args) ? 14 : 7;
+        if (!(days >= minimum)) report(`backup retention ${days} days is under ${minimum}`);
     }),
 };
 
 export const rdsDeletionProtection: ResourceValidationPolicy = {
     name: "rds-deletion-protection",
-    description: "In production RDS instances have deletion protection and the primary keeps a final snapshot.",
+    description: "In production Aurora clusters have deletion protection and keep a final snapshot.",
     enforcementLevel: "mandatory",
     configSchema: CONFIG_SCHEMA,
-    validateResource: validateResourceOfType(aws.rds.Instance, (props, args, report) => {
+    validateResource: validateResourceOfType(aws.rds.Cluster, (props, args, report) => {
         if (!isProduction(args)) return;
-        if (props.deletionProtection !== true) report("RDS instance has no deletion protection");
-        if (!isReplica(props) && props.skipFinalSnapshot === true) report("RDS primary skips its final snapshot");
+        if (props.deletionProtection !== true) report("Aurora cluster has no deletion protection");
+        if (props.skipFinalSnapshot === true) report("Aurora cluster skips its final snapshot");
+    }),
+};
+
+export const rdsMasterPasswordManaged: ResourceValidationPolicy = {
+    name: "rds-master-password-managed",
+    description: "The Aurora master password is managed (and rotated) by RDS in Secrets Manager: never in the program or its state.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.rds.Cluster, (props, _, report) => {
+        if (props.manageMasterUserPassword !== true || props.masterPassword !== undefined)
+            report("the master password is set by the program instead of managed by RDS");
     }),
 };
 
 export const rdsMonitoring: ResourceValidationPolicy = {
     name: "rds-performance-insights-and-enhanced-monitoring",
-    description: "RDS instances have Performance Insights and enhanced monitoring.",
+    description: "Aurora instances have Performance Insights and enhanced monitoring.",
     enforcementLevel: "advisory",
-    validateResource: validateResourceOfType(aws.rds.Instance, (props, _, report) => {
+    validateResource: validateResourceOfType(aws.rds.ClusterInstance, (props, _, report) => {
         if (props.performanceInsightsEnabled !== true) report("Performance Insights is off");
         if (!(Number(props.monitoringInterval ?? 0) > 0)) report("enhanced monitoring is off");
     }),
@@ -110,21 +129,65 @@ export const noPublicIngress: ResourceValidationPolicy = {
     }),
 };
 
+const OPEN = ["0.0.0.0/0", "::/0"];
+
+export const noPublicIngressRules: ResourceValidationPolicy = {
+    name: "security-group-rules-no-public-ingress",
+    description: "Standalone ingress rules (SecurityGroupIngressRule, SecurityGroupRule) admit no traffic from 0.0.0.0/0 or ::/0.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (props, _, report) => {
+            if (OPEN.includes(String(props.cidrIpv4)) || OPEN.includes(String(props.cidrIpv6)))
+                report(`ingress on ${props.fromPort}-${props.toPort} is open to the internet`);
+        }),
+        validateResourceOfType(aws.ec2.SecurityGroupRule, (props, _, report) => {
+            const cidrs = [...((props.cidrBlocks ?? []) as string[]), ...((props.ipv6CidrBlocks ?? []) as string[])];
+            if (props.type === "ingress" && cidrs.some((c) => OPEN.includes(c)))
+                report(`ingress on ${props.fromPort}-${props.toPort} is open to the internet`);
+        }),
+    ],
+};
+
+/** Managed policies that give a role (nearly) everything. */
+const ADMIN_POLICIES = /:policy\/(AdministratorAccess|PowerUserAccess|IAMFullAccess)$/;
+
+export const iamNoAdmin: ResourceValidationPolicy = {
+    name: "iam-no-admin-policies",
+    description:
+        "No role, user or group gets AdministratorAccess, PowerUserAccess or IAMFullAccess, and no managed policy allows everything.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateResourceOfType(aws.iam.RolePolicyAttachment, (props, _, report) => {
+            if (ADMIN_POLICIES.test(String(props.policyArn))) report(`attaches ${props.policyArn}`);
+        }),
+        validateResourceOfType(aws.iam.PolicyAttachment, (props, _, report) => {
+            if (ADMIN_POLICIES.test(String(props.policyArn))) report(`attaches ${props.policyArn}`);
+        }),
+        validateResourceOfType(aws.iam.Policy, (props, _, report) => {
+            for (const problem of wildcardProblems(props.policy)) report(problem);
+        }),
+    ],
+};
+
+/** What an IAM policy document allows too broadly: every action, or every resource. */
+function wildcardProblems(policy: unknown): string[] {
+    if (typeof policy !== "string") return [];
+    const statements = [].concat(JSON.parse(policy).Statement ?? []) as Array<{ Effect?: string; Action?: unknown; Resource?: unknown }>;
+    const problems: string[] = [];
+    for (const s of statements.filter((x) => x.Effect === "Allow")) {
+        if ([].concat(s.Action as never).some((a: string) => a === "*" || a.endsWith(":*")))
+            problems.push("a statement allows every action");
+        if ([].concat(s.Resource as never).some((r: string) => r === "*")) problems.push("a statement applies to every resource");
+    }
+    return problems;
+}
+
 export const iamNoWildcards: ResourceValidationPolicy = {
     name: "iam-no-wildcard-actions",
     description: "Inline IAM policies grant named actions on named resources, never `*`.",
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
-        if (typeof props.policy !== "string") return;
-        const statements = [].concat(JSON.parse(props.policy).Statement ?? []) as Array<{
-            Effect?: string;
-            Action?: unknown;
-            Resource?: unknown;
-        }>;
-        for (const s of statements.filter((x) => x.Effect === "Allow")) {
-            if ([].concat(s.Action as never).some((a: string) => a === "*" || a.endsWith(":*"))) report("a statement allows every action");
-            if ([].concat(s.Resource as never).some((r: string) => r === "*")) report("a statement applies to every resource");
-        }
+        for (const problem of wildcardProblems(props.policy)) report(problem);
     }),
 };
 
@@ -153,6 +216,26 @@ export const cloudfrontHttps: ResourceValidationPolicy = {
         const minimum = (props.viewerCertificate as { minimumProtocolVersion?: string } | undefined)?.minimumProtocolVersion;
         if (!minimum || !/^TLSv1\.[23]/.test(minimum)) report(`minimum TLS version ${minimum ?? "unset"}`);
     }),
+};
+
+export const cloudfrontEdge: StackValidationPolicy = {
+    name: "cloudfront-acm-waf-logs",
+    description:
+        "In production CloudFront serves its aliases with an ACM certificate, a WAF web ACL filters it, and its access logs are delivered.",
+    enforcementLevel: "mandatory",
+    configSchema: CONFIG_SCHEMA,
+    validateStack: (args, report) => {
+        if (!isProduction(args)) return;
+        const logged = ofType(args.resources, "aws:cloudwatch/logDeliverySource:LogDeliverySource").some(
+            (s) => s.props.logType === "ACCESS_LOGS",
+        );
+        for (const d of ofType(args.resources, "aws:cloudfront/distribution:Distribution")) {
+            const certificate = d.props.viewerCertificate ?? {};
+            if (!certificate.acmCertificateArn) report(`distribution ${d.name} uses CloudFront's default certificate`);
+            if (!d.props.webAclId) report(`distribution ${d.name} has no WAF web ACL`);
+            if (!logged) report(`distribution ${d.name} has no access log delivery`);
+        }
+    },
 };
 
 export const s3Private: StackValidationPolicy = {

@@ -2,9 +2,10 @@
 // only constructs the pack.
 import type { Policies } from "@pulumi/policy";
 import * as aws from "./aws";
+import * as isolation from "./isolation";
 import * as kubernetes from "./kubernetes";
 
-export { aws, kubernetes };
+export { aws, isolation, kubernetes };
 
 export const allPolicies: Policies = [
     kubernetes.containerResources,
@@ -19,19 +20,30 @@ export const allPolicies: Policies = [
     kubernetes.helmPinned,
     kubernetes.autoscaledDeployments,
     kubernetes.disruptionBudgets,
-    kubernetes.dataNetworkPolicies,
+    isolation.defaultDenyPerNamespace,
+    isolation.podSecurityLabels,
+    isolation.privateOperatorUis,
+    isolation.noBasicAuthInProduction,
+    isolation.noAdminForApps,
+    isolation.rabbitmqTlsOnly,
+    isolation.grafanaNoAnonymous,
+    isolation.priorityClassEverywhere,
     aws.rdsEncrypted,
     aws.rdsNotPublic,
     aws.rdsMultiAz,
     aws.rdsBackups,
     aws.rdsDeletionProtection,
+    aws.rdsMasterPasswordManaged,
     aws.rdsMonitoring,
     aws.rdsProxyTls,
     aws.elasticacheEncryption,
     aws.elasticacheHighAvailability,
     aws.noPublicIngress,
+    aws.noPublicIngressRules,
     aws.iamNoWildcards,
+    aws.iamNoAdmin,
     aws.secretsRecoveryWindow,
     aws.cloudfrontHttps,
+    aws.cloudfrontEdge,
     aws.s3Private,
 ];

@@ -210,24 +210,3 @@ export const disruptionBudgets: StackValidationPolicy = {
         }
     },
 };
-
-export const dataNetworkPolicies: StackValidationPolicy = {
-    name: "k8s-network-policies-for-data",
-    description: "Namespaces holding data stores (PostgreSQL, Redis, RabbitMQ, Elasticsearch) have NetworkPolicies.",
-    enforcementLevel: "mandatory",
-    validateStack: (args, report) => {
-        const dataTypes = [
-            "kubernetes:postgresql.cnpg.io/v1:Cluster",
-            "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster",
-            "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch",
-            "kubernetes:apps/v1:StatefulSet",
-        ];
-        const namespaces = new Set(
-            args.resources.filter((r) => dataTypes.includes(r.type)).map((r) => r.props.metadata?.namespace as string),
-        );
-        const protectedNs = new Set(
-            ofType(args.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => p.props.metadata?.namespace),
-        );
-        for (const ns of namespaces) if (!protectedNs.has(ns)) report(`namespace ${ns} holds a data store but has no NetworkPolicy`);
-    },
-};

@@ -149,7 +149,7 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(given);
         state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
         state.id = id;
-        Object.assign(state, awsEndpoints(type, id));
+        Object.assign(state, awsEndpoints(type, id), awsComputed(type, inputs));
         return { id, state };
     }
     if (type === "sentry:index/sentryKey:SentryKey") {
@@ -157,6 +157,23 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         state.dsnPublic = secret(`https://${stableHex(`dsn::${name}`, 32)}@o100000.ingest.sentry.io/${parseInt(hex, 16) % 1000000}`);
     }
     return { id: `${name}-${hex}`, state };
+}
+
+/** Other values AWS computes from a resource's inputs. */
+function awsComputed(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    if (type === "aws:acm/certificate:Certificate") {
+        const names = [inputs.domainName, ...((inputs.subjectAlternativeNames as string[] | undefined) ?? [])] as string[];
+        return {
+            domainValidationOptions: names.map((domainName) => ({
+                domainName,
+                resourceRecordName: `_${stableHex(`acm::${domainName}`, 32)}.${domainName}.`,
+                resourceRecordType: "CNAME",
+                resourceRecordValue: `_${stableHex(`acm-value::${domainName}`, 32)}.acm-validations.aws.`,
+            })),
+        };
+    }
+    if (type === "aws:route53/record:Record") return { fqdn: inputs.name };
+    return {};
 }
 
 /** The endpoints AWS assigns to the data stores the program creates. */
@@ -176,7 +193,8 @@ function awsEndpoints(type: string, id: string): Record<string, unknown> {
         case "aws:s3/bucket:Bucket":
             return { bucket: id, bucketRegionalDomainName: `${id}.s3.${REGION}.amazonaws.com` };
         case "aws:cloudfront/distribution:Distribution":
-            return { domainName: `d${id.replace(/[^a-z0-9]/g, "").slice(-12)}.cloudfront.net` };
+            // CloudFront's fixed hosted zone for alias records.
+            return { domainName: `d${id.replace(/[^a-z0-9]/g, "").slice(-12)}.cloudfront.net`, hostedZoneId: "Z2FDTNDATAQYW2" };
         case "aws:elasticache/replicationGroup:ReplicationGroup":
             return {
                 primaryEndpointAddress: `master.${id}.c0ffee.euc1.cache.amazonaws.com`,
@@ -245,6 +263,15 @@ export async function installMocks(stack: string): Promise<Registration[]> {
                 if (args.token === "aws:index/getRegion:getRegion") return { name: REGION, region: REGION, id: REGION };
                 if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
                     return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, userId: "mock" };
+                if (args.token === "aws:ec2/getManagedPrefixList:getManagedPrefixList")
+                    return { id: "pl-0c0ffee0cf0r161n", name: args.inputs.name, entries: [] };
+                if (args.token === "aws:eks/getCluster:getCluster")
+                    return {
+                        name: args.inputs.name,
+                        identities: [
+                            { oidcs: [{ issuer: `https://oidc.eks.${REGION}.amazonaws.com/id/C0FFEE0C0FFEE0C0FFEE0C0FFEE0C0FF` }] },
+                        ],
+                    };
                 return {};
             },
         },

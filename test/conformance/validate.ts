@@ -16,7 +16,7 @@ import {
     StructuralSchema,
     ValueMap,
     ValueNode,
-} from "./format";
+} from "../../scripts/lib/conformanceFormat";
 
 /** A resource as plan.json holds it. */
 export interface PlanResource {

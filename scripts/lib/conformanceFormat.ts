@@ -4,7 +4,7 @@
 import * as path from "node:path";
 
 /** Where the generated schemas live; the check reads nothing else. */
-export const SCHEMA_DIR = path.join(__dirname, "schemas");
+export const SCHEMA_DIR = path.join(__dirname, "..", "..", "test", "conformance", "schemas");
 
 /** Where a generated file came from: an upstream repository at a release tag. */
 export interface ArtefactSource {

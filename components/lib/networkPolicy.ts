@@ -1,0 +1,115 @@
+// Default-deny networking: every namespace the platform creates denies all ingress and egress,
+// then allows each flow that exists, one NetworkPolicy per flow named after it, with the reason
+// in an annotation. Flows are data (pure), so the table of allowed flows is generated from the
+// same source the cluster gets.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** A destination port (TCP unless said otherwise). */
+export type FlowPort = number | { port: number; protocol: "TCP" | "UDP" };
+
+/** The other end of a flow: pods of a namespace (all or those with labels), or address ranges. */
+export type Peer = { namespace: string; pods?: Record<string, string> } | { cidrs: string[]; except?: string[] };
+
+export interface Flow {
+    /** Names the policy `allow-<name>`: a DNS label. */
+    name: string;
+    /** Why the flow exists (the policy's annotation and the docs' table). */
+    why: string;
+    direction: "ingress" | "egress";
+    /** Pods of this namespace it applies to; every pod when omitted. */
+    pods?: Record<string, string>;
+    peers: Peer[];
+    /** Destination ports; every port when omitted. */
+    ports?: FlowPort[];
+}
+
+/** A namespace and the flows allowed in and out of it. */
+export interface NamespaceFlows {
+    namespace: string;
+    flows: Flow[];
+}
+
+export const WHY_ANNOTATION = "finbot.io/why";
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
+
+/** Public internet addresses only (no private, link-local or carrier-grade NAT ranges). */
+export const INTERNET: Peer = { cidrs: ["0.0.0.0/0"], except: PRIVATE_RANGES };
+/** EKS Pod Identity's agent on every node (link-local). */
+export const POD_IDENTITY_AGENT: Peer = { cidrs: ["169.254.170.23/32"] };
+
+type PolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+
+function peerSpec(peer: Peer): k8s.types.input.networking.v1.NetworkPolicyPeer[] {
+    if ("cidrs" in peer)
+        return peer.cidrs.map((cidr) => ({
+            ipBlock: {
+                cidr,
+                // `except` must lie inside the block: only the parts of the list that do.
+                ...(peer.except && cidr === "0.0.0.0/0" ? { except: peer.except } : {}),
+            },
+        }));
+    return [
+        {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": peer.namespace } },
+            ...(peer.pods ? { podSelector: { matchLabels: peer.pods } } : {}),
+        },
+    ];
+}
+
+const portSpec = (p: FlowPort) => (typeof p === "number" ? { protocol: "TCP", port: p } : { protocol: p.protocol, port: p.port });
+
+/** The NetworkPolicy specs of a namespace: `default-deny`, then `allow-<flow>` for each flow. */
+export function networkPolicySpecs(ns: NamespaceFlows): Array<{ name: string; why: string; spec: PolicySpec }> {
+    const names = new Set<string>();
+    for (const flow of ns.flows) {
+        if (names.has(flow.name)) throw new Error(`${ns.namespace}: two flows are named "${flow.name}"`);
+        names.add(flow.name);
+    }
+    return [
+        {
+            name: "default-deny",
+            why: "Nothing in or out unless a policy below allows it.",
+            spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+        },
+        ...ns.flows.map((flow) => {
+            const rule = {
+                ...(flow.direction === "ingress" ? { from: flow.peers.flatMap(peerSpec) } : { to: flow.peers.flatMap(peerSpec) }),
+                ...(flow.ports ? { ports: flow.ports.map(portSpec) } : {}),
+            };
+            return {
+                name: `allow-${flow.name}`,
+                why: flow.why,
+                spec: {
+                    podSelector: flow.pods ? { matchLabels: flow.pods } : {},
+                    policyTypes: [flow.direction === "ingress" ? "Ingress" : "Egress"],
+                    ...(flow.direction === "ingress" ? { ingress: [rule] } : { egress: [rule] }),
+                },
+            };
+        }),
+    ];
+}
+
+/** Creates a namespace's policies, after `dependsOn` (the namespace, or what creates it). */
+export function namespacePolicies(
+    resourceName: string,
+    ns: NamespaceFlows,
+    opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },
+): k8s.networking.v1.NetworkPolicy[] {
+    return networkPolicySpecs(ns).map(
+        (policy) =>
+            new k8s.networking.v1.NetworkPolicy(
+                `${resourceName}-${policy.name}`,
+                {
+                    metadata: {
+                        name: policy.name,
+                        namespace: ns.namespace,
+                        labels: { "app.kubernetes.io/part-of": "finbot" },
+                        annotations: { [WHY_ANNOTATION]: policy.why },
+                    },
+                    spec: policy.spec,
+                },
+                opts,
+            ),
+    );
+}

@@ -1,0 +1,452 @@
+// Every network flow the platform allows, per namespace; everything else is denied (see
+// lib/networkPolicy.ts). The cluster gets exactly this table, and docs/network.md is generated
+// from it. Pure.
+import { PlatformConfig } from "../config/schema";
+import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
+import { Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, Peer } from "../lib/networkPolicy";
+
+const DNS: Flow = {
+    name: "dns",
+    why: "Name resolution (CoreDNS).",
+    direction: "egress",
+    peers: [{ namespace: "kube-system", pods: { "k8s-app": "kube-dns" } }],
+    ports: [
+        { port: 53, protocol: "UDP" },
+        { port: 53, protocol: "TCP" },
+    ],
+};
+
+const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
+const POSTGRES = 5432;
+const REDIS = 6379;
+const AMQPS = 5671;
+const RABBITMQ_MANAGEMENT_TLS = 15671;
+const APM = 8200;
+
+/** Where the API server answers (and the nodes: kubelets, host-network agents). */
+export function apiServerCidrs(config: PlatformConfig): string[] {
+    return config.kubernetes.apiServerCidrs ?? (config.network ? [config.network.vpcCidr] : ["0.0.0.0/0"]);
+}
+
+/**
+ * The allowed flows of every namespace the platform creates (and of `rabbitmq-system`, which the
+ * RabbitMQ operators' manifest creates). Within a namespace pods reach each other; across
+ * namespaces, to the API server and out of the cluster only what is listed.
+ */
+export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
+    const ns = config.namespaces;
+    const api: Peer = { cidrs: apiServerCidrs(config) };
+    const vpc: Peer[] = config.network ? [{ cidrs: [config.network.vpcCidr] }] : [];
+    const production = config.environment === "production";
+    const dataOn = config.database.enabled || config.cache.enabled || config.queue.enabled;
+    const managedStores = production && vpc.length > 0 && (config.database.mode === "aurora" || config.cache.mode === "elasticache");
+    const monitoringOn = config.monitoring.enabled;
+    const loggingOn = config.logging.enabled;
+    const apmOn = loggingOn && config.logging.apm.enabled;
+    const trafficOn = config.traffic.enabled;
+    const checks = config.traffic.loadTest.enabled;
+    const servicePorts = [...new Set(config.services.map((s) => s.port))];
+
+    const sameNamespace = (namespace: string): Flow[] => [
+        { name: "same-namespace-in", why: "Pods of this namespace talk to each other.", direction: "ingress", peers: [{ namespace }] },
+        { name: "same-namespace-out", why: "Pods of this namespace talk to each other.", direction: "egress", peers: [{ namespace }] },
+    ];
+    const apiServer = (why: string): Flow => ({ name: "api-server", why, direction: "egress", peers: [api], ports: [443, 6443] });
+    const webhooks = (why: string, ports: number[]): Flow => ({ name: "from-api-server", why, direction: "ingress", peers: [api], ports });
+    const scraped: Flow[] = monitoringOn
+        ? [
+              {
+                  name: "from-prometheus",
+                  why: "Prometheus scrapes metrics and probes.",
+                  direction: "ingress",
+                  peers: [{ namespace: ns.monitoring }],
+              },
+          ]
+        : [];
+    const when = (on: boolean, ...flows: Flow[]) => (on ? flows : []);
+
+    const apps: NamespaceFlows = {
+        namespace: ns.apps,
+        flows: [
+            DNS,
+            ...scraped,
+            ...when(trafficOn, {
+                name: "from-gateway",
+                why: "The gateway's proxies forward public requests to the services.",
+                direction: "ingress",
+                peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                ports: servicePorts,
+            }),
+            ...when(dataOn, {
+                name: "to-data-stores",
+                why: "Services and workers use PostgreSQL (pooler), Redis and RabbitMQ (AMQPS).",
+                direction: "egress",
+                peers: [{ namespace: ns.data }],
+                ports: [POSTGRES, REDIS, AMQPS],
+            }),
+            ...when(managedStores, {
+                name: "to-managed-stores",
+                why: "Aurora through RDS Proxy and ElastiCache, in the VPC.",
+                direction: "egress",
+                peers: vpc,
+                ports: [POSTGRES, REDIS],
+            }),
+            ...when(apmOn, {
+                name: "to-apm",
+                why: "Traces and errors to APM Server (TLS).",
+                direction: "egress",
+                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                ports: [APM],
+            }),
+            ...when(config.errorTracking.enabled, {
+                name: "to-sentry",
+                why: "Errors to Sentry (HTTPS on the internet).",
+                direction: "egress",
+                peers: [INTERNET],
+                ports: [443],
+            }),
+            ...config.services
+                .filter((s) => s.egress.length > 0)
+                .map((s): Flow => ({
+                    name: `${s.name}-egress`,
+                    why: `${s.name}'s declared destinations (finbot:services[].egress).`,
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": s.name },
+                    peers: s.egress.map((e) => ({ cidrs: [e.cidr] })),
+                    ports: [...new Set(s.egress.flatMap((e) => e.ports))],
+                })),
+            ...when(
+                checks && trafficOn && monitoringOn,
+                {
+                    name: "checks-to-gateway",
+                    why: "Load tests and synthetic checks call the services through the gateway.",
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": "k6" },
+                    peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                    ports: [10080, 10443],
+                },
+                {
+                    name: "checks-to-prometheus",
+                    why: "Load tests push their metrics (Prometheus remote write).",
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": "k6" },
+                    peers: [{ namespace: ns.monitoring }],
+                    ports: [9090],
+                },
+            ),
+        ],
+    };
+
+    const data: NamespaceFlows = {
+        namespace: ns.data,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.data),
+            ...scraped,
+            apiServer("The CloudNativePG operator and instance managers, RabbitMQ peer discovery."),
+            webhooks("The CloudNativePG operator's admission webhooks.", [9443]),
+            {
+                name: "from-apps",
+                why: "FinBot's services and workers use the stores.",
+                direction: "ingress",
+                peers: [{ namespace: ns.apps }],
+                ports: [POSTGRES, REDIS, AMQPS],
+            },
+            ...when(config.workers.length > 0, {
+                name: "from-keda",
+                why: "KEDA reads queue lengths (its own RabbitMQ user).",
+                direction: "ingress",
+                peers: [{ namespace: ns.autoscaling }],
+                ports: [AMQPS],
+            }),
+            ...when(config.queue.enabled, {
+                name: "from-rabbitmq-operators",
+                why: "The RabbitMQ operators manage users, queues and policies through the management API.",
+                direction: "ingress",
+                peers: [{ namespace: QUEUE_OPERATORS_NAMESPACE }],
+                ports: [RABBITMQ_MANAGEMENT_TLS, AMQPS],
+            }),
+            ...when(managedStores, {
+                name: "to-managed-stores",
+                why: "Exporters and the roles Job reach Aurora and ElastiCache in the VPC.",
+                direction: "egress",
+                peers: vpc,
+                ports: [POSTGRES, REDIS],
+            }),
+            ...when(
+                production && config.database.enabled && config.database.mode === "aurora",
+                {
+                    name: "roles-job-to-aws",
+                    why: "The roles Job reads the master secret from Secrets Manager (HTTPS) with its pod identity.",
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": "postgres-roles" },
+                    peers: [INTERNET, ...vpc],
+                    ports: [443],
+                },
+                {
+                    name: "roles-job-to-pod-identity",
+                    why: "EKS Pod Identity's agent hands the roles Job its credentials.",
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": "postgres-roles" },
+                    peers: [POD_IDENTITY_AGENT],
+                    ports: [80],
+                },
+            ),
+        ],
+    };
+
+    const rabbitmqSystem: NamespaceFlows = {
+        namespace: QUEUE_OPERATORS_NAMESPACE,
+        flows: [
+            DNS,
+            ...scraped,
+            apiServer("The operators watch and change their resources."),
+            webhooks("The messaging-topology operator's admission webhooks.", [9443]),
+            {
+                name: "to-rabbitmq",
+                why: "The operators reach the nodes' management API and AMQPS.",
+                direction: "egress",
+                peers: [{ namespace: ns.data }],
+                ports: [RABBITMQ_MANAGEMENT_TLS, AMQPS],
+            },
+        ],
+    };
+
+    const monitoring: NamespaceFlows = {
+        namespace: ns.monitoring,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.monitoring),
+            apiServer("The Prometheus operator, Prometheus' service discovery, kube-state-metrics, Grafana's sidecars."),
+            webhooks("The Prometheus operator's admission webhook.", [10250]),
+            {
+                name: "scrape-cluster",
+                why: "Prometheus scrapes every namespace's metrics and the blackbox exporter probes the services.",
+                direction: "egress",
+                peers: [
+                    { namespace: ns.apps },
+                    { namespace: ns.data },
+                    { namespace: ns.logging },
+                    { namespace: ns.traffic },
+                    { namespace: ns.autoscaling },
+                    { namespace: ns.nodeAgents },
+                    { namespace: QUEUE_OPERATORS_NAMESPACE },
+                    { namespace: "kube-system" },
+                ],
+            },
+            {
+                name: "scrape-nodes",
+                why: "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes.",
+                direction: "egress",
+                peers: [api],
+                ports: [10250, 9100],
+            },
+            {
+                name: "alertmanager-out",
+                why: "Alertmanager notifies PagerDuty, Slack and the dead man's switch (HTTPS).",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "alertmanager" },
+                peers: [INTERNET],
+                ports: [443],
+            },
+            {
+                name: "probes-out",
+                why: "The blackbox exporter probes the public URLs (HTTPS).",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "prometheus-blackbox-exporter" },
+                peers: [INTERNET],
+                ports: [443],
+            },
+            ...when(trafficOn, {
+                name: "from-gateway",
+                why: "Operators reach Grafana, Prometheus and Alertmanager through the gateway.",
+                direction: "ingress",
+                peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                ports: [3000, 9090, 9093],
+            }),
+            {
+                name: "from-prometheus-adapter",
+                why: "prometheus-adapter and KEDA query Prometheus for the autoscalers.",
+                direction: "ingress",
+                peers: [{ namespace: ns.autoscaling }],
+                ports: [9090],
+            },
+            ...when(checks, {
+                name: "from-checks",
+                why: "Load tests push their metrics (remote write).",
+                direction: "ingress",
+                peers: [{ namespace: ns.apps, pods: { "app.kubernetes.io/name": "k6" } }],
+                ports: [9090],
+            }),
+            ...when(loggingOn, {
+                name: "to-elasticsearch",
+                why: "Grafana reads page-load and log data from Elasticsearch.",
+                direction: "egress",
+                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "elasticsearch" } }],
+                ports: [9200],
+            }),
+        ],
+    };
+
+    const logging: NamespaceFlows = {
+        namespace: ns.logging,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.logging),
+            ...scraped,
+            apiServer("The ECK operator manages Elasticsearch, Kibana, Logstash, APM Server and Filebeat."),
+            webhooks("The ECK operator's admission webhook.", [9443]),
+            {
+                name: "from-filebeat",
+                why: "Filebeat ships container logs to Logstash (TLS).",
+                direction: "ingress",
+                peers: [{ namespace: ns.nodeAgents, pods: { "common.k8s.elastic.co/type": "beat" } }],
+                ports: [5044],
+            },
+            ...when(apmOn, {
+                name: "from-apps",
+                why: "Services send traces to APM Server (TLS).",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "apm-server" },
+                peers: [{ namespace: ns.apps }],
+                ports: [APM],
+            }),
+            ...when(trafficOn, {
+                name: "from-gateway",
+                why: "Operators reach Kibana, browsers reach APM Server's RUM intake, through the gateway.",
+                direction: "ingress",
+                peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                ports: [5601, APM],
+            }),
+            ...when(monitoringOn, {
+                name: "from-grafana",
+                why: "Grafana reads page-load and log data from Elasticsearch.",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "elasticsearch" },
+                peers: [{ namespace: ns.monitoring }],
+                ports: [9200],
+            }),
+            ...when(production, {
+                name: "snapshots-to-s3",
+                why: "Elasticsearch writes snapshots to S3 (HTTPS) and exchanges its web identity token with STS.",
+                direction: "egress",
+                pods: { "common.k8s.elastic.co/type": "elasticsearch" },
+                peers: [INTERNET, ...vpc],
+                ports: [443],
+            }),
+        ],
+    };
+
+    const traffic: NamespaceFlows = {
+        namespace: ns.traffic,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.traffic),
+            ...scraped,
+            apiServer("Envoy Gateway and cert-manager watch their resources."),
+            webhooks("cert-manager's and Envoy Gateway's webhooks.", [10250, 9443]),
+            {
+                name: "public-in",
+                why: "Clients reach the proxies through the load balancer (in production only CloudFront, by security group).",
+                direction: "ingress",
+                pods: ENVOY_PROXIES,
+                peers: [{ cidrs: ["0.0.0.0/0"] }],
+                ports: [10080, 10443],
+            },
+            {
+                name: "to-backends",
+                why: "The proxies forward to the services, the operator UIs and APM Server's RUM intake.",
+                direction: "egress",
+                pods: ENVOY_PROXIES,
+                peers: [{ namespace: ns.apps }, { namespace: ns.monitoring }, { namespace: ns.logging }],
+                ports: [...servicePorts, 3000, 9090, 9093, 5601, APM],
+            },
+            {
+                name: "proxies-to-identity-provider",
+                why: "The proxies exchange OIDC codes and fetch signing keys from the identity provider (HTTPS).",
+                direction: "egress",
+                pods: ENVOY_PROXIES,
+                peers: [INTERNET],
+                ports: [443],
+            },
+            {
+                name: "cert-manager-out",
+                why: "cert-manager talks to the ACME server and self-checks HTTP-01 challenges; in production Route 53 for DNS-01.",
+                direction: "egress",
+                pods: { "app.kubernetes.io/instance": "cert-manager" },
+                peers: [INTERNET],
+                ports: [80, 443],
+            },
+            ...when(production, {
+                name: "cert-manager-to-pod-identity",
+                why: "EKS Pod Identity's agent hands cert-manager its Route 53 credentials.",
+                direction: "egress",
+                pods: { "app.kubernetes.io/instance": "cert-manager" },
+                peers: [POD_IDENTITY_AGENT],
+                ports: [80],
+            }),
+        ],
+    };
+
+    const autoscaling: NamespaceFlows = {
+        namespace: ns.autoscaling,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.autoscaling),
+            ...scraped,
+            apiServer("metrics-server, prometheus-adapter and KEDA serve and watch the API."),
+            webhooks(
+                "The API server calls the metrics APIs (metrics-server, prometheus-adapter, KEDA) and KEDA's webhooks.",
+                [10250, 6443, 9443],
+            ),
+            {
+                name: "to-kubelets",
+                why: "metrics-server reads the kubelets' resource metrics.",
+                direction: "egress",
+                peers: [api],
+                ports: [10250],
+            },
+            ...when(monitoringOn, {
+                name: "to-prometheus",
+                why: "prometheus-adapter and KEDA query Prometheus.",
+                direction: "egress",
+                peers: [{ namespace: ns.monitoring }],
+                ports: [9090],
+            }),
+            ...when(config.workers.length > 0, {
+                name: "to-rabbitmq",
+                why: "KEDA reads queue lengths (AMQPS).",
+                direction: "egress",
+                peers: [{ namespace: ns.data }],
+                ports: [AMQPS],
+            }),
+        ],
+    };
+
+    const nodeAgents: NamespaceFlows = {
+        namespace: ns.nodeAgents,
+        flows: [
+            DNS,
+            ...scraped,
+            apiServer("Filebeat adds pod metadata to log lines."),
+            ...when(loggingOn, {
+                name: "to-logstash",
+                why: "Filebeat ships container logs to Logstash (TLS).",
+                direction: "egress",
+                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "logstash" } }],
+                ports: [5044],
+            }),
+        ],
+    };
+
+    return [
+        apps,
+        ...(dataOn ? [data] : []),
+        ...(config.queue.enabled ? [rabbitmqSystem] : []),
+        ...(monitoringOn ? [monitoring] : []),
+        ...(loggingOn ? [logging] : []),
+        ...(trafficOn ? [traffic] : []),
+        autoscaling,
+        ...(monitoringOn || loggingOn ? [nodeAgents] : []),
+    ];
+}

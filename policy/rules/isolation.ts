@@ -1,0 +1,163 @@
+// Rules for isolation and least privilege inside the cluster: default-deny networks and Pod
+// Security labels on every namespace, private operator UIs, no shared passwords in production,
+// no admin rights for FinBot's users, TLS-only brokers, a priority class on every pod.
+import { StackValidationPolicy, ResourceValidationPolicy } from "@pulumi/policy";
+import { CONFIG_SCHEMA, isProduction, nameOf, ofType, podSpecOf } from "./support";
+
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";
+
+export const defaultDenyPerNamespace: StackValidationPolicy = {
+    name: "k8s-default-deny-per-namespace",
+    description:
+        "Every namespace the stack creates has a default-deny NetworkPolicy for ingress and egress (flows are then allowed one by one).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const denied = new Set(
+            ofType(args.resources, NETWORK_POLICY)
+                .filter((p) => {
+                    const spec = p.props.spec ?? {};
+                    const types = [...(spec.policyTypes ?? [])].sort().join(",");
+                    return Object.keys(spec.podSelector ?? {}).length === 0 && types === "Egress,Ingress" && !spec.ingress && !spec.egress;
+                })
+                .map((p) => p.props.metadata?.namespace),
+        );
+        for (const ns of ofType(args.resources, NAMESPACE)) {
+            const name = nameOf(ns.props);
+            if (!denied.has(name)) report(`namespace ${name} has no default-deny policy for ingress and egress`);
+        }
+    },
+};
+
+export const podSecurityLabels: StackValidationPolicy = {
+    name: "k8s-pod-security-labels",
+    description:
+        "Every namespace enforces a Pod Security Standard; a privileged one holds no Deployments, StatefulSets or Jobs (node agents only).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const levels = new Map(ofType(args.resources, NAMESPACE).map((ns) => [nameOf(ns.props), ns.props.metadata?.labels?.[PSA_ENFORCE]]));
+        for (const [name, level] of levels) if (!level) report(`namespace ${name} enforces no Pod Security Standard`);
+        const workloads = ["Deployment", "StatefulSet"]
+            .map((k) => `kubernetes:apps/v1:${k}`)
+            .concat(["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"]);
+        for (const r of args.resources.filter((x) => workloads.includes(x.type))) {
+            const ns = r.props.metadata?.namespace;
+            if (levels.get(ns) === "privileged") report(`${nameOf(r.props)} runs in the privileged namespace ${ns}`);
+        }
+    },
+};
+
+/** Services of the operator UIs (kube-prometheus-stack's, Kibana's). */
+const UI_SERVICE = /(^kube-prometheus-stack-(grafana|prometheus|alertmanager)$|-kb-http$)/;
+
+export const privateOperatorUis: StackValidationPolicy = {
+    name: "operator-uis-private",
+    description:
+        "In production every route to Grafana, Prometheus, Alertmanager or Kibana is on a gateway with an internal load balancer and behind single sign-on (OIDC).",
+    enforcementLevel: "mandatory",
+    configSchema: CONFIG_SCHEMA,
+    validateStack: (args, report) => {
+        if (!isProduction(args)) return;
+        // Gateway -> GatewayClass -> EnvoyProxy -> its load balancer's scheme.
+        const schemes = new Map(
+            ofType(args.resources, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy").map((p) => [
+                nameOf(p.props),
+                p.props.spec?.provider?.kubernetes?.envoyService?.annotations?.["service.beta.kubernetes.io/aws-load-balancer-scheme"],
+            ]),
+        );
+        const classes = new Map(
+            ofType(args.resources, "kubernetes:gateway.networking.k8s.io/v1:GatewayClass").map((c) => [
+                nameOf(c.props),
+                c.props.spec?.parametersRef?.name,
+            ]),
+        );
+        const gatewayScheme = new Map(
+            ofType(args.resources, "kubernetes:gateway.networking.k8s.io/v1:Gateway").map((g) => [
+                nameOf(g.props),
+                schemes.get(classes.get(g.props.spec?.gatewayClassName)),
+            ]),
+        );
+        const sso = new Set(
+            ofType(args.resources, "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy")
+                .filter((p) => p.props.spec?.oidc && p.props.spec?.authorization?.defaultAction === "Deny")
+                .flatMap((p) => (p.props.spec?.targetRefs ?? []).map((t: { name: string }) => `${p.props.metadata?.namespace}/${t.name}`)),
+        );
+        for (const route of ofType(args.resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) {
+            const backends = (route.props.spec?.rules ?? []).flatMap((r: { backendRefs?: Array<{ name: string }> }) => r.backendRefs ?? []);
+            if (!backends.some((b: { name: string }) => UI_SERVICE.test(b.name))) continue;
+            const name = nameOf(route.props);
+            for (const parent of route.props.spec?.parentRefs ?? [])
+                if (gatewayScheme.get(parent.name) !== "internal")
+                    report(`route ${name} reaches an operator UI through gateway ${parent.name}, which is not internal`);
+            if (!sso.has(`${route.props.metadata?.namespace}/${name}`))
+                report(`route ${name} reaches an operator UI without single sign-on`);
+        }
+    },
+};
+
+export const noBasicAuthInProduction: ResourceValidationPolicy = {
+    name: "no-basic-auth-in-production",
+    description: "In production no route is protected by a shared basic-auth password (unsalted SHA-1, one password for everyone).",
+    enforcementLevel: "mandatory",
+    configSchema: CONFIG_SCHEMA,
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy" || !isProduction(args)) return;
+        if (args.props.spec?.basicAuth) report(`${nameOf(args.props)} protects a route with basic auth`);
+    },
+};
+
+export const noAdminForApps: ResourceValidationPolicy = {
+    name: "no-admin-credentials-for-apps",
+    description:
+        "FinBot's credentials carry no admin rights where the plan shows them: RabbitMQ users have no tags, PostgreSQL roles are no superusers and create no roles or databases, the superuser stays off.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        const { type, props } = args;
+        if (type === "kubernetes:rabbitmq.com/v1beta1:User" && (props.spec?.tags ?? []).length > 0)
+            report(`RabbitMQ user ${nameOf(props)} has tags ${props.spec.tags.join(", ")}`);
+        if (type === "kubernetes:rabbitmq.com/v1beta1:Permission") {
+            const p = props.spec?.permissions ?? {};
+            if ([p.configure, p.write, p.read].every((x: string) => x === ".*"))
+                report(`RabbitMQ user ${props.spec?.user} may do anything on ${props.spec?.vhost}`);
+        }
+        if (type === "kubernetes:postgresql.cnpg.io/v1:Cluster") {
+            if (props.spec?.enableSuperuserAccess === true) report(`${nameOf(props)} exposes the postgres superuser`);
+            for (const role of props.spec?.managed?.roles ?? [])
+                if (role.superuser || role.createrole || role.createdb || role.bypassrls) report(`role ${role.name} has admin rights`);
+        }
+    },
+};
+
+export const rabbitmqTlsOnly: ResourceValidationPolicy = {
+    name: "rabbitmq-tls-only",
+    description: "RabbitMQ serves AMQP, the management API and metrics over TLS only.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster") return;
+        const tls = args.props.spec?.tls ?? {};
+        if (!tls.secretName || tls.disableNonTLSListeners !== true) report(`${nameOf(args.props)} keeps plain listeners`);
+    },
+};
+
+export const grafanaNoAnonymous: ResourceValidationPolicy = {
+    name: "grafana-no-anonymous-access",
+    description: "Grafana (kube-prometheus-stack values) allows no anonymous access and no sign-up.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:helm.sh/v3:Release" || !String(args.props.chart).endsWith("kube-prometheus-stack")) return;
+        const ini = args.props.values?.grafana?.["grafana.ini"] ?? {};
+        if (ini["auth.anonymous"]?.enabled !== false) report("Grafana allows anonymous access");
+        if (ini.users?.allow_sign_up !== false) report("Grafana allows sign-up");
+    },
+};
+
+export const priorityClassEverywhere: ResourceValidationPolicy = {
+    name: "k8s-priority-class",
+    description: "Every pod the program runs names a PriorityClass, so the critical path is evicted last.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        const pod = podSpecOf(args.type, args.props);
+        if (pod && !pod.priorityClassName) report(`${nameOf(args.props)} names no PriorityClass`);
+    },
+};
