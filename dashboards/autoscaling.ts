@@ -68,6 +68,29 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
                 [query(`container_memory_working_set_bytes{${ns}, container!=""}`, "{{pod}}")],
             ),
         )
+        .withRow(new dashboard.RowBuilder("Right-sizing (npm run rightsize)"))
+        .withPanel(
+            timeseriesPanel(
+                "CPU requested vs used, per workload",
+                "Each workload container's CPU request against the busiest pod's 5-minute use (recorded series): a wide gap is money asked for and not used.",
+                "cores",
+                [
+                    query(`max by (container) (kube_pod_container_resource_requests{${ns}, resource="cpu"})`, "{{container}} requested"),
+                    query(`max by (container) (${ctx.usageSeries.cpu}{${ns}})`, "{{container}} used"),
+                ],
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "Memory requested vs used, per workload",
+                "Each workload container's memory request against the busiest pod's peak working set (recorded series).",
+                "bytes",
+                [
+                    query(`max by (container) (kube_pod_container_resource_requests{${ns}, resource="memory"})`, "{{container}} requested"),
+                    query(`max by (container) (${ctx.usageSeries.memory}{${ns}})`, "{{container}} used"),
+                ],
+            ),
+        )
         .withRow(new dashboard.RowBuilder("Cluster capacity"))
         .withPanel(
             timeseriesPanel(

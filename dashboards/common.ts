@@ -18,6 +18,8 @@ export interface DashboardContext {
     appsNamespace: string;
     services: ServiceConfig[];
     businessMetrics: MonitoringConfig["businessMetrics"];
+    /** The recorded usage series per workload container (right-sizing): CPU in cores, memory in bytes. */
+    usageSeries: { cpu: string; memory: string };
 }
 
 /** A built dashboard: its stable uid, Grafana folder and JSON model. */

@@ -54,7 +54,7 @@ describe("GitHub workflows", () => {
     const secretsIn = (value: unknown) => [...JSON.stringify(value).matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
 
     it("cover CI, preview, deploy, promotion, production deploys and drift, with pinned actions and no AWS keys", () => {
-        assert.deepEqual(files.sort(), ["ci.yml", "deploy-prod.yml", "deploy.yml", "drift.yml", "preview.yml", "promote.yml"]);
+        assert.deepEqual(files.sort(), ["ci.yml", "deploy-prod.yml", "deploy.yml", "drift.yml", "e2e.yml", "preview.yml", "promote.yml"]);
         for (const f of files)
             for (const st of steps(f)) if (st.uses) assert.match(String(st.uses), /@v\d+$/, `${f}: ${st.uses} is pinned to a major`);
         for (const f of files) assert.ok(!JSON.stringify(load(f)).includes("aws-access-key-id"), `${f}: OIDC, no long-lived AWS keys`);

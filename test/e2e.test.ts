@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT_DIR } from "./harness";
-import { hasTool } from "./tools";
+import { requireTool } from "./tools";
 
 const WORKFLOWS = path.join(PROJECT_DIR, ".github", "workflows");
 const SCRIPT = path.join(PROJECT_DIR, "scripts", "e2e.sh");
@@ -268,20 +268,14 @@ const only = (check: string) => ["--skip", CHECKS.filter((c) => c !== check).joi
 
 describe("scripts/e2e.sh", () => {
     before(function () {
-        for (const tool of ["jq", "openssl"])
-            if (!hasTool(tool)) {
-                console.log(`      skipped: ${tool} not found (apt-get install ${tool}); scripts/e2e.sh needs it`);
-                this.skip();
-            }
+        requireTool(this, "jq", "jq");
+        requireTool(this, "openssl", "openssl");
     });
 
     it("is valid bash and clean under shellcheck", function () {
         const syntax = spawnSync("bash", ["-n", SCRIPT], { encoding: "utf8" });
         assert.equal(syntax.status, 0, syntax.stderr);
-        if (!hasTool("shellcheck")) {
-            console.log("      skipped shellcheck: not found (apt-get install shellcheck)");
-            return;
-        }
+        requireTool(this, "shellcheck", "shellcheck");
         const lint = spawnSync("shellcheck", [SCRIPT], { encoding: "utf8" });
         assert.equal(lint.status, 0, lint.stdout);
     });

@@ -3,6 +3,7 @@
 // certificates about to expire. Pure: config in, rule groups out.
 import { ServiceConfig } from "../config/schema";
 import { RuleGroup, anyOf, selector } from "./rules";
+import { usageRecordingRules } from "./usageRules";
 
 export interface PlatformRuleArgs {
     /** Namespace of FinBot's services. */
@@ -136,5 +137,7 @@ export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
         volumeRules(args.volumeNamespaces),
         regressionRules(args.services, args.appsNamespace),
         ...(args.certificates ? [certificateRules()] : []),
+        // What npm run rightsize reads over 7-14 days without re-joining cAdvisor with kube-state-metrics.
+        usageRecordingRules(args.appsNamespace),
     ].filter((group) => group.rules.length > 0);
 }

@@ -15,6 +15,7 @@ import { priorityClasses } from "../lib/priority";
 import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { Monitoring, monitoringRuleGroups } from "../monitoring";
+import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
 import { LoadTest, Traffic, TrafficControllers } from "../traffic";
 import { AutoscaledService, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
@@ -256,6 +257,7 @@ export class Platform extends pulumi.ComponentResource {
                         appsNamespace: ns.apps,
                         services: config.services,
                         businessMetrics: config.monitoring.businessMetrics,
+                        usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
                     }),
                     ...dataTierDashboards(config),
                     ...loggingDashboards(config),
