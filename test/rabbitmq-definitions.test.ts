@@ -220,14 +220,15 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
     });
 
     it("dead-letters a payment its worker rejects into the queue's DLQ", async () => {
-        assert.equal(ok(await amqp(source!, worker, password(worker), rejectOne(queue.name))), "rejected");
-        // Dead-lettering is asynchronous (here from 0.1 to 5 s): the queues' lengths, read in the broker every 100 ms for at most 20 s.
+        // Dead-lettering is asynchronous (here from 0.1 to 5 s): after the worker's reject, the
+        // queues' lengths, read in the broker (the session runs there), every 100 ms for at most 20 s.
         const length = (name: string) =>
             `fun() -> {ok, Q} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"${name}">>)), ` +
             "[{messages, N}] = rabbit_amqqueue:info(Q, [messages]), N end";
-        const lengths = `Dlq = ${length(`${queue.name}.dlq`)}, Source = ${length(queue.name)}, `;
-        const wait = "Wait = fun W(0) -> ok; W(I) -> case Dlq() of 0 -> timer:sleep(100), W(I - 1); _ -> ok end end, Wait(200), ";
-        assert.equal(ok(source!.ctl(["eval", `${lengths}${wait}{Dlq(), Source()}.`])), `{1,${queue.maxLength}}`);
+        const lengths = `Dlq = ${length(`${queue.name}.dlq`)}, Source = ${length(queue.name)}`;
+        const wait = "Wait = fun W(0) -> ok; W(I) -> case Dlq() of 0 -> timer:sleep(100), W(I - 1); _ -> ok end end";
+        const body = `begin ${lengths}, ${wait}, Rejected = ${rejectOne(queue.name)}, Wait(200), {Rejected, Dlq(), Source()} end`;
+        assert.equal(ok(await amqp(source!, worker, password(worker), body)), `{rejected,1,${queue.maxLength}}`);
     });
 
     it("restores the export into a fresh node: the same queues, policies, users, permissions and password hashes", async () => {
