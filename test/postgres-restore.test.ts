@@ -98,7 +98,8 @@ describe("PostgreSQL backup and point-in-time restore (real servers)", function 
     after(async () => {
         await restored?.stop();
         await source?.stop();
-        for (const dir of [archive, backup, restoredArchive, restoredDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+        const dirs = [archive, backup, restoredArchive, restoredDir, source?.socketDir, restored?.socketDir];
+        for (const dir of dirs) if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it("archives WAL with the program's archiving settings", async () => {
