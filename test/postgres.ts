@@ -39,16 +39,38 @@ const owner = () => {
 const asServerUser = (command: string, args: string[]) =>
     asRoot ? { command: "runuser", args: ["-u", "postgres", "--", command, ...args] } : { command, args };
 
+/** A fresh temporary directory the server's user owns (archives, base backups, restored data directories). */
+export function serverUserDir(prefix: string): string {
+    const dir = mkdtempSync(path.join(tmpdir(), `finbot-${prefix}-`));
+    if (asRoot) chownSync(dir, owner().uid, owner().gid);
+    return dir;
+}
+
+/** Any command (tar, cp, ...) as the server's user, bounded by `timeoutMs`. */
+export function runAsServerUser(command: string, args: string[], timeoutMs = 60_000): { status: number | null; output: string } {
+    const run = asServerUser(command, args);
+    const result = spawnSync(run.command, run.args, { encoding: "utf8", timeout: timeoutMs });
+    return { status: result.status, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+}
+
 export class PostgresServer {
     private constructor(
         public readonly dataDir: string,
         public readonly port: number,
         private readonly process: ChildProcess,
         private readonly bin: string,
+        /** The socket directory the superuser connects through. */
+        public readonly socketDir: string,
     ) {}
 
-    /** initdb and start a server (superuser `postgres`, trust on the local socket, scram on 127.0.0.1); waits at most `timeoutMs`. */
-    static async start(options: { archiveDir?: string; timeoutMs?: number; dataDir?: string } = {}): Promise<PostgresServer> {
+    /**
+     * initdb and start a server (superuser `postgres`, trust on the local socket, scram on 127.0.0.1); waits at most `timeoutMs`.
+     * With `dataDir` it starts that data directory instead (e.g. a restored base backup, the server's user owning it);
+     * `settings` are appended to its postgresql.auto.conf first (later lines win).
+     */
+    static async start(
+        options: { archiveDir?: string; timeoutMs?: number; dataDir?: string; settings?: Record<string, string> } = {},
+    ): Promise<PostgresServer> {
         const bin = postgresBin();
         if (!bin) throw new Error("PostgreSQL server binaries not found (apt-get install postgresql)");
         const base = mkdtempSync(path.join(tmpdir(), "finbot-pg-"));
@@ -76,6 +98,12 @@ export class PostgresServer {
                 { flag: "a" },
             );
         }
+        if (options.settings) {
+            const lines = Object.entries(options.settings).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'\n`);
+            const autoConf = path.join(dataDir, "postgresql.auto.conf");
+            writeFileSync(autoConf, lines.join(""), { flag: "a" });
+            if (asRoot) chownSync(autoConf, owner().uid, owner().gid);
+        }
         const port = await freePort();
         const run = asServerUser(path.join(bin, "postgres"), [
             "-D",
@@ -92,7 +120,7 @@ export class PostgresServer {
         const child = spawn(run.command, run.args, { stdio: ["ignore", "ignore", "pipe"] });
         let stderr = "";
         child.stderr?.on("data", (chunk) => (stderr += String(chunk)));
-        const server = new PostgresServer(dataDir, port, child, bin);
+        const server = new PostgresServer(dataDir, port, child, bin, base);
         const deadline = Date.now() + (options.timeoutMs ?? 20_000);
         while (Date.now() < deadline) {
             if (spawnSync(path.join(bin, "pg_isready"), ["-h", "127.0.0.1", "-p", String(port), "-q"]).status === 0) return server;
@@ -126,7 +154,7 @@ export class PostgresServer {
         for (const [k, v] of Object.entries(options.variables ?? {})) args.push("-v", `${k}=${v}`);
         const env = { ...process.env, PGPASSWORD: options.password ?? "", PGCONNECT_TIMEOUT: "5" };
         // The superuser connects over the socket directory (trust), others with their passwords.
-        if (!options.user || options.user === "postgres") args.splice(0, 2, "-h", path.dirname(this.dataDir));
+        if (!options.user || options.user === "postgres") args.splice(0, 2, "-h", this.socketDir);
         const run =
             !options.user || options.user === "postgres"
                 ? asServerUser(path.join(this.bin, "psql"), args)
@@ -140,11 +168,6 @@ export class PostgresServer {
         const run = asServerUser(path.join(this.bin, name), args);
         const result = spawnSync(run.command, run.args, { encoding: "utf8", timeout: 60_000 });
         return { status: result.status, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
-    }
-
-    /** The socket directory the superuser connects through. */
-    get socketDir(): string {
-        return path.dirname(this.dataDir);
     }
 
     /** Stops the server (fast shutdown) by the postmaster's PID (postmaster.pid), and waits at most 10 s for it. */
