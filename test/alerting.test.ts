@@ -327,7 +327,7 @@ describe("alert rules (promtool)", function () {
             ]);
         });
 
-        it("data tier: Redis down for 2 minutes pages; PostgreSQL statements slower than slowQueryMs open a ticket", () => {
+        it("data tier: Redis down (or gone) pages, as do a vanished PostgreSQL exporter and uptime probe; slow statements open a ticket", () => {
             const pg = `namespace="finbot-data", datname="finbot", queryid="42"`;
             check([
                 {
@@ -339,6 +339,34 @@ describe("alert rules (promtool)", function () {
                             eval_time: "14m",
                             alertname: "FinbotRedisDown",
                             exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data", pod: "redis-0" } }],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    // The pod and its exporter sidecar gone: no series at all after the 5-minute staleness.
+                    input_series: [
+                        { series: `redis_up{namespace="finbot-data", pod="redis-0"}`, values: "1x10 _x30" },
+                        { series: `cnpg_collector_up{namespace="finbot-data", pod="finbot-db-1"}`, values: "1x10 _x30" },
+                        { series: `probe_success{job="uptime", service="api"}`, values: "1x10 _x30" },
+                    ],
+                    alert_rule_test: [
+                        { eval_time: "10m", alertname: "FinbotRedisDown", exp_alerts: [] },
+                        { eval_time: "10m", alertname: "FinbotUptimeProbeMissing", exp_alerts: [] },
+                        {
+                            eval_time: "25m",
+                            alertname: "FinbotRedisDown",
+                            exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data" } }],
+                        },
+                        {
+                            eval_time: "25m",
+                            alertname: "FinbotPostgresDown",
+                            exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data" } }],
+                        },
+                        {
+                            eval_time: "25m",
+                            alertname: "FinbotUptimeProbeMissing",
+                            exp_alerts: [{ exp_labels: { severity: "page", job: "uptime", service: "api" } }],
                         },
                     ],
                 },

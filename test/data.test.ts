@@ -147,6 +147,25 @@ describe("data tier", () => {
             );
         });
 
+        it("PostgreSQL archives WAL and takes a daily base backup into its object store, kept 14 days; RabbitMQ's definitions are exported hourly", () => {
+            const cluster = inputs(dev, CR("postgresql.cnpg.io/v1", "Cluster"), "finbot-database-cluster").spec;
+            assert.equal(cluster.backup.retentionPolicy, "14d");
+            assert.equal(cluster.backup.barmanObjectStore.destinationPath, "s3://finbot-postgresql/");
+            assert.equal(cluster.backup.barmanObjectStore.endpointURL, "http://minio.finbot-data.svc:9000");
+            assert.equal(cluster.postgresql.parameters.archive_timeout, "5min");
+            const scheduled = inputs(dev, CR("postgresql.cnpg.io/v1", "ScheduledBackup"), "finbot-database-daily-backup").spec;
+            assert.deepEqual([scheduled.schedule, scheduled.cluster.name, scheduled.immediate], ["0 0 3 * * *", "finbot-db", true]);
+            const minio = inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-database-backups-server").spec.template.spec.containers[0];
+            assert.equal(minio.image, "docker.io/minio/minio:RELEASE.2025-09-07T16-13-09Z");
+            assert.deepEqual(minio.env[1].valueFrom, { secretKeyRef: { name: "pg-backup-store", key: "ACCESS_SECRET_KEY" } });
+            const exportJob = inputs(dev, "kubernetes:batch/v1:CronJob", "finbot-queue-definitions-export").spec;
+            assert.equal(exportJob.schedule, "7 * * * *");
+            assert.match(
+                exportJob.jobTemplate.spec.template.spec.containers[0].command[2],
+                /--cacert \/tls\/ca\.crt .*:15671\/api\/definitions/,
+            );
+        });
+
         it("the data tier's requests fit a laptop: at most 1 vCPU and 2 GiB", () => {
             const total = totalRequests(dev.platform.dataTier?.footprint.requests ?? []);
             assert.ok(total.millicores <= 1000, `${total.millicores}m`);

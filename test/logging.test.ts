@@ -80,7 +80,7 @@ describe("logging (ECK)", () => {
         assert.equal(d.template.template.settings["index.number_of_replicas"], 0);
         assert.ok(p.template.priority > 100, "wins over the built-in logs-*-* template");
         assert.notEqual(d.name, p.name, "the Job is named after what it applies, so a change re-runs it");
-        const job = dev.ofType("kubernetes:batch/v1:Job")[0].inputs as Any;
+        const job = dev.ofType("kubernetes:batch/v1:Job").find((j) => j.name === "finbot-logging-lifecycle")!.inputs as Any;
         const script = job.spec.template.spec.containers[0].command[2];
         assert.match(
             script,
@@ -92,7 +92,7 @@ describe("logging (ECK)", () => {
             { name: "ES_USER", value: "finbot-lifecycle" },
             { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: "es-user-lifecycle", key: "password" } } },
         ]);
-        assert.ok(dev.ofType("kubernetes:batch/v1:CronJob").length === 1, "an hourly re-apply undoes hand edits");
+        assert.ok(dev.get("kubernetes:batch/v1:CronJob", "finbot-logging-lifecycle-reapply"), "an hourly re-apply undoes hand edits");
     });
 
     it("Logstash parses JSON lines, keeps plain lines, and writes to the environment's data stream", () => {

@@ -137,6 +137,7 @@ export class DataTier extends pulumi.ComponentResource {
                     ...common,
                     config: args.queue,
                     image: args.images.rabbitmq,
+                    curlImage: args.images.curl,
                     operatorManifest: args.queueOperatorManifest,
                     topologyOperatorManifest: args.topologyOperatorManifest,
                     fetchManifest: args.fetchManifest,

@@ -15,6 +15,8 @@ export { postgresParameters };
 import { Connections, postgresUrl } from "./connections";
 import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName } from "./postgresRoles";
 import { roleGrantsJob } from "./roleJobs";
+import { BACKUP_RETENTION, BASE_BACKUP_SCHEDULE, archiveSettings } from "./backupSettings";
+import { BACKUP_STORE_REQUESTS, BACKUP_STORE_SECRET, BackupStore } from "./backupStore";
 import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 
@@ -51,6 +53,9 @@ export interface DatabaseArgs {
      */
     monitoringCrds?: pulumi.Resource;
 }
+
+/** Bucket of the WAL archive and base backups. */
+const BACKUP_BUCKET = "finbot-postgresql";
 
 /** Custom CloudNativePG metrics: the statements that take the most time (pg_stat_statements). */
 export function statStatementsQueries(topN = 20): Record<string, unknown> {
@@ -166,6 +171,21 @@ export class Database extends pulumi.ComponentResource {
             { part: "CloudNativePG operator", pods: 1, ...CNPG_OPERATOR_RESOURCES.requests },
             { part: "PostgreSQL instances", pods: 1 + config.readReplicas, ...config.resources.requests },
             { part: "PgBouncer poolers (rw + ro)", pods: 2 * config.pooler.instances, ...POOLER_RESOURCES.requests },
+            { part: "MinIO (PostgreSQL backups)", pods: 1, ...BACKUP_STORE_REQUESTS },
+        );
+        // WAL archive and daily base backups: any point of the last 14 days can be restored
+        // (docs/runbooks/postgresql-restore.md).
+        const backups = new BackupStore(
+            `${name}-backups`,
+            {
+                namespace,
+                image: args.images.minio,
+                curlImage: args.images.curl,
+                bucket: BACKUP_BUCKET,
+                storage: config.storage,
+                storageClass: args.storageClass,
+            },
+            { parent: this },
         );
         const operator = helmRelease(
             `${name}-operator`,
@@ -221,7 +241,22 @@ export class Database extends pulumi.ComponentResource {
                     enableSuperuserAccess: false,
                     storage: { size: config.storage, ...(args.storageClass ? { storageClass: args.storageClass } : {}) },
                     resources: containerResources(config.resources),
-                    postgresql: { parameters: postgresParameters(config) },
+                    postgresql: { parameters: { ...postgresParameters(config), archive_timeout: archiveSettings().archive_timeout } },
+                    // Continuous WAL archiving and base backups into the object store (CloudNativePG's
+                    // in-tree Barman Cloud support, still served by the pinned 1.30; the plugin replaces it in 1.31).
+                    backup: {
+                        retentionPolicy: BACKUP_RETENTION,
+                        barmanObjectStore: {
+                            destinationPath: `s3://${BACKUP_BUCKET}/`,
+                            endpointURL: backups.endpoint,
+                            s3Credentials: {
+                                accessKeyId: { name: BACKUP_STORE_SECRET, key: "ACCESS_KEY_ID" },
+                                secretAccessKey: { name: BACKUP_STORE_SECRET, key: "ACCESS_SECRET_KEY" },
+                            },
+                            wal: { compression: "gzip", maxParallel: 2 },
+                            data: { compression: "gzip", jobs: 2 },
+                        },
+                    },
                     bootstrap: {
                         initdb: { database: config.name, owner: config.name, secret: { name: `${clusterName}-app-credentials` } },
                     },
@@ -258,7 +293,24 @@ export class Database extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [operator, credentials, queries, certificate, ...roleSecrets] },
+            { parent: this, dependsOn: [operator, credentials, queries, certificate, backups, ...roleSecrets] },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-daily-backup`,
+            {
+                apiVersion: "postgresql.cnpg.io/v1",
+                kind: "ScheduledBackup",
+                metadata: { name: `${clusterName}-daily`, namespace },
+                spec: {
+                    schedule: BASE_BACKUP_SCHEDULE,
+                    cluster: { name: clusterName },
+                    method: "barmanObjectStore",
+                    // The first base backup right away, so a restore is possible from the first day.
+                    immediate: true,
+                    backupOwnerReference: "self",
+                },
+            },
+            { parent: this, dependsOn: [cluster] },
         );
         // One schema per read-write consumer, owned by its role.
         const database = new k8s.apiextensions.CustomResource(

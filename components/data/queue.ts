@@ -28,6 +28,8 @@ export interface QueueArgs {
     namespace: string;
     /** RabbitMQ image from `finbot:releases.images`. */
     image: string;
+    /** curl image (exports the definitions). */
+    curlImage: string;
     /** The Cluster Operator's release manifest (CRDs, RBAC, Deployment) and its pinned SHA-256. */
     operatorManifest: PinnedManifest;
     /** The messaging-topology operator's release manifest (users, permissions, queues, policies as resources). */
@@ -198,6 +200,7 @@ export class Queue extends pulumi.ComponentResource {
                 ),
             };
         }
+        this.definitionsExport(name, args, cluster);
         if (config.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(
                 `${name}-pdb`,
@@ -230,6 +233,92 @@ export class Queue extends pulumi.ComponentResource {
             );
         }
         this.registerOutputs({});
+    }
+
+    /**
+     * Every hour the definitions (users with their password hashes, permissions, queues, policies)
+     * are exported through the management API to a volume that keeps a week of them: what a
+     * rebuilt cluster imports (docs/runbooks/rabbitmq-restore.md). Messages are not in them: quorum
+     * queues replicate those across the nodes.
+     */
+    private definitionsExport(name: string, args: QueueArgs, cluster: pulumi.Resource): void {
+        const { namespace } = args;
+        const labels = { "app.kubernetes.io/name": "rabbitmq-definitions-export", "app.kubernetes.io/part-of": "finbot" };
+        const volume = new k8s.core.v1.PersistentVolumeClaim(
+            `${name}-definitions`,
+            {
+                metadata: { name: "rabbitmq-definitions", namespace, labels },
+                spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    resources: { requests: { storage: "1Gi" } },
+                    ...(args.storageClass ? { storageClassName: args.storageClass } : {}),
+                },
+            },
+            { parent: this, protect: args.production },
+        );
+        const secretEnv = (env: string, key: string) => ({
+            name: env,
+            valueFrom: { secretKeyRef: { name: `${QUEUE_CLUSTER}-default-user`, key } },
+        });
+        const script = [
+            "set -eu",
+            `curl -fsS --cacert /tls/ca.crt -u "$RABBITMQ_USER:$RABBITMQ_PASSWORD" "https://${QUEUE_CLUSTER}.${namespace}.svc:15671/api/definitions" -o /exports/tmp.json`,
+            'mv /exports/tmp.json "/exports/definitions-$(date -u +%Y%m%dT%H%M%SZ).json"',
+            "find /exports -name 'definitions-*.json' -mtime +7 -delete",
+            "ls -1 /exports | tail -3",
+        ].join("\n");
+        new k8s.batch.v1.CronJob(
+            `${name}-definitions-export`,
+            {
+                metadata: { name: "rabbitmq-definitions-export", namespace, labels },
+                spec: {
+                    schedule: "7 * * * *",
+                    concurrencyPolicy: "Forbid",
+                    successfulJobsHistoryLimit: 1,
+                    jobTemplate: {
+                        spec: {
+                            backoffLimit: 3,
+                            template: {
+                                metadata: { labels },
+                                spec: {
+                                    restartPolicy: "OnFailure",
+                                    automountServiceAccountToken: false,
+                                    priorityClassName: PLATFORM_CRITICAL,
+                                    securityContext: {
+                                        runAsNonRoot: true,
+                                        runAsUser: 100,
+                                        fsGroup: 101,
+                                        seccompProfile: { type: "RuntimeDefault" },
+                                    },
+                                    containers: [
+                                        {
+                                            name: "export",
+                                            image: args.curlImage,
+                                            command: ["/bin/sh", "-c", script],
+                                            env: [secretEnv("RABBITMQ_USER", "username"), secretEnv("RABBITMQ_PASSWORD", "password")],
+                                            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                                            securityContext: { ...OPERATOR_CONTAINER_SECURITY, readOnlyRootFilesystem: true },
+                                            volumeMounts: [
+                                                { name: "exports", mountPath: "/exports" },
+                                                { name: "tls", mountPath: "/tls", readOnly: true },
+                                            ],
+                                        },
+                                    ],
+                                    volumes: [
+                                        { name: "exports", persistentVolumeClaim: { claimName: "rabbitmq-definitions" } },
+                                        {
+                                            name: "tls",
+                                            secret: { secretName: `${QUEUE_CLUSTER}-tls`, items: [{ key: "ca.crt", path: "ca.crt" }] },
+                                        },
+                                    ],
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [cluster, volume] },
+        );
     }
 
     /**

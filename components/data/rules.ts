@@ -20,12 +20,13 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
         rules: [
             {
                 alert: "FinbotPostgresDown",
-                expr: `${up} == 0`,
+                // Also when the series is gone (the instance and its exporter vanished together).
+                expr: `${up} == 0 or absent(${up})`,
                 for: "2m",
                 labels: { severity: "page" },
                 annotations: {
                     summary: "PostgreSQL {{ $labels.pod }}{{ $labels.aurora_endpoint }} is down",
-                    description: "The exporter cannot reach PostgreSQL.",
+                    description: "The exporter cannot reach PostgreSQL, or no exporter reports at all.",
                     runbook: "postgresql" as const,
                 },
             },
@@ -75,7 +76,7 @@ export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
         rules: [
             {
                 alert: "FinbotRedisDown",
-                expr: `redis_up${ns} == 0`,
+                expr: `redis_up${ns} == 0 or absent(redis_up${ns})`,
                 for: "2m",
                 labels: { severity: "page" },
                 annotations: {

@@ -129,6 +129,29 @@ export function certificateRules(): RuleGroup {
     return { name: "finbot-certificates", rules: [rule("ticket", 14), rule("page", 3)] };
 }
 
+/**
+ * A public service's uptime probe that stops reporting (the blackbox exporter or its Probe gone)
+ * would hide an outage from the uptime SLO: page when the series is absent.
+ */
+export function probePresenceRules(services: ServiceConfig[]): RuleGroup {
+    return {
+        name: "finbot-uptime-probes",
+        rules: services
+            .filter((s) => s.public)
+            .map((s) => ({
+                alert: "FinbotUptimeProbeMissing",
+                expr: `absent(probe_success${selector({ job: "uptime", service: s.name })})`,
+                for: "5m",
+                labels: { severity: "page" },
+                annotations: {
+                    summary: `No uptime probe result for ${s.name}`,
+                    description: "The blackbox exporter or its Probe is gone: an outage of the service would not page.",
+                    runbook: "slo-burn" as const,
+                },
+            })),
+    };
+}
+
 /** All platform rule groups. */
 export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
     return [
@@ -137,6 +160,7 @@ export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
         volumeRules(args.volumeNamespaces),
         regressionRules(args.services, args.appsNamespace),
         ...(args.certificates ? [certificateRules()] : []),
+        probePresenceRules(args.services),
         // What npm run rightsize reads over 7-14 days without re-joining cAdvisor with kube-state-metrics.
         usageRecordingRules(args.appsNamespace),
     ].filter((group) => group.rules.length > 0);
