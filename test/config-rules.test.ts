@@ -92,6 +92,15 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /1 without an S3 snapshot repository/,
     ],
     [
+        rules.pagesServed,
+        stackValues("dev"),
+        edited(
+            "dev",
+            (c) => (c.traffic.pages = [{ name: "home", service: "settlement-worker", path: "/", lcpBudgetMs: 2500, ttfbBudgetMs: 800 }]),
+        ),
+        /a public service \(api\)/,
+    ],
+    [
         rules.tenTimesPeak,
         stackValues("prod"),
         edited("prod", (c) => delete c.services[0].capacity),

@@ -389,6 +389,34 @@ export const snapshotsStored: ConfigRule = {
     },
 };
 
+export const pagesServed: ConfigRule = {
+    name: "pages-served",
+    description: "Every measured page (finbot:traffic.pages) has a unique name and is served by a public service.",
+    check(c) {
+        const publicServices = new Set(
+            listOf(c.services)
+                .filter((s) => s.public !== false)
+                .map((s) => s.name),
+        );
+        const seen = new Set<string>();
+        return indexed(c.traffic?.pages).flatMap(([i, page]): RuleIssue[] => {
+            const issues: RuleIssue[] = [];
+            if (typeof page.service === "string" && !publicServices.has(page.service))
+                issues.push({
+                    path: ["traffic", "pages", i, "service"],
+                    input: page.service,
+                    message: `a public service (${[...publicServices].join(", ") || "none"})`,
+                });
+            if (typeof page.name === "string") {
+                if (seen.has(page.name))
+                    issues.push({ path: ["traffic", "pages", i, "name"], input: page.name, message: "a unique page name" });
+                seen.add(page.name);
+            }
+            return issues;
+        });
+    },
+};
+
 export const tenTimesPeak: ConfigRule = {
     name: "ten-times-peak",
     description: "In production every public service declares its measured capacity and can serve 10x its peak at maxReplicas.",
@@ -429,5 +457,6 @@ export const CONFIG_RULES: ConfigRule[] = [
     operatorUisPrivate,
     edgeReady,
     snapshotsStored,
+    pagesServed,
     tenTimesPeak,
 ];

@@ -19,6 +19,22 @@ const oidcSchema = z
     })
     .describe("Single sign-on for the operator UIs (OpenID Connect).");
 
+const pageSchema = z.strictObject({
+    name: z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'a page name such as "checkout" (lower-case letters, digits, "-")' })
+        .describe("Page group: names the check, the series and the alert."),
+    service: z.string().min(1).describe("The public service serving the page (its host)."),
+    path: z
+        .string()
+        .regex(/^\/\S*$/, { error: 'an absolute URL path such as "/checkout"' })
+        .describe("URL path of the page."),
+    lcpBudgetMs: z.number().int().min(100).max(60000).describe("Budget for the 75th percentile of Largest Contentful Paint, in ms."),
+    ttfbBudgetMs: z.number().int().min(10).max(60000).describe("Budget for the 75th percentile of Time To First Byte, in ms."),
+});
+
+export type PageConfig = z.output<typeof pageSchema>;
+
 export const trafficSchema = z
     .strictObject({
         enabled: z.boolean().default(true).describe("Install the gateway and route public traffic through it."),
@@ -93,6 +109,31 @@ export const trafficSchema = z
             })
             .prefault({}),
         metricsServer: z.boolean().default(true).describe("Install metrics-server (off where the cluster already has it)."),
+        pages: z
+            .array(pageSchema)
+            .default([])
+            .describe("Pages whose load time is measured: a synthetic browser check each, RUM per page group, budgets and alerts."),
+        pageChecks: z
+            .strictObject({
+                schedule: z
+                    .string()
+                    .regex(/^(\S+\s+){4}\S+$/, { error: 'a cron schedule such as "*/5 * * * *"' })
+                    .default("*/5 * * * *")
+                    .describe("How often each page is loaded by the synthetic browser check."),
+            })
+            .prefault({})
+            .describe("Synthetic browser checks of finbot:traffic.pages (k6 with a browser)."),
+        rum: z
+            .strictObject({
+                enabled: z.boolean().default(true).describe("Accept page-load data from browsers at APM Server's RUM intake (needs APM)."),
+                allowedOrigins: z
+                    .array(z.url())
+                    .default([])
+                    .describe("Origins whose pages may send RUM data (CORS). @default the public services' https://<name>.<domain>"),
+                eventRateLimit: z.number().int().min(1).max(100000).default(300).describe("RUM events per second per client IP."),
+            })
+            .prefault({})
+            .describe("Real user monitoring through APM Server's RUM intake, on its own host."),
         loadTest: z
             .strictObject({
                 enabled: z.boolean().default(false).describe("Run a k6 load test Job per public service (staging only)."),
