@@ -50,4 +50,6 @@ export const DEFAULT_CHART_VERSIONS = Object.fromEntries(Object.entries(CHARTS).
  */
 export const CRD_CHARTS: Partial<Record<ChartName, { chart: string }>> = {
     "gateway-helm": { chart: "oci://docker.io/envoyproxy/gateway-crds-helm" },
+    // Upstream's recommended way: the karpenter-crd chart (CRDs in templates) at karpenter's version.
+    karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter-crd" },
 };
