@@ -88,6 +88,10 @@ export const CRD_SETS: Record<string, CrdSetSource> = {
         bundled: { "v1.9.0": "v1.6.1" },
     },
     "cert-manager": { about: "cert-manager CRDs (cert-manager.io, acme.cert-manager.io)", pin: { chart: "cert-manager" } },
+    karpenter: {
+        about: "Karpenter CRDs (karpenter.sh, karpenter.k8s.aws; autoscaling.x-k8s.io CapacityBuffer), installed by karpenter-crd at karpenter's version",
+        pin: { chart: "karpenter" },
+    },
     "rabbitmq-cluster-operator": {
         about: "RabbitMQ Cluster Operator CRD (rabbitmq.com RabbitmqCluster) of its release manifest",
         pin: { manifest: "rabbitmq-cluster-operator" },
@@ -122,6 +126,10 @@ export const VALUES_RULES: Record<string, ValuesRules> = {
     },
     "prometheus-blackbox-exporter": { freeForm: [["config"]], namedMaps: [{ path: ["route"], template: "main" }] },
     "gateway-helm": { freeForm: [["config", "envoyGateway"]] },
+    // The Deployment strategy, passed through as it is.
+    karpenter: { freeForm: [["strategy"]] },
+    // The Deployment strategy as it is; every key of the cost model goes into the custom pricing config.
+    opencost: { freeForm: [["updateStrategy"], ["opencost", "customPricing", "costModel"]] },
 };
 
 /** The chart name of a chart reference (`oci://registry/org/<name>`, `repo/<name>`, `<name>`). */
