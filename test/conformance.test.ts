@@ -88,7 +88,15 @@ describe("conformance: the schemas follow the pins", () => {
         const followed = new Set(Object.values(CRD_SETS).flatMap((s) => (s.pin ? [Object.values(s.pin)[0] as string] : [])));
         const unfollowed = Object.keys(MANIFESTS).filter((name) => !followed.has(name));
         assert.deepEqual(unfollowed, [], "add the manifest's CRDs to CRD_SETS in scripts/conformance-schemas.ts");
-        for (const chart of ["kube-prometheus-stack", "eck-operator", "cloudnative-pg", "keda", "gateway-helm", "cert-manager"]) {
+        for (const chart of [
+            "kube-prometheus-stack",
+            "eck-operator",
+            "cloudnative-pg",
+            "keda",
+            "gateway-helm",
+            "cert-manager",
+            "karpenter",
+        ]) {
             assert.ok(followed.has(chart), `${chart} installs CRDs, but no CRD set follows it`);
         }
     });
