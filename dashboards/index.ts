@@ -7,6 +7,8 @@ import { platformOverview } from "./platform-overview";
 import { serviceSlo } from "./service-slo";
 
 export type { DashboardContext, DashboardDefinition } from "./common";
+export { cost as costDashboard } from "./cost";
+export { pageLoad as pageLoadDashboard } from "./pageLoad";
 
 /** The monitoring area's own dashboards. */
 export function coreDashboards(ctx: DashboardContext): DashboardDefinition[] {

@@ -3,12 +3,22 @@ import * as assert from "node:assert/strict";
 import { readStackFile } from "../components/config/load";
 import * as rules from "../components/config/rules";
 import { CONFIG_RULES, ConfigRule, LooseConfig } from "../components/config/rules";
+import { validateConfig } from "../components/config/validate";
 import { PROJECT_DIR } from "./harness";
 
 function stackValues(stack: "dev" | "prod"): LooseConfig {
     const read = readStackFile(stack, PROJECT_DIR);
     if (!read.ok) throw new Error(read.errors.join("\n"));
     return structuredClone(read.raw.values);
+}
+
+/** A committed stack's config as validated (defaults applied; placeholders allowed). */
+function parsedValues(stack: "dev" | "prod"): LooseConfig {
+    const read = readStackFile(stack, PROJECT_DIR);
+    if (!read.ok) throw new Error(read.errors.join("\n"));
+    const result = validateConfig(read.raw, "allow");
+    if (!result.ok) throw new Error(result.errors.join("\n"));
+    return result.config as LooseConfig;
 }
 
 /** A committed stack's values with an edit. */
@@ -49,7 +59,7 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
     [
         rules.awsNetworkKnown,
         stackValues("prod"),
-        edited("prod", (c) => delete c.network),
+        edited("prod", (c) => (c.cluster.mode = "existing")),
         /the AWS network ids \(needed by finbot:database\.mode aurora/,
     ],
     [
@@ -59,6 +69,20 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /a second region for backup copies in production/,
     ],
     [rules.eksForAws, stackValues("prod"), edited("prod", (c) => (c.cluster.mode = "local")), /an EKS cluster/],
+    [
+        rules.clusterCreated,
+        stackValues("prod"),
+        edited("prod", (c) => (c.network = { vpcId: "vpc-0abc", vpcCidr: "10.0.0.0/16" })),
+        /nothing in create mode \(finbot:cluster\.mode create makes the VPC; remove finbot:network\)/,
+    ],
+    [
+        rules.tenTimesFitsNodes,
+        parsedValues("prod"),
+        Object.assign(parsedValues("prod"), {
+            cluster: { ...parsedValues("prod").cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } },
+        }),
+        /65 pods requesting 10\.25 vCPU \/ 11 GiB need 2 nodes .* over the services pool's limits of 8 vCPU \/ 256 GiB/,
+    ],
     [
         rules.usesWhatExists,
         stackValues("dev"),
@@ -121,6 +145,22 @@ describe("stack config rules", () => {
             assert.match(issues[0].message, expected);
         });
     }
+    it("cluster-created: zones are required, three in production, and production pins the nodes' AMI", () => {
+        const messages = (edit: (c: LooseConfig) => void) => rules.clusterCreated.check(edited("prod", edit)).map((i) => i.message);
+        assert.deepEqual(
+            messages((c) => delete c.cluster.availabilityZones),
+            ["the zones of the VPC's subnets"],
+        );
+        assert.deepEqual(
+            messages((c) => c.cluster.availabilityZones.pop()),
+            ["three zones in production"],
+        );
+        assert.match(messages((c) => (c.cluster.amiAlias = "al2023@latest")).join(), /a pinned AMI version in production/);
+        assert.deepEqual(
+            rules.clusterCreated.check(edited("dev", (c) => (c.cluster = { nodeAutoscaler: "karpenter" }))).map((i) => i.message),
+            ["none on a laptop cluster (Karpenter needs EKS)"],
+        );
+    });
     it("look only at well-formed fields: a config of the wrong shape gives no crash", () => {
         for (const rule of CONFIG_RULES)
             rule.check({ services: "nope", workers: [null, 3], monitoring: 7, queue: { queues: "x" }, environment: "production" });

@@ -71,7 +71,7 @@ describe("offline plan (npm run plan)", () => {
         const out = mkdtempSync(path.join(tmpdir(), "finbot-plan-out-"));
         const result = await plan(["--stack=prod", `--out=${out}`]);
         assert.equal(result.status, 0, result.stderr);
-        assert.match(readFileSync(path.join(out, "summary.md"), "utf8"), /Placeholders to replace.*finbot:network\.vpcId/);
+        assert.match(readFileSync(path.join(out, "summary.md"), "utf8"), /Placeholders to replace.*finbot:cluster\.amiAlias/);
     });
 
     const broken: Array<[string, (text: string) => string, RegExp]> = [

@@ -2,7 +2,7 @@
 // real plan of both stacks (no mandatory violation may remain).
 import * as assert from "node:assert/strict";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { allPolicies, aws, isolation, kubernetes } from "../policy/rules";
+import { allPolicies, aws, cluster, isolation, kubernetes } from "../policy/rules";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -269,6 +269,64 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        cluster.eksClusterHardened,
+        [
+            resource("eks:index:Cluster", {
+                endpointPublicAccess: false,
+                encryptionConfigKeyArn: "arn:aws:kms:eu-central-1:1:key/k",
+                enabledClusterLogTypes: ["api", "audit", "authenticator"],
+                authenticationMode: "API",
+            }),
+        ],
+        [
+            resource("eks:index:Cluster", {
+                endpointPublicAccess: true,
+                publicAccessCidrs: ["0.0.0.0/0"],
+                encryptionConfigKeyArn: "arn:aws:kms:eu-central-1:1:key/k",
+                enabledClusterLogTypes: ["api", "audit", "authenticator"],
+                authenticationMode: "API",
+            }),
+            resource("eks:index:Cluster", { endpointPublicAccess: false, enabledClusterLogTypes: ["api"], authenticationMode: "API" }),
+        ],
+    ],
+    [
+        cluster.karpenterNodesHardened,
+        [
+            resource("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {
+                spec: {
+                    metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: true } }],
+                },
+            }),
+        ],
+        [
+            resource("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {
+                spec: { metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 } },
+            }),
+            resource("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {
+                spec: {
+                    metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: false } }],
+                },
+            }),
+        ],
+    ],
+    [
+        cluster.karpenterPoolsBounded,
+        [
+            resource("kubernetes:karpenter.sh/v1:NodePool", {
+                metadata: { name: "services" },
+                spec: { limits: { cpu: "64", memory: "256Gi" }, disruption: { budgets: [{ nodes: "10%" }] } },
+            }),
+        ],
+        [
+            resource("kubernetes:karpenter.sh/v1:NodePool", {
+                metadata: { name: "services" },
+                spec: { disruption: { budgets: [{ nodes: "10%" }] } },
+            }),
+        ],
+    ],
+    [
         aws.iamNoWildcards,
         [
             resource("aws:iam/rolePolicy:RolePolicy", {
@@ -276,10 +334,21 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                     Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: ["arn:x"] }],
                 }),
             }),
+            // Reads IAM cannot scope (Karpenter's view of the region) may name every resource.
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: JSON.stringify({
+                    Statement: [{ Effect: "Allow", Action: ["ec2:DescribeSubnets", "pricing:GetProducts"], Resource: "*" }],
+                }),
+            }),
         ],
         [
             resource("aws:iam/rolePolicy:RolePolicy", {
                 policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }),
+            }),
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: JSON.stringify({
+                    Statement: [{ Effect: "Allow", Action: ["ec2:DescribeSubnets", "ec2:RunInstances"], Resource: "*" }],
+                }),
             }),
         ],
     ],

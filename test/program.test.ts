@@ -68,7 +68,7 @@ describe("the program (index.ts)", () => {
         assert.ok(result.error && pulumi.RunError.isInstance(result.error), String(result.error));
         assert.match(
             result.error.message,
-            /Pulumi\.prod\.yaml: finbot:network\.vpcId: expected a real value in place of the placeholder, given "vpc-REPLACE_ME"/,
+            /Pulumi\.prod\.yaml: finbot:cluster\.amiAlias: expected a real value in place of the placeholder, given "al2023@vREPLACE_ME"/,
         );
         assert.equal(result.registered.length, 0);
     });

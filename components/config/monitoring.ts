@@ -92,6 +92,12 @@ export const monitoringSchema = z
             .prefault({}),
         businessMetrics: z.array(businessPanelSchema).default([]).describe("Panels of the Business metrics dashboard."),
         pushgateway: z.boolean().default(false).describe("Install a Pushgateway (performance-budget results from CI pipelines)."),
+        cost: z
+            .boolean()
+            .default(true)
+            .describe(
+                "Install OpenCost: live cost per namespace, service and node from the cluster's prices, on the FinBot / Cost dashboard.",
+            ),
     })
     .superRefine(
         (monitoring, ctx) => {

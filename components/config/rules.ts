@@ -1,6 +1,7 @@
 // The cross-field rules of the stack config, one named rule each (like awsx's `validateEips`).
 // They run after the fields' own checks, also when some fields failed, so every problem is
 // reported at once; each looks only at the fields that are well-formed. Pure.
+import { poolFit, poolProblem, perNodeRequests, servicesAtTenTimes } from "./nodeCapacity";
 import { capacityProblem } from "./capacityRule";
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
@@ -155,9 +156,10 @@ export const workerQueueExists: ConfigRule = {
 
 export const awsNetworkKnown: ConfigRule = {
     name: "aws-network-known",
-    description: "finbot:network is given wherever AWS resources need it: Aurora, ElastiCache, the CDN, and production.",
+    description:
+        "finbot:network is given wherever AWS resources need it (Aurora, ElastiCache, the CDN, production) unless the stack creates the cluster and its VPC.",
     check(c) {
-        if (c.network !== undefined) return [];
+        if (c.network !== undefined || c.cluster?.mode === "create") return [];
         const needs = [
             c.database?.enabled !== false && c.database?.mode === "aurora" ? "finbot:database.mode aurora" : undefined,
             c.cache?.enabled !== false && c.cache?.mode === "elasticache" ? "finbot:cache.mode elasticache" : undefined,
@@ -226,6 +228,45 @@ export const eksForAws: ConfigRule = {
             ];
         if (c.cluster?.name === undefined) return [{ path: ["cluster", "name"], input: undefined, message: "the EKS cluster's name" }];
         return [];
+    },
+};
+
+export const clusterCreated: ConfigRule = {
+    name: "cluster-created",
+    description:
+        "A cluster the stack creates has a name and zones (three in production), brings its own VPC (finbot:network is refused), and pins the AMI of Karpenter's nodes in production.",
+    check(c) {
+        const cluster = c.cluster ?? {};
+        const issues: RuleIssue[] = [];
+        if (cluster.mode === "create") {
+            if (c.network !== undefined)
+                issues.push({
+                    path: ["network"],
+                    input: c.network,
+                    message: "nothing in create mode (finbot:cluster.mode create makes the VPC; remove finbot:network)",
+                });
+            if (cluster.name === undefined) issues.push({ path: ["cluster", "name"], input: undefined, message: "the EKS cluster's name" });
+            const zones = cluster.availabilityZones;
+            if (!Array.isArray(zones))
+                issues.push({ path: ["cluster", "availabilityZones"], input: zones, message: "the zones of the VPC's subnets" });
+            else if (production(c) && zones.length < 3)
+                issues.push({ path: ["cluster", "availabilityZones"], input: zones, message: "three zones in production" });
+        } else if (cluster.mode !== "existing" && cluster.nodeAutoscaler === "karpenter") {
+            issues.push({
+                path: ["cluster", "nodeAutoscaler"],
+                input: "karpenter",
+                message: "none on a laptop cluster (Karpenter needs EKS)",
+            });
+        }
+        const karpenter = cluster.nodeAutoscaler === "karpenter" || (cluster.nodeAutoscaler === undefined && cluster.mode === "create");
+        if (production(c) && karpenter && typeof cluster.amiAlias === "string" && cluster.amiAlias.endsWith("@latest"))
+            issues.push({
+                path: ["cluster", "amiAlias"],
+                input: cluster.amiAlias,
+                message:
+                    'a pinned AMI version in production (such as "al2023@v20260801"): @latest replaces every node when AWS publishes one',
+            });
+        return issues;
     },
 };
 
@@ -374,11 +415,11 @@ export const edgeReady: ConfigRule = {
 export const snapshotsStored: ConfigRule = {
     name: "snapshots-stored",
     description:
-        "Elasticsearch with more than one node snapshots to S3 (finbot:network and finbot:cluster.name); a volume serves a single node only.",
+        "Elasticsearch with more than one node snapshots to S3 (on EKS: finbot:cluster.name and finbot:network or a created cluster); a volume serves a single node only.",
     check(c) {
         const nodes = c.logging?.elasticsearch?.nodes;
         if (c.logging?.enabled === false || !isNumber(nodes) || nodes <= 1) return [];
-        if (c.network !== undefined && c.cluster?.name !== undefined) return [];
+        if ((c.network !== undefined || c.cluster?.mode === "create") && c.cluster?.name !== undefined) return [];
         return [
             {
                 path: ["logging", "elasticsearch", "nodes"],
@@ -438,6 +479,26 @@ export const tenTimesPeak: ConfigRule = {
     },
 };
 
+export const tenTimesFitsNodes: ConfigRule = {
+    name: "ten-times-fits-nodes",
+    description:
+        "In production with Karpenter, every service at the replicas 10x peak needs and every worker at maxReplicas fit under the services pool's limits.",
+    check(c) {
+        const cluster = c.cluster ?? {};
+        const karpenter = cluster.nodeAutoscaler === "karpenter" || (cluster.nodeAutoscaler === undefined && cluster.mode === "create");
+        if (!production(c) || !karpenter || !cluster.servicesPool || !c.logging) return [];
+        const workloads = [...listOf(c.services), ...listOf(c.workers)];
+        // Only well-formed workloads are counted; the fields' own checks report the rest.
+        const wellFormed = (w: LooseConfig) =>
+            isNumber(w.replicas?.min) && isNumber(w.replicas?.max) && typeof w.resources?.requests?.memory === "string";
+        if (!workloads.every(wellFormed) || !listOf(c.services).every((s) => s.scaling?.scaleUp)) return [];
+        if (c.logging.enabled !== false && typeof c.logging.filebeat?.resources?.requests?.memory !== "string") return [];
+        const lines = servicesAtTenTimes({ services: listOf(c.services), workers: listOf(c.workers) } as never);
+        const problem = poolProblem(poolFit("services", cluster.servicesPool, lines, perNodeRequests(c as never)), "10x peak");
+        return problem ? [{ path: ["cluster", "servicesPool"], input: cluster.servicesPool, message: problem }] : [];
+    },
+};
+
 /** Every rule, in the order their problems are reported. */
 export const CONFIG_RULES: ConfigRule[] = [
     uniqueServiceNames,
@@ -450,6 +511,7 @@ export const CONFIG_RULES: ConfigRule[] = [
     awsNetworkKnown,
     auroraResilience,
     eksForAws,
+    clusterCreated,
     usesWhatExists,
     productionQuorums,
     gatewayReady,
@@ -459,4 +521,5 @@ export const CONFIG_RULES: ConfigRule[] = [
     snapshotsStored,
     pagesServed,
     tenTimesPeak,
+    tenTimesFitsNodes,
 ];

@@ -13,6 +13,7 @@ import {
     resourcesSchema,
     secretString,
 } from "./primitives";
+import { clusterSchema } from "./cluster";
 import { cacheSchema, databaseSchema, queueSchema, usesSchema, workerSchema } from "./data";
 import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
@@ -269,18 +270,7 @@ export const platformSchema = z
             })
             .prefault({})
             .describe("Cluster facts the program cannot discover offline."),
-        cluster: z
-            .strictObject({
-                mode: z
-                    .enum(["local", "existing", "create"])
-                    .default("local")
-                    .describe("A laptop cluster (kind, k3d, minikube), an existing EKS cluster, or one this stack creates."),
-                name: dnsLabel(100)
-                    .optional()
-                    .describe("Name of the EKS cluster (existing or create): pod identities are associated with it."),
-            })
-            .prefault({})
-            .describe("The Kubernetes cluster the stack deploys into."),
+        cluster: clusterSchema.describe("The Kubernetes cluster the stack deploys into, and the nodes that follow the pods."),
         network: networkSchema.optional().describe("AWS network ids (required in production). Replace the placeholders."),
         releases: z
             .strictObject({

@@ -3,7 +3,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { DatabaseConfig } from "../config/data";
-import { PlatformConfig } from "../config/schema";
 import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { exporterDeployment } from "./exporter";
@@ -11,13 +10,15 @@ import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, 
 import { JOB_CONTAINER_SECURITY, jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
 import { EXPORTER_RESOURCES } from "./sizes";
+import { AwsNetwork } from "../lib/awsNetwork";
+import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 
 /** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
 export interface AwsPlacement {
-    network: NonNullable<PlatformConfig["network"]>;
+    network: AwsNetwork;
     /** The EKS cluster (pod identities are associated with it). */
-    clusterName: string;
+    clusterName: pulumi.Input<string>;
 }
 
 export interface AuroraDatabaseArgs {
@@ -405,30 +406,20 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         const { config, namespace } = args;
         const parent = { parent: this };
         const serviceAccount = "postgres-roles";
-        const role = new aws.iam.Role(
-            `${name}-roles-job`,
-            { assumeRolePolicy: trust({ Service: "pods.eks.amazonaws.com" }, ["sts:AssumeRole", "sts:TagSession"]) },
-            parent,
-        );
         const masterSecretArn = this.cluster.masterUserSecrets.apply((s) => s?.[0]?.secretArn ?? "");
-        new aws.iam.RolePolicy(
+        const account = new k8s.core.v1.ServiceAccount(`${name}-roles-job`, { metadata: { name: serviceAccount, namespace } }, parent);
+        const { association: identity } = podIdentity(
             `${name}-roles-job`,
             {
-                role: role.id,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [masterSecretArn] },
-                        { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key.arn] },
-                    ],
-                }),
+                clusterName: args.aws.clusterName,
+                namespace,
+                serviceAccount,
+                description: "The PostgreSQL roles Job reads the master user's credentials",
+                statements: [
+                    { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [masterSecretArn] },
+                    { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key.arn] },
+                ],
             },
-            parent,
-        );
-        const account = new k8s.core.v1.ServiceAccount(`${name}-roles-job`, { metadata: { name: serviceAccount, namespace } }, parent);
-        const identity = new aws.eks.PodIdentityAssociation(
-            `${name}-roles-job`,
-            { clusterName: args.aws.clusterName, namespace, serviceAccount, roleArn: role.arn },
             parent,
         );
         const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE];

@@ -1,6 +1,7 @@
 // The data tier's section of summary.md: database, cache and queue topology, workers, requests.
 import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
+import { networkFacts } from "../lib/awsNetwork";
 import { totalRequests } from "../lib/cluster";
 import { table } from "../lib/markdown";
 import type { DataTier } from "./dataTier";
@@ -15,7 +16,7 @@ export function dataTierSummary(config: PlatformConfig, dataTier: DataTier | und
                 ? [
                       "PostgreSQL",
                       `Aurora PostgreSQL ${db.aurora.engineVersion} ${db.aurora.instanceClass}`,
-                      `writer + ${db.aurora.readers.min}–${db.aurora.readers.max} readers (scaled at ${db.aurora.readers.targetCpuPercent}% CPU) over ${config.network?.availabilityZones.join(", ")}`,
+                      `writer + ${db.aurora.readers.min}–${db.aurora.readers.max} readers (scaled at ${db.aurora.readers.targetCpuPercent}% CPU) over ${networkFacts(config)?.availabilityZones.join(", ")}`,
                       `RDS Proxy (TLS, read-only endpoint), encrypted, backups ${db.aurora.backupRetentionDays} d` +
                           (db.aurora.backupCopyRegion
                               ? ` copied to ${db.aurora.backupCopyRegion} (${db.aurora.backupCopyRetentionDays} d)`
@@ -35,7 +36,7 @@ export function dataTierSummary(config: PlatformConfig, dataTier: DataTier | und
                 ? [
                       "Redis",
                       `ElastiCache ${cache.elasticache.engine} ${cache.elasticache.engineVersion} ${cache.elasticache.nodeType}`,
-                      `${config.network?.availabilityZones.length} nodes (one per zone), automatic failover`,
+                      `${networkFacts(config)?.availabilityZones.length} nodes (one per zone), automatic failover`,
                       `TLS + at-rest encryption, a user per client (RBAC), ${cache.evictionPolicy}`,
                   ]
                 : [

@@ -15,9 +15,14 @@ export interface ClusterService {
     port: number;
 }
 
+/** `<name>.<namespace>.svc.cluster.local`: a Service's name inside the cluster. */
+export function clusterServiceHost(name: string, namespace: string): string {
+    return `${name}.${namespace}.svc.cluster.local`;
+}
+
 /** `http://<name>.<namespace>.svc.cluster.local:<port>` of a Service. */
 export function clusterUrl(service: ClusterService, scheme: "http" | "https" = "http"): string {
-    return `${scheme}://${service.name}.${service.namespace}.svc.cluster.local:${service.port}`;
+    return `${scheme}://${clusterServiceHost(service.name, service.namespace)}:${service.port}`;
 }
 
 /** Pods a component runs, with the requests of each: what summaries, cost and capacity add up. */

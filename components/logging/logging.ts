@@ -45,7 +45,7 @@ export interface LoggingArgs {
      * The EKS cluster whose OIDC provider lets Elasticsearch write snapshots to S3 (web identity).
      * @default snapshots on a volume of the only node
      */
-    aws?: { clusterName: string };
+    aws?: { clusterName: pulumi.Input<string> };
     /**
      * People reach Kibana only through single sign-on at the gateway: Kibana lets them in read-only without a password of its own.
      * @default false (Kibana's own login only)

@@ -1,3 +1,5 @@
+import { PageConfig } from "../config/traffic";
+import { pageLoadRuleGroup } from "./pageLoadRules";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -25,6 +27,8 @@ import {
     kubePrometheusStackValues,
 } from "./values";
 
+const OPENCOST_RESOURCES = { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "1Gi" } };
+
 export interface MonitoringArgs {
     /** The validated `finbot:monitoring`. */
     config: MonitoringConfig;
@@ -37,7 +41,17 @@ export interface MonitoringArgs {
     /** FinBot's services: each public one gets an uptime Probe. */
     services: ServiceConfig[];
     /** Exact chart versions from `finbot:releases.charts`. */
-    chartVersions: { "kube-prometheus-stack": string; "prometheus-blackbox-exporter": string; "prometheus-pushgateway": string };
+    chartVersions: {
+        "kube-prometheus-stack": string;
+        "prometheus-blackbox-exporter": string;
+        "prometheus-pushgateway": string;
+        opencost: string;
+    };
+    /**
+     * The cluster's name on cost data (OpenCost's cluster id).
+     * @default "finbot"
+     */
+    clusterId?: string;
     /** Images from `finbot:releases.images` (the CRD upgrade job's busybox and kubectl). */
     images: Record<string, string>;
     /** Every rule group Prometheus evaluates: the platform's own and those of the other areas (see `monitoringRuleGroups`). */
@@ -67,6 +81,8 @@ export function monitoringRuleGroups(args: {
     volumeNamespaces: string[];
     /** cert-manager issues certificates: alert on their expiry. */
     certificates: boolean;
+    /** Pages the synthetic browser checks load: their load-time rules. */
+    pages: PageConfig[];
 }): RuleGroup[] {
     return [
         ...args.services.flatMap((service) => [
@@ -77,6 +93,7 @@ export function monitoringRuleGroups(args: {
             .filter((s) => s.public)
             .map((service) => sloRuleGroup(uptimeObjective(service.name, args.config.uptime.objective))),
         ...platformRuleGroups(args),
+        ...(args.pages.length > 0 ? [pageLoadRuleGroup(args.pages)] : []),
     ];
 }
 
@@ -119,6 +136,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 { part: "Prometheus", pods: config.prometheus.replicas, ...config.prometheus.resources.requests },
                 { part: "Alertmanager", pods: config.alertmanager.replicas, ...config.alertmanager.resources.requests },
                 { part: "Grafana", pods: 1, ...config.grafana.resources.requests },
+                ...(config.cost ? [{ part: "OpenCost", pods: 1, ...OPENCOST_RESOURCES.requests }] : []),
             ],
             managed: [],
         };
@@ -185,6 +203,7 @@ export class Monitoring extends pulumi.ComponentResource {
             );
         }
         this.uptimeProbes(name, args, blackbox);
+        if (config.cost) this.openCost(name, args);
 
         new k8s.apiextensions.CustomResource(
             `${name}-rules`,
@@ -219,6 +238,41 @@ export class Monitoring extends pulumi.ComponentResource {
             grafanaUrl: clusterUrl(this.grafana),
             grafanaAdminPassword: this.grafanaAdminPassword,
         });
+    }
+
+    /**
+     * OpenCost: prices every node (AWS's public prices, or the chart's defaults on a laptop) and
+     * what each container is allocated, from this Prometheus; Prometheus scrapes the result.
+     */
+    private openCost(name: string, args: MonitoringArgs): void {
+        helmRelease(
+            `${name}-opencost`,
+            {
+                chart: "opencost",
+                version: args.chartVersions.opencost,
+                releaseName: "opencost",
+                namespace: args.namespace,
+                values: {
+                    priorityClassName: PLATFORM_CRITICAL,
+                    opencost: {
+                        exporter: { defaultClusterId: args.clusterId ?? "finbot", resources: OPENCOST_RESOURCES },
+                        prometheus: {
+                            internal: {
+                                enabled: true,
+                                serviceName: this.prometheus.name,
+                                namespaceName: args.namespace,
+                                port: this.prometheus.port,
+                            },
+                        },
+                        // OpenCost's own series keep their labels (node, namespace, pod), not the scrape target's.
+                        metrics: { serviceMonitor: { enabled: true, honorLabels: true } },
+                        // Grafana shows the costs; no second UI to secure.
+                        ui: { enabled: false },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [this.operator] },
+        );
     }
 
     /** alertmanager.yaml, receivers' keys inside: the whole file is a secret. */

@@ -26,7 +26,8 @@ export type RunbookName =
     | "postgresql"
     | "redis"
     | "rabbitmq"
-    | "elasticsearch";
+    | "elasticsearch"
+    | "page-load";
 
 export type Rule = RecordingRule | AlertingRule;
 

@@ -1,12 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { coreDashboards } from "../../dashboards";
+import { coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
+import { EksCluster, Karpenter, servicesPoolPlacement } from "../cluster";
+import { nodeAutoscalerOf } from "../config/cluster";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
 import { operatorAccessOf } from "../config/traffic";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
-import { clusterUrl } from "../lib/cluster";
+import { AwsNetwork } from "../lib/awsNetwork";
+import { clusterServiceHost, clusterUrl } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
@@ -15,8 +18,9 @@ import { priorityClasses } from "../lib/priority";
 import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { Monitoring, monitoringRuleGroups } from "../monitoring";
+import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
 import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
-import { LoadTest, Traffic, TrafficControllers } from "../traffic";
+import { GATEWAY, LoadTest, PageChecks, Traffic, TrafficControllers, gatewayServiceName, hostFor } from "../traffic";
 import { AutoscaledService, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
 export interface PlatformArgs {
@@ -27,6 +31,11 @@ export interface PlatformArgs {
      * @default an HTTPS download
      */
     fetchManifest?: ManifestFetcher;
+    /**
+     * The EKS cluster and its network: from `finbot:cluster` and `finbot:network`, or the cluster the stack created.
+     * @default none (a laptop cluster)
+     */
+    aws?: { clusterName: pulumi.Input<string>; network?: AwsNetwork };
 }
 
 type Area = keyof PlatformConfig["namespaces"];
@@ -55,6 +64,8 @@ export class Platform extends pulumi.ComponentResource {
     public readonly dataTier?: DataTier;
     public readonly logging?: Logging;
     public readonly traffic?: Traffic;
+    /** Karpenter's nodes (when it is the node autoscaler). */
+    public readonly karpenter?: Karpenter;
     /** FinBot's services by name (a canary under `<name>-canary`). */
     public readonly services: Record<string, AutoscaledService> = {};
     public readonly workers: QueueWorker[];
@@ -64,11 +75,14 @@ export class Platform extends pulumi.ComponentResource {
     private readonly priorityClasses: pulumi.Resource[];
     /** StorageClass of the stateful volumes (the cluster's default when undefined). */
     private readonly storageClass?: string;
+    /** The EKS cluster and its network (undefined on a laptop cluster). */
+    private readonly aws?: PlatformArgs["aws"];
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
         const { config } = args;
         const images = config.releases.images;
+        this.aws = args.aws;
 
         this.priorityClasses = priorityClasses(name, { parent: this });
         this.storageClass =
@@ -99,6 +113,9 @@ export class Platform extends pulumi.ComponentResource {
         const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
         const zoneSpread = config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
+        const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
+        // With Karpenter, FinBot's services and workers run on the spot-and-on-demand services pool.
+        const placement = karpenterOn ? servicesPoolPlacement() : undefined;
         const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
         for (const service of config.services) {
             const common = {
@@ -108,6 +125,7 @@ export class Platform extends pulumi.ComponentResource {
                 envFrom: settings(service.name),
                 caConfigMap,
                 podLabels: podLabels(service.name),
+                placement,
             };
             this.services[service.name] = new AutoscaledService(
                 `${name}-${service.name}`,
@@ -125,7 +143,13 @@ export class Platform extends pulumi.ComponentResource {
             }
         }
 
-        const keda = this.buildAutoscaling(name, config)?.keda;
+        // KEDA's, the adapter's and Karpenter's pods are not all "restricted" yet.
+        const autoscalingNamespace =
+            karpenterOn || config.workers.length > 0 || config.traffic.metricsServer || this.monitoring
+                ? this.namespace(name, config, "autoscaling", "baseline")
+                : undefined;
+        if (karpenterOn && autoscalingNamespace) this.karpenter = this.buildKarpenter(name, config, autoscalingNamespace);
+        const keda = autoscalingNamespace && this.buildAutoscaling(name, config, autoscalingNamespace)?.keda;
         const queueLength = config.workers.length > 0 && controllers ? this.queueLengthReader(name, config, controllers, apps) : undefined;
         this.workers = config.workers.map((worker) => {
             if (!keda || !queueLength) throw new Error(`worker ${worker.name}: KEDA and the queue are there whenever there are workers`);
@@ -140,6 +164,7 @@ export class Platform extends pulumi.ComponentResource {
                     keda,
                     caConfigMap,
                     podLabels: podLabels(worker.name),
+                    placement,
                 },
                 { parent: this },
             );
@@ -158,6 +183,34 @@ export class Platform extends pulumi.ComponentResource {
                     remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
                 },
                 { parent: this, dependsOn: Object.values(this.services) },
+            );
+        }
+
+        const pages = config.traffic.enabled ? config.traffic.pages : [];
+        if (pages.length > 0 && this.monitoring) {
+            const cdnHost = config.traffic.cdn.enabled ? config.traffic.cdn.aliases[0] : undefined;
+            new PageChecks(
+                `${name}-page-checks`,
+                {
+                    pages,
+                    // Through the CDN where there is one, as users load them.
+                    urls: Object.fromEntries(
+                        pages.map((p) => [p.name, `https://${cdnHost ?? hostFor(p.service, config.traffic.domain)}${p.path}`]),
+                    ),
+                    namespace: apps.metadata.name,
+                    image: images["k6-browser"],
+                    schedule: config.traffic.pageChecks.schedule,
+                    remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
+                    // Staging's domain has no public DNS (a laptop cluster): the check goes to the gateway's Service.
+                    inCluster:
+                        config.environment === "production"
+                            ? undefined
+                            : {
+                                  domain: config.traffic.domain,
+                                  gatewayHost: clusterServiceHost(gatewayServiceName(GATEWAY), config.namespaces.traffic),
+                              },
+                },
+                { parent: this, dependsOn: [...Object.values(this.services), ...(this.traffic ? [this.traffic] : [])] },
             );
         }
 
@@ -248,6 +301,7 @@ export class Platform extends pulumi.ComponentResource {
                         services: config.services,
                         volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
                         certificates: config.traffic.enabled,
+                        pages: config.traffic.enabled ? config.traffic.pages : [],
                     }),
                     ...dataTierRuleGroups(config),
                     ...loggingRuleGroups(config),
@@ -259,10 +313,22 @@ export class Platform extends pulumi.ComponentResource {
                         businessMetrics: config.monitoring.businessMetrics,
                         usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
                     }),
+                    ...(config.monitoring.cost ? [costDashboard(ns.apps)] : []),
+                    ...(config.traffic.enabled && config.traffic.pages.length > 0
+                        ? [
+                              pageLoadDashboard({
+                                  series: { p75: PAGE_SERIES, budget: BUDGET_SERIES },
+                                  kibanaUrl: config.logging.enabled ? `https://${hostFor("kibana", config.traffic.domain)}` : undefined,
+                                  cdn: config.traffic.cdn.enabled,
+                              }),
+                          ]
+                        : []),
                     ...dataTierDashboards(config),
                     ...loggingDashboards(config),
                 ],
-                remoteWriteReceiver: config.traffic.loadTest.enabled,
+                clusterId: config.cluster.name,
+                // Load tests and page checks write their results to Prometheus.
+                remoteWriteReceiver: config.traffic.loadTest.enabled || (config.traffic.enabled && config.traffic.pages.length > 0),
                 storageClass: this.storageClass,
                 nodeAgentsNamespace: ns.nodeAgents,
             },
@@ -296,7 +362,7 @@ export class Platform extends pulumi.ComponentResource {
                 fetchManifest,
                 issuer: controllers.internalIssuer,
                 storageClass: this.storageClass,
-                aws: config.network && config.cluster.name ? { network: config.network, clusterName: config.cluster.name } : undefined,
+                aws: this.aws?.network ? { network: this.aws.network, clusterName: this.aws.clusterName } : undefined,
                 monitoringCrds: this.monitoring?.operator,
             },
             { parent: this, dependsOn: this.priorityClasses },
@@ -323,7 +389,7 @@ export class Platform extends pulumi.ComponentResource {
                 monitoringCrds: this.monitoring?.operator,
                 nodeAgentsNamespace: config.namespaces.nodeAgents,
                 issuer: controllers.internalIssuer,
-                aws: config.network && config.cluster.name ? { clusterName: config.cluster.name } : undefined,
+                aws: this.aws?.network ? { clusterName: this.aws.clusterName } : undefined,
                 viewersBehindSso: operatorAccessOf(config.traffic, config.environment === "production").mode === "oidc",
             },
             { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
@@ -373,11 +439,28 @@ export class Platform extends pulumi.ComponentResource {
         ];
     }
 
+    /** Karpenter in the autoscaling namespace: nodes for pending pods. */
+    private buildKarpenter(name: string, config: PlatformConfig, namespace: pulumi.Resource): Karpenter {
+        if (!this.aws?.network) throw new Error("Karpenter needs an EKS cluster and its network (the config check requires them)");
+        return new Karpenter(
+            `${name}-karpenter`,
+            {
+                cluster: config.cluster,
+                clusterName: this.aws.clusterName,
+                network: this.aws.network,
+                namespace: config.namespaces.autoscaling,
+                version: config.releases.charts.karpenter,
+                highlyAvailable: config.environment === "production",
+                onSystemNodes: config.cluster.mode === "create",
+                monitoringCrds: this.monitoring?.operator,
+            },
+            { parent: this, dependsOn: [namespace, ...this.priorityClasses] },
+        );
+    }
+
     /** What HPAs and ScaledObjects scale on: metrics-server, prometheus-adapter, KEDA (when there are workers). */
-    private buildAutoscaling(name: string, config: PlatformConfig): Autoscaling | undefined {
-        if (config.workers.length === 0 && !config.traffic.metricsServer && !this.monitoring) return undefined;
-        // KEDA's and the adapter's pods are not all "restricted" yet.
-        const namespace = this.namespace(name, config, "autoscaling", "baseline");
+    private buildAutoscaling(name: string, config: PlatformConfig, namespace: pulumi.Resource): Autoscaling | undefined {
+        if (config.workers.length === 0 && !config.traffic.metricsServer && !this.monitoring) return undefined; // Karpenter alone
         return new Autoscaling(
             `${name}-autoscaling`,
             {
@@ -453,8 +536,7 @@ export class Platform extends pulumi.ComponentResource {
                 services: config.services,
                 uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
                 controllers,
-                network: config.network,
-                clusterName: config.network ? config.cluster.name : undefined,
+                clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },
             { parent: this, dependsOn: [controllers] },
         );
@@ -469,11 +551,26 @@ export function dataConsumers(config: PlatformConfig): DataConsumer[] {
     ];
 }
 
-/** Builds the platform for a validated config. The program (`index.ts`), tests and the offline plan all call this. */
+/**
+ * Builds the platform for a validated config: on a cluster it creates first (`finbot:cluster.mode:
+ * create`, every Kubernetes resource then goes through that cluster's provider), an existing EKS
+ * cluster, or a laptop cluster. The program (`index.ts`), tests and the offline plan all call this.
+ */
 export function buildPlatform(
     config: PlatformConfig,
     options: { fetchManifest?: ManifestFetcher } = {},
     opts?: pulumi.ComponentResourceOptions,
 ): Platform {
-    return new Platform("finbot", { config, ...options }, opts);
+    const production = config.environment === "production";
+    if (config.cluster.mode === "create") {
+        const eks = new EksCluster("finbot-cluster", { cluster: config.cluster, production }, opts);
+        return new Platform(
+            "finbot",
+            { config, ...options, aws: { clusterName: eks.clusterName, network: eks.network } },
+            { ...opts, providers: { kubernetes: eks.provider } },
+        );
+    }
+    const clusterName = config.cluster.mode === "existing" ? config.cluster.name : undefined;
+    const aws = clusterName ? { clusterName, network: config.network } : undefined;
+    return new Platform("finbot", { config, ...options, aws }, opts);
 }

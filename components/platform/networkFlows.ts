@@ -1,9 +1,13 @@
 // Every network flow the platform allows, per namespace; everything else is denied (see
 // lib/networkPolicy.ts). The cluster gets exactly this table, and docs/network.md is generated
 // from it. Pure.
+import { nodeAutoscalerOf } from "../config/cluster";
 import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
+import { networkFacts } from "../lib/awsNetwork";
 import { Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, Peer } from "../lib/networkPolicy";
+
+const KARPENTER = { "app.kubernetes.io/name": "karpenter" };
 
 const DNS: Flow = {
     name: "dns",
@@ -25,7 +29,8 @@ const APM = 8200;
 
 /** Where the API server answers (and the nodes: kubelets, host-network agents). */
 export function apiServerCidrs(config: PlatformConfig): string[] {
-    return config.kubernetes.apiServerCidrs ?? (config.network ? [config.network.vpcCidr] : ["0.0.0.0/0"]);
+    const vpcCidr = networkFacts(config)?.vpcCidr;
+    return config.kubernetes.apiServerCidrs ?? (vpcCidr ? [vpcCidr] : ["0.0.0.0/0"]);
 }
 
 /**
@@ -36,7 +41,8 @@ export function apiServerCidrs(config: PlatformConfig): string[] {
 export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const ns = config.namespaces;
     const api: Peer = { cidrs: apiServerCidrs(config) };
-    const vpc: Peer[] = config.network ? [{ cidrs: [config.network.vpcCidr] }] : [];
+    const vpcCidr = networkFacts(config)?.vpcCidr;
+    const vpc: Peer[] = vpcCidr ? [{ cidrs: [vpcCidr] }] : [];
     const production = config.environment === "production";
     const dataOn = config.database.enabled || config.cache.enabled || config.queue.enabled;
     const managedStores = production && vpc.length > 0 && (config.database.mode === "aurora" || config.cache.mode === "elasticache");
@@ -45,6 +51,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const apmOn = loggingOn && config.logging.apm.enabled;
     const trafficOn = config.traffic.enabled;
     const checks = config.traffic.loadTest.enabled;
+    const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
     const servicePorts = [...new Set(config.services.map((s) => s.port))];
 
     const sameNamespace = (namespace: string): Flow[] => [
@@ -257,6 +264,14 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [INTERNET],
                 ports: [443],
             },
+            ...when(config.monitoring.cost, {
+                name: "opencost-prices",
+                why: "OpenCost reads the cloud's public prices (HTTPS).",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "opencost" },
+                peers: [INTERNET],
+                ports: [443],
+            }),
             ...when(trafficOn, {
                 name: "from-gateway",
                 why: "Operators reach Grafana, Prometheus and Alertmanager through the gateway.",
@@ -413,6 +428,25 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [{ namespace: ns.monitoring }],
                 ports: [9090],
             }),
+            ...when(
+                karpenterOn,
+                {
+                    name: "karpenter-to-aws",
+                    why: "Karpenter calls the EC2, SQS, SSM, pricing and EKS APIs (HTTPS) to launch and retire nodes.",
+                    direction: "egress",
+                    pods: KARPENTER,
+                    peers: [INTERNET],
+                    ports: [443],
+                },
+                {
+                    name: "karpenter-pod-identity",
+                    why: "EKS Pod Identity's agent hands Karpenter its credentials.",
+                    direction: "egress",
+                    pods: KARPENTER,
+                    peers: [POD_IDENTITY_AGENT],
+                    ports: [80],
+                },
+            ),
             ...when(config.workers.length > 0, {
                 name: "to-rabbitmq",
                 why: "KEDA reads queue lengths (AMQPS).",

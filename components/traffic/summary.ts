@@ -4,6 +4,8 @@ import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
 import { Footprint } from "../lib/footprint";
 import { table } from "../lib/markdown";
+import { ASSUMED_NODE, SCHEDULABLE_SHARE, perNodeRequests, poolFit, servicesAtTenTimes } from "../config/nodeCapacity";
+import { nodeAutoscalerOf } from "../config/cluster";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
 import { operatorAccessOf } from "../config/traffic";
@@ -50,6 +52,9 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
         );
     }
     const reports = config.services.map(capacityReport).filter((r) => r !== undefined);
+    const karpenter = nodeAutoscalerOf(config.cluster) === "karpenter";
+    // New pods wait for a node once the pool's free room is used: Karpenter's provisioning time comes on top.
+    const nodeSeconds = karpenter ? config.cluster.nodeProvisioningSeconds : 0;
     parts.push("", `## Capacity (target: ${CAPACITY_FACTOR}x peak)`, "");
     if (reports.length === 0) parts.push("No service declares `capacity`.");
     else {
@@ -72,7 +77,9 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
                     `${r.maxThroughput} req/s`,
                     `${Number(r.ratio.toFixed(2))}x ${r.meetsTarget ? "✅" : "❌"}`,
                     r.replicasFor10x,
-                    `${r.scaleUpSeconds} s (${r.scaleUpSteps} steps)`,
+                    nodeSeconds
+                        ? `${r.scaleUpSeconds + nodeSeconds} s (${r.scaleUpSteps} steps + ${nodeSeconds} s for new nodes)`
+                        : `${r.scaleUpSeconds} s (${r.scaleUpSteps} steps)`,
                     `${formatCpu(r.cpuMillicores)}, ${formatBytes(r.memoryBytes)}`,
                 ]),
             ),
@@ -80,6 +87,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
             "Scale-up time walks the HPA behaviour from minReplicas (first decision after the 15 s sync and the stabilization window); metric collection lag comes on top.",
         );
     }
+    if (karpenter) parts.push("", nodeCapacityTable(config, footprint));
     const prices = loadPriceTable(PRICE_REGION);
     if (prices) {
         const lines = estimateCost(footprint, prices);
@@ -95,4 +103,38 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
         );
     }
     return parts.join("\n");
+}
+
+/** The node rows: each Karpenter pool at 10x peak against its limits. */
+function nodeCapacityTable(config: PlatformConfig, footprint: Footprint): string {
+    const perNode = perNodeRequests(config);
+    const atRest = (part: string) => part.startsWith("service ") || part.startsWith("worker ");
+    const fits = [
+        poolFit("services", config.cluster.servicesPool, servicesAtTenTimes(config), perNode),
+        poolFit(
+            "platform",
+            config.cluster.platformPool,
+            footprint.requests.filter((l) => !atRest(l.part)),
+            perNode,
+        ),
+    ];
+    const gi = (bytes: number) => `${Math.round(bytes / 1024 ** 3)} GiB`;
+    return [
+        `### Nodes at ${CAPACITY_FACTOR}x peak (Karpenter)`,
+        "",
+        table(
+            ["pool", "pods", "requests", `nodes (${ASSUMED_NODE.millicores / 1000} vCPU, ${gi(ASSUMED_NODE.bytes)})`, "pool limit", "fits"],
+            fits.map((f) => [
+                f.pool,
+                f.pods,
+                `${formatCpu(f.millicores)}, ${formatBytes(f.bytes)}`,
+                `${f.nodes} (${(f.nodes * ASSUMED_NODE.millicores) / 1000} vCPU, ${gi(f.nodes * ASSUMED_NODE.bytes)})`,
+                `${f.limitMillicores / 1000} vCPU, ${gi(f.limitBytes)}`,
+                f.fits ? "✅" : "❌",
+            ]),
+        ),
+        "",
+        `services: every service at the replicas ${CAPACITY_FACTOR}x needs (its maximum without capacity facts), every worker at its maximum; platform: the data tier, monitoring, logging and controllers as deployed. ` +
+            `Nodes counted at ${SCHEDULABLE_SHARE * 100}% schedulable after each node's Filebeat and EKS add-ons; a new node is assumed ready ${config.cluster.nodeProvisioningSeconds} s after a pod goes pending (finbot:cluster.nodeProvisioningSeconds). No placeholder pods keep warm headroom: the 10x scale-up time above includes that wait.`,
+    ].join("\n");
 }

@@ -4,9 +4,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { containerResources } from "../config/primitives";
-import { PlatformConfig, ServiceConfig } from "../config/schema";
+import { ServiceConfig } from "../config/schema";
 import { TrafficConfig, operatorAccessOf } from "../config/traffic";
 import { Footprint } from "../lib/footprint";
+import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
 import { TrafficControllers } from "./controllers";
@@ -16,6 +17,7 @@ import {
     INTERNAL_GATEWAY,
     UiRoute,
     gatewayParent,
+    gatewayServiceName,
     hostFor,
     htpasswdLine,
     oidcSecurityPolicy,
@@ -38,15 +40,10 @@ export interface TrafficArgs {
     /** Envoy Gateway and cert-manager, installed before anything asks for a route or a certificate. */
     controllers: TrafficControllers;
     /**
-     * AWS network (production).
-     * @default none
-     */
-    network?: PlatformConfig["network"];
-    /**
      * The EKS cluster: cert-manager gets a pod identity there for Route 53 (DNS-01 in production).
      * @default none (HTTP-01)
      */
-    clusterName?: string;
+    clusterName?: pulumi.Input<string>;
 }
 
 const ROUTE_LABELS = { "app.kubernetes.io/part-of": "finbot" };
@@ -208,43 +205,25 @@ export class Traffic extends pulumi.ComponentResource {
 
     /** cert-manager may change the TXT records of the one zone (DNS-01), through its pod identity. */
     private route53Access(name: string, args: TrafficArgs, zone: string): pulumi.Resource {
-        const role = new aws.iam.Role(
+        return podIdentity(
             `${name}-cert-manager-dns`,
             {
+                clusterName: args.clusterName!,
+                namespace: args.namespace,
+                serviceAccount: "cert-manager",
                 description: "cert-manager answers ACME DNS-01 challenges in the FinBot zone",
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
-                    ],
-                }),
+                statements: [
+                    {
+                        Effect: "Allow",
+                        Action: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+                        Resource: [`arn:aws:route53:::hostedzone/${zone}`],
+                        Condition: { "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } },
+                    },
+                    { Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] },
+                ],
             },
             { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-cert-manager-dns`,
-            {
-                role: role.id,
-                policy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Effect: "Allow",
-                            Action: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-                            Resource: [`arn:aws:route53:::hostedzone/${zone}`],
-                            Condition: { "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } },
-                        },
-                        { Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] },
-                    ],
-                }),
-            },
-            { parent: this },
-        );
-        return new aws.eks.PodIdentityAssociation(
-            `${name}-cert-manager-dns`,
-            { clusterName: args.clusterName!, namespace: args.namespace, serviceAccount: "cert-manager", roleArn: role.arn },
-            { parent: this },
-        );
+        ).association;
     }
 
     /** A proxy fleet behind its load balancer, and the Gateway listening on it (with an HTTP → HTTPS redirect where it listens on HTTP). */
@@ -290,6 +269,8 @@ export class Traffic extends pulumi.ComponentResource {
                             },
                             envoyPDB: config.gateway.replicas > 1 ? { maxUnavailable: 1 } : undefined,
                             envoyService: {
+                                // A fixed name: in-cluster checks resolve the gateway by it.
+                                name: gatewayServiceName(spec.gateway),
                                 type: "LoadBalancer",
                                 // Keep client source IPs (rate limits, logs) and skip a hop.
                                 externalTrafficPolicy: "Local",

@@ -2,7 +2,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceConfig } from "../config/schema";
 import { requestRateMetric } from "./autoscaling";
-import { HTTP_PORT_NAME, ZoneSpread, hpaBehavior, needsDisruptionBudget, podSpec, selectorLabels, serviceLabels } from "./spec";
+import {
+    HTTP_PORT_NAME,
+    NodePlacement,
+    ZoneSpread,
+    hpaBehavior,
+    needsDisruptionBudget,
+    podSpec,
+    selectorLabels,
+    serviceLabels,
+} from "./spec";
 
 /** A Secret the program creates for a workload, by name and resource (for ordering). */
 export interface SecretRef {
@@ -44,6 +53,11 @@ export interface AutoscaledServiceArgs {
      * @default none
      */
     podLabels?: Record<string, string>;
+    /**
+     * Where the pods run: Karpenter's services pool (its label and taint).
+     * @default any node
+     */
+    placement?: NodePlacement;
 }
 
 /**
@@ -88,17 +102,20 @@ export class AutoscaledService extends pulumi.ComponentResource {
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
                     template: {
                         metadata: { labels: { ...args.podLabels, ...labels } },
-                        spec: podSpec({
-                            service,
-                            image: args.image,
-                            zoneSpread: args.zoneSpread ?? "preferred",
-                            serviceAccountName: service.name,
-                            envFromSecrets: [
-                                ...(secretEnv ? [`${service.name}-env`] : []),
-                                ...(args.envFrom ?? []).map((ref) => ref.secretName),
-                            ],
-                            caConfigMap: args.caConfigMap,
-                        }),
+                        spec: {
+                            ...podSpec({
+                                service,
+                                image: args.image,
+                                zoneSpread: args.zoneSpread ?? "preferred",
+                                serviceAccountName: service.name,
+                                envFromSecrets: [
+                                    ...(secretEnv ? [`${service.name}-env`] : []),
+                                    ...(args.envFrom ?? []).map((ref) => ref.secretName),
+                                ],
+                                caConfigMap: args.caConfigMap,
+                            }),
+                            ...args.placement,
+                        },
                     },
                 },
             },

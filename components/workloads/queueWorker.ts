@@ -4,7 +4,7 @@ import { WorkerConfig } from "../config/data";
 import { scalingSchema } from "../config/schema";
 import { SecretRef } from "./autoscaledService";
 import { containerResources } from "../config/primitives";
-import { caBundle, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
+import { NodePlacement, caBundle, containerSecurity, hpaBehavior, podSecurity, selectorLabels, serviceLabels } from "./spec";
 import { FINBOT_SERVICES } from "../lib/priority";
 
 export interface QueueWorkerArgs {
@@ -30,6 +30,11 @@ export interface QueueWorkerArgs {
      * @default none
      */
     podLabels?: Record<string, string>;
+    /**
+     * Where the pods run: Karpenter's services pool (its label and taint).
+     * @default any node
+     */
+    placement?: NodePlacement;
 }
 
 /** A Secret whose keys are parameters of KEDA's rabbitmq trigger (host; tls and ca). */
@@ -67,6 +72,7 @@ export class QueueWorker extends pulumi.ComponentResource {
                         spec: {
                             automountServiceAccountToken: false,
                             priorityClassName: FINBOT_SERVICES,
+                            ...args.placement,
                             // Workers finish the message in hand before they stop.
                             terminationGracePeriodSeconds: 60,
                             securityContext: podSecurity(),

@@ -168,3 +168,9 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
         ],
     };
 }
+
+/** Node selector and tolerations that put pods on a node pool. */
+export interface NodePlacement {
+    nodeSelector: Record<string, string>;
+    tolerations: k8s.types.input.core.v1.Toleration[];
+}

@@ -170,6 +170,9 @@ export const iamNoAdmin: ResourceValidationPolicy = {
 };
 
 /** What an IAM policy document allows too broadly: every action, or every resource. */
+/** Read-only actions IAM cannot scope to a resource: `*` is their only Resource (EC2's Describe calls, the price list). */
+const UNSCOPED_READS = /^(ec2:Describe[A-Za-z]+|pricing:GetProducts)$/;
+
 function wildcardProblems(policy: unknown): string[] {
     if (typeof policy !== "string") return [];
     const statements = [].concat(JSON.parse(policy).Statement ?? []) as Array<{ Effect?: string; Action?: unknown; Resource?: unknown }>;
@@ -177,14 +180,17 @@ function wildcardProblems(policy: unknown): string[] {
     for (const s of statements.filter((x) => x.Effect === "Allow")) {
         if ([].concat(s.Action as never).some((a: string) => a === "*" || a.endsWith(":*")))
             problems.push("a statement allows every action");
-        if ([].concat(s.Resource as never).some((r: string) => r === "*")) problems.push("a statement applies to every resource");
+        const actions = [].concat(s.Action as never) as string[];
+        if ([].concat(s.Resource as never).some((r: string) => r === "*") && !actions.every((a) => UNSCOPED_READS.test(a)))
+            problems.push("a statement applies to every resource");
     }
     return problems;
 }
 
 export const iamNoWildcards: ResourceValidationPolicy = {
     name: "iam-no-wildcard-actions",
-    description: "Inline IAM policies grant named actions on named resources, never `*`.",
+    description:
+        "Inline IAM policies grant named actions on named resources, never `*` (but for reads IAM cannot scope: EC2 Describe*, pricing).",
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
         for (const problem of wildcardProblems(props.policy)) report(problem);

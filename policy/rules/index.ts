@@ -2,10 +2,11 @@
 // only constructs the pack.
 import type { Policies } from "@pulumi/policy";
 import * as aws from "./aws";
+import * as cluster from "./cluster";
 import * as isolation from "./isolation";
 import * as kubernetes from "./kubernetes";
 
-export { aws, isolation, kubernetes };
+export { aws, cluster, isolation, kubernetes };
 
 export const allPolicies: Policies = [
     kubernetes.containerResources,
@@ -28,6 +29,9 @@ export const allPolicies: Policies = [
     isolation.rabbitmqTlsOnly,
     isolation.grafanaNoAnonymous,
     isolation.priorityClassEverywhere,
+    cluster.eksClusterHardened,
+    cluster.karpenterNodesHardened,
+    cluster.karpenterPoolsBounded,
     aws.rdsEncrypted,
     aws.rdsNotPublic,
     aws.rdsMultiAz,

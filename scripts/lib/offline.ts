@@ -95,9 +95,21 @@ function stableHex(seed: string, length: number): string {
     return createHash("sha256").update(seed).digest("hex").slice(0, length);
 }
 
+/**
+ * A deep copy of plain data; anything else (a resource a remote component is handed, such as
+ * eks.ManagedNodeGroup's `cluster`) becomes its class name.
+ */
+function plainCopy(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(plainCopy);
+    if (value === null || typeof value !== "object") return value;
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return `[${(value as object).constructor?.name ?? "object"}]`;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainCopy(v)]));
+}
+
 /** What a provider would return for a new resource: inputs echoed plus computed outputs. */
 export function mockState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
-    const state: Record<string, unknown> = structuredClone(inputs);
+    const state = plainCopy(inputs) as Record<string, unknown>;
     const hex = stableHex(`${type}::${name}`, 8);
     if (type.startsWith("random:")) {
         const length = typeof inputs.length === "number" ? inputs.length : 16;
@@ -151,6 +163,19 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         state.id = id;
         Object.assign(state, awsEndpoints(type, id), awsComputed(type, inputs));
         return { id, state };
+    }
+    if (type === "awsx:ec2:Vpc") {
+        // One private and one public subnet per zone.
+        const zones = (inputs.availabilityZoneNames as string[] | undefined) ?? ["a", "b", "c"];
+        state.vpcId = `vpc-0${hex}`;
+        state.privateSubnetIds = zones.map((_, i) => `subnet-0${stableHex(`${name}::private::${i}`, 8)}`);
+        state.publicSubnetIds = zones.map((_, i) => `subnet-0${stableHex(`${name}::public::${i}`, 8)}`);
+    }
+    if (type === "eks:index:Cluster") {
+        const clusterName = String(inputs.name ?? `${name}-${hex}`);
+        state.eksCluster = { name: clusterName, arn: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${clusterName}` };
+        state.clusterSecurityGroupId = `sg-0${hex}`;
+        state.kubeconfigJson = secret(JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: clusterName }] }));
     }
     if (type === "sentry:index/sentryKey:SentryKey") {
         // Sentry returns the client key's DSN (the engine keeps it secret).

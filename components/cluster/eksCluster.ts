@@ -1,0 +1,204 @@
+// The EKS cluster a stack creates (`finbot:cluster.mode: create`): its VPC, the control plane, a
+// small managed node group for Karpenter and the add-ons, and the Kubernetes provider for it.
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as eks from "@pulumi/eks";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig } from "../config/cluster";
+import { AwsNetwork } from "../lib/awsNetwork";
+import { podIdentity } from "../lib/podIdentity";
+import { SYSTEM_NODES, SYSTEM_TAINT } from "./nodePools";
+
+/** Every control-plane log: who called the API (audit), who was let in (authenticator), and why. */
+export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+export interface EksClusterArgs {
+    /** The validated `finbot:cluster` (create mode: name and zones given). */
+    cluster: ClusterConfig;
+    /** Production: a NAT gateway per zone, deletion protection, protected resources. */
+    production: boolean;
+}
+
+/**
+ * A VPC over the configured zones (private subnets for nodes and data stores, public ones for the
+ * load balancers and NAT gateways), an EKS cluster reachable from the VPC and from the allowed
+ * CIDRs only, with every control-plane log, Kubernetes Secrets encrypted with its own KMS key,
+ * access entries (no aws-auth ConfigMap), EKS Pod Identity and the EBS CSI driver, and a managed
+ * node group tainted for critical add-ons: Karpenter runs there and brings every other node.
+ */
+export class EksCluster extends pulumi.ComponentResource {
+    /** The cluster's name (pod identities are associated with it). */
+    public readonly clusterName: pulumi.Output<string>;
+    /** The VPC, its private subnets and the nodes' security group (the cluster security group). */
+    public readonly network: AwsNetwork;
+    /** Kubernetes provider for the new cluster: every Kubernetes resource of the stack uses it. */
+    public readonly provider: k8s.Provider;
+    /** What Kubernetes resources must wait for: the add-ons the data tier's volumes and pod identities need. */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:cluster:EksCluster", name, {}, opts);
+        const { cluster, production } = args;
+        if (cluster.mode !== "create" || !cluster.name || !cluster.availabilityZones)
+            throw new Error("EksCluster: create mode with a name and zones (the config check requires them)");
+        const clusterName = cluster.name;
+        const parent = { parent: this };
+        const stateful = { parent: this, protect: production };
+        const tags = { "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" };
+
+        const vpc = new awsx.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock: cluster.vpcCidr,
+                availabilityZoneNames: cluster.availabilityZones,
+                enableDnsHostnames: true,
+                // A NAT gateway per zone keeps a zone's loss from cutting the others off the internet.
+                natGateways: { strategy: production ? "OnePerAz" : "Single" },
+                subnetStrategy: "Auto",
+                subnetSpecs: [
+                    { type: "Private", tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } },
+                    { type: "Public", tags: { ...tags, "kubernetes.io/role/elb": "1" } },
+                ],
+                tags,
+            },
+            stateful,
+        );
+
+        const secretsKey = new aws.kms.Key(
+            `${name}-secrets`,
+            {
+                description: `Envelope encryption of ${clusterName}'s Kubernetes Secrets`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                tags,
+            },
+            stateful,
+        );
+        const admins = Object.fromEntries(
+            cluster.adminRoleArns.map((arn, i) => [
+                `admin-${i + 1}`,
+                {
+                    principalArn: arn,
+                    accessPolicies: {
+                        admin: {
+                            policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                            accessScope: { type: "cluster" },
+                        },
+                    },
+                },
+            ]),
+        );
+        const eksCluster = new eks.Cluster(
+            `${name}-eks`,
+            {
+                name: clusterName,
+                version: cluster.kubernetesVersion,
+                vpcId: vpc.vpcId,
+                privateSubnetIds: vpc.privateSubnetIds,
+                publicSubnetIds: vpc.publicSubnetIds,
+                authenticationMode: eks.AuthenticationMode.Api,
+                accessEntries: admins,
+                endpointPrivateAccess: true,
+                endpointPublicAccess: cluster.publicAccessCidrs.length > 0,
+                ...(cluster.publicAccessCidrs.length > 0 ? { publicAccessCidrs: cluster.publicAccessCidrs } : {}),
+                enabledClusterLogTypes: CONTROL_PLANE_LOGS,
+                encryptionConfigKeyArn: secretsKey.arn,
+                // The EKS-made cluster security group is the nodes' (Karpenter's and the managed group's).
+                skipDefaultSecurityGroups: true,
+                skipDefaultNodeGroup: true,
+                nodeAssociatePublicIpAddress: false,
+                // Elasticsearch reaches its S3 snapshot repository through IRSA (web identity).
+                createOidcProvider: true,
+                deletionProtection: production,
+                tags,
+            },
+            stateful,
+        );
+
+        const nodeRole = new aws.iam.Role(
+            `${name}-system-nodes`,
+            {
+                description: `Nodes of ${clusterName}'s system node group`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            parent,
+        );
+        NODE_POLICIES.forEach(
+            (policy, i) =>
+                new aws.iam.RolePolicyAttachment(`${name}-system-nodes-${i + 1}`, { role: nodeRole.name, policyArn: policy }, parent),
+        );
+        const systemNodes = new eks.ManagedNodeGroup(
+            `${name}-system`,
+            {
+                cluster: eksCluster,
+                nodeGroupName: `${clusterName}-system`,
+                nodeRoleArn: nodeRole.arn,
+                instanceTypes: [cluster.systemNodes.instanceType],
+                amiType: "AL2023_x86_64_STANDARD",
+                capacityType: "ON_DEMAND",
+                subnetIds: vpc.privateSubnetIds,
+                scalingConfig: {
+                    minSize: cluster.systemNodes.count,
+                    desiredSize: cluster.systemNodes.count,
+                    maxSize: cluster.systemNodes.count + 1,
+                },
+                labels: SYSTEM_NODES,
+                taints: [{ ...SYSTEM_TAINT, effect: "NO_SCHEDULE" }],
+                tags,
+            },
+            parent,
+        );
+
+        // Pod Identity first: the EBS CSI driver (and every other AWS-reaching pod) gets its role through it.
+        const podIdentityAgent = new aws.eks.Addon(
+            `${name}-pod-identity-agent`,
+            { clusterName: eksCluster.eksCluster.name, addonName: "eks-pod-identity-agent", resolveConflictsOnUpdate: "OVERWRITE", tags },
+            { parent: this, dependsOn: [systemNodes] },
+        );
+        const ebsCsi = podIdentity(
+            `${name}-ebs-csi`,
+            {
+                clusterName: eksCluster.eksCluster.name,
+                namespace: "kube-system",
+                serviceAccount: "ebs-csi-controller-sa",
+                description: `The EBS CSI driver manages ${clusterName}'s volumes`,
+                managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+            },
+            { parent: this, dependsOn: [podIdentityAgent] },
+        );
+        const ebsCsiDriver = new aws.eks.Addon(
+            `${name}-ebs-csi`,
+            { clusterName: eksCluster.eksCluster.name, addonName: "aws-ebs-csi-driver", resolveConflictsOnUpdate: "OVERWRITE", tags },
+            { parent: this, dependsOn: [ebsCsi.association] },
+        );
+
+        this.clusterName = eksCluster.eksCluster.name;
+        this.network = {
+            vpcId: vpc.vpcId,
+            privateSubnetIds: vpc.privateSubnetIds,
+            nodeSecurityGroupId: eksCluster.clusterSecurityGroupId,
+            vpcCidr: cluster.vpcCidr,
+            availabilityZones: cluster.availabilityZones,
+        };
+        this.provider = new k8s.Provider(
+            `${name}-kubernetes`,
+            { kubeconfig: eksCluster.kubeconfigJson, enableServerSideApply: true },
+            { parent: this, dependsOn: [systemNodes] },
+        );
+        this.ready = [podIdentityAgent, ebsCsiDriver];
+        this.registerOutputs({ clusterName: this.clusterName, network: this.network });
+    }
+}
+
+/** What every EKS node needs: join the cluster, run the VPC CNI, pull images, be reachable by SSM (no SSH). */
+export const NODE_POLICIES = [
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+];

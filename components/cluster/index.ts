@@ -1,0 +1,3 @@
+export { EksCluster, EksClusterArgs } from "./eksCluster";
+export { Karpenter, KarpenterArgs } from "./karpenter";
+export { POOL_KEY, servicesPoolPlacement } from "./nodePools";

@@ -1,0 +1,164 @@
+// The cluster prod creates (VPC, EKS, system nodes, add-ons) and the nodes that follow the pods
+// (Karpenter's pools), the node-level 10x check, and live cost (OpenCost).
+import * as assert from "node:assert/strict";
+import { karpenterControllerStatements } from "../components/cluster/karpenterPolicy";
+import { renderSummary } from "../components/platform/summary";
+import { ASSUMED_NODE, perNodeRequests, poolFit, servicesAtTenTimes } from "../components/config/nodeCapacity";
+import { PlatformRun, loadStackConfig, revealSecrets, runStack, runStackFile } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+const inputs = (run: PlatformRun, type: string, name: string): Any => revealSecrets(run.get(type, name).inputs);
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool";
+
+describe("cluster and nodes", () => {
+    let dev: PlatformRun;
+    let prod: PlatformRun;
+    let existing: PlatformRun;
+    before(async () => {
+        dev = await runStack("dev");
+        prod = await runStack("prod");
+        existing = await runStackFile("test/stacks/everything.yaml");
+    });
+
+    it("prod creates a VPC over three zones with a NAT gateway in each, and a private, encrypted, fully logged EKS cluster", () => {
+        const vpc = inputs(prod, "awsx:ec2:Vpc", "finbot-cluster-vpc");
+        assert.deepEqual(vpc.availabilityZoneNames, ["eu-central-1a", "eu-central-1b", "eu-central-1c"]);
+        assert.equal(vpc.natGateways.strategy, "OnePerAz");
+        const eks = inputs(prod, "eks:index:Cluster", "finbot-cluster-eks");
+        assert.equal(eks.name, "finbot-prod");
+        assert.equal(eks.version, "1.34");
+        assert.equal(eks.authenticationMode, "API");
+        assert.equal(eks.endpointPrivateAccess, true);
+        assert.equal(eks.endpointPublicAccess, false);
+        assert.deepEqual(eks.enabledClusterLogTypes, ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
+        assert.match(eks.encryptionConfigKeyArn, /^arn:aws:kms:/);
+        assert.equal(eks.skipDefaultNodeGroup, true);
+        assert.ok(prod.ofType("eks:index:Cluster").every((r) => prod.resources.find((x) => x.urn === r.urn)?.protect));
+    });
+
+    it("prod's system node group is small, on-demand and tainted for critical add-ons; Pod Identity and the EBS CSI driver are installed", () => {
+        const system = inputs(prod, "eks:index:ManagedNodeGroup", "finbot-cluster-system");
+        assert.deepEqual(system.scalingConfig, { minSize: 2, desiredSize: 2, maxSize: 3 });
+        assert.deepEqual(system.taints, [{ key: "CriticalAddonsOnly", value: "true", effect: "NO_SCHEDULE" }]);
+        const addons = prod.ofType("aws:eks/addon:Addon").map((a) => a.inputs.addonName);
+        assert.deepEqual(addons.sort(), ["aws-ebs-csi-driver", "eks-pod-identity-agent"]);
+        const csi = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-cluster-ebs-csi");
+        assert.deepEqual([csi.namespace, csi.serviceAccount], ["kube-system", "ebs-csi-controller-sa"]);
+    });
+
+    it("dev stays a laptop cluster: no VPC, no EKS, no Karpenter", () => {
+        for (const type of ["awsx:ec2:Vpc", "eks:index:Cluster", NODE_POOL]) assert.deepEqual(dev.ofType(type), [], type);
+    });
+
+    it("Karpenter runs on the system nodes with its interruption queue, its CRDs at the same pin, and a pod identity", () => {
+        const chart = inputs(prod, RELEASE, "finbot-karpenter-controller");
+        assert.deepEqual(
+            [chart.chart, chart.version, chart.namespace, chart.skipCrds],
+            ["oci://public.ecr.aws/karpenter/karpenter", "1.14.1", "finbot-autoscaling", true],
+        );
+        assert.equal(chart.values.settings.clusterName, "finbot-prod");
+        assert.ok(chart.values.settings.interruptionQueue, "interruption queue");
+        assert.equal(chart.values.nodeSelector["finbot.io/node-group"], "system");
+        assert.equal(chart.values.replicas, 2);
+        const crds = inputs(prod, "kubernetes:helm.sh/v4:Chart", "finbot-karpenter-crds");
+        assert.deepEqual([crds.chart, crds.version], ["oci://public.ecr.aws/karpenter/karpenter-crd", "1.14.1"]);
+        const identity = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-karpenter-controller");
+        assert.deepEqual([identity.namespace, identity.serviceAccount], ["finbot-autoscaling", "karpenter"]);
+        const events = prod.ofType("aws:cloudwatch/eventTarget:EventTarget").filter((t) => t.name.startsWith("finbot-karpenter-"));
+        assert.equal(events.length, 4);
+        assert.equal(inputs(prod, "aws:eks/accessEntry:AccessEntry", "finbot-karpenter-nodes").type, "EC2_LINUX");
+    });
+
+    it("the platform pool is on-demand and stable; the services pool buys spot first and is tainted for FinBot's pods; both are bounded and span three zones", () => {
+        const platform = inputs(prod, NODE_POOL, "finbot-karpenter-platform").spec;
+        const services = inputs(prod, NODE_POOL, "finbot-karpenter-services").spec;
+        const requirement = (spec: Any, key: string) => spec.template.spec.requirements.find((r: Any) => r.key === key).values;
+        assert.deepEqual(requirement(platform, "karpenter.sh/capacity-type"), ["on-demand"]);
+        assert.deepEqual(requirement(services, "karpenter.sh/capacity-type"), ["spot", "on-demand"]);
+        for (const spec of [platform, services])
+            assert.deepEqual(requirement(spec, "topology.kubernetes.io/zone"), ["eu-central-1a", "eu-central-1b", "eu-central-1c"]);
+        assert.equal(platform.disruption.consolidationPolicy, "WhenEmpty");
+        assert.ok(
+            platform.disruption.budgets.some((b: Any) => b.nodes === "0" && b.schedule),
+            "no disruption in business hours",
+        );
+        assert.equal(services.disruption.consolidationPolicy, "WhenEmptyOrUnderutilized");
+        assert.deepEqual(platform.limits, { cpu: "96", memory: "384Gi" });
+        assert.deepEqual(services.limits, { cpu: "64", memory: "256Gi" });
+        assert.deepEqual(services.template.spec.taints, [{ key: "finbot.io/pool", value: "services", effect: "NoSchedule" }]);
+        assert.equal(platform.template.spec.taints, undefined);
+        const nodeClass = inputs(prod, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "finbot-karpenter-node-class").spec;
+        assert.equal(nodeClass.metadataOptions.httpTokens, "required");
+        assert.equal(nodeClass.subnetSelectorTerms.length, 3);
+        assert.match(nodeClass.securityGroupSelectorTerms[0].id, /^sg-/);
+    });
+
+    it("FinBot's services and workers land on the services pool where Karpenter runs, anywhere on a laptop", () => {
+        const podSpec = (run: PlatformRun, name: string) => inputs(run, "kubernetes:apps/v1:Deployment", name).spec.template.spec;
+        for (const name of ["finbot-api", "finbot-settlement-worker"]) {
+            assert.deepEqual(podSpec(prod, name).nodeSelector, { "finbot.io/pool": "services" }, name);
+            assert.deepEqual(podSpec(prod, name).tolerations, [
+                { key: "finbot.io/pool", operator: "Equal", value: "services", effect: "NoSchedule" },
+            ]);
+            assert.equal(podSpec(dev, name).nodeSelector, undefined);
+        }
+    });
+
+    it("on an existing cluster Karpenter is optional; when chosen it uses the given network and runs on the cluster's own nodes", () => {
+        assert.deepEqual(prod.ofType("awsx:ec2:Vpc").length, 1);
+        assert.deepEqual(existing.ofType("awsx:ec2:Vpc"), []);
+        const chart = inputs(existing, RELEASE, "finbot-karpenter-controller");
+        assert.equal(chart.values.nodeSelector, undefined);
+        const nodeClass = inputs(existing, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "finbot-karpenter-node-class").spec;
+        assert.ok(nodeClass.subnetSelectorTerms.every((t: Any) => /^subnet-/.test(t.id)));
+    });
+
+    it("Karpenter may terminate, tag and launch only what carries the cluster's ownership tag", () => {
+        const statements = karpenterControllerStatements({ clusterName: "c", region: "r", account: "1", queueArn: "q", nodeRoleArn: "n" });
+        const mutating = statements.filter((s) =>
+            s.Action.some((a) => /^(ec2|iam):(Terminate|Delete|CreateTags|RemoveRole|AddRole)/.test(a)),
+        );
+        assert.ok(mutating.length >= 4);
+        for (const s of mutating) assert.match(JSON.stringify(s.Condition), /kubernetes\.io\/cluster\/c/, s.Sid);
+        assert.deepEqual(statements.find((s) => s.Sid === "PassNodeRole")?.Resource, "n");
+    });
+
+    it("counts nodes at 10x: prod fits its pools, and a pool too small says by how much", () => {
+        const { config } = loadStackConfig("prod");
+        const fit = poolFit("services", config.cluster.servicesPool, servicesAtTenTimes(config), perNodeRequests(config));
+        assert.ok(fit.fits);
+        // api: 25 replicas for 10x (of max 30); settlement-worker: its maximum of 40.
+        assert.equal(fit.pods, 25 + 40);
+        const small = poolFit(
+            "services",
+            { ...config.cluster.servicesPool, cpuLimit: fit.nodes * 8 - 1 },
+            servicesAtTenTimes(config),
+            perNodeRequests(config),
+        );
+        assert.equal(small.fits, false);
+        assert.equal(ASSUMED_NODE.millicores, 8000);
+        const summary = renderSummary({
+            stack: "prod",
+            config: prod.config,
+            platform: prod.platform,
+            resources: prod.resources,
+            placeholders: [],
+        });
+        assert.match(summary, /\| services \| 65 \| .* \| ✅ \|/);
+        assert.match(summary, /\| platform \| \d+ \| .* \| ✅ \|/);
+    });
+
+    it("OpenCost prices what runs from this Prometheus, and Grafana shows cost per namespace and service", () => {
+        for (const run of [dev, prod]) {
+            const chart = inputs(run, RELEASE, "finbot-monitoring-opencost");
+            assert.deepEqual([chart.chart, chart.version], ["opencost", "2.5.17"]);
+            assert.equal(chart.values.opencost.prometheus.internal.serviceName, "kube-prometheus-stack-prometheus");
+            assert.equal(chart.values.opencost.ui.enabled, false);
+            const board = run.ofType("kubernetes:core/v1:ConfigMap").find((c) => c.name.endsWith("dashboard-finbot-cost"));
+            assert.ok(board, "cost dashboard");
+            assert.match(JSON.stringify(board.inputs.data), /node_total_hourly_cost/);
+        }
+    });
+});
