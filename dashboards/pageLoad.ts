@@ -1,7 +1,6 @@
 // Page load as users feel it: p75 LCP and TTFB per page from the synthetic browser checks, each
 // against its budget and against the same week a month earlier (the plan's "50% faster" is the
 // last panel), with real users' view (RUM) one click away in Kibana.
-import * as text from "@grafana/grafana-foundation-sdk/text";
 import { DashboardDefinition, FOLDER, finbotDashboard, query, statPanel, timeseriesPanel, dashboard } from "./common";
 
 export const UID = "finbot-page-load";
@@ -34,7 +33,7 @@ export function pageLoad(args: { series: PageLoadSeries; kibanaUrl?: string; cdn
         args.cdn
             ? "**CDN**: CloudFront's cache hit ratio is in the CloudFront console (*Reports & analytics → Cache statistics*); a drop there shows up here as TTFB."
             : "**CDN**: none in this stack.",
-    ].join("\n\n");
+    ].join(" ");
     const builder = finbotDashboard(UID, "FinBot / Page load")
         .withRow(new dashboard.RowBuilder("Against the budget"))
         .withPanel(vital("LCP", PAGE_SERIES.lcp, BUDGET_SERIES.lcp, "Largest Contentful Paint"))
@@ -67,7 +66,13 @@ export function pageLoad(args: { series: PageLoadSeries; kibanaUrl?: string; cdn
                 24,
             ),
         )
-        .withRow(new dashboard.RowBuilder("Where the numbers come from"))
-        .withPanel(new text.PanelBuilder().title("Sources").mode(text.TextMode.Markdown).content(notes).span(24).height(5));
+        .description(notes);
+    if (args.kibanaUrl)
+        builder.link(
+            new dashboard.DashboardLinkBuilder("Real users (Kibana User Experience)")
+                .type(dashboard.DashboardLinkType.Link)
+                .url(`${args.kibanaUrl}/app/ux`)
+                .targetBlank(true),
+        );
     return { uid: UID, title: "FinBot / Page load", folder: FOLDER, model: builder.build() };
 }

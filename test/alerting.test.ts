@@ -303,6 +303,62 @@ describe("alert rules (promtool)", function () {
             assert.equal(result.status, 0, result.output);
         });
 
+        it("page load: p75 LCP over its budget for 30 minutes opens a ticket; under budget does not", () => {
+            const page = (lcp: number, ttfb: number) => ({
+                interval: "5m",
+                input_series: [
+                    { series: `k6_browser_web_vital_lcp_p75{page="home"}`, values: `${lcp}x12` },
+                    { series: `k6_browser_web_vital_ttfb_p75{page="home"}`, values: `${ttfb}x12` },
+                ],
+            });
+            const expect = (alerts: Array<Record<string, string>>) => [
+                { eval_time: "55m", alertname: "FinbotPageLoadOverBudget", exp_alerts: alerts.map((exp_labels) => ({ exp_labels })) },
+            ];
+            const result = promtoolTest(
+                ruleFile,
+                [
+                    // dev's home page: LCP budget 2500 ms, TTFB 800 ms.
+                    { ...page(3.2, 0.3), alert_rule_test: expect([{ severity: "ticket", vital: "lcp", page: "home" }]) },
+                    { ...page(2.0, 0.9), alert_rule_test: expect([{ severity: "ticket", vital: "ttfb", page: "home" }]) },
+                    { ...page(2.0, 0.3), alert_rule_test: expect([]) },
+                ],
+                "5m",
+            );
+            assert.equal(result.status, 0, result.output);
+        });
+
+        it("page load: p75 LCP 25% slower than a week ago opens a ticket, even under budget; the same as last week does not", () => {
+            const week = (7 * 24 * 60) / 20; // samples at 20-minute steps
+            const lcp = (values: string) => [
+                { series: `k6_browser_web_vital_lcp_p75{page="home"}`, values },
+                { series: `k6_browser_web_vital_ttfb_p75{page="home"}`, values: `0.3x${week + 6}` },
+            ];
+            const at = `${(week + 6) * 20}m`;
+            const result = promtoolTest(
+                ruleFile,
+                [
+                    {
+                        interval: "20m",
+                        input_series: lcp(`1.5x${week} 2.0x6`),
+                        alert_rule_test: [
+                            {
+                                eval_time: at,
+                                alertname: "FinbotPageLoadRegressed",
+                                exp_alerts: [{ exp_labels: { severity: "ticket", vital: "lcp", page: "home" } }],
+                            },
+                        ],
+                    },
+                    {
+                        interval: "20m",
+                        input_series: lcp(`1.5x${week + 6}`),
+                        alert_rule_test: [{ eval_time: at, alertname: "FinbotPageLoadRegressed", exp_alerts: [] }],
+                    },
+                ],
+                "20m",
+            );
+            assert.equal(result.status, 0, result.output);
+        });
+
         it("data tier: a queue growing for 15 minutes opens a ticket; a steady one does not", () => {
             const series = (values: string) => [
                 { series: `rabbitmq_queue_messages_ready{namespace="finbot-data", queue="payments.settle"}`, values },

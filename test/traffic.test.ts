@@ -194,7 +194,7 @@ describe("traffic", () => {
         const distribution = inputs(prod, "aws:cloudfront/distribution:Distribution", "finbot-traffic-cdn-distribution");
         assert.deepEqual(
             distribution.orderedCacheBehaviors.map((b: Any) => `${b.pathPattern}->${b.targetOriginId}`),
-            ["/static/*->assets", "/assets/*->assets"],
+            ["/intake/*->rum", "/static/*->assets", "/assets/*->assets"],
         );
         assert.equal(distribution.defaultCacheBehavior.cachePolicyId, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", "the API is never cached");
         assert.ok((revealSecrets(distribution.origins) as Any)[0].originAccessControlId);

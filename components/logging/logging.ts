@@ -52,6 +52,12 @@ export interface LoggingArgs {
      */
     viewersBehindSso?: boolean;
     /**
+     * Real user monitoring: APM Server accepts the RUM agent's page loads, anonymously (agent
+     * `rum-js` only), from these origins, rate-limited per client IP.
+     * @default off
+     */
+    rum?: { allowedOrigins: string[]; eventRateLimit: number; services: string[] };
+    /**
      * StorageClass of the volumes.
      * @default the cluster's default class
      */
@@ -541,7 +547,10 @@ export class Logging extends pulumi.ComponentResource {
                     elasticsearchRef: { name: ES },
                     kibanaRef: { name: ES },
                     // The token FinBot's agents use is the program's, so it can be handed to them.
-                    config: { "apm-server.auth.secret_token": "${FINBOT_APM_SECRET_TOKEN}" },
+                    config: {
+                        "apm-server.auth.secret_token": "${FINBOT_APM_SECRET_TOKEN}",
+                        ...(args.rum ? rumSettings(args.rum) : {}),
+                    },
                     http: { tls: { certificate: { secretName: "apm-tls" } } },
                     podTemplate: {
                         spec: {
@@ -779,4 +788,17 @@ export function loggingRequests(config: LoggingConfig): RequestLine[] {
         { part: "Logstash", pods: config.logstash.replicas, ...config.logstash.resources.requests },
         ...(config.apm.enabled ? [{ part: "APM Server", pods: config.apm.replicas, ...config.apm.resources.requests }] : []),
     ];
+}
+
+/** APM Server's RUM intake: browsers send without the secret token, only as the RUM agent, only for FinBot's web services, rate-limited. */
+export function rumSettings(rum: NonNullable<LoggingArgs["rum"]>): Record<string, unknown> {
+    return {
+        "apm-server.rum.enabled": true,
+        "apm-server.rum.allow_origins": rum.allowedOrigins,
+        "apm-server.auth.anonymous.enabled": true,
+        "apm-server.auth.anonymous.allow_agent": ["rum-js"],
+        "apm-server.auth.anonymous.allow_service": rum.services,
+        "apm-server.auth.anonymous.rate_limit.event_limit": rum.eventRateLimit,
+        "apm-server.auth.anonymous.rate_limit.ip_limit": 10000,
+    };
 }

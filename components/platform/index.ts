@@ -391,6 +391,7 @@ export class Platform extends pulumi.ComponentResource {
                 issuer: controllers.internalIssuer,
                 aws: this.aws?.network ? { clusterName: this.aws.clusterName } : undefined,
                 viewersBehindSso: operatorAccessOf(config.traffic, config.environment === "production").mode === "oidc",
+                rum: rumIntakeOf(config),
             },
             { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
         );
@@ -535,6 +536,10 @@ export class Platform extends pulumi.ComponentResource {
                 appsNamespace: config.namespaces.apps,
                 services: config.services,
                 uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
+                rum:
+                    this.logging?.apm && rumIntakeOf(config)
+                        ? { service: this.logging.apm, caCertPem: controllers.internalIssuer.caCertPem }
+                        : undefined,
                 controllers,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },
@@ -549,6 +554,23 @@ export function dataConsumers(config: PlatformConfig): DataConsumer[] {
         ...config.services.map((s) => ({ name: s.name, uses: s.uses })),
         ...config.workers.map((w) => ({ name: w.name, uses: w.uses, consumes: w.queue })),
     ];
+}
+
+/** The RUM agent's service name in FinBot's web app: the only one APM Server accepts anonymously. */
+export const RUM_SERVICE_NAME = "finbot-web";
+
+/** Whether browsers may send page loads (RUM on, APM and the gateway there), from which origins. */
+export function rumIntakeOf(config: PlatformConfig): { allowedOrigins: string[]; eventRateLimit: number; services: string[] } | undefined {
+    const { traffic, logging } = config;
+    if (!traffic.enabled || !traffic.rum.enabled || !logging.enabled || !logging.apm.enabled) return undefined;
+    const origins =
+        traffic.rum.allowedOrigins.length > 0
+            ? traffic.rum.allowedOrigins
+            : [
+                  ...config.services.filter((s) => s.public).map((s) => `https://${hostFor(s.name, traffic.domain)}`),
+                  ...(traffic.cdn.enabled ? traffic.cdn.aliases.map((a) => `https://${a}`) : []),
+              ];
+    return { allowedOrigins: origins, eventRateLimit: traffic.rum.eventRateLimit, services: [RUM_SERVICE_NAME] };
 }
 
 /**

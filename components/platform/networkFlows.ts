@@ -5,6 +5,7 @@ import { nodeAutoscalerOf } from "../config/cluster";
 import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { networkFacts } from "../lib/awsNetwork";
+import { PAGE_CHECK_LABELS } from "../traffic/pageChecks";
 import { Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, Peer } from "../lib/networkPolicy";
 
 const KARPENTER = { "app.kubernetes.io/name": "karpenter" };
@@ -52,6 +53,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const trafficOn = config.traffic.enabled;
     const checks = config.traffic.loadTest.enabled;
     const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
+    const pageChecks = trafficOn && monitoringOn && config.traffic.pages.length > 0;
     const servicePorts = [...new Set(config.services.map((s) => s.port))];
 
     const sameNamespace = (namespace: string): Flow[] => [
@@ -122,6 +124,25 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     peers: s.egress.map((e) => ({ cidrs: [e.cidr] })),
                     ports: [...new Set(s.egress.flatMap((e) => e.ports))],
                 })),
+            ...when(
+                pageChecks,
+                {
+                    name: "page-checks-to-gateway",
+                    why: "The synthetic browser checks load the pages through the gateway (staging) or the CDN (production, HTTPS).",
+                    direction: "egress",
+                    pods: PAGE_CHECK_LABELS,
+                    peers: production ? [INTERNET] : [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                    ports: production ? [443] : [10080, 10443],
+                },
+                {
+                    name: "page-checks-to-prometheus",
+                    why: "The browser checks push their Web Vitals (Prometheus remote write).",
+                    direction: "egress",
+                    pods: PAGE_CHECK_LABELS,
+                    peers: [{ namespace: ns.monitoring }],
+                    ports: [9090],
+                },
+            ),
             ...when(
                 checks && trafficOn && monitoringOn,
                 {
@@ -286,6 +307,13 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [{ namespace: ns.autoscaling }],
                 ports: [9090],
             },
+            ...when(pageChecks, {
+                name: "from-page-checks",
+                why: "The browser checks push their Web Vitals (remote write).",
+                direction: "ingress",
+                peers: [{ namespace: ns.apps, pods: PAGE_CHECK_LABELS }],
+                ports: [9090],
+            }),
             ...when(checks, {
                 name: "from-checks",
                 why: "Load tests push their metrics (remote write).",

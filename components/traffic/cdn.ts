@@ -10,6 +10,11 @@ export interface CdnArgs {
     priceClass: string;
     /** The gateway's public hostname: everything else goes there, uncached. */
     originHost: string;
+    /**
+     * Host of the RUM intake route: `/intake/*` of the aliases goes there (same origin as the pages, through the WAF).
+     * @default no RUM behaviour
+     */
+    rumOriginHost?: string;
     /** Sent to the origin in ORIGIN_KEY_HEADER: the public gateway refuses requests without it. */
     originKey: pulumi.Output<string>;
     /**
@@ -156,6 +161,21 @@ export class Cdn extends pulumi.ComponentResource {
                         },
                         customHeaders: [{ name: ORIGIN_KEY_HEADER, value: args.originKey }],
                     },
+                    ...(args.rumOriginHost
+                        ? [
+                              {
+                                  originId: "rum",
+                                  domainName: args.rumOriginHost,
+                                  customOriginConfig: {
+                                      httpPort: 80,
+                                      httpsPort: 443,
+                                      originProtocolPolicy: "https-only",
+                                      originSslProtocols: ["TLSv1.2"],
+                                  },
+                                  customHeaders: [{ name: ORIGIN_KEY_HEADER, value: args.originKey }],
+                              },
+                          ]
+                        : []),
                 ],
                 defaultCacheBehavior: {
                     targetOriginId: "gateway",
@@ -167,16 +187,32 @@ export class Cdn extends pulumi.ComponentResource {
                     responseHeadersPolicyId: apiHeaders.id,
                     compress: true,
                 },
-                orderedCacheBehaviors: args.staticPaths.map((pathPattern) => ({
-                    pathPattern,
-                    targetOriginId: "assets",
-                    viewerProtocolPolicy: "redirect-to-https",
-                    allowedMethods: ["GET", "HEAD"],
-                    cachedMethods: ["GET", "HEAD"],
-                    cachePolicyId: staticCache.id,
-                    responseHeadersPolicyId: staticHeaders.id,
-                    compress: true,
-                })),
+                orderedCacheBehaviors: [
+                    ...(args.rumOriginHost
+                        ? [
+                              {
+                                  pathPattern: "/intake/*",
+                                  targetOriginId: "rum",
+                                  viewerProtocolPolicy: "redirect-to-https",
+                                  allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                                  cachedMethods: ["GET", "HEAD"],
+                                  cachePolicyId: MANAGED_CACHING_DISABLED,
+                                  originRequestPolicyId: MANAGED_ALL_VIEWER_EXCEPT_HOST,
+                                  compress: false,
+                              },
+                          ]
+                        : []),
+                    ...args.staticPaths.map((pathPattern) => ({
+                        pathPattern,
+                        targetOriginId: "assets",
+                        viewerProtocolPolicy: "redirect-to-https",
+                        allowedMethods: ["GET", "HEAD"],
+                        cachedMethods: ["GET", "HEAD"],
+                        cachePolicyId: staticCache.id,
+                        responseHeadersPolicyId: staticHeaders.id,
+                        compress: true,
+                    })),
+                ],
                 restrictions: { geoRestriction: { restrictionType: "none" } },
                 // CloudFront's own certificate ignores the minimum protocol; an ACM certificate enforces it.
                 viewerCertificate: certificateArn

@@ -10,6 +10,8 @@ export const INTERNAL_GATEWAY = "finbot-internal";
 export const GATEWAY_TLS_SECRET = "finbot-gateway-tls";
 
 export const hostFor = (name: string, domain: string) => `${name}.${domain}`;
+/** The host browsers send RUM data to: `rum.<domain>`. */
+export const RUM_HOST = "rum";
 /** The Service of a gateway's proxies (EnvoyProxy \`envoyService.name\`). */
 export const gatewayServiceName = (gateway: string) => `envoy-${gateway}`;
 

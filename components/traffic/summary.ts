@@ -9,7 +9,7 @@ import { nodeAutoscalerOf } from "../config/cluster";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
 import { operatorAccessOf } from "../config/traffic";
-import { UiRoute, hostFor } from "./routes";
+import { RUM_HOST, UiRoute, hostFor } from "./routes";
 
 /** How a UI is reached: single sign-on, basic auth, or its own login; internal or public. */
 function uiAccess(config: PlatformConfig, ui: UiRoute): string {
@@ -51,6 +51,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
             table(["route", "backends", "policy"], routes),
         );
     }
+    if (t.enabled && t.pages.length > 0) parts.push("", pageLoadSection(config));
     const reports = config.services.map(capacityReport).filter((r) => r !== undefined);
     const karpenter = nodeAutoscalerOf(config.cluster) === "karpenter";
     // New pods wait for a node once the pool's free room is used: Karpenter's provisioning time comes on top.
@@ -136,5 +137,32 @@ function nodeCapacityTable(config: PlatformConfig, footprint: Footprint): string
         "",
         `services: every service at the replicas ${CAPACITY_FACTOR}x needs (its maximum without capacity facts), every worker at its maximum; platform: the data tier, monitoring, logging and controllers as deployed. ` +
             `Nodes counted at ${SCHEDULABLE_SHARE * 100}% schedulable after each node's Filebeat and EKS add-ons; a new node is assumed ready ${config.cluster.nodeProvisioningSeconds} s after a pod goes pending (finbot:cluster.nodeProvisioningSeconds). No placeholder pods keep warm headroom: the 10x scale-up time above includes that wait.`,
+    ].join("\n");
+}
+
+/** Pages measured by the browser checks, their budgets, and where real users' page loads go. */
+function pageLoadSection(config: PlatformConfig): string {
+    const t = config.traffic;
+    const viaCdn = t.cdn.enabled && t.cdn.aliases.length > 0 ? t.cdn.aliases[0] : undefined;
+    const rum = t.rum.enabled && config.logging.enabled && config.logging.apm.enabled;
+    return [
+        "## Page load (synthetic browser checks and RUM)",
+        "",
+        table(
+            ["page", "loaded at", "schedule", "p75 LCP budget", "p75 TTFB budget"],
+            t.pages.map((p) => [
+                p.name,
+                `https://${viaCdn ?? hostFor(p.service, t.domain)}${p.path}`,
+                t.pageChecks.schedule,
+                `${p.lcpBudgetMs} ms`,
+                `${p.ttfbBudgetMs} ms`,
+            ]),
+        ),
+        "",
+        `k6 with Chromium (CronJob \`page-check-<page>\`) writes p75 Web Vitals to Prometheus; *FinBot / Page load* shows them against the budgets and four weeks earlier; ` +
+            "FinbotPageLoadOverBudget (30 min over budget) and FinbotPageLoadRegressed (25% slower than a week ago) open tickets. " +
+            (rum
+                ? `RUM: browsers send page loads to https://${hostFor(RUM_HOST, t.domain)}/intake/${viaCdn ? ` (and https://${viaCdn}/intake/ through the CDN)` : ""}, APM Server's RUM intake (agent rum-js, rate-limited ${t.rum.eventRateLimit} events/s per IP).`
+                : "RUM: off."),
     ].join("\n");
 }

@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 import { TrafficConfig, operatorAccessOf } from "../config/traffic";
+import { ClusterService } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
@@ -15,6 +16,7 @@ import {
     GATEWAY,
     GATEWAY_TLS_SECRET,
     INTERNAL_GATEWAY,
+    RUM_HOST,
     UiRoute,
     gatewayParent,
     gatewayServiceName,
@@ -37,6 +39,11 @@ export interface TrafficArgs {
     services: ServiceConfig[];
     /** Operator UIs to route (Grafana, Prometheus, Alertmanager, Kibana), when their areas are on. */
     uis: UiRoute[];
+    /**
+     * APM Server's RUM intake, served to browsers at `rum.<domain>` (and `/intake/*` of the CDN's aliases).
+     * @default not served
+     */
+    rum?: { service: ClusterService; caCertPem: pulumi.Input<string> };
     /** Envoy Gateway and cert-manager, installed before anything asks for a route or a certificate. */
     controllers: TrafficControllers;
     /**
@@ -115,6 +122,7 @@ export class Traffic extends pulumi.ComponentResource {
             : publicGateway;
         this.serviceRoutes(name, args, publicGateway);
         this.uiPassword = this.operatorUiRoutes(name, args, uiGateway, access);
+        if (args.rum) this.rumRoute(name, args, args.rum, publicGateway);
         if (config.cdn.enabled) {
             const publicService = args.services.find((s) => s.public);
             // A key only CloudFront sends: the public gateway refuses requests without it.
@@ -127,6 +135,7 @@ export class Traffic extends pulumi.ComponentResource {
                     staticPaths: config.cdn.staticPaths,
                     priceClass: config.cdn.priceClass,
                     originHost: hostFor(publicService?.name ?? "api", config.domain),
+                    rumOriginHost: args.rum ? hostFor(RUM_HOST, config.domain) : undefined,
                     originKey: originKey.result,
                     aliases: config.cdn.aliases,
                     hostedZoneId: config.cdn.hostedZoneId,
@@ -411,6 +420,57 @@ export class Traffic extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [gateway.resource, secret] },
         );
+    }
+
+    /**
+     * Browsers' page loads to APM Server's RUM intake, on the public gateway at `rum.<domain>`.
+     * APM Server speaks TLS only: the gateway checks its certificate against the internal CA.
+     */
+    private rumRoute(name: string, args: TrafficArgs, rum: NonNullable<TrafficArgs["rum"]>, gateway: GatewayRef): void {
+        const { service } = rum;
+        const host = hostFor(RUM_HOST, args.config.domain);
+        const route = new k8s.apiextensions.CustomResource(
+            `${name}-route-rum`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "HTTPRoute",
+                metadata: { name: "rum-intake", namespace: service.namespace },
+                spec: {
+                    parentRefs: [gatewayParent(gateway.name, args.namespace, "https")],
+                    hostnames: [host],
+                    // The RUM agent's intake and nothing else of APM Server.
+                    rules: [
+                        {
+                            matches: [{ path: { type: "PathPrefix", value: "/intake/" } }],
+                            backendRefs: [{ name: service.name, port: service.port }],
+                        },
+                    ],
+                },
+            },
+            { parent: this, dependsOn: [gateway.resource] },
+        );
+        const ca = new k8s.core.v1.ConfigMap(
+            `${name}-rum-ca`,
+            { metadata: { name: "finbot-gateway-backend-ca", namespace: service.namespace }, data: { "ca.crt": rum.caCertPem } },
+            { parent: this },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-rum-backend-tls`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "BackendTLSPolicy",
+                metadata: { name: "rum-intake", namespace: service.namespace },
+                spec: {
+                    targetRefs: [{ group: "", kind: "Service", name: service.name }],
+                    validation: {
+                        caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "finbot-gateway-backend-ca" }],
+                        hostname: `${service.name}.${service.namespace}.svc`,
+                    },
+                },
+            },
+            { parent: this, dependsOn: [route, ca] },
+        );
+        this.urls.rum = `https://${host}`;
     }
 
     /**
