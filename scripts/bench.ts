@@ -1,9 +1,13 @@
-// npm run bench [-- --runs N]: measures the wall time of the test suite and of the offline plan of
-// each stack, and writes docs/benchmarks.md. Numbers in docs come from here, not from tests.
+// npm run bench [-- --runs N] [--test-runs N] [--anchor <dir>]: measures, side by side in one run,
+// the wall time of the offline plan of both stacks (one process), of an anchor (a folder holding
+// another tool's offline render, run as `npx ts-node --transpile-only app.ts`, e.g. EKS
+// Blueprints' CDK synth), and of the test suite, and writes docs/benchmarks.md. Numbers in docs
+// come from here, not from tests.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -11,38 +15,98 @@ const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 interface Command {
     label: string;
     argv: string[];
+    cwd: string;
+    runs: number;
 }
 
-const COMMANDS: Command[] = [
-    { label: "`npm test` (whole suite)", argv: ["npm", "test", "--silent"] },
-    {
-        label: "`npm run plan -- --stack dev`",
-        argv: [TSX, "scripts/plan.ts", "--stack", "dev", "--out", path.join(os.tmpdir(), "finbot-bench", "dev")],
-    },
-    {
-        label: "`npm run plan -- --stack prod`",
-        argv: [TSX, "scripts/plan.ts", "--stack", "prod", "--out", path.join(os.tmpdir(), "finbot-bench", "prod")],
-    },
-];
+interface Options {
+    runs: number;
+    testRuns: number;
+    anchor?: string;
+}
+
+const USAGE = "usage: npm run bench [-- --runs N] [--test-runs N] [--anchor <dir with app.ts>]   (N >= 1; --test-runs 0 skips the suite)";
+
+/** The options, or the problems with them (one line each). */
+export function parseOptions(argv: string[]): { ok: true; options: Options } | { ok: false; errors: string[] } {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { runs: { type: "string" }, "test-runs": { type: "string" }, anchor: { type: "string" } },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (e) {
+        return { ok: false, errors: [(e as Error).message] };
+    }
+    const errors: string[] = [];
+    const count = (name: string, value: string | undefined, fallback: number, min: number) => {
+        const n = value === undefined ? fallback : Number(value);
+        if (!Number.isInteger(n) || n < min) errors.push(`--${name}: expected a whole number >= ${min}, given ${JSON.stringify(value)}`);
+        return n;
+    };
+    const runs = count("runs", values.runs, 5, 1);
+    const testRuns = count("test-runs", values["test-runs"], 1, 0);
+    const anchor = values.anchor ? path.resolve(values.anchor) : undefined;
+    if (anchor && !existsSync(path.join(anchor, "app.ts"))) errors.push(`--anchor: expected a folder with app.ts, given ${values.anchor}`);
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, options: { runs, testRuns, anchor } };
+}
 
 function time(command: Command): number {
     const start = process.hrtime.bigint();
-    const result = spawnSync(command.argv[0], command.argv.slice(1), { cwd: ROOT, stdio: "ignore" });
+    const result = spawnSync(command.argv[0], command.argv.slice(1), { cwd: command.cwd, stdio: "ignore" });
     if (result.status !== 0) throw new Error(`${command.label} failed with exit code ${result.status}`);
     return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function main(): void {
-    const runsArg = process.argv.indexOf("--runs");
-    const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 3;
-    if (!Number.isInteger(runs) || runs < 1) {
-        console.error("usage: npm run bench [-- --runs N]   (N >= 1)");
-        process.exit(2);
+function commands(options: Options): Command[] {
+    const out = path.join(os.tmpdir(), "finbot-bench");
+    return [
+        {
+            label: "`npm run plan -- --stack dev --stack prod` (one process)",
+            argv: [TSX, "scripts/plan.ts", "--stack", "dev", "--stack", "prod", "--out", out],
+            cwd: ROOT,
+            runs: options.runs,
+        },
+        ...(options.anchor
+            ? [
+                  {
+                      label: "anchor: EKS Blueprints CDK synth of two clusters (`npx ts-node --transpile-only app.ts`)",
+                      argv: ["npx", "ts-node", "--transpile-only", "app.ts"],
+                      cwd: options.anchor,
+                      runs: options.runs,
+                  },
+              ]
+            : []),
+        ...(options.testRuns > 0
+            ? [
+                  {
+                      label: "`npm test` (whole suite, mocha in parallel)",
+                      argv: ["npm", "test", "--silent"],
+                      cwd: ROOT,
+                      runs: options.testRuns,
+                  },
+              ]
+            : []),
+    ];
+}
+
+function main(argv: string[]): number {
+    const parsed = parseOptions(argv);
+    if (!parsed.ok) {
+        for (const e of parsed.errors) console.error(`bench: ${e}`);
+        console.error(USAGE);
+        return 2;
     }
-    const rows = COMMANDS.map((command) => {
-        const seconds = Array.from({ length: runs }, () => time(command)).sort((a, b) => a - b);
-        const median = seconds[Math.floor(seconds.length / 2)];
-        return `| ${command.label} | ${seconds[0].toFixed(2)} | ${median.toFixed(2)} | ${seconds[seconds.length - 1].toFixed(2)} |`;
+    const list = commands(parsed.options);
+    // Interleaved, so that the machine's drift hits every command alike.
+    const seconds = list.map(() => [] as number[]);
+    const rounds = Math.max(...list.map((c) => c.runs));
+    for (let round = 0; round < rounds; round++) list.forEach((c, i) => round < c.runs && seconds[i].push(time(c)));
+    const rows = list.map((c, i) => {
+        const s = seconds[i].sort((a, b) => a - b);
+        return `| ${c.label} | ${s.length} | ${s[0].toFixed(2)} | ${s[Math.floor(s.length / 2)].toFixed(2)} | ${s[s.length - 1].toFixed(2)} |`;
     });
     const text = [
         "# Benchmarks",
@@ -50,16 +114,17 @@ function main(): void {
         "<!-- written by `npm run bench`; rerun it after changes that may matter -->",
         "",
         `Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? "unknown CPU"}, ` +
-            `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${runs} runs each, wall time in seconds ` +
-            "(the plan includes starting tsx and loading the Pulumi SDK).",
+            `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; commands interleaved, wall time in seconds ` +
+            "(whole processes: starting Node and loading the SDKs included).",
         "",
-        "| command | min | median | max |",
-        "| --- | --- | --- | --- |",
+        "| command | runs | min | median | max |",
+        "| --- | --- | --- | --- | --- |",
         ...rows,
         "",
     ].join("\n");
     writeFileSync(path.join(ROOT, "docs", "benchmarks.md"), text);
     console.log(text);
+    return 0;
 }
 
-main();
+if (require.main === module) process.exit(main(process.argv.slice(2)));
