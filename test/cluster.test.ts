@@ -3,6 +3,7 @@
 import * as assert from "node:assert/strict";
 import { karpenterControllerStatements } from "../components/cluster/karpenterPolicy";
 import { renderSummary } from "../components/platform/summary";
+import { auroraMaxConnections, databaseAtTenTimes } from "../components/config/databaseCapacity";
 import { ASSUMED_NODE, perNodeRequests, poolFit, servicesAtTenTimes } from "../components/config/nodeCapacity";
 import { PlatformRun, loadStackConfig, revealSecrets, runStack, runStackFile } from "./harness";
 
@@ -148,6 +149,19 @@ describe("cluster and nodes", () => {
         });
         assert.match(summary, /\| services \| 65 \| .* \| ✅ \|/);
         assert.match(summary, /\| platform \| \d+ \| .* \| ✅ \|/);
+    });
+
+    it("counts the database at 10x: connections through RDS Proxy and reads against the readers at their maximum", () => {
+        const { config } = loadStackConfig("prod");
+        const db = databaseAtTenTimes(config);
+        assert.ok(db);
+        assert.equal(auroraMaxConnections("db.r6g.large"), 1802);
+        // api (25 pods at 10x) and settlement-worker (40 at its maximum) use the database, 10 connections each.
+        assert.equal(db.clientConnections, 650);
+        // 500 req/s × 10 × 2 reads per request, against 8 readers × 10,000 q/s.
+        assert.deepEqual([db.readQueriesPerSecond, db.readerQueriesPerSecond, db.readersNeeded], [10000, 80000, 1]);
+        const dev = loadStackConfig("dev").config;
+        assert.equal(databaseAtTenTimes(dev), undefined, "in-cluster PostgreSQL has no Aurora rows");
     });
 
     it("OpenCost prices what runs from this Prometheus, and Grafana shows cost per namespace and service", () => {

@@ -76,6 +76,12 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /nothing in create mode \(finbot:cluster\.mode create makes the VPC; remove finbot:network\)/,
     ],
     [
+        rules.tenTimesReads,
+        stackValues("prod"),
+        edited("prod", (c) => (c.database.aurora.readQueriesPerSecondPerReader = 100)),
+        /readers for 10x peak's 10000 read queries\/s: 8 readers × 100 q\/s = 800 q\/s; 100 readers are needed/,
+    ],
+    [
         rules.tenTimesFitsNodes,
         parsedValues("prod"),
         Object.assign(parsedValues("prod"), {

@@ -3,12 +3,13 @@
 import * as assert from "node:assert/strict";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { allPolicies, aws, cluster, isolation, kubernetes } from "../policy/rules";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { EvaluatedResource, evaluate } from "../policy/evaluate";
 import { planDocument } from "../scripts/plan";
 import { main as policyMain } from "../scripts/policy";
+import { DELIVERY_DOCS, renderDeliveryDocs } from "../scripts/policy-docs";
 import { runMain, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -430,5 +431,13 @@ describe("policy pack", () => {
             result.stdout,
             /\| k8s-pinned-images \| mandatory \| finbot-api \| image "ghcr\.io\/stefanprodan\/podinfo:latest" of api is not pinned \|/,
         );
+    });
+});
+
+describe("docs/delivery.md", () => {
+    it("tables every rule of the pack as the pack says it (run `npm run docs:policy`)", () => {
+        const current = readFileSync(DELIVERY_DOCS, "utf8");
+        assert.equal(current, renderDeliveryDocs(current));
+        for (const policy of allPolicies) assert.ok(current.includes(`\`${policy.name}\``), policy.name);
     });
 });

@@ -35,6 +35,13 @@ const auroraSchema = z
             })
             .prefault({})
             .describe("Readers behind the reader endpoint, scaled on their average CPU."),
+        readQueriesPerSecondPerReader: z
+            .number()
+            .positive()
+            .optional()
+            .describe(
+                "Measured read queries/s one reader serves at the scaling target (pgbench -S, docs/capacity.md): the database's 10x check.",
+            ),
         backupRetentionDays: z
             .number()
             .int()

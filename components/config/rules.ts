@@ -2,7 +2,7 @@
 // They run after the fields' own checks, also when some fields failed, so every problem is
 // reported at once; each looks only at the fields that are well-formed. Pure.
 import { poolFit, poolProblem, perNodeRequests, servicesAtTenTimes } from "./nodeCapacity";
-import { capacityProblem } from "./capacityRule";
+import { CAPACITY_FACTOR, capacityProblem } from "./capacityRule";
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
 
@@ -499,6 +499,29 @@ export const tenTimesFitsNodes: ConfigRule = {
     },
 };
 
+export const tenTimesReads: ConfigRule = {
+    name: "ten-times-reads",
+    description:
+        "In production with Aurora, where reads per request and a reader's measured capacity are declared, the readers at their maximum serve 10x peak's reads.",
+    check(c) {
+        const a = c.database?.aurora;
+        if (!production(c) || c.database?.mode !== "aurora" || !isNumber(a?.readQueriesPerSecondPerReader) || !isNumber(a?.readers?.max))
+            return [];
+        const reads = listOf(c.services)
+            .filter((s) => isNumber(s.capacity?.readQueriesPerRequest) && isNumber(s.capacity?.peakRequestsPerSecond))
+            .reduce((q, s) => q + CAPACITY_FACTOR * s.capacity.peakRequestsPerSecond * s.capacity.readQueriesPerRequest, 0);
+        const capacity = a.readers.max * a.readQueriesPerSecondPerReader;
+        if (reads <= capacity) return [];
+        return [
+            {
+                path: ["database", "aurora", "readers", "max"],
+                input: a.readers.max,
+                message: `readers for ${CAPACITY_FACTOR}x peak's ${reads} read queries/s: ${a.readers.max} readers × ${a.readQueriesPerSecondPerReader} q/s = ${capacity} q/s; ${Math.ceil(reads / a.readQueriesPerSecondPerReader)} readers are needed`,
+            },
+        ];
+    },
+};
+
 /** Every rule, in the order their problems are reported. */
 export const CONFIG_RULES: ConfigRule[] = [
     uniqueServiceNames,
@@ -522,4 +545,5 @@ export const CONFIG_RULES: ConfigRule[] = [
     pagesServed,
     tenTimesPeak,
     tenTimesFitsNodes,
+    tenTimesReads,
 ];

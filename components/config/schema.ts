@@ -123,6 +123,11 @@ export const serviceSchema = z
             .strictObject({
                 requestsPerSecondPerPod: z.number().positive().describe("Measured requests/s one pod serves within its latency SLO."),
                 peakRequestsPerSecond: z.number().positive().describe("Expected peak requests/s of the service."),
+                readQueriesPerRequest: z
+                    .number()
+                    .min(0)
+                    .optional()
+                    .describe("Read queries one request sends to PostgreSQL's readers: the database's 10x check (Aurora)."),
             })
             .optional()
             .describe("Capacity facts for the 10x check and the HPA's requests-per-second target."),

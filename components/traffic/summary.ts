@@ -6,6 +6,13 @@ import { Footprint } from "../lib/footprint";
 import { table } from "../lib/markdown";
 import { ASSUMED_NODE, SCHEDULABLE_SHARE, perNodeRequests, poolFit, servicesAtTenTimes } from "../config/nodeCapacity";
 import { nodeAutoscalerOf } from "../config/cluster";
+import {
+    CONNECTIONS_PER_POD,
+    DatabaseAtTenTimes,
+    PROXY_CONNECTIONS_PERCENT,
+    auroraMaxConnections,
+    databaseAtTenTimes,
+} from "../config/databaseCapacity";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
 import { operatorAccessOf } from "../config/traffic";
@@ -89,6 +96,8 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
         );
     }
     if (karpenter) parts.push("", nodeCapacityTable(config, footprint));
+    const database = databaseAtTenTimes(config);
+    if (database) parts.push("", databaseTable(config, database));
     const prices = loadPriceTable(PRICE_REGION);
     if (prices) {
         const lines = estimateCost(footprint, prices);
@@ -164,5 +173,40 @@ function pageLoadSection(config: PlatformConfig): string {
             (rum
                 ? `RUM: browsers send page loads to https://${hostFor(RUM_HOST, t.domain)}/intake/${viaCdn ? ` (and https://${viaCdn}/intake/ through the CDN)` : ""}, APM Server's RUM intake (agent rum-js, rate-limited ${t.rum.eventRateLimit} events/s per IP).`
                 : "RUM: off."),
+    ].join("\n");
+}
+
+/** The database rows: connections through RDS Proxy and reads against the readers, at 10x. */
+function databaseTable(config: PlatformConfig, d: DatabaseAtTenTimes): string {
+    const a = config.database.aurora;
+    const reads =
+        d.readQueriesPerSecond === undefined
+            ? ["read queries", "not declared (finbot:services[].capacity.readQueriesPerRequest)", "", ""]
+            : d.readerQueriesPerSecond === undefined
+              ? ["read queries", `${d.readQueriesPerSecond} q/s`, "not measured (finbot:database.aurora.readQueriesPerSecondPerReader)", ""]
+              : [
+                    "read queries",
+                    `${d.readQueriesPerSecond} q/s (${d.readersNeeded} reader${d.readersNeeded === 1 ? "" : "s"})`,
+                    `${d.readerQueriesPerSecond} q/s (${a.readers.max} readers × ${a.readQueriesPerSecondPerReader})`,
+                    d.readQueriesPerSecond <= d.readerQueriesPerSecond ? "✅" : "❌",
+                ];
+    return [
+        `### Database at ${CAPACITY_FACTOR}x peak (Aurora ${a.instanceClass}, RDS Proxy)`,
+        "",
+        table(
+            ["", `needed at ${CAPACITY_FACTOR}x`, "available", "fits"],
+            [
+                [
+                    "client connections",
+                    `${d.clientConnections} (${d.pods} pods × ${CONNECTIONS_PER_POD})`,
+                    `multiplexed by RDS Proxy onto ${d.writerBackends} writer and ${d.readerBackends} reader backends`,
+                    d.clientConnections <= d.writerBackends + d.readerBackends ? "✅" : "multiplexed",
+                ],
+                reads,
+            ],
+        ),
+        "",
+        `Pods: the database's users at the replicas ${CAPACITY_FACTOR}x needs; each keeps ${CONNECTIONS_PER_POD} connections. Backends: ${PROXY_CONNECTIONS_PERCENT}% of max_connections ` +
+            `(≈${auroraMaxConnections(a.instanceClass)} per ${a.instanceClass}, LEAST(DBInstanceClassMemory/9531392, 5000)) per instance. Reads: peak × ${CAPACITY_FACTOR} × read queries per request, against the readers at their maximum.`,
     ].join("\n");
 }
