@@ -3,6 +3,7 @@
 // its containers used over a window (Prometheus: cAdvisor and kube-state-metrics, or the
 // finbot-usage recording rules), with the change in requested cost. --write edits the stack file
 // in place (only the changed resources values); without it nothing is written.
+import { HOURS_PER_MONTH, allocationCost } from "../dashboards/cost";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -10,7 +11,7 @@ import { STACK_NAME, readStackFile } from "../components/config/load";
 import { parseDuration } from "../components/config/quantities";
 import { validateConfig } from "../components/config/validate";
 import { anyOf, selector } from "../components/monitoring/rules";
-import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES, cpuUsage, memoryUsage } from "../components/monitoring/usageRules";
+import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES, cpuUsage, memoryUsage, podWorkload } from "../components/monitoring/usageRules";
 import { loadPriceTable } from "../components/traffic/cost";
 import { PRICE_REGION } from "../components/traffic/summary";
 import { Io, argumentError, runCli } from "./lib/cli";
@@ -299,12 +300,22 @@ export async function rightsize(cwd: string, args: RightsizeArgs): Promise<Right
         }
     }
     recommendations.sort((a, b) => names.indexOf(a.workload.name) - names.indexOf(b.workload.name));
+    const liveMonthlyCost = await liveCost(args, namespace);
     return {
-        report: { stack: args.stack, window: args.window, at: args.at, namespace, prices, recommendations },
+        report: { stack: args.stack, window: args.window, at: args.at, namespace, prices, recommendations, liveMonthlyCost },
         skipped,
         file,
         text,
     };
+}
+
+/** OpenCost's allocation cost of each Deployment of the namespace at `--at`, a month at that pace (empty without OpenCost). */
+async function liveCost(args: RightsizeArgs, namespace: string): Promise<Record<string, number>> {
+    const expr =
+        `sum by (workload) (${allocationCost(`namespace="${namespace}"`)} * on (namespace, pod) group_left (workload) ${podWorkload(namespace)})` +
+        ` * ${HOURS_PER_MONTH}`;
+    const samples = await instantQuery(args.prometheusUrl, expr, args.at);
+    return Object.fromEntries(samples.filter((s) => s.metric.workload).map((s) => [s.metric.workload, s.value]));
 }
 
 /** The stack file's config, validated as the offline plan does (placeholders allowed). */

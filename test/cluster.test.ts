@@ -174,5 +174,11 @@ describe("cluster and nodes", () => {
             assert.ok(board, "cost dashboard");
             assert.match(JSON.stringify(board.inputs.data), /node_total_hourly_cost/);
         }
+        // On AWS it reads prices and instances through its own read-only pod identity; on a laptop it has none.
+        const identity = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-monitoring-opencost");
+        assert.deepEqual([identity.namespace, identity.serviceAccount], ["finbot-monitoring", "opencost"]);
+        const policy = JSON.parse(inputs(prod, "aws:iam/rolePolicy:RolePolicy", "finbot-monitoring-opencost").policy);
+        assert.ok(policy.Statement.every((st: Any) => st.Action.every((a: string) => /^(pricing:GetProducts|ec2:Describe\w+)$/.test(a))));
+        assert.deepEqual(dev.ofType("aws:eks/podIdentityAssociation:PodIdentityAssociation"), []);
     });
 });

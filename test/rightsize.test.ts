@@ -402,6 +402,18 @@ function openMetrics(pods: Pod[]): string {
                 times.map((t) => `container_memory_working_set_bytes${l} ${c.memory(t)} ${t}`),
             );
         }
+        // OpenCost: every container allocated 100m and 256Mi on node-a.
+        for (const c of p.containers) {
+            const l = labels({ namespace: p.namespace, pod: p.pod, container: c.name, node: "node-a" });
+            add(
+                "container_cpu_allocation",
+                times.map((t) => `container_cpu_allocation${l} 0.1 ${t}`),
+            );
+            add(
+                "container_memory_allocation_bytes",
+                times.map((t) => `container_memory_allocation_bytes${l} ${256 * MI} ${t}`),
+            );
+        }
         const owner = labels({
             namespace: p.namespace,
             pod: p.pod,
@@ -426,6 +438,16 @@ function openMetrics(pods: Pod[]): string {
         const lines: string[] = [];
         for (let t = END - 49 * HOUR; t <= END; t += 60) lines.push(`kube_replicaset_owner${l} 1 ${t}`);
         add("kube_replicaset_owner", lines);
+    }
+    // OpenCost's node prices: 0.04 per vCPU-hour, 0.005 per GiB-hour.
+    const node = labels({ node: "node-a" });
+    for (const [family, price] of [
+        ["node_cpu_hourly_cost", 0.04],
+        ["node_ram_hourly_cost", 0.005],
+    ] as const) {
+        const lines: string[] = [];
+        for (let t = END - 49 * HOUR; t <= END; t += 60) lines.push(`${family}${node} ${price} ${t}`);
+        add(family, lines);
     }
     return [...families.entries()].flatMap(([family, lines]) => [`# TYPE ${family} gauge`, ...lines]).join("\n") + "\n# EOF\n";
 }
@@ -628,6 +650,12 @@ describe("rightsize against a real Prometheus", function () {
             // (95m * 0.0425 + 166Mi * 0.0057/GiB) * 730 h * 1 replica
             "+3.62 USD",
         ]);
+        // Beside the estimate, what OpenCost says each costs now: (0.1 × 0.04 + 0.25 GiB × 0.005) × 730 h per
+        // container, three api containers (a sidecar included) and one worker's.
+        assert.ok(
+            lines.includes("Live cost now (OpenCost, a month at this pace): api 11.50 USD, settlement-worker 3.83 USD."),
+            result.stdout,
+        );
         // replicas.min 0 (scale to zero): no requested capacity while idle, so no cost change.
         assert.deepEqual(row("settlement-worker").slice(2), [
             "0",

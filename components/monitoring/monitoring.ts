@@ -1,3 +1,4 @@
+import { podIdentity } from "../lib/podIdentity";
 import { PageConfig } from "../config/traffic";
 import { pageLoadRuleGroup } from "./pageLoadRules";
 import * as k8s from "@pulumi/kubernetes";
@@ -27,6 +28,7 @@ import {
     kubePrometheusStackValues,
 } from "./values";
 
+const OPENCOST_SERVICE_ACCOUNT = "opencost";
 const OPENCOST_RESOURCES = { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "1Gi" } };
 
 export interface MonitoringArgs {
@@ -52,6 +54,11 @@ export interface MonitoringArgs {
      * @default "finbot"
      */
     clusterId?: string;
+    /**
+     * The EKS cluster: OpenCost gets a pod identity there to read AWS prices and what the nodes are.
+     * @default none (a laptop cluster: the chart's default prices)
+     */
+    eksClusterName?: pulumi.Input<string>;
     /** Images from `finbot:releases.images` (the CRD upgrade job's busybox and kubectl). */
     images: Record<string, string>;
     /** Every rule group Prometheus evaluates: the platform's own and those of the other areas (see `monitoringRuleGroups`). */
@@ -245,6 +252,33 @@ export class Monitoring extends pulumi.ComponentResource {
      * what each container is allocated, from this Prometheus; Prometheus scrapes the result.
      */
     private openCost(name: string, args: MonitoringArgs): void {
+        // On AWS: the price list and the nodes' instance types and spot state, read-only.
+        const identity =
+            args.eksClusterName === undefined
+                ? undefined
+                : podIdentity(
+                      `${name}-opencost`,
+                      {
+                          clusterName: args.eksClusterName,
+                          namespace: args.namespace,
+                          serviceAccount: OPENCOST_SERVICE_ACCOUNT,
+                          description: "OpenCost reads AWS prices and the cluster's instances",
+                          statements: [
+                              {
+                                  Effect: "Allow",
+                                  Action: [
+                                      "pricing:GetProducts",
+                                      "ec2:DescribeInstances",
+                                      "ec2:DescribeSpotPriceHistory",
+                                      "ec2:DescribeVolumes",
+                                      "ec2:DescribeRegions",
+                                  ],
+                                  Resource: "*",
+                              },
+                          ],
+                      },
+                      { parent: this },
+                  );
         helmRelease(
             `${name}-opencost`,
             {
@@ -254,6 +288,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 namespace: args.namespace,
                 values: {
                     priorityClassName: PLATFORM_CRITICAL,
+                    serviceAccount: { name: OPENCOST_SERVICE_ACCOUNT },
                     opencost: {
                         exporter: { defaultClusterId: args.clusterId ?? "finbot", resources: OPENCOST_RESOURCES },
                         prometheus: {
@@ -271,7 +306,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [this.operator] },
+            { parent: this, dependsOn: [this.operator, ...(identity ? [identity.association] : [])] },
         );
     }
 

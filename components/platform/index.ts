@@ -327,6 +327,7 @@ export class Platform extends pulumi.ComponentResource {
                     ...loggingDashboards(config),
                 ],
                 clusterId: config.cluster.name,
+                eksClusterName: this.aws?.network ? this.aws.clusterName : undefined,
                 // Load tests and page checks write their results to Prometheus.
                 remoteWriteReceiver: config.traffic.loadTest.enabled || (config.traffic.enabled && config.traffic.pages.length > 0),
                 storageClass: this.storageClass,

@@ -287,11 +287,19 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             },
             ...when(config.monitoring.cost, {
                 name: "opencost-prices",
-                why: "OpenCost reads the cloud's public prices (HTTPS).",
+                why: "OpenCost reads the cloud's prices and instances (HTTPS).",
                 direction: "egress",
                 pods: { "app.kubernetes.io/name": "opencost" },
                 peers: [INTERNET],
                 ports: [443],
+            }),
+            ...when(config.monitoring.cost && config.cluster.mode !== "local", {
+                name: "opencost-pod-identity",
+                why: "EKS Pod Identity's agent hands OpenCost its read-only AWS credentials.",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "opencost" },
+                peers: [POD_IDENTITY_AGENT],
+                ports: [80],
             }),
             ...when(trafficOn, {
                 name: "from-gateway",

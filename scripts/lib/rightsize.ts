@@ -231,6 +231,8 @@ export interface Report {
     namespace: string;
     prices: CapacityPrices;
     recommendations: Recommendation[];
+    /** What each workload costs now at OpenCost's prices, a month at this pace (empty without OpenCost). */
+    liveMonthlyCost?: Record<string, number>;
 }
 
 const mcores = (m: number) => `${Math.round(m)}m`;
@@ -323,7 +325,17 @@ export function renderReport(report: Report): string {
         "",
         `Δ requested cost: ${signedMoney(total, prices.currency)} a month at replicas.min ` +
             `(${prices.region} prices of ${prices.date}: ${prices.ec2VcpuHourly}/vCPU-hour, ${prices.ec2GibHourly}/GiB-hour, ${prices.hoursPerMonth} hours a month)`,
+        liveCostLine(report),
     ].join("\n");
+}
+
+/** The live cost beside the estimate: OpenCost's allocation cost of each workload now, at a monthly pace. */
+function liveCostLine(report: Report): string {
+    const live = Object.entries(report.liveMonthlyCost ?? {}).filter(([name]) =>
+        report.recommendations.some((r) => r.workload.name === name),
+    );
+    if (live.length === 0) return "Live cost: no OpenCost series in this Prometheus (finbot:monitoring.cost installs OpenCost).";
+    return `Live cost now (OpenCost, a month at this pace): ${live.map(([name, usd]) => `${name} ${usd.toFixed(2)} USD`).join(", ")}.`;
 }
 
 /** "api: resources.requests.cpu 50m -> 145m" lines of what --write changes. */
