@@ -116,22 +116,7 @@ export class EksCluster extends pulumi.ComponentResource {
             stateful,
         );
 
-        const nodeRole = new aws.iam.Role(
-            `${name}-system-nodes`,
-            {
-                description: `Nodes of ${clusterName}'s system node group`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags,
-            },
-            parent,
-        );
-        NODE_POLICIES.forEach(
-            (policy, i) =>
-                new aws.iam.RolePolicyAttachment(`${name}-system-nodes-${i + 1}`, { role: nodeRole.name, policyArn: policy }, parent),
-        );
+        const nodeRole = eksNodeRole(`${name}-system-nodes`, `Nodes of ${clusterName}'s system node group`, tags, parent);
         const systemNodes = new eks.ManagedNodeGroup(
             `${name}-system`,
             {
@@ -196,9 +181,32 @@ export class EksCluster extends pulumi.ComponentResource {
 }
 
 /** What every EKS node needs: join the cluster, run the VPC CNI, pull images, be reachable by SSM (no SSH). */
-export const NODE_POLICIES = [
+const NODE_POLICIES = [
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 ];
+
+/** An IAM role for EKS nodes: EC2 may assume it, with NODE_POLICIES and nothing else. */
+export function eksNodeRole(
+    name: string,
+    description: string,
+    tags: Record<string, string>,
+    opts: pulumi.CustomResourceOptions,
+): aws.iam.Role {
+    const role = new aws.iam.Role(
+        name,
+        {
+            description,
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            tags,
+        },
+        opts,
+    );
+    NODE_POLICIES.forEach((policyArn, i) => new aws.iam.RolePolicyAttachment(`${name}-${i + 1}`, { role: role.name, policyArn }, opts));
+    return role;
+}

@@ -9,7 +9,7 @@ import { AwsNetwork } from "../lib/awsNetwork";
 import { helmRelease } from "../lib/helm";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
-import { NODE_POLICIES } from "./eksCluster";
+import { eksNodeRole } from "./eksCluster";
 import { INTERRUPTION_EVENTS, karpenterControllerStatements } from "./karpenterPolicy";
 import { PoolName } from "../config/nodeCapacity";
 import { NODE_CLASS, SYSTEM_NODES, nodeClassSpec, nodePoolSpecs } from "./nodePools";
@@ -94,21 +94,7 @@ export class Karpenter extends pulumi.ComponentResource {
             new aws.cloudwatch.EventTarget(`${name}-${event}`, { rule: rule.name, arn: queue.arn }, parent);
         }
 
-        this.nodeRole = new aws.iam.Role(
-            `${name}-nodes`,
-            {
-                description: `Nodes Karpenter launches in ${clusterName}`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
-                tags,
-            },
-            parent,
-        );
-        NODE_POLICIES.forEach(
-            (policyArn, i) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${i + 1}`, { role: this.nodeRole.name, policyArn }, parent),
-        );
+        this.nodeRole = eksNodeRole(`${name}-nodes`, `Nodes Karpenter launches in ${clusterName}`, tags, parent);
         // The nodes join through an access entry (no aws-auth ConfigMap).
         const nodeAccess = new aws.eks.AccessEntry(
             `${name}-nodes`,

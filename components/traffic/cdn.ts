@@ -150,32 +150,8 @@ export class Cdn extends pulumi.ComponentResource {
                 httpVersion: "http2and3",
                 origins: [
                     { originId: "assets", domainName: bucket.bucketRegionalDomainName, originAccessControlId: oac.id },
-                    {
-                        originId: "gateway",
-                        domainName: args.originHost,
-                        customOriginConfig: {
-                            httpPort: 80,
-                            httpsPort: 443,
-                            originProtocolPolicy: "https-only",
-                            originSslProtocols: ["TLSv1.2"],
-                        },
-                        customHeaders: [{ name: ORIGIN_KEY_HEADER, value: args.originKey }],
-                    },
-                    ...(args.rumOriginHost
-                        ? [
-                              {
-                                  originId: "rum",
-                                  domainName: args.rumOriginHost,
-                                  customOriginConfig: {
-                                      httpPort: 80,
-                                      httpsPort: 443,
-                                      originProtocolPolicy: "https-only",
-                                      originSslProtocols: ["TLSv1.2"],
-                                  },
-                                  customHeaders: [{ name: ORIGIN_KEY_HEADER, value: args.originKey }],
-                              },
-                          ]
-                        : []),
+                    gatewayOrigin("gateway", args.originHost, args.originKey),
+                    ...(args.rumOriginHost ? [gatewayOrigin("rum", args.rumOriginHost, args.originKey)] : []),
                 ],
                 defaultCacheBehavior: {
                     targetOriginId: "gateway",
@@ -378,4 +354,14 @@ export class Cdn extends pulumi.ComponentResource {
             }
         }
     }
+}
+
+/** A host on the public gateway as CloudFront's origin: HTTPS only, with the key the gateway checks. */
+function gatewayOrigin(originId: string, host: string, originKey: pulumi.Input<string>) {
+    return {
+        originId,
+        domainName: host,
+        customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+        customHeaders: [{ name: ORIGIN_KEY_HEADER, value: originKey }],
+    };
 }
