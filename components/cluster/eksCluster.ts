@@ -47,23 +47,7 @@ export class EksCluster extends pulumi.ComponentResource {
         const stateful = { parent: this, protect: production };
         const tags = { "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" };
 
-        const vpc = new awsx.ec2.Vpc(
-            `${name}-vpc`,
-            {
-                cidrBlock: cluster.vpcCidr,
-                availabilityZoneNames: cluster.availabilityZones,
-                enableDnsHostnames: true,
-                // A NAT gateway per zone keeps a zone's loss from cutting the others off the internet.
-                natGateways: { strategy: production ? "OnePerAz" : "Single" },
-                subnetStrategy: "Auto",
-                subnetSpecs: [
-                    { type: "Private", tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } },
-                    { type: "Public", tags: { ...tags, "kubernetes.io/role/elb": "1" } },
-                ],
-                tags,
-            },
-            stateful,
-        );
+        const vpc = this.vpc(name, cluster.vpcCidr, cluster.availabilityZones, production, tags);
 
         const secretsKey = new aws.kms.Key(
             `${name}-secrets`,
@@ -139,7 +123,55 @@ export class EksCluster extends pulumi.ComponentResource {
             parent,
         );
 
-        // Pod Identity first: the EBS CSI driver (and every other AWS-reaching pod) gets its role through it.
+        const addons = this.addons(name, clusterName, eksCluster, systemNodes, tags);
+
+        this.clusterName = eksCluster.eksCluster.name;
+        this.network = {
+            vpcId: vpc.vpcId,
+            privateSubnetIds: vpc.privateSubnetIds,
+            nodeSecurityGroupId: eksCluster.clusterSecurityGroupId,
+            vpcCidr: cluster.vpcCidr,
+            availabilityZones: cluster.availabilityZones,
+        };
+        this.provider = new k8s.Provider(
+            `${name}-kubernetes`,
+            { kubeconfig: eksCluster.kubeconfigJson, enableServerSideApply: true },
+            { parent: this, dependsOn: [systemNodes] },
+        );
+        this.ready = addons;
+        this.registerOutputs({ clusterName: this.clusterName, network: this.network });
+    }
+
+    /** Private subnets for nodes and data stores, public ones for load balancers and NAT gateways, over the zones. */
+    private vpc(name: string, cidrBlock: string, zones: string[], production: boolean, tags: Record<string, string>): awsx.ec2.Vpc {
+        const stateful = { parent: this, protect: production };
+        return new awsx.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock,
+                availabilityZoneNames: zones,
+                enableDnsHostnames: true,
+                // A NAT gateway per zone keeps a zone's loss from cutting the others off the internet.
+                natGateways: { strategy: production ? "OnePerAz" : "Single" },
+                subnetStrategy: "Auto",
+                subnetSpecs: [
+                    { type: "Private", tags: { ...tags, "kubernetes.io/role/internal-elb": "1" } },
+                    { type: "Public", tags: { ...tags, "kubernetes.io/role/elb": "1" } },
+                ],
+                tags,
+            },
+            stateful,
+        );
+    }
+
+    /** EKS Pod Identity first: the EBS CSI driver (and every other AWS-reaching pod) gets its role through it. */
+    private addons(
+        name: string,
+        clusterName: string,
+        eksCluster: eks.Cluster,
+        systemNodes: pulumi.Resource,
+        tags: Record<string, string>,
+    ): pulumi.Resource[] {
         const podIdentityAgent = new aws.eks.Addon(
             `${name}-pod-identity-agent`,
             { clusterName: eksCluster.eksCluster.name, addonName: "eks-pod-identity-agent", resolveConflictsOnUpdate: "OVERWRITE", tags },
@@ -161,22 +193,7 @@ export class EksCluster extends pulumi.ComponentResource {
             { clusterName: eksCluster.eksCluster.name, addonName: "aws-ebs-csi-driver", resolveConflictsOnUpdate: "OVERWRITE", tags },
             { parent: this, dependsOn: [ebsCsi.association] },
         );
-
-        this.clusterName = eksCluster.eksCluster.name;
-        this.network = {
-            vpcId: vpc.vpcId,
-            privateSubnetIds: vpc.privateSubnetIds,
-            nodeSecurityGroupId: eksCluster.clusterSecurityGroupId,
-            vpcCidr: cluster.vpcCidr,
-            availabilityZones: cluster.availabilityZones,
-        };
-        this.provider = new k8s.Provider(
-            `${name}-kubernetes`,
-            { kubeconfig: eksCluster.kubeconfigJson, enableServerSideApply: true },
-            { parent: this, dependsOn: [systemNodes] },
-        );
-        this.ready = [podIdentityAgent, ebsCsiDriver];
-        this.registerOutputs({ clusterName: this.clusterName, network: this.network });
+        return [podIdentityAgent, ebsCsiDriver];
     }
 }
 

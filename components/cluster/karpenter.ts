@@ -56,43 +56,7 @@ export class Karpenter extends pulumi.ComponentResource {
         if (!clusterName) throw new Error("Karpenter: finbot:cluster.name (the config check requires it)");
         const tags = { "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" };
 
-        // Spot interruptions, rebalance recommendations, scheduled maintenance and state changes, queued for the controller.
-        const queue = new aws.sqs.Queue(
-            `${name}-interruptions`,
-            { messageRetentionSeconds: 300, sqsManagedSseEnabled: true, tags },
-            parent,
-        );
-        new aws.sqs.QueuePolicy(
-            `${name}-interruptions`,
-            {
-                queueUrl: queue.url,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "EventBridgeOnly",
-                            Effect: "Allow",
-                            Principal: { Service: ["events.amazonaws.com", "sqs.amazonaws.com"] },
-                            Action: "sqs:SendMessage",
-                            Resource: queue.arn,
-                        },
-                        {
-                            Sid: "TlsOnly",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "sqs:*",
-                            Resource: queue.arn,
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
-                        },
-                    ],
-                }),
-            },
-            parent,
-        );
-        for (const [event, pattern] of Object.entries(INTERRUPTION_EVENTS)) {
-            const rule = new aws.cloudwatch.EventRule(`${name}-${event}`, { eventPattern: JSON.stringify(pattern), tags }, parent);
-            new aws.cloudwatch.EventTarget(`${name}-${event}`, { rule: rule.name, arn: queue.arn }, parent);
-        }
+        const queue = this.interruptionQueue(name, tags);
 
         this.nodeRole = eksNodeRole(`${name}-nodes`, `Nodes Karpenter launches in ${clusterName}`, tags, parent);
         // The nodes join through an access entry (no aws-auth ConfigMap).
@@ -170,6 +134,48 @@ export class Karpenter extends pulumi.ComponentResource {
             services: this.nodePool(name, "services", specs.services, [crds, nodeClass]),
         };
         this.registerOutputs({ nodeRole: this.nodeRole });
+    }
+
+    /** Spot interruptions, rebalance recommendations, scheduled maintenance and state changes, queued for the controller. */
+    private interruptionQueue(name: string, tags: Record<string, string>): aws.sqs.Queue {
+        const parent = { parent: this };
+        const queue = new aws.sqs.Queue(
+            `${name}-interruptions`,
+            { messageRetentionSeconds: 300, sqsManagedSseEnabled: true, tags },
+            parent,
+        );
+        new aws.sqs.QueuePolicy(
+            `${name}-interruptions`,
+            {
+                queueUrl: queue.url,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "EventBridgeOnly",
+                            Effect: "Allow",
+                            Principal: { Service: ["events.amazonaws.com", "sqs.amazonaws.com"] },
+                            Action: "sqs:SendMessage",
+                            Resource: queue.arn,
+                        },
+                        {
+                            Sid: "TlsOnly",
+                            Effect: "Deny",
+                            Principal: "*",
+                            Action: "sqs:*",
+                            Resource: queue.arn,
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                }),
+            },
+            parent,
+        );
+        for (const [event, pattern] of Object.entries(INTERRUPTION_EVENTS)) {
+            const rule = new aws.cloudwatch.EventRule(`${name}-${event}`, { eventPattern: JSON.stringify(pattern), tags }, parent);
+            new aws.cloudwatch.EventTarget(`${name}-${event}`, { rule: rule.name, arn: queue.arn }, parent);
+        }
+        return queue;
     }
 
     private nodePool(

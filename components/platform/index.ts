@@ -21,7 +21,7 @@ import { Monitoring, monitoringRuleGroups } from "../monitoring";
 import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
 import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
 import { GATEWAY, LoadTest, PageChecks, Traffic, TrafficControllers, gatewayServiceName, hostFor } from "../traffic";
-import { AutoscaledService, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
+import { AutoscaledService, AutoscaledServiceArgs, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
 export interface PlatformArgs {
     /** The validated stack config (`finbot:` keys). */
@@ -112,36 +112,17 @@ export class Platform extends pulumi.ComponentResource {
         const dataTier = this.dataTier;
         const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
-        const zoneSpread = config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
         const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
         // With Karpenter, FinBot's services and workers run on the spot-and-on-demand services pool.
         const placement = karpenterOn ? servicesPoolPlacement() : undefined;
-        const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
-        for (const service of config.services) {
-            const common = {
+        for (const service of config.services)
+            this.buildService(name, config, service, {
                 namespace: apps.metadata.name,
-                zoneSpread,
-                serviceMonitor,
                 envFrom: settings(service.name),
                 caConfigMap,
                 podLabels: podLabels(service.name),
                 placement,
-            };
-            this.services[service.name] = new AutoscaledService(
-                `${name}-${service.name}`,
-                { ...common, service, image: images[service.image] },
-                { parent: this },
-            );
-            if (service.canary) {
-                // The second release runs beside the first under its own name; the route splits traffic.
-                const canary = { ...service, name: `${service.name}-canary` };
-                this.services[canary.name] = new AutoscaledService(
-                    `${name}-${canary.name}`,
-                    { ...common, service: canary, image: images[service.canary.image] },
-                    { parent: this },
-                );
-            }
-        }
+            });
 
         // KEDA's, the adapter's and Karpenter's pods are not all "restricted" yet.
         const autoscalingNamespace =
@@ -186,33 +167,7 @@ export class Platform extends pulumi.ComponentResource {
             );
         }
 
-        const pages = config.traffic.enabled ? config.traffic.pages : [];
-        if (pages.length > 0 && this.monitoring) {
-            const cdnHost = config.traffic.cdn.enabled ? config.traffic.cdn.aliases[0] : undefined;
-            new PageChecks(
-                `${name}-page-checks`,
-                {
-                    pages,
-                    // Through the CDN where there is one, as users load them.
-                    urls: Object.fromEntries(
-                        pages.map((p) => [p.name, `https://${cdnHost ?? hostFor(p.service, config.traffic.domain)}${p.path}`]),
-                    ),
-                    namespace: apps.metadata.name,
-                    image: images["k6-browser"],
-                    schedule: config.traffic.pageChecks.schedule,
-                    remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
-                    // Staging's domain has no public DNS (a laptop cluster): the check goes to the gateway's Service.
-                    inCluster:
-                        config.environment === "production"
-                            ? undefined
-                            : {
-                                  domain: config.traffic.domain,
-                                  gatewayHost: clusterServiceHost(gatewayServiceName(GATEWAY), config.namespaces.traffic),
-                              },
-                },
-                { parent: this, dependsOn: [...Object.values(this.services), ...(this.traffic ? [this.traffic] : [])] },
-            );
-        }
+        this.buildPageChecks(name, config, apps);
 
         this.namespaces = pulumi.all(this.namespaceNames);
         this.serviceUrls = pulumi.all(Object.fromEntries(config.services.map((s) => [s.name, this.services[s.name].url])));
@@ -231,6 +186,62 @@ export class Platform extends pulumi.ComponentResource {
             uiPassword: this.uiPassword,
             cdnDomain: this.cdnDomain,
         });
+    }
+
+    /** A service (and its canary, the second release the route splits traffic to). */
+    private buildService(
+        name: string,
+        config: PlatformConfig,
+        service: PlatformConfig["services"][number],
+        common: Omit<AutoscaledServiceArgs, "service" | "image" | "zoneSpread" | "serviceMonitor">,
+    ): void {
+        const images = config.releases.images;
+        const zoneSpread = config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
+        const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
+        const args = { ...common, zoneSpread, serviceMonitor };
+        this.services[service.name] = new AutoscaledService(
+            `${name}-${service.name}`,
+            { ...args, service, image: images[service.image] },
+            { parent: this },
+        );
+        if (service.canary) {
+            const canary = { ...service, name: `${service.name}-canary` };
+            this.services[canary.name] = new AutoscaledService(
+                `${name}-${canary.name}`,
+                { ...args, service: canary, image: images[service.canary.image] },
+                { parent: this },
+            );
+        }
+    }
+
+    /** A synthetic browser check per page of finbot:traffic.pages, writing Web Vitals to Prometheus. */
+    private buildPageChecks(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): void {
+        const pages = config.traffic.enabled ? config.traffic.pages : [];
+        if (pages.length === 0 || !this.monitoring) return;
+        const cdnHost = config.traffic.cdn.enabled ? config.traffic.cdn.aliases[0] : undefined;
+        new PageChecks(
+            `${name}-page-checks`,
+            {
+                pages,
+                // Through the CDN where there is one, as users load them.
+                urls: Object.fromEntries(
+                    pages.map((p) => [p.name, `https://${cdnHost ?? hostFor(p.service, config.traffic.domain)}${p.path}`]),
+                ),
+                namespace: apps.metadata.name,
+                image: config.releases.images["k6-browser"],
+                schedule: config.traffic.pageChecks.schedule,
+                remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
+                // Staging's domain has no public DNS (a laptop cluster): the check goes to the gateway's Service.
+                inCluster:
+                    config.environment === "production"
+                        ? undefined
+                        : {
+                              domain: config.traffic.domain,
+                              gatewayHost: clusterServiceHost(gatewayServiceName(GATEWAY), config.namespaces.traffic),
+                          },
+            },
+            { parent: this, dependsOn: [...Object.values(this.services), ...(this.traffic ? [this.traffic] : [])] },
+        );
     }
 
     /** What the stack runs at rest (services and workers at their minimum replicas) and the managed AWS services it creates. */
