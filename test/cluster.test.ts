@@ -36,6 +36,15 @@ describe("cluster and nodes", () => {
         assert.deepEqual(eks.enabledClusterLogTypes, ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
         assert.match(eks.encryptionConfigKeyArn, /^arn:aws:kms:/);
         assert.equal(eks.skipDefaultNodeGroup, true);
+        // Security groups for pods (Aurora and ElastiCache admit only their clients): pod ENIs and the VPC resource controller.
+        assert.equal(eks.vpcCniOptions.enablePodEni, true);
+        const controlPlane = prod
+            .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            .filter((a) => a.name.startsWith("finbot-cluster-control-plane-"));
+        assert.deepEqual(
+            controlPlane.map((a) => a.inputs.policyArn),
+            ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"],
+        );
         assert.ok(prod.ofType("eks:index:Cluster").every((r) => prod.resources.find((x) => x.urn === r.urn)?.protect));
     });
 

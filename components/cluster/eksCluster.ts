@@ -73,6 +73,7 @@ export class EksCluster extends pulumi.ComponentResource {
                 },
             ]),
         );
+        const { serviceRole, controlPlanePolicies } = this.controlPlaneRole(name, clusterName, tags);
         const eksCluster = new eks.Cluster(
             `${name}-eks`,
             {
@@ -91,13 +92,16 @@ export class EksCluster extends pulumi.ComponentResource {
                 // The EKS-made cluster security group is the nodes' (Karpenter's and the managed group's).
                 skipDefaultSecurityGroups: true,
                 skipDefaultNodeGroup: true,
+                serviceRole,
+                // Security groups for pods: Aurora and ElastiCache admit only their clients' pods.
+                vpcCniOptions: { enablePodEni: true },
                 nodeAssociatePublicIpAddress: false,
                 // Elasticsearch reaches its S3 snapshot repository through IRSA (web identity).
                 createOidcProvider: true,
                 deletionProtection: production,
                 tags,
             },
-            stateful,
+            { ...stateful, dependsOn: controlPlanePolicies },
         );
 
         const nodeRole = eksNodeRole(`${name}-system-nodes`, `Nodes of ${clusterName}'s system node group`, tags, parent);
@@ -195,7 +199,34 @@ export class EksCluster extends pulumi.ComponentResource {
         );
         return [podIdentityAgent, ebsCsiDriver];
     }
+
+    /** The control plane's role: EKS, and the VPC resource controller that gives pods their own security groups. */
+    private controlPlaneRole(name: string, clusterName: string, tags: Record<string, string>) {
+        const parent = { parent: this };
+        const serviceRole = new aws.iam.Role(
+            `${name}-control-plane`,
+            {
+                description: `The EKS control plane of ${clusterName}`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+                    ],
+                }),
+                tags,
+            },
+            parent,
+        );
+        const controlPlanePolicies = CONTROL_PLANE_POLICIES.map(
+            (policyArn, i) =>
+                new aws.iam.RolePolicyAttachment(`${name}-control-plane-${i + 1}`, { role: serviceRole.name, policyArn }, parent),
+        );
+        return { serviceRole, controlPlanePolicies };
+    }
 }
+
+/** What the EKS control plane needs, with the VPC resource controller for security groups for pods. */
+const CONTROL_PLANE_POLICIES = ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"];
 
 /** What every EKS node needs: join the cluster, run the VPC CNI, pull images, be reachable by SSM (no SSH). */
 const NODE_POLICIES = [
