@@ -2,6 +2,7 @@
 // (Karpenter's pools), the node-level 10x check, and live cost (OpenCost).
 import * as assert from "node:assert/strict";
 import { karpenterControllerStatements } from "../components/cluster/karpenterPolicy";
+import { loadBalancerControllerStatements } from "../components/cluster/loadBalancerControllerPolicy";
 import { renderSummary } from "../components/platform/summary";
 import { auroraMaxConnections, databaseAtTenTimes } from "../components/config/databaseCapacity";
 import { ASSUMED_NODE, perNodeRequests, poolFit, servicesAtTenTimes } from "../components/config/nodeCapacity";
@@ -56,6 +57,24 @@ describe("cluster and nodes", () => {
         assert.deepEqual(addons.sort(), ["aws-ebs-csi-driver", "eks-pod-identity-agent"]);
         const csi = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-cluster-ebs-csi");
         assert.deepEqual([csi.namespace, csi.serviceAccount], ["kube-system", "ebs-csi-controller-sa"]);
+    });
+
+    it("a created cluster gets the AWS Load Balancer Controller for the gateways' NLBs, managing only what it tags", () => {
+        const chart = inputs(prod, RELEASE, "finbot-load-balancer-controller");
+        assert.deepEqual([chart.chart, chart.namespace], ["aws-load-balancer-controller", "kube-system"]);
+        assert.equal(chart.values.clusterName, "finbot-prod");
+        assert.equal(chart.values.enableServiceMutatorWebhook, false);
+        assert.equal(chart.values.nodeSelector["finbot.io/node-group"], "system");
+        const identity = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-load-balancer-controller");
+        assert.deepEqual([identity.namespace, identity.serviceAccount], ["kube-system", "aws-load-balancer-controller"]);
+        const statements = loadBalancerControllerStatements({ region: "r", account: "1" });
+        for (const s of statements.filter((st) => st.Action.some((a) => /Delete|Modify|Set|RemoveTags/.test(a) && !/Listener/.test(a))))
+            assert.ok(JSON.stringify(s.Condition ?? {}).includes("elbv2.k8s.aws/cluster"), s.Sid);
+        assert.deepEqual(
+            existing.ofType(RELEASE).filter((r) => r.name === "finbot-load-balancer-controller"),
+            [],
+            "an existing cluster brings its own",
+        );
     });
 
     it("dev stays a laptop cluster: no VPC, no EKS, no Karpenter", () => {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
-import { EksCluster, Karpenter, servicesPoolPlacement } from "../cluster";
+import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { nodeAutoscalerOf } from "../config/cluster";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
@@ -66,6 +66,8 @@ export class Platform extends pulumi.ComponentResource {
     public readonly traffic?: Traffic;
     /** Karpenter's nodes (when it is the node autoscaler). */
     public readonly karpenter?: Karpenter;
+    /** The AWS Load Balancer Controller (a created cluster). */
+    public readonly loadBalancers?: LoadBalancerController;
     /** FinBot's services by name (a canary under `<name>-canary`). */
     public readonly services: Record<string, AutoscaledService> = {};
     public readonly workers: QueueWorker[];
@@ -87,6 +89,19 @@ export class Platform extends pulumi.ComponentResource {
         this.priorityClasses = priorityClasses(name, { parent: this });
         this.storageClass =
             config.kubernetes.storageClass ?? (config.environment === "production" ? this.retainedVolumes(name) : undefined);
+        // A created cluster has no load balancer controller of its own: the gateways' NLBs need one.
+        if (config.cluster.mode === "create" && this.aws?.network && config.cluster.name)
+            this.loadBalancers = new LoadBalancerController(
+                `${name}-load-balancer-controller`,
+                {
+                    clusterName: config.cluster.name,
+                    clusterNameOutput: this.aws.clusterName,
+                    vpcId: this.aws.network.vpcId,
+                    version: config.releases.charts["aws-load-balancer-controller"],
+                    highlyAvailable: config.environment === "production",
+                },
+                { parent: this, dependsOn: this.priorityClasses },
+            );
         const apps = this.namespace(name, config, "apps", "restricted");
         // Filebeat and node-exporter need host access: they alone run in a privileged namespace.
         const nodeAgents =
@@ -555,7 +570,7 @@ export class Platform extends pulumi.ComponentResource {
                 controllers,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },
-            { parent: this, dependsOn: [controllers] },
+            { parent: this, dependsOn: [controllers, ...(this.loadBalancers ? [this.loadBalancers] : [])] },
         );
     }
 }

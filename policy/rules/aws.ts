@@ -170,8 +170,8 @@ export const iamNoAdmin: ResourceValidationPolicy = {
 };
 
 /** What an IAM policy document allows too broadly: every action, or every resource. */
-/** Read-only actions IAM cannot scope to a resource: `*` is their only Resource (EC2's Describe calls, the price list). */
-const UNSCOPED_READS = /^(ec2:Describe[A-Za-z]+|pricing:GetProducts)$/;
+/** Read-only actions IAM cannot scope to a resource: `*` is their only Resource (EC2's and ELB's Describe calls, the price list). */
+const UNSCOPED_READS = /^(ec2:Describe[A-Za-z]+|elasticloadbalancing:Describe[A-Za-z]+|pricing:GetProducts)$/;
 
 function wildcardProblems(policy: unknown): string[] {
     if (typeof policy !== "string") return [];
@@ -190,7 +190,7 @@ function wildcardProblems(policy: unknown): string[] {
 export const iamNoWildcards: ResourceValidationPolicy = {
     name: "iam-no-wildcard-actions",
     description:
-        "Inline IAM policies grant named actions on named resources, never `*` (but for reads IAM cannot scope: EC2 Describe*, pricing).",
+        "Inline IAM policies grant named actions on named resources, never `*` (but for reads IAM cannot scope: EC2 and ELB Describe*, pricing).",
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
         for (const problem of wildcardProblems(props.policy)) report(problem);

@@ -1,0 +1,111 @@
+// What the AWS Load Balancer Controller may do, and nothing more: create load balancers, target
+// groups and security groups only with its cluster tag, change and delete only what carries it,
+// register targets, and read what IAM cannot scope. Pure.
+import * as pulumi from "@pulumi/pulumi";
+import { PolicyStatement } from "../lib/podIdentity";
+
+/** The tag the controller puts on everything it creates. */
+const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
+
+export function loadBalancerControllerStatements(a: { region: pulumi.Input<string>; account: pulumi.Input<string> }): PolicyStatement[] {
+    const elb = (resource: string) => pulumi.interpolate`arn:aws:elasticloadbalancing:${a.region}:${a.account}:${resource}`;
+    const securityGroups = pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:security-group/*`;
+    const balancers = [elb("loadbalancer/net/*/*"), elb("loadbalancer/app/*/*"), elb("targetgroup/*/*")];
+    const tagged = { Null: { [`aws:ResourceTag/${CLUSTER_TAG}`]: "false" } };
+    return [
+        {
+            Sid: "ServiceLinkedRole",
+            Effect: "Allow",
+            Action: ["iam:CreateServiceLinkedRole"],
+            Resource: pulumi.interpolate`arn:aws:iam::${a.account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing`,
+            Condition: { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } },
+        },
+        {
+            Sid: "ReadTheRegion",
+            Effect: "Allow",
+            Action: [
+                "ec2:DescribeAccountAttributes",
+                "ec2:DescribeAddresses",
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInternetGateways",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeTags",
+                "ec2:DescribeVpcs",
+                "elasticloadbalancing:DescribeListenerAttributes",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ],
+            Resource: "*",
+        },
+        {
+            Sid: "CreateOwnSecurityGroups",
+            Effect: "Allow",
+            Action: ["ec2:CreateSecurityGroup", "ec2:CreateTags"],
+            Resource: [securityGroups, pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:vpc/*`],
+        },
+        {
+            // Its own groups, and the nodes' rules that admit its load balancers.
+            Sid: "AdmitLoadBalancers",
+            Effect: "Allow",
+            Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            Resource: securityGroups,
+        },
+        {
+            Sid: "DeleteOwnSecurityGroups",
+            Effect: "Allow",
+            Action: ["ec2:DeleteSecurityGroup"],
+            Resource: securityGroups,
+            Condition: tagged,
+        },
+        {
+            Sid: "CreateTaggedLoadBalancers",
+            Effect: "Allow",
+            Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags"],
+            Resource: balancers,
+            Condition: { Null: { [`aws:RequestTag/${CLUSTER_TAG}`]: "false" } },
+        },
+        {
+            Sid: "ChangeOwnLoadBalancers",
+            Effect: "Allow",
+            Action: [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:DeleteTargetGroup",
+            ],
+            Resource: balancers,
+            Condition: tagged,
+        },
+        {
+            Sid: "ListenersOfOwnLoadBalancers",
+            Effect: "Allow",
+            Action: [
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyListenerAttributes",
+            ],
+            Resource: [elb("loadbalancer/net/*/*"), elb("listener/net/*/*/*")],
+        },
+        {
+            Sid: "RegisterTargets",
+            Effect: "Allow",
+            Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            Resource: elb("targetgroup/*/*"),
+        },
+    ];
+}
