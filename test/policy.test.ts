@@ -338,7 +338,13 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
             // Reads IAM cannot scope (Karpenter's view of the region) may name every resource.
             resource("aws:iam/rolePolicy:RolePolicy", {
                 policy: JSON.stringify({
-                    Statement: [{ Effect: "Allow", Action: ["ec2:DescribeSubnets", "pricing:GetProducts"], Resource: "*" }],
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Action: ["ec2:DescribeSubnets", "elasticloadbalancing:DescribeTargetHealth", "pricing:GetProducts"],
+                            Resource: "*",
+                        },
+                    ],
                 }),
             }),
         ],
