@@ -13,8 +13,9 @@ const NAMESPACE = "kube-system";
 const SERVICE_ACCOUNT = "aws-load-balancer-controller";
 
 export interface LoadBalancerControllerArgs {
-    /** The EKS cluster's name (config) and its output (ordering: the cluster exists first). */
+    /** The EKS cluster's name, as the config gives it (the chart and the role's description). */
     clusterName: string;
+    /** The same name as the cluster's output: the pod identity waits for the cluster. */
     clusterNameOutput: pulumi.Input<string>;
     /** The cluster's VPC. */
     vpcId: pulumi.Input<string>;
