@@ -89,19 +89,7 @@ export class Platform extends pulumi.ComponentResource {
         this.priorityClasses = priorityClasses(name, { parent: this });
         this.storageClass =
             config.kubernetes.storageClass ?? (config.environment === "production" ? this.retainedVolumes(name) : undefined);
-        // A created cluster has no load balancer controller of its own: the gateways' NLBs need one.
-        if (config.cluster.mode === "create" && this.aws?.network && config.cluster.name)
-            this.loadBalancers = new LoadBalancerController(
-                `${name}-load-balancer-controller`,
-                {
-                    clusterName: config.cluster.name,
-                    clusterNameOutput: this.aws.clusterName,
-                    vpcId: this.aws.network.vpcId,
-                    version: config.releases.charts["aws-load-balancer-controller"],
-                    highlyAvailable: config.environment === "production",
-                },
-                { parent: this, dependsOn: this.priorityClasses },
-            );
+        this.loadBalancers = this.buildLoadBalancerController(name, config);
         const apps = this.namespace(name, config, "apps", "restricted");
         // Filebeat and node-exporter need host access: they alone run in a privileged namespace.
         const nodeAgents =
@@ -201,6 +189,22 @@ export class Platform extends pulumi.ComponentResource {
             uiPassword: this.uiPassword,
             cdnDomain: this.cdnDomain,
         });
+    }
+
+    /** A created cluster has no load balancer controller of its own: the gateways' NLBs need one. */
+    private buildLoadBalancerController(name: string, config: PlatformConfig): LoadBalancerController | undefined {
+        if (config.cluster.mode !== "create" || !this.aws?.network || !config.cluster.name) return undefined;
+        return new LoadBalancerController(
+            `${name}-load-balancer-controller`,
+            {
+                clusterName: config.cluster.name,
+                clusterNameOutput: this.aws.clusterName,
+                vpcId: this.aws.network.vpcId,
+                version: config.releases.charts["aws-load-balancer-controller"],
+                highlyAvailable: config.environment === "production",
+            },
+            { parent: this, dependsOn: this.priorityClasses },
+        );
     }
 
     /** A service (and its canary, the second release the route splits traffic to). */
