@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import YAML from "yaml";
 import { totalRequests } from "../components/lib/cluster";
 import { OBSERVABILITY_KEYS, logstashPipeline } from "../components/logging";
+import { lifecycleScript } from "../components/logging/lifecycle";
 import { PlatformRun, revealSecrets, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -78,6 +79,16 @@ describe("logging (ECK)", () => {
         assert.equal(p.template.template.settings["index.lifecycle.name"], "finbot-logs");
         assert.equal(p.template.template.settings["index.number_of_replicas"], 1);
         assert.equal(d.template.template.settings["index.number_of_replicas"], 0);
+        // Real users' page loads (APM's RUM data stream) are kept as long as the logs.
+        for (const run of [dev, prod]) {
+            const map = run.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "finbot-logging-lifecycle-requests")!;
+            const rum = JSON.parse((map.inputs as Any).data["rum-retention.json"]);
+            assert.equal(rum.template.settings["index.lifecycle.name"], "finbot-logs");
+        }
+        assert.match(
+            lifecycleScript("https://es:9200"),
+            /-X PUT "https:\/\/es:9200\/_component_template\/traces-apm\.rum@custom" --data-binary @\/requests\/rum-retention\.json/,
+        );
         assert.ok(p.template.priority > 100, "wins over the built-in logs-*-* template");
         assert.notEqual(d.name, p.name, "the Job is named after what it applies, so a change re-runs it");
         const job = dev.ofType("kubernetes:batch/v1:Job").find((j) => j.name === "finbot-logging-lifecycle")!.inputs as Any;

@@ -1,6 +1,6 @@
 // Log retention as Elasticsearch itself enforces it: an index lifecycle policy (rollover, then
-// delete after the configured days) and an index template that attaches it to FinBot's log data
-// streams. Applied by an idempotent Job (see Logging). Pure.
+// delete after the configured days) attached to FinBot's log data streams and to the RUM page
+// loads APM Server writes. Applied by an idempotent Job (see Logging). Pure.
 import { LoggingConfig } from "../config/logging";
 
 export const LIFECYCLE_POLICY = "finbot-logs";
@@ -43,6 +43,20 @@ export function indexTemplate(logging: LoggingConfig): Record<string, unknown> {
     };
 }
 
+/** The data stream APM Server writes browsers' page loads to (RUM transactions). */
+export const RUM_DATA_STREAM = "traces-apm.rum";
+
+/**
+ * The `@custom` component template APM's own index template composes for RUM: it puts real
+ * users' page loads under FinBot's lifecycle policy, so they are kept as long as the logs.
+ */
+export function rumRetentionTemplate(logging: LoggingConfig): Record<string, unknown> {
+    return {
+        template: { settings: { "index.lifecycle.name": LIFECYCLE_POLICY } },
+        _meta: { managed_by: "finbot platform (pulumi)", retention_days: logging.retentionDays },
+    };
+}
+
 export const SNAPSHOT_REPOSITORY = "finbot-snapshots";
 export const SNAPSHOT_POLICY = "finbot-daily";
 /** Where a single-node cluster keeps snapshots when there is no object store (a volume of its own). */
@@ -74,6 +88,7 @@ export const LIFECYCLE_REQUESTS = [
     { method: "PUT", path: `/_index_template/${INDEX_TEMPLATE}`, file: "index-template.json" },
     { method: "PUT", path: `/_snapshot/${SNAPSHOT_REPOSITORY}`, file: "snapshot-repository.json" },
     { method: "PUT", path: `/_slm/policy/${SNAPSHOT_POLICY}`, file: "snapshot-policy.json" },
+    { method: "PUT", path: `/_component_template/${RUM_DATA_STREAM}@custom`, file: "rum-retention.json" },
 ] as const;
 
 /** Shell script of the Job: waits for Elasticsearch, then applies every request (PUTs are idempotent) as the lifecycle user. */

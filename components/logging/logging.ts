@@ -19,6 +19,7 @@ import {
     ilmPolicy,
     indexTemplate,
     lifecycleScript,
+    rumRetentionTemplate,
     snapshotPolicy,
     snapshotRepository,
 } from "./lifecycle";
@@ -679,6 +680,7 @@ export class Logging extends pulumi.ComponentResource {
             [LIFECYCLE_REQUESTS[1].file]: JSON.stringify(indexTemplate(config), null, 2),
             [LIFECYCLE_REQUESTS[2].file]: repository,
             [LIFECYCLE_REQUESTS[3].file]: JSON.stringify(snapshotPolicy(config), null, 2),
+            [LIFECYCLE_REQUESTS[4].file]: JSON.stringify(rumRetentionTemplate(config), null, 2),
         };
         const hash = pulumi.all(bodies).apply((b) => createHash("sha256").update(JSON.stringify(b)).digest("hex").slice(0, 10));
         const configMapName = pulumi.interpolate`es-lifecycle-${hash}`;
