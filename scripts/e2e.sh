@@ -35,6 +35,7 @@ options:
   --context NAME          kube context (default: the current one)
   --domain DOMAIN         public domain (default: the hostname of the Gateway's HTTPS listener)
   --timeout SECONDS       the longest any one wait may take (default: 300)
+  --interval SECONDS      how long to wait between two tries of a condition (default: 5)
   --skip CHECK[,CHECK]    do not run these checks (repeatable)
   --namespace-prefix P    FinBot's namespaces are P + apps|data|logging|monitoring|traffic
                           (default: finbot-, the schema's defaults)
@@ -56,6 +57,7 @@ usage_error() {
 CONTEXT=""
 DOMAIN=""
 TIMEOUT=300
+INTERVAL=5
 SKIP=()
 PREFIX="finbot-"
 SERVICE="api"
@@ -74,12 +76,13 @@ parse_args() {
                 usage
                 exit 0
                 ;;
-            --context | --domain | --timeout | --skip | --namespace-prefix | --service | --worker | --queue | --image)
+            --context | --domain | --timeout | --interval | --skip | --namespace-prefix | --service | --worker | --queue | --image)
                 if [ "$#" -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value (see --help)"; fi
                 case "$1" in
                     --context) CONTEXT=$2 ;;
                     --domain) DOMAIN=$2 ;;
                     --timeout) TIMEOUT=$2 ;;
+                    --interval) INTERVAL=$2 ;;
                     --skip) IFS=, read -r -a names <<<"$2" && SKIP+=("${names[@]}") ;;
                     --namespace-prefix) PREFIX=$2 ;;
                     --service) SERVICE=$2 ;;
@@ -93,6 +96,7 @@ parse_args() {
         esac
     done
     [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || usage_error "--timeout $TIMEOUT: not a whole number of seconds"
+    [[ "$INTERVAL" =~ ^[1-9][0-9]*$ ]] || usage_error "--interval $INTERVAL: not a whole number of seconds"
     local name
     for name in ${SKIP[@]+"${SKIP[@]}"}; do
         [[ " ${CHECKS[*]} " == *" $name "* ]] || usage_error "--skip $name: not a check (${CHECKS[*]})"
@@ -128,13 +132,13 @@ fail() {
     exit 1
 }
 
-# Runs "$@" every 5 s until it succeeds or --timeout passes (then returns 1). A probe says why it
+# Runs "$@" every --interval seconds until it succeeds or --timeout passes (then returns 1). A probe says why it
 # is not there yet in REASON.
 retry() {
     local deadline=$((SECONDS + TIMEOUT))
     until "$@"; do
         [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 5
+        sleep "$INTERVAL"
     done
 }
 
@@ -156,7 +160,7 @@ port_forward() {
         done
         kill "$pid" 2>/dev/null || true
         [ "$SECONDS" -lt "$deadline" ] || break
-        sleep 5
+        sleep "$INTERVAL"
     done
     fail "port-forward to $ns/$target:$port did not start within $TIMEOUT s: $(cat "$log")"
 }

@@ -14,9 +14,11 @@ describe("platform alerts (promtool)", function () {
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
-        ruleFile = writeRuleFile(scratchDir("platform-rules"), await alertRuleGroups({ ...dev, services: [sloTestService(dev)] }, "dev"), {
-            annotations: false,
-        });
+        // The infrastructure alerts and the uptime SLO; the request SLOs' many windows are the other file's (and cost promtool most).
+        const groups = (await alertRuleGroups({ ...dev, services: [sloTestService(dev)] }, "dev")).filter(
+            (g) => !["red-api", "slo-api-availability", "slo-api-latency"].includes(g.name),
+        );
+        ruleFile = writeRuleFile(scratchDir("platform-rules"), groups, { annotations: false });
     });
     const base = { interval: "1m" };
 

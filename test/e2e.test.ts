@@ -264,7 +264,7 @@ function fakeCluster(options: { curl?: boolean } = {}) {
             });
     return { dir, bin, secret, write, run, calls, leftOver };
 }
-const only = (check: string) => ["--skip", CHECKS.filter((c) => c !== check).join(","), "--timeout", "1"];
+const only = (check: string) => ["--skip", CHECKS.filter((c) => c !== check).join(","), "--timeout", "1", "--interval", "1"];
 
 describe("scripts/e2e.sh", () => {
     before(function () {
@@ -284,7 +284,8 @@ describe("scripts/e2e.sh", () => {
         const help = runScript(["--help"]);
         assert.equal(help.status, 0);
         for (const check of CHECKS) assert.match(help.stdout, new RegExp(`^  ${check} `, "m"), check);
-        for (const option of ["--context", "--domain", "--timeout", "--skip"]) assert.ok(help.stdout.includes(option), option);
+        for (const option of ["--context", "--domain", "--timeout", "--interval", "--skip"])
+            assert.ok(help.stdout.includes(option), option);
         // The order checks run in is the order --help lists them (the outage comes last: it takes the api down).
         assert.deepEqual(
             [...help.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]),
@@ -296,6 +297,7 @@ describe("scripts/e2e.sh", () => {
         for (const [args, message] of [
             [["--bogus"], "e2e: unknown option '--bogus' (see --help)"],
             [["--timeout", "soon"], "e2e: --timeout soon: not a whole number of seconds"],
+            [["--interval", "0"], "e2e: --interval 0: not a whole number of seconds"],
             [["--skip", "gateway,nope"], `e2e: --skip nope: not a check (${CHECKS.join(" ")})`],
             [["--domain"], "e2e: --domain needs a value (see --help)"],
         ] as const) {
