@@ -26,6 +26,9 @@ export interface ConfigRule {
 }
 
 const production = (c: LooseConfig) => c.environment === "production";
+/** Karpenter adds the nodes: chosen, or the default of a cluster the stack creates (as nodeAutoscalerOf). */
+const karpenterAddsNodes = (cluster: LooseConfig) =>
+    cluster.nodeAutoscaler === "karpenter" || (cluster.nodeAutoscaler === undefined && cluster.mode === "create");
 const listOf = (value: unknown): LooseConfig[] =>
     Array.isArray(value) ? value.filter((v): v is LooseConfig => v !== null && typeof v === "object") : [];
 const indexed = (value: unknown): Array<[number, LooseConfig]> =>
@@ -258,7 +261,7 @@ export const clusterCreated: ConfigRule = {
                 message: "none on a laptop cluster (Karpenter needs EKS)",
             });
         }
-        const karpenter = cluster.nodeAutoscaler === "karpenter" || (cluster.nodeAutoscaler === undefined && cluster.mode === "create");
+        const karpenter = karpenterAddsNodes(cluster);
         if (production(c) && karpenter && typeof cluster.amiAlias === "string" && cluster.amiAlias.endsWith("@latest"))
             issues.push({
                 path: ["cluster", "amiAlias"],
@@ -485,7 +488,7 @@ export const tenTimesFitsNodes: ConfigRule = {
         "In production with Karpenter, every service at the replicas 10x peak needs and every worker at maxReplicas fit under the services pool's limits.",
     check(c) {
         const cluster = c.cluster ?? {};
-        const karpenter = cluster.nodeAutoscaler === "karpenter" || (cluster.nodeAutoscaler === undefined && cluster.mode === "create");
+        const karpenter = karpenterAddsNodes(cluster);
         if (!production(c) || !karpenter || !cluster.servicesPool || !c.logging) return [];
         const workloads = [...listOf(c.services), ...listOf(c.workers)];
         // Only well-formed workloads are counted; the fields' own checks report the rest.
