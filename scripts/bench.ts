@@ -8,6 +8,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { Io, argumentError, runCli } from "./lib/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -37,8 +38,8 @@ export function parseOptions(argv: string[]): { ok: true; options: Options } | {
             strict: true,
             allowPositionals: false,
         }));
-    } catch (e) {
-        return { ok: false, errors: [(e as Error).message] };
+    } catch (error) {
+        return { ok: false, errors: [argumentError(error)] };
     }
     const errors: string[] = [];
     const count = (name: string, value: string | undefined, fallback: number, min: number) => {
@@ -92,11 +93,11 @@ function commands(options: Options): Command[] {
     ];
 }
 
-function main(argv: string[]): number {
+export function main(argv: string[], io: Io): number {
     const parsed = parseOptions(argv);
     if (!parsed.ok) {
-        for (const e of parsed.errors) console.error(`bench: ${e}`);
-        console.error(USAGE);
+        for (const e of parsed.errors) io.err(`bench: ${e}`);
+        io.err(USAGE);
         return 2;
     }
     const list = commands(parsed.options);
@@ -123,8 +124,8 @@ function main(argv: string[]): number {
         "",
     ].join("\n");
     writeFileSync(path.join(ROOT, "docs", "benchmarks.md"), text);
-    console.log(text);
+    io.out(text);
     return 0;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) runCli("bench", main);
