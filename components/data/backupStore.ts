@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 export interface BackupStoreArgs {
     /** Namespace (the data tier's). */
@@ -62,7 +63,7 @@ export class BackupStore extends pulumi.ComponentResource {
             { parent: this },
         );
         const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: BACKUP_STORE_SECRET, key } } });
-        const security = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
+        const security = hardenedContainer();
         const server = new k8s.apps.v1.Deployment(
             `${name}-server`,
             {

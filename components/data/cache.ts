@@ -13,6 +13,7 @@ import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./
 import { EXPORTER_ACL, HEALTHCHECK_ACL, RedisUser, consumerAcl, redisConf } from "./redisConf";
 import { EXPORTER_RESOURCES } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 export interface CacheArgs {
     /** The validated `finbot:cache`. */
@@ -207,11 +208,7 @@ export class Cache extends pulumi.ComponentResource {
                                             valueFrom: { secretKeyRef: { name: "redis-healthcheck", key: "password" } },
                                         },
                                     ],
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        capabilities: { drop: ["ALL"] },
-                                    },
+                                    securityContext: hardenedContainer(),
                                     volumeMounts: [
                                         { name: "conf", mountPath: "/etc/redis", readOnly: true },
                                         { name: "data", mountPath: "/data" },

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EXPORTER_RESOURCES } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 export interface ExporterContainerArgs {
     /** Container name. */
@@ -33,7 +34,7 @@ export function exporterContainer(args: ExporterContainerArgs): k8s.types.input.
         livenessProbe: { httpGet: { path: args.healthPath, port: "metrics" }, periodSeconds: 30 },
         env: args.env,
         resources: EXPORTER_RESOURCES,
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        securityContext: hardenedContainer(),
     };
 }
 

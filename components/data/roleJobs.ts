@@ -5,9 +5,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseConsumer, consumerRoles, grantsScript, roleSecretName } from "./postgresRoles";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 /** Container-level hardening every Job container gets. */
-export const JOB_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
+export const JOB_CONTAINER_SECURITY = hardenedContainer();
 
 /** `<ROLE>_PASSWORD` from each role's Secret. */
 export function rolePasswordEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {

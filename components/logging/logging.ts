@@ -24,6 +24,7 @@ import {
     snapshotRepository,
 } from "./lifecycle";
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
+import { hardenedContainer } from "../lib/security";
 
 export interface LoggingArgs {
     /** The validated `finbot:logging`. */
@@ -705,7 +706,7 @@ export class Logging extends pulumi.ComponentResource {
                         { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: "es-user-lifecycle", key: "password" } } },
                     ],
                     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                    securityContext: hardenedContainer(),
                     volumeMounts: [
                         { name: "requests", mountPath: "/requests", readOnly: true },
                         { name: "es-ca", mountPath: "/es-ca", readOnly: true },

@@ -3,6 +3,7 @@ import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
 import { imageParts } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 export const KPS_RELEASE = "kube-prometheus-stack";
 export const BLACKBOX_RELEASE = "prometheus-blackbox-exporter";
@@ -68,11 +69,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 image: { busybox: imageParts(args.images.busybox), kubectl: imageParts(args.images.kubectl) },
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                 podSecurityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
-                containerSecurityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ["ALL"] },
-                },
+                containerSecurityContext: hardenedContainer(),
             },
         },
         defaultRules: {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseDuration } from "../config/quantities";
 import { ServiceConfig } from "../config/schema";
 import { FINBOT_CHECKS } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 /** k6 thresholds from the service's SLO: the error rate within the budget, the latency percentile under the threshold. */
 export function k6Thresholds(service: ServiceConfig): Record<string, string[]> {
@@ -88,11 +89,7 @@ export class LoadTest extends pulumi.ComponentResource {
                                             { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(50),p(95),p(99),max" },
                                         ],
                                         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-                                        securityContext: {
-                                            allowPrivilegeEscalation: false,
-                                            readOnlyRootFilesystem: true,
-                                            capabilities: { drop: ["ALL"] },
-                                        },
+                                        securityContext: hardenedContainer(),
                                         volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }],
                                     },
                                 ],

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PageConfig } from "../config/traffic";
 import { FINBOT_CHECKS } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 /** Pod label of the browser checks (network policies select it). */
 export const PAGE_CHECK_LABELS = { "app.kubernetes.io/name": "page-check" } as const;
@@ -129,11 +130,7 @@ export class PageChecks extends pulumi.ComponentResource {
                                                     { name: "HOME", value: "/tmp" },
                                                 ],
                                                 resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-                                                securityContext: {
-                                                    allowPrivilegeEscalation: false,
-                                                    readOnlyRootFilesystem: true,
-                                                    capabilities: { drop: ["ALL"] },
-                                                },
+                                                securityContext: hardenedContainer(),
                                                 volumeMounts: [
                                                     { name: "scripts", mountPath: "/scripts", readOnly: true },
                                                     { name: "tmp", mountPath: "/tmp" },

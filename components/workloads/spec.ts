@@ -5,6 +5,7 @@ import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 import { CA_MOUNT_PATH } from "../lib/certificates";
 import { FINBOT_SERVICES } from "../lib/priority";
+import { hardenedContainer } from "../lib/security";
 
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -95,7 +96,8 @@ export function podSecurity(): k8s.types.input.core.v1.PodSecurityContext {
 
 /** Container-level hardening: no privilege escalation, no capabilities, read-only root file system. */
 export function containerSecurity(): k8s.types.input.core.v1.SecurityContext {
-    return { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } };
+    const { allowPrivilegeEscalation, readOnlyRootFilesystem, capabilities } = hardenedContainer();
+    return { allowPrivilegeEscalation, readOnlyRootFilesystem, privileged: false, capabilities };
 }
 
 /** The CA bundle ConfigMap as a volume and its read-only mount at CA_MOUNT_PATH (none without a ConfigMap). */
