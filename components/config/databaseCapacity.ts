@@ -34,6 +34,17 @@ export interface DatabaseAtTenTimes {
     readersNeeded?: number;
 }
 
+/** Read queries/s at 10x peak of the services that declare their reads per request (undefined when none does). */
+export function readQueriesAtTenTimes(
+    services: Array<{ capacity?: { peakRequestsPerSecond?: unknown; readQueriesPerRequest?: unknown } }>,
+): number | undefined {
+    const declared = services.flatMap((s) => {
+        const { peakRequestsPerSecond: peak, readQueriesPerRequest: reads } = s.capacity ?? {};
+        return typeof peak === "number" && typeof reads === "number" ? [CAPACITY_FACTOR * peak * reads] : [];
+    });
+    return declared.length > 0 ? declared.reduce((q, r) => q + r, 0) : undefined;
+}
+
 /** Undefined unless the database is Aurora with a known instance class. */
 export function databaseAtTenTimes(config: Pick<PlatformConfig, "database" | "services" | "workers">): DatabaseAtTenTimes | undefined {
     const db = config.database;
@@ -46,11 +57,7 @@ export function databaseAtTenTimes(config: Pick<PlatformConfig, "database" | "se
     const lines = servicesAtTenTimes(config).filter((l) => users.has(l.part.replace(/^(service|worker) /, "").replace(/-canary$/, "")));
     const pods = lines.reduce((n, l) => n + l.pods, 0);
     const backends = Math.floor((maxConnections * PROXY_CONNECTIONS_PERCENT) / 100);
-    const declared = config.services.filter((s) => users.has(s.name) && s.capacity?.readQueriesPerRequest !== undefined);
-    const readQueriesPerSecond =
-        declared.length > 0
-            ? declared.reduce((q, s) => q + CAPACITY_FACTOR * s.capacity!.peakRequestsPerSecond * s.capacity!.readQueriesPerRequest!, 0)
-            : undefined;
+    const readQueriesPerSecond = readQueriesAtTenTimes(config.services.filter((s) => users.has(s.name)));
     const perReader = db.aurora.readQueriesPerSecondPerReader;
     return {
         pods,

@@ -1,6 +1,8 @@
 // The cross-field rules of the stack config, one named rule each (like awsx's `validateEips`).
 // They run after the fields' own checks, also when some fields failed, so every problem is
 // reported at once; each looks only at the fields that are well-formed. Pure.
+import { ClusterConfig, nodeAutoscalerOf } from "./cluster";
+import { readQueriesAtTenTimes } from "./databaseCapacity";
 import { poolFit, poolProblem, perNodeRequests, servicesAtTenTimes } from "./nodeCapacity";
 import { CAPACITY_FACTOR, capacityProblem } from "./capacityRule";
 import { isNumber } from "./primitives";
@@ -26,9 +28,6 @@ export interface ConfigRule {
 }
 
 const production = (c: LooseConfig) => c.environment === "production";
-/** Karpenter adds the nodes: chosen, or the default of a cluster the stack creates (as nodeAutoscalerOf). */
-const karpenterAddsNodes = (cluster: LooseConfig) =>
-    cluster.nodeAutoscaler === "karpenter" || (cluster.nodeAutoscaler === undefined && cluster.mode === "create");
 const listOf = (value: unknown): LooseConfig[] =>
     Array.isArray(value) ? value.filter((v): v is LooseConfig => v !== null && typeof v === "object") : [];
 const indexed = (value: unknown): Array<[number, LooseConfig]> =>
@@ -261,7 +260,7 @@ export const clusterCreated: ConfigRule = {
                 message: "none on a laptop cluster (Karpenter needs EKS)",
             });
         }
-        const karpenter = karpenterAddsNodes(cluster);
+        const karpenter = nodeAutoscalerOf(cluster as ClusterConfig) === "karpenter";
         if (production(c) && karpenter && typeof cluster.amiAlias === "string" && cluster.amiAlias.endsWith("@latest"))
             issues.push({
                 path: ["cluster", "amiAlias"],
@@ -488,7 +487,7 @@ export const tenTimesFitsNodes: ConfigRule = {
         "In production with Karpenter, every service at the replicas 10x peak needs and every worker at maxReplicas fit under the services pool's limits.",
     check(c) {
         const cluster = c.cluster ?? {};
-        const karpenter = karpenterAddsNodes(cluster);
+        const karpenter = nodeAutoscalerOf(cluster as ClusterConfig) === "karpenter";
         if (!production(c) || !karpenter || !cluster.servicesPool || !c.logging) return [];
         const workloads = [...listOf(c.services), ...listOf(c.workers)];
         // Only well-formed workloads are counted; the fields' own checks report the rest.
@@ -510,9 +509,7 @@ export const tenTimesReads: ConfigRule = {
         const a = c.database?.aurora;
         if (!production(c) || c.database?.mode !== "aurora" || !isNumber(a?.readQueriesPerSecondPerReader) || !isNumber(a?.readers?.max))
             return [];
-        const reads = listOf(c.services)
-            .filter((s) => isNumber(s.capacity?.readQueriesPerRequest) && isNumber(s.capacity?.peakRequestsPerSecond))
-            .reduce((q, s) => q + CAPACITY_FACTOR * s.capacity.peakRequestsPerSecond * s.capacity.readQueriesPerRequest, 0);
+        const reads = readQueriesAtTenTimes(listOf(c.services)) ?? 0;
         const capacity = a.readers.max * a.readQueriesPerSecondPerReader;
         if (reads <= capacity) return [];
         return [
