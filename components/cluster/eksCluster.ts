@@ -34,8 +34,6 @@ export class EksCluster extends pulumi.ComponentResource {
     public readonly network: AwsNetwork;
     /** Kubernetes provider for the new cluster: every Kubernetes resource of the stack uses it. */
     public readonly provider: k8s.Provider;
-    /** What Kubernetes resources must wait for: the add-ons the data tier's volumes and pod identities need. */
-    public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:cluster:EksCluster", name, {}, opts);
@@ -140,9 +138,9 @@ export class EksCluster extends pulumi.ComponentResource {
         this.provider = new k8s.Provider(
             `${name}-kubernetes`,
             { kubeconfig: eksCluster.kubeconfigJson, enableServerSideApply: true },
-            { parent: this, dependsOn: [systemNodes] },
+            // Every Kubernetes resource waits for nodes, Pod Identity and the EBS CSI driver.
+            { parent: this, dependsOn: [systemNodes, ...addons] },
         );
-        this.ready = addons;
         this.registerOutputs({ clusterName: this.clusterName, network: this.network });
     }
 
