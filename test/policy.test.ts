@@ -49,6 +49,7 @@ const hpa = (max: number) =>
         metadata: { namespace: "apps" },
         spec: { scaleTargetRef: { name: "api" }, maxReplicas: max },
     });
+const apm = (config: Props) => resource("kubernetes:apm.k8s.elastic.co/v1:ApmServer", { metadata: { name: "apm" }, spec: { config } });
 const pdb = resource("kubernetes:policy/v1:PodDisruptionBudget", {
     metadata: { namespace: "apps" },
     spec: { selector: { matchLabels: { app: "api" } } },
@@ -212,6 +213,34 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [isolation.rabbitmqTlsOnly, [rabbitCluster({ secretName: "t", disableNonTLSListeners: true })], [rabbitCluster({ secretName: "t" })]],
+    [
+        isolation.apmAnonymousRumOnly,
+        [
+            apm({}),
+            apm({
+                "apm-server.auth.anonymous.enabled": true,
+                "apm-server.auth.anonymous.allow_agent": ["rum-js"],
+                "apm-server.auth.anonymous.allow_service": ["finbot-web"],
+                "apm-server.rum.allow_origins": ["https://app.example.com"],
+                "apm-server.auth.anonymous.rate_limit.event_limit": 300,
+            }),
+        ],
+        [
+            apm({
+                "apm-server.auth.anonymous.enabled": true,
+                "apm-server.auth.anonymous.allow_agent": ["rum-js", "go"],
+                "apm-server.auth.anonymous.allow_service": ["finbot-web"],
+                "apm-server.rum.allow_origins": ["https://app.example.com"],
+                "apm-server.auth.anonymous.rate_limit.event_limit": 300,
+            }),
+            apm({
+                "apm-server.auth.anonymous.enabled": true,
+                "apm-server.auth.anonymous.allow_agent": ["rum-js"],
+                "apm-server.auth.anonymous.allow_service": ["finbot-web"],
+                "apm-server.rum.allow_origins": ["*"],
+            }),
+        ],
+    ],
     [isolation.grafanaNoAnonymous, [kps(false)], [kps(true)]],
     [
         isolation.priorityClassEverywhere,

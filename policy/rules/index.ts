@@ -27,6 +27,7 @@ export const allPolicies: Policies = [
     isolation.noBasicAuthInProduction,
     isolation.noAdminForApps,
     isolation.rabbitmqTlsOnly,
+    isolation.apmAnonymousRumOnly,
     isolation.grafanaNoAnonymous,
     isolation.priorityClassEverywhere,
     cluster.eksClusterHardened,

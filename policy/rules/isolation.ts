@@ -140,6 +140,24 @@ export const rabbitmqTlsOnly: ResourceValidationPolicy = {
     },
 };
 
+export const apmAnonymousRumOnly: ResourceValidationPolicy = {
+    name: "apm-anonymous-rum-only",
+    description:
+        "APM Server's anonymous intake (browsers' RUM, public) admits only the RUM agent, for named services, from listed origins, under a rate limit.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:apm.k8s.elastic.co/v1:ApmServer") return;
+        const config = args.props.spec?.config ?? {};
+        if (config["apm-server.auth.anonymous.enabled"] !== true) return;
+        const agents: unknown[] = config["apm-server.auth.anonymous.allow_agent"] ?? [];
+        if (agents.length !== 1 || agents[0] !== "rum-js") report(`anonymous agents ${JSON.stringify(agents)}: only rum-js`);
+        if (!(config["apm-server.auth.anonymous.allow_service"] ?? []).length) report("anonymous intake for every service name");
+        const origins: string[] = config["apm-server.rum.allow_origins"] ?? ["*"];
+        if (origins.length === 0 || origins.some((o) => o.includes("*"))) report(`RUM origins ${JSON.stringify(origins)}: name them`);
+        if (typeof config["apm-server.auth.anonymous.rate_limit.event_limit"] !== "number") report("anonymous intake without a rate limit");
+    },
+};
+
 export const grafanaNoAnonymous: ResourceValidationPolicy = {
     name: "grafana-no-anonymous-access",
     description: "Grafana (kube-prometheus-stack values) allows no anonymous access and no sign-up.",
