@@ -19,4 +19,13 @@ export default tseslint.config(
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
         },
     },
+    {
+        // The preload Node runs before any TypeScript can load: CommonJS by necessity.
+        files: ["**/*.cjs"],
+        languageOptions: {
+            sourceType: "commonjs",
+            globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly" },
+        },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
 );

@@ -11,7 +11,6 @@ import { parseArgs } from "node:util";
 import { Io, argumentError, runCli } from "./lib/cli";
 
 const ROOT = path.resolve(__dirname, "..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
 interface Command {
     label: string;
@@ -66,7 +65,7 @@ function commands(options: Options): Command[] {
     return [
         {
             label: "`npm run plan -- --stack dev --stack prod` (one process)",
-            argv: [TSX, "scripts/plan.ts", "--stack", "dev", "--stack", "prod", "--out", out],
+            argv: ["npm", "run", "-s", "plan", "--", "--stack", "dev", "--stack", "prod", "--out", out],
             cwd: ROOT,
             runs: options.runs,
         },

@@ -1,4 +1,4 @@
-// npx tsx scripts/conformance-schemas.ts --source <dir> [--source <dir>...] [--out <dir>]
+// npm run conformance:schemas -- --source <dir> [--source <dir>...] [--out <dir>]
 // Derives the schemas of the conformance check (test/conformance/schemas/, read by
 // test/conformance/validate.ts) from upstream artefacts: CRD files and charts' Chart.yaml,
 // values.yaml and values.schema.json, in folders laid out as `crds/<set>/*.yaml` and
@@ -32,8 +32,8 @@ import {
 } from "./lib/conformanceFormat";
 import { Io, argumentError, runCli } from "./lib/cli";
 
-export const USAGE = "usage: npx tsx scripts/conformance-schemas.ts --source <dir> [--source <dir>...] [--out <dir>]";
-export const COMMAND = "npx tsx scripts/conformance-schemas.ts --source <dir> [--source <dir>...]";
+export const USAGE = "usage: npm run conformance:schemas -- --source <dir> [--source <dir>...] [--out <dir>]";
+export const COMMAND = "npm run conformance:schemas -- --source <dir> [--source <dir>...]";
 
 // ---------------------------------------------------------------------------------------------
 // The hand-written table: which upstream artefacts describe which pin.

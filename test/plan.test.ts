@@ -9,7 +9,7 @@ import { secretString } from "../components/config/schema";
 import { main as planMain, parsePlanArgs, writePlan } from "../scripts/plan";
 import { PROJECT_DIR, loadStackConfig, runMain, runPlatform } from "./harness";
 
-const TSX = path.join(PROJECT_DIR, "node_modules", ".bin", "tsx");
+const PRELOAD = path.join(PROJECT_DIR, "scripts", "preload.cjs");
 const PLAN = path.join(PROJECT_DIR, "scripts", "plan.ts");
 
 /** The plan as its command line runs it, in-process. */
@@ -269,7 +269,11 @@ describe("offline plan: it never destroys files", () => {
 
     it("as a process: a bad stack file is one line per problem and exit 1, never a stack trace", () => {
         const dir = projectCopyWith(readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8").replace("port: 9898", "port: nine"));
-        const result = spawnSync(TSX, [PLAN, "--stack", "dev"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+        const result = spawnSync(process.execPath, ["--require", PRELOAD, PLAN, "--stack", "dev"], {
+            cwd: dir,
+            encoding: "utf8",
+            timeout: 60_000,
+        });
         assert.equal(result.status, 1, result.stdout);
         assert.equal(result.stderr.trim(), 'Pulumi.dev.yaml: finbot:services[0].port: expected a number, given "nine"');
         assert.ok(!existsSync(path.join(dir, "plan")), "nothing written");

@@ -1,7 +1,8 @@
 // The EKS cluster a stack creates (`finbot:cluster.mode: create`): its VPC, the control plane, a
 // small managed node group for Karpenter and the add-ons, and the Kubernetes provider for it.
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
+// The ec2 module alone: the package root also loads ECS and the AWS SDK, which the VPC needs none of.
+import * as awsxEc2 from "@pulumi/awsx/ec2";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -145,9 +146,9 @@ export class EksCluster extends pulumi.ComponentResource {
     }
 
     /** Private subnets for nodes and data stores, public ones for load balancers and NAT gateways, over the zones. */
-    private vpc(name: string, cidrBlock: string, zones: string[], production: boolean, tags: Record<string, string>): awsx.ec2.Vpc {
+    private vpc(name: string, cidrBlock: string, zones: string[], production: boolean, tags: Record<string, string>): awsxEc2.Vpc {
         const stateful = { parent: this, protect: production };
-        return new awsx.ec2.Vpc(
+        return new awsxEc2.Vpc(
             `${name}-vpc`,
             {
                 cidrBlock,

@@ -323,6 +323,17 @@ async function runPlatformNow(config: PlatformConfig, stack: string): Promise<Pl
     }
 }
 
+/**
+ * The resources an option's `dependsOn` names, as the engine gathers them. Not through
+ * `pulumi.output`: an output's value is searched whole for unknowns, and a resource's whole
+ * object graph (its parent, their children, ...) is a large thing to search once per resource.
+ */
+async function explicitDependencies(dependsOn: pulumi.ResourceOptions["dependsOn"]): Promise<pulumi.Resource[]> {
+    const value: unknown = pulumi.Output.isInstance(dependsOn) ? await awaitOutput(dependsOn as pulumi.Output<unknown>) : await dependsOn;
+    if (Array.isArray(value)) return (await Promise.all(value.map((d) => explicitDependencies(d as pulumi.Input<pulumi.Resource>)))).flat();
+    return pulumi.Resource.isInstance(value) ? [value] : [];
+}
+
 async function recordRun(config: PlatformConfig, stack: string): Promise<PlatformRun> {
     const registered = await installMocks(stack);
 
@@ -344,8 +355,7 @@ async function recordRun(config: PlatformConfig, stack: string): Promise<Platfor
     for (const entry of registered) {
         const recorded = options.get(`${entry.type}::${entry.name}`);
         if (!recorded) throw new Error(`no options recorded for ${entry.type} "${entry.name}"`);
-        const dependsOn = await awaitOutput(pulumi.output(recorded.opts.dependsOn ?? []) as pulumi.Output<unknown>);
-        const dependencies = (Array.isArray(dependsOn) ? dependsOn : [dependsOn]).filter(pulumi.Resource.isInstance);
+        const dependencies = await explicitDependencies(recorded.opts.dependsOn);
         resources.push({
             urn: await urnOf(recorded.resource),
             type: entry.type,
