@@ -1,8 +1,9 @@
 // The infrastructure alerts (uptime, saturation, volumes, certificates, the data tier, page
-// load) under synthetic series, checked by promtool. Its own file so that mocha runs it beside
-// the SLO scenarios (test/alerting.test.ts) in parallel.
+// load) under synthetic series, checked by promtool: one invocation for every scenario of the
+// file, each scenario against the rule groups it exercises only. Its own file so that mocha runs
+// it beside the SLO scenarios (test/alerting.test.ts) in parallel.
 import * as assert from "node:assert/strict";
-import { PromtoolTestCase, promtoolTest, scratchDir, writeRuleFile } from "../scripts/lib/promtool";
+import { PromtoolTestCase, checkedNames, groupsFor, promtoolTestAll, scratchDir } from "../scripts/lib/promtool";
 import { alertRuleGroups, sloTestService } from "./alertRules";
 import { loadStackConfig } from "./harness";
 import { requireTool } from "./tools";
@@ -10,21 +11,34 @@ import { requireTool } from "./tools";
 describe("platform alerts (promtool)", function () {
     const dev = loadStackConfig("dev").config;
     const ns = dev.namespaces.apps;
-    let ruleFile: string;
+    const scenarios: Array<{ title: string; build: () => PromtoolTestCase[]; evaluationInterval: string }> = [];
+    let results: Array<{ passed: boolean; output: string }> = [];
+
+    /** A test: its cases run with all the others in `before`; the test reports its own. */
+    function scenario(title: string, build: () => PromtoolTestCase[], evaluationInterval = "1m") {
+        const index = scenarios.push({ title, build, evaluationInterval }) - 1;
+        it(title, () => assert.ok(results[index].passed, results[index].output));
+    }
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
-        // The infrastructure alerts and the uptime SLO; the request SLOs' many windows are the other file's (and cost promtool most).
+        // The infrastructure alerts and the uptime SLO; the request SLOs are the other file's.
         const groups = (await alertRuleGroups({ ...dev, services: [sloTestService(dev)] }, "dev")).filter(
             (g) => !["red-api", "slo-api-availability", "slo-api-latency"].includes(g.name),
         );
-        ruleFile = writeRuleFile(scratchDir("platform-rules"), groups, { annotations: false });
+        results = promtoolTestAll(
+            scratchDir("platform-rules"),
+            scenarios.map(({ build, evaluationInterval }) => {
+                const cases = build();
+                return { groups: groupsFor(groups, checkedNames(cases)), cases, evaluationInterval };
+            }),
+        );
     });
     const base = { interval: "1m" };
 
-    it("uptime: a failing health probe pages; a passing one does not", () => {
+    scenario("uptime: a failing health probe pages; a passing one does not", () => {
         const probe = `probe_success{service="api", probe="uptime", instance="http://api/readyz", job="uptime"}`;
-        check([
+        return [
             {
                 ...base,
                 input_series: [{ series: probe, values: "1x360 0x30" }],
@@ -44,10 +58,10 @@ describe("platform alerts (promtool)", function () {
                 input_series: [{ series: probe, values: "1x400" }],
                 alert_rule_test: [{ eval_time: "390m", alertname: "SLOErrorBudgetBurn", exp_alerts: [] }],
             },
-        ]);
+        ];
     });
 
-    it("an HPA at its maximum for 30 minutes opens a ticket; 20 minutes do not", () => {
+    scenario("an HPA at its maximum for 30 minutes opens a ticket; 20 minutes do not", () => {
         const labels = `namespace="${ns}", horizontalpodautoscaler="api"`;
         const atMax = (minutesAtMax: number): PromtoolTestCase => ({
             ...base,
@@ -69,10 +83,10 @@ describe("platform alerts (promtool)", function () {
                 },
             ],
         });
-        check([atMax(40), atMax(20)]);
+        return [atMax(40), atMax(20)];
     });
 
-    it("memory rising steadily towards the limit opens a ticket; flat memory does not", () => {
+    scenario("memory rising steadily towards the limit opens a ticket; flat memory does not", () => {
         const labels = `namespace="${ns}", pod="api-1", container="api", image="podinfo"`;
         const mi = 2 ** 20;
         const series = (working: string): PromtoolTestCase["input_series"] => [
@@ -82,7 +96,7 @@ describe("platform alerts (promtool)", function () {
                 values: `${128 * mi}x600`,
             },
         ];
-        check([
+        return [
             {
                 ...base,
                 // +0.2 MiB a minute from 40 MiB: the 4h prediction crosses the 128 MiB limit after
@@ -112,17 +126,17 @@ describe("platform alerts (promtool)", function () {
                 input_series: series(`${60 * mi}x600`),
                 alert_rule_test: [{ eval_time: "600m", alertname: "FinbotMemoryLeakSuspected", exp_alerts: [] }],
             },
-        ]);
+        ];
     });
 
-    it("a volume about to fill pages; a full but stable one does not", () => {
+    scenario("a volume about to fill pages; a full but stable one does not", () => {
         const labels = `namespace="finbot-monitoring", persistentvolumeclaim="prometheus-db"`;
         const gi = 2 ** 30;
         const volume = (available: string): PromtoolTestCase["input_series"] => [
             { series: `kubelet_volume_stats_capacity_bytes{${labels}}`, values: `${10 * gi}x400` },
             { series: `kubelet_volume_stats_available_bytes{${labels}}`, values: available },
         ];
-        check([
+        return [
             {
                 ...base,
                 // 12% free, losing 2 MiB a minute: under 5% free after 6h, empty within 4h.
@@ -155,10 +169,10 @@ describe("platform alerts (promtool)", function () {
                 input_series: volume(`${0.3 * gi}x400`),
                 alert_rule_test: [{ eval_time: "400m", alertname: "FinbotVolumeFillingUp", exp_alerts: [] }],
             },
-        ]);
+        ];
     });
 
-    it("a certificate expiring within 14 days opens a ticket, within 3 days pages", () => {
+    scenario("a certificate expiring within 14 days opens a ticket, within 3 days pages", () => {
         const labels = `name="finbot-gateway", namespace="finbot-traffic"`;
         const day = 86400;
         const expiry = (days: number): PromtoolTestCase => ({
@@ -176,25 +190,25 @@ describe("platform alerts (promtool)", function () {
                 },
             ],
         });
-        check([expiry(10), expiry(2), expiry(30)]);
+        return [expiry(10), expiry(2), expiry(30)];
     });
 
-    it("p95 latency 50% above last week's opens a ticket; the same latency as last week does not", () => {
-        const target = `namespace="${ns}", service="api"`;
-        const week = (7 * 24 * 60) / 15; // samples at 15-minute steps
-        const count = `0+6000x${week + 12}`;
-        // All requests under 0.1s for a week; then the same traffic between 0.1s and 0.25s.
-        const regressed: PromtoolTestCase["input_series"] = [
-            { series: `http_request_duration_seconds_bucket{${target}, le="0.1"}`, values: `0+6000x${week} ${6000 * week}x12` },
-            { series: `http_request_duration_seconds_bucket{${target}, le="0.25"}`, values: count },
-            { series: `http_request_duration_seconds_bucket{${target}, le="+Inf"}`, values: count },
-            { series: `http_requests_total{${target}, status="200"}`, values: count },
-        ];
-        const steady = regressed.map((s, i) => (i === 0 ? { ...s, values: count } : s));
-        const at = `${(week + 12) * 15}m`;
-        const result = promtoolTest(
-            ruleFile,
-            [
+    scenario(
+        "p95 latency 50% above last week's opens a ticket; the same latency as last week does not",
+        () => {
+            const target = `namespace="${ns}", service="api"`;
+            const week = (7 * 24 * 60) / 15; // samples at 15-minute steps
+            const count = `0+6000x${week + 12}`;
+            // All requests under 0.1s for a week; then the same traffic between 0.1s and 0.25s.
+            const regressed: PromtoolTestCase["input_series"] = [
+                { series: `http_request_duration_seconds_bucket{${target}, le="0.1"}`, values: `0+6000x${week} ${6000 * week}x12` },
+                { series: `http_request_duration_seconds_bucket{${target}, le="0.25"}`, values: count },
+                { series: `http_request_duration_seconds_bucket{${target}, le="+Inf"}`, values: count },
+                { series: `http_requests_total{${target}, status="200"}`, values: count },
+            ];
+            const steady = regressed.map((s, i) => (i === 0 ? { ...s, values: count } : s));
+            const at = `${(week + 12) * 15}m`;
+            return [
                 {
                     interval: "15m",
                     input_series: regressed,
@@ -211,46 +225,44 @@ describe("platform alerts (promtool)", function () {
                     input_series: steady,
                     alert_rule_test: [{ eval_time: at, alertname: "FinbotLatencyRegression", exp_alerts: [] }],
                 },
-            ],
-            "15m",
-        );
-        assert.equal(result.status, 0, result.output);
-    });
+            ];
+        },
+        "15m",
+    );
 
-    it("page load: p75 LCP over its budget for 30 minutes opens a ticket; under budget does not", () => {
-        const page = (lcp: number, ttfb: number) => ({
-            interval: "5m",
-            input_series: [
-                { series: `k6_browser_web_vital_lcp_p75{page="home"}`, values: `${lcp}x12` },
-                { series: `k6_browser_web_vital_ttfb_p75{page="home"}`, values: `${ttfb}x12` },
-            ],
-        });
-        const expect = (alerts: Array<Record<string, string>>) => [
-            { eval_time: "55m", alertname: "FinbotPageLoadOverBudget", exp_alerts: alerts.map((exp_labels) => ({ exp_labels })) },
-        ];
-        const result = promtoolTest(
-            ruleFile,
-            [
+    scenario(
+        "page load: p75 LCP over its budget for 30 minutes opens a ticket; under budget does not",
+        () => {
+            const page = (lcp: number, ttfb: number) => ({
+                interval: "5m",
+                input_series: [
+                    { series: `k6_browser_web_vital_lcp_p75{page="home"}`, values: `${lcp}x12` },
+                    { series: `k6_browser_web_vital_ttfb_p75{page="home"}`, values: `${ttfb}x12` },
+                ],
+            });
+            const expect = (alerts: Array<Record<string, string>>) => [
+                { eval_time: "55m", alertname: "FinbotPageLoadOverBudget", exp_alerts: alerts.map((exp_labels) => ({ exp_labels })) },
+            ];
+            return [
                 // dev's home page: LCP budget 2500 ms, TTFB 800 ms.
                 { ...page(3.2, 0.3), alert_rule_test: expect([{ severity: "ticket", vital: "lcp", page: "home" }]) },
                 { ...page(2.0, 0.9), alert_rule_test: expect([{ severity: "ticket", vital: "ttfb", page: "home" }]) },
                 { ...page(2.0, 0.3), alert_rule_test: expect([]) },
-            ],
-            "5m",
-        );
-        assert.equal(result.status, 0, result.output);
-    });
+            ];
+        },
+        "5m",
+    );
 
-    it("page load: p75 LCP 25% slower than a week ago opens a ticket, even under budget; the same as last week does not", () => {
-        const week = (7 * 24 * 60) / 20; // samples at 20-minute steps
-        const lcp = (values: string) => [
-            { series: `k6_browser_web_vital_lcp_p75{page="home"}`, values },
-            { series: `k6_browser_web_vital_ttfb_p75{page="home"}`, values: `0.3x${week + 6}` },
-        ];
-        const at = `${(week + 6) * 20}m`;
-        const result = promtoolTest(
-            ruleFile,
-            [
+    scenario(
+        "page load: p75 LCP 25% slower than a week ago opens a ticket, even under budget; the same as last week does not",
+        () => {
+            const week = (7 * 24 * 60) / 20; // samples at 20-minute steps
+            const lcp = (values: string) => [
+                { series: `k6_browser_web_vital_lcp_p75{page="home"}`, values },
+                { series: `k6_browser_web_vital_ttfb_p75{page="home"}`, values: `0.3x${week + 6}` },
+            ];
+            const at = `${(week + 6) * 20}m`;
+            return [
                 {
                     interval: "20m",
                     input_series: lcp(`1.5x${week} 2.0x6`),
@@ -267,17 +279,16 @@ describe("platform alerts (promtool)", function () {
                     input_series: lcp(`1.5x${week + 6}`),
                     alert_rule_test: [{ eval_time: at, alertname: "FinbotPageLoadRegressed", exp_alerts: [] }],
                 },
-            ],
-            "20m",
-        );
-        assert.equal(result.status, 0, result.output);
-    });
+            ];
+        },
+        "20m",
+    );
 
-    it("data tier: a queue growing for 15 minutes opens a ticket; a steady one does not", () => {
+    scenario("data tier: a queue growing for 15 minutes opens a ticket; a steady one does not", () => {
         const series = (values: string) => [
             { series: `rabbitmq_queue_messages_ready{namespace="finbot-data", queue="payments.settle"}`, values },
         ];
-        check([
+        return [
             {
                 ...base,
                 input_series: series("500+50x60"),
@@ -294,81 +305,79 @@ describe("platform alerts (promtool)", function () {
                 input_series: series("5000x60"),
                 alert_rule_test: [{ eval_time: "60m", alertname: "FinbotQueueBacklogGrowing", exp_alerts: [] }],
             },
-        ]);
+        ];
     });
 
-    it("data tier: Redis down (or gone) pages, as do a vanished PostgreSQL exporter and uptime probe; slow statements open a ticket", () => {
-        const pg = `namespace="finbot-data", datname="finbot", queryid="42"`;
-        check([
-            {
-                ...base,
-                input_series: [{ series: `redis_up{namespace="finbot-data", pod="redis-0"}`, values: "1x10 0x10" }],
-                alert_rule_test: [
-                    { eval_time: "10m", alertname: "FinbotRedisDown", exp_alerts: [] },
-                    {
-                        eval_time: "14m",
-                        alertname: "FinbotRedisDown",
-                        exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data", pod: "redis-0" } }],
-                    },
-                ],
-            },
-            {
-                ...base,
-                // The pod and its exporter sidecar gone: no series at all after the 5-minute staleness.
-                input_series: [
-                    { series: `redis_up{namespace="finbot-data", pod="redis-0"}`, values: "1x10 _x30" },
-                    { series: `cnpg_collector_up{namespace="finbot-data", pod="finbot-db-1"}`, values: "1x10 _x30" },
-                    { series: `probe_success{job="uptime", service="api"}`, values: "1x10 _x30" },
-                ],
-                alert_rule_test: [
-                    { eval_time: "10m", alertname: "FinbotRedisDown", exp_alerts: [] },
-                    { eval_time: "10m", alertname: "FinbotUptimeProbeMissing", exp_alerts: [] },
-                    {
-                        eval_time: "25m",
-                        alertname: "FinbotRedisDown",
-                        exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data" } }],
-                    },
-                    {
-                        eval_time: "25m",
-                        alertname: "FinbotPostgresDown",
-                        exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data" } }],
-                    },
-                    {
-                        eval_time: "25m",
-                        alertname: "FinbotUptimeProbeMissing",
-                        exp_alerts: [{ exp_labels: { severity: "page", job: "uptime", service: "api" } }],
-                    },
-                ],
-            },
-            {
-                ...base,
-                // 10 calls a minute taking 0.8 s each (dev's threshold is 500 ms)...
-                input_series: [
-                    { series: `cnpg_pg_stat_statements_calls{${pg}}`, values: "0+10x60" },
-                    { series: `cnpg_pg_stat_statements_total_exec_seconds{${pg}}`, values: "0+8x60" },
-                    // ...and a fast statement that must not fire.
-                    {
-                        series: `cnpg_pg_stat_statements_calls{namespace="finbot-data", datname="finbot", queryid="7"}`,
-                        values: "0+10x60",
-                    },
-                    {
-                        series: `cnpg_pg_stat_statements_total_exec_seconds{namespace="finbot-data", datname="finbot", queryid="7"}`,
-                        values: "0+1x60",
-                    },
-                ],
-                alert_rule_test: [
-                    {
-                        eval_time: "40m",
-                        alertname: "FinbotPostgresSlowQueries",
-                        exp_alerts: [{ exp_labels: { severity: "ticket", datname: "finbot", queryid: "42" } }],
-                    },
-                ],
-            },
-        ]);
-    });
-
-    function check(cases: PromtoolTestCase[]) {
-        const result = promtoolTest(ruleFile, cases);
-        assert.equal(result.status, 0, result.output);
-    }
+    scenario(
+        "data tier: Redis down (or gone) pages, as do a vanished PostgreSQL exporter and uptime probe; slow statements open a ticket",
+        () => {
+            const pg = `namespace="finbot-data", datname="finbot", queryid="42"`;
+            return [
+                {
+                    ...base,
+                    input_series: [{ series: `redis_up{namespace="finbot-data", pod="redis-0"}`, values: "1x10 0x10" }],
+                    alert_rule_test: [
+                        { eval_time: "10m", alertname: "FinbotRedisDown", exp_alerts: [] },
+                        {
+                            eval_time: "14m",
+                            alertname: "FinbotRedisDown",
+                            exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data", pod: "redis-0" } }],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    // The pod and its exporter sidecar gone: no series at all after the 5-minute staleness.
+                    input_series: [
+                        { series: `redis_up{namespace="finbot-data", pod="redis-0"}`, values: "1x10 _x30" },
+                        { series: `cnpg_collector_up{namespace="finbot-data", pod="finbot-db-1"}`, values: "1x10 _x30" },
+                        { series: `probe_success{job="uptime", service="api"}`, values: "1x10 _x30" },
+                    ],
+                    alert_rule_test: [
+                        { eval_time: "10m", alertname: "FinbotRedisDown", exp_alerts: [] },
+                        { eval_time: "10m", alertname: "FinbotUptimeProbeMissing", exp_alerts: [] },
+                        {
+                            eval_time: "25m",
+                            alertname: "FinbotRedisDown",
+                            exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data" } }],
+                        },
+                        {
+                            eval_time: "25m",
+                            alertname: "FinbotPostgresDown",
+                            exp_alerts: [{ exp_labels: { severity: "page", namespace: "finbot-data" } }],
+                        },
+                        {
+                            eval_time: "25m",
+                            alertname: "FinbotUptimeProbeMissing",
+                            exp_alerts: [{ exp_labels: { severity: "page", job: "uptime", service: "api" } }],
+                        },
+                    ],
+                },
+                {
+                    ...base,
+                    // 10 calls a minute taking 0.8 s each (dev's threshold is 500 ms)...
+                    input_series: [
+                        { series: `cnpg_pg_stat_statements_calls{${pg}}`, values: "0+10x60" },
+                        { series: `cnpg_pg_stat_statements_total_exec_seconds{${pg}}`, values: "0+8x60" },
+                        // ...and a fast statement that must not fire.
+                        {
+                            series: `cnpg_pg_stat_statements_calls{namespace="finbot-data", datname="finbot", queryid="7"}`,
+                            values: "0+10x60",
+                        },
+                        {
+                            series: `cnpg_pg_stat_statements_total_exec_seconds{namespace="finbot-data", datname="finbot", queryid="7"}`,
+                            values: "0+1x60",
+                        },
+                    ],
+                    alert_rule_test: [
+                        {
+                            eval_time: "40m",
+                            alertname: "FinbotPostgresSlowQueries",
+                            exp_alerts: [{ exp_labels: { severity: "ticket", datname: "finbot", queryid: "42" } }],
+                        },
+                    ],
+                },
+            ];
+        },
+    );
 });
