@@ -203,16 +203,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
         // Like the Pulumi CLI, the stack files are those of the current directory.
         const read = t.file ? readStackFileAt(t.file, cwd) : readStackFile(t.stack, cwd);
         const result = read.ok ? validateConfig(read.raw, "allow") : { ok: false as const, errors: read.errors };
-        return { target: t, result };
+        return { target: t, result, raw: read.ok ? JSON.stringify(read.raw) : undefined };
     });
     const errors = loaded.flatMap(({ result }) => (result.ok ? [] : result.errors));
     if (errors.length > 0) {
         for (const error of errors) io.err(error);
         return 1;
     }
-    for (const { target, result } of loaded) {
+    for (const { target, result, raw } of loaded) {
         if (!result.ok) continue;
-        const run = await runPlatform(result.config, target.stack);
+        const run = await runPlatform(result.config, target.stack, raw);
         const outDir = path.resolve(cwd, target.out);
         mkdirSync(outDir, { recursive: true });
         const written = writePlan(

@@ -251,9 +251,27 @@ export function exclusively<T>(work: () => Promise<T>): Promise<T> {
     return run;
 }
 
-/** Runs `buildPlatform(config)` under mocks and records what it registers. */
-export function runPlatform(config: PlatformConfig, stack: string): Promise<PlatformRun> {
-    return exclusively(() => runPlatformNow(config, stack));
+/** The last runs, by the key their callers gave. */
+const recentRuns = new Map<string, Promise<PlatformRun>>();
+const RECENT_RUNS = 4;
+
+/**
+ * Runs `buildPlatform(config)` under mocks and records what it registers. With a `key` that
+ * determines the config (the stack file it was read from: a config holds secrets as outputs,
+ * which no key could show), a run with the same key among the last few is returned instead of
+ * running the program again: the tests plan the committed stacks many times in one process.
+ */
+export function runPlatform(config: PlatformConfig, stack: string, key?: string): Promise<PlatformRun> {
+    if (key === undefined) return exclusively(() => runPlatformNow(config, stack));
+    const cacheKey = `${stack}\0${key}`;
+    const recent = recentRuns.get(cacheKey);
+    if (recent) return recent;
+    const run = exclusively(() => runPlatformNow(config, stack));
+    recentRuns.set(cacheKey, run);
+    if (recentRuns.size > RECENT_RUNS) recentRuns.delete(recentRuns.keys().next().value!);
+    // A failed run is not kept: the next call runs again.
+    run.catch(() => recentRuns.delete(cacheKey));
+    return run;
 }
 
 interface Registration {
