@@ -96,24 +96,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             { subnetIds: network.privateSubnetIds, description: "FinBot PostgreSQL" },
             parent,
         );
-        const family = `aurora-postgresql${a.engineVersion.split(".")[0]}`;
-        const clusterParameters = new aws.rds.ClusterParameterGroup(
-            `${name}-params`,
-            {
-                family,
-                description: "FinBot: pg_stat_statements, slow-query log without bound values, TLS only",
-                parameters: [
-                    { name: "shared_preload_libraries", value: "pg_stat_statements", applyMethod: "pending-reboot" },
-                    ...Object.entries(postgresParameters(config)).map(([k, value]) => ({
-                        name: k,
-                        value,
-                        applyMethod: k === "pg_stat_statements.max" ? "pending-reboot" : "immediate",
-                    })),
-                    { name: "rds.force_ssl", value: "1", applyMethod: "immediate" },
-                ],
-            },
-            parent,
-        );
+        const clusterParameters = this.clusterParameters(name, args);
         // RDS would create the log group without an expiry; it is created first, with one.
         const logs = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
@@ -149,6 +132,64 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             },
             { ...stateful, dependsOn: [logs] },
         );
+        const instances = this.instances(name, args, identifier, key, subnets);
+        this.readerScaling(name, args, instances);
+        const proxy = this.proxy(name, args, identifier, key, sg.proxy, instances);
+        this.rolesJob(name, args, key, instances);
+        this.backups(name, args, identifier, key);
+        this.exporters(name, args);
+
+        this.footprint.managed.push(
+            { kind: "aurora-instance", role: "writer", instanceClass: a.instanceClass, count: 1 },
+            {
+                kind: "aurora-instance",
+                role: `readers (${a.readers.min}–${a.readers.max}, at the minimum)`,
+                instanceClass: a.instanceClass,
+                count: a.readers.min,
+            },
+            { kind: "aurora-storage", gb: 100 },
+            { kind: "rds-proxy", instanceClass: a.instanceClass, instances: 1 + a.readers.min },
+            ...(a.backupCopyRegion ? [{ kind: "backup-copy" as const, gb: 100 }] : []),
+        );
+        this.endpoints = { writer: proxy.endpoint, reader: proxy.readOnly, pooled: proxy.endpoint, rootCert: "system" };
+        this.registerOutputs({ writer: this.endpoints.writer, reader: this.endpoints.reader });
+    }
+
+    /** Parameters: pg_stat_statements, the slow-query log without bound values, TLS only. */
+    private clusterParameters(name: string, args: AuroraDatabaseArgs): aws.rds.ClusterParameterGroup {
+        const { config } = args;
+        const a = config.aurora;
+        const family = `aurora-postgresql${a.engineVersion.split(".")[0]}`;
+        return new aws.rds.ClusterParameterGroup(
+            `${name}-params`,
+            {
+                family,
+                description: "FinBot: pg_stat_statements, slow-query log without bound values, TLS only",
+                parameters: [
+                    { name: "shared_preload_libraries", value: "pg_stat_statements", applyMethod: "pending-reboot" },
+                    ...Object.entries(postgresParameters(config)).map(([k, value]) => ({
+                        name: k,
+                        value,
+                        applyMethod: k === "pg_stat_statements.max" ? "pending-reboot" : "immediate",
+                    })),
+                    { name: "rds.force_ssl", value: "1", applyMethod: "immediate" },
+                ],
+            },
+            { parent: this },
+        );
+    }
+
+    /** The writer and the minimum readers, one per zone, with Performance Insights and Enhanced Monitoring. */
+    private instances(
+        name: string,
+        args: AuroraDatabaseArgs,
+        identifier: string,
+        key: aws.kms.Key,
+        subnets: aws.rds.SubnetGroup,
+    ): aws.rds.ClusterInstance[] {
+        const a = args.config.aurora;
+        const parent = { parent: this };
+        const stateful = { parent: this, protect: args.production };
         const monitoringRole = new aws.iam.Role(
             `${name}-enhanced-monitoring`,
             { assumeRolePolicy: trust({ Service: "monitoring.rds.amazonaws.com" }) },
@@ -160,8 +201,8 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             parent,
         );
         // The writer and the minimum readers, one per zone; Application Auto Scaling adds readers up to the maximum.
-        const zones = network.availabilityZones;
-        const instances = Array.from(
+        const zones = args.aws.network.availabilityZones;
+        return Array.from(
             { length: 1 + a.readers.min },
             (_, i) =>
                 new aws.rds.ClusterInstance(
@@ -187,6 +228,12 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                     stateful,
                 ),
         );
+    }
+
+    /** Application Auto Scaling adds readers up to the maximum when their CPU passes the target. */
+    private readerScaling(name: string, args: AuroraDatabaseArgs, instances: aws.rds.ClusterInstance[]): void {
+        const a = args.config.aurora;
+        const parent = { parent: this };
         const readers = new aws.appautoscaling.Target(
             `${name}-readers`,
             {
@@ -214,25 +261,6 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             },
             parent,
         );
-        const proxy = this.proxy(name, args, identifier, key, sg.proxy, instances);
-        this.rolesJob(name, args, key, instances);
-        this.backups(name, args, identifier, key);
-        this.exporters(name, args);
-
-        this.footprint.managed.push(
-            { kind: "aurora-instance", role: "writer", instanceClass: a.instanceClass, count: 1 },
-            {
-                kind: "aurora-instance",
-                role: `readers (${a.readers.min}–${a.readers.max}, at the minimum)`,
-                instanceClass: a.instanceClass,
-                count: a.readers.min,
-            },
-            { kind: "aurora-storage", gb: 100 },
-            { kind: "rds-proxy", instanceClass: a.instanceClass, instances: 1 + a.readers.min },
-            ...(a.backupCopyRegion ? [{ kind: "backup-copy" as const, gb: 100 }] : []),
-        );
-        this.endpoints = { writer: proxy.endpoint, reader: proxy.readOnly, pooled: proxy.endpoint, rootCert: "system" };
-        this.registerOutputs({ writer: this.endpoints.writer, reader: this.endpoints.reader });
     }
 
     /**

@@ -59,83 +59,8 @@ export class Cdn extends pulumi.ComponentResource {
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:Cdn", name, {}, opts);
         const parent = { parent: this };
-        // An explicit, account-scoped name: known before the bucket exists, so every companion
-        // resource (and the policy pack) can name it in a preview.
-        const account = aws.getCallerIdentityOutput({}, parent).accountId;
-        const bucket = new aws.s3.Bucket(
-            `${name}-assets`,
-            { bucket: pulumi.interpolate`finbot-${args.environment}-assets-${account}`, forceDestroy: false },
-            parent,
-        );
-        new aws.s3.BucketPublicAccessBlock(
-            `${name}-assets`,
-            { bucket: bucket.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-            parent,
-        );
-        new aws.s3.BucketOwnershipControls(
-            `${name}-assets`,
-            { bucket: bucket.bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
-            parent,
-        );
-        new aws.s3.BucketVersioning(`${name}-assets`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, parent);
-        new aws.s3.BucketServerSideEncryptionConfiguration(
-            `${name}-assets`,
-            { bucket: bucket.bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
-            parent,
-        );
-        const oac = new aws.cloudfront.OriginAccessControl(
-            `${name}-assets`,
-            {
-                description: "FinBot static assets",
-                originAccessControlOriginType: "s3",
-                signingBehavior: "always",
-                signingProtocol: "sigv4",
-            },
-            parent,
-        );
-        const staticCache = new aws.cloudfront.CachePolicy(
-            `${name}-static`,
-            {
-                comment: "FinBot hashed static assets: a year",
-                minTtl: 86_400,
-                defaultTtl: STATIC_MAX_AGE_SECONDS,
-                maxTtl: STATIC_MAX_AGE_SECONDS,
-                parametersInCacheKeyAndForwardedToOrigin: {
-                    cookiesConfig: { cookieBehavior: "none" },
-                    headersConfig: { headerBehavior: "none" },
-                    queryStringsConfig: { queryStringBehavior: "none" },
-                    enableAcceptEncodingGzip: true,
-                    enableAcceptEncodingBrotli: true,
-                },
-            },
-            parent,
-        );
-        const staticHeaders = new aws.cloudfront.ResponseHeadersPolicy(
-            `${name}-static`,
-            {
-                comment: "Browser caching of hashed static assets",
-                customHeadersConfig: {
-                    items: [{ header: "Cache-Control", value: `public, max-age=${STATIC_MAX_AGE_SECONDS}, immutable`, override: true }],
-                },
-                securityHeadersConfig: {
-                    strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, preload: true, override: true },
-                    contentTypeOptions: { override: true },
-                },
-            },
-            parent,
-        );
-        const apiHeaders = new aws.cloudfront.ResponseHeadersPolicy(
-            `${name}-api`,
-            {
-                comment: "API responses are never cached by browsers or proxies",
-                customHeadersConfig: { items: [{ header: "Cache-Control", value: "no-store", override: false }] },
-                securityHeadersConfig: {
-                    strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, preload: true, override: true },
-                    contentTypeOptions: { override: true },
-                },
-            },
-            parent,
-        );
+        const { bucket, oac } = this.assetBucket(name, args);
+        const { staticCache, staticHeaders, apiHeaders } = this.responsePolicies(name);
         const certificateArn = this.certificate(name, args);
         const webAcl = this.webAcl(name, args);
         const distribution = new aws.cloudfront.Distribution(
@@ -197,7 +122,106 @@ export class Cdn extends pulumi.ComponentResource {
             },
             parent,
         );
-        // Only this distribution may read the bucket (origin access control).
+        this.bucketPolicy(name, bucket, distribution);
+        this.accessLogs(name, args, distribution);
+        this.aliasRecords(name, args, distribution);
+        this.domainName = distribution.domainName;
+        this.bucketName = bucket.bucket;
+        this.registerOutputs({ domainName: this.domainName, bucketName: this.bucketName });
+    }
+
+    /** The private, versioned, encrypted bucket of static assets, and CloudFront's access to it. */
+    private assetBucket(name: string, args: CdnArgs) {
+        const parent = { parent: this };
+        // An explicit, account-scoped name: known before the bucket exists, so every companion
+        // resource (and the policy pack) can name it in a preview.
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const bucket = new aws.s3.Bucket(
+            `${name}-assets`,
+            { bucket: pulumi.interpolate`finbot-${args.environment}-assets-${account}`, forceDestroy: false },
+            parent,
+        );
+        new aws.s3.BucketPublicAccessBlock(
+            `${name}-assets`,
+            { bucket: bucket.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            parent,
+        );
+        new aws.s3.BucketOwnershipControls(
+            `${name}-assets`,
+            { bucket: bucket.bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            parent,
+        );
+        new aws.s3.BucketVersioning(`${name}-assets`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, parent);
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-assets`,
+            { bucket: bucket.bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+            parent,
+        );
+        const oac = new aws.cloudfront.OriginAccessControl(
+            `${name}-assets`,
+            {
+                description: "FinBot static assets",
+                originAccessControlOriginType: "s3",
+                signingBehavior: "always",
+                signingProtocol: "sigv4",
+            },
+            parent,
+        );
+        return { bucket, oac };
+    }
+
+    /** Caching of hashed static assets for a year; API responses never cached; HSTS on both. */
+    private responsePolicies(name: string) {
+        const parent = { parent: this };
+        const staticCache = new aws.cloudfront.CachePolicy(
+            `${name}-static`,
+            {
+                comment: "FinBot hashed static assets: a year",
+                minTtl: 86_400,
+                defaultTtl: STATIC_MAX_AGE_SECONDS,
+                maxTtl: STATIC_MAX_AGE_SECONDS,
+                parametersInCacheKeyAndForwardedToOrigin: {
+                    cookiesConfig: { cookieBehavior: "none" },
+                    headersConfig: { headerBehavior: "none" },
+                    queryStringsConfig: { queryStringBehavior: "none" },
+                    enableAcceptEncodingGzip: true,
+                    enableAcceptEncodingBrotli: true,
+                },
+            },
+            parent,
+        );
+        const staticHeaders = new aws.cloudfront.ResponseHeadersPolicy(
+            `${name}-static`,
+            {
+                comment: "Browser caching of hashed static assets",
+                customHeadersConfig: {
+                    items: [{ header: "Cache-Control", value: `public, max-age=${STATIC_MAX_AGE_SECONDS}, immutable`, override: true }],
+                },
+                securityHeadersConfig: {
+                    strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, preload: true, override: true },
+                    contentTypeOptions: { override: true },
+                },
+            },
+            parent,
+        );
+        const apiHeaders = new aws.cloudfront.ResponseHeadersPolicy(
+            `${name}-api`,
+            {
+                comment: "API responses are never cached by browsers or proxies",
+                customHeadersConfig: { items: [{ header: "Cache-Control", value: "no-store", override: false }] },
+                securityHeadersConfig: {
+                    strictTransportSecurity: { accessControlMaxAgeSec: 63_072_000, includeSubdomains: true, preload: true, override: true },
+                    contentTypeOptions: { override: true },
+                },
+            },
+            parent,
+        );
+        return { staticCache, staticHeaders, apiHeaders };
+    }
+
+    /** Only this distribution may read the bucket (origin access control). */
+    private bucketPolicy(name: string, bucket: aws.s3.Bucket, distribution: aws.cloudfront.Distribution): void {
+        const parent = { parent: this };
         new aws.s3.BucketPolicy(
             `${name}-assets`,
             {
@@ -218,11 +242,6 @@ export class Cdn extends pulumi.ComponentResource {
             },
             parent,
         );
-        this.accessLogs(name, args, distribution);
-        this.aliasRecords(name, args, distribution);
-        this.domainName = distribution.domainName;
-        this.bucketName = bucket.bucket;
-        this.registerOutputs({ domainName: this.domainName, bucketName: this.bucketName });
     }
 
     /** An ACM certificate of the aliases in us-east-1, validated by DNS records in the zone (none without aliases). */
