@@ -79,7 +79,7 @@ export class Queue extends pulumi.ComponentResource {
 
     constructor(name: string, args: QueueArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Queue", name, {}, opts);
-        const { config, namespace, production } = args;
+        const { config, namespace } = args;
         this.footprint.requests.push(
             { part: "RabbitMQ Cluster Operator", pods: 1, ...RABBITMQ_OPERATOR_REQUESTS },
             { part: "RabbitMQ nodes", pods: config.replicas, ...config.resources.requests },
@@ -103,8 +103,37 @@ export class Queue extends pulumi.ComponentResource {
             { namespace, secretName: tlsSecret, dnsNames: serviceDnsNames(QUEUE_CLUSTER, namespace), issuer: args.issuer },
             { parent: this },
         );
+        const cluster = this.rabbitmqCluster(name, args, tlsSecret, [operator, certificate]);
+        const topologyOperator = manifest(`${name}-topology-operator`, args.topologyOperatorManifest, [operator]);
+        this.trustInternalCa(name, args.issuer, topologyOperator);
+        this.operators = topologyOperator;
+        const afterTopology = { parent: this, dependsOn: [topologyOperator, cluster] };
+        this.topology(name, args, afterTopology);
+
+        this.connections = this.users(name, args, host, [topologyOperator, cluster]);
+        this.definitionsExport(name, args, cluster);
+        if (config.replicas > 1) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-pdb`,
+                { metadata: { name: QUEUE_CLUSTER, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+                { parent: this, dependsOn: [cluster] },
+            );
+        }
+        this.metrics(name, args, tlsSecret);
+        this.registerOutputs({});
+    }
+
+    /** The RabbitmqCluster: TLS-only listeners, spread over zones (nodes in dev), hardened pods. */
+    private rabbitmqCluster(
+        name: string,
+        args: QueueArgs,
+        tlsSecret: string,
+        dependsOn: pulumi.Resource[],
+    ): k8s.apiextensions.CustomResource {
+        const { config, namespace, production } = args;
+        const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
         const spreadKey = production ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname";
-        const cluster = new k8s.apiextensions.CustomResource(
+        return new k8s.apiextensions.CustomResource(
             `${name}-cluster`,
             {
                 apiVersion: "rabbitmq.com/v1beta1",
@@ -146,20 +175,22 @@ export class Queue extends pulumi.ComponentResource {
                 },
             },
             // The queues hold payments: a mistaken `pulumi up` or `destroy` stops here in production.
-            { parent: this, dependsOn: [operator, certificate], protect: production },
+            { parent: this, dependsOn, protect: production },
         );
-        const topologyOperator = manifest(`${name}-topology-operator`, args.topologyOperatorManifest, [operator]);
-        this.trustInternalCa(name, args.issuer, topologyOperator);
-        this.operators = topologyOperator;
-        const afterTopology = { parent: this, dependsOn: [topologyOperator, cluster] };
-        this.topology(name, args, afterTopology);
+    }
 
+    /**
+     * One user per consumer (and KEDA's), with only its permissions, its password generated and
+     * imported by the topology operator; returns each consumer's connection URL (a secret).
+     */
+    private users(name: string, args: QueueArgs, host: string, topology: pulumi.Resource[]): Record<string, Connections> {
+        const { namespace } = args;
         const users = [
             ...args.consumers.map((c) => ({ name: c.name, permissions: permissionsFor(c.publishes, c.consumes) })),
             // KEDA reads the length of the workers' queues.
             { name: KEDA_QUEUE_USER, permissions: permissionsFor([], [...new Set(args.consumers.flatMap((c) => c.consumes))]) },
         ];
-        this.connections = {};
+        const connections: Record<string, Connections> = {};
         for (const user of users) {
             const password = new random.RandomPassword(`${name}-user-${user.name}`, { length: 32, special: false }, { parent: this });
             const secretName = `rabbitmq-user-${user.name}`;
@@ -182,7 +213,7 @@ export class Queue extends pulumi.ComponentResource {
                     metadata: { name: user.name, namespace },
                     spec: { rabbitmqClusterReference: ref, importCredentialsSecret: { name: secretName }, tags: [] },
                 },
-                { parent: this, dependsOn: [topologyOperator, cluster, secret] },
+                { parent: this, dependsOn: [...topology, secret] },
             );
             new k8s.apiextensions.CustomResource(
                 `${name}-permission-${user.name}`,
@@ -192,22 +223,21 @@ export class Queue extends pulumi.ComponentResource {
                     metadata: { name: user.name, namespace },
                     spec: { vhost: VHOST, user: user.name, permissions: user.permissions, rabbitmqClusterReference: ref },
                 },
-                { parent: this, dependsOn: [topologyOperator, cluster] },
+                { parent: this, dependsOn: topology },
             );
-            this.connections[user.name] = {
+            connections[user.name] = {
                 AMQP_URL: pulumi.secret(
                     password.result.apply((pw) => amqpUrl({ user: user.name, password: pw, host, port: 5671, tls: true })),
                 ),
             };
         }
-        this.definitionsExport(name, args, cluster);
-        if (config.replicas > 1) {
-            new k8s.policy.v1.PodDisruptionBudget(
-                `${name}-pdb`,
-                { metadata: { name: QUEUE_CLUSTER, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
-                { parent: this, dependsOn: [cluster] },
-            );
-        }
+        return connections;
+    }
+
+    /** Prometheus scrapes the nodes over TLS, verifying them with the internal CA. */
+    private metrics(name: string, args: QueueArgs, tlsSecret: string): void {
+        const { namespace } = args;
+        const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
         if (args.monitoringCrds) {
             serviceMonitor(
                 `${name}-service-monitor`,
@@ -232,7 +262,6 @@ export class Queue extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [args.monitoringCrds] },
             );
         }
-        this.registerOutputs({});
     }
 
     /**
