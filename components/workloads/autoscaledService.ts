@@ -60,6 +60,34 @@ export interface AutoscaledServiceArgs {
     placement?: NodePlacement;
 }
 
+/** What the HPA scales on: requests per second per pod (when set), and CPU and memory utilization. */
+export function hpaMetrics(service: AutoscaledServiceArgs["service"]) {
+    return [
+        ...(service.targets.requestsPerSecond
+            ? [
+                  {
+                      type: "Pods",
+                      pods: {
+                          metric: { name: requestRateMetric(service) },
+                          target: { type: "AverageValue", averageValue: String(service.targets.requestsPerSecond) },
+                      },
+                  },
+              ]
+            : []),
+        {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: service.targets.cpuPercent } },
+        },
+        {
+            type: "Resource",
+            resource: {
+                name: "memory",
+                target: { type: "Utilization", averageUtilization: service.targets.memoryPercent },
+            },
+        },
+    ];
+}
+
 /**
  * A FinBot HTTP service: Deployment (replicas left to the HPA), ClusterIP Service, HPA
  * `autoscaling/v2` with CPU and memory targets and explicit behaviour, and a
@@ -91,39 +119,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                   )
                 : undefined;
 
-        this.deployment = new k8s.apps.v1.Deployment(
-            name,
-            {
-                metadata,
-                spec: {
-                    // No `replicas`: the HPA owns the count, so `pulumi up` never fights it.
-                    selector: { matchLabels: selectorLabels(service.name) },
-                    revisionHistoryLimit: 5,
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
-                    template: {
-                        metadata: { labels: { ...args.podLabels, ...labels } },
-                        spec: {
-                            ...podSpec({
-                                service,
-                                image: args.image,
-                                zoneSpread: args.zoneSpread ?? "preferred",
-                                serviceAccountName: service.name,
-                                envFromSecrets: [
-                                    ...(secretEnv ? [`${service.name}-env`] : []),
-                                    ...(args.envFrom ?? []).map((ref) => ref.secretName),
-                                ],
-                                caConfigMap: args.caConfigMap,
-                            }),
-                            ...args.placement,
-                        },
-                    },
-                },
-            },
-            {
-                parent: this,
-                dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : []), ...(args.envFrom ?? []).map((ref) => ref.secret)],
-            },
-        );
+        this.deployment = this.deploymentOf(name, args, serviceAccount, secretEnv);
 
         const kubeService = new k8s.core.v1.Service(
             name,
@@ -146,30 +142,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                     scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
                     minReplicas: service.replicas.min,
                     maxReplicas: service.replicas.max,
-                    metrics: [
-                        ...(service.targets.requestsPerSecond
-                            ? [
-                                  {
-                                      type: "Pods",
-                                      pods: {
-                                          metric: { name: requestRateMetric(service) },
-                                          target: { type: "AverageValue", averageValue: String(service.targets.requestsPerSecond) },
-                                      },
-                                  },
-                              ]
-                            : []),
-                        {
-                            type: "Resource",
-                            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: service.targets.cpuPercent } },
-                        },
-                        {
-                            type: "Resource",
-                            resource: {
-                                name: "memory",
-                                target: { type: "Utilization", averageUtilization: service.targets.memoryPercent },
-                            },
-                        },
-                    ],
+                    metrics: hpaMetrics(service),
                     behavior: hpaBehavior(service.scaling),
                 },
             },
@@ -205,5 +178,50 @@ export class AutoscaledService extends pulumi.ComponentResource {
         this.serviceName = kubeService.metadata.name;
         this.url = pulumi.interpolate`http://${kubeService.metadata.name}.${kubeService.metadata.namespace}.svc.cluster.local:${service.port}`;
         this.registerOutputs({ serviceName: this.serviceName, url: this.url });
+    }
+
+    /** The Deployment: no replica count (the HPA's), rolled out without losing capacity, its pods hardened. */
+    private deploymentOf(
+        name: string,
+        args: AutoscaledServiceArgs,
+        serviceAccount: k8s.core.v1.ServiceAccount,
+        secretEnv: k8s.core.v1.Secret | undefined,
+    ): k8s.apps.v1.Deployment {
+        const { service } = args;
+        const labels = serviceLabels(service.name, args.image);
+        const metadata = { name: service.name, namespace: args.namespace, labels };
+        return new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata,
+                spec: {
+                    // No `replicas`: the HPA owns the count, so `pulumi up` never fights it.
+                    selector: { matchLabels: selectorLabels(service.name) },
+                    revisionHistoryLimit: 5,
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+                    template: {
+                        metadata: { labels: { ...args.podLabels, ...labels } },
+                        spec: {
+                            ...podSpec({
+                                service,
+                                image: args.image,
+                                zoneSpread: args.zoneSpread ?? "preferred",
+                                serviceAccountName: service.name,
+                                envFromSecrets: [
+                                    ...(secretEnv ? [`${service.name}-env`] : []),
+                                    ...(args.envFrom ?? []).map((ref) => ref.secretName),
+                                ],
+                                caConfigMap: args.caConfigMap,
+                            }),
+                            ...args.placement,
+                        },
+                    },
+                },
+            },
+            {
+                parent: this,
+                dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : []), ...(args.envFrom ?? []).map((ref) => ref.secret)],
+            },
+        );
     }
 }
