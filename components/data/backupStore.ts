@@ -26,6 +26,9 @@ export interface BackupStoreArgs {
 export const BACKUP_STORE_SECRET = "pg-backup-store";
 export const BACKUP_STORE_REQUESTS = { cpu: "50m", memory: "128Mi" };
 
+/** An environment variable from the store's credentials Secret. */
+const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: BACKUP_STORE_SECRET, key } } });
+
 /**
  * An S3-compatible object store for the in-cluster PostgreSQL's WAL archive and base backups: a
  * single MinIO with its own volume and generated credentials, in the data namespace (staging: a
@@ -62,9 +65,29 @@ export class BackupStore extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: BACKUP_STORE_SECRET, key } } });
+        const server = this.server(name, args, labels, [credentials, volume]);
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: "minio", namespace, labels },
+                spec: { selector: labels, ports: [{ name: "s3", port: 9000, targetPort: "s3" }] },
+            },
+            { parent: this },
+        );
+        this.bucketJob(name, args, labels, [server, service]);
+        this.registerOutputs({ endpoint: this.endpoint });
+    }
+
+    /** One MinIO server on its volume, hardened, its root credentials from the generated Secret. */
+    private server(
+        name: string,
+        args: BackupStoreArgs,
+        labels: Record<string, string>,
+        dependsOn: pulumi.Resource[],
+    ): k8s.apps.v1.Deployment {
+        const { namespace } = args;
         const security = hardenedContainer();
-        const server = new k8s.apps.v1.Deployment(
+        return new k8s.apps.v1.Deployment(
             `${name}-server`,
             {
                 metadata: { name: "minio", namespace, labels },
@@ -112,17 +135,14 @@ export class BackupStore extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [credentials, volume] },
+            { parent: this, dependsOn },
         );
-        const service = new k8s.core.v1.Service(
-            `${name}-service`,
-            {
-                metadata: { name: "minio", namespace, labels },
-                spec: { selector: labels, ports: [{ name: "s3", port: 9000, targetPort: "s3" }] },
-            },
-            { parent: this },
-        );
-        // The bucket, created through the S3 API (curl signs the request): idempotent, re-run on every change.
+    }
+
+    /** The bucket, created through the S3 API (curl signs the request): idempotent, re-run on every change. */
+    private bucketJob(name: string, args: BackupStoreArgs, labels: Record<string, string>, dependsOn: pulumi.Resource[]): void {
+        const { namespace } = args;
+        const security = hardenedContainer();
         new k8s.batch.v1.Job(
             `${name}-bucket`,
             {
@@ -156,8 +176,7 @@ export class BackupStore extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [server, service], deleteBeforeReplace: true },
+            { parent: this, dependsOn, deleteBeforeReplace: true },
         );
-        this.registerOutputs({ endpoint: this.endpoint });
     }
 }
