@@ -104,6 +104,19 @@ export function monitoringRuleGroups(args: {
     ];
 }
 
+/** What monitoring runs in the cluster, by part. */
+export function monitoringFootprint(config: MonitoringArgs["config"]): Footprint {
+    return {
+        requests: [
+            { part: "Prometheus", pods: config.prometheus.replicas, ...config.prometheus.resources.requests },
+            { part: "Alertmanager", pods: config.alertmanager.replicas, ...config.alertmanager.resources.requests },
+            { part: "Grafana", pods: 1, ...config.grafana.resources.requests },
+            ...(config.cost ? [{ part: "OpenCost", pods: 1, ...OPENCOST_RESOURCES.requests }] : []),
+        ],
+        managed: [],
+    };
+}
+
 /**
  * Prometheus, Alertmanager and Grafana (kube-prometheus-stack), the blackbox exporter with an
  * uptime Probe per public service, the rule groups and dashboards of every area, and alert routing.
@@ -138,15 +151,7 @@ export class Monitoring extends pulumi.ComponentResource {
             { name: "prometheus", namespace, service: this.prometheus.name, port: this.prometheus.port, ownLogin: false },
             { name: "alertmanager", namespace, service: this.alertmanager.name, port: this.alertmanager.port, ownLogin: false },
         ];
-        this.footprint = {
-            requests: [
-                { part: "Prometheus", pods: config.prometheus.replicas, ...config.prometheus.resources.requests },
-                { part: "Alertmanager", pods: config.alertmanager.replicas, ...config.alertmanager.resources.requests },
-                { part: "Grafana", pods: 1, ...config.grafana.resources.requests },
-                ...(config.cost ? [{ part: "OpenCost", pods: 1, ...OPENCOST_RESOURCES.requests }] : []),
-            ],
-            managed: [],
-        };
+        this.footprint = monitoringFootprint(config);
 
         const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
         const grafanaSecret = new k8s.core.v1.Secret(
@@ -191,27 +196,45 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        if (config.pushgateway) {
-            helmRelease(
-                `${name}-pushgateway`,
-                {
-                    chart: "prometheus-pushgateway",
-                    version: args.chartVersions["prometheus-pushgateway"],
-                    releaseName: "prometheus-pushgateway",
-                    namespace,
-                    values: {
-                        // The chart's ServiceMonitor defaults to a namespace called `monitoring`.
-                        serviceMonitor: { enabled: true, namespace },
-                        priorityClassName: PLATFORM_CRITICAL,
-                        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                    },
-                },
-                { parent: this, dependsOn: [this.operator] },
-            );
-        }
+        if (config.pushgateway) this.pushgateway(name, args);
         this.uptimeProbes(name, args, blackbox);
         if (config.cost) this.openCost(name, args);
 
+        this.rulesAndDashboards(name, args);
+
+        this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
+        this.registerOutputs({
+            prometheusUrl: clusterUrl(this.prometheus),
+            alertmanagerUrl: clusterUrl(this.alertmanager),
+            grafanaUrl: clusterUrl(this.grafana),
+            grafanaAdminPassword: this.grafanaAdminPassword,
+        });
+    }
+
+    /** A Pushgateway for batch jobs to push to (off unless configured), scraped by Prometheus. */
+    private pushgateway(name: string, args: MonitoringArgs): void {
+        const { namespace } = args;
+        helmRelease(
+            `${name}-pushgateway`,
+            {
+                chart: "prometheus-pushgateway",
+                version: args.chartVersions["prometheus-pushgateway"],
+                releaseName: "prometheus-pushgateway",
+                namespace,
+                values: {
+                    // The chart's ServiceMonitor defaults to a namespace called `monitoring`.
+                    serviceMonitor: { enabled: true, namespace },
+                    priorityClassName: PLATFORM_CRITICAL,
+                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                },
+            },
+            { parent: this, dependsOn: [this.operator] },
+        );
+    }
+
+    /** The rule groups as one PrometheusRule, and a ConfigMap per dashboard for Grafana's sidecar. */
+    private rulesAndDashboards(name: string, args: MonitoringArgs): void {
+        const { config, namespace } = args;
         new k8s.apiextensions.CustomResource(
             `${name}-rules`,
             {
@@ -237,14 +260,6 @@ export class Monitoring extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-
-        this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
-        this.registerOutputs({
-            prometheusUrl: clusterUrl(this.prometheus),
-            alertmanagerUrl: clusterUrl(this.alertmanager),
-            grafanaUrl: clusterUrl(this.grafana),
-            grafanaAdminPassword: this.grafanaAdminPassword,
-        });
     }
 
     /**
