@@ -56,57 +56,7 @@ export class QueueWorker extends pulumi.ComponentResource {
         const { worker } = args;
         const labels = serviceLabels(worker.name, args.image);
         const metadata = { name: worker.name, namespace: args.namespace, labels };
-        const ca = caBundle(args.caConfigMap);
-        const liveness = worker.health;
-
-        const deployment = new k8s.apps.v1.Deployment(
-            name,
-            {
-                metadata,
-                spec: {
-                    // No `replicas`: KEDA's HPA owns the count (down to zero where allowed).
-                    selector: { matchLabels: selectorLabels(worker.name) },
-                    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
-                    template: {
-                        metadata: { labels: { ...args.podLabels, ...labels } },
-                        spec: {
-                            automountServiceAccountToken: false,
-                            priorityClassName: FINBOT_SERVICES,
-                            ...args.placement,
-                            // Workers finish the message in hand before they stop.
-                            terminationGracePeriodSeconds: 60,
-                            securityContext: podSecurity(),
-                            containers: [
-                                {
-                                    name: worker.name,
-                                    image: args.image,
-                                    args: worker.args,
-                                    env: [{ name: "QUEUE_NAME", value: worker.queue }],
-                                    envFrom: args.envFrom.map((ref) => ({ secretRef: { name: ref.secretName } })),
-                                    resources: containerResources(worker.resources),
-                                    securityContext: containerSecurity(),
-                                    // A consumer that hangs holds its messages unacknowledged: restart it.
-                                    ...(liveness
-                                        ? {
-                                              ports: [{ name: "health", containerPort: liveness.port, protocol: "TCP" }],
-                                              livenessProbe: {
-                                                  httpGet: { path: liveness.liveness, port: "health" },
-                                                  periodSeconds: 10,
-                                                  timeoutSeconds: 2,
-                                                  failureThreshold: 3,
-                                              },
-                                          }
-                                        : {}),
-                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...ca.volumeMounts],
-                                },
-                            ],
-                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, ...ca.volumes],
-                        },
-                    },
-                },
-            },
-            { parent: this, dependsOn: args.envFrom.map((ref) => ref.secret) },
-        );
+        const deployment = this.deploymentOf(name, args);
 
         const auth = new k8s.apiextensions.CustomResource(
             `${name}-auth`,
@@ -163,5 +113,63 @@ export class QueueWorker extends pulumi.ComponentResource {
             { parent: this, dependsOn: [args.keda, deployment, auth] },
         );
         this.registerOutputs({});
+    }
+
+    /** The worker's Deployment: no replica count (KEDA's), hardened, restarted when it hangs. */
+    private deploymentOf(name: string, args: QueueWorkerArgs): k8s.apps.v1.Deployment {
+        const { worker } = args;
+        const labels = serviceLabels(worker.name, args.image);
+        const metadata = { name: worker.name, namespace: args.namespace, labels };
+        const ca = caBundle(args.caConfigMap);
+        const liveness = worker.health;
+
+        return new k8s.apps.v1.Deployment(
+            name,
+            {
+                metadata,
+                spec: {
+                    // No `replicas`: KEDA's HPA owns the count (down to zero where allowed).
+                    selector: { matchLabels: selectorLabels(worker.name) },
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+                    template: {
+                        metadata: { labels: { ...args.podLabels, ...labels } },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            priorityClassName: FINBOT_SERVICES,
+                            ...args.placement,
+                            // Workers finish the message in hand before they stop.
+                            terminationGracePeriodSeconds: 60,
+                            securityContext: podSecurity(),
+                            containers: [
+                                {
+                                    name: worker.name,
+                                    image: args.image,
+                                    args: worker.args,
+                                    env: [{ name: "QUEUE_NAME", value: worker.queue }],
+                                    envFrom: args.envFrom.map((ref) => ({ secretRef: { name: ref.secretName } })),
+                                    resources: containerResources(worker.resources),
+                                    securityContext: containerSecurity(),
+                                    // A consumer that hangs holds its messages unacknowledged: restart it.
+                                    ...(liveness
+                                        ? {
+                                              ports: [{ name: "health", containerPort: liveness.port, protocol: "TCP" }],
+                                              livenessProbe: {
+                                                  httpGet: { path: liveness.liveness, port: "health" },
+                                                  periodSeconds: 10,
+                                                  timeoutSeconds: 2,
+                                                  failureThreshold: 3,
+                                              },
+                                          }
+                                        : {}),
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...ca.volumeMounts],
+                                },
+                            ],
+                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, ...ca.volumes],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: args.envFrom.map((ref) => ref.secret) },
+        );
     }
 }
