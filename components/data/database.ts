@@ -114,6 +114,50 @@ export function consumerUrls(
 }
 
 /**
+ * The login roles CloudNativePG manages: each consumer's (readers of read-only consumers may read
+ * every table), and the exporters', passwords from their Secrets.
+ */
+export function cnpgManagedRoles(consumers: DatabaseArgs["consumers"]) {
+    return [
+        ...consumerRoles(consumers).map((r) => ({
+            name: r.role,
+            ensure: "present",
+            login: true,
+            inherit: true,
+            connectionLimit: -1,
+            passwordSecret: { name: roleSecretName(r.role) },
+            ...(r.kind === "reader" && consumers.find((c) => c.name === r.consumer)?.access === "read"
+                ? { inRoles: ["pg_read_all_data"] }
+                : {}),
+        })),
+        {
+            name: MONITOR_ROLE,
+            ensure: "present",
+            login: true,
+            inRoles: ["pg_monitor"],
+            passwordSecret: { name: roleSecretName(MONITOR_ROLE) },
+        },
+    ];
+}
+
+/** Continuous WAL archiving and base backups into the object store at `endpoint`. */
+export function barmanBackup(endpoint: string) {
+    return {
+        retentionPolicy: BACKUP_RETENTION,
+        barmanObjectStore: {
+            destinationPath: `s3://${BACKUP_BUCKET}/`,
+            endpointURL: endpoint,
+            s3Credentials: {
+                accessKeyId: { name: BACKUP_STORE_SECRET, key: "ACCESS_KEY_ID" },
+                secretAccessKey: { name: BACKUP_STORE_SECRET, key: "ACCESS_SECRET_KEY" },
+            },
+            wal: { compression: "gzip", maxParallel: 2 },
+            data: { compression: "gzip", jobs: 2 },
+        },
+    };
+}
+
+/**
  * PostgreSQL for FinBot: a primary with read replicas and connection pooling, in the cluster
  * (CloudNativePG + PgBouncer Poolers) or on AWS (Aurora: Multi-AZ writer, auto-scaled readers, RDS
  * Proxy). Every service and worker that uses it gets its own login role owning only its schema, a
@@ -244,45 +288,14 @@ export class Database extends pulumi.ComponentResource {
                     postgresql: { parameters: { ...postgresParameters(config), archive_timeout: archiveSettings().archive_timeout } },
                     // Continuous WAL archiving and base backups into the object store (CloudNativePG's
                     // in-tree Barman Cloud support, still served by the pinned 1.30; the plugin replaces it in 1.31).
-                    backup: {
-                        retentionPolicy: BACKUP_RETENTION,
-                        barmanObjectStore: {
-                            destinationPath: `s3://${BACKUP_BUCKET}/`,
-                            endpointURL: backups.endpoint,
-                            s3Credentials: {
-                                accessKeyId: { name: BACKUP_STORE_SECRET, key: "ACCESS_KEY_ID" },
-                                secretAccessKey: { name: BACKUP_STORE_SECRET, key: "ACCESS_SECRET_KEY" },
-                            },
-                            wal: { compression: "gzip", maxParallel: 2 },
-                            data: { compression: "gzip", jobs: 2 },
-                        },
-                    },
+                    backup: barmanBackup(backups.endpoint),
                     bootstrap: {
                         initdb: { database: config.name, owner: config.name, secret: { name: `${clusterName}-app-credentials` } },
                     },
                     certificates: { serverTLSSecret: tlsSecret, serverCASecret: tlsSecret },
                     // Every consumer's login role (and the exporters'), passwords from their Secrets.
                     managed: {
-                        roles: [
-                            ...consumerRoles(consumers).map((r) => ({
-                                name: r.role,
-                                ensure: "present",
-                                login: true,
-                                inherit: true,
-                                connectionLimit: -1,
-                                passwordSecret: { name: roleSecretName(r.role) },
-                                ...(r.kind === "reader" && consumers.find((c) => c.name === r.consumer)?.access === "read"
-                                    ? { inRoles: ["pg_read_all_data"] }
-                                    : {}),
-                            })),
-                            {
-                                name: MONITOR_ROLE,
-                                ensure: "present",
-                                login: true,
-                                inRoles: ["pg_monitor"],
-                                passwordSecret: { name: roleSecretName(MONITOR_ROLE) },
-                            },
-                        ],
+                        roles: cnpgManagedRoles(consumers),
                     },
                     monitoring: { customQueriesConfigMap: [{ name: `${clusterName}-monitoring-queries`, key: "queries" }] },
                     // Instances on different nodes; in production on different zones too.
@@ -295,6 +308,35 @@ export class Database extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [operator, credentials, queries, certificate, backups, ...roleSecrets] },
         );
+        const database = this.backupScheduleAndSchemas(name, args, clusterName, cluster);
+        this.poolers(name, args, clusterName, cluster);
+        roleGrantsJob(this, `${name}-grants`, {
+            namespace,
+            image: args.images.postgresql,
+            host: `${clusterName}-rw.${namespace}.svc`,
+            database: config.name,
+            consumers,
+            caSecret: tlsSecret,
+            dependsOn: [database, ...roleSecrets],
+        });
+        this.monitors(name, args, clusterName);
+        const svc = (service: string) => `${service}.${namespace}.svc.cluster.local`;
+        return {
+            writer: svc(`${clusterName}-rw`),
+            reader: svc(`${clusterName}-ro`),
+            pooled: svc(`${clusterName}-pooler-rw`),
+            rootCert: INTERNAL_CA_FILE,
+        };
+    }
+
+    /** A daily base backup (the first right away), and one schema per read-write consumer. */
+    private backupScheduleAndSchemas(
+        name: string,
+        args: DatabaseArgs,
+        clusterName: string,
+        cluster: pulumi.Resource,
+    ): k8s.apiextensions.CustomResource {
+        const { config, namespace, consumers } = args;
         new k8s.apiextensions.CustomResource(
             `${name}-daily-backup`,
             {
@@ -313,7 +355,7 @@ export class Database extends pulumi.ComponentResource {
             { parent: this, dependsOn: [cluster] },
         );
         // One schema per read-write consumer, owned by its role.
-        const database = new k8s.apiextensions.CustomResource(
+        return new k8s.apiextensions.CustomResource(
             `${name}-schemas`,
             {
                 apiVersion: "postgresql.cnpg.io/v1",
@@ -332,6 +374,11 @@ export class Database extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [cluster] },
         );
+    }
+
+    /** PgBouncer in transaction mode in front of the writer (rw) and the replicas (ro). */
+    private poolers(name: string, args: DatabaseArgs, clusterName: string, cluster: pulumi.Resource): void {
+        const { config, namespace } = args;
         for (const type of ["rw", "ro"] as const) {
             new k8s.apiextensions.CustomResource(
                 `${name}-pooler-${type}`,
@@ -361,15 +408,11 @@ export class Database extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [cluster] },
             );
         }
-        roleGrantsJob(this, `${name}-grants`, {
-            namespace,
-            image: args.images.postgresql,
-            host: `${clusterName}-rw.${namespace}.svc`,
-            database: config.name,
-            consumers,
-            caSecret: tlsSecret,
-            dependsOn: [database, ...roleSecrets],
-        });
+    }
+
+    /** Prometheus scrapes the instances and the poolers. */
+    private monitors(name: string, args: DatabaseArgs, clusterName: string): void {
+        const { namespace } = args;
         if (args.monitoringCrds) {
             const afterCrds = { parent: this, dependsOn: [args.monitoringCrds] };
             podMonitor(
@@ -391,12 +434,5 @@ export class Database extends pulumi.ComponentResource {
                 afterCrds,
             );
         }
-        const svc = (service: string) => `${service}.${namespace}.svc.cluster.local`;
-        return {
-            writer: svc(`${clusterName}-rw`),
-            reader: svc(`${clusterName}-ro`),
-            pooled: svc(`${clusterName}-pooler-rw`),
-            rootCert: INTERNAL_CA_FILE,
-        };
     }
 }
