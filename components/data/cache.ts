@@ -255,6 +255,56 @@ export class Cache extends pulumi.ComponentResource {
             count: network.availabilityZones.length,
         });
         const parent = { parent: this };
+        const securityGroup = this.cacheSecurityGroups(name, args, network);
+        const subnetGroup = new aws.elasticache.SubnetGroup(
+            `${name}-subnets`,
+            { subnetIds: network.privateSubnetIds, description: "FinBot cache" },
+            parent,
+        );
+        const parameterGroup = new aws.elasticache.ParameterGroup(
+            `${name}-params`,
+            {
+                family: `${ec.engine}${ec.engineVersion.split(".")[0]}`,
+                description: "FinBot cache: eviction policy",
+                parameters: [{ name: "maxmemory-policy", value: config.evictionPolicy }],
+            },
+            parent,
+        );
+        const userGroup = this.rbacUsers(name, ec.engine, users);
+        const group = new aws.elasticache.ReplicationGroup(
+            `${name}-group`,
+            {
+                replicationGroupId: "finbot-cache",
+                description: "FinBot sessions and query cache",
+                engine: ec.engine,
+                engineVersion: ec.engineVersion,
+                nodeType: ec.nodeType,
+                // A primary plus one replica in each further zone.
+                numCacheClusters: network.availabilityZones.length,
+                preferredCacheClusterAzs: network.availabilityZones,
+                automaticFailoverEnabled: true,
+                multiAzEnabled: true,
+                transitEncryptionEnabled: true,
+                atRestEncryptionEnabled: true,
+                userGroupIds: [userGroup.userGroupId],
+                parameterGroupName: parameterGroup.name,
+                subnetGroupName: subnetGroup.name,
+                securityGroupIds: [securityGroup.id],
+                port: 6379,
+                snapshotRetentionLimit: ec.snapshotRetentionDays,
+                snapshotWindow: "02:00-03:00",
+                finalSnapshotIdentifier: "finbot-cache-final",
+                autoMinorVersionUpgrade: true,
+                applyImmediately: false,
+            },
+            { parent: this, protect: production },
+        );
+        return { host: group.primaryEndpointAddress, tls: true, inCluster: false };
+    }
+
+    /** Its own security group, admitting only the clients' group, which pods of both namespaces get. */
+    private cacheSecurityGroups(name: string, args: CacheArgs, network: AwsPlacement["network"]): aws.ec2.SecurityGroup {
+        const parent = { parent: this };
         const clients = new aws.ec2.SecurityGroup(
             `${name}-clients-sg`,
             {
@@ -308,20 +358,16 @@ export class Cache extends pulumi.ComponentResource {
                 parent,
             );
         }
-        const subnetGroup = new aws.elasticache.SubnetGroup(
-            `${name}-subnets`,
-            { subnetIds: network.privateSubnetIds, description: "FinBot cache" },
-            parent,
-        );
-        const parameterGroup = new aws.elasticache.ParameterGroup(
-            `${name}-params`,
-            {
-                family: `${ec.engine}${ec.engineVersion.split(".")[0]}`,
-                description: "FinBot cache: eviction policy",
-                parameters: [{ name: "maxmemory-policy", value: config.evictionPolicy }],
-            },
-            parent,
-        );
+        return securityGroup;
+    }
+
+    /** The RBAC users (the required "default" one can do nothing) in one user group. */
+    private rbacUsers(
+        name: string,
+        engine: string,
+        users: Array<{ name: string; password: pulumi.Output<string>; rules: string }>,
+    ): aws.elasticache.UserGroup {
+        const parent = { parent: this };
         // Every user group needs a user called "default": this one can do nothing.
         const rbac = [
             new aws.elasticache.User(
@@ -329,7 +375,7 @@ export class Cache extends pulumi.ComponentResource {
                 {
                     userId: "finbot-default-off",
                     userName: "default",
-                    engine: ec.engine,
+                    engine,
                     accessString: "off -@all",
                     noPasswordRequired: true,
                 },
@@ -344,7 +390,7 @@ export class Cache extends pulumi.ComponentResource {
                             {
                                 userId: `finbot-${u.name}`,
                                 userName: u.name,
-                                engine: ec.engine,
+                                engine,
                                 accessString: `on ${u.rules}`,
                                 authenticationMode: { type: "password", passwords: [u.password] },
                             },
@@ -352,40 +398,11 @@ export class Cache extends pulumi.ComponentResource {
                         ),
                 ),
         ];
-        const userGroup = new aws.elasticache.UserGroup(
+        return new aws.elasticache.UserGroup(
             `${name}-users`,
-            { userGroupId: "finbot-cache-users", engine: ec.engine, userIds: rbac.map((u) => u.userId) },
+            { userGroupId: "finbot-cache-users", engine, userIds: rbac.map((u) => u.userId) },
             parent,
         );
-        const group = new aws.elasticache.ReplicationGroup(
-            `${name}-group`,
-            {
-                replicationGroupId: "finbot-cache",
-                description: "FinBot sessions and query cache",
-                engine: ec.engine,
-                engineVersion: ec.engineVersion,
-                nodeType: ec.nodeType,
-                // A primary plus one replica in each further zone.
-                numCacheClusters: network.availabilityZones.length,
-                preferredCacheClusterAzs: network.availabilityZones,
-                automaticFailoverEnabled: true,
-                multiAzEnabled: true,
-                transitEncryptionEnabled: true,
-                atRestEncryptionEnabled: true,
-                userGroupIds: [userGroup.userGroupId],
-                parameterGroupName: parameterGroup.name,
-                subnetGroupName: subnetGroup.name,
-                securityGroupIds: [securityGroup.id],
-                port: 6379,
-                snapshotRetentionLimit: ec.snapshotRetentionDays,
-                snapshotWindow: "02:00-03:00",
-                finalSnapshotIdentifier: "finbot-cache-final",
-                autoMinorVersionUpgrade: true,
-                applyImmediately: false,
-            },
-            { parent: this, protect: production },
-        );
-        return { host: group.primaryEndpointAddress, tls: true, inCluster: false };
     }
 
     /** Metrics: the in-cluster pod has a sidecar; ElastiCache gets a redis_exporter Deployment. */
