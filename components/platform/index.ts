@@ -155,21 +155,7 @@ export class Platform extends pulumi.ComponentResource {
         });
 
         if (controllers) this.traffic = this.buildTraffic(name, config, controllers);
-        if (config.traffic.loadTest.enabled && this.monitoring) {
-            new LoadTest(
-                `${name}-load-test`,
-                {
-                    services: config.services.filter((s) => s.public),
-                    namespace: apps.metadata.name,
-                    image: images.k6,
-                    vus: config.traffic.loadTest.virtualUsers,
-                    duration: config.traffic.loadTest.duration,
-                    remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
-                },
-                { parent: this, dependsOn: Object.values(this.services) },
-            );
-        }
-
+        this.buildLoadTest(name, config, apps);
         this.buildPageChecks(name, config, apps);
 
         this.namespaces = pulumi.all(this.namespaceNames);
@@ -189,6 +175,24 @@ export class Platform extends pulumi.ComponentResource {
             uiPassword: this.uiPassword,
             cdnDomain: this.cdnDomain,
         });
+    }
+
+    /** k6 against the public services, its results written to Prometheus (off unless configured). */
+    private buildLoadTest(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): void {
+        const images = config.releases.images;
+        if (!config.traffic.loadTest.enabled || !this.monitoring) return;
+        new LoadTest(
+            `${name}-load-test`,
+            {
+                services: config.services.filter((s) => s.public),
+                namespace: apps.metadata.name,
+                image: images.k6,
+                vus: config.traffic.loadTest.virtualUsers,
+                duration: config.traffic.loadTest.duration,
+                remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
+            },
+            { parent: this, dependsOn: Object.values(this.services) },
+        );
     }
 
     /** A created cluster has no load balancer controller of its own: the gateways' NLBs need one. */
