@@ -4,6 +4,7 @@ import { DashboardContext, DashboardDefinition, FOLDER, finbotDashboard, query, 
 
 export const UID = "finbot-autoscaling";
 
+// Long: the dashboard's panels in the order Grafana draws them.
 export function autoscaling(ctx: DashboardContext): DashboardDefinition {
     const ns = `namespace="${ctx.appsNamespace}"`;
     let builder = finbotDashboard(UID, "FinBot / Autoscaling and capacity")

@@ -57,6 +57,41 @@ function violations(files: string[]): string[] {
     });
 }
 
+/** Constructors longer than this many lines, and functions longer than LONG_FUNCTION, are reported. */
+const LONG_CONSTRUCTOR = 100;
+const LONG_FUNCTION = 120;
+
+/** Constructors and functions over their limit, unless a `// Long: <reason>` comment stands above them. */
+function overlong(file: string, text: string): string[] {
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+    const found: string[] = [];
+    const visit = (node: ts.Node) => {
+        const constructor = ts.isConstructorDeclaration(node);
+        const named =
+            ts.isFunctionDeclaration(node) ||
+            ts.isMethodDeclaration(node) ||
+            ((ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && ts.isVariableDeclaration(node.parent));
+        if (constructor || named) {
+            const lines =
+                source.getLineAndCharacterOfPosition(node.getEnd()).line - source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+            const holder = ts.isVariableDeclaration(node.parent) ? node.parent.parent.parent : node;
+            const comments = ts.getLeadingCommentRanges(text, holder.getFullStart()) ?? [];
+            const reason = comments.some((c) => /^\/\/ Long: \S/.test(text.slice(c.pos, c.end)));
+            if (lines > (constructor ? LONG_CONSTRUCTOR : LONG_FUNCTION) && !reason) {
+                const where = source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
+                const what = constructor
+                    ? "constructor"
+                    : ((node as ts.FunctionDeclaration).name?.getText(source) ??
+                      (node.parent as ts.VariableDeclaration).name.getText(source));
+                found.push(`${file}:${where} ${what}: ${lines} lines`);
+            }
+        }
+        ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+}
+
 describe("the codebase", () => {
     const files = ["components", "dashboards", "scripts", "policy"].flatMap(sourceFiles);
 
@@ -64,6 +99,20 @@ describe("the codebase", () => {
         assert.deepEqual(violations(files), []);
         // The check can fail: an area importing the platform is reported.
         assert.ok(FORBIDDEN.components.test(layer(path.join("components", "platform", "index.ts"))));
+    });
+
+    it(`keeps constructors within ${LONG_CONSTRUCTOR} lines and functions within ${LONG_FUNCTION}, unless a reason is written above`, () => {
+        assert.deepEqual(
+            files.flatMap((file) => overlong(file, readFileSync(path.join(PROJECT_DIR, file), "utf8"))),
+            [],
+        );
+        // The check can fail: a long constructor is reported, and a reason only excuses a function.
+        const body = (n: number) => Array.from({ length: n }, (_, i) => `        const x${i} = ${i};`).join("\n");
+        const long = `class A {\n    constructor() {\n${body(LONG_CONSTRUCTOR)}\n    }\n}\n// Long: a table.\nfunction f() {\n${body(LONG_FUNCTION)}\n}\nfunction g() {\n${body(LONG_FUNCTION)}\n}\n`;
+        assert.deepEqual(
+            overlong("x.ts", long).map((line) => line.split(":")[1].split(" ")[1]),
+            ["constructor", "g"],
+        );
     });
 
     it("documents every field of every component's Args", () => {

@@ -21,6 +21,24 @@ export interface EksClusterArgs {
     production: boolean;
 }
 
+/** Cluster-admin access entries for the given IAM roles (API authentication; no aws-auth ConfigMap). */
+export function adminAccessEntries(roleArns: string[]) {
+    return Object.fromEntries(
+        roleArns.map((arn, i) => [
+            `admin-${i + 1}`,
+            {
+                principalArn: arn,
+                accessPolicies: {
+                    admin: {
+                        policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                        accessScope: { type: "cluster" },
+                    },
+                },
+            },
+        ]),
+    );
+}
+
 /**
  * A VPC over the configured zones (private subnets for nodes and data stores, public ones for the
  * load balancers and NAT gateways), an EKS cluster reachable from the VPC and from the allowed
@@ -58,20 +76,7 @@ export class EksCluster extends pulumi.ComponentResource {
             },
             stateful,
         );
-        const admins = Object.fromEntries(
-            cluster.adminRoleArns.map((arn, i) => [
-                `admin-${i + 1}`,
-                {
-                    principalArn: arn,
-                    accessPolicies: {
-                        admin: {
-                            policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                            accessScope: { type: "cluster" },
-                        },
-                    },
-                },
-            ]),
-        );
+        const admins = adminAccessEntries(cluster.adminRoleArns);
         const { serviceRole, controlPlanePolicies } = this.controlPlaneRole(name, clusterName, tags);
         const eksCluster = new eks.Cluster(
             `${name}-eks`,

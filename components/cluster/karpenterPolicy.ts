@@ -18,6 +18,7 @@ export interface KarpenterPolicyArgs {
 }
 
 /** The controller's statements, scoped by the `kubernetes.io/cluster/<name>: owned` tag Karpenter sets on all it creates. */
+// Long: the policy document statement by statement, as IAM shows it.
 export function karpenterControllerStatements(a: KarpenterPolicyArgs): PolicyStatement[] {
     const ec2 = (resource: string) => pulumi.interpolate`arn:aws:ec2:${a.region}:*:${resource}`;
     const owned = `kubernetes.io/cluster/${a.clusterName}`;

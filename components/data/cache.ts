@@ -66,6 +66,14 @@ function redisExporter(image: string, address: pulumi.Input<string>): ExporterCo
     };
 }
 
+/** A changed redis.conf (a Secret) must roll the pod: a hash of it, leaving the passwords out. */
+export function redisConfChecksum(config: CacheConfig, users: Array<{ name: string; rules: string }>): string {
+    return createHash("sha256")
+        .update(redisConf({ cache: config, users: users.map((u) => ({ name: u.name, password: "", rules: u.rules })) }))
+        .digest("hex")
+        .slice(0, 16);
+}
+
 /**
  * Redis for sessions and query caching: in the cluster (StatefulSet, ACL users, memory policy,
  * redis_exporter) or ElastiCache (replication group, one node per zone, encrypted, failover, RBAC
@@ -158,11 +166,7 @@ export class Cache extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        // A changed redis.conf (Secret) rolls the pod; the hash leaves the passwords out.
-        const checksum = createHash("sha256")
-            .update(redisConf({ cache: config, users: users.map((u) => ({ name: u.name, password: "", rules: u.rules })) }))
-            .digest("hex")
-            .slice(0, 16);
+        const checksum = redisConfChecksum(config, users);
         const dataVolume = config.persistence ? [] : [{ name: "data", emptyDir: { sizeLimit: "256Mi" } }];
         new k8s.apps.v1.StatefulSet(
             `${name}-redis`,

@@ -136,7 +136,8 @@ export class Logging extends pulumi.ComponentResource {
         const users = this.users(name, args);
         const snapshots = this.snapshotTarget(name, args);
         const elasticsearch = this.elasticsearch(name, args, snapshots, [operator, ...Object.values(users).map((u) => u.secret)]);
-        this.kibanaAndLogstash(name, args, users, [operator, elasticsearch]);
+        this.kibanaServer(name, args, users, [operator, elasticsearch]);
+        this.logstash(name, args, users, [operator, elasticsearch]);
         this.filebeat(name, args, operator);
         if (config.apm.enabled) {
             const token = new random.RandomPassword(`${name}-apm-token`, { length: 32, special: false }, { parent: this });
@@ -387,11 +388,8 @@ export class Logging extends pulumi.ComponentResource {
         };
     }
 
-    /**
-     * Kibana (ECK's own service user; people read-only without a password when they came through
-     * single sign-on) and Logstash (writing FinBot's data streams as its own user, beats input over TLS).
-     */
-    private kibanaAndLogstash(
+    /** Kibana: ECK's own service user; people read-only without a password when they came through single sign-on. */
+    private kibanaServer(
         name: string,
         args: LoggingArgs,
         users: Record<EsClient, { secretName: string; secret: k8s.core.v1.Secret; password: pulumi.Output<string> }>,
@@ -450,7 +448,17 @@ export class Logging extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [...dependsOn, users.viewer.secret] },
         );
+    }
 
+    /** Logstash: writes FinBot's data streams as its own user; its beats input is TLS (internal CA). */
+    private logstash(
+        name: string,
+        args: LoggingArgs,
+        users: Record<EsClient, { secretName: string; secret: k8s.core.v1.Secret; password: pulumi.Output<string> }>,
+        dependsOn: pulumi.Resource[],
+    ): void {
+        const { config, namespace } = args;
+        const version = args.versions.elasticStack;
         const beatsTls = serverCertificate(
             `${name}-beats-tls`,
             {

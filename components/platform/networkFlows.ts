@@ -39,6 +39,7 @@ export function apiServerCidrs(config: PlatformConfig): string[] {
  * RabbitMQ operators' manifest creates). Within a namespace pods reach each other; across
  * namespaces, to the API server and out of the cluster only what is listed.
  */
+// Long: one table of every namespace's flows, read top to bottom (docs/network.md is generated from it).
 export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const ns = config.namespaces;
     const api: Peer = { cidrs: apiServerCidrs(config) };
