@@ -91,6 +91,9 @@ const ELASTIC_CONTAINER_SECURITY = {
     capabilities: { drop: ["ALL"] },
 };
 
+/** Each Elasticsearch client's user: its Secret (by name and resource) and generated password. */
+type EsUserSecrets = Record<EsClient, { secretName: string; secret: k8s.core.v1.Secret; password: pulumi.Output<string> }>;
+
 /**
  * Logs and traces on Elastic Cloud on Kubernetes: the ECK operator, Elasticsearch (zone-aware in
  * production, TLS from the internal CA, a user per client instead of `elastic`, nightly snapshots),
@@ -389,12 +392,7 @@ export class Logging extends pulumi.ComponentResource {
     }
 
     /** Kibana: ECK's own service user; people read-only without a password when they came through single sign-on. */
-    private kibanaServer(
-        name: string,
-        args: LoggingArgs,
-        users: Record<EsClient, { secretName: string; secret: k8s.core.v1.Secret; password: pulumi.Output<string> }>,
-        dependsOn: pulumi.Resource[],
-    ): void {
+    private kibanaServer(name: string, args: LoggingArgs, users: EsUserSecrets, dependsOn: pulumi.Resource[]): void {
         const { config, namespace } = args;
         const version = args.versions.elasticStack;
         const viewer = args.viewersBehindSso;
@@ -451,12 +449,7 @@ export class Logging extends pulumi.ComponentResource {
     }
 
     /** Logstash: writes FinBot's data streams as its own user; its beats input is TLS (internal CA). */
-    private logstash(
-        name: string,
-        args: LoggingArgs,
-        users: Record<EsClient, { secretName: string; secret: k8s.core.v1.Secret; password: pulumi.Output<string> }>,
-        dependsOn: pulumi.Resource[],
-    ): void {
+    private logstash(name: string, args: LoggingArgs, users: EsUserSecrets, dependsOn: pulumi.Resource[]): void {
         const { config, namespace } = args;
         const version = args.versions.elasticStack;
         const beatsTls = serverCertificate(

@@ -44,6 +44,16 @@ export const MANAGED_ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e296
 /** Hashed asset file names never change: cache them for a year, in CloudFront and in browsers. */
 export const STATIC_MAX_AGE_SECONDS = 31_536_000;
 
+/** A cache behaviour that passes every method through to a gateway origin, uncached, with the viewer's headers. */
+const passThrough = (targetOriginId: string) => ({
+    targetOriginId,
+    viewerProtocolPolicy: "redirect-to-https",
+    allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+    cachedMethods: ["GET", "HEAD"],
+    cachePolicyId: MANAGED_CACHING_DISABLED,
+    originRequestPolicyId: MANAGED_ALL_VIEWER_EXCEPT_HOST,
+});
+
 /**
  * The CDN in production: CloudFront in front of the load balancer, static asset paths from a
  * private, versioned, encrypted S3 bucket reached through origin access control, cached for a
@@ -78,31 +88,9 @@ export class Cdn extends pulumi.ComponentResource {
                     gatewayOrigin("gateway", args.originHost, args.originKey),
                     ...(args.rumOriginHost ? [gatewayOrigin("rum", args.rumOriginHost, args.originKey)] : []),
                 ],
-                defaultCacheBehavior: {
-                    targetOriginId: "gateway",
-                    viewerProtocolPolicy: "redirect-to-https",
-                    allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                    cachedMethods: ["GET", "HEAD"],
-                    cachePolicyId: MANAGED_CACHING_DISABLED,
-                    originRequestPolicyId: MANAGED_ALL_VIEWER_EXCEPT_HOST,
-                    responseHeadersPolicyId: apiHeaders.id,
-                    compress: true,
-                },
+                defaultCacheBehavior: { ...passThrough("gateway"), responseHeadersPolicyId: apiHeaders.id, compress: true },
                 orderedCacheBehaviors: [
-                    ...(args.rumOriginHost
-                        ? [
-                              {
-                                  pathPattern: "/intake/*",
-                                  targetOriginId: "rum",
-                                  viewerProtocolPolicy: "redirect-to-https",
-                                  allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                                  cachedMethods: ["GET", "HEAD"],
-                                  cachePolicyId: MANAGED_CACHING_DISABLED,
-                                  originRequestPolicyId: MANAGED_ALL_VIEWER_EXCEPT_HOST,
-                                  compress: false,
-                              },
-                          ]
-                        : []),
+                    ...(args.rumOriginHost ? [{ pathPattern: "/intake/*", ...passThrough("rum"), compress: false }] : []),
                     ...args.staticPaths.map((pathPattern) => ({
                         pathPattern,
                         targetOriginId: "assets",
