@@ -62,7 +62,31 @@ describe("traffic", () => {
             "prometheus.finbot.localtest.me",
             "alertmanager.finbot.localtest.me",
             "kibana.finbot.localtest.me",
+            "rum.finbot.localtest.me",
         ]);
+    });
+
+    it("serves every host an HTTPS route answers on with the gateway's certificate, in both stacks", () => {
+        for (const run of [dev, prod]) {
+            const names = inputs(run, "kubernetes:cert-manager.io/v1:Certificate", "finbot-traffic-certificate").spec.dnsNames as string[];
+            // Routes on the HTTPS listeners (the HTTP listener only redirects).
+            const hosts = run
+                .ofType(GW("HTTPRoute"))
+                .filter((r) => (r.inputs as Any).spec.parentRefs.some((p: Any) => p.sectionName === "https"))
+                .flatMap((r) => (r.inputs as Any).spec.hostnames ?? []);
+            assert.ok(hosts.length > 0);
+            assert.deepEqual(
+                hosts.filter((h: string) => !names.includes(h)),
+                [],
+                run.stack,
+            );
+        }
+    });
+
+    it("names the gateway's Service in staging only: renaming it in production would replace its load balancer", () => {
+        const service = (run: PlatformRun) => inputs(run, EG("EnvoyProxy"), "finbot-traffic-proxy").spec.provider.kubernetes.envoyService;
+        assert.equal(service(dev).name, "envoy-finbot");
+        assert.equal(service(prod).name, undefined);
     });
 
     it("in prod: an internet-facing NLB that admits only CloudFront, and an internal NLB for the operator UIs", () => {

@@ -102,7 +102,9 @@ export class Traffic extends pulumi.ComponentResource {
         };
         const publicHosts = args.services.filter((s) => s.public).map((s) => hostFor(s.name, config.domain));
         const uiHosts = args.uis.map((u) => hostFor(u.name, config.domain));
-        const certificate = this.certificate(name, args, [...publicHosts, ...uiHosts]);
+        // rum.<domain> too: browsers reach it, and so does CloudFront's "rum" origin, which checks the name.
+        const rumHosts = args.rum ? [hostFor(RUM_HOST, config.domain)] : [];
+        const certificate = this.certificate(name, args, [...publicHosts, ...uiHosts, ...rumHosts]);
         const publicGateway = this.gateway(name, args, {
             gateway: GATEWAY,
             internal: false,
@@ -278,8 +280,9 @@ export class Traffic extends pulumi.ComponentResource {
                             },
                             envoyPDB: config.gateway.replicas > 1 ? { maxUnavailable: 1 } : undefined,
                             envoyService: {
-                                // A fixed name: in-cluster checks resolve the gateway by it.
-                                name: gatewayServiceName(spec.gateway),
+                                // In staging a fixed name: the in-cluster page checks resolve the gateway by it. Not
+                                // in production, where renaming the Service would replace its load balancer.
+                                ...(production ? {} : { name: gatewayServiceName(spec.gateway) }),
                                 type: "LoadBalancer",
                                 // Keep client source IPs (rate limits, logs) and skip a hop.
                                 externalTrafficPolicy: "Local",
