@@ -6,6 +6,7 @@ import * as awsxEc2 from "@pulumi/awsx/ec2";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrust } from "../lib/iam";
 import { ClusterConfig } from "../config/cluster";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
@@ -211,12 +212,7 @@ export class EksCluster extends pulumi.ComponentResource {
             `${name}-control-plane`,
             {
                 description: `The EKS control plane of ${clusterName}`,
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        { Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
-                    ],
-                }),
+                assumeRolePolicy: serviceTrust("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]),
                 tags,
             },
             parent,
@@ -251,10 +247,7 @@ export function eksNodeRole(
         name,
         {
             description,
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+            assumeRolePolicy: serviceTrust("ec2.amazonaws.com", "sts:AssumeRole"),
             tags,
         },
         opts,

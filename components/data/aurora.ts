@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { DatabaseConfig } from "../config/data";
 import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
+import { serviceTrust } from "../lib/iam";
 import { exporterDeployment } from "./exporter";
 import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, passwordVariable, roleSecretName } from "./postgresRoles";
 import { JOB_CONTAINER_SECURITY, jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
@@ -52,9 +53,6 @@ const masterUsername = (database: string) => `${database}_admin`;
 
 /** Pods carrying this label get the security group the database admits (security groups for pods). */
 export const POSTGRES_CLIENT_LABEL = { "finbot.io/postgres-client": "true" };
-
-const trust = (principal: Record<string, string>, actions: string[] = ["sts:AssumeRole"]) =>
-    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: principal, Action: actions }] });
 
 /**
  * Aurora PostgreSQL: an encrypted cluster with a Multi-AZ writer and readers that Application
@@ -192,7 +190,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         const stateful = { parent: this, protect: args.production };
         const monitoringRole = new aws.iam.Role(
             `${name}-enhanced-monitoring`,
-            { assumeRolePolicy: trust({ Service: "monitoring.rds.amazonaws.com" }) },
+            { assumeRolePolicy: serviceTrust("monitoring.rds.amazonaws.com") },
             parent,
         );
         new aws.iam.RolePolicyAttachment(
@@ -363,7 +361,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             );
             return secret;
         });
-        const role = new aws.iam.Role(`${name}-proxy`, { assumeRolePolicy: trust({ Service: "rds.amazonaws.com" }) }, parent);
+        const role = new aws.iam.Role(`${name}-proxy`, { assumeRolePolicy: serviceTrust("rds.amazonaws.com") }, parent);
         new aws.iam.RolePolicy(
             `${name}-proxy-secrets`,
             {
@@ -569,7 +567,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             },
             parent,
         );
-        const role = new aws.iam.Role(`${name}-backup`, { assumeRolePolicy: trust({ Service: "backup.amazonaws.com" }) }, parent);
+        const role = new aws.iam.Role(`${name}-backup`, { assumeRolePolicy: serviceTrust("backup.amazonaws.com") }, parent);
         for (const [suffix, policy] of [
             ["backup", "AWSBackupServiceRolePolicyForBackup"],
             ["restore", "AWSBackupServiceRolePolicyForRestores"],

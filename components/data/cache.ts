@@ -66,6 +66,9 @@ function redisExporter(image: string, address: pulumi.Input<string>): ExporterCo
     };
 }
 
+/** A Redis user as the program generates it: its password still an output. */
+type CacheUser = Omit<RedisUser, "password"> & { password: pulumi.Output<string> };
+
 /** A changed redis.conf (a Secret) must roll the pod: a hash of it, leaving the passwords out. */
 export function redisConfChecksum(config: CacheConfig, users: Array<{ name: string; rules: string }>): string {
     return createHash("sha256")
@@ -87,7 +90,7 @@ export class Cache extends pulumi.ComponentResource {
 
     constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Cache", name, {}, opts);
-        const users: Array<{ name: string; password: pulumi.Output<string>; rules: string }> = [
+        const users: CacheUser[] = [
             ...args.consumers.map((c) => ({ name: c, rules: consumerAcl(c) })),
             { name: EXPORTER_USER, rules: EXPORTER_ACL },
             { name: HEALTHCHECK_USER, rules: HEALTHCHECK_ACL },
@@ -122,7 +125,7 @@ export class Cache extends pulumi.ComponentResource {
         this.registerOutputs({});
     }
 
-    private inCluster(name: string, args: CacheArgs, users: Array<{ name: string; password: pulumi.Output<string>; rules: string }>) {
+    private inCluster(name: string, args: CacheArgs, users: CacheUser[]) {
         const { config, namespace } = args;
         this.footprint.requests.push({ part: "Redis", pods: 1, ...config.resources.requests });
         const labels = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "finbot" };
@@ -246,7 +249,7 @@ export class Cache extends pulumi.ComponentResource {
      * ElastiCache with RBAC users (the default user disabled), reachable only from pods of the client
      * security group (security groups for pods), every rule its own resource.
      */
-    private elasticache(name: string, args: CacheArgs, users: Array<{ name: string; password: pulumi.Output<string>; rules: string }>) {
+    private elasticache(name: string, args: CacheArgs, users: CacheUser[]) {
         const { config, production } = args;
         const placement = args.aws;
         if (!placement) throw new Error("Cache: elasticache mode needs finbot:network and finbot:cluster (the config check requires them)");
@@ -366,11 +369,7 @@ export class Cache extends pulumi.ComponentResource {
     }
 
     /** The RBAC users (the required "default" one can do nothing) in one user group. */
-    private rbacUsers(
-        name: string,
-        engine: string,
-        users: Array<{ name: string; password: pulumi.Output<string>; rules: string }>,
-    ): aws.elasticache.UserGroup {
+    private rbacUsers(name: string, engine: string, users: CacheUser[]): aws.elasticache.UserGroup {
         const parent = { parent: this };
         // Every user group needs a user called "default": this one can do nothing.
         const rbac = [

@@ -53,6 +53,8 @@ export interface QueueArgs {
 }
 
 export const QUEUE_CLUSTER = "finbot-queue";
+/** The labels the operator gives the cluster's nodes (pods and Service). */
+const NODE_LABELS = { "app.kubernetes.io/name": QUEUE_CLUSTER };
 /** KEDA's user: reads queue lengths, consumes nothing. */
 export const KEDA_QUEUE_USER = "keda";
 
@@ -85,7 +87,6 @@ export class Queue extends pulumi.ComponentResource {
             { part: "RabbitMQ nodes", pods: config.replicas, ...config.resources.requests },
         );
         const host = `${QUEUE_CLUSTER}.${namespace}.svc.cluster.local`;
-        const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
 
         // Release manifests (CRDs, RBAC, Deployments) applied from the bytes checked against their pins.
         const manifest = (resource: string, pinned: PinnedManifest, dependsOn: pulumi.Resource[] = []) =>
@@ -115,7 +116,7 @@ export class Queue extends pulumi.ComponentResource {
         if (config.replicas > 1) {
             new k8s.policy.v1.PodDisruptionBudget(
                 `${name}-pdb`,
-                { metadata: { name: QUEUE_CLUSTER, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+                { metadata: { name: QUEUE_CLUSTER, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: NODE_LABELS } } },
                 { parent: this, dependsOn: [cluster] },
             );
         }
@@ -131,7 +132,6 @@ export class Queue extends pulumi.ComponentResource {
         dependsOn: pulumi.Resource[],
     ): k8s.apiextensions.CustomResource {
         const { config, namespace, production } = args;
-        const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
         const spreadKey = production ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname";
         return new k8s.apiextensions.CustomResource(
             `${name}-cluster`,
@@ -152,7 +152,7 @@ export class Queue extends pulumi.ComponentResource {
                             ? {
                                   podAntiAffinity: {
                                       requiredDuringSchedulingIgnoredDuringExecution: [
-                                          { topologyKey: spreadKey, labelSelector: { matchLabels: labels } },
+                                          { topologyKey: spreadKey, labelSelector: { matchLabels: NODE_LABELS } },
                                       ],
                                   },
                               }
@@ -237,14 +237,13 @@ export class Queue extends pulumi.ComponentResource {
     /** Prometheus scrapes the nodes over TLS, verifying them with the internal CA. */
     private metrics(name: string, args: QueueArgs, tlsSecret: string): void {
         const { namespace } = args;
-        const labels = { "app.kubernetes.io/name": QUEUE_CLUSTER };
         if (args.monitoringCrds) {
             serviceMonitor(
                 `${name}-service-monitor`,
                 {
                     name: QUEUE_CLUSTER,
                     namespace,
-                    selector: { matchLabels: labels },
+                    selector: { matchLabels: NODE_LABELS },
                     // The metrics listener is TLS-only too; Prometheus verifies it with the CA beside the certificate.
                     endpoints: [
                         {

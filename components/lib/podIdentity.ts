@@ -2,6 +2,7 @@
 // least-privilege policy. The pattern every AWS-reaching pod of the platform uses.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrust } from "./iam";
 
 /** An IAM policy statement. */
 export interface PolicyStatement {
@@ -13,10 +14,7 @@ export interface PolicyStatement {
 }
 
 /** Trust policy of a role that EKS Pod Identity hands to pods (the agent tags the session). */
-export const POD_IDENTITY_TRUST = JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-});
+export const POD_IDENTITY_TRUST = serviceTrust("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]);
 
 export interface PodIdentityArgs {
     /** The EKS cluster the association is made in. */
