@@ -15,9 +15,9 @@ export function allocationCost(selector = ""): string {
 }
 const ALLOCATION_COST = allocationCost();
 /** Hourly cost of every node. */
-export const NODE_COST = "sum(node_total_hourly_cost)";
+const NODE_COST = "sum(node_total_hourly_cost)";
 /** The Deployment (service or worker) a pod belongs to, from its `<deployment>-<replicaset>-<pod>` name. */
-export const byService = (expr: string) => `label_replace(${expr}, "service", "$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]{5}")`;
+const byService = (expr: string) => `label_replace(${expr}, "service", "$1", "pod", "(.+)-[a-z0-9]+-[a-z0-9]{5}")`;
 
 export function cost(appsNamespace: string): DashboardDefinition {
     const monthly = (expr: string) => `(${expr}) * ${HOURS_PER_MONTH}`;

@@ -6,7 +6,7 @@ import { DashboardDefinition, FOLDER, finbotDashboard, query, statPanel, timeser
 export const UID = "finbot-page-load";
 
 /** Last week's average p75 over the same week four weeks earlier: 0.5 is "50% faster". */
-export const monthOverMonth = (series: string) => `avg_over_time(${series}[1w]) / avg_over_time(${series}[1w] offset 4w)`;
+const monthOverMonth = (series: string) => `avg_over_time(${series}[1w]) / avg_over_time(${series}[1w] offset 4w)`;
 
 /** The recorded series the page-load rules write, per Web Vital (seconds). */
 export interface PageLoadSeries {

@@ -28,7 +28,7 @@ interface Options {
 const USAGE = "usage: npm run bench [-- --runs N] [--test-runs N] [--anchor <dir with app.ts>]   (N >= 1; --test-runs 0 skips the suite)";
 
 /** The options, or the problems with them (one line each). */
-export function parseOptions(argv: string[]): { ok: true; options: Options } | { ok: false; errors: string[] } {
+function parseOptions(argv: string[]): { ok: true; options: Options } | { ok: false; errors: string[] } {
     let values;
     try {
         ({ values } = parseArgs({

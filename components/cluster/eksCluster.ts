@@ -23,7 +23,7 @@ export interface EksClusterArgs {
 }
 
 /** Cluster-admin access entries for the given IAM roles (API authentication; no aws-auth ConfigMap). */
-export function adminAccessEntries(roleArns: string[]) {
+function adminAccessEntries(roleArns: string[]) {
     return Object.fromEntries(
         roleArns.map((arn, i) => [
             `admin-${i + 1}`,

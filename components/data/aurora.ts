@@ -198,7 +198,6 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             { role: monitoringRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole" },
             parent,
         );
-        // The writer and the minimum readers, one per zone; Application Auto Scaling adds readers up to the maximum.
         const zones = args.aws.network.availabilityZones;
         return Array.from(
             { length: 1 + a.readers.min },

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { CacheConfig } from "../config/data";
 import { containerResources } from "../config/primitives";
-import { podMonitor } from "../lib/cluster";
+import { clusterServiceHost, podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { AwsPlacement } from "./aurora";
 import { Connections, redisUrl } from "./connections";
@@ -70,7 +70,7 @@ function redisExporter(image: string, address: pulumi.Input<string>): ExporterCo
 type CacheUser = Omit<RedisUser, "password"> & { password: pulumi.Output<string> };
 
 /** A changed redis.conf (a Secret) must roll the pod: a hash of it, leaving the passwords out. */
-export function redisConfChecksum(config: CacheConfig, users: Array<{ name: string; rules: string }>): string {
+function redisConfChecksum(config: CacheConfig, users: Array<{ name: string; rules: string }>): string {
     return createHash("sha256")
         .update(redisConf({ cache: config, users: users.map((u) => ({ name: u.name, password: "", rules: u.rules })) }))
         .digest("hex")
@@ -242,7 +242,7 @@ export class Cache extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [conf, health, service] },
         );
-        return { host: pulumi.output(`redis.${namespace}.svc.cluster.local`), tls: false, inCluster: true };
+        return { host: pulumi.output(clusterServiceHost("redis", namespace)), tls: false, inCluster: true };
     }
 
     /**

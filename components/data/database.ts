@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { DatabaseConfig } from "../config/data";
 import { CertificateIssuer, INTERNAL_CA_FILE, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { podMonitor } from "../lib/cluster";
+import { clusterServiceHost, podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
 import { AuroraDatabase, AwsPlacement } from "./aurora";
@@ -117,7 +117,7 @@ export function consumerUrls(
  * The login roles CloudNativePG manages: each consumer's (readers of read-only consumers may read
  * every table), and the exporters', passwords from their Secrets.
  */
-export function cnpgManagedRoles(consumers: DatabaseArgs["consumers"]) {
+function cnpgManagedRoles(consumers: DatabaseArgs["consumers"]) {
     return [
         ...consumerRoles(consumers).map((r) => ({
             name: r.role,
@@ -141,7 +141,7 @@ export function cnpgManagedRoles(consumers: DatabaseArgs["consumers"]) {
 }
 
 /** Continuous WAL archiving and base backups into the object store at `endpoint`. */
-export function barmanBackup(endpoint: string) {
+function barmanBackup(endpoint: string) {
     return {
         retentionPolicy: BACKUP_RETENTION,
         barmanObjectStore: {
@@ -320,7 +320,7 @@ export class Database extends pulumi.ComponentResource {
             dependsOn: [database, ...roleSecrets],
         });
         this.monitors(name, args, clusterName);
-        const svc = (service: string) => `${service}.${namespace}.svc.cluster.local`;
+        const svc = (service: string) => clusterServiceHost(service, namespace);
         return {
             writer: svc(`${clusterName}-rw`),
             reader: svc(`${clusterName}-ro`),

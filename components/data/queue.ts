@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
 import { containerResources } from "../config/primitives";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { serviceMonitor } from "../lib/cluster";
+import { clusterServiceHost, serviceMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
 import { Connections, amqpUrl } from "./connections";
@@ -86,7 +86,7 @@ export class Queue extends pulumi.ComponentResource {
             { part: "RabbitMQ Cluster Operator", pods: 1, ...RABBITMQ_OPERATOR_REQUESTS },
             { part: "RabbitMQ nodes", pods: config.replicas, ...config.resources.requests },
         );
-        const host = `${QUEUE_CLUSTER}.${namespace}.svc.cluster.local`;
+        const host = clusterServiceHost(QUEUE_CLUSTER, namespace);
 
         // Release manifests (CRDs, RBAC, Deployments) applied from the bytes checked against their pins.
         const manifest = (resource: string, pinned: PinnedManifest, dependsOn: pulumi.Resource[] = []) =>

@@ -44,7 +44,7 @@ export function indexTemplate(logging: LoggingConfig): Record<string, unknown> {
 }
 
 /** The data stream APM Server writes browsers' page loads to (RUM transactions). */
-export const RUM_DATA_STREAM = "traces-apm.rum";
+const RUM_DATA_STREAM = "traces-apm.rum";
 
 /**
  * The `@custom` component template APM's own index template composes for RUM: it puts real

@@ -795,7 +795,7 @@ export function loggingRequests(config: LoggingConfig): RequestLine[] {
 }
 
 /** APM Server's RUM intake: browsers send without the secret token, only as the RUM agent, only for FinBot's web services, rate-limited. */
-export function rumSettings(rum: NonNullable<LoggingArgs["rum"]>): Record<string, unknown> {
+function rumSettings(rum: NonNullable<LoggingArgs["rum"]>): Record<string, unknown> {
     return {
         "apm-server.rum.enabled": true,
         "apm-server.rum.allow_origins": rum.allowedOrigins,

@@ -105,7 +105,7 @@ export function monitoringRuleGroups(args: {
 }
 
 /** What monitoring runs in the cluster, by part. */
-export function monitoringFootprint(config: MonitoringArgs["config"]): Footprint {
+function monitoringFootprint(config: MonitoringArgs["config"]): Footprint {
     return {
         requests: [
             { part: "Prometheus", pods: config.prometheus.replicas, ...config.prometheus.resources.requests },

@@ -5,13 +5,13 @@ import { PageConfig } from "../config/traffic";
 import { RuleGroup } from "./rules";
 
 /** What k6's browser check writes (remote write, trend stat p(75)), in seconds, with a `page` label. */
-export const CHECK_SERIES = { lcp: "k6_browser_web_vital_lcp_p75", ttfb: "k6_browser_web_vital_ttfb_p75" } as const;
+const CHECK_SERIES = { lcp: "k6_browser_web_vital_lcp_p75", ttfb: "k6_browser_web_vital_ttfb_p75" } as const;
 /** The recorded p75 per page, in seconds: the average of the last 15 minutes' runs (three at the default schedule). */
 export const PAGE_SERIES = { lcp: "finbot:page_lcp_seconds:p75", ttfb: "finbot:page_ttfb_seconds:p75" } as const;
 /** Each page's budget, in seconds. */
 export const BUDGET_SERIES = { lcp: "finbot:page_lcp_budget_seconds", ttfb: "finbot:page_ttfb_budget_seconds" } as const;
 /** How much slower than a week ago is a regression. */
-export const REGRESSION_FACTOR = 1.25;
+const REGRESSION_FACTOR = 1.25;
 
 const VITALS = { lcp: "Largest Contentful Paint", ttfb: "Time To First Byte" } as const;
 

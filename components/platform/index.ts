@@ -592,7 +592,7 @@ export function dataConsumers(config: PlatformConfig): DataConsumer[] {
 }
 
 /** The RUM agent's service name in FinBot's web app: the only one APM Server accepts anonymously. */
-export const RUM_SERVICE_NAME = "finbot-web";
+const RUM_SERVICE_NAME = "finbot-web";
 
 /** Whether browsers may send page loads (RUM on, APM and the gateway there), from which origins. */
 export function rumIntakeOf(config: PlatformConfig): { allowedOrigins: string[]; eventRateLimit: number; services: string[] } | undefined {

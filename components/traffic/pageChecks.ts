@@ -10,7 +10,7 @@ import { hardenedContainer } from "../lib/security";
 /** Pod label of the browser checks (network policies select it). */
 export const PAGE_CHECK_LABELS = { "app.kubernetes.io/name": "page-check" } as const;
 /** Loads per run: the run's p75 is over these. */
-export const LOADS_PER_RUN = 3;
+const LOADS_PER_RUN = 3;
 
 /** k6 thresholds from a page's budgets: the run fails when its p75 LCP or TTFB is over budget. */
 export function pageThresholds(page: PageConfig): Record<string, string[]> {

@@ -466,7 +466,7 @@ export class Traffic extends pulumi.ComponentResource {
                 spec: {
                     targetRefs: [{ group: "", kind: "Service", name: service.name }],
                     validation: {
-                        caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "finbot-gateway-backend-ca" }],
+                        caCertificateRefs: [{ group: "", kind: "ConfigMap", name: ca.metadata.name }],
                         hostname: `${service.name}.${service.namespace}.svc`,
                     },
                 },

@@ -61,7 +61,7 @@ export interface AutoscaledServiceArgs {
 }
 
 /** What the HPA scales on: requests per second per pod (when set), and CPU and memory utilization. */
-export function hpaMetrics(service: AutoscaledServiceArgs["service"]) {
+function hpaMetrics(service: AutoscaledServiceArgs["service"]) {
     return [
         ...(service.targets.requestsPerSecond
             ? [
@@ -119,7 +119,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                   )
                 : undefined;
 
-        this.deployment = this.deploymentOf(name, args, serviceAccount, secretEnv);
+        this.deployment = this.deploymentOf(name, args, metadata, serviceAccount, secretEnv);
 
         const kubeService = new k8s.core.v1.Service(
             name,
@@ -184,12 +184,12 @@ export class AutoscaledService extends pulumi.ComponentResource {
     private deploymentOf(
         name: string,
         args: AutoscaledServiceArgs,
+        metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> },
         serviceAccount: k8s.core.v1.ServiceAccount,
         secretEnv: k8s.core.v1.Secret | undefined,
     ): k8s.apps.v1.Deployment {
         const { service } = args;
-        const labels = serviceLabels(service.name, args.image);
-        const metadata = { name: service.name, namespace: args.namespace, labels };
+        const { labels } = metadata;
         return new k8s.apps.v1.Deployment(
             name,
             {

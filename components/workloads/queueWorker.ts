@@ -56,7 +56,7 @@ export class QueueWorker extends pulumi.ComponentResource {
         const { worker } = args;
         const labels = serviceLabels(worker.name, args.image);
         const metadata = { name: worker.name, namespace: args.namespace, labels };
-        const deployment = this.deploymentOf(name, args);
+        const deployment = this.deploymentOf(name, args, metadata);
 
         const auth = new k8s.apiextensions.CustomResource(
             `${name}-auth`,
@@ -116,10 +116,13 @@ export class QueueWorker extends pulumi.ComponentResource {
     }
 
     /** The worker's Deployment: no replica count (KEDA's), hardened, restarted when it hangs. */
-    private deploymentOf(name: string, args: QueueWorkerArgs): k8s.apps.v1.Deployment {
+    private deploymentOf(
+        name: string,
+        args: QueueWorkerArgs,
+        metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> },
+    ): k8s.apps.v1.Deployment {
         const { worker } = args;
-        const labels = serviceLabels(worker.name, args.image);
-        const metadata = { name: worker.name, namespace: args.namespace, labels };
+        const { labels } = metadata;
         const ca = caBundle(args.caConfigMap);
         const liveness = worker.health;
 

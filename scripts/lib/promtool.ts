@@ -57,7 +57,7 @@ export function promtoolTest(
 }
 
 /** A promtool unit test: its cases, evaluated every `evaluationInterval` against `groups` alone. */
-export interface PromtoolSuite {
+interface PromtoolSuite {
     groups: RuleGroup[];
     cases: PromtoolTestCase[];
     evaluationInterval?: string;
