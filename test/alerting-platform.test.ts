@@ -2,23 +2,16 @@
 // load) under synthetic series, checked by promtool: one invocation for every scenario of the
 // file, each scenario against the rule groups it exercises only. Its own file so that mocha runs
 // it beside the SLO scenarios (test/alerting.test.ts) in parallel.
-import * as assert from "node:assert/strict";
-import { PromtoolTestCase, checkedNames, groupsFor, promtoolTestAll, scratchDir } from "../scripts/lib/promtool";
-import { alertRuleGroups, sloTestService } from "./alertRules";
+import { PromtoolTestCase, scratchDir } from "../scripts/lib/promtool";
+import { PromtoolScenarios, alertRuleGroups, sloTestService } from "./alertRules";
 import { loadStackConfig } from "./harness";
 import { requireTool } from "./tools";
 
 describe("platform alerts (promtool)", function () {
     const dev = loadStackConfig("dev").config;
     const ns = dev.namespaces.apps;
-    const scenarios: Array<{ title: string; build: () => PromtoolTestCase[]; evaluationInterval: string }> = [];
-    let results: Array<{ passed: boolean; output: string }> = [];
-
-    /** A test: its cases run with all the others in `before`; the test reports its own. */
-    function scenario(title: string, build: () => PromtoolTestCase[], evaluationInterval = "1m") {
-        const index = scenarios.push({ title, build, evaluationInterval }) - 1;
-        it(title, () => assert.ok(results[index].passed, results[index].output));
-    }
+    const scenarios = new PromtoolScenarios();
+    const scenario = scenarios.add.bind(scenarios);
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
@@ -26,13 +19,7 @@ describe("platform alerts (promtool)", function () {
         const groups = (await alertRuleGroups({ ...dev, services: [sloTestService(dev)] }, "dev")).filter(
             (g) => !["red-api", "slo-api-availability", "slo-api-latency"].includes(g.name),
         );
-        results = promtoolTestAll(
-            scratchDir("platform-rules"),
-            scenarios.map(({ build, evaluationInterval }) => {
-                const cases = build();
-                return { groups: groupsFor(groups, checkedNames(cases)), cases, evaluationInterval };
-            }),
-        );
+        scenarios.run(scratchDir("platform-rules"), groups);
     });
     const base = { interval: "1m" };
 

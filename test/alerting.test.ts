@@ -5,18 +5,9 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { alertmanagerConfig } from "../components/monitoring";
-import { alertRuleGroups, sloTestService } from "./alertRules";
+import { PromtoolScenarios, alertRuleGroups, sloTestService } from "./alertRules";
 import { loadStackConfig } from "./harness";
-import {
-    PromtoolTestCase,
-    SCENARIOS,
-    checkedNames,
-    groupsFor,
-    promtoolTestAll,
-    scratchDir,
-    sloAlertCase,
-    writeRuleFile,
-} from "../scripts/lib/promtool";
+import { PromtoolTestCase, SCENARIOS, groupsFor, scratchDir, sloAlertCase, writeRuleFile } from "../scripts/lib/promtool";
 import { requireTool, run } from "./tools";
 
 describe("alert rules (promtool)", function () {
@@ -26,23 +17,11 @@ describe("alert rules (promtool)", function () {
     const ns = dev.namespaces.apps;
     // Every SLO scenario in one promtool invocation, each against the rules of its own objective's
     // alert only (not the 30-day and budget series the dashboards read).
-    const scenarios: Array<{ slo: "availability" | "latency"; cases: PromtoolTestCase[]; evaluationInterval: string }> = [];
-    let results: Array<{ passed: boolean; output: string }> = [];
+    const scenarios = new PromtoolScenarios();
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
-        const groups = await alertRuleGroups({ ...dev, services: [api] }, "dev");
-        results = promtoolTestAll(
-            scratchDir("rules"),
-            scenarios.map(({ slo, cases, evaluationInterval }) => ({
-                groups: groupsFor(
-                    groups.filter((g) => g.name === `slo-${api.name}-${slo}`),
-                    checkedNames(cases),
-                ),
-                cases,
-                evaluationInterval,
-            })),
-        );
+        scenarios.run(scratchDir("rules"), await alertRuleGroups({ ...dev, services: [api] }, "dev"));
     });
 
     for (const [stack, config] of [
@@ -90,11 +69,13 @@ describe("alert rules (promtool)", function () {
 
     for (const slo of ["availability", "latency"] as const) {
         describe(`${slo} SLO (99.9%)`, () => {
-            /** A scenario: run with the others in `before`; the test reports its own result. */
-            const scenario = (title: string, cases: PromtoolTestCase[], evaluationInterval = "1m") => {
-                const index = scenarios.push({ slo, cases, evaluationInterval }) - 1;
-                it(title, () => assert.ok(results[index].passed, results[index].output));
-            };
+            const scenario = (title: string, cases: PromtoolTestCase[], evaluationInterval = "1m") =>
+                scenarios.add(
+                    title,
+                    () => cases,
+                    evaluationInterval,
+                    (g) => g.name === `slo-${api.name}-${slo}`,
+                );
 
             scenario("a 100% outage pages within 2 minutes", [
                 sloAlertCase(api, ns, slo, SCENARIOS.outage, [

@@ -55,7 +55,7 @@ const canonical = (value: unknown): string =>
                 .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
                 .join(",")}}`
           : JSON.stringify(value);
-/** rabbitmqctl's `--formatter json` rows, each canonical, sorted: two nodes' answers compare. */
+/** rabbitmqctl's `--formatter json` rows, each canonical, sorted: the answers before and after the restore compare. */
 const rows = (result: Ctl) => (JSON.parse(ok(result)) as unknown[]).map(canonical).sort();
 /** A queue name inside a regular expression. */
 const re = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -237,13 +237,12 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
         ok(source!.reset()); // the broker's state is gone; only the export is left
         const emptied = JSON.parse(ok(source!.ctl(["list_queues", "name", "--formatter", "json"]))) as unknown[];
         assert.equal(emptied.length, 0, "reset left queues behind");
-        const fresh = source;
         const restoreStarted = Date.now();
-        ok(fresh!.ctl(["import_definitions", exported]));
-        let restored = await state(fresh!);
+        ok(source!.ctl(["import_definitions", exported]));
+        let restored = await state(source!);
         for (let i = 0; i < 20 && restored.queues.length < before_!.queues.length; i++) {
             await new Promise((r) => setTimeout(r, 250));
-            restored = await state(fresh!);
+            restored = await state(source!);
         }
         const importSeconds = (Date.now() - restoreStarted) / 1000;
         console.log(`      restore: export ${exportSeconds.toFixed(2)} s + import into the emptied node ${importSeconds.toFixed(2)} s`);
@@ -258,9 +257,9 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
             ([user, pass]) => `element(1, rabbit_access_control:check_user_pass_login(<<"${user}">>, <<"${pass}">>))`,
         );
         const [logins, counts, published] = await Promise.all([
-            fresh!.ctlAsync(["eval", `[${check.join(", ")}].`]),
-            fresh!.ctlAsync(["list_queues", "name", "messages"]),
-            amqp(fresh!, publisher, password(publisher), publish(queue.name, 1)),
+            source!.ctlAsync(["eval", `[${check.join(", ")}].`]),
+            source!.ctlAsync(["list_queues", "name", "messages"]),
+            amqp(source!, publisher, password(publisher), publish(queue.name, 1)),
         ]);
         assert.equal(ok(logins).replace(/\s+/g, ""), `[${[...users.map(() => "ok"), "refused"].join(",")}]`);
         // Definitions hold no messages: the queues come back empty, and take new payments.
