@@ -67,7 +67,7 @@ describe("cluster and nodes", () => {
         assert.equal(chart.values.nodeSelector["finbot.io/node-group"], "system");
         const identity = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-load-balancer-controller");
         assert.deepEqual([identity.namespace, identity.serviceAccount], ["kube-system", "aws-load-balancer-controller"]);
-        const statements = loadBalancerControllerStatements({ region: "r", account: "1" });
+        const statements = loadBalancerControllerStatements({ region: "r", account: "1", vpcId: "vpc-1" });
         for (const s of statements.filter((st) => st.Action.some((a) => /Delete|Modify|Set|RemoveTags/.test(a) && !/Listener/.test(a))))
             assert.ok(JSON.stringify(s.Condition ?? {}).includes("elbv2.k8s.aws/cluster"), s.Sid);
         assert.deepEqual(

@@ -389,6 +389,45 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        aws.iamTaggingScoped,
+        [
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: JSON.stringify({
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Action: ["ec2:CreateTags"],
+                            Resource: ["arn:x"],
+                            Condition: { StringEquals: { "ec2:CreateAction": "CreateSecurityGroup" } },
+                        },
+                        {
+                            Effect: "Allow",
+                            Action: ["iam:TagInstanceProfile"],
+                            Resource: ["arn:y"],
+                            Condition: { StringEquals: { "aws:ResourceTag/owner": "me", "aws:RequestTag/owner": "me" } },
+                        },
+                    ],
+                }),
+            }),
+        ],
+        [
+            // Tagging whatever the request names (a RequestTag alone does not say whose the resource is).
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: JSON.stringify({
+                    Statement: [
+                        {
+                            Sid: "TagAnything",
+                            Effect: "Allow",
+                            Action: ["elasticloadbalancing:AddTags"],
+                            Resource: ["arn:x"],
+                            Condition: { Null: { "aws:RequestTag/owner": "false" } },
+                        },
+                    ],
+                }),
+            }),
+        ],
+    ],
+    [
         aws.secretsRecoveryWindow,
         [resource("aws:secretsmanager/secret:Secret", { recoveryWindowInDays: 7 })],
         [resource("aws:secretsmanager/secret:Secret", { recoveryWindowInDays: 0 })],

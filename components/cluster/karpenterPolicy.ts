@@ -126,7 +126,7 @@ export function karpenterControllerStatements(a: KarpenterPolicyArgs): PolicySta
         {
             Sid: "CreateOwnInstanceProfiles",
             Effect: "Allow",
-            Action: ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
+            Action: ["iam:CreateInstanceProfile"],
             Resource: profile,
             Condition: {
                 StringEquals: { ...requestOwned, "aws:RequestTag/topology.kubernetes.io/region": a.region },
@@ -136,16 +136,27 @@ export function karpenterControllerStatements(a: KarpenterPolicyArgs): PolicySta
         {
             Sid: "ManageOwnInstanceProfiles",
             Effect: "Allow",
-            Action: [
-                "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:TagInstanceProfile",
-            ],
+            Action: ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
             Resource: profile,
             Condition: {
                 StringEquals: { [`aws:ResourceTag/${owned}`]: "owned", "aws:ResourceTag/topology.kubernetes.io/region": a.region },
                 StringLike: { "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*" },
+            },
+        },
+        {
+            // Tags only on profiles it owns, and only keeping them its own: never makes another profile "owned".
+            Sid: "TagOwnInstanceProfiles",
+            Effect: "Allow",
+            Action: ["iam:TagInstanceProfile"],
+            Resource: profile,
+            Condition: {
+                StringEquals: {
+                    [`aws:ResourceTag/${owned}`]: "owned",
+                    "aws:ResourceTag/topology.kubernetes.io/region": a.region,
+                    ...requestOwned,
+                    "aws:RequestTag/topology.kubernetes.io/region": a.region,
+                },
+                StringLike: { "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*" },
             },
         },
         { Sid: "ReadInstanceProfiles", Effect: "Allow", Action: ["iam:GetInstanceProfile", "iam:ListInstanceProfiles"], Resource: profile },

@@ -41,7 +41,11 @@ export class LoadBalancerController extends pulumi.ComponentResource {
                 namespace: NAMESPACE,
                 serviceAccount: SERVICE_ACCOUNT,
                 description: `The AWS Load Balancer Controller of ${args.clusterName}`,
-                statements: loadBalancerControllerStatements({ region, account: aws.getCallerIdentityOutput({}, parent).accountId }),
+                statements: loadBalancerControllerStatements({
+                    region,
+                    account: aws.getCallerIdentityOutput({}, parent).accountId,
+                    vpcId: args.vpcId,
+                }),
             },
             parent,
         );

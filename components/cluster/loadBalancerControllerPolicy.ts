@@ -7,7 +7,12 @@ import { PolicyStatement } from "../lib/podIdentity";
 /** The tag the controller puts on everything it creates. */
 const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 
-export function loadBalancerControllerStatements(a: { region: pulumi.Input<string>; account: pulumi.Input<string> }): PolicyStatement[] {
+export function loadBalancerControllerStatements(a: {
+    region: pulumi.Input<string>;
+    account: pulumi.Input<string>;
+    /** The cluster's VPC: the only one whose security groups it may open. */
+    vpcId: pulumi.Input<string>;
+}): PolicyStatement[] {
     const elb = (resource: string) => pulumi.interpolate`arn:aws:elasticloadbalancing:${a.region}:${a.account}:${resource}`;
     const securityGroups = pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:security-group/*`;
     const balancers = [elb("loadbalancer/net/*/*"), elb("loadbalancer/app/*/*"), elb("targetgroup/*/*")];
@@ -48,15 +53,27 @@ export function loadBalancerControllerStatements(a: { region: pulumi.Input<strin
         {
             Sid: "CreateOwnSecurityGroups",
             Effect: "Allow",
-            Action: ["ec2:CreateSecurityGroup", "ec2:CreateTags"],
+            Action: ["ec2:CreateSecurityGroup"],
             Resource: [securityGroups, pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:vpc/*`],
         },
         {
-            // Its own groups, and the nodes' rules that admit its load balancers.
+            // Tags only as it creates a group, carrying the cluster tag: never on another group.
+            Sid: "TagSecurityGroupsAsCreated",
+            Effect: "Allow",
+            Action: ["ec2:CreateTags"],
+            Resource: securityGroups,
+            Condition: {
+                StringEquals: { "ec2:CreateAction": "CreateSecurityGroup" },
+                Null: { [`aws:RequestTag/${CLUSTER_TAG}`]: "false" },
+            },
+        },
+        {
+            // Its own groups, and the nodes' rules that admit its load balancers: in the cluster's VPC only.
             Sid: "AdmitLoadBalancers",
             Effect: "Allow",
             Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
             Resource: securityGroups,
+            Condition: { ArnEquals: { "ec2:Vpc": pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:vpc/${a.vpcId}` } },
         },
         {
             Sid: "DeleteOwnSecurityGroups",
@@ -68,9 +85,20 @@ export function loadBalancerControllerStatements(a: { region: pulumi.Input<strin
         {
             Sid: "CreateTaggedLoadBalancers",
             Effect: "Allow",
-            Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags"],
+            Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
             Resource: balancers,
             Condition: { Null: { [`aws:RequestTag/${CLUSTER_TAG}`]: "false" } },
+        },
+        {
+            // Tags as it creates a load balancer or target group; afterwards only on its own (below).
+            Sid: "TagLoadBalancersAsCreated",
+            Effect: "Allow",
+            Action: ["elasticloadbalancing:AddTags"],
+            Resource: balancers,
+            Condition: {
+                StringEquals: { "elasticloadbalancing:CreateAction": ["CreateLoadBalancer", "CreateTargetGroup"] },
+                Null: { [`aws:RequestTag/${CLUSTER_TAG}`]: "false" },
+            },
         },
         {
             Sid: "ChangeOwnLoadBalancers",

@@ -197,6 +197,41 @@ export const iamNoWildcards: ResourceValidationPolicy = {
     }),
 };
 
+/** Actions that write tags, which other statements of a policy trust to mean "owned". */
+const TAG_WRITES = /^(ec2:CreateTags|iam:Tag[A-Za-z]+|elasticloadbalancing:AddTags)$/;
+
+/**
+ * Statements that may write tags on anything: a tag write must be tied to creating the resource
+ * (`...:CreateAction`) or to a resource already carrying a tag (`aws:ResourceTag/...`); otherwise
+ * a role scoped by tags can tag any resource as its own, then delete it.
+ */
+function unscopedTagWrites(policy: unknown): string[] {
+    if (typeof policy !== "string") return [];
+    const statements = [].concat(JSON.parse(policy).Statement ?? []) as Array<{
+        Sid?: string;
+        Effect?: string;
+        Action?: unknown;
+        Condition?: unknown;
+    }>;
+    return statements
+        .filter((s) => s.Effect === "Allow" && ([].concat(s.Action as never) as string[]).some((a) => TAG_WRITES.test(a)))
+        .filter((s) => {
+            const keys = Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((c) => Object.keys(c));
+            return !keys.some((k) => /:CreateAction$/.test(k) || k.startsWith("aws:ResourceTag/"));
+        })
+        .map((s) => `statement ${s.Sid ?? "(no Sid)"} may tag resources it neither creates nor owns`);
+}
+
+export const iamTaggingScoped: ResourceValidationPolicy = {
+    name: "iam-tag-writes-scoped",
+    description:
+        "Inline IAM policies write tags only while creating a resource or on resources already tagged as their own: tags are what the other statements trust.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
+        for (const problem of unscopedTagWrites(props.policy)) report(problem);
+    }),
+};
+
 export const secretsRecoveryWindow: ResourceValidationPolicy = {
     name: "secretsmanager-recovery-window",
     description: "Secrets Manager secrets can be recovered for at least 7 days after deletion.",

@@ -46,6 +46,7 @@ export const allPolicies: Policies = [
     aws.noPublicIngress,
     aws.noPublicIngressRules,
     aws.iamNoWildcards,
+    aws.iamTaggingScoped,
     aws.iamNoAdmin,
     aws.secretsRecoveryWindow,
     aws.cloudfrontHttps,
