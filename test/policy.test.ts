@@ -306,6 +306,7 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                 encryptionConfigKeyArn: "arn:aws:kms:eu-central-1:1:key/k",
                 enabledClusterLogTypes: ["api", "audit", "authenticator"],
                 authenticationMode: "API",
+                deletionProtection: true,
             }),
         ],
         [
@@ -317,6 +318,25 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                 authenticationMode: "API",
             }),
             resource("eks:index:Cluster", { endpointPublicAccess: false, enabledClusterLogTypes: ["api"], authenticationMode: "API" }),
+            // Hardened but for deletion protection.
+            resource("eks:index:Cluster", {
+                endpointPublicAccess: false,
+                encryptionConfigKeyArn: "arn:aws:kms:eu-central-1:1:key/k",
+                enabledClusterLogTypes: ["api", "audit", "authenticator"],
+                authenticationMode: "API",
+            }),
+        ],
+    ],
+    [
+        cluster.eksLogsRetained,
+        [
+            resource("eks:index:Cluster", { name: "finbot-prod" }),
+            resource("aws:cloudwatch/logGroup:LogGroup", { name: "/aws/eks/finbot-prod/cluster", retentionInDays: 365 }),
+        ],
+        [
+            resource("eks:index:Cluster", { name: "finbot-prod" }),
+            resource("aws:cloudwatch/logGroup:LogGroup", { name: "/aws/eks/finbot-prod/cluster", retentionInDays: 30 }, "short"),
+            resource("eks:index:Cluster", { name: "other" }, "unmanaged"),
         ],
     ],
     [
@@ -338,6 +358,10 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                     metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
                     blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: false } }],
                 },
+            }),
+            // IMDSv2, but no volumes declared: the AMI decides their encryption.
+            resource("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {
+                spec: { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } },
             }),
         ],
     ],
@@ -478,6 +502,16 @@ describe("policy pack", () => {
             assert.notDeepEqual(await violations(policy, failing), []);
         });
     }
+
+    it("reports a created cluster without deletion protection, and a node class that declares no volumes, each on its own", async () => {
+        const [clusters, nodeClasses] = [cluster.eksClusterHardened, cluster.karpenterNodesHardened].map(
+            (policy) => CASES.find(([p]) => p === policy)![2],
+        );
+        assert.deepEqual(await violations(cluster.eksClusterHardened, [clusters.at(-1)!]), ["the cluster has no deletion protection"]);
+        assert.deepEqual(await violations(cluster.karpenterNodesHardened, [nodeClasses.at(-1)!]), [
+            "no blockDeviceMappings: the AMI's defaults decide whether volumes are encrypted",
+        ]);
+    });
 
     for (const stack of ["dev", "prod"] as const) {
         it(`the real ${stack} plan has no mandatory violation (npm run policy)`, async () => {

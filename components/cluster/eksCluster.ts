@@ -13,7 +13,9 @@ import { podIdentity } from "../lib/podIdentity";
 import { SYSTEM_NODES, SYSTEM_TAINT } from "./nodePools";
 
 /** Every control-plane log: who called the API (audit), who was let in (authenticator), and why. */
-export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+/** How long the control plane's logs (the audit log among them) are kept: a year, as payment audits ask. */
+const CONTROL_PLANE_LOG_DAYS = 365;
 
 export interface EksClusterArgs {
     /** The validated `finbot:cluster` (create mode: name and zones given). */
@@ -67,17 +69,8 @@ export class EksCluster extends pulumi.ComponentResource {
 
         const vpc = this.vpc(name, cluster.vpcCidr, cluster.availabilityZones, production, tags);
 
-        const secretsKey = new aws.kms.Key(
-            `${name}-secrets`,
-            {
-                description: `Envelope encryption of ${clusterName}'s Kubernetes Secrets`,
-                enableKeyRotation: true,
-                deletionWindowInDays: 30,
-                tags,
-            },
-            stateful,
-        );
         const admins = adminAccessEntries(cluster.adminRoleArns);
+        const { secretsKey, logs } = this.keyAndLogs(name, clusterName, production, tags);
         const { serviceRole, controlPlanePolicies } = this.controlPlaneRole(name, clusterName, tags);
         const eksCluster = new eks.Cluster(
             `${name}-eks`,
@@ -106,7 +99,7 @@ export class EksCluster extends pulumi.ComponentResource {
                 deletionProtection: production,
                 tags,
             },
-            { ...stateful, dependsOn: controlPlanePolicies },
+            { ...stateful, dependsOn: [...controlPlanePolicies, logs] },
         );
 
         const nodeRole = eksNodeRole(`${name}-system-nodes`, `Nodes of ${clusterName}'s system node group`, tags, parent);
@@ -203,6 +196,28 @@ export class EksCluster extends pulumi.ComponentResource {
             { parent: this, dependsOn: [ebsCsi.association] },
         );
         return [podIdentityAgent, ebsCsiDriver];
+    }
+
+    /** The KMS key that envelope-encrypts Kubernetes Secrets, and the control plane's log group with its retention. */
+    private keyAndLogs(name: string, clusterName: string, production: boolean, tags: Record<string, string>) {
+        const stateful = { parent: this, protect: production };
+        const secretsKey = new aws.kms.Key(
+            `${name}-secrets`,
+            {
+                description: `Envelope encryption of ${clusterName}'s Kubernetes Secrets`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                tags,
+            },
+            stateful,
+        );
+        // EKS would create its log group without an expiry; it is created first, with one.
+        const logs = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { name: `/aws/eks/${clusterName}/cluster`, retentionInDays: CONTROL_PLANE_LOG_DAYS, tags },
+            { ...stateful, retainOnDelete: production },
+        );
+        return { secretsKey, logs };
     }
 
     /** The control plane's role: EKS, and the VPC resource controller that gives pods their own security groups. */

@@ -7,6 +7,7 @@ import { PolicyStatement } from "../lib/podIdentity";
 /** The tag the controller puts on everything it creates. */
 const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 
+// Long: the policy document statement by statement, as IAM shows it.
 export function loadBalancerControllerStatements(a: {
     region: pulumi.Input<string>;
     account: pulumi.Input<string>;

@@ -31,6 +31,7 @@ export const allPolicies: Policies = [
     isolation.grafanaNoAnonymous,
     isolation.priorityClassEverywhere,
     cluster.eksClusterHardened,
+    cluster.eksLogsRetained,
     cluster.karpenterNodesHardened,
     cluster.karpenterPoolsBounded,
     aws.rdsEncrypted,
