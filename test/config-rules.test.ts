@@ -167,6 +167,20 @@ describe("stack config rules", () => {
             ["none on a laptop cluster (Karpenter needs EKS)"],
         );
     });
+    it("names a missing cluster name once, and asks Karpenter on an existing cluster for its name and network", () => {
+        const problems = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
+            CONFIG_RULES.flatMap((rule) => rule.check(edited(stack, edit)).map((i) => `${i.path.join(".")}: ${i.message}`));
+        assert.deepEqual(
+            problems("prod", (c) => delete c.cluster.name).filter((p) => p.startsWith("cluster.name")),
+            ["cluster.name: the EKS cluster's name"],
+        );
+        const karpenter = problems("dev", (c) => (c.cluster = { mode: "existing", nodeAutoscaler: "karpenter" }));
+        assert.ok(karpenter.includes("cluster.name: the EKS cluster's name"), karpenter.join("\n"));
+        assert.ok(
+            karpenter.some((p) => p.startsWith("network: ") && p.includes("finbot:cluster.nodeAutoscaler karpenter")),
+            karpenter.join("\n"),
+        );
+    });
     it("look only at well-formed fields: a config of the wrong shape gives no crash", () => {
         for (const rule of CONFIG_RULES)
             rule.check({ services: "nope", workers: [null, 3], monitoring: 7, queue: { queues: "x" }, environment: "production" });

@@ -159,13 +159,14 @@ export const workerQueueExists: ConfigRule = {
 export const awsNetworkKnown: ConfigRule = {
     name: "aws-network-known",
     description:
-        "finbot:network is given wherever AWS resources need it (Aurora, ElastiCache, the CDN, production) unless the stack creates the cluster and its VPC.",
+        "finbot:network is given wherever AWS resources need it (Aurora, ElastiCache, the CDN, Karpenter, production) unless the stack creates the cluster and its VPC.",
     check(c) {
         if (c.network !== undefined || c.cluster?.mode === "create") return [];
         const needs = [
             c.database?.enabled !== false && c.database?.mode === "aurora" ? "finbot:database.mode aurora" : undefined,
             c.cache?.enabled !== false && c.cache?.mode === "elasticache" ? "finbot:cache.mode elasticache" : undefined,
             c.traffic?.enabled !== false && c.traffic?.cdn?.enabled ? "finbot:traffic.cdn" : undefined,
+            c.cluster?.nodeAutoscaler === "karpenter" ? "finbot:cluster.nodeAutoscaler karpenter" : undefined,
         ].filter((n): n is string => n !== undefined);
         if (needs.length > 0)
             return [{ path: ["network"], input: undefined, message: `the AWS network ids (needed by ${needs.join(" and ")})` }];
@@ -212,10 +213,13 @@ export const auroraResilience: ConfigRule = {
 
 export const eksForAws: ConfigRule = {
     name: "eks-for-aws",
-    description: "AWS-managed stores and production run on EKS with a named cluster: their clients get pod identities there.",
+    description:
+        "AWS-managed stores, Karpenter, a created cluster and production run on EKS with a named cluster: their clients get pod identities there.",
     check(c) {
         const needs =
             production(c) ||
+            c.cluster?.mode === "create" ||
+            c.cluster?.nodeAutoscaler === "karpenter" ||
             (c.database?.enabled !== false && c.database?.mode === "aurora") ||
             (c.cache?.enabled !== false && c.cache?.mode === "elasticache");
         if (!needs) return [];
@@ -236,7 +240,7 @@ export const eksForAws: ConfigRule = {
 export const clusterCreated: ConfigRule = {
     name: "cluster-created",
     description:
-        "A cluster the stack creates has a name and zones (three in production), brings its own VPC (finbot:network is refused), and pins the AMI of Karpenter's nodes in production.",
+        "A cluster the stack creates has zones (three in production; its name is eks-for-aws's), brings its own VPC (finbot:network is refused), and pins the AMI of Karpenter's nodes in production.",
     check(c) {
         const cluster = c.cluster ?? {};
         const issues: RuleIssue[] = [];
@@ -247,7 +251,6 @@ export const clusterCreated: ConfigRule = {
                     input: c.network,
                     message: "nothing in create mode (finbot:cluster.mode create makes the VPC; remove finbot:network)",
                 });
-            if (cluster.name === undefined) issues.push({ path: ["cluster", "name"], input: undefined, message: "the EKS cluster's name" });
             const zones = cluster.availabilityZones;
             if (!Array.isArray(zones))
                 issues.push({ path: ["cluster", "availabilityZones"], input: zones, message: "the zones of the VPC's subnets" });
