@@ -19,12 +19,12 @@ export function pageLoad(args: { series: PageLoadSeries; kibanaUrl?: string; cdn
     const vital = (name: string, series: string, budget: string, what: string) =>
         timeseriesPanel(
             `p75 ${name} per page`,
-            `${what} at the 75th percentile of the last 15 minutes' checks, and the page's budget (dashed).`,
+            `${what} at the 75th percentile of the last 15 minutes' checks, and the page's budget.`,
             "s",
             [query(series, "{{page}}"), query(budget, "{{page}} budget")],
         );
     const notes = [
-        "**Synthetic**: k6 with Chromium loads each page three times per run (every 5 minutes), " +
+        "**Synthetic**: k6 with Chromium loads each page a few times per run, on the schedule of finbot:traffic.pageChecks, " +
             (args.cdn ? "through CloudFront as users do." : "through the gateway."),
         "**Real users**: the Elastic RUM agent in FinBot's web app sends page loads to APM Server; " +
             (args.kibanaUrl

@@ -10,7 +10,7 @@ import { serviceTrust } from "../lib/iam";
 import { ClusterConfig } from "../config/cluster";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
-import { SYSTEM_NODES, SYSTEM_TAINT } from "./nodePools";
+import { SYSTEM_NODES, SYSTEM_TAINT, clusterTags } from "./nodePools";
 
 /** Every control-plane log: who called the API (audit), who was let in (authenticator), and why. */
 const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
@@ -27,8 +27,9 @@ export interface EksClusterArgs {
 /** Cluster-admin access entries for the given IAM roles (API authentication; no aws-auth ConfigMap). */
 function adminAccessEntries(roleArns: string[]) {
     return Object.fromEntries(
-        roleArns.map((arn, i) => [
-            `admin-${i + 1}`,
+        // Keyed by the role's name, not its position: removing one role leaves the others' entries alone.
+        roleArns.map((arn) => [
+            `admin-${arn.split("/").pop()}`,
             {
                 principalArn: arn,
                 accessPolicies: {
@@ -65,7 +66,7 @@ export class EksCluster extends pulumi.ComponentResource {
         const clusterName = cluster.name;
         const parent = { parent: this };
         const stateful = { parent: this, protect: production };
-        const tags = { "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" };
+        const tags = clusterTags(clusterName);
 
         const vpc = this.vpc(name, cluster.vpcCidr, cluster.availabilityZones, production, tags);
 

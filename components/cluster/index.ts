@@ -1,4 +1,4 @@
 export { EksCluster, EksClusterArgs } from "./eksCluster";
 export { Karpenter, KarpenterArgs } from "./karpenter";
 export { LoadBalancerController, LoadBalancerControllerArgs } from "./loadBalancerController";
-export { POOL_KEY, servicesPoolPlacement } from "./nodePools";
+export { servicesPoolPlacement } from "./nodePools";

@@ -12,10 +12,10 @@ import { PLATFORM_CRITICAL } from "../lib/priority";
 import { eksNodeRole } from "./eksCluster";
 import { INTERRUPTION_EVENTS, karpenterControllerStatements } from "./karpenterPolicy";
 import { PoolName } from "../config/nodeCapacity";
-import { NODE_CLASS, SYSTEM_NODES, nodeClassSpec, nodePoolSpecs } from "./nodePools";
+import { NODE_CLASS, SYSTEM_NODES, clusterTags, nodeClassSpec, nodePoolSpecs } from "./nodePools";
 
 /** The controller's service account (its pod identity is bound to it). */
-export const KARPENTER_SERVICE_ACCOUNT = "karpenter";
+const KARPENTER_SERVICE_ACCOUNT = "karpenter";
 
 export interface KarpenterArgs {
     /** The validated `finbot:cluster`. */
@@ -54,7 +54,7 @@ export class Karpenter extends pulumi.ComponentResource {
         const parent = { parent: this };
         const clusterName = cluster.name;
         if (!clusterName) throw new Error("Karpenter: finbot:cluster.name (the config check requires it)");
-        const tags = { "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" };
+        const tags = clusterTags(clusterName);
 
         const queue = this.interruptionQueue(name, tags);
 

@@ -4,6 +4,9 @@ import { ClusterConfig } from "../config/cluster";
 import { PoolName } from "../config/nodeCapacity";
 
 /** Node label and taint key of the pools: FinBot's services and workers tolerate and select `services`. */
+/** The AWS tags of everything the cluster's stack creates for it. */
+export const clusterTags = (clusterName: string) => ({ "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" });
+
 export const POOL_KEY = "finbot.io/pool";
 /** The node class every pool launches from. */
 export const NODE_CLASS = "finbot";
@@ -99,6 +102,6 @@ export function nodeClassSpec(args: {
                 ebs: { volumeSize: "100Gi", volumeType: "gp3", encrypted: true, deleteOnTermination: true },
             },
         ],
-        tags: { "finbot.io/cluster": args.clusterName, "app.kubernetes.io/part-of": "finbot" },
+        tags: clusterTags(args.clusterName),
     };
 }

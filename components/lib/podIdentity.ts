@@ -14,7 +14,7 @@ export interface PolicyStatement {
 }
 
 /** Trust policy of a role that EKS Pod Identity hands to pods (the agent tags the session). */
-export const POD_IDENTITY_TRUST = serviceTrust("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]);
+const POD_IDENTITY_TRUST = serviceTrust("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]);
 
 export interface PodIdentityArgs {
     /** The EKS cluster the association is made in. */
