@@ -77,6 +77,13 @@ describe("page load", () => {
             assert.match(route.hostnames[0], /^rum\./);
             assert.deepEqual(route.rules[0].matches, [{ path: { type: "PathPrefix", value: "/intake/" } }]);
             assert.deepEqual(route.rules[0].backendRefs, [{ name: "apm-apm-http", port: 8200 }]);
+            const limit = inputs(
+                run,
+                "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy",
+                "finbot-traffic-rum-rate-limit",
+            ).spec;
+            assert.deepEqual(limit.targetRefs, [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "rum-intake" }]);
+            assert.equal(limit.rateLimit.local.rules[0].limit.requests, run.config.traffic.rateLimitPerSecond);
             const tls = inputs(run, "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy", "finbot-traffic-rum-backend-tls").spec;
             assert.equal(tls.validation.hostname, "apm-apm-http.finbot-logging.svc");
         }

@@ -299,6 +299,29 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        isolation.publicIntakeRateLimited,
+        [
+            resource("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", {
+                metadata: { name: "rum-intake", namespace: "logs" },
+                spec: { rules: [{ matches: [{ path: { type: "PathPrefix", value: "/intake/" } }] }] },
+            }),
+            resource(
+                "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy",
+                {
+                    metadata: { name: "rum-intake", namespace: "logs" },
+                    spec: { targetRefs: [{ kind: "HTTPRoute", name: "rum-intake" }], rateLimit: { type: "Local" } },
+                },
+                "limit",
+            ),
+        ],
+        [
+            resource("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", {
+                metadata: { name: "rum-intake", namespace: "logs" },
+                spec: { rules: [{ matches: [{ path: { type: "PathPrefix", value: "/intake/" } }] }] },
+            }),
+        ],
+    ],
+    [
         cluster.eksClusterHardened,
         [
             resource("eks:index:Cluster", {

@@ -452,6 +452,24 @@ export class Traffic extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [gateway.resource] },
         );
+        // Anonymous and public: the gateway bounds the intake too (APM Server's own limit is per client IP,
+        // which the client's X-Forwarded-For can vary).
+        new k8s.apiextensions.CustomResource(
+            `${name}-rum-rate-limit`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "BackendTrafficPolicy",
+                metadata: { name: "rum-intake", namespace: service.namespace },
+                spec: {
+                    targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "rum-intake" }],
+                    rateLimit: {
+                        type: "Local",
+                        local: { rules: [{ limit: { requests: args.config.rateLimitPerSecond, unit: "Second" } }] },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [route] },
+        );
         const ca = new k8s.core.v1.ConfigMap(
             `${name}-rum-ca`,
             { metadata: { name: "finbot-gateway-backend-ca", namespace: service.namespace }, data: { "ca.crt": rum.caCertPem } },

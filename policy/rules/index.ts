@@ -28,6 +28,7 @@ export const allPolicies: Policies = [
     isolation.noAdminForApps,
     isolation.rabbitmqTlsOnly,
     isolation.apmAnonymousRumOnly,
+    isolation.publicIntakeRateLimited,
     isolation.grafanaNoAnonymous,
     isolation.priorityClassEverywhere,
     cluster.eksClusterHardened,

@@ -158,6 +158,28 @@ export const apmAnonymousRumOnly: ResourceValidationPolicy = {
     },
 };
 
+export const publicIntakeRateLimited: StackValidationPolicy = {
+    name: "public-intake-rate-limited",
+    description: "Every route to an anonymous intake (a path under /intake/, such as APM Server's RUM) is rate-limited at the gateway.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const limited = ofType(args.resources, "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy")
+            .filter((p) => p.props.spec?.rateLimit)
+            .flatMap((p) =>
+                (p.props.spec.targetRefs ?? [])
+                    .filter((t: { kind?: string }) => t.kind === "HTTPRoute")
+                    .map((t: { name?: string }) => `${p.props.metadata?.namespace}/${t.name}`),
+            );
+        for (const route of ofType(args.resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) {
+            const intake = (route.props.spec?.rules ?? []).some((r: { matches?: Array<{ path?: { value?: string } }> }) =>
+                (r.matches ?? []).some((m) => String(m.path?.value ?? "").startsWith("/intake")),
+            );
+            const id = `${route.props.metadata?.namespace}/${route.props.metadata?.name}`;
+            if (intake && !limited.includes(id)) report(`HTTPRoute ${id} takes anonymous intake without a gateway rate limit`);
+        }
+    },
+};
+
 export const grafanaNoAnonymous: ResourceValidationPolicy = {
     name: "grafana-no-anonymous-access",
     description: "Grafana (kube-prometheus-stack values) allows no anonymous access and no sign-up.",
