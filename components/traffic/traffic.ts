@@ -61,6 +61,9 @@ interface GatewayRef {
     resource: pulumi.Resource;
 }
 
+/** Envoy's local rate limit: so many requests a second per gateway replica. */
+const localRateLimit = (perSecond: number) => ({ type: "Local", local: { rules: [{ limit: { requests: perSecond, unit: "Second" } }] } });
+
 /**
  * Traffic: Envoy Gateway (Gateway API) behind the cloud load balancer, TLS from cert-manager (ACME
  * in production, self-signed in staging), HTTPRoutes with timeouts, retries and rate limits for
@@ -384,10 +387,7 @@ export class Traffic extends pulumi.ComponentResource {
                             retryOn: { triggers: ["connect-failure", "refused-stream"] },
                             perRetry: { timeout: "5s", backOff: { baseInterval: "100ms", maxInterval: "1s" } },
                         },
-                        rateLimit: {
-                            type: "Local",
-                            local: { rules: [{ limit: { requests: config.rateLimitPerSecond, unit: "Second" } }] },
-                        },
+                        rateLimit: localRateLimit(config.rateLimitPerSecond),
                     },
                 },
                 { parent: this, dependsOn: [route] },
@@ -462,10 +462,7 @@ export class Traffic extends pulumi.ComponentResource {
                 metadata: { name: "rum-intake", namespace: service.namespace },
                 spec: {
                     targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: "rum-intake" }],
-                    rateLimit: {
-                        type: "Local",
-                        local: { rules: [{ limit: { requests: args.config.rateLimitPerSecond, unit: "Second" } }] },
-                    },
+                    rateLimit: localRateLimit(args.config.rateLimitPerSecond),
                 },
             },
             { parent: this, dependsOn: [route] },

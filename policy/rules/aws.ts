@@ -173,11 +173,23 @@ export const iamNoAdmin: ResourceValidationPolicy = {
 /** Read-only actions IAM cannot scope to a resource: `*` is their only Resource (EC2's and ELB's Describe calls, the price list). */
 const UNSCOPED_READS = /^(ec2:Describe[A-Za-z]+|elasticloadbalancing:Describe[A-Za-z]+|pricing:GetProducts)$/;
 
-function wildcardProblems(policy: unknown): string[] {
+interface Statement {
+    Sid?: string;
+    Effect?: string;
+    Action?: unknown;
+    Resource?: unknown;
+    Condition?: unknown;
+}
+
+/** The Allow statements of an IAM policy document (a JSON string; anything else has none). */
+function allowStatements(policy: unknown): Statement[] {
     if (typeof policy !== "string") return [];
-    const statements = [].concat(JSON.parse(policy).Statement ?? []) as Array<{ Effect?: string; Action?: unknown; Resource?: unknown }>;
+    return ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]).filter((s) => s.Effect === "Allow");
+}
+
+function wildcardProblems(policy: unknown): string[] {
     const problems: string[] = [];
-    for (const s of statements.filter((x) => x.Effect === "Allow")) {
+    for (const s of allowStatements(policy)) {
         if ([].concat(s.Action as never).some((a: string) => a === "*" || a.endsWith(":*")))
             problems.push("a statement allows every action");
         const actions = [].concat(s.Action as never) as string[];
@@ -206,15 +218,8 @@ const TAG_WRITES = /^(ec2:CreateTags|iam:Tag[A-Za-z]+|elasticloadbalancing:AddTa
  * a role scoped by tags can tag any resource as its own, then delete it.
  */
 function unscopedTagWrites(policy: unknown): string[] {
-    if (typeof policy !== "string") return [];
-    const statements = [].concat(JSON.parse(policy).Statement ?? []) as Array<{
-        Sid?: string;
-        Effect?: string;
-        Action?: unknown;
-        Condition?: unknown;
-    }>;
-    return statements
-        .filter((s) => s.Effect === "Allow" && ([].concat(s.Action as never) as string[]).some((a) => TAG_WRITES.test(a)))
+    return allowStatements(policy)
+        .filter((s) => ([].concat(s.Action as never) as string[]).some((a) => TAG_WRITES.test(a)))
         .filter((s) => {
             const keys = Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((c) => Object.keys(c));
             return !keys.some((k) => /:CreateAction$/.test(k) || k.startsWith("aws:ResourceTag/"));
