@@ -218,13 +218,17 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
     });
 
     it("dead-letters a payment its worker rejects into the queue's DLQ", async () => {
-        // Dead-lettering is asynchronous (here from 0.1 to 5 s): after the worker's reject, the
-        // queues' lengths, read in the broker (the session runs there), every 100 ms for at most 20 s.
+        // Dead-lettering is asynchronous (here from 0.1 to 5 s), and a quorum queue's length is
+        // counted on the broker's tick, late under load: after the worker's reject, the queues'
+        // lengths, read in the broker (the session runs there), every 100 ms until the DLQ holds
+        // the payment and the source the rest, for at most 20 s.
         const length = (name: string) =>
             `fun() -> {ok, Q} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"${name}">>)), ` +
             "[{messages, N}] = rabbit_amqqueue:info(Q, [messages]), N end";
         const lengths = `Dlq = ${length(`${queue.name}.dlq`)}, Source = ${length(queue.name)}`;
-        const wait = "Wait = fun W(0) -> ok; W(I) -> case Dlq() of 0 -> timer:sleep(100), W(I - 1); _ -> ok end end";
+        const wait =
+            "Wait = fun W(0) -> ok; W(I) -> " +
+            `case {Dlq(), Source()} of {1, ${queue.maxLength}} -> ok; _ -> timer:sleep(100), W(I - 1) end end`;
         const body = `begin ${lengths}, ${wait}, Rejected = ${rejectOne(queue.name)}, Wait(200), {Rejected, Dlq(), Source()} end`;
         assert.equal(ok(await amqp(source!, worker, password(worker), body)), `{rejected,1,${queue.maxLength}}`);
     });
