@@ -157,17 +157,19 @@ export function writePlan(run: PlatformRun, outDir: string, placeholders: string
         writeFileSync(path.join(outDir, file), text);
         written.push(file);
     };
-    const doc = planDocument(run);
+    const doc = planDocument(run) as { resources: Array<{ inputs: Record<string, unknown> }> };
     write("plan.json", `${JSON.stringify(doc, null, 2)}\n`);
+    // Redacted once, for plan.json and the files written from the same inputs.
+    const redactedInputs = new Map(run.resources.map((resource, i) => [resource, doc.resources[i].inputs]));
     const fingerprints = secretFingerprints(run);
     write("fingerprints.json", `${JSON.stringify(fingerprints, null, 2)}\n`);
     for (const resource of run.kubernetesObjects()) {
-        const inputs = redactSecrets(resource.inputs) as Record<string, unknown>;
+        const inputs = redactedInputs.get(resource)!;
         const metadata = { ...(inputs.metadata as object), ...(redactSecrets(resource.state.metadata) as object) };
         write(path.join("manifests", manifestFileName(resource)), toYaml({ ...inputs, metadata }));
     }
     for (const release of run.ofType("kubernetes:helm.sh/v3:Release")) {
-        const values = redactSecrets(release.inputs.values ?? {});
+        const values = redactedInputs.get(release)!.values ?? {};
         const header = `# chart ${String(release.inputs.chart)} ${String(release.inputs.version)} from ${String((release.inputs.repositoryOpts as { repo?: string } | undefined)?.repo ?? "")}\n`;
         write(path.join("helm", `${fileSafe(release.name)}.yaml`), header + toYaml(values));
     }
@@ -189,16 +191,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return 2;
     }
     // Where it would write, checked before anything runs.
-    const problems = args.targets.flatMap((t) => {
-        const problem = outputDirProblem(t.out, cwd, PLAN_ENTRIES, "plan.json");
-        const parent = args.targets.length > 1 ? unsafeLocation(path.dirname(t.out), cwd) : undefined;
-        const againstMissing = t.against !== undefined && !existsSync(path.resolve(cwd, t.against, "plan.json"));
-        return [
-            ...(parent ? [`--out ${parent}`] : []),
-            ...(problem ? [`--out ${problem}`] : []),
-            ...(againstMissing ? [`--against ${t.against} holds no plan.json`] : []),
-        ];
-    });
+    // Several stacks share the folder that holds theirs (--out).
+    const parents = args.targets.length > 1 ? [...new Set(args.targets.map((t) => path.dirname(t.out)))] : [];
+    const problems = [
+        ...parents.flatMap((parent) => {
+            const unsafe = unsafeLocation(parent, cwd);
+            return unsafe ? [`--out ${unsafe}`] : [];
+        }),
+        ...args.targets.flatMap((t) => {
+            const problem = outputDirProblem(t.out, cwd, PLAN_ENTRIES, "plan.json");
+            const againstMissing = t.against !== undefined && !existsSync(path.resolve(cwd, t.against, "plan.json"));
+            return [...(problem ? [`--out ${problem}`] : []), ...(againstMissing ? [`--against ${t.against} holds no plan.json`] : [])];
+        }),
+    ];
     if (problems.length > 0) {
         for (const problem of [...new Set(problems)]) io.err(`plan: ${problem}`);
         return 2;

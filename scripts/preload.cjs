@@ -1,18 +1,24 @@
 // What Node loads first for the project's own tools (`node --require ./scripts/preload.cjs`: the
-// npm scripts and the tests). Two things, both for start-up time (docs/benchmarks.md):
+// npm scripts and the tests). All of it is for start-up time (docs/benchmarks.md); none of it
+// changes what the program does, and `pulumi up` runs without it:
 // - The project's TypeScript: each .ts file is compiled by esbuild (types stripped, imports made
 //   requires, as tsconfig.json says) and cached under node_modules/.cache; JavaScript is left to
 //   Node. A general loader such as tsx also scans every one of the SDKs' ~1,300 JavaScript
 //   modules for ES module syntax, which was a third of a plan's start-up.
+// - The SDKs' JavaScript: V8's compiled code is cached beside it, so that later runs skip parsing.
+// - The Pulumi SDKs' namespaces (`aws.rds`, `k8s.apps`) load when first used: the AWS SDK's root
+//   loads all of its ~250 services where the program uses a dozen.
 // - The TypeScript compiler, loaded by the Pulumi SDK, only when something uses it (below).
 "use strict";
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
 const Module = require("node:module");
 const path = require("node:path");
+const vm = require("node:vm");
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "finbot-ts");
+const CODE_CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "finbot-v8");
 const tsconfigRaw = readFileSync(path.join(PROJECT_DIR, "tsconfig.json"), "utf8");
 const OPTIONS = { loader: "ts", format: "cjs", target: "es2022", platform: "node", sourcemap: "inline", tsconfigRaw };
 const OPTIONS_KEY = `${require("esbuild/package.json").version}\0${JSON.stringify(OPTIONS)}`;
@@ -26,18 +32,89 @@ function compile(source, filename) {
     } catch {
         // esbuild itself only when there is something to compile.
         const { code } = require("esbuild").transformSync(source, { ...OPTIONS, sourcefile: filename });
-        // Written aside and renamed, so that parallel test workers never read half a file.
-        mkdirSync(CACHE_DIR, { recursive: true });
-        const partial = `${cached}.${process.pid}`;
-        writeFileSync(partial, code);
-        renameSync(partial, cached);
+        writeCacheFile(cached, code);
         return code;
     }
+}
+
+/** Writes aside and renames, so that parallel test workers never read half a file. */
+function writeCacheFile(file, data) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, data);
+    renameSync(partial, file);
 }
 
 function loadTypeScript(module, filename) {
     module._compile(compile(readFileSync(filename, "utf8"), filename), filename);
 }
+
+// V8 checks a code cache against the source's length only: the key is the whole source, with the
+// Node version and flags (which V8 also checks, rejecting the cache).
+const CODE_CACHE_KEY = `${process.version}\0${process.execArgv.join(" ")}`;
+const compileJavaScript = Module.prototype._compile;
+/** Scripts compiled without a usable cache; their code is cached as the process exits. */
+const uncached = [];
+
+/** `require` as Node makes it for a module. */
+function requireFor(module) {
+    const require = (id) => module.require(id);
+    require.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
+    require.resolve.paths = (request) => Module._resolveLookupPaths(request, module);
+    require.main = process.mainModule;
+    require.extensions = Module._extensions;
+    require.cache = Module._cache;
+    return require;
+}
+
+// Only the SDKs' JavaScript: the project's own modules keep Node's compile, which maps their stack
+// traces to the TypeScript; a module that imports dynamically needs Node's import callback.
+Module.prototype._compile = function compileWithCodeCache(content, filename) {
+    if (!filename.includes(`${path.sep}node_modules${path.sep}`) || content.includes("import(")) {
+        return compileJavaScript.call(this, content, filename);
+    }
+    const key = createHash("sha1").update(CODE_CACHE_KEY).update("\0").update(filename).update("\0").update(content).digest("hex");
+    const file = path.join(CODE_CACHE_DIR, key);
+    let cachedData;
+    try {
+        cachedData = readFileSync(file);
+    } catch {
+        cachedData = undefined;
+    }
+    const script = new vm.Script(Module.wrap(content), { filename, cachedData });
+    if (cachedData === undefined || script.cachedDataRejected) uncached.push({ script, file });
+    const wrapper = script.runInThisContext({ displayErrors: true });
+    return wrapper.call(this.exports, this.exports, requireFor(this), this, filename, path.dirname(filename));
+};
+
+// At exit the cache also holds the functions the run compiled, not only the top level.
+process.on("exit", () => {
+    for (const { script, file } of uncached.splice(0)) {
+        try {
+            writeCacheFile(file, script.createCachedData());
+        } catch {
+            // A cache that cannot be written only costs the next run its start-up time.
+        }
+    }
+});
+
+// The roots of the Pulumi SDKs import every namespace as they load (`exports.rds =
+// require("./rds")`); each becomes a getter that loads it when first read. A namespace registers
+// its resource types with the SDK as it loads, which offline only matters for types it holds.
+const PULUMI_SDK_ROOT = /[\\/]node_modules[\\/]@pulumi[\\/][^\\/]+[\\/]index\.js$/;
+const EAGER_NAMESPACE = /^const (\w+) = __importStar\(require\("\.\/(\w+)"\)\);\nexports\.\1 = \1;$/gm;
+const loadJavaScript = Module._extensions[".js"];
+Module._extensions[".js"] = function loadJavaScriptLazily(module, filename) {
+    if (!PULUMI_SDK_ROOT.test(filename)) return loadJavaScript(module, filename);
+    const source = readFileSync(filename, "utf8").replace(
+        EAGER_NAMESPACE,
+        (_, name, folder) =>
+            `Object.defineProperty(exports, "${name}", { enumerable: true, configurable: true, get() {` +
+            ` const value = __importStar(require("./${folder}"));` +
+            ` Object.defineProperty(exports, "${name}", { enumerable: true, value }); return value; } });`,
+    );
+    module._compile(source, filename);
+};
 
 // TypeScript's `./releases` means releases.ts even beside a releases.json: Node tries the
 // extensions in the order they were registered, so .ts goes first.

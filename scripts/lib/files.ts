@@ -26,19 +26,17 @@ function resolvedPath(target: string): string {
 const isWithin = (child: string, parent: string) =>
     child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 
-/** Paths git tracks at or below `target` (none when git or a repository is absent). */
+/** Paths git tracks at or below `target`, from the top of its repository (none when git or a repository is absent). */
 function trackedPaths(target: string): string[] {
     let dir = target;
     while (!existsSync(dir)) dir = path.dirname(dir);
     if (!statSync(dir).isDirectory()) dir = path.dirname(dir);
     try {
-        const top = execFileSync("git", ["rev-parse", "--show-toplevel"], {
+        return execFileSync("git", ["ls-files", "--full-name", "--", path.relative(dir, target) || "."], {
             cwd: dir,
             encoding: "utf8",
             stdio: ["ignore", "pipe", "ignore"],
-        }).trim();
-        const relative = path.relative(realpathSync(top), target) || ".";
-        return execFileSync("git", ["ls-files", "--", relative], { cwd: top, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+        })
             .split("\n")
             .filter(Boolean);
     } catch {
