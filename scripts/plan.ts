@@ -222,7 +222,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     for (const { target, result, raw } of loaded) {
         if (!result.ok) continue;
-        const run = await runPlatform(result.config, target.stack, raw);
+        const run = await runPlatform(result.config, target.stack, { key: raw });
         const outDir = path.resolve(cwd, target.out);
         mkdirSync(outDir, { recursive: true });
         const written = writePlan(

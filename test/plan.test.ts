@@ -7,10 +7,11 @@ import YAML from "yaml";
 import { SECRET_STAND_IN } from "../components/config/load";
 import { secretString } from "../components/config/schema";
 import { main as planMain, parsePlanArgs, writePlan } from "../scripts/plan";
-import { PROJECT_DIR, loadStackConfig, runMain, runPlatform } from "./harness";
+import { PROJECT_DIR, PlatformRun, loadStackConfig, runMain, runPlatform, runStack, runStackFile, stackFileConfig } from "./harness";
 
 const PRELOAD = path.join(PROJECT_DIR, "scripts", "preload.cjs");
 const PLAN = path.join(PROJECT_DIR, "scripts", "plan.ts");
+const EVERYTHING = "test/stacks/everything.yaml";
 
 /** The plan as its command line runs it, in-process. */
 const plan = (args: string[], cwd = PROJECT_DIR) => runMain(planMain, args, cwd);
@@ -200,6 +201,52 @@ describe("offline plan (npm run plan)", () => {
         assert.match(diff, /Secret::finbot-api-env`\n {2}- inputs\.stringData: \[secret\] changed/);
         assert.doesNotMatch(diff, /stand-in/);
     });
+});
+
+describe("offline plan: the mocks' short cut", () => {
+    // The mocks return only what a provider computes (the engine resolves the rest to the
+    // inputs); planned with every resource's inputs echoed too, as a provider returns them,
+    // every stack's plan is the same: the same resources with the same inputs, and the same files.
+    /** Every file a plan writes, resources in URN order (the order they register in follows timing). */
+    function planFiles(run: PlatformRun): Record<string, string> {
+        const out = mkdtempSync(path.join(tmpdir(), "finbot-plan-state-"));
+        const files = writePlan(run, out, []);
+        const byUrn = (a: { urn: string }, b: { urn: string }) => a.urn.localeCompare(b.urn);
+        return Object.fromEntries(
+            files.map((file) => {
+                const text = readFileSync(path.join(out, file), "utf8");
+                if (file === "plan.json") {
+                    const doc = JSON.parse(text) as { resources: Array<{ urn: string }> };
+                    return [file, JSON.stringify({ ...doc, resources: doc.resources.sort(byUrn) })];
+                }
+                if (file === "fingerprints.json") return [file, JSON.stringify(Object.entries(JSON.parse(text)).sort())];
+                return [file, text];
+            }),
+        );
+    }
+
+    const stacks = [
+        { stack: "dev", config: () => loadStackConfig("dev").config, run: () => runStack("dev") },
+        { stack: "prod", config: () => loadStackConfig("prod").config, run: () => runStack("prod") },
+        { stack: "everything", config: () => stackFileConfig(EVERYTHING), run: () => runStackFile(EVERYTHING) },
+    ];
+    for (const { stack, config, run } of stacks) {
+        it(`changes nothing in ${stack}'s plan`, async () => {
+            const short = await run();
+            const whole = await runPlatform(config(), stack, { echoInputs: true });
+            assert.ok(
+                whole.kubernetesObjects().some((r) => r.state.spec !== undefined),
+                "inputs echoed",
+            );
+            assert.ok(
+                short.kubernetesObjects().every((r) => r.state.spec === undefined),
+                "computed outputs only",
+            );
+            const [a, b] = [planFiles(short), planFiles(whole)];
+            assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+            for (const name of Object.keys(a)) assert.equal(a[name], b[name], name);
+        });
+    }
 });
 
 describe("offline plan: it never destroys files", () => {

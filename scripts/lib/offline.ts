@@ -107,9 +107,24 @@ function plainCopy(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainCopy(v)]));
 }
 
-/** What a provider would return for a new resource: inputs echoed plus computed outputs. */
-export function mockState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
-    const state = plainCopy(inputs) as Record<string, unknown>;
+/**
+ * What a provider would return for a new resource: the outputs it computes (ids, names it
+ * chooses, ARNs, endpoints, random results). A property it does not return resolves to its input,
+ * as the engine resolves it, so the program sees its inputs as outputs either way; echoing them
+ * (`echoInputs`, what a provider does) only costs time: a tenth of a plan.
+ */
+export function mockState(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    echoInputs = false,
+): { id: string; state: Record<string, unknown> } {
+    const { id, state } = computedState(type, name, inputs);
+    return { id, state: echoInputs ? { ...(plainCopy(inputs) as Record<string, unknown>), ...state } : state };
+}
+
+function computedState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
+    const state: Record<string, unknown> = {};
     const hex = stableHex(`${type}::${name}`, 8);
     if (type.startsWith("random:")) {
         const length = typeof inputs.length === "number" ? inputs.length : 16;
@@ -157,7 +172,8 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
         const service = type.split(":")[1].split("/")[0];
         // AWS auto-naming: the Pulumi name plus a random suffix, when no name is given.
         if (inputs.name === undefined) state.name = `${name}-${hex}`;
-        const given = inputs.identifier ?? inputs.clusterIdentifier ?? inputs.dbProxyEndpointName ?? inputs.bucket ?? state.name;
+        const given =
+            inputs.identifier ?? inputs.clusterIdentifier ?? inputs.dbProxyEndpointName ?? inputs.bucket ?? inputs.name ?? state.name;
         const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(given);
         state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
         state.id = id;
@@ -255,18 +271,31 @@ export function exclusively<T>(work: () => Promise<T>): Promise<T> {
 const recentRuns = new Map<string, Promise<PlatformRun>>();
 const RECENT_RUNS = 4;
 
-/**
- * Runs `buildPlatform(config)` under mocks and records what it registers. With a `key` that
- * determines the config (the stack file it was read from: a config holds secrets as outputs,
- * which no key could show), a run with the same key among the last few is returned instead of
- * running the program again: the tests plan the committed stacks many times in one process.
- */
-export function runPlatform(config: PlatformConfig, stack: string, key?: string): Promise<PlatformRun> {
-    if (key === undefined) return exclusively(() => runPlatformNow(config, stack));
-    const cacheKey = `${stack}\0${key}`;
+/** How to run the program offline. */
+export interface RunOptions {
+    /**
+     * Determines the config (the stack file it was read from: a config holds secrets as outputs,
+     * which no key could show). A run with the same key among the last few is returned instead of
+     * running the program again: the tests plan the committed stacks many times in one process.
+     */
+    key?: string;
+    /**
+     * The mock provider echoes every resource's inputs in its state, as a real provider does
+     * (see mockState).
+     * @default false
+     */
+    echoInputs?: boolean;
+}
+
+/** Runs `buildPlatform(config)` under mocks and records what it registers. */
+export function runPlatform(config: PlatformConfig, stack: string, options: RunOptions = {}): Promise<PlatformRun> {
+    const echoInputs = options.echoInputs ?? false;
+    const start = () => exclusively(() => runPlatformNow(config, stack, echoInputs));
+    if (options.key === undefined) return start();
+    const cacheKey = `${stack}\0${echoInputs}\0${options.key}`;
     const recent = recentRuns.get(cacheKey);
     if (recent) return recent;
-    const run = exclusively(() => runPlatformNow(config, stack));
+    const run = start();
     recentRuns.set(cacheKey, run);
     if (recentRuns.size > RECENT_RUNS) recentRuns.delete(recentRuns.keys().next().value!);
     // A failed run is not kept: the next call runs again.
@@ -292,13 +321,13 @@ function skipSourcePositions(): void {
 }
 
 /** Installs the provider-like mocks; every registration is appended to the returned list. */
-export async function installMocks(stack: string): Promise<Registration[]> {
+export async function installMocks(stack: string, echoInputs = false): Promise<Registration[]> {
     skipSourcePositions();
     const registered: Registration[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const { id, state } = mockState(args.type, args.name, args.inputs);
+                const { id, state } = mockState(args.type, args.name, args.inputs, echoInputs);
                 registered.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, state });
                 return { id: args.custom === false ? "" : id, state };
             },
@@ -325,7 +354,7 @@ export async function installMocks(stack: string): Promise<Registration[]> {
     return registered;
 }
 
-async function runPlatformNow(config: PlatformConfig, stack: string): Promise<PlatformRun> {
+async function runPlatformNow(config: PlatformConfig, stack: string, echoInputs: boolean): Promise<PlatformRun> {
     // The SDK keeps a stack trace for every promise it makes (to report leaks); source-mapping
     // each of them is most of an offline run's time. Stacks are plain while the program runs here.
     // It captures them with `new Error().stack`: with no frames to capture, that costs nothing.
@@ -334,7 +363,7 @@ async function runPlatformNow(config: PlatformConfig, stack: string): Promise<Pl
     process.setSourceMapsEnabled(false);
     Error.stackTraceLimit = 0;
     try {
-        return await recordRun(config, stack);
+        return await recordRun(config, stack, echoInputs);
     } finally {
         Error.stackTraceLimit = stackTraceLimit;
         process.setSourceMapsEnabled(sourceMaps);
@@ -352,8 +381,8 @@ async function explicitDependencies(dependsOn: pulumi.ResourceOptions["dependsOn
     return pulumi.Resource.isInstance(value) ? [value] : [];
 }
 
-async function recordRun(config: PlatformConfig, stack: string): Promise<PlatformRun> {
-    const registered = await installMocks(stack);
+async function recordRun(config: PlatformConfig, stack: string, echoInputs: boolean): Promise<PlatformRun> {
+    const registered = await installMocks(stack, echoInputs);
 
     // A legacy transformation on the root component sees every child's options (dependsOn, protect).
     const options = new Map<string, OptionsRecord>();
