@@ -3,6 +3,7 @@
 // endpoints, random results as secrets), recording every registered resource with its inputs
 // and options. The offline plan (`npm run plan`) and the tests both use it.
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../../components/config/load";
@@ -320,9 +321,24 @@ function skipSourcePositions(): void {
     (pulumi.Resource as unknown as { callsites(): unknown[] }).callsites = () => [];
 }
 
+/**
+ * The SDK marks every promise it makes (an id, a context, a stack) and tracks it until it settles,
+ * to name the ones still pending when a program exits. An offline run waits for every registration
+ * itself, and fails on one that never resolves (awaitOutput): the marks only cost it time, a
+ * twentieth of a plan.
+ */
+function skipPromiseTracking(): void {
+    // The module object the SDK's runtime calls it through (an import would be a read-only view of it).
+    const debuggable = createRequire(__filename)("@pulumi/pulumi/runtime/debuggable") as {
+        debuggablePromise<T>(promise: Promise<T>): Promise<T>;
+    };
+    debuggable.debuggablePromise = (promise) => promise;
+}
+
 /** Installs the provider-like mocks; every registration is appended to the returned list. */
 export async function installMocks(stack: string, echoInputs = false): Promise<Registration[]> {
     skipSourcePositions();
+    skipPromiseTracking();
     const registered: Registration[] = [];
     await pulumi.runtime.setMocks(
         {
