@@ -152,3 +152,5 @@ lazy.exports = new Proxy(
     },
 );
 require.cache[typescriptPath] = lazy;
+
+module.exports = { CACHE_DIRS: [CACHE_DIR, CODE_CACHE_DIR] };
