@@ -4,6 +4,11 @@ import { isNumber } from "./primitives";
 
 export const CAPACITY_FACTOR = 10;
 
+/** The replicas serving CAPACITY_FACTOR x `peak` at `perPod` requests/s each (may exceed maxReplicas). */
+export function replicasForTarget(capacity: { peakRequestsPerSecond: number; requestsPerSecondPerPod: number }): number {
+    return Math.ceil((CAPACITY_FACTOR * capacity.peakRequestsPerSecond) / capacity.requestsPerSecondPerPod);
+}
+
 /** Why a service fails the 10x check, or undefined (also when it has no capacity facts). */
 export function capacityProblem(service: unknown): string | undefined {
     const s = service as {
@@ -17,7 +22,7 @@ export function capacityProblem(service: unknown): string | undefined {
     if (!isNumber(max) || !isNumber(perPod) || !isNumber(peak)) return undefined;
     const throughput = max * perPod;
     if (throughput >= CAPACITY_FACTOR * peak) return undefined;
-    const needed = Math.ceil((CAPACITY_FACTOR * peak) / perPod);
+    const needed = replicasForTarget({ peakRequestsPerSecond: peak, requestsPerSecondPerPod: perPod });
     return (
         `enough replicas for ${CAPACITY_FACTOR}x peak: ${max} replicas x ${perPod} req/s = ${throughput} req/s is ` +
         `${Number((throughput / peak).toFixed(2))}x the peak of ${peak} req/s; ${needed} replicas are needed`

@@ -1,7 +1,7 @@
 // The 10x check at the node level: the pods FinBot's services and workers need at 10x peak, and
 // the platform's own, against what the Karpenter pools may grow to. Pure; the assumptions are
 // named constants (docs/capacity.md states them).
-import { CAPACITY_FACTOR } from "./capacityRule";
+import { replicasForTarget } from "./capacityRule";
 import type { ClusterConfig } from "./cluster";
 import { parseBytes, parseCpu } from "./quantities";
 import type { PlatformConfig } from "./schema";
@@ -58,10 +58,7 @@ export function perNodeRequests(config: Pick<PlatformConfig, "logging">): Quanti
  */
 export function servicesAtTenTimes(config: Pick<PlatformConfig, "services" | "workers">): PodLine[] {
     const services = config.services.flatMap((s) => {
-        const needed = s.capacity
-            ? Math.ceil((CAPACITY_FACTOR * s.capacity.peakRequestsPerSecond) / s.capacity.requestsPerSecondPerPod)
-            : Infinity;
-        const pods = Math.min(needed, s.replicas.max);
+        const pods = Math.min(s.capacity ? replicasForTarget(s.capacity) : Infinity, s.replicas.max);
         const line = { pods, ...s.resources.requests };
         return s.canary
             ? [

@@ -20,7 +20,17 @@ import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggin
 import { Monitoring, monitoringRuleGroups } from "../monitoring";
 import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
 import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
-import { GATEWAY, LoadTest, PageChecks, Traffic, TrafficControllers, gatewayServiceName, hostFor } from "../traffic";
+import {
+    GATEWAY,
+    LoadTest,
+    PageChecks,
+    Traffic,
+    TrafficControllers,
+    gatewayServiceName,
+    hostFor,
+    measuredPages,
+    pageUrl,
+} from "../traffic";
 import { AutoscaledService, AutoscaledServiceArgs, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
 export interface PlatformArgs {
@@ -239,17 +249,14 @@ export class Platform extends pulumi.ComponentResource {
 
     /** A synthetic browser check per page of finbot:traffic.pages, writing Web Vitals to Prometheus. */
     private buildPageChecks(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): void {
-        const pages = config.traffic.enabled ? config.traffic.pages : [];
+        const pages = measuredPages(config);
         if (pages.length === 0 || !this.monitoring) return;
-        const cdnHost = config.traffic.cdn.enabled ? config.traffic.cdn.aliases[0] : undefined;
         new PageChecks(
             `${name}-page-checks`,
             {
                 pages,
                 // Through the CDN where there is one, as users load them.
-                urls: Object.fromEntries(
-                    pages.map((p) => [p.name, `https://${cdnHost ?? hostFor(p.service, config.traffic.domain)}${p.path}`]),
-                ),
+                urls: Object.fromEntries(pages.map((p) => [p.name, pageUrl(config.traffic, p)])),
                 namespace: apps.metadata.name,
                 image: config.releases.images["k6-browser"],
                 schedule: config.traffic.pageChecks.schedule,
@@ -335,7 +342,7 @@ export class Platform extends pulumi.ComponentResource {
                         services: config.services,
                         volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
                         certificates: config.traffic.enabled,
-                        pages: config.traffic.enabled ? config.traffic.pages : [],
+                        pages: measuredPages(config),
                     }),
                     ...dataTierRuleGroups(config),
                     ...loggingRuleGroups(config),
@@ -348,7 +355,7 @@ export class Platform extends pulumi.ComponentResource {
                         usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
                     }),
                     ...(config.monitoring.cost ? [costDashboard(ns.apps)] : []),
-                    ...(config.traffic.enabled && config.traffic.pages.length > 0
+                    ...(measuredPages(config).length > 0
                         ? [
                               pageLoadDashboard({
                                   series: { p75: PAGE_SERIES, budget: BUDGET_SERIES },
@@ -363,7 +370,7 @@ export class Platform extends pulumi.ComponentResource {
                 clusterId: config.cluster.name,
                 eksClusterName: this.aws?.network ? this.aws.clusterName : undefined,
                 // Load tests and page checks write their results to Prometheus.
-                remoteWriteReceiver: config.traffic.loadTest.enabled || (config.traffic.enabled && config.traffic.pages.length > 0),
+                remoteWriteReceiver: config.traffic.loadTest.enabled || measuredPages(config).length > 0,
                 storageClass: this.storageClass,
                 nodeAgentsNamespace: ns.nodeAgents,
             },

@@ -6,6 +6,7 @@ import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { networkFacts } from "../lib/awsNetwork";
 import { PAGE_CHECK_LABELS } from "../traffic/pageChecks";
+import { measuredPages } from "../traffic/pages";
 import { Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, Peer } from "../lib/networkPolicy";
 
 const KARPENTER = { "app.kubernetes.io/name": "karpenter" };
@@ -54,7 +55,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const trafficOn = config.traffic.enabled;
     const checks = config.traffic.loadTest.enabled;
     const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
-    const pageChecks = trafficOn && monitoringOn && config.traffic.pages.length > 0;
+    const pageChecks = monitoringOn && measuredPages(config).length > 0;
     const servicePorts = [...new Set(config.services.map((s) => s.port))];
 
     const sameNamespace = (namespace: string): Flow[] => [

@@ -1,7 +1,7 @@
 // The capacity check: for each service, the throughput at maxReplicas against its peak, the
 // replicas 10x peak needs, how long the HPA's behaviour takes to get there from minReplicas, and
 // the node capacity those replicas request. Pure.
-import { CAPACITY_FACTOR } from "../config/capacityRule";
+import { CAPACITY_FACTOR, replicasForTarget } from "../config/capacityRule";
 import { parseBytes, parseCpu } from "../config/quantities";
 import { ServiceConfig } from "../config/schema";
 
@@ -52,7 +52,7 @@ export function capacityReport(service: ServiceConfig): CapacityReport | undefin
     if (!service.capacity) return undefined;
     const { requestsPerSecondPerPod: perPod, peakRequestsPerSecond: peak } = service.capacity;
     const maxThroughput = service.replicas.max * perPod;
-    const replicasFor10x = Math.ceil((CAPACITY_FACTOR * peak) / perPod);
+    const replicasFor10x = replicasForTarget(service.capacity);
     const { seconds, steps } = scaleUpTime(service, replicasFor10x);
     const pods = Math.min(replicasFor10x, service.replicas.max);
     return {

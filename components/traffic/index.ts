@@ -3,6 +3,7 @@ export * from "./cdn";
 export * from "./cost";
 export * from "./loadTest";
 export * from "./pageChecks";
+export * from "./pages";
 export * from "./routes";
 export * from "./traffic";
 export * from "./controllers";

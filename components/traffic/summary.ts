@@ -16,6 +16,7 @@ import {
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
 import { operatorAccessOf } from "../config/traffic";
+import { cdnHost, measuredPages, pageUrl } from "./pages";
 import { RUM_HOST, UiRoute, hostFor } from "./routes";
 
 /** How a UI is reached: single sign-on, basic auth, or its own login; internal or public. */
@@ -58,7 +59,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
             table(["route", "backends", "policy"], routes),
         );
     }
-    if (t.enabled && t.pages.length > 0) parts.push("", pageLoadSection(config));
+    if (measuredPages(config).length > 0) parts.push("", pageLoadSection(config));
     const reports = config.services.map(capacityReport).filter((r) => r !== undefined);
     const karpenter = nodeAutoscalerOf(config.cluster) === "karpenter";
     // New pods wait for a node once the pool's free room is used: Karpenter's provisioning time comes on top.
@@ -152,20 +153,14 @@ function nodeCapacityTable(config: PlatformConfig, footprint: Footprint): string
 /** Pages measured by the browser checks, their budgets, and where real users' page loads go. */
 function pageLoadSection(config: PlatformConfig): string {
     const t = config.traffic;
-    const viaCdn = t.cdn.enabled && t.cdn.aliases.length > 0 ? t.cdn.aliases[0] : undefined;
+    const viaCdn = cdnHost(t);
     const rum = t.rum.enabled && config.logging.enabled && config.logging.apm.enabled;
     return [
         "## Page load (synthetic browser checks and RUM)",
         "",
         table(
             ["page", "loaded at", "schedule", "p75 LCP budget", "p75 TTFB budget"],
-            t.pages.map((p) => [
-                p.name,
-                `https://${viaCdn ?? hostFor(p.service, t.domain)}${p.path}`,
-                t.pageChecks.schedule,
-                `${p.lcpBudgetMs} ms`,
-                `${p.ttfbBudgetMs} ms`,
-            ]),
+            t.pages.map((p) => [p.name, pageUrl(t, p), t.pageChecks.schedule, `${p.lcpBudgetMs} ms`, `${p.ttfbBudgetMs} ms`]),
         ),
         "",
         `k6 with Chromium (CronJob \`page-check-<page>\`) writes p75 Web Vitals to Prometheus; *FinBot / Page load* shows them against the budgets and four weeks earlier; ` +
