@@ -371,9 +371,9 @@ export async function installMocks(stack: string, echoInputs = false): Promise<R
 }
 
 async function runPlatformNow(config: PlatformConfig, stack: string, echoInputs: boolean): Promise<PlatformRun> {
-    // The SDK keeps a stack trace for every promise it makes (to report leaks); source-mapping
-    // each of them is most of an offline run's time. Stacks are plain while the program runs here.
-    // It captures them with `new Error().stack`: with no frames to capture, that costs nothing.
+    // The SDK makes an Error for every resource (to report where a failed registration came
+    // from); source-mapping their stacks would be most of an offline run's time. Stacks are plain
+    // and empty while the program runs here: with no frames to capture, that costs nothing.
     const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled ?? false;
     const stackTraceLimit = Error.stackTraceLimit;
     process.setSourceMapsEnabled(false);
