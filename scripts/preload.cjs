@@ -67,10 +67,11 @@ function requireFor(module) {
     return require;
 }
 
-// Only the SDKs' JavaScript: the project's own modules keep Node's compile, which maps their stack
+// Only what the project installed: its own modules keep Node's compile, which maps their stack
 // traces to the TypeScript; a module that imports dynamically needs Node's import callback.
+const INSTALLED = path.join(PROJECT_DIR, "node_modules") + path.sep;
 Module.prototype._compile = function compileWithCodeCache(content, filename) {
-    if (!filename.includes(`${path.sep}node_modules${path.sep}`) || content.includes("import(")) {
+    if (!filename.startsWith(INSTALLED) || content.includes("import(")) {
         return compileJavaScript.call(this, content, filename);
     }
     const key = createHash("sha1").update(CODE_CACHE_KEY).update("\0").update(filename).update("\0").update(content).digest("hex");

@@ -2,8 +2,7 @@
 // same things. Each case runs a fresh Node with the loader, as the npm scripts do.
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./harness";
 
@@ -34,10 +33,11 @@ describe("the tools' loader", () => {
     });
 
     it("runs a package's changed code, not the compiled code cached for its earlier version", () => {
-        // A package outside the project: its code cache still goes to the project's cache folder.
-        const dir = mkdtempSync(path.join(tmpdir(), "finbot-loader-"));
+        // A package installed in the project (the loader caches only those), at a fixed path so that
+        // its cached code is replaced, not added to, run after run.
+        const dir = path.join(PROJECT_DIR, "node_modules", ".cache", "finbot-loader-probe");
+        const pkg = path.join(dir, "node_modules", "finbot-loader-probe");
         try {
-            const pkg = path.join(dir, "node_modules", "finbot-loader-probe");
             mkdirSync(pkg, { recursive: true });
             const write = (answer: string) =>
                 writeFileSync(
