@@ -17,24 +17,37 @@ const path = require("node:path");
 const vm = require("node:vm");
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
-const CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "finbot-ts");
+const TS_CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "finbot-ts");
 const CODE_CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "finbot-v8");
 const tsconfigRaw = readFileSync(path.join(PROJECT_DIR, "tsconfig.json"), "utf8");
 const OPTIONS = { loader: "ts", format: "cjs", target: "es2022", platform: "node", sourcemap: "inline", tsconfigRaw };
 const OPTIONS_KEY = `${require("esbuild/package.json").version}\0${JSON.stringify(OPTIONS)}`;
 
+/** A cache file's name: a hash of everything its contents depend on. */
+function cacheKey(...parts) {
+    const hash = createHash("sha256");
+    for (const part of parts) hash.update(part).update("\0");
+    return hash.digest("hex");
+}
+
+/** A cache file's contents (text with an encoding), or undefined when there is none. */
+function readCacheFile(file, encoding) {
+    try {
+        return readFileSync(file, encoding);
+    } catch {
+        return undefined;
+    }
+}
+
 /** The compiled JavaScript of a TypeScript file, from the cache when its source has not changed. */
 function compile(source, filename) {
-    const key = createHash("sha256").update(OPTIONS_KEY).update("\0").update(filename).update("\0").update(source).digest("hex");
-    const cached = path.join(CACHE_DIR, `${key}.js`);
-    try {
-        return readFileSync(cached, "utf8");
-    } catch {
-        // esbuild itself only when there is something to compile.
-        const { code } = require("esbuild").transformSync(source, { ...OPTIONS, sourcefile: filename });
-        writeCacheFile(cached, code);
-        return code;
-    }
+    const cached = path.join(TS_CACHE_DIR, `${cacheKey(OPTIONS_KEY, filename, source)}.js`);
+    const code = readCacheFile(cached, "utf8");
+    if (code !== undefined) return code;
+    // esbuild itself only when there is something to compile.
+    const compiled = require("esbuild").transformSync(source, { ...OPTIONS, sourcefile: filename }).code;
+    writeCacheFile(cached, compiled);
+    return compiled;
 }
 
 /** Writes aside and renames, so that parallel test workers never read half a file. */
@@ -74,14 +87,8 @@ Module.prototype._compile = function compileWithCodeCache(content, filename) {
     if (!filename.startsWith(INSTALLED) || content.includes("import(")) {
         return compileJavaScript.call(this, content, filename);
     }
-    const key = createHash("sha1").update(CODE_CACHE_KEY).update("\0").update(filename).update("\0").update(content).digest("hex");
-    const file = path.join(CODE_CACHE_DIR, key);
-    let cachedData;
-    try {
-        cachedData = readFileSync(file);
-    } catch {
-        cachedData = undefined;
-    }
+    const file = path.join(CODE_CACHE_DIR, cacheKey(CODE_CACHE_KEY, filename, content));
+    const cachedData = readCacheFile(file);
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
     if (cachedData === undefined || script.cachedDataRejected) uncached.push({ script, file });
     const wrapper = script.runInThisContext({ displayErrors: true });
@@ -154,4 +161,4 @@ lazy.exports = new Proxy(
 );
 require.cache[typescriptPath] = lazy;
 
-module.exports = { CACHE_DIRS: [CACHE_DIR, CODE_CACHE_DIR] };
+module.exports = { CACHE_DIRS: [TS_CACHE_DIR, CODE_CACHE_DIR] };

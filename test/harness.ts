@@ -1,9 +1,6 @@
 // The tests' view of the offline run: the committed stacks' runs, computed once per process.
 import * as path from "node:path";
-import { readStackFileAt } from "../components/config/load";
-import { validateConfig } from "../components/config/validate";
-import { PlatformConfig } from "../components/config/schema";
-import { PROJECT_DIR, PlatformRun, loadStackConfig, runPlatform } from "../scripts/lib/offline";
+import { PROJECT_DIR, PlatformRun, loadStackConfig, loadStackFileConfig, runPlatform } from "../scripts/lib/offline";
 
 export * from "../scripts/lib/offline";
 
@@ -19,20 +16,11 @@ export function runStack(stack: "dev" | "prod"): Promise<PlatformRun> {
     return run;
 }
 
-/** The validated config of any stack file (a path in the project, such as test/stacks/everything.yaml). */
-export function stackFileConfig(file: string): PlatformConfig {
-    const read = readStackFileAt(path.join(PROJECT_DIR, file));
-    if (!read.ok) throw new Error(read.errors.join("\n"));
-    const result = validateConfig(read.raw, "allow");
-    if (!result.ok) throw new Error(result.errors.join("\n"));
-    return result.config;
-}
-
 /** The program run for any stack file (a path in the project), computed once per test process. */
 export function runStackFile(file: string): Promise<PlatformRun> {
     let run = runs.get(file);
     if (!run) {
-        run = runPlatform(stackFileConfig(file), path.basename(file, ".yaml"));
+        run = runPlatform(loadStackFileConfig(file).config, path.basename(file, ".yaml"));
         runs.set(file, run);
     }
     return run;

@@ -7,7 +7,7 @@ import YAML from "yaml";
 import { SECRET_STAND_IN } from "../components/config/load";
 import { secretString } from "../components/config/schema";
 import { main as planMain, parsePlanArgs, writePlan } from "../scripts/plan";
-import { PROJECT_DIR, PlatformRun, loadStackConfig, runMain, runPlatform, runStack, runStackFile, stackFileConfig } from "./harness";
+import { PROJECT_DIR, PlatformRun, loadStackConfig, runMain, runPlatform, runStack, runStackFile, loadStackFileConfig } from "./harness";
 
 const PRELOAD = path.join(PROJECT_DIR, "scripts", "preload.cjs");
 const PLAN = path.join(PROJECT_DIR, "scripts", "plan.ts");
@@ -228,7 +228,7 @@ describe("offline plan: the mocks' short cut", () => {
     const stacks = [
         { stack: "dev", config: () => loadStackConfig("dev").config, run: () => runStack("dev") },
         { stack: "prod", config: () => loadStackConfig("prod").config, run: () => runStack("prod") },
-        { stack: "everything", config: () => stackFileConfig(EVERYTHING), run: () => runStackFile(EVERYTHING) },
+        { stack: "everything", config: () => loadStackFileConfig(EVERYTHING).config, run: () => runStackFile(EVERYTHING) },
     ];
     for (const { stack, config, run } of stacks) {
         it(`changes nothing in ${stack}'s plan`, async () => {

@@ -3,10 +3,10 @@
 import { ClusterConfig } from "../config/cluster";
 import { PoolName } from "../config/nodeCapacity";
 
-/** Node label and taint key of the pools: FinBot's services and workers tolerate and select `services`. */
 /** The AWS tags of everything the cluster's stack creates for it. */
 export const clusterTags = (clusterName: string) => ({ "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" });
 
+/** Node label and taint key of the pools: FinBot's services and workers tolerate and select `services`. */
 export const POOL_KEY = "finbot.io/pool";
 /** The node class every pool launches from. */
 export const NODE_CLASS = "finbot";

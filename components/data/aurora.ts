@@ -6,9 +6,10 @@ import { DatabaseConfig } from "../config/data";
 import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { serviceTrust } from "../lib/iam";
+import { hardenedContainer } from "../lib/security";
 import { exporterDeployment } from "./exporter";
 import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, passwordVariable, roleSecretName } from "./postgresRoles";
-import { JOB_CONTAINER_SECURITY, jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
+import { jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
 import { EXPORTER_RESOURCES } from "./sizes";
 import { AwsNetwork } from "../lib/awsNetwork";
@@ -495,7 +496,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                                         { name: "HOME", value: "/work" },
                                     ],
                                     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                                    securityContext: JOB_CONTAINER_SECURITY,
+                                    securityContext: hardenedContainer(),
                                     volumeMounts: [{ name: "work", mountPath: "/work" }],
                                 },
                             ],
@@ -510,7 +511,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                                         ...rolePasswordEnv(roles),
                                     ],
                                     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                                    securityContext: JOB_CONTAINER_SECURITY,
+                                    securityContext: hardenedContainer(),
                                     volumeMounts: [{ name: "work", mountPath: "/work", readOnly: true }],
                                 },
                             ],

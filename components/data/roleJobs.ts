@@ -7,9 +7,6 @@ import { DatabaseConsumer, consumerRoles, grantsScript, roleSecretName } from ".
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { hardenedContainer } from "../lib/security";
 
-/** Container-level hardening every Job container gets. */
-export const JOB_CONTAINER_SECURITY = hardenedContainer();
-
 /** `<ROLE>_PASSWORD` from each role's Secret. */
 export function rolePasswordEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {
     return roles.map((role) => ({
@@ -76,7 +73,7 @@ export function roleGrantsJob(
                                     ...rolePasswordEnv(roles),
                                 ],
                                 resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                                securityContext: JOB_CONTAINER_SECURITY,
+                                securityContext: hardenedContainer(),
                                 volumeMounts: args.caSecret ? [{ name: "ca", mountPath: "/ca", readOnly: true }] : [],
                             },
                         ],

@@ -169,7 +169,6 @@ export const iamNoAdmin: ResourceValidationPolicy = {
     ],
 };
 
-/** What an IAM policy document allows too broadly: every action, or every resource. */
 /** Read-only actions IAM cannot scope to a resource: `*` is their only Resource (EC2's and ELB's Describe calls, the price list). */
 const UNSCOPED_READS = /^(ec2:Describe[A-Za-z]+|elasticloadbalancing:Describe[A-Za-z]+|pricing:GetProducts)$/;
 
@@ -187,13 +186,22 @@ function allowStatements(policy: unknown): Statement[] {
     return ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]).filter((s) => s.Effect === "Allow");
 }
 
+/** A statement's field that may be one string or a list of them, as a list. */
+const listOf = (value: unknown): string[] => [].concat(value as never);
+
+/** Runs `problemsOf` on the document of every inline role policy, reporting each problem. */
+const validateRolePolicies = (problemsOf: (policy: unknown) => string[]) =>
+    validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
+        for (const problem of problemsOf(props.policy)) report(problem);
+    });
+
+/** What an IAM policy document allows too broadly: every action, or every resource. */
 function wildcardProblems(policy: unknown): string[] {
     const problems: string[] = [];
     for (const s of allowStatements(policy)) {
-        if ([].concat(s.Action as never).some((a: string) => a === "*" || a.endsWith(":*")))
-            problems.push("a statement allows every action");
-        const actions = [].concat(s.Action as never) as string[];
-        if ([].concat(s.Resource as never).some((r: string) => r === "*") && !actions.every((a) => UNSCOPED_READS.test(a)))
+        const actions = listOf(s.Action);
+        if (actions.some((a) => a === "*" || a.endsWith(":*"))) problems.push("a statement allows every action");
+        if (listOf(s.Resource).some((r) => r === "*") && !actions.every((a) => UNSCOPED_READS.test(a)))
             problems.push("a statement applies to every resource");
     }
     return problems;
@@ -204,9 +212,7 @@ export const iamNoWildcards: ResourceValidationPolicy = {
     description:
         "Inline IAM policies grant named actions on named resources, never `*` (but for reads IAM cannot scope: EC2 and ELB Describe*, pricing).",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
-        for (const problem of wildcardProblems(props.policy)) report(problem);
-    }),
+    validateResource: validateRolePolicies(wildcardProblems),
 };
 
 /** Actions that write tags, which other statements of a policy trust to mean "owned". */
@@ -219,7 +225,7 @@ const TAG_WRITES = /^(ec2:CreateTags|iam:Tag[A-Za-z]+|elasticloadbalancing:AddTa
  */
 function unscopedTagWrites(policy: unknown): string[] {
     return allowStatements(policy)
-        .filter((s) => ([].concat(s.Action as never) as string[]).some((a) => TAG_WRITES.test(a)))
+        .filter((s) => listOf(s.Action).some((a) => TAG_WRITES.test(a)))
         .filter((s) => {
             const keys = Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((c) => Object.keys(c));
             return !keys.some((k) => /:CreateAction$/.test(k) || k.startsWith("aws:ResourceTag/"));
@@ -232,9 +238,7 @@ export const iamTaggingScoped: ResourceValidationPolicy = {
     description:
         "Inline IAM policies write tags only while creating a resource or on resources already tagged as their own: tags are what the other statements trust.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.iam.RolePolicy, (props, _, report) => {
-        for (const problem of unscopedTagWrites(props.policy)) report(problem);
-    }),
+    validateResource: validateRolePolicies(unscopedTagWrites),
 };
 
 export const secretsRecoveryWindow: ResourceValidationPolicy = {

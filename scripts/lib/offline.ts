@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile } from "../../components/config/load";
+import { readStackFile, readStackFileAt } from "../../components/config/load";
 import { PlatformConfig } from "../../components/config/schema";
 import { validateConfig } from "../../components/config/validate";
 import { offlineFetcher } from "../../components/lib/manifest";
@@ -114,7 +114,7 @@ function plainCopy(value: unknown): unknown {
  * as the engine resolves it, so the program sees its inputs as outputs either way; echoing them
  * (`echoInputs`, what a provider does) only costs time: a tenth of a plan.
  */
-export function mockState(
+function mockState(
     type: string,
     name: string,
     inputs: Record<string, unknown>,
@@ -435,13 +435,22 @@ async function recordRun(config: PlatformConfig, stack: string, echoInputs: bool
     return new PlatformRun(stack, config, platform, resources);
 }
 
-/** Reads and validates `Pulumi.<stack>.yaml` as the offline plan does (placeholders allowed). */
-export function loadStackConfig(stack: string, projectDir = PROJECT_DIR): { config: PlatformConfig; placeholders: string[] } {
-    const read = readStackFile(stack, projectDir);
+/** Validates a stack file read as the offline plan does (placeholders allowed); throws on problems. */
+function validatedStackFile(read: ReturnType<typeof readStackFile>): { config: PlatformConfig; placeholders: string[] } {
     if (!read.ok) throw new Error(read.errors.join("\n"));
     const result = validateConfig(read.raw, "allow");
     if (!result.ok) throw new Error(result.errors.join("\n"));
     return { config: result.config, placeholders: result.placeholders };
+}
+
+/** Reads and validates `Pulumi.<stack>.yaml` as the offline plan does (placeholders allowed). */
+export function loadStackConfig(stack: string, projectDir = PROJECT_DIR): { config: PlatformConfig; placeholders: string[] } {
+    return validatedStackFile(readStackFile(stack, projectDir));
+}
+
+/** Reads and validates any stack file (an absolute path, or relative to the project) as the offline plan does. */
+export function loadStackFileConfig(file: string): { config: PlatformConfig; placeholders: string[] } {
+    return validatedStackFile(readStackFileAt(file, PROJECT_DIR));
 }
 
 /** True for a secret as the engine sends it: `{ [sig]: secretSig, value }`. */
