@@ -76,6 +76,12 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /nothing in create mode \(finbot:cluster\.mode create makes the VPC; remove finbot:network\)/,
     ],
     [
+        rules.networkPolicyEnforced,
+        stackValues("dev"),
+        edited("dev", (c) => (c.cluster.cni = "bridge")),
+        /a CNI that enforces NetworkPolicy \(vpc-cni, kindnet, k3s, calico, cilium\): bridge ignores them/,
+    ],
+    [
         rules.tenTimesReads,
         stackValues("prod"),
         edited("prod", (c) => (c.database.aurora.readQueriesPerSecondPerReader = 100)),
@@ -151,6 +157,22 @@ describe("stack config rules", () => {
             assert.match(issues[0].message, expected);
         });
     }
+    it("network-policy-enforced: a local or existing cluster names its CNI; a created one runs the VPC CNI", () => {
+        const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
+            rules.networkPolicyEnforced.check(edited(stack, edit)).map((i) => i.message);
+        assert.deepEqual(
+            messages("prod", () => {}),
+            [],
+        );
+        assert.match(messages("dev", (c) => delete c.cluster)[0], /the cluster's CNI, one that enforces NetworkPolicy/);
+        assert.match(messages("dev", (c) => (c.cluster = { mode: "existing", name: "x" }))[0], /the cluster's CNI/);
+        assert.match(messages("prod", (c) => (c.cluster.cni = "calico"))[0], /vpc-cni in create mode/);
+        assert.deepEqual(
+            messages("dev", (c) => (c.cluster.cni = "k3s")),
+            [],
+        );
+    });
+
     it("cluster-created: zones are required, three in production, and production pins the nodes' AMI", () => {
         const messages = (edit: (c: LooseConfig) => void) => rules.clusterCreated.check(edited("prod", edit)).map((i) => i.message);
         assert.deepEqual(

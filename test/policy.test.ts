@@ -322,6 +322,11 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        cluster.eksNetworkPolicyEnforced,
+        [resource("eks:index:Cluster", { vpcCniOptions: { enablePodEni: true, enableNetworkPolicy: true } })],
+        [resource("eks:index:Cluster", { vpcCniOptions: { enablePodEni: true } })],
+    ],
+    [
         cluster.eksClusterHardened,
         [
             resource("eks:index:Cluster", {

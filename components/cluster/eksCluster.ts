@@ -93,7 +93,11 @@ export class EksCluster extends pulumi.ComponentResource {
                 skipDefaultNodeGroup: true,
                 serviceRole,
                 // Security groups for pods: Aurora and ElastiCache admit only their clients' pods.
-                vpcCniOptions: { enablePodEni: true },
+                // The network policy agent (VPC CNI 1.14+) enforces the platform's NetworkPolicies; without
+                // it every default-deny is inert. The two combine in the default strict pod SG mode
+                // (amazon-vpc-cni-k8s docs/network-policy-faq.md: "Network Policies can be used in
+                // conjunction with SGPP"); pulumi-eks 4.3.0 sets it as the add-on's enableNetworkPolicy.
+                vpcCniOptions: { enablePodEni: true, enableNetworkPolicy: true },
                 nodeAssociatePublicIpAddress: false,
                 // Elasticsearch reaches its S3 snapshot repository through IRSA (web identity).
                 createOidcProvider: true,

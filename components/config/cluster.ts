@@ -26,6 +26,28 @@ const nodePoolSchema = (cpu: number, memoryGi: number, description: string) =>
         .prefault({})
         .describe(description);
 
+/**
+ * What carries the cluster's pod network, and whether it enforces NetworkPolicy. The platform's
+ * isolation is default-deny NetworkPolicies in every namespace: on a CNI that ignores them, every
+ * one of them is inert and any pod reaches every other (the config check refuses such a stack).
+ */
+export const CNI_ENFORCES_NETWORK_POLICY = {
+    /** The AWS VPC CNI with its network policy agent (`enableNetworkPolicy`, VPC CNI 1.14+): a created cluster turns it on. */
+    "vpc-cni": true,
+    /** kind's default CNI: kindnet enforces NetworkPolicy since kind v0.24 (kube-network-policies). */
+    kindnet: true,
+    /** k3s's embedded kube-router policy controller (unless k3s runs with --disable-network-policy). */
+    k3s: true,
+    calico: true,
+    cilium: true,
+    /** flannel alone (minikube's and k3s' --flannel-backend without the policy controller): no enforcement. */
+    flannel: false,
+    /** minikube's default bridge CNI: no enforcement (start it with --cni=calico or --cni=cilium). */
+    bridge: false,
+} as const;
+export type Cni = keyof typeof CNI_ENFORCES_NETWORK_POLICY;
+const CNIS = Object.keys(CNI_ENFORCES_NETWORK_POLICY) as [Cni, ...Cni[]];
+
 export const clusterSchema = z
     .strictObject({
         mode: z
@@ -38,6 +60,12 @@ export const clusterSchema = z
             .optional()
             .describe(
                 "Who adds nodes for pending pods: Karpenter (installed by the stack), or none (an existing cluster's own Cluster Autoscaler or Karpenter). @default karpenter when the stack creates the cluster, none for an existing one",
+            ),
+        cni: z
+            .enum(CNIS)
+            .optional()
+            .describe(
+                "The CNI of the cluster, which must enforce NetworkPolicy (vpc-cni with its network policy agent, kindnet of kind 0.24+, k3s, calico, cilium). @default vpc-cni when the stack creates the cluster; required for a local or existing one",
             ),
         kubernetesVersion: z
             .string()
@@ -87,6 +115,11 @@ export const clusterSchema = z
     .prefault({});
 
 export type ClusterConfig = z.output<typeof clusterSchema>;
+
+/** The cluster's CNI, with the created cluster's default (undefined: not declared). */
+export function cniOf(cluster: Pick<ClusterConfig, "mode" | "cni">): Cni | undefined {
+    return cluster.cni ?? (cluster.mode === "create" ? "vpc-cni" : undefined);
+}
 
 /** Who adds nodes, with the mode's default. */
 export function nodeAutoscalerOf(cluster: ClusterConfig): "karpenter" | "none" {

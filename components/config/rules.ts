@@ -1,7 +1,7 @@
 // The cross-field rules of the stack config, one named rule each (like awsx's `validateEips`).
 // They run after the fields' own checks, also when some fields failed, so every problem is
 // reported at once; each looks only at the fields that are well-formed. Pure.
-import { ClusterConfig, nodeAutoscalerOf } from "./cluster";
+import { CNI_ENFORCES_NETWORK_POLICY, ClusterConfig, Cni, cniOf, nodeAutoscalerOf } from "./cluster";
 import { readQueriesAtTenTimes } from "./databaseCapacity";
 import { poolFit, poolProblem, perNodeRequests, servicesAtTenTimes } from "./nodeCapacity";
 import { CAPACITY_FACTOR, capacityProblem } from "./capacityRule";
@@ -275,6 +275,37 @@ export const clusterCreated: ConfigRule = {
     },
 };
 
+export const networkPolicyEnforced: ConfigRule = {
+    name: "network-policy-enforced",
+    description:
+        "The cluster's CNI enforces NetworkPolicy: the platform's isolation is default-deny policies in every namespace, inert on a CNI that ignores them. A created cluster runs the VPC CNI with its network policy agent; a local or existing one names its CNI.",
+    check(c) {
+        const cluster = c.cluster ?? {};
+        const mode = cluster.mode ?? "local";
+        const enforcing = (Object.keys(CNI_ENFORCES_NETWORK_POLICY) as Cni[]).filter((cni) => CNI_ENFORCES_NETWORK_POLICY[cni]);
+        const cni = cniOf({ mode, cni: cluster.cni });
+        if (cni === undefined)
+            return [
+                {
+                    path: ["cluster", "cni"],
+                    input: undefined,
+                    message: `the cluster's CNI, one that enforces NetworkPolicy (${enforcing.join(", ")}): the stack's isolation is NetworkPolicies`,
+                },
+            ];
+        if (mode === "create" && cni !== "vpc-cni")
+            return [{ path: ["cluster", "cni"], input: cni, message: "vpc-cni in create mode (the created cluster runs the VPC CNI)" }];
+        if (CNI_ENFORCES_NETWORK_POLICY[cni] === false)
+            return [
+                {
+                    path: ["cluster", "cni"],
+                    input: cni,
+                    message: `a CNI that enforces NetworkPolicy (${enforcing.join(", ")}): ${cni} ignores them, so every default-deny would be inert`,
+                },
+            ];
+        return [];
+    },
+};
+
 export const usesWhatExists: ConfigRule = {
     name: "uses-what-exists",
     description: "What a service or worker uses of the data tier is enabled, and the queues it publishes to exist.",
@@ -538,6 +569,7 @@ export const CONFIG_RULES: ConfigRule[] = [
     auroraResilience,
     eksForAws,
     clusterCreated,
+    networkPolicyEnforced,
     usesWhatExists,
     productionQuorums,
     gatewayReady,

@@ -26,6 +26,20 @@ export const eksClusterHardened: ResourceValidationPolicy = {
     },
 };
 
+export const eksNetworkPolicyEnforced: ResourceValidationPolicy = {
+    name: "eks-network-policy-enforced",
+    description:
+        "A created EKS cluster's VPC CNI runs its network policy agent (enableNetworkPolicy): without it every NetworkPolicy the platform writes is inert.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== "eks:index:Cluster") return;
+        if (args.props.vpcCniOptions?.enableNetworkPolicy !== true)
+            report(
+                "the VPC CNI does not enforce NetworkPolicy (vpcCniOptions.enableNetworkPolicy is not true): every default-deny is inert",
+            );
+    },
+};
+
 export const eksLogsRetained: StackValidationPolicy = {
     name: "eks-logs-retained",
     description:

@@ -32,6 +32,7 @@ export const allPolicies: Policies = [
     isolation.grafanaNoAnonymous,
     isolation.priorityClassEverywhere,
     cluster.eksClusterHardened,
+    cluster.eksNetworkPolicyEnforced,
     cluster.eksLogsRetained,
     cluster.karpenterNodesHardened,
     cluster.karpenterPoolsBounded,
