@@ -17,7 +17,7 @@ import { renderSummary } from "../components/platform/summary";
 import { Io, argumentError, runCli } from "./lib/cli";
 import { clearOwned, outputDirProblem, unsafeLocation } from "./lib/files";
 import { PROJECT, PlatformRun, RecordedResource, isSecretValue, redactSecrets, runPlatform } from "./lib/offline";
-import { PlanSide, renderPlanDiff } from "./lib/planDiff";
+import { PlanSide, readPlanSide, renderPlanDiff } from "./lib/planDiff";
 
 export const USAGE = "usage: npm run plan -- --stack <name> [--stack <name>...] [--config <file>...] [--out <dir>] [--against <dir>]";
 
@@ -137,16 +137,6 @@ export function manifestFileName(resource: RecordedResource): string {
     return `${fileSafe([kind, metadata.namespace, metadata.name ?? resource.name].filter(Boolean).join("-"))}.yaml`;
 }
 
-function readSide(dir: string): PlanSide | undefined {
-    const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
-    if (!existsSync(path.join(dir, "plan.json"))) return undefined;
-    return {
-        resources: (JSON.parse(read("plan.json")) as { resources: PlanSide["resources"] }).resources,
-        fingerprints: existsSync(path.join(dir, "fingerprints.json")) ? JSON.parse(read("fingerprints.json")) : {},
-        summary: existsSync(path.join(dir, "summary.md")) ? read("summary.md") : "",
-    };
-}
-
 /** Writes the plan of a finished run into `outDir` (an earlier plan there is replaced). */
 export function writePlan(run: PlatformRun, outDir: string, placeholders: string[], against?: PlanSide): string[] {
     clearOwned(outDir, PLAN_ENTRIES);
@@ -229,7 +219,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
             run,
             outDir,
             result.placeholders,
-            target.against ? readSide(path.resolve(cwd, target.against)) : undefined,
+            target.against ? readPlanSide(path.resolve(cwd, target.against)) : undefined,
         );
         io.out(
             `plan of stack ${target.stack}: ${run.resources.length} resources, ${written.length} files in ${path.relative(cwd, outDir) || "."}`,

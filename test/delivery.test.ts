@@ -11,6 +11,7 @@ import { RELEASE_DEFAULTS_FILE } from "../scripts/lib/promotion";
 import { CHARTS, PLATFORM_IMAGES } from "../components/config/releases";
 import { imageParts } from "../components/lib/helm";
 import { sha256Of } from "../components/lib/manifest";
+import { main as deployNeededMain } from "../scripts/deploy-needed";
 import { main as driftMain } from "../scripts/drift";
 import { main as pinMain } from "../scripts/manifests-pin";
 import { main as budgetMain, exposition, measure, patternRegex } from "../scripts/budget";
@@ -48,49 +49,172 @@ describe("GitHub workflows", () => {
         steps: Array<Record<string, unknown>>;
         concurrency?: { group: string };
         defaults?: unknown;
+        permissions?: Record<string, string> | string;
+        "runs-on"?: string;
+        needs?: string | string[];
+        if?: string;
+        strategy?: { matrix?: { include?: Array<Record<string, string>> } };
     };
     const jobs = (file: string) => load(file).jobs as Record<string, Job>;
     const triggers = (file: string) => Object.keys(load(file).on ?? load(file).true ?? {});
     const secretsIn = (value: unknown) => [...JSON.stringify(value).matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+    const prTriggered = (file: string) => triggers(file).some((t) => t.startsWith("pull_request"));
+    /** Steps that run this repository's code: a checkout followed by anything that runs it. */
+    const runsRepositoryCode = (job: Job) => job.steps.some((st) => String(st.uses ?? "").startsWith("actions/checkout@"));
+    /** Whether a job can reach a credential: an environment's secrets, an OIDC token, or a secret other than GITHUB_TOKEN. */
+    const credentialsOf = (file: string, job: Job) => [
+        ...(job.environment !== undefined ? [`environment ${JSON.stringify(job.environment)}`] : []),
+        ...(JSON.stringify(job.permissions ?? load(file).permissions ?? {}).includes('"id-token":"write"') ? ["id-token: write"] : []),
+        ...secretsIn(job)
+            .filter((s) => s !== "GITHUB_TOKEN")
+            .map((s) => `secrets.${s}`),
+    ];
+    const writes = (permissions: unknown) =>
+        permissions === "write-all" ||
+        (typeof permissions === "object" && permissions !== null && Object.values(permissions).some((v) => v === "write"));
 
-    it("cover CI, preview, deploy, promotion, production deploys and drift, with pinned actions and no AWS keys", () => {
-        assert.deepEqual(files.sort(), ["ci.yml", "deploy-prod.yml", "deploy.yml", "drift.yml", "e2e.yml", "preview.yml", "promote.yml"]);
-        for (const f of files)
-            for (const st of steps(f)) if (st.uses) assert.match(String(st.uses), /@v\d+$/, `${f}: ${st.uses} is pinned to a major`);
+    it("cover CI, the offline preview and its comment, deploys, promotion, drift and e2e, with no AWS keys", () => {
+        assert.deepEqual(files.sort(), [
+            "ci.yml",
+            "deploy-prod.yml",
+            "deploy.yml",
+            "drift.yml",
+            "e2e.yml",
+            "preview-comment.yml",
+            "preview.yml",
+            "promote.yml",
+        ]);
         for (const f of files) assert.ok(!JSON.stringify(load(f)).includes("aws-access-key-id"), `${f}: OIDC, no long-lived AWS keys`);
     });
 
-    it("give pull requests no secret but GITHUB_TOKEN outside a reviewed environment", () => {
-        const exposed: string[] = [];
-        for (const f of files.filter((file) => triggers(file).some((t) => t.startsWith("pull_request")))) {
-            for (const [name, job] of Object.entries(jobs(f))) {
-                if (job.environment !== undefined) continue;
-                for (const secret of secretsIn(job))
-                    if (secret !== "GITHUB_TOKEN") exposed.push(`${f}: job ${name} reads secrets.${secret}`);
-            }
-        }
-        assert.deepEqual(exposed, []);
-        // The check can fail: the workflow as it was before read KUBECONFIG_PROD in a plain pull_request job.
-        assert.deepEqual(secretsIn({ env: { KUBECONFIG_DATA: "${{ secrets.KUBECONFIG_PROD }}" } }), ["KUBECONFIG_PROD"]);
-        const preview = jobs("preview.yml");
-        assert.equal(preview["preview-prod"].environment, "production-preview");
-        assert.equal(preview["preview-dev"].environment, "staging-preview");
-        assert.deepEqual(Object.keys(load("preview.yml").permissions), ["contents"], "read-only by default");
+    it("pin every third-party action by full commit SHA, with its tag in a comment for Renovate", () => {
+        const unpinned = (text: string, file: string) =>
+            text
+                .split("\n")
+                .filter((line) => /^\s*(- )?uses:/.test(line) && !/uses: \.\//.test(line))
+                .filter((line) => !/uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(line.trim().replace(/^- /, "")))
+                .map((line) => `${file}: ${line.trim()}`);
+        assert.deepEqual(
+            files.flatMap((f) => unpinned(readFileSync(path.join(WORKFLOWS, f), "utf8"), f)),
+            [],
+        );
+        assert.deepEqual(
+            unpinned("      - uses: pulumi/actions@v7\n", "x.yml"),
+            ["x.yml: - uses: pulumi/actions@v7"],
+            "the check can fail",
+        );
+        const sdk = JSON.parse(readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
+        const cliVersions = new Set(
+            files.flatMap((f) =>
+                steps(f)
+                    .filter((st) => String(st.uses).startsWith("pulumi/actions@"))
+                    .map((st) => (st.with as Record<string, string>)?.["pulumi-version"]),
+            ),
+        );
+        assert.deepEqual([...cliVersions], [sdk], "every job installs the Pulumi CLI of the SDK's version");
+        const renovate = JSON.parse(readFileSync(path.join(PROJECT_DIR, "renovate.json"), "utf8"));
+        assert.ok(renovate.extends.includes("helpers:pinGitHubActionDigests"), "Renovate keeps the digests current");
     });
 
-    it("show reviewers the offline diff of both stacks and the policy pack, in one PR comment updated in place", () => {
+    it("never run a pull request's code with a credential or a write permission", () => {
+        const problems: string[] = [];
+        for (const f of files) {
+            if (triggers(f).includes("pull_request_target")) problems.push(`${f}: pull_request_target runs with the base's secrets`);
+            if (!prTriggered(f)) continue;
+            if (writes(load(f).permissions)) problems.push(`${f}: writes by default`);
+            for (const [name, job] of Object.entries(jobs(f))) {
+                for (const credential of credentialsOf(f, job)) problems.push(`${f}: job ${name} holds ${credential}`);
+                if (writes(job.permissions)) problems.push(`${f}: job ${name} has a write permission`);
+                for (const st of job.steps)
+                    if (
+                        String(st.uses ?? "").startsWith("actions/checkout@") &&
+                        (st.with as Record<string, unknown>)?.["persist-credentials"] !== false
+                    )
+                        problems.push(`${f}: job ${name} keeps GITHUB_TOKEN in the checkout`);
+                for (const st of job.steps)
+                    if (/npm ci(?![^\n]*--ignore-scripts)/.test(String(st.run ?? "")))
+                        problems.push(`${f}: job ${name} runs install scripts`);
+            }
+        }
+        assert.deepEqual(problems, []);
+        // The check can fail: the preview workflow as it was held production-preview's identity.
+        assert.deepEqual(credentialsOf("x", { environment: "production-preview", permissions: { "id-token": "write" }, steps: [] }), [
+            'environment "production-preview"',
+            "id-token: write",
+        ]);
+    });
+
+    it("post the PR comment from a job that runs no pull request code, only to the PR the preview ran on", () => {
+        assert.deepEqual(triggers("preview-comment.yml"), ["workflow_run"]);
+        const comment = jobs("preview-comment.yml").comment;
+        assert.ok(!runsRepositoryCode(comment), "no checkout");
+        assert.ok(!comment.steps.some((st) => st.run !== undefined), "no shell step");
+        assert.deepEqual(comment.permissions, { actions: "read", "pull-requests": "write" });
+        const script = String(
+            (comment.steps.find((st) => String(st.uses).startsWith("actions/github-script@"))!.with as { script: string }).script,
+        );
+        assert.match(script, /pr\.head\.sha !== context\.payload\.workflow_run\.head_sha/);
+        assert.match(script, /updateComment/);
         const offline = jobs("preview.yml")["offline-diff"];
         const runs = offline.steps.map((st) => String(st.run ?? "")).join("\n");
         assert.match(runs, /npm run plan -- --stack dev --stack prod --out \/tmp\/base-plan/);
         assert.match(runs, /npm run plan -- --stack dev --stack prod --out \/tmp\/head-plan "\$\{against\[@\]\}"/);
         assert.match(runs, /npm run -s policy -- \/tmp\/head-plan\/dev \/tmp\/head-plan\/prod/);
         assert.match(runs, />> "\$GITHUB_STEP_SUMMARY"/);
-        const script = String(
-            (offline.steps.find((st) => String(st.uses).startsWith("actions/github-script"))!.with as { script: string }).script,
+        assert.ok(offline.steps.some((st) => (st.with as Record<string, string>)?.name === "pr-comment"));
+    });
+
+    it("hold credentials only in jobs that run main's code: pushes to main, schedules and dispatches limited to main", () => {
+        const problems: string[] = [];
+        for (const f of files) {
+            const on = load(f).on as Record<string, { branches?: string[] } | null>;
+            for (const [name, job] of Object.entries(jobs(f))) {
+                if (credentialsOf(f, job).length === 0) continue;
+                const mainOnly = job.if?.includes("github.ref == 'refs/heads/main'");
+                const pushToMainOnly = Object.keys(on).every((t) => t === "push") && JSON.stringify(on.push?.branches) === '["main"]';
+                const needsMainOnly = [job.needs ?? []].flat().some((n) => jobs(f)[n]?.if?.includes("github.ref == 'refs/heads/main'"));
+                if (!mainOnly && !pushToMainOnly && !needsMainOnly) problems.push(`${f}: job ${name} holds credentials on any branch`);
+            }
+        }
+        assert.deepEqual(problems, []);
+        assert.equal(jobs("promote.yml").promote.environment, "promotion");
+    });
+
+    it("pass secrets and event data to scripts through env:, never into run: text", () => {
+        const interpolated = files.flatMap((f) =>
+            Object.entries(jobs(f)).flatMap(([name, job]) =>
+                job.steps
+                    .filter((st) => /\$\{\{\s*(secrets|github\.event|steps\.[\w-]+\.outputs)\./.test(String(st.run ?? "")))
+                    .map((st) => `${f}: job ${name}: ${String(st.run).split("\n")[0]}`),
+            ),
         );
-        assert.match(script, /updateComment/);
-        assert.match(script, /createComment/);
-        assert.match(script, /finbot-offline-plan/);
+        assert.deepEqual(interpolated, []);
+    });
+
+    it("deploy prod from main through preview -> approval -> up on the runner in the VPC, when its plan changed", () => {
+        const on = load("deploy-prod.yml").on;
+        assert.deepEqual(on.push, { branches: ["main"] }, "every merge, not only stack-file changes");
+        const { changes, preview, up } = jobs("deploy-prod.yml");
+        assert.deepEqual(credentialsOf("deploy-prod.yml", changes), [], "the gate's decision holds no credential");
+        assert.ok(changes.steps.some((st) => String(st.run).includes("npm run -s deploy:needed -- --stack prod")));
+        assert.equal(preview.if, "needs.changes.outputs.deploy == 'true'");
+        assert.equal(preview.environment, "production-preview");
+        assert.deepEqual([up.needs, up.environment], [["changes", "preview"], "production"]);
+        for (const job of [preview, up])
+            assert.match(
+                String(job["runs-on"]),
+                /^codebuild-finbot-prod-deploy-\$\{\{ github\.run_id \}\}-\$\{\{ github\.run_attempt \}\}$/,
+            );
+        const previewRun = preview.steps.map((st) => String(st.run ?? "")).join("\n");
+        assert.match(previewRun, /pulumi preview --stack prod --diff/);
+        assert.match(previewRun, /GITHUB_STEP_SUMMARY/);
+        assert.ok(preview.steps.some((st) => String(st.run).includes("npm run promote -- --from dev --to prod --check")));
+        const upRun = up.steps.map((st) => String(st.run ?? "")).join("\n");
+        assert.match(upRun, /pulumi up --stack prod --yes/);
+        assert.match(upRun, /pulumi stack tag set finbot:deployed-commit "\$GITHUB_SHA" --stack prod/);
+        assert.ok(!upRun.includes("--upsert") && !upRun.includes("stack init"), "prod is never created by a deploy");
+        assert.equal(load("deploy-prod.yml").concurrency.group, "pulumi-prod");
+        assert.equal(load("deploy.yml").concurrency.group, "pulumi-dev");
     });
 
     it("open the promotion PR with an App token, so checks run on it, and fail when a piped step fails", () => {
@@ -107,19 +231,39 @@ describe("GitHub workflows", () => {
         }
     });
 
-    it("create dev on its first deploy, never prod, and detect drift only from a preview that ran", () => {
-        const pulumiStep = (file: string) => steps(file).find((st) => String(st.uses).startsWith("pulumi/actions@") && st.with)!;
-        assert.equal((pulumiStep("deploy.yml").with as Record<string, unknown>).upsert, true);
-        assert.equal((pulumiStep("deploy-prod.yml").with as Record<string, unknown>).upsert, undefined);
-        assert.equal(jobs("deploy-prod.yml").prod.environment, "production");
-        assert.ok(steps("deploy-prod.yml").some((st) => String(st.run).includes("npm run promote -- --from dev --to prod --check")));
+    it("detect drift only from a preview that ran: a failing pulumi fails the step and reports no drift", () => {
         const drift = jobs("drift.yml").drift;
-        const issue = drift.steps.find((st) => String(st.uses).startsWith("actions/github-script"))!;
-        assert.equal(issue.if, "steps.preview.outputs.drift == 'true'");
-        assert.ok(!drift.steps.some((st) => String(st.if ?? "").includes("failure()")), "errors are not drift");
         assert.equal(drift.concurrency?.group, "pulumi-${{ matrix.stack }}");
-        assert.equal(load("deploy.yml").concurrency.group, "pulumi-dev");
-        assert.equal(load("deploy-prod.yml").concurrency.group, "pulumi-prod");
+        const prod = drift.strategy!.matrix!.include!.find((leg) => leg.stack === "prod")!;
+        assert.match(prod.runner, /^codebuild-finbot-prod-deploy-/, "prod's preview runs inside the VPC");
+        const script = String(drift.steps.find((st) => st.id === "preview")!.run);
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-drift-step-"));
+        const bin = path.join(dir, "bin");
+        mkdirSync(bin);
+        writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\necho 'error: getting stack: 403' >&2\nexit 255\n", { mode: 0o755 });
+        writeFileSync(
+            path.join(bin, "npm"),
+            `#!/bin/sh\nexec node --require "${PROJECT_DIR}/scripts/preload.cjs" "${PROJECT_DIR}/scripts/drift.ts" "$5"\n`,
+            {
+                mode: 0o755,
+            },
+        );
+        const output = path.join(dir, "output");
+        writeFileSync(output, "");
+        const run = (pulumiScript?: string) => {
+            if (pulumiScript) writeFileSync(path.join(bin, "pulumi"), pulumiScript, { mode: 0o755 });
+            return spawnSync("bash", ["-e", "-c", script], {
+                cwd: dir,
+                env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, GITHUB_OUTPUT: output, STACK: "prod" },
+                encoding: "utf8",
+            });
+        };
+        const failed = run();
+        assert.notEqual(failed.status, 0);
+        assert.equal(readFileSync(output, "utf8"), "", "no drift=... written");
+        const ran = run(`#!/bin/sh\necho '{"changeSummary":{"same":3,"update":1}}'\n`);
+        assert.equal(ran.status, 0, ran.stderr);
+        assert.match(readFileSync(output, "utf8"), /^drift=true\nchanges=1 to update\n$/);
     });
 
     it("reads drift from the preview's change summary: changes are drift, an unchanged stack is not", async () => {
@@ -148,6 +292,72 @@ describe("GitHub workflows", () => {
             assert.deepEqual(Object.keys(config).sort(), aware);
             for (const name of aware) assert.equal(config[name].environment, environment);
         }
+    });
+});
+
+describe("the production deploy gate (npm run deploy:needed)", () => {
+    const git = (dir: string, ...args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim();
+    const resource = (urn: string, inputs: object) => ({ urn, type: "kubernetes:core/v1:ConfigMap", inputs });
+    const writePlanDir = (dir: string, resources: object[]) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, "plan.json"), JSON.stringify({ stack: "prod", resources }));
+    };
+    /** A repository with a deployed commit, and plans of it and of HEAD. */
+    function setUp() {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-deploy-gate-"));
+        git(dir, "init", "-q", "-b", "main");
+        git(dir, "config", "user.email", "ci@example.com");
+        git(dir, "config", "user.name", "ci");
+        writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  finbot:environment: production\n");
+        writeFileSync(path.join(dir, "package-lock.json"), "{}\n");
+        writeFileSync(path.join(dir, "index.ts"), "// v1\n");
+        git(dir, "add", "-A");
+        git(dir, "commit", "-qm", "deployed");
+        const deployed = git(dir, "rev-parse", "HEAD");
+        writeFileSync(path.join(dir, "index.ts"), "// v2\n");
+        git(dir, "commit", "-qam", "a code change");
+        const same = [resource("urn:a", { data: { x: "1" } })];
+        writePlanDir(path.join(dir, "plans", "deployed"), same);
+        writePlanDir(path.join(dir, "plans", "head"), same);
+        return { dir, deployed };
+    }
+    const gate = (dir: string, deployed: string) =>
+        runMain(
+            deployNeededMain,
+            ["--stack", "prod", "--deployed", deployed, "--deployed-plan", "plans/deployed", "--plan", "plans/head"],
+            dir,
+        );
+
+    it("deploys when prod's offline plan differs from the deployed commit's, and not when a change leaves it as it is", async () => {
+        const { dir, deployed } = setUp();
+        assert.deepEqual((await gate(dir, deployed)).stdout.split("\n")[0], "deploy=false");
+        writePlanDir(path.join(dir, "plans", "head"), [resource("urn:a", { data: { x: "2" } }), resource("urn:b", {})]);
+        const changed = await gate(dir, deployed);
+        assert.equal(
+            changed.stdout,
+            `deploy=true\nreason=the offline plan changed since ${deployed.slice(0, 8)}: 1 to add, 0 to remove, 1 to change\n`,
+        );
+    });
+
+    it("deploys when what the plan cannot show changed (stack file, package-lock.json), nothing is recorded, or history is not main's", async () => {
+        const { dir, deployed } = setUp();
+        writeFileSync(path.join(dir, "Pulumi.prod.yaml"), "config:\n  finbot:environment: production\n  finbot:x: {secure: abc}\n");
+        git(dir, "commit", "-qam", "a secret rotated");
+        assert.match((await gate(dir, deployed)).stdout, /^deploy=true\nreason=Pulumi\.prod\.yaml changed since /);
+        assert.match((await gate(dir, "")).stdout, /^deploy=true\nreason=no successful deployment of prod is recorded/);
+        git(dir, "switch", "-q", "-c", "side", deployed);
+        writeFileSync(path.join(dir, "other.ts"), "//\n");
+        git(dir, "add", "-A");
+        git(dir, "commit", "-qm", "side");
+        const side = git(dir, "rev-parse", "HEAD");
+        git(dir, "switch", "-q", "main");
+        git(dir, "merge", "-q", "--no-ff", "-m", "merge side", "side");
+        assert.match(
+            (await gate(dir, side)).stdout,
+            /^deploy=true\nreason=the deployed commit \w{8} is not on main's first-parent history/,
+        );
+        const bad = await runMain(deployNeededMain, ["--stack", "prod"], dir);
+        assert.deepEqual([bad.status, bad.stderr.split("\n")[0]], [2, "deploy:needed: --deployed is required"]);
     });
 });
 

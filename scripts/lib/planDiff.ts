@@ -1,6 +1,8 @@
 // What a change does to a stack, for reviewers: two offline plans compared resource by resource
 // (by URN), input path by input path, and their summaries' tables line by line. Secret values are
-// never shown: a secret whose fingerprint moved reads "[secret] changed". Pure.
+// never shown: a secret whose fingerprint moved reads "[secret] changed". Pure, but for readPlanSide.
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 
 /** A resource as plan.json records it. */
 export interface PlannedResource {
@@ -18,6 +20,17 @@ export interface PlanSide {
     /** `urn -> input path -> fingerprint` of every secret value. */
     fingerprints: Record<string, Record<string, string>>;
     summary: string;
+}
+
+/** A plan folder written by `npm run plan` as one side of a comparison; undefined when it holds no plan.json. */
+export function readPlanSide(dir: string): PlanSide | undefined {
+    const read = (file: string) => readFileSync(path.join(dir, file), "utf8");
+    if (!existsSync(path.join(dir, "plan.json"))) return undefined;
+    return {
+        resources: (JSON.parse(read("plan.json")) as { resources: PlanSide["resources"] }).resources,
+        fingerprints: existsSync(path.join(dir, "fingerprints.json")) ? JSON.parse(read("fingerprints.json")) : {},
+        summary: existsSync(path.join(dir, "summary.md")) ? read("summary.md") : "",
+    };
 }
 
 export const SECRET = "[secret]";
@@ -93,8 +106,8 @@ export function summaryChanges(before: string, after: string): string[] {
     ];
 }
 
-/** diff.md: resources added, removed and changed, then the summary's changed lines. */
-export function renderPlanDiff(stack: string, before: PlanSide, after: PlanSide): string {
+/** The resources a plan adds, removes and changes against an earlier one (by URN; secrets by fingerprint). */
+export function planChanges(before: PlanSide, after: PlanSide) {
     const byUrn = (side: PlanSide) => new Map(side.resources.map((r) => [r.urn, r]));
     const [a, b] = [byUrn(before), byUrn(after)];
     const added = [...b.keys()].filter((u) => !a.has(u));
@@ -103,12 +116,15 @@ export function renderPlanDiff(stack: string, before: PlanSide, after: PlanSide)
         .filter((u) => a.has(u))
         .map((u) => ({ urn: u, lines: inputChanges(u, before, after, a.get(u)!, b.get(u)!) }))
         .filter((c) => c.lines.length > 0);
+    const counts = `${added.length} to add, ${removed.length} to remove, ${changed.length} to change`;
+    return { added, removed, changed, counts, unchanged: b.size - added.length - changed.length };
+}
+
+/** diff.md: resources added, removed and changed, then the summary's changed lines. */
+export function renderPlanDiff(stack: string, before: PlanSide, after: PlanSide): string {
+    const { added, removed, changed, counts, unchanged } = planChanges(before, after);
     const summary = summaryChanges(before.summary, after.summary);
-    const out = [
-        `# Plan diff of stack \`${stack}\``,
-        "",
-        `${added.length} to add, ${removed.length} to remove, ${changed.length} to change, ${b.size - added.length - changed.length} unchanged.`,
-    ];
+    const out = [`# Plan diff of stack \`${stack}\``, "", `${counts}, ${unchanged} unchanged.`];
     const list = (title: string, urns: string[]) => {
         if (urns.length === 0) return;
         out.push("", `## ${title}`, "", ...urns.map((u) => `- \`${u}\``));
