@@ -5,7 +5,7 @@
 // to <dir>/<stack>/ (default plan/). It only writes into a missing or empty folder or an earlier
 // plan, never the current directory, a parent of it or a path git tracks.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 // The manifests and Helm values are written with js-yaml: the Kubernetes SDK loads it anyway,
