@@ -17,15 +17,20 @@ export function main(argv: string[], io: Io): number {
         io.err("usage: npm run drift -- <preview.json>");
         return 2;
     }
-    let preview: { changeSummary?: Record<string, number> };
+    let preview: { changeSummary?: Record<string, number> } | null;
     try {
         preview = JSON.parse(readFileSync(path.resolve(io.cwd, argv[0]), "utf8"));
     } catch (error) {
         io.err(`drift: ${argv[0]}: not a pulumi preview --json output (${(error as Error).message.split("\n")[0]})`);
         return 2;
     }
-    if (preview.changeSummary === undefined) {
-        io.err(`drift: ${argv[0]}: has no changeSummary (did the preview run?)`);
+    if (preview === null || typeof preview !== "object" || Array.isArray(preview)) {
+        io.err(`drift: ${argv[0]}: not a pulumi preview --json output (${JSON.stringify(preview)} is not an object)`);
+        return 2;
+    }
+    const counts = preview.changeSummary;
+    if (counts === null || typeof counts !== "object" || Object.values(counts).some((n) => typeof n !== "number")) {
+        io.err(`drift: ${argv[0]}: has no changeSummary of counts (did the preview run?)`);
         return 2;
     }
     const { drift, changes } = driftOf(preview);

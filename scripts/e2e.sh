@@ -31,8 +31,15 @@ checks, in the order they run:
             must reach Alertmanager's API; the api's replicas are restored afterwards, also when
             the check fails or is interrupted. It takes the api down: skip it on a shared cluster
 
+It refuses any context that is not a laptop cluster (a kind-*, k3d-* or minikube context whose API
+server is on this machine; minikube's VM drivers anywhere): the checks change what runs.
+
 options:
   --context NAME          kube context (default: the current one)
+  --destructive-context NAME
+                          run on NAME although it is not a laptop cluster: the outage check scales
+                          its api to 0 and the others write a pod, a log line and a message there.
+                          NAME must be the context in use (--context or the current one)
   --domain DOMAIN         public domain (default: the hostname of the Gateway's HTTPS listener)
   --timeout SECONDS       the longest any one wait may take (default: 300)
   --interval SECONDS      how long to wait between two tries of a condition (default: 5)
@@ -55,6 +62,7 @@ usage_error() {
 }
 
 CONTEXT=""
+DESTRUCTIVE_CONTEXT=""
 DOMAIN=""
 TIMEOUT=300
 INTERVAL=5
@@ -76,10 +84,11 @@ parse_args() {
                 usage
                 exit 0
                 ;;
-            --context | --domain | --timeout | --interval | --skip | --namespace-prefix | --service | --worker | --queue | --image)
+            --context | --destructive-context | --domain | --timeout | --interval | --skip | --namespace-prefix | --service | --worker | --queue | --image)
                 if [ "$#" -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value (see --help)"; fi
                 case "$1" in
                     --context) CONTEXT=$2 ;;
+                    --destructive-context) DESTRUCTIVE_CONTEXT=$2 ;;
                     --domain) DOMAIN=$2 ;;
                     --timeout) TIMEOUT=$2 ;;
                     --interval) INTERVAL=$2 ;;
@@ -110,6 +119,32 @@ parse_args() {
 
 skipped() {
     [[ " ${SKIP[*]-} " == *" $1 "* ]]
+}
+
+# ---------------------------------------------------------------- which cluster
+
+# The context in use, and whether it is a laptop cluster: kind-*, k3d-* or minikube by name, with
+# its API server on this machine (minikube's VM drivers give it a private address of its own).
+# Anything else (an EKS context above all) needs --destructive-context naming it.
+guard_context() {
+    local context server host
+    context=${CONTEXT:-$(kubectl config current-context 2>/dev/null || true)}
+    [ -n "$context" ] || usage_error "no kube context (set one, or give --context)"
+    server=$(kubectl config view --raw -o jsonpath="{.clusters[?(@.name==\"$(kubectl config view -o jsonpath="{.contexts[?(@.name==\"$context\")].context.cluster}" 2>/dev/null)\")].cluster.server}" 2>/dev/null || true)
+    host=${server#*://}
+    host=${host%%/*}
+    host=${host%:*}
+    host=${host#[}
+    host=${host%]}
+    case "$context" in
+        kind-* | k3d-*) case "$host" in 127.* | localhost | 0.0.0.0 | ::1 | host.docker.internal) return 0 ;; esac ;;
+        minikube) return 0 ;;
+    esac
+    if [ "$DESTRUCTIVE_CONTEXT" = "$context" ]; then
+        echo "e2e: $context is not a laptop cluster; running there as --destructive-context asks" >&2
+        return 0
+    fi
+    usage_error "refusing context $context (API server ${server:-unknown}): not a laptop cluster (kind, k3d, minikube); the checks scale the api to 0 and write to the cluster. Name it with --destructive-context $context to run there anyway"
 }
 
 # ---------------------------------------------------------------- helpers
@@ -496,6 +531,7 @@ main() {
     local missing=() tool
     for tool in kubectl curl jq openssl base64; do command -v "$tool" >/dev/null || missing+=("$tool"); done
     [ "${#missing[@]}" -eq 0 ] || usage_error "missing ${missing[*]} (needs kubectl, curl, jq, openssl and base64)"
+    guard_context
     [ -z "$CONTEXT" ] || KUBECTL+=(--context "$CONTEXT")
 
     WORK=$(mktemp -d)

@@ -3,12 +3,13 @@
 // request's plans would violate. Each stack runs in the environment its policy config names
 // (policy/config.<stack>.json; production, the strictest, when there is none). Prints a Markdown
 // report (also to --report) and exits 1 when a mandatory rule is violated.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { EvaluatedResource, Violation, evaluate } from "../policy/evaluate";
 import { allPolicies } from "../policy/rules";
 import { Io, argumentError, runCli } from "./lib/cli";
+import { outputFileProblem, writeFileAtomic } from "./lib/files";
 import { table } from "../components/lib/markdown";
 
 const USAGE = "usage: npm run policy -- <plan dir> [<plan dir>...] [--report <file>]";
@@ -33,8 +34,11 @@ export function planResources(plan: PlanFile): EvaluatedResource[] {
         .map((r) => ({ type: r.type, urn: r.urn, name: r.name, props: r.inputs }));
 }
 
+/** How every report starts: an earlier one may be replaced, nothing else (outputFileProblem). */
+const REPORT_HEADING = "## Policy pack over the offline plans";
+
 export function renderReport(results: Array<{ stack: string; environment: string; violations: Violation[]; rules: number }>): string {
-    const lines = ["## Policy pack over the offline plans", ""];
+    const lines = [REPORT_HEADING, ""];
     for (const r of results) {
         const mandatory = r.violations.filter((v) => v.enforcementLevel === "mandatory").length;
         lines.push(
@@ -68,6 +72,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.err(USAGE);
         return 2;
     }
+    const report = parsed.values.report;
+    const unwritable = report === undefined ? undefined : outputFileProblem(report, io.cwd, REPORT_HEADING);
+    if (unwritable) {
+        io.err(`policy: --report ${unwritable}`);
+        return 2;
+    }
     const plans: PlanFile[] = [];
     for (const dir of parsed.positionals) {
         const file = path.resolve(io.cwd, dir, "plan.json");
@@ -87,9 +97,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
             violations: await evaluate(allPolicies, planResources(plan), environment),
         });
     }
-    const report = renderReport(results);
-    io.out(report);
-    if (parsed.values.report) writeFileSync(path.resolve(io.cwd, parsed.values.report), `${report}\n`);
+    const rendered = renderReport(results);
+    io.out(rendered);
+    if (report) writeFileAtomic(path.resolve(io.cwd, report), `${rendered}\n`);
     return results.some((r) => r.violations.some((v) => v.enforcementLevel === "mandatory")) ? 1 : 0;
 }
 

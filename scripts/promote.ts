@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Io, argumentError, runCli } from "./lib/cli";
 import { writeFileAtomic } from "./lib/files";
-import { burningSlos } from "./lib/healthGate";
+import { sloHealth } from "./lib/healthGate";
 import {
     PromotionError,
     ahead,
@@ -77,8 +77,12 @@ export async function promote(projectDir: string, args: PromoteArgs, log: (line:
     if (problems.length) throw new PromotionError(problems);
 
     if (args.prometheusUrl) {
-        const burning = await burningSlos(args.prometheusUrl);
-        if (burning.length) throw new PromotionError(burning.map((b) => `${fromFile}: SLO burning, promotion refused: ${b}`));
+        const health = await sloHealth(args.prometheusUrl);
+        if (!health.reachable)
+            throw new PromotionError([
+                `${args.from}'s Prometheus at ${args.prometheusUrl} is unreachable (${health.why}): its SLOs are unknown, promotion refused`,
+            ]);
+        if (health.burning.length) throw new PromotionError(health.burning.map((b) => `${fromFile}: SLO burning, promotion refused: ${b}`));
         log(`health gate: no SLO of ${args.from} is burning`);
     } else {
         log(`health gate skipped: no --prometheus-url for ${args.from} (offline)`);

@@ -3,6 +3,8 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -277,6 +279,17 @@ describe("GitHub workflows", () => {
         const broken = await runMain(driftMain, ["broken.json"], dir);
         assert.equal(broken.status, 2);
         assert.match(broken.stderr, /^drift: broken\.json: not a pulumi preview --json output/);
+        for (const [text, message] of [
+            ["null", /^drift: odd\.json: not a pulumi preview --json output \(null is not an object\)\n$/],
+            ["[1]", /^drift: odd\.json: not a pulumi preview --json output \(\[1\] is not an object\)\n$/],
+            ['{"steps":[]}', /^drift: odd\.json: has no changeSummary of counts \(did the preview run\?\)\n$/],
+            ['{"changeSummary":{"update":"2"}}', /^drift: odd\.json: has no changeSummary of counts/],
+        ] as const) {
+            writeFileSync(path.join(dir, "odd.json"), text);
+            const odd = await runMain(driftMain, ["odd.json"], dir);
+            assert.deepEqual([odd.status, odd.stdout], [2, ""], text);
+            assert.match(odd.stderr, message);
+        }
     });
 
     it("give each environment-aware policy its stack's environment", () => {
@@ -426,6 +439,93 @@ describe("promotion and rollback", () => {
         assert.match(prod, /^ {6}legacy-tool: docker\.io\/finbot\/legacy:1\.0\.0$/m);
         assert.match(prod, /^ {6}busybox: docker\.io\/library\/busybox:1\.37\.0$/m);
         assert.match(result.stdout, /^\+ images\.busybox: docker\.io\/library\/busybox:1\.37\.0$/m);
+    });
+
+    it("refuses while an SLO of dev burns, and says an unreachable Prometheus is unreachable, not burning; nothing is written", async () => {
+        const answers: Record<string, unknown> = {
+            burning: { status: "success", data: { result: [{ metric: { service: "api", slo: "availability", severity: "page" } }] } },
+            healthy: { status: "success", data: { result: [] } },
+        };
+        const server = createServer((req, res) => {
+            const answer = answers[String(req.url).split("/")[1]];
+            res.writeHead(answer ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(answer ?? {}));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        try {
+            const dir = repo();
+            edit(dir, "Pulumi.dev.yaml", "podinfo:6.9.2", "podinfo:6.9.3");
+            const prod = read(dir, "Pulumi.prod.yaml");
+            const promote = (url: string) => run(dir, "promote.ts", "--from", "dev", "--to", "prod", "--prometheus-url", url);
+            const burning = await promote(`${base}/burning`);
+            assert.deepEqual(
+                [burning.status, burning.stderr.trim()],
+                [1, "Pulumi.dev.yaml: SLO burning, promotion refused: api/availability (page)"],
+            );
+            const failing = await promote(`${base}/down`);
+            assert.deepEqual(
+                [failing.status, failing.stderr.trim()],
+                [1, `dev's Prometheus at ${base}/down is unreachable (HTTP 503): its SLOs are unknown, promotion refused`],
+            );
+            const unused = createServer();
+            await new Promise<void>((resolve) => unused.listen(0, "127.0.0.1", resolve));
+            const closedPort = (unused.address() as AddressInfo).port;
+            await new Promise((resolve) => unused.close(resolve));
+            const closed = await promote(`http://127.0.0.1:${closedPort}`);
+            assert.equal(closed.status, 1);
+            assert.match(
+                closed.stderr.trim(),
+                /^dev's Prometheus at http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED\): its SLOs are unknown, promotion refused$/,
+            );
+            assert.equal(read(dir, "Pulumi.prod.yaml"), prod, "nothing written while the gate refuses");
+            const healthy = await promote(`${base}/healthy`);
+            assert.equal(healthy.status, 0, healthy.stderr);
+            assert.match(healthy.stdout, /health gate: no SLO of dev is burning/);
+        } finally {
+            server.close();
+        }
+    });
+
+    it("compares checksums whole, never as versions by their leading digits", async () => {
+        const dir = repo();
+        const digest = (last: string) => `${"9".repeat(63)}${last}`;
+        // Digits only: YAML would read both as the same float, and as versions 9 > 1 would make prod "ahead".
+        edit(dir, RELEASE_DEFAULTS_FILE, '"sha256": null', `"sha256": "${"1".repeat(64)}"`);
+        edit(
+            dir,
+            "Pulumi.prod.yaml",
+            "rabbitmq-cluster-operator: { version: v2.22.3, sha256: null }",
+            `rabbitmq-cluster-operator: { version: v2.22.3, sha256: ${digest("8")} }`,
+        );
+        git(dir, "commit", "-qam", "checksums");
+        const check = await run(dir, "promote.ts", "--from", "dev", "--to", "prod", "--check");
+        assert.equal(check.status, 1);
+        assert.match(
+            check.stderr,
+            new RegExp(`manifests\\.rabbitmq-cluster-operator\\.sha256 is ${digest("8")}, which Pulumi\\.dev\\.yaml never had`),
+        );
+        edit(dir, RELEASE_DEFAULTS_FILE, `"sha256": "${"1".repeat(64)}"`, `"sha256": "${digest("7")}"`);
+        git(dir, "commit", "-qam", "another checksum in dev");
+        assert.equal((await run(dir, "promote.ts", "--from", "dev", "--to", "prod", "--check")).status, 1, "…7 is not …8");
+        const promoted = await run(dir, "promote.ts", "--from", "dev", "--to", "prod");
+        assert.equal(promoted.status, 0, promoted.stderr);
+        assert.match(read(dir, "Pulumi.prod.yaml"), new RegExp(`sha256: "${digest("7")}"`), "written whole, as a string");
+    });
+
+    it("--check counts only releases main's own history ran, not a merged branch's intermediate commits", async () => {
+        const dir = repo();
+        git(dir, "switch", "-q", "-c", "feature");
+        edit(dir, "Pulumi.dev.yaml", "podinfo:6.9.2", "podinfo:6.9.9-rc1");
+        git(dir, "commit", "-qam", "try a release candidate on the branch");
+        edit(dir, "Pulumi.dev.yaml", "podinfo:6.9.9-rc1", "podinfo:6.9.3");
+        git(dir, "commit", "-qam", "settle on 6.9.3");
+        git(dir, "switch", "-q", "-");
+        git(dir, "merge", "-q", "--no-ff", "-m", "merge feature", "feature");
+        edit(dir, "Pulumi.prod.yaml", "podinfo:6.9.2", "podinfo:6.9.9-rc1");
+        git(dir, "commit", "-qam", "prod pins the candidate dev never ran on main");
+        const check = await run(dir, "promote.ts", "--from", "dev", "--to", "prod", "--check");
+        assert.equal(check.status, 1);
+        assert.match(check.stderr, /images\.podinfo is ghcr\.io\/stefanprodan\/podinfo:6\.9\.9-rc1, which Pulumi\.dev\.yaml never had/);
     });
 
     it("refuses an unpinned release in dev", async () => {

@@ -179,6 +179,14 @@ function runScript(args: string[], env: Record<string, string> = {}) {
 // A kubectl stand-in: answers from files under $FAKE and records every call in $FAKE/calls.
 const FAKE_KUBECTL = String.raw`#!/usr/bin/env bash
 echo "kubectl $*" >> "$FAKE/calls"
+context=$FAKE_CONTEXT server=$FAKE_SERVER
+[ -n "$context" ] || context=kind-finbot
+[ -n "$server" ] || server=https://127.0.0.1:6443
+case " $* " in
+  *" config current-context "*) echo "$context"; exit 0 ;;
+  *" config view "*server*) echo "$server"; exit 0 ;;
+  *" config view "*) echo "$context"; exit 0 ;;
+esac
 [ ! -e "$FAKE/unreachable" ] || { echo "Unable to connect to the server" >&2; exit 1; }
 prev="" name="" out="" target="" replicas=""
 for a in "$@"; do
@@ -193,7 +201,6 @@ done
 case " $* " in
   *" port-forward "*) echo $$ >> "$FAKE/port-forwards"; echo "Forwarding from 127.0.0.1:$FAKE_PORT -> 1"; exec sleep 60 ;;
   *" get namespace "*) echo "namespace/finbot-apps" ;;
-  *" config current-context "*) echo fake ;;
   *" get gateway "*) case "$out" in *hostname*) echo '*.finbot.localtest.me' ;; *) echo finbot-gateway-tls ;; esac ;;
   *" get service -A "*) echo "finbot-traffic envoy-finbot-traffic-finbot" ;;
   *" get pods -l gateway.envoyproxy.io"*) echo True ;;
@@ -304,6 +311,45 @@ describe("scripts/e2e.sh", () => {
             const result = runScript([...args]);
             assert.deepEqual([result.status, result.stdout, result.stderr], [2, "", `${message}\n`], args.join(" "));
         }
+    });
+
+    it("refuses a context that is not a laptop cluster unless --destructive-context names it, touching nothing", () => {
+        const eks = {
+            FAKE_CONTEXT: "arn:aws:eks:eu-central-1:123456789012:cluster/finbot-prod",
+            FAKE_SERVER: "https://ABC.gr7.eu-central-1.eks.amazonaws.com",
+        };
+        for (const [env, args] of [
+            [eks, []],
+            [eks, ["--destructive-context", "kind-finbot"]],
+            [{ FAKE_CONTEXT: "kind-prod", FAKE_SERVER: "https://10.0.12.7:443" }, []],
+        ] as Array<[Record<string, string>, string[]]>) {
+            const cluster = fakeCluster();
+            const refused = cluster.run(args, env);
+            assert.equal(refused.status, 2, refused.stdout);
+            assert.equal(refused.stdout, "");
+            assert.match(
+                refused.stderr,
+                /^e2e: refusing context \S+ \(API server https:\/\/\S+\): not a laptop cluster .*--destructive-context \S+ to run there anyway\n$/,
+            );
+            assert.ok(
+                cluster
+                    .calls()
+                    .split("\n")
+                    .filter(Boolean)
+                    .every((call) => call.startsWith("kubectl config ")),
+                "only its config was read",
+            );
+        }
+        const cluster = fakeCluster();
+        const named = cluster.run(["--destructive-context", eks.FAKE_CONTEXT, ...only("targets")], eks);
+        assert.match(named.stderr, /is not a laptop cluster; running there as --destructive-context asks/);
+        assert.match(named.stdout, /^e2e: context arn:aws:eks/m);
+        for (const local of [
+            {},
+            { FAKE_CONTEXT: "k3d-finbot", FAKE_SERVER: "https://0.0.0.0:41235" },
+            { FAKE_CONTEXT: "minikube", FAKE_SERVER: "https://192.168.49.2:8443" },
+        ] as Array<Record<string, string>>)
+            assert.match(fakeCluster().run(["--skip", CHECKS.join(",")], local).stdout, /e2e: 0 passed, 0 failed, 5 skipped/);
     });
 
     it("skips what --skip names, needing no cluster when nothing runs; says so when the cluster is out of reach", () => {

@@ -3,7 +3,8 @@
 import * as assert from "node:assert/strict";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { allPolicies, aws, cluster, isolation, kubernetes } from "../policy/rules";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { EvaluatedResource, evaluate } from "../policy/evaluate";
@@ -567,6 +568,43 @@ describe("policy pack", () => {
             result.stdout,
             /\| k8s-pinned-images \| mandatory \| finbot-api \| image "ghcr\.io\/stefanprodan\/podinfo:latest" of api is not pinned \|/,
         );
+    });
+});
+
+describe("npm run policy --report", () => {
+    it("writes a new report or replaces an earlier one, and refuses any other file with one line, leaving it as it was", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-policy-report-"));
+        execFileSync("git", ["init", "-q"], { cwd: dir });
+        writeFileSync(path.join(dir, "README.md"), "# a tracked file\n");
+        execFileSync("git", ["add", "README.md"], { cwd: dir });
+        writeFileSync(path.join(dir, "passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+        const plan = path.join(dir, "plan");
+        mkdirSync(plan);
+        writeFileSync(path.join(plan, "plan.json"), JSON.stringify({ stack: "dev", resources: [] }));
+        for (const [target, reason] of [
+            ["README.md", /^policy: --report README\.md holds files tracked by git \(README\.md\)$/],
+            ["passwd", /^policy: --report passwd exists and is not an earlier report$/],
+            [".", /^policy: --report \. is the current directory or one of its parents$/],
+            ["missing/report.md", /^policy: --report missing\/report\.md: its folder does not exist$/],
+        ] as const) {
+            const before =
+                existsSync(path.join(dir, target)) && statSync(path.join(dir, target)).isFile()
+                    ? readFileSync(path.join(dir, target), "utf8")
+                    : undefined;
+            const result = await runMain(policyMain, ["plan", "--report", target], dir);
+            assert.equal(result.status, 2, target);
+            assert.match(result.stderr.trim(), reason);
+            assert.equal(result.stdout, "", "nothing evaluated");
+            if (before !== undefined) assert.equal(readFileSync(path.join(dir, target), "utf8"), before);
+        }
+        assert.equal(
+            execFileSync("git", ["diff", "--name-only", "README.md"], { cwd: dir, encoding: "utf8" }),
+            "",
+            "the tracked file is untouched",
+        );
+        assert.equal((await runMain(policyMain, ["plan", "--report", "report.md"], dir)).status, 0);
+        assert.equal((await runMain(policyMain, ["plan", "--report", "report.md"], dir)).status, 0, "an earlier report is replaced");
+        assert.match(readFileSync(path.join(dir, "report.md"), "utf8"), /^## Policy pack over the offline plans/);
     });
 });
 

@@ -1,7 +1,7 @@
 // File writes the scripts make: atomic replacement of files people track, and the rules for
 // folders a tool may fill (never the working directory, its parents, or anything git tracks).
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
 /** Writes `text` to `file` through a temporary sibling and a rename: readers see the old or the new file, never half of one. */
@@ -70,6 +70,21 @@ export function outputDirProblem(target: string, cwd: string, owned: readonly st
     if (!entries.includes(marker)) return `${target} is not empty and holds no earlier ${marker}`;
     const foreign = entries.filter((e) => !owned.includes(e));
     if (foreign.length > 0) return `${target} holds more than an earlier plan (${foreign.slice(0, 3).join(", ")})`;
+    return undefined;
+}
+
+/**
+ * Why `target` is not a file a tool may write, or undefined when it is: a safe location (see
+ * unsafeLocation) where no file is yet, or an earlier output of the same tool (its text starts with
+ * `marker`). So a report never replaces README.md, a stack file or /etc/passwd.
+ */
+export function outputFileProblem(target: string, cwd: string, marker: string): string | undefined {
+    const unsafe = unsafeLocation(target, cwd);
+    if (unsafe) return unsafe;
+    const file = path.resolve(cwd, target);
+    if (!existsSync(file)) return existsSync(path.dirname(file)) ? undefined : `${target}: its folder does not exist`;
+    if (!statSync(file).isFile()) return `${target} is not a file`;
+    if (!readFileSync(file, "utf8").startsWith(marker)) return `${target} exists and is not an earlier report`;
     return undefined;
 }
 

@@ -33,10 +33,24 @@ export function parseDocument(text: string, file: string): Document {
     return doc;
 }
 
+/**
+ * A releases map as plain data, numbers as they are written: YAML reads an unquoted `1.10` as 1.1
+ * and a digest of digits as a float that keeps only its leading digits, which would make two
+ * different checksums or versions compare equal.
+ */
+function releasesFromNode(node: unknown): unknown {
+    if (isMap(node))
+        return Object.fromEntries(
+            node.items.map((pair) => [String(isScalar(pair.key) ? pair.key.value : pair.key), releasesFromNode(pair.value)]),
+        );
+    if (isScalar(node)) return typeof node.value === "number" && node.source !== undefined ? node.source : node.value;
+    return (node as { toJSON?: () => unknown } | null)?.toJSON?.() ?? node;
+}
+
 export function releasesOf(doc: Document, file: string): Releases {
     const node = doc.getIn(RELEASES_PATH, true);
     if (!isMap(node)) throw new PromotionError([`${file}: has no ${RELEASES_KEY} map`]);
-    return node.toJSON() as Releases;
+    return releasesFromNode(node) as Releases;
 }
 
 /** Where the defaults of finbot:releases are written. */
@@ -76,7 +90,7 @@ export function mergeReleases(defaults: Releases, pinned: Releases): Releases {
 export function effectiveReleases(projectDir: string, stack: string): Releases {
     const file = stackFileNameOrError(stack);
     const node = parseDocument(readText(projectDir, stack), file).getIn(RELEASES_PATH, true);
-    const pinned = isMap(node) ? (node.toJSON() as Releases) : {};
+    const pinned = isMap(node) ? (releasesFromNode(node) as Releases) : {};
     let defaults: Releases = {};
     try {
         defaults = defaultReleases(JSON.parse(readFileSync(path.join(projectDir, RELEASE_DEFAULTS_FILE), "utf8")) as ReleaseDefaults);
@@ -105,6 +119,9 @@ export function unpinned(releases: Releases, file: string): string[] {
     return problems;
 }
 
+/** Whether a release key holds a version (an image tag, a chart, the Elastic Stack, a manifest's version), not a checksum. */
+const isVersionKey = (key: string) => /^(images|charts)\./.test(key) || key === "elasticStack" || /^manifests\.[^.]+\.version$/.test(key);
+
 /** Numeric parts of a version or image tag ("ghcr.io/x:6.9.2" -> [6, 9, 2]), or undefined. */
 export function versionParts(value: string): number[] | undefined {
     const tag = value.includes("@sha256:")
@@ -130,6 +147,8 @@ export function ahead(source: Releases, target: Releases, sourceFile: string, ta
     const from = leaves(source);
     const problems: string[] = [];
     for (const [key, value] of leaves(target)) {
+        // Checksums are compared whole (by diff), never as versions by their leading digits.
+        if (!isVersionKey(key)) continue;
         const other = from.get(key);
         const [t, s] = [versionParts(value), other === undefined ? undefined : versionParts(other)];
         if (t && s && compareVersions(t, s) > 0)
@@ -233,7 +252,8 @@ export function effectiveReleaseHistory(projectDir: string, stack: string): Arra
 
 function commitsTouching(projectDir: string, files: string[]): string[] {
     try {
-        return git(projectDir, ["log", "--format=%H", "--", ...files])
+        // Main's own history: a commit of a merged branch never ran anywhere, so it proves nothing.
+        return git(projectDir, ["log", "--first-parent", "--format=%H", "--", ...files])
             .split("\n")
             .filter(Boolean);
     } catch {
@@ -243,7 +263,7 @@ function commitsTouching(projectDir: string, files: string[]): string[] {
 
 function releasesAtCommit(projectDir: string, file: string, commit: string): Releases | undefined {
     const node = YAML.parseDocument(git(projectDir, ["show", `${commit}:${file}`])).getIn(RELEASES_PATH, true);
-    return isMap(node) ? (node.toJSON() as Releases) : undefined;
+    return isMap(node) ? (releasesFromNode(node) as Releases) : undefined;
 }
 
 /** The releases of the stack file at `ref` (a commit, tag or branch). */
