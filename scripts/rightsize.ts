@@ -1,4 +1,4 @@
-// npm run rightsize -- --stack <name> | --config <file> --prometheus-url <url> [--window 7d] [--json] [--write] [--at <time>]
+// npm run rightsize -- --stack <name> | --config <file> --prometheus-url <url> [--window 7d] [--json] [--write [--force]] [--at <time>]
 // Recommends CPU and memory requests and limits for each service and worker of a stack from what
 // its containers used over a window (Prometheus: cAdvisor and kube-state-metrics, or the
 // finbot-usage recording rules), with the change in requested cost. --write edits the stack file
@@ -33,10 +33,11 @@ import {
     renderReport,
     reportJson,
     withResources,
+    writeRefusals,
 } from "./lib/rightsize";
 
 const USAGE =
-    "usage: npm run rightsize -- (--stack <name> | --config <file>) --prometheus-url <url> [--window 7d] [--json] [--write] [--at <rfc3339|unix seconds>]";
+    "usage: npm run rightsize -- (--stack <name> | --config <file>) --prometheus-url <url> [--window 7d] [--json] [--write [--force]] [--at <rfc3339|unix seconds>]";
 
 export interface RightsizeArgs {
     stack: string;
@@ -47,6 +48,8 @@ export interface RightsizeArgs {
     windowSeconds: number;
     json: boolean;
     write: boolean;
+    /** Write cuts below the write floor or deeper than WRITE_GUARDS.maxCutShare (never zero usage). */
+    force: boolean;
     /** Evaluate as of this time (seconds since the epoch). */
     at: number;
 }
@@ -65,6 +68,7 @@ export function parseRightsizeArgs(argv: string[], now = Date.now() / 1000): Rig
         window?: string;
         json?: boolean;
         write?: boolean;
+        force?: boolean;
         at?: string;
     };
     try {
@@ -79,6 +83,7 @@ export function parseRightsizeArgs(argv: string[], now = Date.now() / 1000): Rig
                 window: { type: "string" },
                 json: { type: "boolean" },
                 write: { type: "boolean" },
+                force: { type: "boolean" },
                 at: { type: "string" },
             },
         }));
@@ -99,6 +104,7 @@ export function parseRightsizeArgs(argv: string[], now = Date.now() / 1000): Rig
     const windowSeconds = parseDuration(window);
     if (windowSeconds === undefined || windowSeconds < 3600 || windowSeconds % RULES.stepSeconds !== 0)
         errors.push(`--window ${window}: expected a Prometheus duration of at least 1h in whole 5 minutes, such as "7d" or "14d"`);
+    if (values.force && !values.write) errors.push("--force goes with --write");
     const at = values.at === undefined ? Math.floor(now) : parseAt(values.at);
     if (at === undefined) errors.push(`--at ${values.at}: expected an RFC 3339 time ("2025-01-15T00:00:00Z") or Unix seconds`);
     if (errors.length > 0) return { errors };
@@ -110,6 +116,7 @@ export function parseRightsizeArgs(argv: string[], now = Date.now() / 1000): Rig
         windowSeconds: windowSeconds!,
         json: values.json ?? false,
         write: values.write ?? false,
+        force: values.force ?? false,
         at: at!,
     };
 }
@@ -360,6 +367,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
             note(`${shown}: resources unchanged`);
             return 0;
         }
+        const refused = writeRefusals(report.recommendations, changes, args.force);
+        if (refused.length > 0) throw new RightsizeError([...refused, `${shown} not written`]);
         let updated: string;
         try {
             updated = withResources(text, changes);

@@ -27,6 +27,7 @@ import {
     requiredCoverage,
     roundUp,
     withResources,
+    writeRefusals,
 } from "../scripts/lib/rightsize";
 import { instantQuery, main, parseRightsizeArgs } from "../scripts/rightsize";
 import { run } from "../scripts/lib/tools";
@@ -183,6 +184,34 @@ describe("rightsize: the rules", () => {
                 () => withResources(anchored, [{ workload: target, path: ["requests", "cpu"], before: "25m", after: "5m" }]),
                 /YAML anchor or alias/,
             );
+    });
+
+    it("--write refuses zero usage always, and cuts below the floor or over half at once without --force", () => {
+        const workload = (name: string, memory: string): Workload => ({
+            name,
+            kind: "service",
+            index: 0,
+            replicasMin: 2,
+            resources: { requests: { cpu: "100m", memory }, limits: { memory } },
+        });
+        const stats = (max: number) => ({ p50: max, p95: max, max });
+        const rec = (w: Workload, cpu: number, memory: number) =>
+            recommend(w, { cpu: stats(cpu), memory: stats(memory), coveredSeconds: 7 * 86400, source: "raw" }, PRICES);
+        const zero = rec(workload("api", "512Mi"), 0, 0);
+        const deep = rec(workload("api", "512Mi"), 90, 200 * MI);
+        const mild = rec(workload("api", "512Mi"), 90, 300 * MI);
+        const low = rec(workload("worker", "96Mi"), 90, 40 * MI);
+        assert.match(writeRefusals([zero], changesOf(zero), true)[0], /^api: zero usage measured .*not written, even with --force/);
+        assert.deepEqual(writeRefusals([deep], changesOf(deep), false), [
+            "api: resources.requests.memory 512Mi -> 230Mi cuts 55%, more than 50% at once; --force writes it",
+            "api: resources.limits.memory 512Mi -> 230Mi cuts 55%, more than 50% at once; --force writes it",
+        ]);
+        assert.deepEqual(writeRefusals([deep], changesOf(deep), true), []);
+        assert.deepEqual(writeRefusals([mild], changesOf(mild), false), [], "345Mi is a 33% cut");
+        assert.deepEqual(writeRefusals([low], changesOf(low), false), [
+            "worker: resources.requests.memory 96Mi -> 46Mi is below the write floor (48Mi); --force writes it",
+            "worker: resources.limits.memory 96Mi -> 46Mi is below the write floor (48Mi); --force writes it",
+        ]);
     });
 
     it("pads the table's columns", () => {
@@ -754,6 +783,28 @@ describe("rightsize against a real Prometheus", function () {
         assert.equal(again.status, 0, again.stderr);
         assert.match(again.stdout, /Pulumi\.dev\.yaml: resources unchanged\n$/);
         assert.equal(readFileSync(file, "utf8"), after);
+        rmSync(copy, { recursive: true, force: true });
+    });
+
+    it("--write refuses a cut of more than half without --force, writing nothing, and writes it with --force", async () => {
+        const copy = scratchDir("rightsize-cut");
+        const file = path.join(copy, "Pulumi.dev.yaml");
+        // The api as prod sizes it: 512Mi, where the measured peak (200Mi + 15%) asks for 230Mi.
+        const text = readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")
+            .replace("requests: { cpu: 50m, memory: 64Mi }", "requests: { cpu: 50m, memory: 512Mi }")
+            .replace("limits: { memory: 128Mi }", "limits: { memory: 512Mi }");
+        writeFileSync(file, text);
+        const refused = await rightsize(["--stack", "dev", "--window", "2d", "--write"], copy);
+        assert.equal(refused.status, 1);
+        assert.deepEqual(refused.stderr.trim().split("\n"), [
+            "rightsize: api: resources.requests.memory 512Mi -> 230Mi cuts 55%, more than 50% at once; --force writes it",
+            "rightsize: api: resources.limits.memory 512Mi -> 230Mi cuts 55%, more than 50% at once; --force writes it",
+            "rightsize: Pulumi.dev.yaml not written",
+        ]);
+        assert.equal(readFileSync(file, "utf8"), text, "nothing written");
+        const forced = await rightsize(["--stack", "dev", "--window", "2d", "--write", "--force"], copy);
+        assert.equal(forced.status, 0, forced.stderr);
+        assert.match(readFileSync(file, "utf8"), /requests: \{ cpu: 145m, memory: 230Mi \}/);
         rmSync(copy, { recursive: true, force: true });
     });
 

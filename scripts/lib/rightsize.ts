@@ -168,6 +168,45 @@ export function recommend(workload: Workload, usage: Usage, prices: CapacityPric
     };
 }
 
+/**
+ * What --write will not do on its own. Zero usage is refused always: it is a Prometheus that sees
+ * nothing (a renamed container, a broken scrape), not a workload that needs nothing. A cut below
+ * the floor, or deeper than the share, needs --force: one bad window must not cut prod's memory
+ * from 512Mi to 32Mi.
+ */
+export const WRITE_GUARDS = {
+    /** The most one write may cut a value by. */
+    maxCutShare: 0.5,
+    cpuFloorMillicores: 20,
+    memoryFloorBytes: 48 * 2 ** 20,
+};
+
+/** Why --write refuses these changes (one line each), or none. */
+export function writeRefusals(recommendations: Recommendation[], changes: ResourceChange[], force: boolean): string[] {
+    const zero = recommendations
+        .filter((rec) => rec.usage.cpu.max === 0 || rec.usage.memory.max === 0)
+        .map(
+            (rec) =>
+                `${rec.workload.name}: zero usage measured (peak CPU ${rec.usage.cpu.max}m, peak memory ${rec.usage.memory.max} bytes): Prometheus sees nothing of it, which is no measure of its need (not written, even with --force)`,
+        );
+    if (force) return zero;
+    const cuts = changes.flatMap((change) => {
+        const cpu = change.path[1] === "cpu";
+        const parse = cpu ? parseCpu : parseBytes;
+        const [before, after] = [parse(change.before)!, parse(change.after)!];
+        if (after >= before) return [];
+        const what = `${change.workload.name}: resources.${change.path.join(".")} ${change.before} -> ${change.after}`;
+        const floor = cpu ? WRITE_GUARDS.cpuFloorMillicores : WRITE_GUARDS.memoryFloorBytes;
+        const share = 1 - after / before;
+        if (after < floor)
+            return [`${what} is below the write floor (${cpu ? cpuQuantity(floor) : memoryQuantity(floor)}); --force writes it`];
+        if (share > WRITE_GUARDS.maxCutShare)
+            return [`${what} cuts ${Math.round(share * 100)}%, more than ${WRITE_GUARDS.maxCutShare * 100}% at once; --force writes it`];
+        return [];
+    });
+    return [...zero, ...cuts];
+}
+
 /** One value to change in the stack file: `resources.<path>` of a workload. */
 export interface ResourceChange {
     workload: Workload;
