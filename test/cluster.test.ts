@@ -39,6 +39,8 @@ describe("cluster and nodes", () => {
         assert.equal(eks.skipDefaultNodeGroup, true);
         // Security groups for pods (Aurora and ElastiCache admit only their clients): pod ENIs and the VPC resource controller.
         assert.equal(eks.vpcCniOptions.enablePodEni, true);
+        // ...and the VPC CNI's network policy agent, or every NetworkPolicy of the stack is inert.
+        assert.equal(eks.vpcCniOptions.enableNetworkPolicy, true);
         const controlPlane = prod
             .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
             .filter((a) => a.name.startsWith("finbot-cluster-control-plane-"));
@@ -75,6 +77,64 @@ describe("cluster and nodes", () => {
             [],
             "an existing cluster brings its own",
         );
+    });
+
+    it("prod's deploys run on a CodeBuild-hosted runner in the VPC that only leaves on 443 and holds no right on what it deploys", () => {
+        const project = inputs(prod, "aws:codebuild/project:Project", "finbot-deploy-runner-project");
+        assert.equal(project.name, "finbot-prod-deploy");
+        assert.deepEqual(project.source, {
+            type: "GITHUB",
+            location: "https://github.com/finbot/finbot-platform.git",
+            auth: { type: "CODECONNECTIONS", resource: "arn:aws:codeconnections:eu-central-1:REPLACE_ME:connection/REPLACE_ME" },
+        });
+        assert.equal(project.environment.privilegedMode, false);
+        const vpc = inputs(prod, "awsx:ec2:Vpc", "finbot-cluster-vpc");
+        assert.ok(project.vpcConfig.vpcId && project.vpcConfig.subnets.length === 3, "in the VPC's private subnets");
+        assert.ok(vpc);
+        const webhook = inputs(prod, "aws:codebuild/webhook:Webhook", "finbot-deploy-runner-webhook");
+        assert.deepEqual(webhook.filterGroups, [{ filters: [{ type: "EVENT", pattern: "WORKFLOW_JOB_QUEUED" }] }]);
+        const group = prod.get("aws:ec2/securityGroup:SecurityGroup", "finbot-deploy-runner-sg");
+        const rules = prod
+            .ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            .concat(prod.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"))
+            .filter((r) => r.name.startsWith("finbot-deploy-runner-"));
+        assert.deepEqual(
+            rules.map((r) => [r.name, r.inputs.fromPort, r.inputs.toPort]),
+            [
+                ["finbot-deploy-runner-https-out", 443, 443],
+                ["finbot-deploy-runner-cluster-api", 443, 443],
+            ],
+        );
+        assert.equal(
+            rules[1].inputs.referencedSecurityGroupId,
+            rules[0].inputs.securityGroupId,
+            "the cluster admits the runners' group alone",
+        );
+        assert.ok(group);
+        const role = inputs(prod, "aws:iam/role:Role", "finbot-deploy-runner-role");
+        assert.deepEqual(JSON.parse(role.assumeRolePolicy).Statement[0].Condition, {
+            StringEquals: { "aws:SourceAccount": "123456789012" },
+        });
+        const actions = JSON.parse(inputs(prod, "aws:iam/rolePolicy:RolePolicy", "finbot-deploy-runner-policy").policy).Statement.flatMap(
+            (st: { Action: string[] }) => st.Action,
+        );
+        assert.ok(
+            actions.every((a: string) =>
+                /^(logs:(CreateLogStream|PutLogEvents)|ec2:[A-Za-z]+NetworkInterface[A-Za-z]*|ec2:Describe[A-Za-z]+|codeconnections:(UseConnection|GetConnectionToken))$/.test(
+                    a,
+                ),
+            ),
+            actions.join(", "),
+        );
+        const policies = prod
+            .ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+            .filter((a) => a.name.startsWith("finbot-deploy-runner-"))
+            .map((a) => [String(a.inputs.principalArn).split("/").pop(), String(a.inputs.policyArn).split("/").pop()]);
+        assert.deepEqual(policies, [
+            ["finbot-prod-deploy", "AmazonEKSClusterAdminPolicy"],
+            ["finbot-prod-preview", "AmazonEKSAdminViewPolicy"],
+        ]);
+        assert.equal(dev.ofType("aws:codebuild/project:Project").length, 0, "a laptop cluster needs no runner");
     });
 
     it("dev stays a laptop cluster: no VPC, no EKS, no Karpenter", () => {

@@ -76,6 +76,12 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /nothing in create mode \(finbot:cluster\.mode create makes the VPC; remove finbot:network\)/,
     ],
     [
+        rules.deployRunnerReachesCluster,
+        stackValues("prod"),
+        edited("prod", (c) => delete c.delivery),
+        /a runner in the VPC \(the created cluster's API is private: no hosted runner can reach it\)/,
+    ],
+    [
         rules.networkPolicyEnforced,
         stackValues("dev"),
         edited("dev", (c) => (c.cluster.cni = "bridge")),
@@ -171,6 +177,20 @@ describe("stack config rules", () => {
             messages("dev", (c) => (c.cluster.cni = "k3s")),
             [],
         );
+    });
+
+    it("deploy-runner-reaches-cluster: a public endpoint needs no runner; a laptop cluster has no VPC for one", () => {
+        const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
+            rules.deployRunnerReachesCluster.check(edited(stack, edit)).map((i) => i.message);
+        assert.deepEqual(
+            messages("prod", (c) => {
+                delete c.delivery;
+                c.cluster.publicAccessCidrs = ["203.0.113.0/24"];
+            }),
+            [],
+        );
+        const prod = stackValues("prod");
+        assert.match(messages("dev", (c) => (c.delivery = prod.delivery))[0], /nothing on a laptop cluster/);
     });
 
     it("cluster-created: zones are required, three in production, and production pins the nodes' AMI", () => {

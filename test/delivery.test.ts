@@ -781,6 +781,57 @@ describe("stack set-up (scripts/stack-init.sh)", () => {
 });
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
+describe("the first deploy of prod (scripts/bootstrap-prod.sh)", () => {
+    const script = path.join(PROJECT_DIR, "scripts", "bootstrap-prod.sh");
+    function stubs() {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-bootstrap-"));
+        const bin = path.join(dir, "bin");
+        mkdirSync(bin);
+        const pulumi = `#!/bin/sh\necho "pulumi $*" >> "${dir}/calls"\nprev=""\nfor a in "$@"; do [ "$prev" != --config-file ] || cp "$a" "${dir}/config-used.yaml"; prev=$a; done\n`;
+        writeFileSync(path.join(bin, "pulumi"), pulumi, { mode: 0o755 });
+        writeFileSync(path.join(bin, "aws"), `#!/bin/sh\necho "aws $*" >> "${dir}/calls"\n`, { mode: 0o755 });
+        const run = (...args: string[]) =>
+            spawnSync("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CI: "" } });
+        return { dir, run, calls: () => (existsSync(path.join(dir, "calls")) ? readFileSync(path.join(dir, "calls"), "utf8") : "") };
+    }
+
+    it("runs one pulumi up of prod with the API open to the administrator's /32 through a copy of the stack file", () => {
+        const before = readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
+        const { dir, run, calls } = stubs();
+        const result = run("--admin-cidr", "203.0.113.7/32");
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(
+            calls(),
+            /^pulumi up --stack prod --config-file \S+ --policy-pack policy --policy-pack-config policy\/config\.prod\.json$/m,
+        );
+        const used = YAML.parse(readFileSync(path.join(dir, "config-used.yaml"), "utf8"));
+        assert.deepEqual(used.config["finbot:cluster"].publicAccessCidrs, ["203.0.113.7/32"]);
+        assert.equal(readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8"), before, "the tracked stack file is unchanged");
+        const temporary = /--config-file (\S+)/.exec(calls())![1];
+        assert.ok(!existsSync(temporary), "the copy is removed");
+        assert.match(result.stdout, /run the deploy-prod workflow on main/);
+    });
+
+    it("refuses a wider opening, a missing address and CI, calling nothing", () => {
+        for (const [args, env, message] of [
+            [["--admin-cidr", "0.0.0.0/0"], {}, /expected one IPv4 address as a \/32/],
+            [["--admin-cidr", "10.0.0.0/8"], {}, /expected one IPv4 address as a \/32/],
+            [["--admin-cidr", "300.1.1.1/32"], {}, /not an IPv4 address/],
+            [[], {}, /--admin-cidr is required/],
+            [["--admin-cidr", "203.0.113.7/32"], { CI: "true" }, /not by CI/],
+        ] as Array<[string[], Record<string, string>, RegExp]>) {
+            const { dir } = stubs();
+            const result = spawnSync("bash", [script, ...args], {
+                encoding: "utf8",
+                env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH}`, CI: "", ...env },
+            });
+            assert.equal(result.status, 2, args.join(" "));
+            assert.match(result.stderr, message);
+            assert.ok(!existsSync(path.join(dir, "calls")), "nothing called");
+        }
+    });
+});
+
 describe("CRDs follow their pins", () => {
     const withCharts = (charts: Record<string, string>) => {
         const { config } = loadStackConfig("dev");

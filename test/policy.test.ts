@@ -323,6 +323,11 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        aws.codebuildRunnerPrivate,
+        [resource("aws:codebuild/project:Project", { vpcConfig: { vpcId: "vpc-1" }, environment: { privilegedMode: false } })],
+        [resource("aws:codebuild/project:Project", { environment: { privilegedMode: true } })],
+    ],
+    [
         cluster.eksNetworkPolicyEnforced,
         [resource("eks:index:Cluster", { vpcCniOptions: { enablePodEni: true, enableNetworkPolicy: true } })],
         [resource("eks:index:Cluster", { vpcCniOptions: { enablePodEni: true } })],

@@ -306,6 +306,37 @@ export const networkPolicyEnforced: ConfigRule = {
     },
 };
 
+export const deployRunnerReachesCluster: ConfigRule = {
+    name: "deploy-runner-reaches-cluster",
+    description:
+        "A production cluster whose API is private is deployed from a runner inside its VPC (finbot:delivery.runner), which runs only where the program knows the VPC and the cluster.",
+    check(c) {
+        const cluster = c.cluster ?? {};
+        const runner = c.delivery?.runner;
+        const privateApi = cluster.mode === "create" && (cluster.publicAccessCidrs ?? []).length === 0;
+        if (production(c) && privateApi && runner === undefined)
+            return [
+                {
+                    path: ["delivery", "runner"],
+                    input: undefined,
+                    message:
+                        "a runner in the VPC (the created cluster's API is private: no hosted runner can reach it), or finbot:cluster.publicAccessCidrs listing where deploys come from",
+                },
+            ];
+        const knowsVpc = cluster.mode === "create" || (cluster.mode === "existing" && c.network !== undefined);
+        if (runner !== undefined && !knowsVpc)
+            return [
+                {
+                    path: ["delivery", "runner"],
+                    input: runner,
+                    message:
+                        "nothing on a laptop cluster, or an EKS cluster without finbot:network (the runner lives in the cluster's VPC)",
+                },
+            ];
+        return [];
+    },
+};
+
 export const usesWhatExists: ConfigRule = {
     name: "uses-what-exists",
     description: "What a service or worker uses of the data tier is enabled, and the queues it publishes to exist.",
@@ -570,6 +601,7 @@ export const CONFIG_RULES: ConfigRule[] = [
     eksForAws,
     clusterCreated,
     networkPolicyEnforced,
+    deployRunnerReachesCluster,
     usesWhatExists,
     productionQuorums,
     gatewayReady,

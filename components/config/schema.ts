@@ -14,6 +14,7 @@ import {
     secretString,
 } from "./primitives";
 import { clusterSchema } from "./cluster";
+import { deliverySchema } from "./delivery";
 import { cacheSchema, databaseSchema, queueSchema, usesSchema, workerSchema } from "./data";
 import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
@@ -303,6 +304,7 @@ export const platformSchema = z
         logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
         errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
         traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, autoscaling inputs, load tests."),
+        delivery: deliverySchema.describe("How the stack is deployed: the GitHub Actions runner in the VPC of a private cluster."),
     })
     // The cross-field rules run even when other fields failed (`when`), so every problem is reported at once.
     .superRefine(

@@ -10,7 +10,7 @@ export interface PolicyStatement {
     Effect: "Allow" | "Deny";
     Action: string[];
     Resource: pulumi.Input<string> | pulumi.Input<string>[];
-    Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
+    Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[] | pulumi.Output<string[]>>>;
 }
 
 /** Trust policy of a role that EKS Pod Identity hands to pods (the agent tags the session). */

@@ -2,6 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
+import { clusterTags } from "../cluster/nodePools";
+import { DeployRunner } from "../delivery";
 import { nodeAutoscalerOf } from "../config/cluster";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { PlatformConfig } from "../config/schema";
@@ -628,6 +630,7 @@ export function buildPlatform(
     const production = config.environment === "production";
     if (config.cluster.mode === "create") {
         const eks = new EksCluster("finbot-cluster", { cluster: config.cluster, production }, opts);
+        deployRunner(config, eks.clusterName, eks.network, opts);
         return new Platform(
             "finbot",
             { config, ...options, aws: { clusterName: eks.clusterName, network: eks.network } },
@@ -636,5 +639,22 @@ export function buildPlatform(
     }
     const clusterName = config.cluster.mode === "existing" ? config.cluster.name : undefined;
     const aws = clusterName ? { clusterName, network: config.network } : undefined;
+    if (clusterName && config.network) deployRunner(config, clusterName, config.network, opts);
     return new Platform("finbot", { config, ...options, aws }, opts);
+}
+
+/** The runner in the cluster's VPC that deploys it (finbot:delivery.runner), beside the cluster: it must outlive what it deploys. */
+function deployRunner(
+    config: PlatformConfig,
+    clusterNameOutput: pulumi.Input<string>,
+    network: AwsNetwork,
+    opts?: pulumi.ComponentResourceOptions,
+): DeployRunner | undefined {
+    const runner = config.delivery.runner;
+    if (!runner || !config.cluster.name) return undefined;
+    return new DeployRunner(
+        "finbot-deploy-runner",
+        { runner, clusterName: config.cluster.name, clusterNameOutput, network, tags: clusterTags(config.cluster.name) },
+        opts,
+    );
 }

@@ -311,3 +311,15 @@ export const s3Private: StackValidationPolicy = {
         }
     },
 };
+
+export const codebuildRunnerPrivate: ResourceValidationPolicy = {
+    name: "codebuild-runner-private",
+    description:
+        "A CodeBuild project (the deploy runner) runs in a VPC, never in privileged mode, and builds only from the source it names: what its jobs reach is the VPC's, not the internet's.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.codebuild.Project, (props, _, report) => {
+        if (!props.vpcConfig?.vpcId)
+            report("runs outside a VPC (no vpcConfig): it cannot reach a private cluster, and what it reaches is unbounded");
+        if (props.environment?.privilegedMode === true) report("privileged mode: a job is root on the build host");
+    }),
+};

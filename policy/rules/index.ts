@@ -51,6 +51,7 @@ export const allPolicies: Policies = [
     aws.iamNoWildcards,
     aws.iamTaggingScoped,
     aws.iamNoAdmin,
+    aws.codebuildRunnerPrivate,
     aws.secretsRecoveryWindow,
     aws.cloudfrontHttps,
     aws.cloudfrontEdge,

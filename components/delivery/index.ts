@@ -1,0 +1,1 @@
+export { DeployRunner, DeployRunnerArgs } from "./deployRunner";
