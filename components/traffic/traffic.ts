@@ -17,6 +17,7 @@ import {
     GATEWAY_TLS_SECRET,
     INTERNAL_GATEWAY,
     RUM_HOST,
+    cdnOriginService,
     UiRoute,
     gatewayParent,
     gatewayServiceName,
@@ -129,7 +130,6 @@ export class Traffic extends pulumi.ComponentResource {
         this.uiPassword = this.operatorUiRoutes(name, args, uiGateway, access);
         if (args.rum) this.rumRoute(name, args, args.rum, publicGateway);
         if (config.cdn.enabled) {
-            const publicService = args.services.find((s) => s.public);
             // A key only CloudFront sends: the public gateway refuses requests without it.
             const originKey = new random.RandomPassword(`${name}-origin-key`, { length: 40, special: false }, { parent: this });
             if (edge) this.requireOriginKey(name, args, publicGateway, originKey);
@@ -139,7 +139,7 @@ export class Traffic extends pulumi.ComponentResource {
                     environment: production ? "production" : "staging",
                     staticPaths: config.cdn.staticPaths,
                     priceClass: config.cdn.priceClass,
-                    originHost: hostFor(publicService?.name ?? "api", config.domain),
+                    originHost: hostFor(cdnOriginService(args.services), config.domain),
                     rumOriginHost: args.rum ? hostFor(RUM_HOST, config.domain) : undefined,
                     originKey: originKey.result,
                     aliases: config.cdn.aliases,
