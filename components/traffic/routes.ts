@@ -11,8 +11,7 @@ export const GATEWAY_TLS_SECRET = "finbot-gateway-tls";
 
 export const hostFor = (name: string, domain: string) => `${name}.${domain}`;
 /** The service behind the CDN's default behaviour (everything not static nor RUM): the first public one. */
-export const cdnOriginService = (services: Array<Pick<ServiceConfig, "name" | "public">>) =>
-    services.find((s) => s.public)?.name ?? "api";
+export const cdnOriginService = (services: Array<Pick<ServiceConfig, "name" | "public">>) => services.find((s) => s.public)?.name ?? "api";
 /** The host browsers send RUM data to: `rum.<domain>`. */
 export const RUM_HOST = "rum";
 /** The Service of a gateway's proxies (EnvoyProxy \`envoyService.name\`). */
