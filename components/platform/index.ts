@@ -6,7 +6,7 @@ import { clusterTags } from "../cluster/nodePools";
 import { DeployRunner } from "../delivery";
 import { nodeAutoscalerOf } from "../config/cluster";
 import { MANIFESTS, manifestUrl } from "../config/releases";
-import { PlatformConfig } from "../config/schema";
+import { PlatformConfig, zoneSpreadOf } from "../config/schema";
 import { operatorAccessOf } from "../config/traffic";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
@@ -231,7 +231,7 @@ export class Platform extends pulumi.ComponentResource {
         common: Omit<AutoscaledServiceArgs, "service" | "image" | "zoneSpread" | "serviceMonitor">,
     ): void {
         const images = config.releases.images;
-        const zoneSpread = config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
+        const zoneSpread = zoneSpreadOf(config);
         const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
         const args = { ...common, zoneSpread, serviceMonitor };
         this.services[service.name] = new AutoscaledService(
