@@ -632,6 +632,54 @@ describe("promotion and rollback", () => {
         );
     });
 
+    it("--with-code returns the whole tree to an earlier commit of main (code and config), refusing a dirty tree or a branch's commit", async () => {
+        const dir = repo();
+        mkdirSync(path.join(dir, "components"), { recursive: true });
+        writeFileSync(path.join(dir, "components", "gateway.ts"), "export const timeout = 15;\n");
+        git(dir, "add", "-A");
+        git(dir, "commit", "-qm", "deployed to prod");
+        const deployed = git(dir, "rev-parse", "HEAD").trim();
+        writeFileSync(path.join(dir, "components", "gateway.ts"), "export const timeout = 1;\n");
+        writeFileSync(path.join(dir, "components", "new.ts"), "export {};\n");
+        edit(dir, "Pulumi.prod.yaml", "podinfo:6.9.2", "podinfo:6.9.3");
+        git(dir, "add", "-A");
+        git(dir, "commit", "-qm", "a bad change: code and a pin");
+        const head = git(dir, "rev-parse", "HEAD").trim();
+
+        writeFileSync(path.join(dir, "scratch.txt"), "work in progress\n");
+        const dirty = await run(dir, "rollback.ts", "--stack", "prod", "--to", deployed, "--with-code");
+        assert.deepEqual(
+            [dirty.status, dirty.stderr.trim()],
+            [1, "the working tree has changes: commit or stash them first (the rollback replaces the whole tree)"],
+        );
+        git(dir, "clean", "-qfx");
+
+        const rolled = await run(dir, "rollback.ts", "--stack", "prod", "--to", deployed, "--with-code");
+        assert.equal(rolled.status, 0, rolled.stderr);
+        assert.match(
+            rolled.stdout,
+            new RegExp(`^restored the tree of ${deployed.slice(0, 8)} \\(code and config\\): 3 file\\(s\\) changed$`, "m"),
+        );
+        assert.equal(read(dir, "components/gateway.ts"), "export const timeout = 15;\n");
+        assert.ok(!existsSync(path.join(dir, "components", "new.ts")), "a file added since is removed");
+        assert.match(read(dir, "Pulumi.prod.yaml"), /podinfo:6\.9\.2/);
+        assert.equal(git(dir, "rev-parse", "HEAD").trim(), head, "nothing committed: it goes through review");
+        assert.equal(git(dir, "diff", "--cached", "--quiet", deployed).trim(), "", "the index is the deployed commit's tree");
+
+        git(dir, "reset", "-q", "--hard");
+        git(dir, "switch", "-q", "-c", "side", deployed);
+        writeFileSync(path.join(dir, "side.ts"), "//\n");
+        git(dir, "add", "-A");
+        git(dir, "commit", "-qm", "side");
+        const side = git(dir, "rev-parse", "HEAD").trim();
+        git(dir, "switch", "-q", "-");
+        git(dir, "merge", "-q", "--no-ff", "-m", "merge side", "side");
+        const offMain = await run(dir, "rollback.ts", "--stack", "prod", "--to", side, "--with-code");
+        assert.equal(offMain.status, 1);
+        assert.match(offMain.stderr, /is not on main's first-parent history, so prod never ran it/);
+        assert.equal((await run(dir, "rollback.ts", "--stack", "prod", "--with-code")).status, 2, "--with-code needs --to");
+    });
+
     it("rejects bad command lines and stack names that are paths, leaving every file as it was", async () => {
         const dir = repo();
         const outside = path.join(path.dirname(dir), "Pulumi.x.yaml");
