@@ -163,6 +163,21 @@ describe("stack config rules", () => {
             assert.match(issues[0].message, expected);
         });
     }
+    it("worker-scaling: a worker's minimum above its maximum is refused, in every stack, with the full line", () => {
+        const messages = rules.workerScaling
+            .check(edited("dev", (c) => (c.workers[0].replicas = { min: 3, max: 2 })))
+            .map((i) => i.message);
+        assert.deepEqual(messages, ["a value <= replicas.max (2)"]);
+        const read = readStackFile("dev", PROJECT_DIR);
+        if (!read.ok) throw new Error(read.errors.join("\n"));
+        (read.raw.values as LooseConfig).workers[0].replicas = { min: 3, max: 2 };
+        const result = validateConfig(read.raw, "allow");
+        assert.ok(
+            !result.ok &&
+                result.errors.includes("Pulumi.dev.yaml: finbot:workers[0].replicas.min: expected a value <= replicas.max (2), given 3"),
+        );
+    });
+
     it("network-policy-enforced: a local or existing cluster names its CNI; a created one runs the VPC CNI", () => {
         const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
             rules.networkPolicyEnforced.check(edited(stack, edit)).map((i) => i.message);

@@ -1,4 +1,8 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import YAML from "yaml";
 import { totalRequests } from "../components/lib/cluster";
 import { OBSERVABILITY_KEYS, logstashPipeline } from "../components/logging";
@@ -206,6 +210,37 @@ describe("logging (ECK)", () => {
         const kibana = (run: PlatformRun) => (run.get(ELASTIC("kibana", "v1", "Kibana"), "finbot-logging-kibana").inputs as Any).spec;
         assert.equal(kibana(prod).config["xpack.security.authc.providers"].anonymous.sso.credentials.username, "finbot-viewer");
         assert.deepEqual(kibana(dev).config, {});
+    });
+
+    it("the lifecycle Job's script sends every request body the ConfigMap holds, the snapshot lifecycle included", () => {
+        for (const run of [dev, prod]) {
+            const job = run.ofType("kubernetes:batch/v1:Job").find((j) => j.name === "finbot-logging-lifecycle")!.inputs as Any;
+            const script: string = job.spec.template.spec.containers[0].command[2];
+            const bodies = Object.keys(
+                (run.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "finbot-logging-lifecycle-requests")!.inputs as Any)
+                    .data,
+            );
+            // Run the script itself with a curl that records what it is asked to send.
+            const dir = mkdtempSync(path.join(tmpdir(), "finbot-lifecycle-"));
+            writeFileSync(path.join(dir, "curl"), `#!/bin/sh\necho "$*" >> "${dir}/calls"\n`, { mode: 0o755 });
+            const ran = spawnSync("sh", ["-c", script], {
+                encoding: "utf8",
+                env: { PATH: `${dir}:/usr/bin:/bin`, ES_USER: "finbot-lifecycle", ES_PASSWORD: "x" },
+                timeout: 10_000,
+            });
+            assert.equal(ran.status, 0, ran.stderr);
+            const sent = readFileSync(path.join(dir, "calls"), "utf8")
+                .split("\n")
+                .flatMap((call) => {
+                    const m = /-X PUT https:\/\/[^/]+(\/\S+) --data-binary @\/requests\/(\S+)/.exec(call);
+                    return m ? [[m[1], m[2]]] : [];
+                });
+            assert.deepEqual(sent.map(([, file]) => file).sort(), [...bodies].sort(), "every body is sent");
+            assert.ok(
+                sent.some(([api, file]) => api.startsWith("/_slm/policy/") && file === "snapshot-policy.json"),
+                "the snapshot lifecycle",
+            );
+        }
     });
 
     it("snapshots every night, kept as long as the logs: a volume in dev, S3 with a web identity in prod", () => {

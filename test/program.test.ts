@@ -78,6 +78,7 @@ describe("the program (index.ts)", () => {
         // engine hands the program decrypted values).
         const replaced = JSON.parse(
             JSON.stringify(engineConfigValues("prod"))
+                .replace(/:REPLACE_ME:/g, ":123456789012:")
                 .replace(/REPLACE_ME/g, "0abc123")
                 .replace(/replace-me/g, "live"),
         );

@@ -44,6 +44,17 @@ describe("traffic", () => {
         }
     });
 
+    it("prod runs two of Envoy Gateway, cert-manager's controller and its webhook, each under a disruption budget; dev one of each without", () => {
+        const cm = inputs(prod, "kubernetes:helm.sh/v3:Release", "finbot-traffic-cert-manager").values;
+        assert.deepEqual([cm.replicaCount, cm.podDisruptionBudget], [2, { enabled: true, minAvailable: 1 }]);
+        assert.deepEqual([cm.webhook.replicaCount, cm.webhook.podDisruptionBudget], [2, { enabled: true, minAvailable: 1 }]);
+        const devCm = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-traffic-cert-manager").values;
+        assert.deepEqual(
+            [devCm.replicaCount, devCm.podDisruptionBudget.enabled, devCm.webhook.podDisruptionBudget.enabled],
+            [1, false, false],
+        );
+    });
+
     it("issues certificates with ACME in prod and self-signed in dev, for every routed hostname", () => {
         // CloudFront reaches the origin over HTTPS only: prod answers ACME with DNS-01 in its zone, through cert-manager's pod identity.
         assert.deepEqual(inputs(prod, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-issuer").spec.acme.solvers, [

@@ -100,7 +100,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         const logs = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
             { name: `/aws/rds/cluster/${identifier}/postgresql`, retentionInDays: a.logRetentionDays },
-            parent,
+            { ...stateful, retainOnDelete: production },
         );
         this.cluster = new aws.rds.Cluster(
             `${name}-cluster`,

@@ -124,10 +124,12 @@ export class Cdn extends pulumi.ComponentResource {
         // An explicit, account-scoped name: known before the bucket exists, so every companion
         // resource (and the policy pack) can name it in a preview.
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        // The site's assets are state like any other: a mistaken up or destroy stops at them in production.
+        const production = args.environment === "production";
         const bucket = new aws.s3.Bucket(
             `${name}-assets`,
             { bucket: pulumi.interpolate`finbot-${args.environment}-assets-${account}`, forceDestroy: false },
-            parent,
+            { parent: this, protect: production, retainOnDelete: production },
         );
         new aws.s3.BucketPublicAccessBlock(
             `${name}-assets`,
@@ -319,7 +321,7 @@ export class Cdn extends pulumi.ComponentResource {
         const group = new aws.cloudwatch.LogGroup(
             `${name}-access-logs`,
             { region: EDGE_REGION, name: `/finbot/${args.environment}/cloudfront-access`, retentionInDays: args.logRetentionDays },
-            { parent: this },
+            { parent: this, retainOnDelete: args.environment === "production" },
         );
         const source = new aws.cloudwatch.LogDeliverySource(
             `${name}-access-logs`,
