@@ -120,7 +120,7 @@ describe("cluster and nodes", () => {
         );
         assert.ok(
             actions.every((a: string) =>
-                /^(logs:(CreateLogStream|PutLogEvents)|ec2:[A-Za-z]+NetworkInterface[A-Za-z]*|ec2:Describe[A-Za-z]+|codeconnections:(UseConnection|GetConnectionToken))$/.test(
+                /^(logs:(CreateLogStream|PutLogEvents)|ec2:[A-Za-z]+NetworkInterface[A-Za-z]*|ec2:Describe[A-Za-z]+|codeconnections:(GetConnection|GetConnectionToken))$/.test(
                     a,
                 ),
             ),

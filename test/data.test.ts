@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { workerSchema } from "../components/config/data";
 import { CONNECTION_KEYS } from "../components/data/connections";
 import { rabbitPasswordHash } from "../components/data/definitions";
 import { totalRequests } from "../components/lib/cluster";
@@ -193,6 +194,18 @@ describe("data tier", () => {
             const release = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-autoscaling-keda");
             assert.deepEqual([release.chart, release.version], ["keda", "2.20.2"]);
             assert.equal(inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-settlement-worker").spec.replicas, undefined);
+        });
+
+        it("every worker of both stacks has a liveness probe (a hung consumer holds its messages), and the schema requires one", () => {
+            for (const run of [dev, prod])
+                for (const worker of run.config.workers) {
+                    const container = inputs(run, "kubernetes:apps/v1:Deployment", `finbot-${worker.name}`).spec.template.spec
+                        .containers[0];
+                    assert.deepEqual(container.livenessProbe.httpGet, { path: "/healthz", port: 9898 }, `${run.stack} ${worker.name}`);
+                }
+            const worker = { ...prod.config.workers[0] } as Record<string, unknown>;
+            delete worker.health;
+            assert.equal(workerSchema.safeParse(worker).success, false);
         });
     });
 

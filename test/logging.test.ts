@@ -256,6 +256,9 @@ describe("logging (ECK)", () => {
         assert.deepEqual(bodies(prod).policy.retention.expire_after, "28d");
         assert.deepEqual(bodies(prod).policy.config.indices, ["logs-finbot-*"]);
         const nodeSet = (prod.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec.nodeSets[0];
+        // The region given twice: the nodes cannot ask the instance metadata (hop limit 1).
+        assert.equal(nodeSet.config["s3.client.default.region"], "eu-central-1");
+        assert.ok(nodeSet.podTemplate.spec.containers[0].env.some((e: Any) => e.name === "AWS_REGION" && e.value === "eu-central-1"));
         assert.equal(nodeSet.podTemplate.spec.volumes[0].projected.sources[0].serviceAccountToken.audience, "sts.amazonaws.com");
         const trust = JSON.parse((prod.get("aws:iam/role:Role", "finbot-logging-snapshots").inputs as Any).assumeRolePolicy);
         assert.deepEqual(Object.values(trust.Statement[0].Condition.StringEquals), [

@@ -310,7 +310,10 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                 "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy",
                 {
                     metadata: { name: "rum-intake", namespace: "logs" },
-                    spec: { targetRefs: [{ kind: "HTTPRoute", name: "rum-intake" }], rateLimit: { type: "Local" } },
+                    spec: {
+                        targetRefs: [{ kind: "HTTPRoute", name: "rum-intake" }],
+                        rateLimit: { local: { rules: [{ limit: { requests: 10, unit: "Second" } }] } },
+                    },
                 },
                 "limit",
             ),

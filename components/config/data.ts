@@ -226,8 +226,7 @@ export const workerSchema = z.strictObject({
             liveness: z.string().regex(/^\/\S*$/, { error: 'an absolute HTTP path such as "/healthz"' }),
             port: z.number().int().min(1).max(65535),
         })
-        .optional()
-        .describe("HTTP liveness endpoint of the worker: a hung consumer is restarted. @default none"),
+        .describe("HTTP liveness endpoint of the worker: a hung consumer holds its messages unacknowledged, and is restarted."),
 });
 
 export type DatabaseConfig = z.output<typeof databaseSchema>;

@@ -1,7 +1,8 @@
 // What the deploy runner's own CodeBuild role may do, and nothing more: write its build log, attach
 // its network interface in the runner's subnets (CodeBuild's documented VPC statements, scoped), and
-// use the GitHub connection. It holds no right on what it deploys: the jobs assume the deploy or
-// preview role by GitHub OIDC, which only main's production environments get. A job can read these
+// read the GitHub connection's token (CodeBuild guide, connections-github-app.html: GetConnection,
+// GetConnectionToken). It holds no right on what it deploys: the jobs assume the deploy or preview
+// role by GitHub OIDC, which only main's production environments get. A job can read these
 // container credentials (configure-aws-credentials' README: CodeBuild runners expose them), so they
 // must stay this small. Pure.
 import * as pulumi from "@pulumi/pulumi";
@@ -56,7 +57,7 @@ export function runnerStatements(a: {
         {
             Sid: "GitHubConnection",
             Effect: "Allow",
-            Action: [`${connectionService}:UseConnection`, `${connectionService}:GetConnectionToken`],
+            Action: [`${connectionService}:GetConnection`, `${connectionService}:GetConnectionToken`],
             Resource: a.connectionArn,
         },
     ];

@@ -80,7 +80,8 @@ const APM_HTTP = `${APM}-apm-http`;
 const ES_SERVICE_ACCOUNT = "elasticsearch";
 
 /** Where snapshots go: a volume of the only node, or an S3 bucket with the role Elasticsearch assumes for it. */
-type SnapshotStore = { type: "fs" } | { type: "s3"; bucket: pulumi.Output<string>; roleArn: pulumi.Output<string> };
+type SnapshotStore =
+    { type: "fs" } | { type: "s3"; bucket: pulumi.Output<string>; roleArn: pulumi.Output<string>; region: pulumi.Output<string> };
 
 /** Pod and container hardening for the Elastic stack's pods (Pod Security "restricted"). */
 const ELASTIC_POD_SECURITY = { runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } };
@@ -266,7 +267,7 @@ export class Logging extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        return { type: "s3", bucket: bucket.bucket, roleArn: role.arn };
+        return { type: "s3", bucket: bucket.bucket, roleArn: role.arn, region: aws.getRegionOutput({}, { parent: this }).name };
     }
 
     private elasticsearch(name: string, args: LoggingArgs, snapshots: SnapshotStore, dependsOn: pulumi.Resource[]): pulumi.Resource {
@@ -312,7 +313,10 @@ export class Logging extends pulumi.ComponentResource {
                             config: {
                                 // Laptop clusters rarely raise vm.max_map_count; production nodes do (EKS AMIs).
                                 ...(args.production ? {} : { "node.store.allow_mmap": false }),
-                                ...(s3 ? {} : { "path.repo": [FS_SNAPSHOT_PATH] }),
+                                // The S3 client's region given: the nodes cannot reach the instance metadata (hop
+                                // limit 1), and the SDK v2 of Elasticsearch 9 builds its STS client for the web
+                                // identity from the default region chain (repository-s3 S3Service: AWS_REGION, else IMDS).
+                                ...(s3 ? { "s3.client.default.region": s3.region } : { "path.repo": [FS_SNAPSHOT_PATH] }),
                             },
                             resources: containerResources(es.resources),
                             // Spread over zones and tell Elasticsearch the zones, so replicas land in another zone.
@@ -331,6 +335,7 @@ export class Logging extends pulumi.ComponentResource {
                                                 ...(s3
                                                     ? [
                                                           { name: "AWS_ROLE_ARN", value: s3.roleArn },
+                                                          { name: "AWS_REGION", value: s3.region },
                                                           {
                                                               name: "AWS_WEB_IDENTITY_TOKEN_FILE",
                                                               value: `${tokenDir}/aws-web-identity-token-file`,

@@ -63,7 +63,9 @@ interface GatewayRef {
 }
 
 /** Envoy's local rate limit: so many requests a second per gateway replica. */
-const localRateLimit = (perSecond: number) => ({ type: "Local", local: { rules: [{ limit: { requests: perSecond, unit: "Second" } }] } });
+// The `local` field alone: `type: Local` is deprecated since Envoy Gateway 1.6 (the pinned 1.9 CRD: "Deprecated: Use Global
+// and/or Local fields directly instead").
+const localRateLimit = (perSecond: number) => ({ local: { rules: [{ limit: { requests: perSecond, unit: "Second" } }] } });
 
 /**
  * Traffic: Envoy Gateway (Gateway API) behind the cloud load balancer, TLS from cert-manager (ACME
@@ -600,7 +602,9 @@ export function nlbAnnotations(args: { internal: boolean; prefixList?: pulumi.In
         "service.beta.kubernetes.io/aws-load-balancer-type": "external",
         "service.beta.kubernetes.io/aws-load-balancer-scheme": args.internal ? "internal" : "internet-facing",
         "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+        // Load balancer attributes, not the cross-zone annotation the controller deprecated in v2.3
+        // (docs/guide/service/annotations.md: "use service.beta.kubernetes.io/aws-load-balancer-attributes instead").
+        "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
         "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "tcp",
         ...(args.prefixList ? { "service.beta.kubernetes.io/aws-load-balancer-security-group-prefix-lists": args.prefixList } : {}),
     };

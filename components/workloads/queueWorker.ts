@@ -152,18 +152,14 @@ export class QueueWorker extends pulumi.ComponentResource {
                                     envFrom: args.envFrom.map((ref) => ({ secretRef: { name: ref.secretName } })),
                                     resources: containerResources(worker.resources),
                                     securityContext: containerSecurity(),
-                                    // A consumer that hangs holds its messages unacknowledged: restart it.
-                                    ...(liveness
-                                        ? {
-                                              ports: [{ name: "health", containerPort: liveness.port, protocol: "TCP" }],
-                                              livenessProbe: {
-                                                  httpGet: { path: liveness.liveness, port: "health" },
-                                                  periodSeconds: 10,
-                                                  timeoutSeconds: 2,
-                                                  failureThreshold: 3,
-                                              },
-                                          }
-                                        : {}),
+                                    // A consumer that hangs holds its messages unacknowledged: restart it. The
+                                    // port is the kubelet's alone (no Service, no readiness: a worker takes no requests).
+                                    livenessProbe: {
+                                        httpGet: { path: liveness.liveness, port: liveness.port },
+                                        periodSeconds: 10,
+                                        timeoutSeconds: 2,
+                                        failureThreshold: 3,
+                                    },
                                     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...ca.volumeMounts],
                                 },
                             ],
