@@ -326,6 +326,68 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        aws.podIdentityTrustScoped,
+        [
+            resource("aws:iam/role:Role", {
+                assumeRolePolicy: JSON.stringify({
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "pods.eks.amazonaws.com" },
+                            Action: ["sts:AssumeRole", "sts:TagSession"],
+                            Condition: {
+                                StringEquals: {
+                                    "aws:RequestTag/eks-cluster-name": "c",
+                                    "aws:RequestTag/kubernetes-namespace": "n",
+                                    "aws:RequestTag/kubernetes-service-account": "s",
+                                },
+                            },
+                        },
+                    ],
+                }),
+            }),
+        ],
+        [
+            resource("aws:iam/role:Role", {
+                assumeRolePolicy: JSON.stringify({
+                    Statement: [
+                        { Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+                    ],
+                }),
+            }),
+        ],
+    ],
+    [
+        aws.route53ChangesScoped,
+        [
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: JSON.stringify({
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Action: ["route53:ChangeResourceRecordSets"],
+                            Resource: ["arn:aws:route53:::hostedzone/Z1"],
+                            Condition: {
+                                "ForAllValues:StringLike": {
+                                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"],
+                                },
+                            },
+                        },
+                    ],
+                }),
+            }),
+        ],
+        [
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: JSON.stringify({
+                    Statement: [
+                        { Effect: "Allow", Action: ["route53:ChangeResourceRecordSets"], Resource: ["arn:aws:route53:::hostedzone/Z1"] },
+                    ],
+                }),
+            }),
+        ],
+    ],
+    [
         aws.codebuildRunnerPrivate,
         [resource("aws:codebuild/project:Project", { vpcConfig: { vpcId: "vpc-1" }, environment: { privilegedMode: false } })],
         [resource("aws:codebuild/project:Project", { environment: { privilegedMode: true } })],

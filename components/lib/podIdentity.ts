@@ -2,7 +2,6 @@
 // least-privilege policy. The pattern every AWS-reaching pod of the platform uses.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceTrust } from "./iam";
 
 /** An IAM policy statement. */
 export interface PolicyStatement {
@@ -13,8 +12,32 @@ export interface PolicyStatement {
     Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[] | pulumi.Output<string[]>>>;
 }
 
-/** Trust policy of a role that EKS Pod Identity hands to pods (the agent tags the session). */
-const POD_IDENTITY_TRUST = serviceTrust("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]);
+/**
+ * Trust policy of a role that EKS Pod Identity hands to pods: only to the one service account, in
+ * its namespace, of the one cluster. The agent tags every session with them (EKS user guide,
+ * pod-id-role: "use these tags in the condition keys in the trust policy to restrict which service
+ * accounts, namespaces, and clusters can use this role"); without the conditions, an association
+ * made for any pod of any cluster in the account could take the role.
+ */
+export function podIdentityTrust(a: Pick<PodIdentityArgs, "clusterName" | "namespace" | "serviceAccount">): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: "pods.eks.amazonaws.com" },
+                Action: ["sts:AssumeRole", "sts:TagSession"],
+                Condition: {
+                    StringEquals: {
+                        "aws:RequestTag/eks-cluster-name": a.clusterName,
+                        "aws:RequestTag/kubernetes-namespace": a.namespace,
+                        "aws:RequestTag/kubernetes-service-account": a.serviceAccount,
+                    },
+                },
+            },
+        ],
+    });
+}
 
 export interface PodIdentityArgs {
     /** The EKS cluster the association is made in. */
@@ -43,7 +66,7 @@ export function podIdentity(
     args: PodIdentityArgs,
     opts: pulumi.CustomResourceOptions,
 ): { role: aws.iam.Role; association: aws.eks.PodIdentityAssociation } {
-    const role = new aws.iam.Role(name, { description: args.description, assumeRolePolicy: POD_IDENTITY_TRUST }, opts);
+    const role = new aws.iam.Role(name, { description: args.description, assumeRolePolicy: podIdentityTrust(args) }, opts);
     const policies: pulumi.Resource[] = (args.managedPolicyArns ?? []).map(
         (policyArn, i) => new aws.iam.RolePolicyAttachment(`${name}-${i + 1}`, { role: role.name, policyArn }, opts),
     );

@@ -229,12 +229,18 @@ export class Traffic extends pulumi.ComponentResource {
                 serviceAccount: "cert-manager",
                 description: "cert-manager answers ACME DNS-01 challenges in the FinBot zone",
                 statements: [
+                    // Only the challenge's TXT records: not the aliases or any other name of the zone
+                    // (Route 53's condition keys take lower-case names without the trailing dot).
                     {
                         Effect: "Allow",
-                        Action: ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+                        Action: ["route53:ChangeResourceRecordSets"],
                         Resource: [`arn:aws:route53:::hostedzone/${zone}`],
-                        Condition: { "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } },
+                        Condition: {
+                            "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] },
+                            "ForAllValues:StringLike": { "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"] },
+                        },
                     },
+                    { Effect: "Allow", Action: ["route53:ListResourceRecordSets"], Resource: [`arn:aws:route53:::hostedzone/${zone}`] },
                     { Effect: "Allow", Action: ["route53:GetChange"], Resource: ["arn:aws:route53:::change/*"] },
                 ],
             },

@@ -323,3 +323,38 @@ export const codebuildRunnerPrivate: ResourceValidationPolicy = {
         if (props.environment?.privilegedMode === true) report("privileged mode: a job is root on the build host");
     }),
 };
+
+/** The session tags a Pod Identity trust must pin: the one service account, its namespace, the cluster. */
+const POD_IDENTITY_TAGS = ["aws:RequestTag/kubernetes-namespace", "aws:RequestTag/kubernetes-service-account"];
+
+export const podIdentityTrustScoped: ResourceValidationPolicy = {
+    name: "pod-identity-trust-scoped",
+    description:
+        "A role EKS Pod Identity hands out trusts only one service account, in its namespace, of one cluster (session-tag conditions): otherwise any association in the account takes it.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.iam.Role, (props, _, report) => {
+        if (typeof props.assumeRolePolicy !== "string") return;
+        for (const s of [].concat(JSON.parse(props.assumeRolePolicy).Statement ?? []) as Statement[]) {
+            const principal = (s as { Principal?: { Service?: unknown } }).Principal?.Service;
+            if (!listOf(principal).includes("pods.eks.amazonaws.com")) continue;
+            const equals = ((s.Condition ?? {}) as Record<string, Record<string, unknown>>).StringEquals ?? {};
+            const missing = [...POD_IDENTITY_TAGS, "aws:RequestTag/eks-cluster-name|eks-cluster-arn"].filter(
+                (key) => !key.split("|").some((k) => (k.startsWith("aws:") ? k : `aws:RequestTag/${k}`) in equals),
+            );
+            if (missing.length) report(`trusts any pod identity: no condition on ${missing.join(", ")}`);
+        }
+    }),
+};
+
+export const route53ChangesScoped: ResourceValidationPolicy = {
+    name: "route53-changes-scoped",
+    description:
+        "Inline policies change Route 53 records only by name (ChangeResourceRecordSetsNormalizedRecordNames): an ACME solver writes its _acme-challenge records, never the zone's aliases.",
+    enforcementLevel: "mandatory",
+    validateResource: validateRolePolicies((policy) =>
+        allowStatements(policy)
+            .filter((s) => listOf(s.Action).includes("route53:ChangeResourceRecordSets"))
+            .filter((s) => !JSON.stringify(s.Condition ?? {}).includes("route53:ChangeResourceRecordSetsNormalizedRecordNames"))
+            .map((s) => `statement ${s.Sid ?? "(no Sid)"} may change any record of the zone (no condition on record names)`),
+    ),
+};

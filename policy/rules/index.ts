@@ -52,6 +52,8 @@ export const allPolicies: Policies = [
     aws.iamTaggingScoped,
     aws.iamNoAdmin,
     aws.codebuildRunnerPrivate,
+    aws.podIdentityTrustScoped,
+    aws.route53ChangesScoped,
     aws.secretsRecoveryWindow,
     aws.cloudfrontHttps,
     aws.cloudfrontEdge,
