@@ -582,6 +582,32 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         [resource("aws:cloudfront/distribution:Distribution", { viewerCertificate: { cloudfrontDefaultCertificate: true } })],
     ],
     [aws.s3Private, bucketSet(true, true), bucketSet(false, false)],
+    [
+        aws.s3TlsOnly,
+        [
+            resource("aws:s3/bucket:Bucket", { bucket: "b" }),
+            resource(
+                "aws:s3/bucketPolicy:BucketPolicy",
+                {
+                    bucket: "b",
+                    policy: JSON.stringify({
+                        Statement: [
+                            { Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } },
+                        ],
+                    }),
+                },
+                "p",
+            ),
+        ],
+        [
+            resource("aws:s3/bucket:Bucket", { bucket: "b" }),
+            resource(
+                "aws:s3/bucketPolicy:BucketPolicy",
+                { bucket: "b", policy: JSON.stringify({ Statement: [{ Effect: "Allow" }] }) },
+                "p",
+            ),
+        ],
+    ],
 ];
 
 describe("policy pack", () => {

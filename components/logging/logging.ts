@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { denyInsecureTransport } from "../lib/s3";
 import * as random from "@pulumi/random";
 import { LoggingConfig } from "../config/logging";
 import { containerResources } from "../config/primitives";
@@ -194,6 +195,14 @@ export class Logging extends pulumi.ComponentResource {
         new aws.s3.BucketPublicAccessBlock(
             `${name}-snapshots`,
             { bucket: bucket.bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { parent: this },
+        );
+        new aws.s3.BucketPolicy(
+            `${name}-snapshots`,
+            {
+                bucket: bucket.bucket,
+                policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(bucket.arn)] }),
+            },
             { parent: this },
         );
         // Versioned, so a deleted or overwritten snapshot file can be recovered for 30 days (current

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { denyInsecureTransport } from "../lib/s3";
 
 export interface CdnArgs {
     /** `staging` or `production`: part of the asset bucket's name. */
@@ -209,7 +210,7 @@ export class Cdn extends pulumi.ComponentResource {
         return { staticCache, staticHeaders, apiHeaders };
     }
 
-    /** Only this distribution may read the bucket (origin access control). */
+    /** Only this distribution may read the bucket (origin access control), and only over TLS. */
     private bucketPolicy(name: string, bucket: aws.s3.Bucket, distribution: aws.cloudfront.Distribution): void {
         const parent = { parent: this };
         new aws.s3.BucketPolicy(
@@ -227,6 +228,7 @@ export class Cdn extends pulumi.ComponentResource {
                             Resource: pulumi.interpolate`${bucket.arn}/*`,
                             Condition: { StringEquals: { "AWS:SourceArn": distribution.arn } },
                         },
+                        denyInsecureTransport(bucket.arn),
                     ],
                 }),
             },

@@ -312,6 +312,27 @@ export const s3Private: StackValidationPolicy = {
     },
 };
 
+export const s3TlsOnly: StackValidationPolicy = {
+    name: "s3-tls-only",
+    description:
+        "Every S3 bucket's policy denies requests that do not come over TLS (aws:SecureTransport false): S3 answers plain HTTP otherwise.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const policies = new Map(
+            ofType(args.resources, "aws:s3/bucketPolicy:BucketPolicy").map((r) => [r.props.bucket as string, r.props.policy]),
+        );
+        for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
+            const id = bucket.props.bucket as string;
+            const policy = policies.get(id);
+            const statements = typeof policy === "string" ? ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]) : [];
+            const deniesPlainHttp = statements.some(
+                (st) => st.Effect === "Deny" && JSON.stringify(st.Condition ?? {}).includes('"aws:SecureTransport":"false"'),
+            );
+            if (!deniesPlainHttp) report(`bucket ${id} accepts requests without TLS (no Deny on aws:SecureTransport false)`, bucket.urn);
+        }
+    },
+};
+
 export const codebuildRunnerPrivate: ResourceValidationPolicy = {
     name: "codebuild-runner-private",
     description:

@@ -58,4 +58,5 @@ export const allPolicies: Policies = [
     aws.cloudfrontHttps,
     aws.cloudfrontEdge,
     aws.s3Private,
+    aws.s3TlsOnly,
 ];
