@@ -628,6 +628,23 @@ describe("policy pack", () => {
         });
     }
 
+    it("k8s-pod-security-labels: a namespace the stack writes policies into needs a label, also one an operator's manifest made", async () => {
+        const policy = resource(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            { metadata: { name: "deny", namespace: "rabbitmq-system" } },
+            "np",
+        );
+        assert.deepEqual(await violations(isolation.podSecurityLabels, [policy]), [
+            "namespace rabbitmq-system enforces no Pod Security Standard",
+        ]);
+        const patch = resource(
+            "kubernetes:core/v1:NamespacePatch",
+            { metadata: { name: "rabbitmq-system", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } },
+            "patch",
+        );
+        assert.deepEqual(await violations(isolation.podSecurityLabels, [policy, patch]), []);
+    });
+
     it("reports a created cluster without deletion protection, and a node class that declares no volumes, each on its own", async () => {
         const [clusters, nodeClasses] = [cluster.eksClusterHardened, cluster.karpenterNodesHardened].map(
             (policy) => CASES.find(([p]) => p === policy)![2],

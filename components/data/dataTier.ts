@@ -1,9 +1,10 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
 import { CertificateIssuer } from "../lib/certificates";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest } from "../lib/manifest";
-import { platformNamespace } from "../lib/namespace";
+import { platformNamespace, podSecurityLabels } from "../lib/namespace";
 import { NamespaceFlows, namespacePolicies } from "../lib/networkPolicy";
 import { AwsPlacement, POSTGRES_CLIENT_LABEL } from "./aurora";
 import { Cache, REDIS_CLIENT_LABEL } from "./cache";
@@ -148,7 +149,13 @@ export class DataTier extends pulumi.ComponentResource {
                 after("finbot:queue:Queue"),
             );
             this.kedaAmqpUrl = this.queue.connections[KEDA_QUEUE_USER]?.AMQP_URL;
-            // The operators' manifest creates rabbitmq-system: its policies follow it.
+            // The operators' manifest creates rabbitmq-system without a Pod Security label: the
+            // program labels it as it labels its own operator namespaces. Its policies follow it too.
+            new k8s.core.v1.NamespacePatch(
+                `${name}-rabbitmq-system-pod-security`,
+                { metadata: { name: QUEUE_OPERATORS_NAMESPACE, labels: podSecurityLabels("baseline") } },
+                { parent: this, dependsOn: [this.queue.operators] },
+            );
             const operatorFlows = flows(QUEUE_OPERATORS_NAMESPACE);
             if (operatorFlows)
                 namespacePolicies(`${name}-rabbitmq-system-network`, operatorFlows, { parent: this, dependsOn: [this.queue.operators] });

@@ -10,14 +10,18 @@ export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
 
 const PSA = "pod-security.kubernetes.io";
 
-/** Namespace labels: part-of, and the enforced Pod Security Standard (warnings and audit at restricted below it). */
-export function namespaceLabels(level: PodSecurityLevel): Record<string, string> {
+/** The enforced Pod Security Standard (warnings and audit at restricted below it). */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
     return {
-        ...PART_OF_LABELS,
         [`${PSA}/enforce`]: level,
         [`${PSA}/enforce-version`]: "latest",
         ...(level === "baseline" ? { [`${PSA}/warn`]: "restricted", [`${PSA}/audit`]: "restricted" } : {}),
     };
+}
+
+/** Namespace labels: part-of (which the gateways and network policies select on), and the Pod Security Standard. */
+export function namespaceLabels(level: PodSecurityLevel): Record<string, string> {
+    return { ...PART_OF_LABELS, ...podSecurityLabels(level) };
 }
 
 /** A namespace of the platform; in production protected (deleting it would delete everything in it). */

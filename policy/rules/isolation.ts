@@ -33,10 +33,17 @@ export const defaultDenyPerNamespace: StackValidationPolicy = {
 export const podSecurityLabels: StackValidationPolicy = {
     name: "k8s-pod-security-labels",
     description:
-        "Every namespace enforces a Pod Security Standard; a privileged one holds no Deployments, StatefulSets or Jobs (node agents only).",
+        "Every namespace the platform's pods run in enforces a Pod Security Standard, also one an operator's manifest creates (labelled by a NamespacePatch); a privileged one holds no Deployments, StatefulSets or Jobs (node agents only).",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const levels = new Map(ofType(args.resources, NAMESPACE).map((ns) => [nameOf(ns.props), ns.props.metadata?.labels?.[PSA_ENFORCE]]));
+        const labelled = [...ofType(args.resources, NAMESPACE), ...ofType(args.resources, "kubernetes:core/v1:NamespacePatch")];
+        const levels = new Map<string, string | undefined>();
+        for (const ns of labelled) levels.set(nameOf(ns.props), levels.get(nameOf(ns.props)) ?? ns.props.metadata?.labels?.[PSA_ENFORCE]);
+        // A namespace the stack writes policies into runs its pods, whoever created it.
+        for (const policy of ofType(args.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")) {
+            const ns = policy.props.metadata?.namespace;
+            if (typeof ns === "string" && !levels.has(ns)) levels.set(ns, undefined);
+        }
         for (const [name, level] of levels) if (!level) report(`namespace ${name} enforces no Pod Security Standard`);
         const workloads = ["Deployment", "StatefulSet"]
             .map((k) => `kubernetes:apps/v1:${k}`)
