@@ -8,10 +8,10 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { nodeAutoscalerOf } from "../components/config/cluster";
 import { STACK_NAME, readStackFile } from "../components/config/load";
 import { parseBytes, parseCpu } from "../components/config/quantities";
-import { PlatformConfig, zoneSpreadOf } from "../components/config/schema";
+import { stackDefaults } from "../components/config/resolve";
+import { PlatformConfig } from "../components/config/schema";
 import { validateConfig } from "../components/config/validate";
 import { totalRequests } from "../components/lib/cluster";
 import { Io, argumentError, runCli } from "./lib/cli";
@@ -91,13 +91,13 @@ async function nodeProblems(stack: string, config: PlatformConfig, kubectl: Run,
     if (got.status !== 0) return [`cannot list the cluster's nodes: ${firstLine(got.stderr)}`];
     const nodes = (JSON.parse(got.stdout) as NodeList).items.filter((n) => !n.spec?.unschedulable);
     const problems: string[] = [];
-    if (zoneSpreadOf(config) === "required") {
+    if (stackDefaults(config).zoneSpread === "required") {
         const unzoned = nodes.filter((n) => !n.metadata.labels?.[ZONE]).map((n) => n.metadata.name);
         if (unzoned.length) problems.push(`nodes without ${ZONE} (pods must spread by zone and would not schedule): ${unzoned.join(", ")}`);
         const zones = new Set(nodes.map((n) => n.metadata.labels?.[ZONE]).filter(Boolean));
         if (zones.size < 2) problems.push(`the nodes span ${zones.size} zone(s): strict zone spreading needs at least 2`);
     }
-    if (nodeAutoscalerOf(config.cluster) === "karpenter") {
+    if (stackDefaults(config).nodeAutoscaler === "karpenter") {
         io.out("preflight: room not checked: Karpenter adds the nodes the stack needs");
         return problems;
     }

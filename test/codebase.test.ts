@@ -101,6 +101,16 @@ describe("the codebase", () => {
         assert.ok(FORBIDDEN.components.test(layer(path.join("components", "platform", "index.ts"))));
     });
 
+    it("decides stack defaults in one place: `environment ===` only in components/config/resolve.ts", () => {
+        const RESOLVE = path.join("components", "config", "resolve.ts");
+        const decides = (text: string) => /\benvironment\s*[!=]==/.test(text);
+        const offenders = ["components", "scripts", "dashboards", "policy"]
+            .flatMap(sourceFiles)
+            .filter((f) => f !== RESOLVE && decides(readFileSync(path.join(PROJECT_DIR, f), "utf8")));
+        assert.deepEqual(offenders, []);
+        assert.ok(decides('const production = config.environment === "production";'), "the check can fail");
+    });
+
     it(`keeps constructors within ${LONG_CONSTRUCTOR} lines and functions within ${LONG_FUNCTION}, unless a reason is written above`, () => {
         assert.deepEqual(
             files.flatMap((file) => overlong(file, readFileSync(path.join(PROJECT_DIR, file), "utf8"))),

@@ -7,6 +7,7 @@ import { poolFit, poolProblem, perNodeRequests, servicesAtTenTimes } from "./nod
 import { CAPACITY_FACTOR, capacityProblem } from "./capacityRule";
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
+import { isProduction, tlsIssuerOf } from "./resolve";
 
 /** A problem a rule found: where, what was given, and what was expected. */
 export interface RuleIssue {
@@ -27,7 +28,7 @@ export interface ConfigRule {
     check(config: LooseConfig): RuleIssue[];
 }
 
-const production = (c: LooseConfig) => c.environment === "production";
+const production = isProduction;
 const listOf = (value: unknown): LooseConfig[] =>
     Array.isArray(value) ? value.filter((v): v is LooseConfig => v !== null && typeof v === "object") : [];
 const indexed = (value: unknown): Array<[number, LooseConfig]> =>
@@ -397,7 +398,7 @@ export const gatewayReady: ConfigRule = {
         const t = c.traffic;
         if (t?.enabled === false) return [];
         const issues: RuleIssue[] = [];
-        const issuer = t?.tls?.issuer ?? (production(c) ? "acme" : "self-signed");
+        const issuer = tlsIssuerOf(t, production(c));
         if (issuer === "acme" && t?.tls?.acmeEmail === undefined)
             issues.push({
                 path: ["traffic", "tls", "acmeEmail"],

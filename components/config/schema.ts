@@ -317,9 +317,5 @@ export const platformSchema = z
     );
 
 export type PlatformConfig = z.output<typeof platformSchema>;
-
-/** How strictly pods spread over zones: as configured, else strictly in production. */
-export const zoneSpreadOf = (config: Pick<PlatformConfig, "kubernetes" | "environment">): "required" | "preferred" =>
-    config.kubernetes.zoneSpread ?? (config.environment === "production" ? "required" : "preferred");
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type Environment = PlatformConfig["environment"];

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { SECRET_STAND_IN } from "./stand-in";
 import { PlatformConfig, isSecretSchema, platformSchema } from "./schema";
+import { isProduction } from "./resolve";
 
 /** A stack's `finbot:` config as read from the stack file or the Pulumi engine. */
 export interface RawStackConfig {
@@ -50,7 +51,7 @@ export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPol
                 `${raw.file}: ${keyPath(path)}: expected a secret (pulumi config set --secret --path '${keyPath(path)}' <value>), given plain text that would be committed with the stack file`,
             );
     }
-    const unpinned = parsed.success && parsed.data.environment === "production" ? unpinnedManifests(parsed.data) : [];
+    const unpinned = parsed.success && isProduction(parsed.data) ? unpinnedManifests(parsed.data) : [];
     if (placeholders === "reject") {
         for (const p of unpinned)
             errors.push(

@@ -1,5 +1,6 @@
 // The logging section of summary.md: sizes and retention.
 import { formatBytes, formatCpu } from "../config/quantities";
+import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { totalRequests } from "../lib/cluster";
 import { table } from "../lib/markdown";
@@ -20,7 +21,7 @@ export function loggingSummary(config: PlatformConfig, logging: Logging | undefi
                     "Elasticsearch",
                     l.elasticsearch.nodes,
                     `${l.elasticsearch.resources.requests.cpu} / ${l.elasticsearch.resources.requests.memory}`,
-                    `heap ${l.elasticsearch.heapMb} MB, ${l.elasticsearch.storage} elasticsearch-data${config.environment === "production" ? ", zone-aware" : ""}`,
+                    `heap ${l.elasticsearch.heapMb} MB, ${l.elasticsearch.storage} elasticsearch-data${stackDefaults(config).production ? ", zone-aware" : ""}`,
                 ],
                 ["Kibana", l.kibana.replicas, `${l.kibana.resources.requests.cpu} / ${l.kibana.resources.requests.memory}`, ""],
                 [

@@ -4,10 +4,9 @@ import { coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboar
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { clusterTags } from "../cluster/nodePools";
 import { DeployRunner } from "../delivery";
-import { nodeAutoscalerOf } from "../config/cluster";
 import { MANIFESTS, manifestUrl } from "../config/releases";
-import { PlatformConfig, zoneSpreadOf } from "../config/schema";
-import { operatorAccessOf } from "../config/traffic";
+import { StackDefaults, stackDefaults } from "../config/resolve";
+import { PlatformConfig } from "../config/schema";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
 import { AwsNetwork } from "../lib/awsNetwork";
@@ -91,16 +90,18 @@ export class Platform extends pulumi.ComponentResource {
     private readonly storageClass?: string;
     /** The EKS cluster and its network (undefined on a laptop cluster). */
     private readonly aws?: PlatformArgs["aws"];
+    /** The stack's defaults, resolved once from the validated config. */
+    private readonly defaults: StackDefaults;
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
         const { config } = args;
+        this.defaults = stackDefaults(config);
         const images = config.releases.images;
         this.aws = args.aws;
 
         this.priorityClasses = priorityClasses(name, { parent: this });
-        this.storageClass =
-            config.kubernetes.storageClass ?? (config.environment === "production" ? this.retainedVolumes(name) : undefined);
+        this.storageClass = config.kubernetes.storageClass ?? (this.defaults.retainedVolumes ? this.retainedVolumes(name) : undefined);
         this.loadBalancers = this.buildLoadBalancerController(name, config);
         const apps = this.namespace(name, config, "apps", "restricted");
         // Filebeat and node-exporter need host access: they alone run in a privileged namespace.
@@ -127,7 +128,7 @@ export class Platform extends pulumi.ComponentResource {
         const dataTier = this.dataTier;
         const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
-        const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
+        const karpenterOn = this.defaults.nodeAutoscaler === "karpenter";
         // With Karpenter, FinBot's services and workers run on the spot-and-on-demand services pool.
         const placement = karpenterOn ? servicesPoolPlacement() : undefined;
         for (const service of config.services)
@@ -217,7 +218,7 @@ export class Platform extends pulumi.ComponentResource {
                 clusterNameOutput: this.aws.clusterName,
                 vpcId: this.aws.network.vpcId,
                 version: config.releases.charts["aws-load-balancer-controller"],
-                highlyAvailable: config.environment === "production",
+                highlyAvailable: this.defaults.production,
             },
             { parent: this, dependsOn: this.priorityClasses },
         );
@@ -231,7 +232,7 @@ export class Platform extends pulumi.ComponentResource {
         common: Omit<AutoscaledServiceArgs, "service" | "image" | "zoneSpread" | "serviceMonitor">,
     ): void {
         const images = config.releases.images;
-        const zoneSpread = zoneSpreadOf(config);
+        const zoneSpread = this.defaults.zoneSpread;
         const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
         const args = { ...common, zoneSpread, serviceMonitor };
         this.services[service.name] = new AutoscaledService(
@@ -264,13 +265,12 @@ export class Platform extends pulumi.ComponentResource {
                 schedule: config.traffic.pageChecks.schedule,
                 remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
                 // Staging's domain has no public DNS (a laptop cluster): the check goes to the gateway's Service.
-                inCluster:
-                    config.environment === "production"
-                        ? undefined
-                        : {
-                              domain: config.traffic.domain,
-                              gatewayHost: clusterServiceHost(gatewayServiceName(GATEWAY), config.namespaces.traffic),
-                          },
+                inCluster: this.defaults.production
+                    ? undefined
+                    : {
+                          domain: config.traffic.domain,
+                          gatewayHost: clusterServiceHost(gatewayServiceName(GATEWAY), config.namespaces.traffic),
+                      },
             },
             { parent: this, dependsOn: [...Object.values(this.services), ...(this.traffic ? [this.traffic] : [])] },
         );
@@ -312,7 +312,7 @@ export class Platform extends pulumi.ComponentResource {
 
     /** A namespace with its Pod Security Standard and its network policies (default deny, then the flows it has). */
     private namespace(name: string, config: PlatformConfig, area: Area, podSecurity: PodSecurityLevel): k8s.core.v1.Namespace {
-        const production = config.environment === "production";
+        const production = this.defaults.production;
         const ns = platformNamespace(
             `${name}-${area}`,
             { name: config.namespaces[area], podSecurity, protect: production },
@@ -331,7 +331,7 @@ export class Platform extends pulumi.ComponentResource {
             `${name}-monitoring`,
             {
                 config: config.monitoring,
-                production: config.environment === "production",
+                production: this.defaults.production,
                 namespace: ns.monitoring,
                 appsNamespace: ns.apps,
                 services: config.services,
@@ -394,7 +394,7 @@ export class Platform extends pulumi.ComponentResource {
                 database: config.database,
                 cache: config.cache,
                 queue: config.queue,
-                production: config.environment === "production",
+                production: this.defaults.production,
                 namespace: ns.data,
                 clientNamespace: ns.apps,
                 networkFlows: platformFlows(config),
@@ -420,7 +420,7 @@ export class Platform extends pulumi.ComponentResource {
             `${name}-logging`,
             {
                 config: config.logging,
-                production: config.environment === "production",
+                production: this.defaults.production,
                 environment: config.environment,
                 namespace: config.namespaces.logging,
                 versions: {
@@ -434,7 +434,7 @@ export class Platform extends pulumi.ComponentResource {
                 nodeAgentsNamespace: config.namespaces.nodeAgents,
                 issuer: controllers.internalIssuer,
                 aws: this.aws?.network ? { clusterName: this.aws.clusterName } : undefined,
-                viewersBehindSso: operatorAccessOf(config.traffic, config.environment === "production").mode === "oidc",
+                viewersBehindSso: this.defaults.operatorAccess.mode === "oidc",
                 rum: rumIntakeOf(config),
             },
             { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
@@ -495,7 +495,7 @@ export class Platform extends pulumi.ComponentResource {
                 network: this.aws.network,
                 namespace: config.namespaces.autoscaling,
                 version: config.releases.charts.karpenter,
-                highlyAvailable: config.environment === "production",
+                highlyAvailable: this.defaults.production,
                 onSystemNodes: config.cluster.mode === "create",
                 monitoringCrds: this.monitoring?.operator,
             },
@@ -513,8 +513,8 @@ export class Platform extends pulumi.ComponentResource {
                 chartVersions: config.releases.charts,
                 keda: config.workers.length > 0,
                 metricsServer: config.traffic.metricsServer,
-                insecureKubeletTls: config.environment !== "production",
-                highlyAvailable: config.environment === "production",
+                insecureKubeletTls: !this.defaults.production,
+                highlyAvailable: this.defaults.production,
                 prometheus: this.monitoring?.prometheus,
                 services: config.services,
             },
@@ -533,7 +533,7 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: config.namespaces.traffic,
                 chartVersions: config.releases.charts,
                 monitoringCrds: this.monitoring?.operator,
-                highlyAvailable: config.environment === "production",
+                highlyAvailable: this.defaults.production,
             },
             { parent: this, dependsOn: [namespace, ...this.priorityClasses] },
         );
@@ -575,7 +575,7 @@ export class Platform extends pulumi.ComponentResource {
             `${name}-traffic`,
             {
                 config: config.traffic,
-                production: config.environment === "production",
+                production: this.defaults.production,
                 namespace: config.namespaces.traffic,
                 appsNamespace: config.namespaces.apps,
                 services: config.services,
@@ -627,7 +627,7 @@ export function buildPlatform(
     options: { fetchManifest?: ManifestFetcher } = {},
     opts?: pulumi.ComponentResourceOptions,
 ): Platform {
-    const production = config.environment === "production";
+    const { production } = stackDefaults(config);
     if (config.cluster.mode === "create") {
         const eks = new EksCluster("finbot-cluster", { cluster: config.cluster, production }, opts);
         deployRunner(config, eks.clusterName, eks.network, opts);

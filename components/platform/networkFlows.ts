@@ -2,6 +2,7 @@
 // lib/networkPolicy.ts). The cluster gets exactly this table, and docs/network.md is generated
 // from it. Pure.
 import { nodeAutoscalerOf } from "../config/cluster";
+import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { networkFacts } from "../lib/awsNetwork";
@@ -46,7 +47,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const api: Peer = { cidrs: apiServerCidrs(config) };
     const vpcCidr = networkFacts(config)?.vpcCidr;
     const vpc: Peer[] = vpcCidr ? [{ cidrs: [vpcCidr] }] : [];
-    const production = config.environment === "production";
+    const { production } = stackDefaults(config);
     const dataOn = config.database.enabled || config.cache.enabled || config.queue.enabled;
     const managedStores = production && vpc.length > 0 && (config.database.mode === "aurora" || config.cache.mode === "elasticache");
     const monitoringOn = config.monitoring.enabled;

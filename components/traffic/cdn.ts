@@ -5,6 +5,8 @@ import { denyInsecureTransport } from "../lib/s3";
 export interface CdnArgs {
     /** `staging` or `production`: part of the asset bucket's name. */
     environment: string;
+    /** Production: the assets bucket and the access logs survive a mistaken up or destroy. */
+    production: boolean;
     /** Paths served from the static-asset bucket, e.g. `/static/*`. */
     staticPaths: string[];
     /** CloudFront price class (which edge locations serve). */
@@ -126,7 +128,7 @@ export class Cdn extends pulumi.ComponentResource {
         // resource (and the policy pack) can name it in a preview.
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         // The site's assets are state like any other: a mistaken up or destroy stops at them in production.
-        const production = args.environment === "production";
+        const production = args.production;
         const bucket = new aws.s3.Bucket(
             `${name}-assets`,
             { bucket: pulumi.interpolate`finbot-${args.environment}-assets-${account}`, forceDestroy: false },
@@ -323,7 +325,7 @@ export class Cdn extends pulumi.ComponentResource {
         const group = new aws.cloudwatch.LogGroup(
             `${name}-access-logs`,
             { region: EDGE_REGION, name: `/finbot/${args.environment}/cloudfront-access`, retentionInDays: args.logRetentionDays },
-            { parent: this, retainOnDelete: args.environment === "production" },
+            { parent: this, retainOnDelete: args.production },
         );
         const source = new aws.cloudwatch.LogDeliverySource(
             `${name}-access-logs`,

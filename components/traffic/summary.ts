@@ -5,7 +5,6 @@ import { PlatformConfig } from "../config/schema";
 import { Footprint } from "../lib/footprint";
 import { table } from "../lib/markdown";
 import { ASSUMED_NODE, SCHEDULABLE_SHARE, perNodeRequests, poolFit, servicesAtTenTimes } from "../config/nodeCapacity";
-import { nodeAutoscalerOf } from "../config/cluster";
 import {
     CONNECTIONS_PER_POD,
     DatabaseAtTenTimes,
@@ -15,13 +14,13 @@ import {
 } from "../config/databaseCapacity";
 import { capacityReport } from "./capacity";
 import { estimateCost, loadPriceTable } from "./cost";
-import { operatorAccessOf } from "../config/traffic";
+import { stackDefaults } from "../config/resolve";
 import { cdnHost, measuredPages, pageUrl } from "./pages";
 import { RUM_HOST, UiRoute, hostFor } from "./routes";
 
 /** How a UI is reached: single sign-on, basic auth, or its own login; internal or public. */
 function uiAccess(config: PlatformConfig, ui: UiRoute): string {
-    const access = operatorAccessOf(config.traffic, config.environment === "production");
+    const access = stackDefaults(config).operatorAccess;
     const where = access.internal ? "internal load balancer" : "public gateway";
     if (access.mode === "oidc") return `${where}, single sign-on (${access.oidc?.allowedGroups.join(", ") ?? "no groups"})`;
     return `${where}, ${ui.ownLogin ? "own login" : "basic auth (user finbot)"}`;
@@ -36,6 +35,7 @@ export const PRICE_REGION = "eu-central-1";
  */
 export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint: Footprint): string {
     const t = config.traffic;
+    const defaults = stackDefaults(config);
     const parts: string[] = [];
     if (t.enabled) {
         const routes = [
@@ -53,15 +53,15 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
         parts.push(
             "## Traffic (Envoy Gateway, Gateway API)",
             "",
-            `Load balancer: ${config.environment === "production" ? "internet-facing NLB (IP targets)" : "the cluster's LoadBalancer Service"}, ${t.gateway.replicas} proxy replica(s); ` +
-                `TLS: ${t.tls.issuer ?? (config.environment === "production" ? "acme" : "self-signed")} certificate for *.${t.domain}; CDN: ${t.cdn.enabled ? `CloudFront (${t.cdn.staticPaths.join(", ")} from S3)` : "off"}.`,
+            `Load balancer: ${defaults.production ? "internet-facing NLB (IP targets)" : "the cluster's LoadBalancer Service"}, ${t.gateway.replicas} proxy replica(s); ` +
+                `TLS: ${defaults.tlsIssuer} certificate for *.${t.domain}; CDN: ${t.cdn.enabled ? `CloudFront (${t.cdn.staticPaths.join(", ")} from S3)` : "off"}.`,
             "",
             table(["route", "backends", "policy"], routes),
         );
     }
     if (measuredPages(config).length > 0) parts.push("", pageLoadSection(config));
     const reports = config.services.map(capacityReport).filter((r) => r !== undefined);
-    const karpenter = nodeAutoscalerOf(config.cluster) === "karpenter";
+    const karpenter = defaults.nodeAutoscaler === "karpenter";
     // New pods wait for a node once the pool's free room is used: Karpenter's provisioning time comes on top.
     const nodeSeconds = karpenter ? config.cluster.nodeProvisioningSeconds : 0;
     parts.push("", `## Capacity (target: ${CAPACITY_FACTOR}x peak)`, "");

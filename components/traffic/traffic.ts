@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 import { TrafficConfig, operatorAccessOf } from "../config/traffic";
+import { tlsIssuerOf } from "../config/resolve";
 import { ClusterService } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { podIdentity } from "../lib/podIdentity";
@@ -139,6 +140,7 @@ export class Traffic extends pulumi.ComponentResource {
                 `${name}-cdn`,
                 {
                     environment: production ? "production" : "staging",
+                    production,
                     staticPaths: config.cdn.staticPaths,
                     priceClass: config.cdn.priceClass,
                     originHost: hostFor(cdnOriginService(args.services), config.domain),
@@ -163,7 +165,7 @@ export class Traffic extends pulumi.ComponentResource {
     private certificate(name: string, args: TrafficArgs, hosts: string[]): pulumi.Resource {
         const { config, namespace, production } = args;
         const { certManager } = args.controllers;
-        const issuerKind = config.tls.issuer ?? (production ? "acme" : "self-signed");
+        const issuerKind = tlsIssuerOf(config, production);
         const issuerName = `finbot-${issuerKind}`;
         const zone = config.cdn.enabled ? config.cdn.hostedZoneId : undefined;
         const dns01 = issuerKind === "acme" && zone !== undefined && args.clusterName !== undefined;
