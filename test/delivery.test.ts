@@ -234,10 +234,13 @@ describe("GitHub workflows", () => {
     });
 
     it("detect drift only from a preview that ran: a failing pulumi fails the step and reports no drift", () => {
-        const drift = jobs("drift.yml").drift;
-        assert.equal(drift.concurrency?.group, "pulumi-${{ matrix.stack }}");
-        const prod = drift.strategy!.matrix!.include!.find((leg) => leg.stack === "prod")!;
-        assert.match(prod.runner, /^codebuild-finbot-prod-deploy-/, "prod's preview runs inside the VPC");
+        const { dev: devDrift, prod: prodDrift, issue } = jobs("drift.yml");
+        assert.deepEqual([devDrift.concurrency?.group, prodDrift.concurrency?.group], ["pulumi-dev", "pulumi-prod"]);
+        assert.match(String(prodDrift["runs-on"]), /^codebuild-finbot-prod-deploy-/, "prod's preview runs inside the VPC");
+        assert.ok(!credentialsOf("drift.yml", devDrift).includes("id-token: write"), "dev's job holds no OIDC token");
+        assert.deepEqual(issue.permissions, { issues: "write" });
+        assert.ok(!runsRepositoryCode(issue), "the issue is written by a job that runs no project code");
+        const drift = prodDrift;
         const script = String(drift.steps.find((st) => st.id === "preview")!.run);
         const dir = mkdtempSync(path.join(tmpdir(), "finbot-drift-step-"));
         const bin = path.join(dir, "bin");

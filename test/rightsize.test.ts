@@ -543,11 +543,13 @@ function stackWithMoreWorkers(dir: string): string {
         "      queue: notifications.send",
         "      replicas: { min: 1, max: 2 }",
         "      resources: { requests: { cpu: 25m, memory: 32Mi }, limits: { memory: 64Mi } }",
+        "      health: { liveness: /healthz, port: 9898 }",
         "    - name: ghost-worker",
         "      image: podinfo",
         "      queue: notifications.send",
         "      replicas: { min: 1, max: 2 }",
         "      resources: { requests: { cpu: 25m, memory: 32Mi }, limits: { memory: 64Mi } }",
+        "      health: { liveness: /healthz, port: 9898 }",
         "",
     ].join("\n");
     const marker = "  # One small Elasticsearch node";
