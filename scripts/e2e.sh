@@ -5,7 +5,7 @@
 # ran passed, 1 when one failed, 2 for a bad command line. Run `scripts/e2e.sh --help`.
 set -euo pipefail
 
-CHECKS=(gateway targets logs worker outage)
+CHECKS=(gateway targets logs worker isolation outage)
 
 usage() {
     cat <<'EOF'
@@ -27,6 +27,10 @@ checks, in the order they run:
   worker    a message published to payments.settle (RabbitMQ management API over TLS, default
             user) makes KEDA start a settlement-worker pod from zero replicas; the test message
             is taken back afterwards when it is the only one and nothing consumes the queue
+  isolation  a pod in the apps namespace reaches what the network policies allow and nothing else:
+            the PostgreSQL pooler (5432) yes; Elasticsearch (9200), RabbitMQ's management API
+            (15671), Prometheus' write endpoint (9090) and the internet (443) no. A connection that
+            a policy denies but that opens anyway fails the check: the CNI does not enforce them
   outage    the api is scaled to 0: the uptime SLO alert (SLOErrorBudgetBurn, slo="uptime")
             must reach Alertmanager's API; the api's replicas are restored afterwards, also when
             the check fails or is interrupted. It takes the api down: skip it on a shared cluster
@@ -49,7 +53,8 @@ options:
   --service NAME          the public service (default: api)
   --worker NAME           the KEDA worker (default: settlement-worker)
   --queue NAME            the worker's queue (default: payments.settle)
-  --image IMAGE           image of the log-writing pod (default: docker.io/library/busybox:1.37.0)
+  --image IMAGE           image of the log-writing and isolation pods (default: docker.io/library/busybox:1.37.0)
+  --internet-probe ADDR   a public address:port the isolation check must not reach (default: 1.1.1.1:443)
   -h, --help              this text
 EOF
 }
@@ -72,6 +77,8 @@ SERVICE="api"
 WORKER="settlement-worker"
 QUEUE="payments.settle"
 IMAGE="docker.io/library/busybox:1.37.0"
+INTERNET_PROBE="1.1.1.1:443"
+DB_POOLER="finbot-db-pooler-rw"
 GATEWAY="finbot"
 ES_NAME="logs"
 RABBITMQ="finbot-queue"
@@ -84,7 +91,7 @@ parse_args() {
                 usage
                 exit 0
                 ;;
-            --context | --destructive-context | --domain | --timeout | --interval | --skip | --namespace-prefix | --service | --worker | --queue | --image)
+            --context | --destructive-context | --domain | --timeout | --interval | --skip | --namespace-prefix | --service | --worker | --queue | --image | --internet-probe)
                 if [ "$#" -lt 2 ] || [ -z "$2" ]; then usage_error "$1 needs a value (see --help)"; fi
                 case "$1" in
                     --context) CONTEXT=$2 ;;
@@ -98,6 +105,7 @@ parse_args() {
                     --worker) WORKER=$2 ;;
                     --queue) QUEUE=$2 ;;
                     --image) IMAGE=$2 ;;
+                    --internet-probe) INTERNET_PROBE=$2 ;;
                 esac
                 shift 2
                 ;;
@@ -407,6 +415,55 @@ check_logs() {
         ok*) pass "a JSON line from pod $NS_APPS/$LOG_POD reached ${verdict#ok } within $((SECONDS - start)) s with log.level, service.name and labels.e2e_run parsed" ;;
         *) fail "the line reached Elasticsearch unparsed: $verdict" ;;
     esac
+}
+
+# ---------------------------------------------------------------- isolation
+
+probe_pod_started() {
+    local phase
+    phase=$(k -n "$NS_APPS" get pod "$PROBE_POD" -o jsonpath='{.status.phase}' 2>/dev/null) || true
+    [ "$phase" = Running ] && return 0
+    REASON="pod $NS_APPS/$PROBE_POD is ${phase:-not there}"
+    return 1
+}
+
+# Whether the probe pod opens a TCP connection to <host> <port> within 3 seconds. busybox's wget
+# (its nc has no -z in every build): any answer, even an HTTP error or a TLS port's garbage, means
+# the connection opened; only a refused, unreachable or timed-out connection means it did not.
+reaches() {
+    local out
+    out=$(k -n "$NS_APPS" exec "$PROBE_POD" -- wget -T 3 -q -O /dev/null "http://$1:$2/" 2>&1) && return 0
+    ! grep -Eqi "can't connect|timed out|bad address|unreachable|no route" <<<"$out"
+}
+
+check_isolation() {
+    local manifest target host port opened=() closed=()
+    PROBE_POD="finbot-e2e-isolation-$(date +%s)$RANDOM"
+    manifest=$(jq -n --arg name "$PROBE_POD" --arg ns "$NS_APPS" --arg image "$IMAGE" '{
+        apiVersion: "v1", kind: "Pod",
+        metadata: {name: $name, namespace: $ns, labels: {"app.kubernetes.io/name": "finbot-e2e"}},
+        spec: {
+            restartPolicy: "Never", automountServiceAccountToken: false, terminationGracePeriodSeconds: 0,
+            securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: "RuntimeDefault"}},
+            containers: [{
+                name: "probe", image: $image, command: ["sleep", "900"],
+                resources: {requests: {cpu: "10m", memory: "16Mi"}, limits: {memory: "16Mi"}},
+                securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
+            }]
+        }}')
+    CLEANUP_PODS+=("$PROBE_POD")
+    k apply -f - <<<"$manifest" >/dev/null || fail "could not create pod $NS_APPS/$PROBE_POD"
+    retry probe_pod_started || fail "$REASON"
+    # What the policies allow: without it, a denial below would say nothing of the policies.
+    reaches "$DB_POOLER.$NS_DATA.svc" 5432 || fail "$NS_APPS cannot reach its PostgreSQL pooler $DB_POOLER.$NS_DATA.svc:5432, which the policies allow"
+    for target in "$ES_NAME-es-http.$NS_LOGGING.svc:9200" "$RABBITMQ.$NS_DATA.svc:15671" \
+        "kube-prometheus-stack-prometheus.$NS_MONITORING.svc:9090" "$INTERNET_PROBE"; do
+        host=${target%:*}
+        port=${target##*:}
+        if reaches "$host" "$port"; then opened+=("$target"); else closed+=("$target"); fi
+    done
+    [ "${#opened[@]}" -eq 0 ] || fail "a pod in $NS_APPS reached ${opened[*]}, which the network policies deny: the cluster's CNI does not enforce them (finbot:cluster.cni)"
+    pass "a pod in $NS_APPS reaches its pooler and nothing the policies deny (${closed[*]})"
 }
 
 # ---------------------------------------------------------------- worker

@@ -13,7 +13,7 @@ import { requireTool } from "./tools";
 
 const WORKFLOWS = path.join(PROJECT_DIR, ".github", "workflows");
 const SCRIPT = path.join(PROJECT_DIR, "scripts", "e2e.sh");
-const CHECKS = ["gateway", "targets", "logs", "worker", "outage"];
+const CHECKS = ["gateway", "targets", "logs", "worker", "isolation", "outage"];
 
 type Step = {
     name?: string;
@@ -213,6 +213,9 @@ case " $* " in
   *" scale deployment/"*) echo "$replicas" > "$FAKE/replicas.$target" ;;
   *" rollout status "*) ;;
   *" get pods -l app.kubernetes.io/name="*) [ ! -e "$FAKE/worker-pods" ] || cat "$FAKE/worker-pods" ;;
+  *" exec "*" wget "*) target="$(printf '%s' "$*" | sed -e 's|.*http://||' -e 's|/$||')"
+    if grep -qx "$target" "$FAKE/reachable" 2>/dev/null; then echo "wget: server returned error: HTTP/1.1 400 Bad Request" >&2; else echo "wget: download timed out" >&2; fi
+    exit 1 ;;
   *" get pod "*) echo Running ;;
   *" get scaledobject "*) echo "Ready=True Active=False" ;;
   *" apply -f - "*) cat > "$FAKE/applied.json" ;;
@@ -349,7 +352,7 @@ describe("scripts/e2e.sh", () => {
             { FAKE_CONTEXT: "k3d-finbot", FAKE_SERVER: "https://0.0.0.0:41235" },
             { FAKE_CONTEXT: "minikube", FAKE_SERVER: "https://192.168.49.2:8443" },
         ] as Array<Record<string, string>>)
-            assert.match(fakeCluster().run(["--skip", CHECKS.join(",")], local).stdout, /e2e: 0 passed, 0 failed, 5 skipped/);
+            assert.match(fakeCluster().run(["--skip", CHECKS.join(",")], local).stdout, /e2e: 0 passed, 0 failed, 6 skipped/);
     });
 
     it("skips what --skip names, needing no cluster when nothing runs; says so when the cluster is out of reach", () => {
@@ -406,7 +409,7 @@ describe("scripts/e2e.sh", () => {
                 result.stdout,
                 /^PASS targets: 3 targets in 3 scrape pools in finbot-\* namespaces are up, among them 3 FinBot monitors'/m,
             );
-            assert.match(result.stdout, /^e2e: 1 passed, 0 failed, 4 skipped$/m);
+            assert.match(result.stdout, /^e2e: 1 passed, 0 failed, 5 skipped$/m);
             assert.match(cluster.calls(), /kubectl -n finbot-monitoring port-forward service\/kube-prometheus-stack-prometheus :9090/);
             assert.deepEqual(cluster.leftOver(), [], "no port-forward outlives the check");
         });
@@ -427,6 +430,39 @@ describe("scripts/e2e.sh", () => {
             cluster.write("targets.json", prometheus(up.slice(0, 2)));
             const missing = cluster.run(only("targets"));
             assert.match(missing.stdout, /^FAIL targets: no active target for podMonitor\/finbot-data\/redis$/m);
+        });
+    });
+
+    describe("isolation", () => {
+        const POOLER = "finbot-db-pooler-rw.finbot-data.svc:5432";
+        it("passes when a pod in finbot-apps reaches its pooler and none of what the policies deny", () => {
+            const cluster = fakeCluster();
+            cluster.write("reachable", `${POOLER}\n`);
+            const result = cluster.run(only("isolation"));
+            assert.equal(result.status, 0, result.stdout + result.stderr);
+            assert.match(
+                result.stdout,
+                /^PASS isolation: a pod in finbot-apps reaches its pooler and nothing the policies deny \(logs-es-http\.finbot-logging\.svc:9200 finbot-queue\.finbot-data\.svc:15671 kube-prometheus-stack-prometheus\.finbot-monitoring\.svc:9090 1\.1\.1\.1:443\)$/m,
+            );
+            assert.match(cluster.calls(), /kubectl -n finbot-apps delete pod finbot-e2e-isolation-\d+/, "the probe pod is deleted");
+        });
+
+        it("fails, naming what opened, when the CNI does not enforce the policies", () => {
+            const cluster = fakeCluster();
+            cluster.write("reachable", `${POOLER}\nlogs-es-http.finbot-logging.svc:9200\n1.1.1.1:443\n`);
+            const result = cluster.run(only("isolation"));
+            assert.equal(result.status, 1);
+            assert.match(
+                result.stdout,
+                /^FAIL isolation: a pod in finbot-apps reached logs-es-http\.finbot-logging\.svc:9200 1\.1\.1\.1:443, which the network policies deny: the cluster's CNI does not enforce them/m,
+            );
+        });
+
+        it("fails when the pod cannot reach even its pooler: a denial would say nothing", () => {
+            const cluster = fakeCluster();
+            const result = cluster.run(only("isolation"));
+            assert.equal(result.status, 1);
+            assert.match(result.stdout, /^FAIL isolation: finbot-apps cannot reach its PostgreSQL pooler/m);
         });
     });
 
