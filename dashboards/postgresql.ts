@@ -11,6 +11,7 @@ export function postgresql(namespace: string, mode: "in-cluster" | "aurora"): Da
             ? {
                   up: `cnpg_collector_up{${ns}}`,
                   lag: `cnpg_pg_replication_lag{${ns}}`,
+                  replica: "pod",
                   backends: `sum by (pod) (cnpg_backends_total{${ns}})`,
                   time: `cnpg_pg_stat_statements_total_exec_seconds{${ns}}`,
                   calls: `cnpg_pg_stat_statements_calls{${ns}}`,
@@ -18,7 +19,8 @@ export function postgresql(namespace: string, mode: "in-cluster" | "aurora"): Da
               }
             : {
                   up: `pg_up{${ns}}`,
-                  lag: `pg_replication_lag_seconds{${ns}}`,
+                  lag: `aurora_replica_lag_seconds{${ns}}`,
+                  replica: "server_id",
                   backends: `sum by (aurora_endpoint) (pg_stat_database_numbackends{${ns}})`,
                   time: `pg_stat_statements_seconds_total{${ns}}`,
                   calls: `pg_stat_statements_calls_total{${ns}}`,
@@ -40,7 +42,7 @@ export function postgresql(namespace: string, mode: "in-cluster" | "aurora"): Da
             statPanel("Statements/s", "Statements executed per second (pg_stat_statements).", "ops", query(`sum(rate(${m.calls}[5m]))`)),
         )
         .withPanel(
-            timeseriesPanel("Replication lag", "Lag of each read replica behind the primary.", "s", [query(m.lag, `{{${m.instance}}}`)]),
+            timeseriesPanel("Replication lag", "Lag of each read replica behind the primary.", "s", [query(m.lag, `{{${m.replica}}}`)]),
         )
         .withPanel(
             timeseriesPanel("Connections", "Backends per instance over time; clients should come through the pooler.", "short", [

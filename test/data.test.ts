@@ -6,7 +6,11 @@ import { totalRequests } from "../components/lib/cluster";
 import { readStackFile } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
 import { ManifestChecksumError, sha256Of, verifyManifest } from "../components/lib/manifest";
+import YAML from "yaml";
+import { databaseRules } from "../components/data/rules";
+import { promtoolTest, scratchDir, writeRuleFile } from "../scripts/lib/promtool";
 import { PROJECT_DIR, PlatformRun, revealSecrets, runStack } from "./harness";
+import { requireTool } from "./tools";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -420,6 +424,74 @@ describe("data tier", () => {
                 "1b47061264138c4ac30d75fd1eb44270",
             ),
         );
+    });
+});
+
+describe("Aurora's replication lag, from what Aurora has", () => {
+    let prod: PlatformRun;
+    before(async () => {
+        prod = await runStack("prod");
+    });
+
+    it("turns off the collectors that fail on Aurora and reads the lag from aurora_replica_status() on the writer", () => {
+        for (const target of ["writer", "readers"]) {
+            const container = (
+                prod.get("kubernetes:apps/v1:Deployment", `finbot-database-aurora-postgres-exporter-${target}`).inputs as Any
+            ).spec.template.spec.containers[0];
+            assert.ok(container.args.includes("--no-collector.replication") && container.args.includes("--no-collector.wal"), target);
+            assert.equal(container.args.includes("--extend.query-path=/etc/postgres-exporter/queries.yaml"), target === "writer");
+        }
+        const queries = YAML.parse(
+            (prod.get("kubernetes:core/v1:ConfigMap", "finbot-database-aurora-postgres-exporter-queries").inputs as Any).data[
+                "queries.yaml"
+            ],
+        );
+        assert.match(queries.aurora_replica.query, /FROM aurora_replica_status\(\) WHERE session_id <> 'MASTER_SESSION_ID'/);
+        assert.deepEqual(
+            queries.aurora_replica.metrics.map((m: Record<string, unknown>) => Object.keys(m)[0]),
+            ["server_id", "lag_seconds"],
+        );
+        // The rule and both panels read the series that query writes (<namespace>_<column>).
+        const rules = JSON.stringify(prod.ofType("kubernetes:monitoring.coreos.com/v1:PrometheusRule").map((r) => r.inputs));
+        assert.match(rules, /aurora_replica_lag_seconds\{namespace=\\"finbot-data\\"\} > 30/);
+        assert.ok(!rules.includes("pg_replication_lag_seconds"), "no rule reads what the failing collector would write");
+    });
+
+    it("pages nobody but opens a ticket when a reader is 30 s behind for 5 minutes (promtool, series as postgres_exporter writes them)", function () {
+        requireTool(this, "promtool", "prometheus");
+        const dir = scratchDir("aurora-lag");
+        const file = writeRuleFile(dir, [databaseRules(prod.config.database, "finbot-data")], { annotations: false });
+        const series = (reader: string) =>
+            `aurora_replica_lag_seconds{namespace="finbot-data", job="finbot-data/postgres-exporter-writer", aurora_endpoint="writer", server="finbot-prod.cluster-abc.eu-central-1.rds.amazonaws.com:5432", server_id="${reader}"}`;
+        const result = promtoolTest(file, [
+            {
+                interval: "1m",
+                input_series: [
+                    { series: series("finbot-prod-reader-1"), values: "0.02x5 45x10" },
+                    { series: series("finbot-prod-reader-2"), values: "0.02x15" },
+                ],
+                alert_rule_test: [
+                    { eval_time: "8m", alertname: "FinbotPostgresReplicationLag", exp_alerts: [] },
+                    {
+                        eval_time: "12m",
+                        alertname: "FinbotPostgresReplicationLag",
+                        exp_alerts: [
+                            {
+                                exp_labels: {
+                                    severity: "ticket",
+                                    namespace: "finbot-data",
+                                    job: "finbot-data/postgres-exporter-writer",
+                                    aurora_endpoint: "writer",
+                                    server: "finbot-prod.cluster-abc.eu-central-1.rds.amazonaws.com:5432",
+                                    server_id: "finbot-prod-reader-1",
+                                },
+                            },
+                        ],
+                    },
+                ],
+            },
+        ]);
+        assert.equal(result.status, 0, result.output);
     });
 });
 

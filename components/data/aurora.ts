@@ -17,6 +17,24 @@ import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 
 /** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
+
+const QUERIES_DIR = "/etc/postgres-exporter";
+/**
+ * The readers' lag as Aurora reports it (aurora_replica_status(), AWS Aurora user guide): one row per
+ * reader (the writer's own row is MASTER_SESSION_ID). postgres_exporter v0.20.1's query file
+ * (--extend.query-path, exporter/queries.go) names the metric <namespace>_<column>:
+ * aurora_replica_lag_seconds{server_id}.
+ */
+export const AURORA_LAG_QUERIES = `aurora_replica:
+  query: "SELECT server_id, replica_lag_in_msec / 1000.0 AS lag_seconds FROM aurora_replica_status() WHERE session_id <> 'MASTER_SESSION_ID'"
+  metrics:
+    - server_id:
+        usage: "LABEL"
+        description: "The reader DB instance"
+    - lag_seconds:
+        usage: "GAUGE"
+        description: "How far the reader is behind the writer (replica_lag_in_msec)"
+`;
 export interface AwsPlacement {
     network: AwsNetwork;
     /** The EKS cluster (pod identities are associated with it). */
@@ -594,6 +612,12 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             ["readers", this.cluster.readerEndpoint],
         ];
         this.footprint.requests.push({ part: "postgres_exporter", pods: endpoints.length, ...EXPORTER_RESOURCES.requests });
+        // Aurora's lag, from the function Aurora has: the writer lists every reader's lag.
+        const queries = new k8s.core.v1.ConfigMap(
+            `${name}-postgres-exporter-queries`,
+            { metadata: { name: "postgres-exporter-aurora-queries", namespace }, data: { "queries.yaml": AURORA_LAG_QUERIES } },
+            { parent: this },
+        );
         for (const [target, host] of endpoints) {
             const exporterName = `postgres-exporter-${target}`;
             const labels = {
@@ -612,7 +636,15 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                     container: {
                         name: "postgres-exporter",
                         image: args.images["postgres-exporter"],
-                        args: ["--collector.stat_statements"],
+                        // The replication and wal collectors call pg_last_xact_replay_timestamp() and
+                        // pg_ls_waldir(), which Aurora rejects: they fail on every scrape there.
+                        args: [
+                            "--collector.stat_statements",
+                            "--no-collector.replication",
+                            "--no-collector.wal",
+                            ...(target === "writer" ? [`--extend.query-path=${QUERIES_DIR}/queries.yaml`] : []),
+                        ],
+                        ...(target === "writer" ? { files: { configMap: queries.metadata.name, mountPath: QUERIES_DIR } } : {}),
                         port: 9187,
                         healthPath: "/",
                         env: [

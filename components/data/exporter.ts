@@ -22,6 +22,11 @@ export interface ExporterContainerArgs {
      * @default the image's
      */
     args?: string[];
+    /**
+     * Read-only files for the exporter (a ConfigMap's keys under `mountPath`).
+     * @default none
+     */
+    files?: { configMap: pulumi.Input<string>; mountPath: string };
 }
 
 export function exporterContainer(args: ExporterContainerArgs): k8s.types.input.core.v1.Container {
@@ -33,6 +38,7 @@ export function exporterContainer(args: ExporterContainerArgs): k8s.types.input.
         readinessProbe: { httpGet: { path: args.healthPath, port: "metrics" }, periodSeconds: 15 },
         livenessProbe: { httpGet: { path: args.healthPath, port: "metrics" }, periodSeconds: 30 },
         env: args.env,
+        ...(args.files ? { volumeMounts: [{ name: "files", mountPath: args.files.mountPath, readOnly: true }] } : {}),
         resources: EXPORTER_RESOURCES,
         securityContext: hardenedContainer(),
     };
@@ -67,6 +73,9 @@ export function exporterDeployment(
                         priorityClassName: PLATFORM_CRITICAL,
                         securityContext: { runAsNonRoot: true, runAsUser: args.runAsUser, seccompProfile: { type: "RuntimeDefault" } },
                         containers: [exporterContainer(args.container)],
+                        ...(args.container.files
+                            ? { volumes: [{ name: "files", configMap: { name: args.container.files.configMap } }] }
+                            : {}),
                     },
                 },
             },

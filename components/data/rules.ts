@@ -8,7 +8,8 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
     const inCluster = config.mode === "in-cluster";
     const ns = selector({ namespace });
     const up = inCluster ? `cnpg_collector_up${ns}` : `pg_up${ns}`;
-    const lag = inCluster ? `cnpg_pg_replication_lag${ns}` : `pg_replication_lag_seconds${ns}`;
+    // Aurora's from aurora_replica_status() (the exporter's replication collector fails there).
+    const lag = inCluster ? `cnpg_pg_replication_lag${ns}` : `aurora_replica_lag_seconds${ns}`;
     const meanTime = inCluster
         ? `sum by (datname, queryid) (rate(cnpg_pg_stat_statements_total_exec_seconds${ns}[10m])) / sum by (datname, queryid) (rate(cnpg_pg_stat_statements_calls${ns}[10m]))`
         : `sum by (datname, queryid) (rate(pg_stat_statements_seconds_total${ns}[10m])) / sum by (datname, queryid) (rate(pg_stat_statements_calls_total${ns}[10m]))`;
@@ -36,7 +37,7 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
                 for: "5m",
                 labels: { severity: "ticket" },
                 annotations: {
-                    summary: "A read replica is more than 30s behind the primary",
+                    summary: "Read replica {{ $labels.pod }}{{ $labels.server_id }} is more than 30s behind the primary",
                     description: "Readers see stale data: {{ $value | humanizeDuration }} behind.",
                     runbook: "postgresql" as const,
                 },
