@@ -110,6 +110,8 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
                 ],
             ),
         );
+    if (!ctx.deploys.loadTests) return { uid: UID, title: "FinBot / Autoscaling and capacity", folder: FOLDER, model: builder.build() };
+    // Drawn only where load tests run: elsewhere the k6 series never exist.
     builder = builder
         .withRow(new dashboard.RowBuilder("Load tests (k6, finbot:traffic.loadTest)"))
         .withPanel(

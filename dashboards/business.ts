@@ -22,16 +22,21 @@ export function business(ctx: DashboardContext): DashboardDefinition {
             ),
         );
     }
-    builder = builder
-        .withRow(new dashboard.RowBuilder("Performance budget (npm run budget)"))
-        .withPanel(
-            timeseriesPanel(
-                "Front-end assets, gzip size against budget",
-                "gzip size of the front-end assets per pattern against its performance budget (npm run budget pushes these).",
-                "bytes",
-                [query("finbot_asset_gzip_bytes", "{{app}} {{pattern}}"), query("finbot_asset_budget_bytes", "budget {{app}} {{pattern}}")],
-                24,
-            ),
-        );
+    // Drawn only with the Pushgateway the budget's results are pushed to.
+    if (ctx.deploys.pushgateway)
+        builder = builder
+            .withRow(new dashboard.RowBuilder("Performance budget (npm run budget)"))
+            .withPanel(
+                timeseriesPanel(
+                    "Front-end assets, gzip size against budget",
+                    "gzip size of the front-end assets per pattern against its performance budget (npm run budget pushes these).",
+                    "bytes",
+                    [
+                        query("finbot_asset_gzip_bytes", "{{app}} {{pattern}}"),
+                        query("finbot_asset_budget_bytes", "budget {{app}} {{pattern}}"),
+                    ],
+                    24,
+                ),
+            );
     return { uid: UID, title: "FinBot / Business metrics", folder: FOLDER, model: builder.build() };
 }

@@ -20,6 +20,13 @@ export interface DashboardContext {
     businessMetrics: MonitoringConfig["businessMetrics"];
     /** The recorded usage series per workload container (right-sizing): CPU in cores, memory in bytes. */
     usageSeries: { cpu: string; memory: string };
+    /** What the stack deploys that some panels read: panels are drawn only where their metrics can exist. */
+    deploys: {
+        /** k6 load tests (finbot:traffic.loadTest): the k6_http_* series. */
+        loadTests: boolean;
+        /** The Pushgateway (finbot:monitoring.pushgateway): the performance budget's series. */
+        pushgateway: boolean;
+    };
 }
 
 /** A built dashboard: its stable uid, Grafana folder and JSON model. */

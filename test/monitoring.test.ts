@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { CHARTS } from "../components/config/releases";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { PROJECT_DIR, PlatformRun, RecordedResource, redactSecrets, revealSecrets, runPlatform, runStack } from "./harness";
+import { PROJECT_DIR, PlatformRun, RecordedResource, redactSecrets, revealSecrets, runPlatform, runStack, runStackFile } from "./harness";
 
 // lezer-promql ships CommonJS next to its ES module, but its typings are ES-only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -265,6 +265,24 @@ describe("monitoring", () => {
                 );
             }
         }
+    });
+
+    it("draws panels only for what the stack deploys: the load-test row with load tests, the assets budget with the Pushgateway", async () => {
+        const everything = await runStackFile("test/stacks/everything.yaml");
+        const queries = (run: PlatformRun) =>
+            run
+                .ofType("kubernetes:core/v1:ConfigMap")
+                .filter((r: RecordedResource) => (r.inputs as Any).metadata.labels?.grafana_dashboard === "1")
+                .flatMap((m) => JSON.parse(Object.values((m.inputs as Any).data)[0] as string).panels as Any[])
+                .flatMap((p) => (p.targets ?? []).map((t: Any) => String(t.expr)))
+                .join("\n");
+        for (const run of [dev, prod]) {
+            assert.ok(!run.config.traffic.loadTest.enabled && !run.config.monitoring.pushgateway, `${run.stack} runs neither`);
+            assert.ok(!/k6_http_/.test(queries(run)), `${run.stack}: no load-test panels`);
+            assert.ok(!/finbot_asset_/.test(queries(run)), `${run.stack}: no budget panel`);
+        }
+        assert.match(queries(everything), /k6_http_reqs_total/);
+        assert.match(queries(everything), /finbot_asset_gzip_bytes/);
     });
 
     it("alert rules link a runbook that exists, as an absolute runbook_url under the configured base", () => {

@@ -355,6 +355,7 @@ export class Platform extends pulumi.ComponentResource {
                         services: config.services,
                         businessMetrics: config.monitoring.businessMetrics,
                         usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
+                        deploys: { loadTests: config.traffic.loadTest.enabled, pushgateway: config.monitoring.pushgateway },
                     }),
                     ...(config.monitoring.cost ? [costDashboard(ns.apps)] : []),
                     ...(measuredPages(config).length > 0
