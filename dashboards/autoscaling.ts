@@ -110,6 +110,26 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
                 ],
             ),
         );
+    builder = builder
+        .withRow(new dashboard.RowBuilder("Monitoring overhead"))
+        .withPanel(
+            timeseriesPanel(
+                "Series per job (top 10)",
+                "Samples each scrape job brings, after relabelling: a job that grows is a label with unbounded values (runbook monitoring-overhead).",
+                "short",
+                [query("topk(10, sum by (job) (scrape_samples_post_metric_relabeling))", "{{job}}")],
+                12,
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "Prometheus head series",
+                "Series Prometheus holds in memory; FinbotPrometheusHeadSeriesHigh opens a ticket near what its memory limit holds.",
+                "short",
+                [query('max by (pod) (prometheus_tsdb_head_series{job="kube-prometheus-stack-prometheus"})', "{{pod}}")],
+                12,
+            ),
+        );
     if (!ctx.deploys.loadTests) return { uid: UID, title: "FinBot / Autoscaling and capacity", folder: FOLDER, model: builder.build() };
     // Drawn only where load tests run: elsewhere the k6 series never exist.
     builder = builder

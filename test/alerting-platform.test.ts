@@ -48,6 +48,30 @@ describe("platform alerts (promtool)", function () {
         ];
     });
 
+    scenario("Prometheus' head growing past what its memory holds for 30 minutes opens a ticket; a head within it does not", () => {
+        // dev's Prometheus has a 768Mi limit: 80% of it at 8 KiB a series is 78643 series.
+        const head = `prometheus_tsdb_head_series{job="kube-prometheus-stack-prometheus", namespace="finbot-monitoring", pod="prometheus-0"}`;
+        return [
+            {
+                ...base,
+                input_series: [{ series: head, values: "50000x10 90000x40" }],
+                alert_rule_test: [
+                    { eval_time: "30m", alertname: "FinbotPrometheusHeadSeriesHigh", exp_alerts: [] },
+                    {
+                        eval_time: "45m",
+                        alertname: "FinbotPrometheusHeadSeriesHigh",
+                        exp_alerts: [{ exp_labels: { severity: "ticket", namespace: "finbot-monitoring", pod: "prometheus-0" } }],
+                    },
+                ],
+            },
+            {
+                ...base,
+                input_series: [{ series: head, values: "78000x60" }],
+                alert_rule_test: [{ eval_time: "55m", alertname: "FinbotPrometheusHeadSeriesHigh", exp_alerts: [] }],
+            },
+        ];
+    });
+
     scenario("an HPA at its maximum for 30 minutes opens a ticket; 20 minutes do not", () => {
         const labels = `namespace="${ns}", horizontalpodautoscaler="api"`;
         const atMax = (minutesAtMax: number): PromtoolTestCase => ({

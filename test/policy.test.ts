@@ -326,6 +326,16 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        kubernetes.scrapeObjectsLimited,
+        [
+            resource("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", {
+                metadata: { name: "api" },
+                spec: { sampleLimit: 4000, labelLimit: 40 },
+            }),
+        ],
+        [resource("kubernetes:monitoring.coreos.com/v1:PodMonitor", { metadata: { name: "redis" }, spec: { podMetricsEndpoints: [] } })],
+    ],
+    [
         aws.podIdentityTrustScoped,
         [
             resource("aws:iam/role:Role", {

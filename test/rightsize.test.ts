@@ -2,9 +2,8 @@
 // the report, the in-place edit), the usage recording rules under promtool, and the whole command
 // against a real Prometheus holding two days of synthetic cAdvisor and kube-state-metrics history.
 import * as assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import * as path from "node:path";
 import { readStackFileAt } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
@@ -33,6 +32,7 @@ import { instantQuery, main, parseRightsizeArgs } from "../scripts/rightsize";
 import { run } from "../scripts/lib/tools";
 import { PROJECT_DIR, runMain } from "./harness";
 import { requireTool } from "./tools";
+import { freePort, startPrometheus, stopServer } from "./servers";
 
 const MI = 2 ** 20;
 const PRICES: CapacityPrices = {
@@ -481,59 +481,6 @@ function openMetrics(pods: Pod[]): string {
     return [...families.entries()].flatMap(([family, lines]) => [`# TYPE ${family} gauge`, ...lines]).join("\n") + "\n# EOF\n";
 }
 
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => resolve(port));
-        });
-    });
-}
-
-/** A Prometheus server on 127.0.0.1 over `dataDir`, ready within 10 s. */
-async function startPrometheus(dir: string, dataDir: string): Promise<{ process: ChildProcess; url: string }> {
-    const port = await freePort();
-    const config = path.join(dir, "prometheus.yml");
-    writeFileSync(config, "global: {}\n");
-    const child = spawn(
-        "prometheus",
-        [
-            `--config.file=${config}`,
-            `--storage.tsdb.path=${dataDir}`,
-            "--storage.tsdb.retention.time=100y",
-            `--web.listen-address=127.0.0.1:${port}`,
-        ],
-        { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let log = "";
-    child.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-        if (child.exitCode !== null) break;
-        try {
-            if ((await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok) return { process: child, url };
-        } catch {
-            // not listening yet
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill();
-    throw new Error(`prometheus did not become ready within 10 s:\n${log}`);
-}
-
-async function stopPrometheus(child: ChildProcess | undefined): Promise<void> {
-    if (!child || child.exitCode !== null || child.pid === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(child.pid, "SIGTERM");
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
-}
-
 /** Pulumi.dev.yaml with two more workers: one with 2 hours of data, one never seen. */
 function stackWithMoreWorkers(dir: string): string {
     const text = readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8");
@@ -605,14 +552,14 @@ describe("rightsize against a real Prometheus", function () {
             ],
             dir,
         );
-        await stopPrometheus(first.process);
+        await stopServer(first.process);
         assert.equal(backfill.status, 0, backfill.output);
         for (const b of readdirSync(path.join(dir, "recorded"))) renameSync(path.join(dir, "recorded", b), path.join(data, b));
         ({ process: server, url } = await startPrometheus(dir, data));
     });
 
     after(async () => {
-        await stopPrometheus(server);
+        await stopServer(server);
         if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

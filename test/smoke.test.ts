@@ -11,21 +11,11 @@ import { scratchDir } from "../scripts/lib/promtool";
 import { planDocument } from "../scripts/plan";
 import { main as smokeMain } from "../scripts/smoke";
 import { PROJECT_DIR, runMain, runStack } from "./harness";
+import { freePort } from "./servers";
 import { requireTool, run as runTool } from "./tools";
 
 type Plan = { resources: Array<{ type: string; inputs: Record<string, unknown> }> };
 const ORIGIN_KEY = "origin-key-of-this-test";
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => resolve(port));
-        });
-    });
-}
 
 /** nginx serving `checks` (each host's readiness path; the origin key where the check sends it), TLS by a CA of its own. */
 async function nginxServing(dir: string, checks: SmokeCheck[], originKey: string) {

@@ -1,3 +1,4 @@
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -666,6 +667,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                     namespace,
                     selector: { matchLabels: labels },
                     endpoints: [{ port: "metrics", relabelings: [{ targetLabel: "aurora_endpoint", replacement: target }] }],
+                    limits: SCRAPE_LIMITS.postgres,
                 },
                 { parent: this, dependsOn: [monitoringCrds] },
             );

@@ -1,3 +1,4 @@
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -430,7 +431,7 @@ export class Cache extends pulumi.ComponentResource {
         }
         podMonitor(
             `${name}-pod-monitor`,
-            { name: "redis", namespace, selector: { matchLabels: labels } },
+            { name: "redis", namespace, selector: { matchLabels: labels }, limits: SCRAPE_LIMITS.redis },
             { parent: this, dependsOn: [monitoringCrds] },
         );
     }

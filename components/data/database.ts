@@ -1,3 +1,4 @@
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -417,7 +418,12 @@ export class Database extends pulumi.ComponentResource {
             const afterCrds = { parent: this, dependsOn: [args.monitoringCrds] };
             podMonitor(
                 `${name}-pod-monitor`,
-                { name: clusterName, namespace, selector: { matchLabels: { "cnpg.io/cluster": clusterName } } },
+                {
+                    name: clusterName,
+                    namespace,
+                    selector: { matchLabels: { "cnpg.io/cluster": clusterName } },
+                    limits: SCRAPE_LIMITS.postgres,
+                },
                 afterCrds,
             );
             podMonitor(
@@ -430,6 +436,7 @@ export class Database extends pulumi.ComponentResource {
                             { key: "cnpg.io/poolerName", operator: "In", values: ["rw", "ro"].map((t) => `${clusterName}-pooler-${t}`) },
                         ],
                     },
+                    limits: SCRAPE_LIMITS.pgbouncer,
                 },
                 afterCrds,
             );

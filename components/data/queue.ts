@@ -1,3 +1,4 @@
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -244,6 +245,7 @@ export class Queue extends pulumi.ComponentResource {
                     name: QUEUE_CLUSTER,
                     namespace,
                     selector: { matchLabels: NODE_LABELS },
+                    limits: SCRAPE_LIMITS.rabbitmq,
                     // The metrics listener is TLS-only too; Prometheus verifies it with the CA beside the certificate.
                     endpoints: [
                         {

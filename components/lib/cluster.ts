@@ -1,5 +1,6 @@
 // Names the platform's parts share inside the cluster: the `part-of` label, in-cluster service
 // URLs, the Prometheus operator's monitors, and the request lines components declare.
+import { ScrapeLimits } from "./scrapeLimits";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parseBytes, parseCpu } from "../config/quantities";
@@ -49,7 +50,14 @@ type MonitorOpts = { parent: pulumi.Resource; dependsOn: pulumi.Input<pulumi.Res
 /** A PodMonitor scraping the `metrics` port (or others) of the pods a selector picks. */
 export function podMonitor(
     resourceName: string,
-    args: { name: string; namespace: pulumi.Input<string>; selector: Record<string, unknown>; endpoints?: Array<Record<string, unknown>> },
+    args: {
+        name: string;
+        namespace: pulumi.Input<string>;
+        selector: Record<string, unknown>;
+        endpoints?: Array<Record<string, unknown>>;
+        /** How much one scrape may bring (SCRAPE_LIMITS). */
+        limits: ScrapeLimits;
+    },
     opts: MonitorOpts,
 ): k8s.apiextensions.CustomResource {
     return new k8s.apiextensions.CustomResource(
@@ -58,7 +66,7 @@ export function podMonitor(
             apiVersion: "monitoring.coreos.com/v1",
             kind: "PodMonitor",
             metadata: { name: args.name, namespace: args.namespace },
-            spec: { selector: args.selector, podMetricsEndpoints: args.endpoints ?? [{ port: "metrics" }] },
+            spec: { selector: args.selector, podMetricsEndpoints: args.endpoints ?? [{ port: "metrics" }], ...args.limits },
         },
         opts,
     );
@@ -73,6 +81,8 @@ export function serviceMonitor(
         labels?: Record<string, string>;
         selector: Record<string, unknown>;
         endpoints: Array<Record<string, unknown>>;
+        /** How much one scrape may bring (SCRAPE_LIMITS). */
+        limits: ScrapeLimits;
     },
     opts: MonitorOpts,
 ): k8s.apiextensions.CustomResource {
@@ -82,7 +92,7 @@ export function serviceMonitor(
             apiVersion: "monitoring.coreos.com/v1",
             kind: "ServiceMonitor",
             metadata: { name: args.name, namespace: args.namespace, ...(args.labels ? { labels: args.labels } : {}) },
-            spec: { selector: args.selector, endpoints: args.endpoints },
+            spec: { selector: args.selector, endpoints: args.endpoints, ...args.limits },
         },
         opts,
     );

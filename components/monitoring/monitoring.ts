@@ -1,3 +1,5 @@
+import { parseBytes } from "../config/quantities";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { podIdentity } from "../lib/podIdentity";
 import { PageConfig } from "../config/traffic";
 import { pageLoadRuleGroup } from "./pageLoadRules";
@@ -99,7 +101,7 @@ export function monitoringRuleGroups(args: {
         ...args.services
             .filter((s) => s.public)
             .map((service) => sloRuleGroup(uptimeObjective(service.name, args.config.uptime.objective))),
-        ...platformRuleGroups(args),
+        ...platformRuleGroups({ ...args, prometheusMemoryLimitBytes: parseBytes(args.config.prometheus.resources.limits.memory) ?? 0 }),
         ...(args.pages.length > 0 ? [pageLoadRuleGroup(args.pages)] : []),
     ];
 }
@@ -365,6 +367,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     spec: {
                         jobName: "uptime",
                         interval: args.config.uptime.interval,
+                        ...SCRAPE_LIMITS.probe,
                         module: UPTIME_MODULE,
                         prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
                         targets: {

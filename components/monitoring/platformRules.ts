@@ -14,6 +14,8 @@ export interface PlatformRuleArgs {
     services: ServiceConfig[];
     /** cert-manager issues certificates (the traffic area is on). */
     certificates: boolean;
+    /** Prometheus' memory limit: how many head series it holds. */
+    prometheusMemoryLimitBytes: number;
 }
 
 /** Autoscaling and capacity: an HPA stuck at maxReplicas means the next spike is not absorbed. */
@@ -153,6 +155,39 @@ export function probePresenceRules(services: ServiceConfig[]): RuleGroup {
 }
 
 /** All platform rule groups. */
+/** Memory a head series costs Prometheus, with what queries and compaction take beside it (a generous estimate). */
+const BYTES_PER_HEAD_SERIES = 8 * 1024;
+
+/** The head series a Prometheus with this memory limit holds before it runs short: 80% of limit / bytes per series. */
+export function headSeriesBudget(memoryLimitBytes: number): number {
+    return Math.floor((0.8 * memoryLimitBytes) / BYTES_PER_HEAD_SERIES);
+}
+
+/**
+ * Monitoring overhead: the head growing toward what Prometheus' memory holds (a label explosion
+ * that the scrape limits let through a little at a time). Scrapes over their limits are the
+ * chart's PrometheusScrapeSampleLimitHit and PrometheusLabelLimitHit (kube-prometheus' mixin).
+ */
+export function overheadRules(prometheusMemoryLimitBytes: number): RuleGroup {
+    const budget = headSeriesBudget(prometheusMemoryLimitBytes);
+    return {
+        name: "finbot-monitoring-overhead",
+        rules: [
+            {
+                alert: "FinbotPrometheusHeadSeriesHigh",
+                expr: `max by (namespace, pod) (prometheus_tsdb_head_series{job="kube-prometheus-stack-prometheus"}) > ${budget}`,
+                for: "30m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Prometheus {{ $labels.pod }} holds {{ $value }} series, near what its memory holds",
+                    description: `Over ${budget} head series (80% of the memory limit at ${BYTES_PER_HEAD_SERIES / 1024} KiB a series): find the job that grew on the Monitoring overhead panel before Prometheus runs out of memory.`,
+                    runbook: "monitoring-overhead" as const,
+                },
+            },
+        ],
+    };
+}
+
 export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
     return [
         autoscalingRules(args.appsNamespace),
@@ -161,6 +196,7 @@ export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
         regressionRules(args.services, args.appsNamespace),
         ...(args.certificates ? [certificateRules()] : []),
         probePresenceRules(args.services),
+        overheadRules(args.prometheusMemoryLimitBytes),
         // What npm run rightsize reads over 7-14 days without re-joining cAdvisor with kube-state-metrics.
         usageRecordingRules(args.appsNamespace),
     ].filter((group) => group.rules.length > 0);

@@ -27,7 +27,8 @@ export type RunbookName =
     | "redis"
     | "rabbitmq"
     | "elasticsearch"
-    | "page-load";
+    | "page-load"
+    | "monitoring-overhead";
 
 export type Rule = RecordingRule | AlertingRule;
 

@@ -1,4 +1,5 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
+import { ENFORCED_SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
 import { imageParts } from "../lib/helm";
@@ -98,6 +99,11 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 resources: containerResources(prometheus.resources),
                 storageSpec: volumeClaim(prometheus.storage, args.storageClass),
                 podAntiAffinity: antiAffinity(prometheus.replicas),
+                // Ceilings over every scrape, the charts' own monitors included (scrapeLimits.ts).
+                enforcedSampleLimit: ENFORCED_SCRAPE_LIMITS.sampleLimit,
+                enforcedLabelLimit: ENFORCED_SCRAPE_LIMITS.labelLimit,
+                enforcedLabelNameLengthLimit: ENFORCED_SCRAPE_LIMITS.labelNameLengthLimit,
+                enforcedLabelValueLengthLimit: ENFORCED_SCRAPE_LIMITS.labelValueLengthLimit,
                 // Pick up every ServiceMonitor, PodMonitor, Probe and PrometheusRule, not only the chart's.
                 ruleSelectorNilUsesHelmValues: false,
                 serviceMonitorSelectorNilUsesHelmValues: false,

@@ -1,3 +1,4 @@
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceConfig } from "../config/schema";
@@ -169,6 +170,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                         endpoints: [
                             { port: HTTP_PORT_NAME, path: service.metrics.path, interval: args.serviceMonitor.interval, scheme: "http" },
                         ],
+                        ...SCRAPE_LIMITS.service,
                     },
                 },
                 { parent: this, dependsOn: [args.serviceMonitor.crds, kubeService] },

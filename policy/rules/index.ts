@@ -11,6 +11,7 @@ export { aws, cluster, isolation, kubernetes };
 export const allPolicies: Policies = [
     kubernetes.containerResources,
     kubernetes.probes,
+    kubernetes.scrapeObjectsLimited,
     kubernetes.nonRoot,
     kubernetes.noPrivilegeEscalation,
     kubernetes.readOnlyRootFilesystem,

@@ -210,3 +210,16 @@ export const disruptionBudgets: StackValidationPolicy = {
         }
     },
 };
+
+export const scrapeObjectsLimited: ResourceValidationPolicy = {
+    name: "scrape-objects-limited",
+    description:
+        "Every ServiceMonitor, PodMonitor and Probe limits its samples and labels: one label explosion in a target must not take Prometheus, and every alert, down.",
+    enforcementLevel: "mandatory",
+    validateResource: ({ type, props }, report) => {
+        if (!/^kubernetes:monitoring\.coreos\.com\/v1:(ServiceMonitor|PodMonitor|Probe)$/.test(type)) return;
+        const spec = props.spec ?? {};
+        const missing = ["sampleLimit", "labelLimit"].filter((k) => !(Number(spec[k]) > 0));
+        if (missing.length) report(`${type.split(":").pop()} ${props.metadata?.name ?? "?"} has no ${missing.join(" or ")}`);
+    },
+};
