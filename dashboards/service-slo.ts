@@ -37,10 +37,10 @@ export function serviceSlo(_ctx: DashboardContext): DashboardDefinition {
         )
         .withPanel(
             statPanel(
-                "Uptime budget left",
-                "Share of the 30-day uptime (blackbox probe) error budget left.",
+                "Uptime budget left (in-cluster, edge)",
+                "Share of the 30-day uptime error budgets left: probes in the cluster (uptime) and through the public address (uptime-edge): an edge outage spends only the second.",
                 "percentunit",
-                query(`slo:error_budget_remaining:ratio{${svc}, slo="uptime"}`),
+                query(`slo:error_budget_remaining:ratio{${svc}, slo=~"uptime|uptime-edge"}`, "{{slo}}"),
             ),
         )
         .withPanel(

@@ -2,6 +2,7 @@
 // load) under synthetic series, checked by promtool: one invocation for every scenario of the
 // file, each scenario against the rule groups it exercises only. Its own file so that mocha runs
 // it beside the SLO scenarios (test/alerting.test.ts) in parallel.
+import { edgeUptimeObjective, sloRuleGroup } from "../components/monitoring/slo";
 import { PromtoolTestCase, scratchDir } from "../scripts/lib/promtool";
 import { PromtoolScenarios, alertRuleGroups, sloTestService } from "./alertRules";
 import { loadStackConfig } from "./harness";
@@ -19,6 +20,8 @@ describe("platform alerts (promtool)", function () {
         const groups = (await alertRuleGroups({ ...dev, services: [sloTestService(dev)] }, "dev")).filter(
             (g) => !["red-api", "slo-api-availability", "slo-api-latency"].includes(g.name),
         );
+        // The uptime from outside in, as a stack with a CDN has it (dev has no public edge).
+        groups.push(sloRuleGroup(edgeUptimeObjective("api", dev.monitoring.uptime.objective)));
         scenarios.run(scratchDir("platform-rules"), groups);
     });
     const base = { interval: "1m" };
@@ -68,6 +71,30 @@ describe("platform alerts (promtool)", function () {
                 ...base,
                 input_series: [{ series: head, values: "78000x60" }],
                 alert_rule_test: [{ eval_time: "55m", alertname: "FinbotPrometheusHeadSeriesHigh", exp_alerts: [] }],
+            },
+        ];
+    });
+
+    scenario("the edge: probes through the public address failing page as uptime-edge while the in-cluster probe stays green", () => {
+        const inCluster = `probe_success{service="api", probe="uptime", instance="http://api/readyz", job="uptime"}`;
+        const edge = `probe_success{service="api", probe="edge", instance="https://app.example.com/readyz", job="uptime-edge"}`;
+        return [
+            {
+                ...base,
+                input_series: [
+                    { series: inCluster, values: "1x400" },
+                    { series: edge, values: "1x360 0x30" },
+                ],
+                alert_rule_test: [
+                    {
+                        eval_time: "363m",
+                        alertname: "SLOErrorBudgetBurn",
+                        exp_alerts: [
+                            { exp_labels: { severity: "page", service: "api", slo: "uptime-edge" } },
+                            { exp_labels: { severity: "ticket", service: "api", slo: "uptime-edge" } },
+                        ],
+                    },
+                ],
             },
         ];
     });

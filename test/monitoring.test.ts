@@ -156,7 +156,7 @@ describe("monitoring", () => {
         }
     });
 
-    it("generates page and ticket SLO alerts for availability, latency and uptime of every service", () => {
+    it("generates page and ticket SLO alerts for availability, latency and uptime (in the cluster and, behind the CDN, from outside in)", () => {
         const alerts = rules(prod).filter((r) => r.alert === "SLOErrorBudgetBurn");
         const keys = alerts.map((a) => `${a.labels.service}/${a.labels.slo}/${a.labels.severity}`).sort();
         assert.deepEqual(keys, [
@@ -164,9 +164,14 @@ describe("monitoring", () => {
             "api/availability/ticket",
             "api/latency/page",
             "api/latency/ticket",
+            "api/uptime-edge/page",
+            "api/uptime-edge/ticket",
             "api/uptime/page",
             "api/uptime/ticket",
         ]);
+        assert.ok(!rules(dev).some((r) => r.labels?.slo === "uptime-edge"), "dev has no public edge: its in-cluster probe is the only one");
+        const edge = prod.get("kubernetes:monitoring.coreos.com/v1:Probe", "finbot-monitoring-edge-api-0").inputs as Any;
+        assert.deepEqual(edge.spec.targets.staticConfig.static, ["https://app.finbot.replace-me.example.com/readyz"]);
         const page = alerts.find((a) => a.labels.slo === "availability" && a.labels.severity === "page");
         assert.match(page.expr, /slo:sli_error:ratio_rate1h\{service="api", slo="availability"\} > \(14\.4 \* 0\.001\)/);
         assert.match(page.expr, /slo:sli_error:ratio_rate30m\{service="api", slo="availability"\} > \(6 \* 0\.001\)/);

@@ -8,7 +8,7 @@ export const SLO_PERIOD = "30d";
 /** The alert every objective raises, with `severity`, `service` and `slo` labels. */
 export const SLO_ALERT = "SLOErrorBudgetBurn";
 
-export type SloKind = "availability" | "latency" | "uptime";
+export type SloKind = "availability" | "latency" | "uptime" | "uptime-edge";
 export type Severity = "page" | "ticket";
 
 /** The fraction of bad events over a window: `slo:sli_error:ratio_rate<window>`. */

@@ -18,7 +18,8 @@ import { UiRoute } from "../traffic/routes";
 import { alertmanagerConfig } from "./alertmanager";
 import { platformRuleGroups } from "./platformRules";
 import { RuleGroup, withRunbookUrls } from "./rules";
-import { redRuleGroup, serviceObjectives, sloRuleGroup, uptimeObjective } from "./slo";
+import { edgeUptimeObjective, redRuleGroup, serviceObjectives, sloRuleGroup, uptimeObjective } from "./slo";
+import type { EdgeProbe } from "../traffic/pages";
 import {
     ALERTMANAGER_CONFIG_SECRET,
     BLACKBOX_RELEASE,
@@ -44,6 +45,8 @@ export interface MonitoringArgs {
     appsNamespace: string;
     /** FinBot's services: each public one gets an uptime Probe. */
     services: ServiceConfig[];
+    /** Public addresses probed from outside in (`edgeProbes`), beside the in-cluster probes. */
+    edgeProbes: EdgeProbe[];
     /** Exact chart versions from `finbot:releases.charts`. */
     chartVersions: {
         "kube-prometheus-stack": string;
@@ -92,6 +95,8 @@ export function monitoringRuleGroups(args: {
     certificates: boolean;
     /** Pages the synthetic browser checks load: their load-time rules. */
     pages: PageConfig[];
+    /** Public addresses probed from outside in: their uptime SLO. */
+    edgeProbes: EdgeProbe[];
 }): RuleGroup[] {
     return [
         ...args.services.flatMap((service) => [
@@ -101,7 +106,14 @@ export function monitoringRuleGroups(args: {
         ...args.services
             .filter((s) => s.public)
             .map((service) => sloRuleGroup(uptimeObjective(service.name, args.config.uptime.objective))),
-        ...platformRuleGroups({ ...args, prometheusMemoryLimitBytes: parseBytes(args.config.prometheus.resources.limits.memory) ?? 0 }),
+        ...[...new Set(args.edgeProbes.map((p) => p.service))].map((service) =>
+            sloRuleGroup(edgeUptimeObjective(service, args.config.uptime.objective)),
+        ),
+        ...platformRuleGroups({
+            ...args,
+            prometheusMemoryLimitBytes: parseBytes(args.config.prometheus.resources.limits.memory) ?? 0,
+            edgeServices: args.edgeProbes.map((p) => p.service),
+        }),
         ...(args.pages.length > 0 ? [pageLoadRuleGroup(args.pages)] : []),
     ];
 }
@@ -200,6 +212,7 @@ export class Monitoring extends pulumi.ComponentResource {
         );
         if (config.pushgateway) this.pushgateway(name, args);
         this.uptimeProbes(name, args, blackbox);
+        this.edgeUptimeProbes(name, args, blackbox);
         if (config.cost) this.openCost(name, args);
 
         this.rulesAndDashboards(name, args);
@@ -378,6 +391,29 @@ export class Monitoring extends pulumi.ComponentResource {
                                 labels: { service: service.name, probe: "uptime" },
                             },
                         },
+                    },
+                },
+                { parent: this, dependsOn: [this.operator, blackbox] },
+            );
+        }
+    }
+
+    /** A blackbox Probe of each public address (the edge: CDN, load balancer, gateway, certificate), its own SLO series. */
+    private edgeUptimeProbes(name: string, args: MonitoringArgs, blackbox: pulumi.Resource): void {
+        for (const [i, probe] of args.edgeProbes.entries()) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-edge-${probe.service}-${i}`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "Probe",
+                    metadata: { name: `edge-${probe.service}-${i}`, namespace: args.namespace },
+                    spec: {
+                        jobName: "uptime-edge",
+                        interval: args.config.uptime.interval,
+                        ...SCRAPE_LIMITS.probe,
+                        module: UPTIME_MODULE,
+                        prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
+                        targets: { staticConfig: { static: [probe.url], labels: { service: probe.service, probe: "edge" } } },
                     },
                 },
                 { parent: this, dependsOn: [this.operator, blackbox] },

@@ -16,6 +16,11 @@ export interface PlatformRuleArgs {
     certificates: boolean;
     /** Prometheus' memory limit: how many head series it holds. */
     prometheusMemoryLimitBytes: number;
+    /**
+     * Services probed from outside in as well (their edge probe must report too).
+     * @default none
+     */
+    edgeServices?: string[];
 }
 
 /** Autoscaling and capacity: an HPA stuck at maxReplicas means the next spike is not absorbed. */
@@ -135,26 +140,27 @@ export function certificateRules(): RuleGroup {
  * A public service's uptime probe that stops reporting (the blackbox exporter or its Probe gone)
  * would hide an outage from the uptime SLO: page when the series is absent.
  */
-export function probePresenceRules(services: ServiceConfig[]): RuleGroup {
+export function probePresenceRules(services: ServiceConfig[], edgeServices: string[] = []): RuleGroup {
+    const probed = [
+        ...services.filter((s) => s.public).map((s) => ({ job: "uptime", service: s.name })),
+        ...[...new Set(edgeServices)].map((service) => ({ job: "uptime-edge", service })),
+    ];
     return {
         name: "finbot-uptime-probes",
-        rules: services
-            .filter((s) => s.public)
-            .map((s) => ({
-                alert: "FinbotUptimeProbeMissing",
-                expr: `absent(probe_success${selector({ job: "uptime", service: s.name })})`,
-                for: "5m",
-                labels: { severity: "page" },
-                annotations: {
-                    summary: `No uptime probe result for ${s.name}`,
-                    description: "The blackbox exporter or its Probe is gone: an outage of the service would not page.",
-                    runbook: "slo-burn" as const,
-                },
-            })),
+        rules: probed.map((s) => ({
+            alert: "FinbotUptimeProbeMissing",
+            expr: `absent(probe_success${selector(s)})`,
+            for: "5m",
+            labels: { severity: "page" },
+            annotations: {
+                summary: `No ${s.job} probe result for ${s.service}`,
+                description: "The blackbox exporter or its Probe is gone: an outage of the service would not page.",
+                runbook: "slo-burn" as const,
+            },
+        })),
     };
 }
 
-/** All platform rule groups. */
 /** Memory a head series costs Prometheus, with what queries and compaction take beside it (a generous estimate). */
 const BYTES_PER_HEAD_SERIES = 8 * 1024;
 
@@ -188,6 +194,7 @@ export function overheadRules(prometheusMemoryLimitBytes: number): RuleGroup {
     };
 }
 
+/** All platform rule groups. */
 export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
     return [
         autoscalingRules(args.appsNamespace),
@@ -195,7 +202,7 @@ export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
         volumeRules(args.volumeNamespaces),
         regressionRules(args.services, args.appsNamespace),
         ...(args.certificates ? [certificateRules()] : []),
-        probePresenceRules(args.services),
+        probePresenceRules(args.services, args.edgeServices),
         overheadRules(args.prometheusMemoryLimitBytes),
         // What npm run rightsize reads over 7-14 days without re-joining cAdvisor with kube-state-metrics.
         usageRecordingRules(args.appsNamespace),

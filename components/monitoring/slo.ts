@@ -75,6 +75,17 @@ export function uptimeObjective(service: string, objective: number): Objective {
     };
 }
 
+/** Uptime from outside in: probes through the public address (CDN, load balancer, gateway, certificate), a series of its own. */
+export function edgeUptimeObjective(service: string, objective: number): Objective {
+    return {
+        service,
+        slo: "uptime-edge",
+        objective,
+        errorRatio: (w) => `1 - avg(avg_over_time(probe_success${selector({ service, probe: "edge" })}[${w}]))`,
+        description: "failed probes of its health endpoint through its public address",
+    };
+}
+
 /** Recording and alerting rules for one objective. */
 export function sloRuleGroup(objective: Objective): RuleGroup {
     const labels = { service: objective.service, slo: objective.slo };

@@ -29,6 +29,7 @@ import {
     TrafficControllers,
     gatewayServiceName,
     hostFor,
+    edgeProbes,
     measuredPages,
     pageUrl,
 } from "../traffic";
@@ -335,6 +336,7 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: ns.monitoring,
                 appsNamespace: ns.apps,
                 services: config.services,
+                edgeProbes: edgeProbes(config),
                 chartVersions: config.releases.charts,
                 images: config.releases.images,
                 ruleGroups: [
@@ -345,6 +347,7 @@ export class Platform extends pulumi.ComponentResource {
                         volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
                         certificates: config.traffic.enabled,
                         pages: measuredPages(config),
+                        edgeProbes: edgeProbes(config),
                     }),
                     ...dataTierRuleGroups(config),
                     ...loggingRuleGroups(config),

@@ -2,7 +2,7 @@
 // checks, the page-load rules and dashboard, the network flows and the summary.
 import { PlatformConfig } from "../config/schema";
 import { PageConfig } from "../config/traffic";
-import { hostFor } from "./routes";
+import { cdnOriginService, hostFor } from "./routes";
 
 /** The pages whose load is measured: finbot:traffic.pages when traffic is on, none otherwise. */
 export function measuredPages(config: Pick<PlatformConfig, "traffic">): PageConfig[] {
@@ -12,6 +12,24 @@ export function measuredPages(config: Pick<PlatformConfig, "traffic">): PageConf
 /** The host users reach the CDN at (its first alias), when there is a CDN. */
 export function cdnHost(traffic: PlatformConfig["traffic"]): string | undefined {
     return traffic.cdn.enabled ? traffic.cdn.aliases[0] : undefined;
+}
+
+/** A public address the uptime of a service is probed at from outside in (the edge: CloudFront, the NLB, the gateway, TLS). */
+export interface EdgeProbe {
+    service: string;
+    url: string;
+}
+
+/**
+ * Where each public service is probed from outside in: every CDN alias, through CloudFront to the
+ * service behind its default behaviour. Without a CDN the stack has no public edge in front of the
+ * gateway (a laptop cluster), and the in-cluster probe is the only one.
+ */
+export function edgeProbes(config: Pick<PlatformConfig, "traffic" | "services">): EdgeProbe[] {
+    if (!config.traffic.enabled || !config.traffic.cdn.enabled) return [];
+    const service = config.services.find((s) => s.name === cdnOriginService(config.services) && s.public);
+    if (!service) return [];
+    return config.traffic.cdn.aliases.map((alias) => ({ service: service.name, url: `https://${alias}${service.health.readiness}` }));
 }
 
 /** Where users load a page: through the CDN where there is one, else at the service's own host. */
