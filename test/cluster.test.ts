@@ -69,7 +69,22 @@ describe("cluster and nodes", () => {
         assert.equal(chart.values.nodeSelector["finbot.io/node-group"], "system");
         const identity = inputs(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "finbot-load-balancer-controller");
         assert.deepEqual([identity.namespace, identity.serviceAccount], ["kube-system", "aws-load-balancer-controller"]);
-        const statements = loadBalancerControllerStatements({ region: "r", account: "1", vpcId: "vpc-1" });
+        const statements = loadBalancerControllerStatements({ region: "r", account: "1", vpcId: "vpc-1", nodeSecurityGroupId: "sg-nodes" });
+        // It opens only the groups it created (its tag) and the nodes' group: never Aurora's or the cache's.
+        const policy = JSON.parse(inputs(prod, "aws:iam/rolePolicy:RolePolicy", "finbot-load-balancer-controller").policy);
+        const opens = policy.Statement.filter((st: Any) => st.Action.includes("ec2:AuthorizeSecurityGroupIngress"));
+        const nodes = inputs(
+            prod,
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "finbot-deploy-runner-cluster-api",
+        ).securityGroupId;
+        assert.deepEqual(
+            opens.map((st: Any) => [st.Resource, JSON.stringify(st.Condition ?? {}).includes("elbv2.k8s.aws/cluster")]),
+            [
+                ["arn:aws:ec2:eu-central-1:123456789012:security-group/*", true],
+                [`arn:aws:ec2:eu-central-1:123456789012:security-group/${nodes}`, false],
+            ],
+        );
         for (const s of statements.filter((st) => st.Action.some((a) => /Delete|Modify|Set|RemoveTags/.test(a) && !/Listener/.test(a))))
             assert.ok(JSON.stringify(s.Condition ?? {}).includes("elbv2.k8s.aws/cluster"), s.Sid);
         assert.deepEqual(

@@ -19,6 +19,8 @@ export interface LoadBalancerControllerArgs {
     clusterNameOutput: pulumi.Input<string>;
     /** The cluster's VPC. */
     vpcId: pulumi.Input<string>;
+    /** The nodes' security group: its rules admit the load balancers to the proxies' pods. */
+    nodeSecurityGroupId: pulumi.Input<string>;
     /** Version of the aws-load-balancer-controller chart. */
     version: string;
     /** Two replicas with a disruption budget. */
@@ -45,6 +47,7 @@ export class LoadBalancerController extends pulumi.ComponentResource {
                     region,
                     account: aws.getCallerIdentityOutput({}, parent).accountId,
                     vpcId: args.vpcId,
+                    nodeSecurityGroupId: args.nodeSecurityGroupId,
                 }),
             },
             parent,

@@ -13,6 +13,8 @@ export function loadBalancerControllerStatements(a: {
     account: pulumi.Input<string>;
     /** The cluster's VPC: the only one whose security groups it may open. */
     vpcId: pulumi.Input<string>;
+    /** The nodes' security group: the one group not its own whose rules admit its load balancers. */
+    nodeSecurityGroupId: pulumi.Input<string>;
 }): PolicyStatement[] {
     const elb = (resource: string) => pulumi.interpolate`arn:aws:elasticloadbalancing:${a.region}:${a.account}:${resource}`;
     const securityGroups = pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:security-group/*`;
@@ -69,12 +71,22 @@ export function loadBalancerControllerStatements(a: {
             },
         },
         {
-            // Its own groups, and the nodes' rules that admit its load balancers: in the cluster's VPC only.
-            Sid: "AdmitLoadBalancers",
+            // The groups it created (its tag), in the cluster's VPC: never Aurora's, the cache's or another group.
+            Sid: "OpenOwnSecurityGroups",
             Effect: "Allow",
             Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
             Resource: securityGroups,
-            Condition: { ArnEquals: { "ec2:Vpc": pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:vpc/${a.vpcId}` } },
+            Condition: {
+                ...tagged,
+                ArnEquals: { "ec2:Vpc": pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:vpc/${a.vpcId}` },
+            },
+        },
+        {
+            // The nodes' rules that admit its load balancers to the proxies' pods.
+            Sid: "AdmitLoadBalancersToNodes",
+            Effect: "Allow",
+            Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            Resource: pulumi.interpolate`arn:aws:ec2:${a.region}:${a.account}:security-group/${a.nodeSecurityGroupId}`,
         },
         {
             Sid: "DeleteOwnSecurityGroups",

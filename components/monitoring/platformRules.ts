@@ -151,7 +151,7 @@ export function probePresenceRules(services: ServiceConfig[], edgeServices: stri
             alert: "FinbotUptimeProbeMissing",
             expr: `absent(probe_success${selector(s)})`,
             for: "5m",
-            labels: { severity: "page" },
+            labels: { severity: "page", job: s.job },
             annotations: {
                 summary: `No ${s.job} probe result for ${s.service}`,
                 description: "The blackbox exporter or its Probe is gone: an outage of the service would not page.",

@@ -218,6 +218,7 @@ export class Platform extends pulumi.ComponentResource {
                 clusterName: config.cluster.name,
                 clusterNameOutput: this.aws.clusterName,
                 vpcId: this.aws.network.vpcId,
+                nodeSecurityGroupId: this.aws.network.nodeSecurityGroupId,
                 version: config.releases.charts["aws-load-balancer-controller"],
                 highlyAvailable: this.defaults.production,
             },
