@@ -427,6 +427,22 @@ describe("data tier", () => {
     });
 });
 
+describe("Aurora's backups are locked", () => {
+    it("both vaults carry a governance-mode lock: a week at least, never past the lifecycle, protected in prod", async () => {
+        const prod = await runStack("prod");
+        const locks = prod.ofType("aws:backup/vaultLockConfiguration:VaultLockConfiguration");
+        const vaults = prod.ofType("aws:backup/vault:Vault").map((v) => (v.inputs as Any).name);
+        assert.deepEqual(locks.map((l) => (l.inputs as Any).backupVaultName).sort(), vaults.sort());
+        for (const lock of locks) {
+            const inputs = lock.inputs as Any;
+            assert.equal(inputs.changeableForDays, undefined, "governance mode: it can be lifted");
+            assert.equal(inputs.minRetentionDays, 7);
+            assert.ok(inputs.maxRetentionDays >= 7);
+            assert.ok(prod.resources.find((r) => r.urn === lock.urn)?.protect);
+        }
+    });
+});
+
 describe("Aurora's replication lag, from what Aurora has", () => {
     let prod: PlatformRun;
     before(async () => {

@@ -593,6 +593,18 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     ],
     [aws.s3Private, bucketSet(true, true), bucketSet(false, false)],
     [
+        aws.backupVaultsLocked,
+        [
+            resource("aws:backup/vault:Vault", { name: "finbot-backups" }),
+            resource(
+                "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+                { backupVaultName: "finbot-backups", minRetentionDays: 7 },
+                "lock",
+            ),
+        ],
+        [resource("aws:backup/vault:Vault", { name: "finbot-backups" })],
+    ],
+    [
         aws.s3TlsOnly,
         [
             resource("aws:s3/bucket:Bucket", { bucket: "b" }),

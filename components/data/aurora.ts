@@ -20,6 +20,8 @@ import { PLATFORM_CRITICAL } from "../lib/priority";
 /** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
 
 const QUERIES_DIR = "/etc/postgres-exporter";
+/** The shortest a locked vault keeps a recovery point: a mistaken or malicious delete waits a week. */
+const VAULT_LOCK_MIN_DAYS = 7;
 /**
  * The readers' lag as Aurora reports it (aurora_replica_status(), AWS Aurora user guide): one row per
  * reader (the writer's own row is MASTER_SESSION_ID). postgres_exporter v0.20.1's query file
@@ -569,6 +571,23 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             { region: a.backupCopyRegion, name: `${identifier}-backup-copies`, kmsKeyArn: copyKey.arn },
             kept,
         );
+        // Governance-mode locks (no changeableForDays: compliance mode could never be lifted): no
+        // recovery point is deleted before a week, nor kept past its lifecycle, by anyone without
+        // backup:DeleteBackupVaultLockConfiguration (docs/runbooks/postgresql-restore.md says how to lift it).
+        const lock = (suffix: string, vaultName: pulumi.Input<string>, keepDays: number, region?: string) =>
+            new aws.backup.VaultLockConfiguration(
+                `${name}-${suffix}-lock`,
+                {
+                    ...(region ? { region } : {}),
+                    backupVaultName: vaultName,
+                    minRetentionDays: Math.min(VAULT_LOCK_MIN_DAYS, keepDays),
+                    maxRetentionDays: keepDays,
+                },
+                kept,
+            );
+        const localKeepDays = Math.min(a.backupRetentionDays, 35);
+        lock("vault", vault.name, localKeepDays);
+        lock("copy-vault", copyVault.name, a.backupCopyRetentionDays, a.backupCopyRegion);
         const plan = new aws.backup.Plan(
             `${name}-backup-plan`,
             {
@@ -579,7 +598,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                         targetVaultName: vault.name,
                         schedule: "cron(0 3 * * ? *)",
                         enableContinuousBackup: true,
-                        lifecycle: { deleteAfter: Math.min(a.backupRetentionDays, 35) },
+                        lifecycle: { deleteAfter: localKeepDays },
                         copyActions: [{ destinationVaultArn: copyVault.arn, lifecycle: { deleteAfter: a.backupCopyRetentionDays } }],
                     },
                 ],

@@ -379,3 +379,17 @@ export const route53ChangesScoped: ResourceValidationPolicy = {
             .map((s) => `statement ${s.Sid ?? "(no Sid)"} may change any record of the zone (no condition on record names)`),
     ),
 };
+
+export const backupVaultsLocked: StackValidationPolicy = {
+    name: "backup-vaults-locked",
+    description:
+        "Every AWS Backup vault is locked (governance mode: a minimum retention no one without the lock permission can cut short), so a stolen deploy identity cannot delete the backups with the database.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const locked = new Set(
+            ofType(args.resources, "aws:backup/vaultLockConfiguration:VaultLockConfiguration").map((l) => l.props.backupVaultName),
+        );
+        for (const vault of ofType(args.resources, "aws:backup/vault:Vault"))
+            if (!locked.has(vault.props.name)) report(`backup vault ${vault.props.name} has no vault lock`, vault.urn);
+    },
+};

@@ -60,4 +60,5 @@ export const allPolicies: Policies = [
     aws.cloudfrontEdge,
     aws.s3Private,
     aws.s3TlsOnly,
+    aws.backupVaultsLocked,
 ];
