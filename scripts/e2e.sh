@@ -212,6 +212,36 @@ secret_value() { # <namespace> <secret> <key>: the decoded value, empty when mis
     k -n "$1" get secret "$2" -o "jsonpath={.data.${3//./\\.}}" 2>/dev/null | base64 -d 2>/dev/null || true
 }
 
+pod_started() { # <pod>: Running (or done) in the apps namespace
+    local phase
+    phase=$(k -n "$NS_APPS" get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null) || true
+    [ "$phase" = Running ] || [ "$phase" = Succeeded ] && return 0
+    REASON="pod $NS_APPS/$1 is ${phase:-not there}"
+    return 1
+}
+
+# Starts <pod> in the apps namespace from --image, restricted (non-root, read-only, no token),
+# running the shell <script> with E2E_LINE=<line>; cleanup deletes it whatever happens.
+start_pod() { # <pod> <script> [line]
+    local manifest
+    manifest=$(jq -n --arg name "$1" --arg ns "$NS_APPS" --arg image "$IMAGE" --arg script "$2" --arg line "${3-}" '{
+        apiVersion: "v1", kind: "Pod",
+        metadata: {name: $name, namespace: $ns, labels: {"app.kubernetes.io/name": "finbot-e2e"}},
+        spec: {
+            restartPolicy: "Never", automountServiceAccountToken: false, terminationGracePeriodSeconds: 0,
+            securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: "RuntimeDefault"}},
+            containers: [{
+                name: "e2e", image: $image, env: [{name: "E2E_LINE", value: $line}],
+                command: ["sh", "-c", $script],
+                resources: {requests: {cpu: "10m", memory: "16Mi"}, limits: {memory: "16Mi"}},
+                securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
+            }]
+        }}')
+    CLEANUP_PODS+=("$1")
+    k apply -f - <<<"$manifest" >/dev/null || fail "could not create pod $NS_APPS/$1"
+    retry pod_started "$1" || fail "$REASON"
+}
+
 # Undoes what a check changed; runs when its subshell exits, whatever the reason.
 cleanup() {
     local pid
@@ -348,14 +378,6 @@ check_targets() {
 
 # ---------------------------------------------------------------- logs
 
-log_pod_started() {
-    local phase
-    phase=$(k -n "$NS_APPS" get pod "$LOG_POD" -o jsonpath='{.status.phase}' 2>/dev/null) || true
-    [ "$phase" = Running ] || [ "$phase" = Succeeded ] && return 0
-    REASON="pod $NS_APPS/$LOG_POD is ${phase:-not there}"
-    return 1
-}
-
 log_line_found() {
     local body
     body=$(jq -cn --arg id "$RUN_ID" '{size: 1, query: {bool: {should: [{match_phrase: {message: $id}}, {term: {"labels.e2e_run": $id}}], minimum_should_match: 1}}}')
@@ -371,7 +393,7 @@ log_line_found() {
 }
 
 check_logs() {
-    local line manifest verdict start
+    local line verdict start
     RUN_ID="e2e$(date +%s)$RANDOM"
     LOG_POD="finbot-e2e-log-$RUN_ID"
     ES_HOST="$ES_NAME-es-http.$NS_LOGGING.svc"
@@ -384,22 +406,8 @@ check_logs() {
     # log stays on the node while Filebeat reads it.
     line=$(jq -cn --arg id "$RUN_ID" --arg ts "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
         '{"@timestamp": $ts, "log.level": "warn", "message": ("finbot e2e log line " + $id), "service.name": "finbot-e2e", "labels.e2e_run": $id}')
-    manifest=$(jq -n --arg name "$LOG_POD" --arg ns "$NS_APPS" --arg image "$IMAGE" --arg line "$line" '{
-        apiVersion: "v1", kind: "Pod",
-        metadata: {name: $name, namespace: $ns, labels: {"app.kubernetes.io/name": "finbot-e2e"}},
-        spec: {
-            restartPolicy: "Never", automountServiceAccountToken: false, terminationGracePeriodSeconds: 0,
-            securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: "RuntimeDefault"}},
-            containers: [{
-                name: "log", image: $image, env: [{name: "E2E_LINE", value: $line}],
-                command: ["sh", "-c", "printf \"%s\\n\" \"$E2E_LINE\"; sleep 900"],
-                resources: {requests: {cpu: "10m", memory: "16Mi"}, limits: {memory: "16Mi"}},
-                securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
-            }]
-        }}')
-    CLEANUP_PODS+=("$LOG_POD")
-    k apply -f - <<<"$manifest" >/dev/null || fail "could not create pod $NS_APPS/$LOG_POD"
-    retry log_pod_started || fail "$REASON"
+    # shellcheck disable=SC2016 # the pod's shell expands $E2E_LINE
+    start_pod "$LOG_POD" 'printf "%s\n" "$E2E_LINE"; sleep 900' "$line"
     start=$SECONDS
 
     port_forward "$NS_LOGGING" "service/$ES_NAME-es-http" 9200
@@ -419,14 +427,6 @@ check_logs() {
 
 # ---------------------------------------------------------------- isolation
 
-probe_pod_started() {
-    local phase
-    phase=$(k -n "$NS_APPS" get pod "$PROBE_POD" -o jsonpath='{.status.phase}' 2>/dev/null) || true
-    [ "$phase" = Running ] && return 0
-    REASON="pod $NS_APPS/$PROBE_POD is ${phase:-not there}"
-    return 1
-}
-
 # Whether the probe pod opens a TCP connection to <host> <port> within 3 seconds. busybox's wget
 # (its nc has no -z in every build): any answer, even an HTTP error or a TLS port's garbage, means
 # the connection opened; only a refused, unreachable or timed-out connection means it did not.
@@ -437,23 +437,9 @@ reaches() {
 }
 
 check_isolation() {
-    local manifest target host port opened=() closed=()
+    local target host port opened=() closed=()
     PROBE_POD="finbot-e2e-isolation-$(date +%s)$RANDOM"
-    manifest=$(jq -n --arg name "$PROBE_POD" --arg ns "$NS_APPS" --arg image "$IMAGE" '{
-        apiVersion: "v1", kind: "Pod",
-        metadata: {name: $name, namespace: $ns, labels: {"app.kubernetes.io/name": "finbot-e2e"}},
-        spec: {
-            restartPolicy: "Never", automountServiceAccountToken: false, terminationGracePeriodSeconds: 0,
-            securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: "RuntimeDefault"}},
-            containers: [{
-                name: "probe", image: $image, command: ["sleep", "900"],
-                resources: {requests: {cpu: "10m", memory: "16Mi"}, limits: {memory: "16Mi"}},
-                securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
-            }]
-        }}')
-    CLEANUP_PODS+=("$PROBE_POD")
-    k apply -f - <<<"$manifest" >/dev/null || fail "could not create pod $NS_APPS/$PROBE_POD"
-    retry probe_pod_started || fail "$REASON"
+    start_pod "$PROBE_POD" "exec sleep 900"
     # What the policies allow: without it, a denial below would say nothing of the policies.
     reaches "$DB_POOLER.$NS_DATA.svc" 5432 || fail "$NS_APPS cannot reach its PostgreSQL pooler $DB_POOLER.$NS_DATA.svc:5432, which the policies allow"
     for target in "$ES_NAME-es-http.$NS_LOGGING.svc:9200" "$RABBITMQ.$NS_DATA.svc:15671" \
