@@ -326,6 +326,37 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        kubernetes.postgresPasswordsAsVerifiers,
+        [
+            resource("kubernetes:batch/v1:Job", {
+                metadata: { name: "roles" },
+                spec: {
+                    template: {
+                        spec: {
+                            containers: [
+                                { name: "roles", command: ["sh", "-c", "psql <<SQL\nALTER ROLE api PASSWORD :'api_verifier';\nSQL"] },
+                            ],
+                        },
+                    },
+                },
+            }),
+        ],
+        [
+            resource("kubernetes:batch/v1:Job", {
+                metadata: { name: "roles" },
+                spec: {
+                    template: {
+                        spec: {
+                            containers: [
+                                { name: "roles", command: ["sh", "-c", "psql <<SQL\nALTER ROLE api PASSWORD :'api_password';\nSQL"] },
+                            ],
+                        },
+                    },
+                },
+            }),
+        ],
+    ],
+    [
         kubernetes.scrapeObjectsLimited,
         [
             resource("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", {

@@ -25,7 +25,8 @@ import {
     consumerRoles,
     ownerRole,
     ownerSql,
-    passwordVariable,
+    scramVerifier,
+    verifierVariable,
     readerRole,
     readerSql,
 } from "../components/data/postgresRoles";
@@ -86,7 +87,7 @@ describe("PostgreSQL backup and point-in-time restore (real servers)", function 
         restoredArchive = serverUserDir("pg-archive-restored");
         source = await PostgresServer.start({ settings: { ...archiveSettings(), archive_command: archiveCommand(archive) } });
         ok(source.psql("CREATE DATABASE finbot;"));
-        const variables = Object.fromEntries(roles.map((r) => [passwordVariable(r), password(r)]));
+        const variables = Object.fromEntries(roles.map((r) => [verifierVariable(r), scramVerifier(password(r), r)]));
         ok(source.psql(adminSql("finbot", consumers), { database: "finbot", variables }));
         for (const c of consumers.filter((x) => x.access === "readWrite")) {
             ok(as(source, ownerRole(c.name), ownerSql(c.name)));

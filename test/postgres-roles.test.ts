@@ -8,7 +8,8 @@ import {
     consumerRoles,
     ownerRole,
     ownerSql,
-    passwordVariable,
+    scramVerifier,
+    verifierVariable,
     readerRole,
     readerSql,
 } from "../components/data/postgresRoles";
@@ -36,7 +37,7 @@ describe("PostgreSQL roles (real server)", function () {
         const pg = server;
         assert.equal(pg.psql("CREATE DATABASE finbot;").status, 0);
         const variables = Object.fromEntries(
-            [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE].map((r) => [passwordVariable(r), password(r)]),
+            [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE].map((r) => [verifierVariable(r), scramVerifier(password(r), r)]),
         );
         const admin = pg.psql(adminSql("finbot", consumers), { database: "finbot", variables });
         assert.equal(admin.status, 0, admin.output);
@@ -56,6 +57,26 @@ describe("PostgreSQL roles (real server)", function () {
     after(async () => server?.stop());
 
     const as = (role: string, sql: string) => server!.psql(sql, { user: role, password: password(role), database: "finbot" });
+
+    it("sets each role's password as a SCRAM verifier: the server never sees the password, and the role signs in with it", () => {
+        const sql = adminSql("finbot", consumers);
+        assert.ok(!/password/i.test(sql.replace(/PASSWORD :'/g, "")), "no password variable in the SQL");
+        const verifier = scramVerifier(password("api"), "api");
+        assert.match(verifier, /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
+        assert.equal(scramVerifier(password("api"), "api"), verifier, "stable from run to run");
+        const stored = server!.psql("SELECT rolpassword FROM pg_authid WHERE rolname = 'api';", { database: "finbot" });
+        assert.equal(
+            stored.output
+                .trim()
+                .split("\n")
+                .find((l) => l.includes("SCRAM"))
+                ?.trim(),
+            verifier,
+        );
+        // The sign-ins of the tests below use the plain passwords against these verifiers.
+        assert.equal(as("api", "SELECT 1;").status, 0);
+        assert.notEqual(server!.psql("SELECT 1;", { user: "api", password: "not-the-password", database: "finbot" }).status, 0);
+    });
 
     it("a consumer creates and writes tables in its own schema only, found by its search_path", () => {
         assert.equal(

@@ -9,8 +9,8 @@ import { Footprint, emptyFootprint } from "../lib/footprint";
 import { serviceTrust } from "../lib/iam";
 import { hardenedContainer } from "../lib/security";
 import { exporterDeployment } from "./exporter";
-import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, passwordVariable, roleSecretName } from "./postgresRoles";
-import { jsonPasswordShell, rolePasswordEnv } from "./roleJobs";
+import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, roleSecretName, verifierVariable } from "./postgresRoles";
+import { jsonPasswordShell, rolePasswordEnv, roleVerifierEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
 import { EXPORTER_RESOURCES } from "./sizes";
 import { AwsNetwork } from "../lib/awsNetwork";
@@ -472,7 +472,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE];
         const admin = adminSql(config.name, args.consumers);
         const grants = grantsScript(config.name, args.consumers);
-        const variables = roles.map((r) => `-v "${passwordVariable(r)}=$${r.toUpperCase()}_PASSWORD"`).join(" ");
+        const variables = roles.map((r) => `-v "${verifierVariable(r)}=$${r.toUpperCase()}_VERIFIER"`).join(" ");
         const script = [
             "set -eu",
             `export PGUSER="${masterUsername(config.name)}" PGPASSWORD="$(${jsonPasswordShell("/work/master.json")})"`,
@@ -529,6 +529,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                                     env: [
                                         { name: "PGHOST", value: this.cluster.endpoint },
                                         { name: "PGSSLMODE", value: "require" },
+                                        ...roleVerifierEnv(roles),
                                         ...rolePasswordEnv(roles),
                                     ],
                                     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },

@@ -14,7 +14,7 @@ import { postgresParameters } from "./parameters";
 
 export { postgresParameters };
 import { Connections, postgresUrl } from "./connections";
-import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName } from "./postgresRoles";
+import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName, scramVerifier } from "./postgresRoles";
 import { roleGrantsJob } from "./roleJobs";
 import { BACKUP_RETENTION, BASE_BACKUP_SCHEDULE, archiveSettings } from "./backupSettings";
 import { BACKUP_STORE_REQUESTS, BACKUP_STORE_SECRET, BackupStore } from "./backupStore";
@@ -185,7 +185,12 @@ export class Database extends pulumi.ComponentResource {
                 {
                     metadata: { name: roleSecretName(role), namespace: args.namespace, labels: { "cnpg.io/reload": "true" } },
                     type: "kubernetes.io/basic-auth",
-                    stringData: { username: role, password: passwords[role] },
+                    // The verifier is what the administrator sets (adminSql): the password never reaches the server.
+                    stringData: {
+                        username: role,
+                        password: passwords[role],
+                        verifier: passwords[role].apply((pw) => scramVerifier(pw, role)),
+                    },
                 },
                 { parent: this },
             );

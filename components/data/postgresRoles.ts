@@ -2,6 +2,7 @@
 // schema, a reader role per consumer for the reader URL, and a monitoring role for the exporters.
 // The SQL is idempotent (a Job re-runs it) and the same in both modes; a test runs it on a real
 // server. Pure.
+import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 
 /** A service or worker that uses the database. */
 export interface DatabaseConsumer {
@@ -24,8 +25,28 @@ export const MONITOR_ROLE = "finbot_monitor";
 /** The Secret (data namespace) holding a role's password: CloudNativePG and the role Jobs read it. */
 export const roleSecretName = (role: string) => `pg-role-${role.replace(/_/g, "-")}`;
 
-/** The psql variable holding a role's password (`psql -v`). */
-export const passwordVariable = (role: string) => `${role}_password`;
+/** The psql variable holding a role's SCRAM verifier (`psql -v`): the server never sees the password itself. */
+export const verifierVariable = (role: string) => `${role}_verifier`;
+
+/** PostgreSQL's default SCRAM iteration count (scram_iterations). */
+const SCRAM_ITERATIONS = 4096;
+
+/**
+ * A role's password as the SCRAM-SHA-256 verifier PostgreSQL stores (RFC 5802/7677, PostgreSQL's
+ * `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`): `ALTER ROLE ... PASSWORD '<verifier>'`
+ * sets it without the password ever reaching the server, its logs or pg_stat_statements. The salt
+ * is derived from the role and the (random, secret) password, so the same password gives the same
+ * verifier on every run. Passwords here are ASCII (SASLprep leaves them as they are).
+ */
+export function scramVerifier(password: string, role: string): string {
+    const salt = createHash("sha256").update(`finbot-scram:${role}:${password}`).digest().subarray(0, 16);
+    const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, "sha256");
+    const hmac = (key: Buffer, text: string) => createHmac("sha256", key).update(text).digest();
+    const storedKey = createHash("sha256").update(hmac(salted, "Client Key")).digest();
+    const serverKey = hmac(salted, "Server Key");
+    const b64 = (b: Buffer) => b.toString("base64");
+    return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
+}
 
 /** Every login role the consumers need, with what it is for. */
 export function consumerRoles(consumers: DatabaseConsumer[]): Array<{ role: string; consumer: string; kind: "owner" | "reader" }> {
@@ -42,8 +63,8 @@ export function consumerRoles(consumers: DatabaseConsumer[]): Array<{ role: stri
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /**
- * Run by the administrator (Aurora's master user): creates the login roles with passwords from psql
- * variables, the monitoring role, one schema per read-write consumer owned by its role, and lets
+ * Run by the administrator (Aurora's master user): creates the login roles with SCRAM verifiers
+ * from psql variables (never a password), the monitoring role, one schema per read-write consumer owned by its role, and lets
  * every role connect to the database and nothing else. CloudNativePG declares the same roles and
  * schemas itself (managed roles, Database), so there only `ownerSql` runs.
  */
@@ -54,7 +75,7 @@ export function adminSql(database: string, consumers: DatabaseConsumer[]): strin
         `REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC;`,
         ...roles.flatMap((role) => [
             `SELECT format('CREATE ROLE %I LOGIN', ${literal(role)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) \\gexec`,
-            `ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'${passwordVariable(role)}';`,
+            `ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'${verifierVariable(role)}';`,
             `GRANT CONNECT ON DATABASE ${ident(database)} TO ${role};`,
         ]),
         `GRANT pg_monitor TO ${MONITOR_ROLE};`,

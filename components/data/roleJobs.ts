@@ -8,6 +8,14 @@ import { PLATFORM_CRITICAL } from "../lib/priority";
 import { hardenedContainer } from "../lib/security";
 
 /** `<ROLE>_PASSWORD` from each role's Secret. */
+/** `<ROLE>_VERIFIER` from each role's Secret: what the administrator sets, never the password. */
+export function roleVerifierEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {
+    return roles.map((role) => ({
+        name: `${role.toUpperCase()}_VERIFIER`,
+        valueFrom: { secretKeyRef: { name: roleSecretName(role), key: "verifier" } },
+    }));
+}
+
 export function rolePasswordEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {
     return roles.map((role) => ({
         name: `${role.toUpperCase()}_PASSWORD`,

@@ -223,3 +223,21 @@ export const scrapeObjectsLimited: ResourceValidationPolicy = {
         if (missing.length) report(`${type.split(":").pop()} ${props.metadata?.name ?? "?"} has no ${missing.join(" or ")}`);
     },
 };
+
+export const postgresPasswordsAsVerifiers: ResourceValidationPolicy = {
+    name: "postgres-passwords-as-verifiers",
+    description:
+        "A Job that sets a PostgreSQL role's password sends its SCRAM verifier, never the password: an error or slow-statement log would write the statement where logs go.",
+    enforcementLevel: "mandatory",
+    validateResource: ({ type, props }, report) => {
+        const pod = podSpecOf(type, props);
+        if (!pod || !/:(Job|CronJob)$/.test(type)) return;
+        for (const c of containersOf(pod)) {
+            const script = [...(c.command ?? []), ...(c.args ?? [])].join("\n");
+            for (const m of script.matchAll(/PASSWORD\s+(?::'(\w+)'|'([^']*)')/gi)) {
+                const plain = m[1] !== undefined ? !m[1].endsWith("_verifier") : !m[2].startsWith("SCRAM-SHA-256$");
+                if (plain) report(`container "${c.name}" of ${nameOf(props)} sets a password in SQL (${m[0]}), not its SCRAM verifier`);
+            }
+        }
+    },
+};
