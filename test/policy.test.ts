@@ -326,6 +326,21 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        isolation.apiKeysStripped,
+        [
+            resource("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", {
+                metadata: { name: "cloudfront-only" },
+                spec: { apiKeyAuth: { sanitize: true } },
+            }),
+        ],
+        [
+            resource("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", {
+                metadata: { name: "cloudfront-only" },
+                spec: { apiKeyAuth: {} },
+            }),
+        ],
+    ],
+    [
         kubernetes.postgresPasswordsAsVerifiers,
         [
             resource("kubernetes:batch/v1:Job", {

@@ -176,6 +176,7 @@ describe("traffic", () => {
         const policy = inputs(prod, EG("SecurityPolicy"), "finbot-traffic-origin-only").spec;
         assert.deepEqual(policy.targetRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "finbot" }]);
         assert.deepEqual(policy.apiKeyAuth.extractFrom, [{ headers: ["x-finbot-origin-key"] }]);
+        assert.equal(policy.apiKeyAuth.sanitize, true, "the key stops at the gateway: no service sees it");
         const key = (revealSecrets(prod.get("kubernetes:core/v1:Secret", "finbot-traffic-origin-key").inputs) as Any).stringData.cloudfront;
         const origins = (
             revealSecrets(prod.get("aws:cloudfront/distribution:Distribution", "finbot-traffic-cdn-distribution").inputs) as Any

@@ -428,6 +428,9 @@ export class Traffic extends pulumi.ComponentResource {
                     apiKeyAuth: {
                         credentialRefs: [{ group: "", kind: "Secret", name: "cloudfront-origin-key" }],
                         extractFrom: [{ headers: [ORIGIN_KEY_HEADER] }],
+                        // The key stops at the gateway: no service (or its logs) ever sees it (Envoy Gateway 1.9 CRD:
+                        // "remove the API key from the request before forwarding it to the backend service").
+                        sanitize: true,
                     },
                 },
             },

@@ -26,6 +26,7 @@ export const allPolicies: Policies = [
     isolation.defaultDenyPerNamespace,
     isolation.podSecurityLabels,
     isolation.privateOperatorUis,
+    isolation.apiKeysStripped,
     isolation.noBasicAuthInProduction,
     isolation.noAdminForApps,
     isolation.rabbitmqTlsOnly,

@@ -208,3 +208,16 @@ export const priorityClassEverywhere: ResourceValidationPolicy = {
         if (pod && !pod.priorityClassName) report(`${nameOf(args.props)} names no PriorityClass`);
     },
 };
+
+export const apiKeysStripped: ResourceValidationPolicy = {
+    name: "api-keys-stripped",
+    description:
+        "A gateway that checks an API key (CloudFront's origin key) removes it before forwarding (sanitize): no service, log or trace ever holds it.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy") return;
+        const auth = args.props.spec?.apiKeyAuth;
+        if (auth && auth.sanitize !== true)
+            report(`SecurityPolicy ${args.props.metadata?.name ?? "?"} forwards the API key to the backends (set apiKeyAuth.sanitize)`);
+    },
+};
