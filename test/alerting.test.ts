@@ -101,6 +101,30 @@ describe("alert rules (promtool)", function () {
                 ),
             ]);
 
+            scenario("a fault that stops for 6 minutes and comes back stays one page (keep_firing_for), not two", [
+                sloAlertCase(
+                    api,
+                    ns,
+                    slo,
+                    {
+                        name: "3% bad, a 6-minute good spell, 3% bad again",
+                        historyMinutes: 6 * 60,
+                        incident: [
+                            { minutes: 60, perMinute: 600, badFraction: 0.03 },
+                            { minutes: 6, perMinute: 600, badFraction: 0 },
+                            { minutes: 20, perMinute: 600, badFraction: 0.03 },
+                        ],
+                        step: 1,
+                    },
+                    [
+                        { afterMinutes: 55, severities: ["page", "ticket"] },
+                        // The good spell: the page's 5-minute window is clean, yet it stays the same page.
+                        { afterMinutes: 66, severities: ["page", "ticket"] },
+                        { afterMinutes: 80, severities: ["page", "ticket"] },
+                    ],
+                ),
+            ]);
+
             scenario(
                 "0.5% bad events sustained open a ticket within 24 hours and never page",
                 [

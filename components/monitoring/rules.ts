@@ -10,6 +10,8 @@ export interface AlertingRule {
     alert: string;
     expr: string;
     for?: string;
+    /** How long it stays firing once its condition clears: one incident, one notification, however it flaps. */
+    keep_firing_for?: string;
     labels: Record<string, string>;
     /** `runbook`: the name of a page in docs/runbooks; Monitoring turns it into an absolute `runbook_url`. */
     annotations: { summary: string; description: string; runbook: RunbookName };

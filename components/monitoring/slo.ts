@@ -86,6 +86,9 @@ export function edgeUptimeObjective(service: string, objective: number): Objecti
     };
 }
 
+/** How long a page stays firing after its burn stops: a fault that comes back within it is the same incident. */
+export const PAGE_KEEP_FIRING_FOR = "15m";
+
 /** Recording and alerting rules for one objective. */
 export function sloRuleGroup(objective: Objective): RuleGroup {
     const labels = { service: objective.service, slo: objective.slo };
@@ -98,6 +101,9 @@ export function sloRuleGroup(objective: Objective): RuleGroup {
     const alert = (severity: Severity) => ({
         alert: SLO_ALERT,
         expr: condition(severity),
+        // A page's short windows (5m, 30m) clear within minutes of an intermittent fault's good
+        // spell: without this, each return of the fault resolved and paged again.
+        ...(severity === "page" ? { keep_firing_for: PAGE_KEEP_FIRING_FOR } : {}),
         labels: { severity, ...labels },
         annotations: {
             summary: `${objective.service}: ${objective.slo} error budget burning ${severity === "page" ? "fast" : "steadily"}`,
