@@ -50,6 +50,27 @@ export function redis(namespace: string): DashboardDefinition {
                 ],
             ),
         )
-        .withPanel(timeseriesPanel("Keys", "Keys per database.", "short", [query(`sum by (db) (redis_db_keys{${ns}})`, "{{db}}")]));
+        .withPanel(timeseriesPanel("Keys", "Keys per database.", "short", [query(`sum by (db) (redis_db_keys{${ns}})`, "{{db}}")]))
+        .withPanel(
+            timeseriesPanel(
+                "Keys without expiry (stale data)",
+                "Keys that never expire: cached copies that can outlive the data they copy. It should stay near zero; growth is a consumer caching without a TTL.",
+                "short",
+                [query(`sum by (db) (redis_db_keys{${ns}}) - sum by (db) (redis_db_keys_expiring{${ns}})`, "{{db}}")],
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "Expired against evicted",
+                "Share of keys leaving by their TTL rather than by eviction: below 1, maxmemory decides what stays, not the TTLs.",
+                "percentunit",
+                [
+                    query(
+                        `sum(rate(redis_expired_keys_total{${ns}}[$__rate_interval])) / (sum(rate(redis_expired_keys_total{${ns}}[$__rate_interval])) + sum(rate(redis_evicted_keys_total{${ns}}[$__rate_interval])))`,
+                        "expired share",
+                    ),
+                ],
+            ),
+        );
     return { uid: UID, title: "FinBot / Redis", folder: FOLDER, model: builder.build() };
 }

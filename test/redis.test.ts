@@ -7,7 +7,9 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { EXPORTER_ACL, HEALTHCHECK_ACL, consumerAcl, redisConf } from "../components/data/redisConf";
 import { loadStackConfig } from "./harness";
-import { scratchDir } from "../scripts/lib/promtool";
+import { cacheRules } from "../components/data/rules";
+import { promtoolTest, scratchDir, writeRuleFile } from "../scripts/lib/promtool";
+import { freePort } from "./servers";
 import { requireTool } from "./tools";
 
 const PASSWORD = "test-password-for-a-local-redis";
@@ -104,5 +106,66 @@ describe("redis.conf under a real redis-server", function () {
 
     it("has no FLUSHALL, FLUSHDB or DEBUG over the network", () => {
         for (const command of ["flushall", "flushdb", "debug"]) assert.match(authed(command), /unknown command/i, command);
+    });
+
+    it("shows keys written without a TTL: redis_exporter's keyspace series rise by them, and the alert fires on that growth", async function () {
+        requireTool(this, "prometheus-redis-exporter", "prometheus-redis-exporter");
+        requireTool(this, "promtool", "prometheus");
+        const metricsPort = await freePort();
+        // Debian's exporter (1.45) writes the keyspace series under the names the pinned 1.88 image does.
+        const exporter = spawn(
+            "prometheus-redis-exporter",
+            ["-redis.addr", `redis://127.0.0.1:${port}`, "-redis.user", "exporter", "-web.listen-address", `127.0.0.1:${metricsPort}`],
+            { stdio: "ignore", env: { ...process.env, REDIS_PASSWORD: "exporter-password" } },
+        );
+        try {
+            const keyspace = async () => {
+                for (let i = 0; i < 50; i++) {
+                    try {
+                        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+                        const value = (name: string) => Number(new RegExp(`^${name}\\{db="db0"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+                        if (/^redis_up 1$/m.test(text)) return { keys: value("redis_db_keys"), expiring: value("redis_db_keys_expiring") };
+                    } catch {
+                        // not listening yet
+                    }
+                    await new Promise((r) => setTimeout(r, 100));
+                }
+                throw new Error("redis_exporter did not report redis_up 1");
+            };
+            const before = await keyspace();
+            for (let i = 0; i < 20; i++) assert.equal(authed("set", `api:quote:${i}`, "x", "ex", "600"), "OK");
+            for (let i = 0; i < 30; i++) assert.equal(authed("set", `api:stale:${i}`, "x"), "OK");
+            const after = await keyspace();
+            // The cap is full of cached keys (the test above): keys with a TTL come and go by eviction,
+            // and only keys without one stay, so their count rises by exactly the 30 written.
+            assert.ok(after.expiring > 0);
+            assert.equal(after.keys - after.expiring - (before.keys - before.expiring), 30, "30 more keys without expiry");
+        } finally {
+            exporter.kill("SIGTERM");
+        }
+        // The alert, on series shaped as the exporter writes them.
+        const dir = scratchDir("cache-expiry");
+        const file = writeRuleFile(dir, [cacheRules(cache, "finbot-data")], { annotations: false });
+        const series = (name: string, values: string) => ({ series: `${name}{namespace="finbot-data", pod="redis-0", db="db0"}`, values });
+        const result = promtoolTest(file, [
+            {
+                interval: "5m",
+                input_series: [series("redis_db_keys", "100+300x24"), series("redis_db_keys_expiring", "100+50x24")],
+                alert_rule_test: [
+                    { eval_time: "20m", alertname: "FinbotCacheKeysWithoutExpiryGrowing", exp_alerts: [] },
+                    {
+                        eval_time: "115m",
+                        alertname: "FinbotCacheKeysWithoutExpiryGrowing",
+                        exp_alerts: [{ exp_labels: { severity: "ticket", namespace: "finbot-data" } }],
+                    },
+                ],
+            },
+            {
+                interval: "5m",
+                input_series: [series("redis_db_keys", "100+300x24"), series("redis_db_keys_expiring", "100+295x24")],
+                alert_rule_test: [{ eval_time: "115m", alertname: "FinbotCacheKeysWithoutExpiryGrowing", exp_alerts: [] }],
+            },
+        ]);
+        assert.equal(result.status, 0, result.output);
     });
 });

@@ -70,11 +70,33 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
 }
 
 /** Redis (in the cluster or ElastiCache, both through redis_exporter). */
+/** Keys that never expire (redis_exporter's redis_db_keys less redis_db_keys_expiring, from INFO keyspace). */
+export const KEYS_WITHOUT_EXPIRY = "cache:keys_without_expiry:sum";
+/** Keys without expiry that may appear in an hour before a ticket: a consumer caching without a TTL. */
+export const KEYS_WITHOUT_EXPIRY_GROWTH_PER_HOUR = 1000;
+
 export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
     const ns = selector({ namespace });
     return {
         name: "finbot-redis",
         rules: [
+            // Cached data outliving its truth: every key of FinBot's cache should expire.
+            {
+                record: KEYS_WITHOUT_EXPIRY,
+                expr: `sum by (namespace) (redis_db_keys${ns}) - sum by (namespace) (redis_db_keys_expiring${ns})`,
+            },
+            {
+                alert: "FinbotCacheKeysWithoutExpiryGrowing",
+                expr: `delta(${KEYS_WITHOUT_EXPIRY}${ns}[1h]) > ${KEYS_WITHOUT_EXPIRY_GROWTH_PER_HOUR}`,
+                for: "30m",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Keys without expiry grow in Redis: {{ $value }} more in an hour",
+                    description:
+                        "A consumer writes cache entries without a TTL: they outlive the data they copy (stale reads) and fill maxmemory until eviction picks victims.",
+                    runbook: "redis" as const,
+                },
+            },
             {
                 alert: "FinbotRedisDown",
                 expr: `redis_up${ns} == 0 or absent(redis_up${ns})`,
