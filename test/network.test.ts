@@ -89,6 +89,23 @@ describe("network isolation and pod security", () => {
         assert.deepEqual(declared.spec.egress[0].to, [{ ipBlock: { cidr: "198.51.100.0/24" } }]);
     });
 
+    it("each gateway's proxies reach only what it routes: in prod the public one never the operator UIs, the internal one only them", () => {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        const egressOf = (run: PlatformRun, gateway: string): any[] =>
+            run
+                .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                // eslint-disable-next-line @typescript-eslint/no-explicit-any
+                .map((p) => p.inputs as any)
+                .filter((p) => p.metadata.namespace === "finbot-traffic" && p.spec.policyTypes.includes("Egress"))
+                .filter((p) => p.spec.podSelector.matchLabels?.["gateway.envoyproxy.io/owning-gateway-name"] === gateway);
+        const ports = (policies: Array<{ spec: { egress: Array<{ ports?: Array<{ port: number }> }> } }>) =>
+            policies.flatMap((p) => p.spec.egress.flatMap((rule) => (rule.ports ?? []).map((x) => x.port))).sort((a, b) => a - b);
+        assert.deepEqual(ports(egressOf(runs.prod, "finbot")), [8200, 9898], "the public proxies: the api and the RUM intake");
+        assert.deepEqual(ports(egressOf(runs.prod, "finbot-internal")), [443, 3000, 5601, 9090, 9093], "the UIs and the identity provider");
+        // On a laptop cluster one gateway routes everything.
+        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [443, 3000, 5601, 8200, 9090, 9093, 9898]);
+    });
+
     it("docs/network.md is the table the cluster gets (run `npm run docs:network`)", () => {
         assert.equal(readFileSync(NETWORK_DOCS, "utf8"), renderNetworkDocs());
     });

@@ -8,6 +8,7 @@ import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { networkFacts } from "../lib/awsNetwork";
 import { PAGE_CHECK_LABELS } from "../traffic/pageChecks";
 import { measuredPages } from "../traffic/pages";
+import { GATEWAY, INTERNAL_GATEWAY } from "../traffic/routes";
 import { Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, Peer } from "../lib/networkPolicy";
 
 const KARPENTER = { "app.kubernetes.io/name": "karpenter" };
@@ -24,6 +25,8 @@ const DNS: Flow = {
 };
 
 const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
+/** The proxies of one gateway (Envoy Gateway labels each proxy pod with the Gateway it serves). */
+const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, "gateway.envoyproxy.io/owning-gateway-name": gateway });
 const POSTGRES = 5432;
 const REDIS = 6379;
 const AMQPS = 5671;
@@ -47,7 +50,11 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const api: Peer = { cidrs: apiServerCidrs(config) };
     const vpcCidr = networkFacts(config)?.vpcCidr;
     const vpc: Peer[] = vpcCidr ? [{ cidrs: [vpcCidr] }] : [];
-    const { production } = stackDefaults(config);
+    const { production, operatorAccess } = stackDefaults(config);
+    // Each gateway reaches only what it routes: the public one the services and the RUM intake, the
+    // operator UIs' gateway (the internal one where they are private) the UIs.
+    const publicProxies = proxiesOf(GATEWAY);
+    const uiProxies = proxiesOf(operatorAccess.internal ? INTERNAL_GATEWAY : GATEWAY);
     const dataOn = config.database.enabled || config.cache.enabled || config.queue.enabled;
     const managedStores = production && vpc.length > 0 && (config.database.mode === "aurora" || config.cache.mode === "elasticache");
     const monitoringOn = config.monitoring.enabled;
@@ -84,9 +91,9 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             ...scraped,
             ...when(trafficOn, {
                 name: "from-gateway",
-                why: "The gateway's proxies forward public requests to the services.",
+                why: "The public gateway's proxies forward requests to the services.",
                 direction: "ingress",
-                peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                peers: [{ namespace: ns.traffic, pods: publicProxies }],
                 ports: servicePorts,
             }),
             ...when(dataOn, {
@@ -134,7 +141,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     why: "The synthetic browser checks load the pages through the gateway (staging) or the CDN (production, HTTPS).",
                     direction: "egress",
                     pods: PAGE_CHECK_LABELS,
-                    peers: production ? [INTERNET] : [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                    peers: production ? [INTERNET] : [{ namespace: ns.traffic, pods: publicProxies }],
                     ports: production ? [443] : [10080, 10443],
                 },
                 {
@@ -153,7 +160,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     why: "Load tests and synthetic checks call the services through the gateway.",
                     direction: "egress",
                     pods: { "app.kubernetes.io/name": "k6" },
-                    peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                    peers: [{ namespace: ns.traffic, pods: publicProxies }],
                     ports: [10080, 10443],
                 },
                 {
@@ -306,9 +313,9 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             }),
             ...when(trafficOn, {
                 name: "from-gateway",
-                why: "Operators reach Grafana, Prometheus and Alertmanager through the gateway.",
+                why: "Operators reach Grafana, Prometheus and Alertmanager through the operator UIs' gateway.",
                 direction: "ingress",
-                peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
+                peers: [{ namespace: ns.traffic, pods: uiProxies }],
                 ports: [3000, 9090, 9093],
             }),
             {
@@ -367,10 +374,19 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             }),
             ...when(trafficOn, {
                 name: "from-gateway",
-                why: "Operators reach Kibana, browsers reach APM Server's RUM intake, through the gateway.",
+                why: "Operators reach Kibana through the operator UIs' gateway.",
                 direction: "ingress",
-                peers: [{ namespace: ns.traffic, pods: ENVOY_PROXIES }],
-                ports: [5601, APM],
+                pods: { "common.k8s.elastic.co/type": "kibana" },
+                peers: [{ namespace: ns.traffic, pods: uiProxies }],
+                ports: [5601],
+            }),
+            ...when(trafficOn, {
+                name: "rum-from-gateway",
+                why: "Browsers reach APM Server's RUM intake through the public gateway.",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "apm-server" },
+                peers: [{ namespace: ns.traffic, pods: publicProxies }],
+                ports: [APM],
             }),
             ...when(monitoringOn, {
                 name: "from-grafana",
@@ -409,17 +425,25 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             },
             {
                 name: "to-backends",
-                why: "The proxies forward to the services, the operator UIs and APM Server's RUM intake.",
+                why: "The public gateway's proxies forward to the services and APM Server's RUM intake.",
                 direction: "egress",
-                pods: ENVOY_PROXIES,
-                peers: [{ namespace: ns.apps }, { namespace: ns.monitoring }, { namespace: ns.logging }],
-                ports: [...servicePorts, 3000, 9090, 9093, 5601, APM],
+                pods: publicProxies,
+                peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                ports: [...servicePorts, APM],
+            },
+            {
+                name: "to-operator-uis",
+                why: "The operator UIs' gateway forwards to Grafana, Prometheus, Alertmanager and Kibana.",
+                direction: "egress",
+                pods: uiProxies,
+                peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
+                ports: [3000, 9090, 9093, 5601],
             },
             {
                 name: "proxies-to-identity-provider",
-                why: "The proxies exchange OIDC codes and fetch signing keys from the identity provider (HTTPS).",
+                why: "The operator UIs' gateway exchanges OIDC codes and fetches signing keys from the identity provider (HTTPS).",
                 direction: "egress",
-                pods: ENVOY_PROXIES,
+                pods: uiProxies,
                 peers: [INTERNET],
                 ports: [443],
             },
