@@ -91,13 +91,14 @@ async function nodeProblems(stack: string, config: PlatformConfig, kubectl: Run,
     if (got.status !== 0) return [`cannot list the cluster's nodes: ${firstLine(got.stderr)}`];
     const nodes = (JSON.parse(got.stdout) as NodeList).items.filter((n) => !n.spec?.unschedulable);
     const problems: string[] = [];
-    if (stackDefaults(config).zoneSpread === "required") {
+    const { zoneSpread, nodeAutoscaler } = stackDefaults(config);
+    if (zoneSpread === "required") {
         const unzoned = nodes.filter((n) => !n.metadata.labels?.[ZONE]).map((n) => n.metadata.name);
         if (unzoned.length) problems.push(`nodes without ${ZONE} (pods must spread by zone and would not schedule): ${unzoned.join(", ")}`);
         const zones = new Set(nodes.map((n) => n.metadata.labels?.[ZONE]).filter(Boolean));
         if (zones.size < 2) problems.push(`the nodes span ${zones.size} zone(s): strict zone spreading needs at least 2`);
     }
-    if (stackDefaults(config).nodeAutoscaler === "karpenter") {
+    if (nodeAutoscaler === "karpenter") {
         io.out("preflight: room not checked: Karpenter adds the nodes the stack needs");
         return problems;
     }
@@ -194,7 +195,7 @@ async function enforcementProblems(config: PlatformConfig, kubectl: Run, io: Io)
             await new Promise((r) => setTimeout(r, Number(process.env.FINBOT_PREFLIGHT_POLICY_WAIT_MS ?? 4000)));
         }
         return [
-            `the cluster's CNI does not enforce NetworkPolicy: a denied pod stayed reachable (finbot:cluster.cni says ${config.cluster.cni ?? "vpc-cni"}; every default-deny of the stack would be inert)`,
+            `the cluster's CNI does not enforce NetworkPolicy: a denied pod stayed reachable (finbot:cluster.cni says ${stackDefaults(config).cni ?? "nothing: the cluster's own CNI"}; every default-deny of the stack would be inert)`,
         ];
     } finally {
         kubectl(["delete", "namespace", namespace, "--wait=false", "--ignore-not-found"]);

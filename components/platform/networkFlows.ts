@@ -1,7 +1,6 @@
 // Every network flow the platform allows, per namespace; everything else is denied (see
 // lib/networkPolicy.ts). The cluster gets exactly this table, and docs/network.md is generated
 // from it. Pure.
-import { nodeAutoscalerOf } from "../config/cluster";
 import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
@@ -50,7 +49,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const api: Peer = { cidrs: apiServerCidrs(config) };
     const vpcCidr = networkFacts(config)?.vpcCidr;
     const vpc: Peer[] = vpcCidr ? [{ cidrs: [vpcCidr] }] : [];
-    const { production, operatorAccess } = stackDefaults(config);
+    const { production, operatorAccess, nodeAutoscaler } = stackDefaults(config);
     // Each gateway reaches only what it routes: the public one the services and the RUM intake, the
     // operator UIs' gateway (the internal one where they are private) the UIs.
     const publicProxies = proxiesOf(GATEWAY);
@@ -62,7 +61,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const apmOn = loggingOn && config.logging.apm.enabled;
     const trafficOn = config.traffic.enabled;
     const checks = config.traffic.loadTest.enabled;
-    const karpenterOn = nodeAutoscalerOf(config.cluster) === "karpenter";
+    const karpenterOn = nodeAutoscaler === "karpenter";
     const pageChecks = monitoringOn && measuredPages(config).length > 0;
     const servicePorts = [...new Set(config.services.map((s) => s.port))];
 
