@@ -10,14 +10,12 @@ import { serviceTrust } from "../lib/iam";
 import { hardenedContainer } from "../lib/security";
 import { exporterDeployment } from "./exporter";
 import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, roleSecretName, verifierVariable } from "./postgresRoles";
-import { jsonPasswordShell, rolePasswordEnv, roleVerifierEnv } from "./roleJobs";
+import { jsonPasswordShell, roleSecretEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
 import { EXPORTER_RESOURCES } from "./sizes";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
-
-/** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
 
 const QUERIES_DIR = "/etc/postgres-exporter";
 /** The shortest a locked vault keeps a recovery point: a mistaken or malicious delete waits a week. */
@@ -38,6 +36,8 @@ export const AURORA_LAG_QUERIES = `aurora_replica:
         usage: "GAUGE"
         description: "How far the reader is behind the writer (replica_lag_in_msec)"
 `;
+
+/** Where AWS-managed stores live: the VPC and the EKS cluster whose pods reach them. */
 export interface AwsPlacement {
     network: AwsNetwork;
     /** The EKS cluster (pod identities are associated with it). */
@@ -529,8 +529,8 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                                     env: [
                                         { name: "PGHOST", value: this.cluster.endpoint },
                                         { name: "PGSSLMODE", value: "require" },
-                                        ...roleVerifierEnv(roles),
-                                        ...rolePasswordEnv(roles),
+                                        ...roleSecretEnv(roles, "verifier"),
+                                        ...roleSecretEnv(roles, "password"),
                                     ],
                                     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                                     securityContext: hardenedContainer(),

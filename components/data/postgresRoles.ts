@@ -64,9 +64,9 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /**
  * Run by the administrator (Aurora's master user): creates the login roles with SCRAM verifiers
- * from psql variables (never a password), the monitoring role, one schema per read-write consumer owned by its role, and lets
- * every role connect to the database and nothing else. CloudNativePG declares the same roles and
- * schemas itself (managed roles, Database), so there only `ownerSql` runs.
+ * from psql variables (never a password), the monitoring role, one schema per read-write consumer
+ * owned by its role, and lets every role connect to the database and nothing else. CloudNativePG
+ * declares the same roles and schemas itself (managed roles, Database), so there only `ownerSql` runs.
  */
 export function adminSql(database: string, consumers: DatabaseConsumer[]): string {
     const roles = [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE];

@@ -7,19 +7,14 @@ import { DatabaseConsumer, consumerRoles, grantsScript, roleSecretName } from ".
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { hardenedContainer } from "../lib/security";
 
-/** `<ROLE>_PASSWORD` from each role's Secret. */
-/** `<ROLE>_VERIFIER` from each role's Secret: what the administrator sets, never the password. */
-export function roleVerifierEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {
+/**
+ * `<ROLE>_<KEY>` from each role's Secret: `password` for a role's own login, `verifier` for what the
+ * administrator sets (never the password).
+ */
+export function roleSecretEnv(roles: string[], key: "password" | "verifier"): k8s.types.input.core.v1.EnvVar[] {
     return roles.map((role) => ({
-        name: `${role.toUpperCase()}_VERIFIER`,
-        valueFrom: { secretKeyRef: { name: roleSecretName(role), key: "verifier" } },
-    }));
-}
-
-export function rolePasswordEnv(roles: string[]): k8s.types.input.core.v1.EnvVar[] {
-    return roles.map((role) => ({
-        name: `${role.toUpperCase()}_PASSWORD`,
-        valueFrom: { secretKeyRef: { name: roleSecretName(role), key: "password" } },
+        name: `${role.toUpperCase()}_${key.toUpperCase()}`,
+        valueFrom: { secretKeyRef: { name: roleSecretName(role), key } },
     }));
 }
 
@@ -78,7 +73,7 @@ export function roleGrantsJob(
                                     { name: "PGHOST", value: args.host },
                                     { name: "PGSSLMODE", value: args.caSecret ? "verify-full" : "require" },
                                     ...(args.caSecret ? [{ name: "PGSSLROOTCERT", value: "/ca/ca.crt" }] : []),
-                                    ...rolePasswordEnv(roles),
+                                    ...roleSecretEnv(roles, "password"),
                                 ],
                                 resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                                 securityContext: hardenedContainer(),

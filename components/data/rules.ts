@@ -69,12 +69,12 @@ export function databaseRules(config: DatabaseConfig, namespace: string): RuleGr
     };
 }
 
-/** Redis (in the cluster or ElastiCache, both through redis_exporter). */
 /** Keys that never expire (redis_exporter's redis_db_keys less redis_db_keys_expiring, from INFO keyspace). */
 export const KEYS_WITHOUT_EXPIRY = "cache:keys_without_expiry:sum";
 /** Keys without expiry that may appear in an hour before a ticket: a consumer caching without a TTL. */
 export const KEYS_WITHOUT_EXPIRY_GROWTH_PER_HOUR = 1000;
 
+/** Redis (in the cluster or ElastiCache, both through redis_exporter). */
 export function cacheRules(_config: CacheConfig, namespace: string): RuleGroup {
     const ns = selector({ namespace });
     return {

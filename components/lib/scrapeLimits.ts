@@ -3,7 +3,8 @@
 // alert with it. Each ServiceMonitor, PodMonitor and Probe of the platform carries a sample limit
 // sized for its target, and Prometheus enforces a ceiling over every scrape, the charts' own
 // monitors included. A scrape over its limit fails as a whole (its `up` is 0) and counts in
-// prometheus_target_scrapes_exceeded_sample_limit_total, which FinbotScrapeSampleLimitHit reads.
+// prometheus_target_scrapes_exceeded_sample_limit_total, which the chart's
+// PrometheusScrapeSampleLimitHit reads.
 // Sizing (docs/monitoring-overhead.md): what one scrape of the target emits, estimated from its
 // exporter's metric families and this platform's label sets, times about four for growth. Pure.
 
