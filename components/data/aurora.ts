@@ -1,4 +1,3 @@
-import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -7,6 +6,7 @@ import { DatabaseConfig } from "../config/data";
 import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { serviceTrust } from "../lib/iam";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
 import { exporterDeployment } from "./exporter";
 import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, roleSecretName, verifierVariable } from "./postgresRoles";

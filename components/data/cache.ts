@@ -1,4 +1,3 @@
-import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -14,6 +13,7 @@ import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./
 import { EXPORTER_ACL, HEALTHCHECK_ACL, RedisUser, consumerAcl, redisConf } from "./redisConf";
 import { EXPORTER_RESOURCES } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
 
 export interface CacheArgs {

@@ -1,4 +1,3 @@
-import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { containerResources } from "../config/primitives";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,6 +19,7 @@ import { BACKUP_RETENTION, BASE_BACKUP_SCHEDULE, archiveSettings } from "./backu
 import { BACKUP_STORE_REQUESTS, BACKUP_STORE_SECRET, BackupStore } from "./backupStore";
 import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 
 export interface DatabaseArgs {
     /** The validated `finbot:database`. */

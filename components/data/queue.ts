@@ -1,4 +1,3 @@
-import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -12,6 +11,7 @@ import { Connections, amqpUrl } from "./connections";
 import { VHOST, permissionsFor, queueTopology, rabbitmqAdditionalConfig } from "./definitions";
 import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 
 /** A user of the queue: what it publishes to and what it consumes. */
 export interface QueueConsumer {

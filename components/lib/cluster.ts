@@ -1,8 +1,8 @@
 // Names the platform's parts share inside the cluster: the `part-of` label, in-cluster service
 // URLs, the Prometheus operator's monitors, and the request lines components declare.
-import { ScrapeLimits } from "./scrapeLimits";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ScrapeLimits } from "./scrapeLimits";
 import { parseBytes, parseCpu } from "../config/quantities";
 
 export const PART_OF = "finbot";

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { denyInsecureTransport } from "../lib/s3";
 import * as random from "@pulumi/random";
 import { LoggingConfig } from "../config/logging";
 import { containerResources } from "../config/primitives";
@@ -25,6 +24,7 @@ import {
     snapshotRepository,
 } from "./lifecycle";
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
+import { denyInsecureTransport } from "../lib/s3";
 import { hardenedContainer } from "../lib/security";
 
 export interface LoggingArgs {

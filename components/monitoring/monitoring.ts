@@ -1,6 +1,5 @@
-import { parseBytes } from "../config/quantities";
-import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { podIdentity } from "../lib/podIdentity";
+import { parseBytes } from "../config/quantities";
 import { PageConfig } from "../config/traffic";
 import { pageLoadRuleGroup } from "./pageLoadRules";
 import * as k8s from "@pulumi/kubernetes";
@@ -14,6 +13,7 @@ import { ClusterService, PART_OF_LABELS, clusterUrl } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { UiRoute } from "../traffic/routes";
 import { alertmanagerConfig } from "./alertmanager";
 import { platformRuleGroups } from "./platformRules";

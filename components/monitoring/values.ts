@@ -1,9 +1,9 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
-import { ENFORCED_SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
 import { imageParts } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { ENFORCED_SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
 
 export const KPS_RELEASE = "kube-prometheus-stack";

@@ -1,6 +1,6 @@
-import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { ServiceConfig } from "../config/schema";
 import { requestRateMetric } from "./autoscaling";
 import {
