@@ -64,26 +64,25 @@ export function serviceObjectives(service: ServiceConfig, namespace: string): Ob
     ];
 }
 
-/** The uptime objective of a public service, measured by its blackbox probe. */
-export function uptimeObjective(service: string, objective: number): Objective {
+/** Uptime from the share of a blackbox probe's successes: `probe` is its `probe` label. */
+function probeObjective(service: string, objective: number, probe: "uptime" | "edge", slo: SloKind, description: string): Objective {
     return {
         service,
-        slo: "uptime",
+        slo,
         objective,
-        errorRatio: (w) => `1 - avg(avg_over_time(probe_success${selector({ service, probe: "uptime" })}[${w}]))`,
-        description: "failed probes of its health endpoint",
+        errorRatio: (w) => `1 - avg(avg_over_time(probe_success${selector({ service, probe })}[${w}]))`,
+        description,
     };
+}
+
+/** The uptime objective of a public service, measured by its blackbox probe. */
+export function uptimeObjective(service: string, objective: number): Objective {
+    return probeObjective(service, objective, "uptime", "uptime", "failed probes of its health endpoint");
 }
 
 /** Uptime from outside in: probes through the public address (CDN, load balancer, gateway, certificate), a series of its own. */
 export function edgeUptimeObjective(service: string, objective: number): Objective {
-    return {
-        service,
-        slo: "uptime-edge",
-        objective,
-        errorRatio: (w) => `1 - avg(avg_over_time(probe_success${selector({ service, probe: "edge" })}[${w}]))`,
-        description: "failed probes of its health endpoint through its public address",
-    };
+    return probeObjective(service, objective, "edge", "uptime-edge", "failed probes of its health endpoint through its public address");
 }
 
 /** How long a page stays firing after its burn stops: a fault that comes back within it is the same incident. */
