@@ -1,7 +1,7 @@
 // Rules for the AWS resource types the project creates: the checks AWSGuard makes for them, and
 // FinBot's production requirements.
 import * as aws from "@pulumi/aws";
-import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { CONFIG_SCHEMA, isProduction, ofType } from "./support";
 
 export const rdsEncrypted: ResourceValidationPolicy = {
@@ -288,17 +288,26 @@ export const cloudfrontEdge: StackValidationPolicy = {
     },
 };
 
+/**
+ * A bucket's companion resources (public access block, versioning, policy) by the bucket they name:
+ * the program names buckets explicitly, so the name is known in a preview.
+ */
+function byBucket(resources: PolicyResource[], type: string): Map<string, PolicyResource["props"]> {
+    return new Map(ofType(resources, type).map((r) => [r.props.bucket as string, r.props]));
+}
+
 export const s3Private: StackValidationPolicy = {
     name: "s3-buckets-private-versioned-encrypted",
     description: "Every S3 bucket blocks all public access, is versioned and encrypted.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const byBucket = (type: string) => new Map(ofType(args.resources, type).map((r) => [r.props.bucket as string, r.props]));
-        const blocks = byBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
-        const versioning = byBucket("aws:s3/bucketVersioning:BucketVersioning");
-        const encryption = byBucket("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+        const blocks = byBucket(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+        const versioning = byBucket(args.resources, "aws:s3/bucketVersioning:BucketVersioning");
+        const encryption = byBucket(
+            args.resources,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        );
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
-            // Companion resources name the bucket (the program names buckets explicitly, so the name is known in a preview).
             const id = bucket.props.bucket as string;
             const block = blocks.get(id);
             if (
@@ -318,12 +327,10 @@ export const s3TlsOnly: StackValidationPolicy = {
         "Every S3 bucket's policy denies requests that do not come over TLS (aws:SecureTransport false): S3 answers plain HTTP otherwise.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const policies = new Map(
-            ofType(args.resources, "aws:s3/bucketPolicy:BucketPolicy").map((r) => [r.props.bucket as string, r.props.policy]),
-        );
+        const policies = byBucket(args.resources, "aws:s3/bucketPolicy:BucketPolicy");
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
             const id = bucket.props.bucket as string;
-            const policy = policies.get(id);
+            const policy = policies.get(id)?.policy;
             const statements = typeof policy === "string" ? ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]) : [];
             const deniesPlainHttp = statements.some(
                 (st) => st.Effect === "Deny" && JSON.stringify(st.Condition ?? {}).includes('"aws:SecureTransport":"false"'),
