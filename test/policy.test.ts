@@ -147,6 +147,11 @@ const bucketSet = (block: boolean, versioned: boolean) => [
 ];
 
 /** Each rule: resources that pass, resources that fail. */
+const rolesJob = (sql: string) =>
+    resource("kubernetes:batch/v1:Job", {
+        metadata: { name: "roles" },
+        spec: { template: { spec: { containers: [{ name: "roles", command: ["sh", "-c", `psql <<SQL\n${sql}\nSQL`] }] } } },
+    });
 const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     [kubernetes.containerResources, [deployment(goodContainer)], [deployment({ ...goodContainer, resources: { requests: { cpu: "1" } } })]],
     [kubernetes.probes, [deployment(goodContainer)], [deployment({ ...goodContainer, readinessProbe: undefined })]],
@@ -342,34 +347,8 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     ],
     [
         kubernetes.postgresPasswordsAsVerifiers,
-        [
-            resource("kubernetes:batch/v1:Job", {
-                metadata: { name: "roles" },
-                spec: {
-                    template: {
-                        spec: {
-                            containers: [
-                                { name: "roles", command: ["sh", "-c", "psql <<SQL\nALTER ROLE api PASSWORD :'api_verifier';\nSQL"] },
-                            ],
-                        },
-                    },
-                },
-            }),
-        ],
-        [
-            resource("kubernetes:batch/v1:Job", {
-                metadata: { name: "roles" },
-                spec: {
-                    template: {
-                        spec: {
-                            containers: [
-                                { name: "roles", command: ["sh", "-c", "psql <<SQL\nALTER ROLE api PASSWORD :'api_password';\nSQL"] },
-                            ],
-                        },
-                    },
-                },
-            }),
-        ],
+        [rolesJob("ALTER ROLE api PASSWORD :'api_verifier';")],
+        [rolesJob("ALTER ROLE api PASSWORD :'api_password';")],
     ],
     [
         kubernetes.scrapeObjectsLimited,
