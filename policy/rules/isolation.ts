@@ -218,6 +218,6 @@ export const apiKeysStripped: ResourceValidationPolicy = {
         if (args.type !== "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy") return;
         const auth = args.props.spec?.apiKeyAuth;
         if (auth && auth.sanitize !== true)
-            report(`SecurityPolicy ${args.props.metadata?.name ?? "?"} forwards the API key to the backends (set apiKeyAuth.sanitize)`);
+            report(`SecurityPolicy ${nameOf(args.props)} forwards the API key to the backends (set apiKeyAuth.sanitize)`);
     },
 };

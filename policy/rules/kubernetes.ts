@@ -220,7 +220,7 @@ export const scrapeObjectsLimited: ResourceValidationPolicy = {
         if (!/^kubernetes:monitoring\.coreos\.com\/v1:(ServiceMonitor|PodMonitor|Probe)$/.test(type)) return;
         const spec = props.spec ?? {};
         const missing = ["sampleLimit", "labelLimit"].filter((k) => !(Number(spec[k]) > 0));
-        if (missing.length) report(`${type.split(":").pop()} ${props.metadata?.name ?? "?"} has no ${missing.join(" or ")}`);
+        if (missing.length) report(`${type.split(":").pop()} ${nameOf(props)} has no ${missing.join(" or ")}`);
     },
 };
 
