@@ -329,6 +329,7 @@ export class Platform extends pulumi.ComponentResource {
     /** Monitoring serves the rule groups and dashboards of every area that is on. */
     private buildMonitoring(name: string, config: PlatformConfig, namespaces: pulumi.Resource[]): Monitoring {
         const ns = config.namespaces;
+        const edges = edgeProbes(config);
         return new Monitoring(
             `${name}-monitoring`,
             {
@@ -337,7 +338,7 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: ns.monitoring,
                 appsNamespace: ns.apps,
                 services: config.services,
-                edgeProbes: edgeProbes(config),
+                edgeProbes: edges,
                 chartVersions: config.releases.charts,
                 images: config.releases.images,
                 ruleGroups: [
@@ -348,7 +349,7 @@ export class Platform extends pulumi.ComponentResource {
                         volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
                         certificates: config.traffic.enabled,
                         pages: measuredPages(config),
-                        edgeProbes: edgeProbes(config),
+                        edgeProbes: edges,
                     }),
                     ...dataTierRuleGroups(config),
                     ...loggingRuleGroups(config),
@@ -654,10 +655,10 @@ function deployRunner(
     clusterNameOutput: pulumi.Input<string>,
     network: AwsNetwork,
     opts?: pulumi.ComponentResourceOptions,
-): DeployRunner | undefined {
+): void {
     const runner = config.delivery.runner;
-    if (!runner || !config.cluster.name) return undefined;
-    return new DeployRunner(
+    if (!runner || !config.cluster.name) return;
+    new DeployRunner(
         "finbot-deploy-runner",
         { runner, clusterName: config.cluster.name, clusterNameOutput, network, tags: clusterTags(config.cluster.name) },
         opts,
