@@ -371,53 +371,46 @@ export class Monitoring extends pulumi.ComponentResource {
     /** A blackbox Probe of each public service's readiness endpoint (the uptime SLO). */
     private uptimeProbes(name: string, args: MonitoringArgs, blackbox: pulumi.Resource): void {
         for (const service of args.services.filter((s) => s.public)) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-uptime-${service.name}`,
-                {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "Probe",
-                    metadata: { name: `uptime-${service.name}`, namespace: args.namespace },
-                    spec: {
-                        jobName: "uptime",
-                        interval: args.config.uptime.interval,
-                        ...SCRAPE_LIMITS.probe,
-                        module: UPTIME_MODULE,
-                        prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
-                        targets: {
-                            staticConfig: {
-                                static: [
-                                    `${clusterUrl({ name: service.name, namespace: args.appsNamespace, port: service.port })}${service.health.readiness}`,
-                                ],
-                                labels: { service: service.name, probe: "uptime" },
-                            },
-                        },
-                    },
-                },
-                { parent: this, dependsOn: [this.operator, blackbox] },
-            );
+            const url = `${clusterUrl({ name: service.name, namespace: args.appsNamespace, port: service.port })}${service.health.readiness}`;
+            this.uptimeProbe(name, `uptime-${service.name}`, args, blackbox, {
+                job: "uptime",
+                probe: "uptime",
+                service: service.name,
+                url,
+            });
         }
     }
 
     /** A blackbox Probe of each public address (the edge: CDN, load balancer, gateway, certificate), its own SLO series. */
     private edgeUptimeProbes(name: string, args: MonitoringArgs, blackbox: pulumi.Resource): void {
-        for (const [i, probe] of args.edgeProbes.entries()) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-edge-${probe.service}-${i}`,
-                {
-                    apiVersion: "monitoring.coreos.com/v1",
-                    kind: "Probe",
-                    metadata: { name: `edge-${probe.service}-${i}`, namespace: args.namespace },
-                    spec: {
-                        jobName: "uptime-edge",
-                        interval: args.config.uptime.interval,
-                        ...SCRAPE_LIMITS.probe,
-                        module: UPTIME_MODULE,
-                        prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
-                        targets: { staticConfig: { static: [probe.url], labels: { service: probe.service, probe: "edge" } } },
-                    },
+        for (const [i, { service, url }] of args.edgeProbes.entries())
+            this.uptimeProbe(name, `edge-${service}-${i}`, args, blackbox, { job: "uptime-edge", probe: "edge", service, url });
+    }
+
+    /** One Probe through the blackbox exporter's uptime module, its series labelled by service and probe. */
+    private uptimeProbe(
+        name: string,
+        probeName: string,
+        args: MonitoringArgs,
+        blackbox: pulumi.Resource,
+        target: { job: string; probe: "uptime" | "edge"; service: string; url: string },
+    ): void {
+        new k8s.apiextensions.CustomResource(
+            `${name}-${probeName}`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "Probe",
+                metadata: { name: probeName, namespace: args.namespace },
+                spec: {
+                    jobName: target.job,
+                    interval: args.config.uptime.interval,
+                    ...SCRAPE_LIMITS.probe,
+                    module: UPTIME_MODULE,
+                    prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
+                    targets: { staticConfig: { static: [target.url], labels: { service: target.service, probe: target.probe } } },
                 },
-                { parent: this, dependsOn: [this.operator, blackbox] },
-            );
-        }
+            },
+            { parent: this, dependsOn: [this.operator, blackbox] },
+        );
     }
 }
