@@ -128,11 +128,10 @@ export class Cdn extends pulumi.ComponentResource {
         // resource (and the policy pack) can name it in a preview.
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         // The site's assets are state like any other: a mistaken up or destroy stops at them in production.
-        const production = args.production;
         const bucket = new aws.s3.Bucket(
             `${name}-assets`,
             { bucket: pulumi.interpolate`finbot-${args.environment}-assets-${account}`, forceDestroy: false },
-            { parent: this, protect: production, retainOnDelete: production },
+            { parent: this, protect: args.production, retainOnDelete: args.production },
         );
         new aws.s3.BucketPublicAccessBlock(
             `${name}-assets`,

@@ -27,7 +27,8 @@ export interface EdgeProbe {
  */
 export function edgeProbes(config: Pick<PlatformConfig, "traffic" | "services">): EdgeProbe[] {
     if (!config.traffic.enabled || !config.traffic.cdn.enabled) return [];
-    const service = config.services.find((s) => s.name === cdnOriginService(config.services) && s.public);
+    const origin = cdnOriginService(config.services);
+    const service = config.services.find((s) => s.name === origin && s.public);
     if (!service) return [];
     return config.traffic.cdn.aliases.map((alias) => ({ service: service.name, url: `https://${alias}${service.health.readiness}` }));
 }
