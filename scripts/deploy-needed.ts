@@ -4,21 +4,14 @@
 // one of the commit the stack last ran, and the inputs a plan cannot show: the stack file (its
 // encrypted secrets plan as stand-ins) and package-lock.json (provider and SDK versions). Prints
 // GitHub step outputs `deploy=true|false` and `reason=...`; holds and needs no credential.
-import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { stackFileNameOrError } from "./lib/promotion";
 import { Io, argumentError, runCli } from "./lib/cli";
+import { git, onFirstParentHistory, resolveCommit } from "./lib/git";
 import { planChanges, readPlanSide } from "./lib/planDiff";
 
 const USAGE = "usage: npm run deploy:needed -- --stack <stack> --deployed <commit|''> --deployed-plan <dir> --plan <dir>";
-
-/** Files whose change changes what runs although the offline plan cannot show it. */
-const UNPLANNED_INPUTS = (stackFile: string) => [stackFile, "package-lock.json"];
-
-function git(cwd: string, args: string[]): string {
-    return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
 
 /** Why the stack must be deployed, or undefined when HEAD runs what it already runs. */
 export function deployReason(
@@ -29,17 +22,13 @@ export function deployReason(
     planDir: string,
 ): string | undefined {
     if (!deployed) return `no successful deployment of ${stack} is recorded`;
-    let commit: string;
-    try {
-        commit = git(projectDir, ["rev-parse", "--verify", "--quiet", `${deployed}^{commit}`]);
-    } catch {
-        return `the deployed commit ${deployed} is not in this repository's history`;
-    }
+    const commit = resolveCommit(projectDir, deployed);
+    if (!commit) return `the deployed commit ${deployed} is not in this repository's history`;
     const short = commit.slice(0, 8);
-    if (!git(projectDir, ["rev-list", "--first-parent", "HEAD"]).split("\n").includes(commit))
-        return `the deployed commit ${short} is not on main's first-parent history`;
-    const file = stackFileNameOrError(stack);
-    const changedFiles = git(projectDir, ["diff", "--name-only", commit, "HEAD", "--", ...UNPLANNED_INPUTS(file)]);
+    if (!onFirstParentHistory(projectDir, commit)) return `the deployed commit ${short} is not on main's first-parent history`;
+    // What changes what runs although the offline plan cannot show it.
+    const unplannedInputs = [stackFileNameOrError(stack), "package-lock.json"];
+    const changedFiles = git(projectDir, ["diff", "--name-only", commit, "HEAD", "--", ...unplannedInputs]);
     if (changedFiles) return `${changedFiles.split("\n").join(", ")} changed since ${short}`;
     const head = readPlanSide(path.resolve(projectDir, planDir));
     if (!head) throw new Error(`${planDir} holds no plan.json (make one with npm run plan -- --stack ${stack} --out ${planDir})`);

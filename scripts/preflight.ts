@@ -9,17 +9,15 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { STACK_NAME, readStackFile } from "../components/config/load";
-import { parseBytes, parseCpu } from "../components/config/quantities";
 import { stackDefaults } from "../components/config/resolve";
 import { PlatformConfig } from "../components/config/schema";
 import { validateConfig } from "../components/config/validate";
 import { totalRequests } from "../components/lib/cluster";
 import { Io, argumentError, runCli } from "./lib/cli";
 import { runPlatform } from "./lib/offline";
+import { compareVersions, versionParts } from "./lib/promotion";
 
 const USAGE = "usage: npm run preflight -- --stack <stack>";
-/** The Node.js major the program needs (package.json's engines). */
-const NODE_MAJOR = 22;
 const ZONE = "topology.kubernetes.io/zone";
 /** Share of the nodes' allocatable capacity the stack may plan to fill (the rest: daemons, rollouts). */
 const ROOM_SHARE = 0.9;
@@ -33,23 +31,20 @@ const command =
     };
 const firstLine = (text: string) => text.trim().split("\n")[0] ?? "";
 const major = (version: string) => Number(/(\d+)\./.exec(version)?.[1] ?? NaN);
-const versionParts = (version: string) => (/(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
-const atLeast = (a: number[], b: number[]) => {
-    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
-    return true;
-};
 
-/** The Pulumi CLI and Node.js on PATH run the program: at least the SDK's version and Node 22. */
+/** The Pulumi CLI and Node.js on PATH run the program: at least the SDK's version and package.json's engines. */
 function toolProblems(projectDir: string): string[] {
     const problems: string[] = [];
-    const sdk = JSON.parse(readFileSync(path.join(projectDir, "package.json"), "utf8")).dependencies["@pulumi/pulumi"] as string;
+    const pkg = JSON.parse(readFileSync(path.join(projectDir, "package.json"), "utf8"));
+    const sdk = pkg.dependencies["@pulumi/pulumi"] as string;
+    const nodeMajor = Number(/\d+/.exec(pkg.engines.node)?.[0]);
     const pulumi = command("pulumi")(["version"]);
     if (pulumi.status !== 0) problems.push("the Pulumi CLI is not installed (https://www.pulumi.com/docs/iac/download-install/)");
-    else if (!atLeast(versionParts(pulumi.stdout), versionParts(sdk)))
+    else if (compareVersions(versionParts(firstLine(pulumi.stdout)) ?? [], versionParts(sdk) ?? []) < 0)
         problems.push(`the Pulumi CLI is ${firstLine(pulumi.stdout)}: the program's SDK is ${sdk}, use a CLI at least that new`);
     const node = command("node")(["--version"]);
-    if (node.status !== 0 || !(major(node.stdout) >= NODE_MAJOR))
-        problems.push(`node on PATH is ${firstLine(node.stdout) || "missing"}: the program needs Node.js ${NODE_MAJOR} or newer`);
+    if (node.status !== 0 || !(major(node.stdout) >= nodeMajor))
+        problems.push(`node on PATH is ${firstLine(node.stdout) || "missing"}: the program needs Node.js ${nodeMajor} or newer`);
     return problems;
 }
 
@@ -71,7 +66,7 @@ function contextProblems(config: PlatformConfig, kubectl: Run): string[] {
               ];
     }
     const name = config.cluster.name ?? "";
-    const eks = new RegExp(`(^|:cluster/|^)${name.replace(/[.-]/g, "\\$&")}$`);
+    const eks = new RegExp(`(^|:cluster/)${name.replace(/[.-]/g, "\\$&")}$`);
     if (!eks.test(cluster) && !eks.test(context) && !context.endsWith(`/${name}`))
         return [`context ${context} is not EKS cluster ${name}'s (aws eks update-kubeconfig --name ${name})`];
     return [];
@@ -105,12 +100,13 @@ async function nodeProblems(stack: string, config: PlatformConfig, kubectl: Run,
     // The stack's requests, from the footprint its components declare (the plan's summary counts the same).
     const run = await runPlatform(config, stack);
     const needed = totalRequests(run.platform.footprint(config).requests);
-    const allocatable = nodes.reduce(
-        (sum, n) => ({
-            millicores: sum.millicores + (parseCpu(n.status.allocatable.cpu ?? "0") ?? 0),
-            bytes: sum.bytes + (parseBytes(n.status.allocatable.memory ?? "0") ?? 0),
-        }),
-        { millicores: 0, bytes: 0 },
+    const allocatable = totalRequests(
+        nodes.map((n) => ({
+            part: n.metadata.name,
+            pods: 1,
+            cpu: n.status.allocatable.cpu ?? "0",
+            memory: n.status.allocatable.memory ?? "0",
+        })),
     );
     const room = { millicores: allocatable.millicores * ROOM_SHARE, bytes: allocatable.bytes * ROOM_SHARE };
     const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);

@@ -1,4 +1,4 @@
-// npm run rollback -- --stack <stack> [--to <commit>] | --to <commit> --with-code
+// npm run rollback -- --stack <stack> [--to <commit>] | --stack <stack> --to <commit> --with-code
 // Restores earlier releases of a stack file from git history: those of `--to`, or by default the
 // ones the current releases replaced. Only the values it restores change (in place); every other
 // key and line stays, so no pin is ever dropped, and a second run goes further back instead of
@@ -6,11 +6,11 @@
 // files added since removed), an earlier commit of main that the stack ran (`pulumi stack tag get
 // finbot:deployed-commit`, the production environment's deployments): committed as a pull request,
 // it reaches prod through the same gate as any change.
-import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Io, argumentError, runCli } from "./lib/cli";
 import { writeFileAtomic } from "./lib/files";
+import { git, onFirstParentHistory, resolveCommit } from "./lib/git";
 import {
     PromotionError,
     diff,
@@ -31,24 +31,16 @@ import {
 
 const USAGE = "usage: npm run rollback -- --stack <stack> [--to <commit>] [--with-code]";
 
-function git(projectDir: string, args: string[]): string {
-    return execFileSync("git", args, { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
 /** The working tree (and index) made the tree of `to`, an earlier commit of main's first-parent history. */
 export function rollbackTree(projectDir: string, stack: string, to: string, log: (line: string) => void): void {
     const file = stackFileNameOrError(stack);
-    let commit: string;
-    try {
-        commit = git(projectDir, ["rev-parse", "--verify", "--quiet", `${to}^{commit}`]);
-    } catch {
-        throw new PromotionError([`--to ${to}: not a commit of this repository`]);
-    }
+    const commit = resolveCommit(projectDir, to);
+    if (!commit) throw new PromotionError([`--to ${to}: not a commit of this repository`]);
     const short = commit.slice(0, 8);
     if (git(projectDir, ["status", "--porcelain"]) !== "")
         throw new PromotionError(["the working tree has changes: commit or stash them first (the rollback replaces the whole tree)"]);
     if (commit === git(projectDir, ["rev-parse", "HEAD"])) throw new PromotionError([`--to ${to}: is HEAD already`]);
-    if (!git(projectDir, ["rev-list", "--first-parent", "HEAD"]).split("\n").includes(commit))
+    if (!onFirstParentHistory(projectDir, commit))
         throw new PromotionError([`--to ${to}: ${short} is not on main's first-parent history, so ${stack} never ran it`]);
     if (!git(projectDir, ["ls-tree", "--name-only", commit, "--", file]))
         throw new PromotionError([`--to ${to}: ${file} does not exist at ${short}`]);

@@ -1,11 +1,11 @@
 // Promotion and rollback of `finbot:releases` between stack files: what moves, what is refused,
 // and the diff a reviewer reads. The YAML is edited in place so comments and layout survive.
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML, { Document, isMap, isScalar } from "yaml";
 import { STACK_NAME, readStackFile, stackFileName } from "../../components/config/load";
 import { Io } from "./cli";
+import { git, resolveCommit } from "./git";
 import { isPinnedImage } from "../../components/config/primitives";
 import { validateConfig } from "../../components/config/validate";
 
@@ -134,7 +134,8 @@ export function versionParts(value: string): number[] | undefined {
     return m ? m[1].split(".").map(Number) : undefined;
 }
 
-function compareVersions(a: number[], b: number[]): number {
+/** Compares versions' numeric parts: negative, zero or positive. */
+export function compareVersions(a: number[], b: number[]): number {
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
         const d = (a[i] ?? 0) - (b[i] ?? 0);
         if (d !== 0) return Math.sign(d);
@@ -217,10 +218,6 @@ export function schemaProblems(projectDir: string, stack: string, text: string):
     return result.ok ? [] : result.errors;
 }
 
-function git(projectDir: string, args: string[]): string {
-    return execFileSync("git", args, { cwd: projectDir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
 /** `finbot:releases` of a stack file in every commit that touched it, newest first. */
 export function releaseHistory(projectDir: string, stack: string): Array<{ commit: string; releases: Releases }> {
     const file = stackFileName(stack);
@@ -269,12 +266,8 @@ function releasesAtCommit(projectDir: string, file: string, commit: string): Rel
 /** The releases of the stack file at `ref` (a commit, tag or branch). */
 export function releasesAt(projectDir: string, stack: string, ref: string): { commit: string; releases: Releases } {
     const file = stackFileName(stack);
-    let commit: string;
-    try {
-        commit = git(projectDir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).trim();
-    } catch {
-        throw new PromotionError([`--to ${ref}: not a commit of this repository`]);
-    }
+    const commit = resolveCommit(projectDir, ref);
+    if (!commit) throw new PromotionError([`--to ${ref}: not a commit of this repository`]);
     let releases: Releases | undefined;
     try {
         releases = releasesAtCommit(projectDir, file, commit);
