@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke check after a deployment (deploy.yml, deploy-prod.yml), of the real path: every public
-# service's readiness through the CDN aliases (CloudFront -> NLB -> gateway) and through the public
-# gateway itself with the origin key, as the stack's offline plan routes them (npm run smoke); then
-# every Deployment of FinBot's namespace available and no Prometheus target down.
+# route's readiness at the public gateway itself (with the origin key), and the CDN origin service's
+# through the CDN aliases (CloudFront -> NLB -> gateway), as the stack's offline plan routes them
+# (npm run smoke); then every Deployment of FinBot's namespace available and no Prometheus target
+# down.
 # Usage: scripts/smoke.sh <stack>   (needs the stack's kube context; FINBOT_NAMESPACE_PREFIX, default finbot-)
 set -euo pipefail
 cd "$(dirname "$0")/.."

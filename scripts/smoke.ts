@@ -10,6 +10,7 @@ import { request } from "node:https";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { Io, argumentError, runCli } from "./lib/cli";
+import { readPlanSide } from "./lib/planDiff";
 import { SmokeCheck, smokeChecks } from "./lib/smoke";
 import { readStackFile } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
@@ -84,11 +85,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.err(USAGE);
         return 2;
     }
-    const planFile = path.resolve(io.cwd, String(values.plan), "plan.json");
-    let resources;
-    try {
-        resources = JSON.parse(readFileSync(planFile, "utf8")).resources;
-    } catch {
+    const plan = readPlanSide(path.resolve(io.cwd, String(values.plan)));
+    if (!plan) {
         io.err(`smoke: ${values.plan} holds no plan.json (make one with npm run plan -- --stack ${values.stack} --out ${values.plan})`);
         return 2;
     }
@@ -98,7 +96,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         for (const e of !read.ok ? read.errors : valid && !valid.ok ? valid.errors : []) io.err(`smoke: ${e}`);
         return 2;
     }
-    const { checks, skipped } = smokeChecks(resources, valid.config.services);
+    const { checks, skipped } = smokeChecks(plan.resources, valid.config.services);
     for (const line of skipped) io.out(`SKIP ${line}`);
     if (checks.length === 0) {
         io.err(`smoke: the plan of ${values.stack} has no public route with a readiness path to check`);

@@ -1,9 +1,13 @@
 // What the smoke check requests, derived from an offline plan of the stack (its Gateway, HTTPRoutes,
 // SecurityPolicies and CloudFront distribution) and the services' health paths: never hand-written
-// URLs. Two paths per public service: the edge (a CDN alias -> CloudFront -> NLB -> gateway ->
-// service) and the gateway itself (its address, with the origin key where the gateway demands it).
-// Pure.
+// URLs. The gateway itself for each public route's hosts (its address, with the origin key where
+// the gateway demands it), and the edge for the CDN's origin service (each CDN alias -> CloudFront
+// -> NLB -> gateway -> service). Pure.
 import { GATEWAY, cdnOriginService } from "../../components/traffic/routes";
+import { PlannedResource } from "./planDiff";
+
+/** What the checks read of a planned resource. */
+type Planned = Pick<PlannedResource, "type" | "inputs">;
 
 export interface SmokeCheck {
     /** What a failure names: the path through the stack. */
@@ -17,11 +21,6 @@ export interface SmokeCheck {
     originKeyHeader?: string;
 }
 
-interface Resource {
-    type: string;
-    inputs: Record<string, unknown>;
-}
-
 /** A FinBot service as the smoke check needs it. */
 export interface SmokeService {
     name: string;
@@ -31,7 +30,7 @@ export interface SmokeService {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
-const ofKind = (resources: Resource[], kind: string) =>
+const ofKind = (resources: Planned[], kind: string) =>
     resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`)).map((r) => r.inputs as Any);
 
 /** Whether a route's rules send `path` to the backend (a PathPrefix or Exact match covering it). */
@@ -45,7 +44,7 @@ function serves(route: Any, path: string): boolean {
     );
 }
 
-export function smokeChecks(resources: Resource[], services: SmokeService[]): { checks: SmokeCheck[]; skipped: string[] } {
+export function smokeChecks(resources: Planned[], services: SmokeService[]): { checks: SmokeCheck[]; skipped: string[] } {
     const checks: SmokeCheck[] = [];
     const skipped: string[] = [];
     const byName = new Map(services.map((s) => [s.name, s]));
@@ -73,7 +72,7 @@ export function smokeChecks(resources: Resource[], services: SmokeService[]): { 
     }
     const origin = byName.get(cdnOriginService(services));
     for (const cdn of resources.filter((r) => r.type === "aws:cloudfront/distribution:Distribution")) {
-        const aliases: string[] = (cdn.inputs.aliases as string[] | undefined) ?? [];
+        const aliases: string[] = (cdn.inputs as { aliases?: string[] }).aliases ?? [];
         if (aliases.length === 0) skipped.push("the CDN has no alias: its cloudfront.net name is known only once deployed");
         const health = origin?.health?.readiness;
         if (!origin || !health) continue;
