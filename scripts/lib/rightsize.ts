@@ -174,7 +174,7 @@ export function recommend(workload: Workload, usage: Usage, prices: CapacityPric
  * the floor, or deeper than the share, needs --force: one bad window must not cut prod's memory
  * from 512Mi to 32Mi.
  */
-export const WRITE_GUARDS = {
+const WRITE_GUARDS = {
     /** The most one write may cut a value by. */
     maxCutShare: 0.5,
     cpuFloorMillicores: 20,
