@@ -19,13 +19,19 @@ describe("page load", () => {
 
     it("a k6 browser check per page fails a run whose p75 LCP or TTFB is over budget, tagged with the page", () => {
         assert.deepEqual(pageThresholds(home), {
-            browser_web_vital_lcp: ["p(75)<2500"],
-            browser_web_vital_ttfb: ["p(75)<800"],
+            finbot_page_lcp: ["p(75)<2500"],
+            finbot_page_ttfb: ["p(75)<800"],
             checks: ["rate==1"],
         });
         const script = pageCheckScript(home, "https://api.example.com/");
         assert.match(script, /import \{ browser \} from "k6\/browser"/);
         assert.match(script, /tags: \{ page: "home" \}/);
+        // The page's own time Trends (written in seconds as k6_finbot_page_*_p75, one series per
+        // page), fed with every load's measurement: not k6's web vitals, split by rating band.
+        assert.match(script, /const lcp = new Trend\("finbot_page_lcp", true\);/);
+        assert.match(script, /const ttfb = new Trend\("finbot_page_ttfb", true\);/);
+        assert.match(script, /lcp\.add\(vitals\.lcp\);\s+ttfb\.add\(vitals\.ttfb\);/);
+        assert.doesNotMatch(script, /browser_web_vital/);
         assert.match(script, /page\.goto\("https:\/\/api\.example\.com\/"/);
     });
 

@@ -2,10 +2,16 @@
 // series (so dashboards and alerts compare on `page`), and the two tickets: over budget for 30
 // minutes, or 25% slower than a week ago. Pure.
 import { PageConfig } from "../config/traffic";
+import { PAGE_TRENDS } from "../traffic/pageChecks";
 import { RuleGroup } from "./rules";
 
-/** What k6's browser check writes (remote write, trend stat p(75)), in seconds, with a `page` label. */
-const CHECK_SERIES = { lcp: "k6_browser_web_vital_lcp_p75", ttfb: "k6_browser_web_vital_ttfb_p75" } as const;
+/**
+ * What the browser check writes (remote write, trend stat p(75) of its page Trends, PAGE_TRENDS):
+ * one series per page, in seconds (k6 v2.2.0 internal/output/prometheusrw/remotewrite/trend.go:
+ * `k6_` + the Trend's name + `_p75`, time trends divided by 1000). Not k6's own
+ * `k6_browser_web_vital_*_p75`: those are split by `rating`, a p75 per rating band.
+ */
+const CHECK_SERIES = { lcp: `k6_${PAGE_TRENDS.lcp}_p75`, ttfb: `k6_${PAGE_TRENDS.ttfb}_p75` } as const;
 /** The recorded p75 per page, in seconds: the average of the last 15 minutes' runs (three at the default schedule). */
 export const PAGE_SERIES = { lcp: "finbot:page_lcp_seconds:p75", ttfb: "finbot:page_ttfb_seconds:p75" } as const;
 /** Each page's budget, in seconds. */

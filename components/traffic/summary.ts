@@ -163,7 +163,7 @@ function pageLoadSection(config: PlatformConfig): string {
             t.pages.map((p) => [p.name, pageUrl(t, p), t.pageChecks.schedule, `${p.lcpBudgetMs} ms`, `${p.ttfbBudgetMs} ms`]),
         ),
         "",
-        `k6 with Chromium (CronJob \`page-check-<page>\`) writes p75 Web Vitals to Prometheus; *FinBot / Page load* shows them against the budgets and four weeks earlier; ` +
+        `k6 with Chromium (CronJob \`page-check-<page>\`) writes each page's p75 LCP and TTFB over its loads to Prometheus; *FinBot / Page load* shows them against the budgets and four weeks earlier; ` +
             "FinbotPageLoadOverBudget (30 min over budget) and FinbotPageLoadRegressed (25% slower than a week ago) open tickets. " +
             (rum
                 ? `RUM: browsers send page loads to https://${hostFor(RUM_HOST, t.domain)}/intake/${viaCdn ? ` (and https://${viaCdn}/intake/ through the CDN)` : ""}, APM Server's RUM intake (agent rum-js, rate-limited ${t.rum.eventRateLimit} events/s per IP).`
