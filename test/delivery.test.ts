@@ -442,6 +442,13 @@ describe("promotion and rollback", () => {
         assert.match(prod, /^ {6}legacy-tool: docker\.io\/finbot\/legacy:1\.0\.0$/m);
         assert.match(prod, /^ {6}busybox: docker\.io\/library\/busybox:1\.37\.0$/m);
         assert.match(result.stdout, /^\+ images\.busybox: docker\.io\/library\/busybox:1\.37\.0$/m);
+        // The added pin is one new line: every other line stays as written (flow maps and lists too).
+        const before = readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8").replace(
+            "      busybox: docker.io/library/busybox:1.37.0\n",
+            "      legacy-tool: docker.io/finbot/legacy:1.0.0\n",
+        );
+        const added = prod.split("\n").filter((line) => !before.split("\n").includes(line));
+        assert.deepEqual(added, ["      podinfo: ghcr.io/stefanprodan/podinfo:6.9.3", "      busybox: docker.io/library/busybox:1.37.0"]);
     });
 
     it("refuses while an SLO of dev burns, and says an unreachable Prometheus is unreachable, not burning; nothing is written", async () => {

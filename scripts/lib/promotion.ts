@@ -204,10 +204,34 @@ export function withReleases(text: string, releases: Releases, addMissing: boole
     }
     let out = text;
     for (const edit of edits.sort((x, y) => y.start - x.start)) out = out.slice(0, edit.start) + edit.value + out.slice(edit.end);
-    if (missing.length === 0) return out;
+    // A missing key goes in as one new line after the last entry of its block map, indented as its
+    // siblings: re-writing the document would reflow every flow map and list of the file.
+    const unplaced: Array<[string, string]> = [];
+    for (const [key, value] of missing) {
+        const placed = withLineAdded(out, key, value);
+        if (placed === undefined) unplaced.push([key, value]);
+        else out = placed;
+    }
+    if (unplaced.length === 0) return out;
     const grown = parseDocument(out, "");
-    for (const [key, value] of missing) grown.setIn([...RELEASES_PATH, ...key.split(".")], value);
+    for (const [key, value] of unplaced) grown.setIn([...RELEASES_PATH, ...key.split(".")], value);
     return grown.toString();
+}
+
+/** `text` with `key: value` added as a line to the block map holding its siblings, or undefined where there is none. */
+function withLineAdded(text: string, key: string, value: string): string | undefined {
+    const segments = key.split(".");
+    const parent = parseDocument(text, "").getIn([...RELEASES_PATH, ...segments.slice(0, -1)], true);
+    if (!isMap(parent) || parent.flow || parent.items.length === 0) return undefined;
+    const first = parent.items[0].key;
+    const last = parent.items[parent.items.length - 1].value;
+    if (!isScalar(first) || !first.range || !(last as { range?: number[] } | null)?.range) return undefined;
+    const column = first.range[0] - text.lastIndexOf("\n", first.range[0] - 1) - 1;
+    const lastEnd = (last as { range: number[] }).range[1];
+    const lineEnd = text.indexOf("\n", lastEnd - 1);
+    const at = lineEnd < 0 ? text.length : lineEnd;
+    const line = `${" ".repeat(column)}${segments[segments.length - 1]}: ${YAML.stringify(value).trim()}`;
+    return `${text.slice(0, at)}\n${line}${text.slice(at)}`;
 }
 
 /** The target's config with new releases must still pass the schema (unknown keys, cross-field rules). */
