@@ -78,6 +78,11 @@ export const CRD_SETS: Record<string, CrdSetSource> = {
             "scaledobjects.keda.sh": ["patches/scaledobject_patch.yaml"],
         },
     },
+    "plugin-barman-cloud": {
+        about: "Barman Cloud plugin CRD (barmancloud.cnpg.io ObjectStore) of the plugin release the chart installs",
+        pin: { chart: "plugin-barman-cloud" },
+        bundled: { "0.7.0": "v0.13.0" },
+    },
     "envoy-gateway": {
         about: "Envoy Gateway CRDs (gateway.envoyproxy.io), installed by gateway-crds-helm at gateway-helm's version",
         pin: { chart: "gateway-helm" },

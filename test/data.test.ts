@@ -152,17 +152,32 @@ describe("data tier", () => {
             );
         });
 
-        it("PostgreSQL archives WAL and takes a daily base backup into its object store, kept 14 days; RabbitMQ's definitions are exported hourly", () => {
+        it("PostgreSQL archives WAL and takes a daily base backup through the Barman Cloud plugin into RustFS, kept 14 days; RabbitMQ's definitions are exported hourly", () => {
             const cluster = inputs(dev, CR("postgresql.cnpg.io/v1", "Cluster"), "finbot-database-cluster").spec;
-            assert.equal(cluster.backup.retentionPolicy, "14d");
-            assert.equal(cluster.backup.barmanObjectStore.destinationPath, "s3://finbot-postgresql/");
-            assert.equal(cluster.backup.barmanObjectStore.endpointURL, "http://minio.finbot-data.svc:9000");
+            // The plugin, not the in-tree barmanObjectStore that CloudNativePG 1.31 removes.
+            assert.equal(cluster.backup, undefined);
+            assert.deepEqual(cluster.plugins, [
+                { name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "finbot-db-backups" } },
+            ]);
+            assert.match(cluster.imageName, /^ghcr\.io\/cloudnative-pg\/postgresql:\d+\.\d+-(minimal|standard)-trixie$/);
+            const store = inputs(dev, CR("barmancloud.cnpg.io/v1", "ObjectStore"), "finbot-database-object-store");
+            assert.equal(store.metadata.name, "finbot-db-backups");
+            assert.equal(store.spec.retentionPolicy, "14d");
+            assert.equal(store.spec.configuration.destinationPath, "s3://finbot-postgresql/");
+            assert.equal(store.spec.configuration.endpointURL, "http://backup-store.finbot-data.svc:9000");
             assert.equal(cluster.postgresql.parameters.archive_timeout, "5min");
             const scheduled = inputs(dev, CR("postgresql.cnpg.io/v1", "ScheduledBackup"), "finbot-database-daily-backup").spec;
             assert.deepEqual([scheduled.schedule, scheduled.cluster.name, scheduled.immediate], ["0 0 3 * * *", "finbot-db", true]);
-            const minio = inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-database-backups-server").spec.template.spec.containers[0];
-            assert.equal(minio.image, "docker.io/minio/minio:RELEASE.2025-09-07T16-13-09Z");
-            assert.deepEqual(minio.env[1].valueFrom, { secretKeyRef: { name: "pg-backup-store", key: "ACCESS_SECRET_KEY" } });
+            assert.deepEqual([scheduled.method, scheduled.pluginConfiguration], ["plugin", { name: "barman-cloud.cloudnative-pg.io" }]);
+            // The plugin runs beside the operator (CloudNativePG looks for plugins in its own namespace), pinned.
+            const plugin = inputs(dev, "kubernetes:helm.sh/v3:Release", "finbot-database-backup-plugin");
+            assert.deepEqual([plugin.chart, plugin.version, plugin.namespace], ["plugin-barman-cloud", "0.7.0", "finbot-data"]);
+            const rustfs = inputs(dev, "kubernetes:apps/v1:Deployment", "finbot-database-backups-server").spec.template.spec.containers[0];
+            assert.equal(rustfs.image, "docker.io/rustfs/rustfs:1.0.0-rc.3");
+            const env = Object.fromEntries(rustfs.env.map((e: Any) => [e.name, e.value ?? e.valueFrom]));
+            assert.deepEqual(env.RUSTFS_SECRET_KEY, { secretKeyRef: { name: "pg-backup-store", key: "ACCESS_SECRET_KEY" } });
+            assert.equal(env.RUSTFS_CONSOLE_ENABLE, "false");
+            assert.equal(rustfs.securityContext.readOnlyRootFilesystem, true);
             const exportJob = inputs(dev, "kubernetes:batch/v1:CronJob", "finbot-queue-definitions-export").spec;
             assert.equal(exportJob.schedule, "7 * * * *");
             assert.match(

@@ -10,8 +10,9 @@
 // writes the same). Only what was committed before the noted time comes back, with roles,
 // passwords and grants. The restore's duration is printed for docs/runbooks/postgresql-restore.md.
 import * as assert from "node:assert/strict";
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
+import YAML from "yaml";
 import {
     BACKUP_RETENTION,
     BASE_BACKUP_SCHEDULE,
@@ -30,6 +31,8 @@ import {
     readerRole,
     readerSql,
 } from "../components/data/postgresRoles";
+import { checkPlan, formatFinding } from "./conformance/validate";
+import { PROJECT_DIR, PlatformRun, revealSecrets, runStack } from "./harness";
 import { PostgresServer, postgresBin, runAsServerUser, serverUserDir } from "./postgres";
 import { requireTool } from "./tools";
 
@@ -45,6 +48,62 @@ describe("backup settings", () => {
     it("keeps 14 days and takes a base backup daily at 03:00 (six-field cron, seconds first)", () => {
         assert.equal(BACKUP_RETENTION, "14d");
         assert.deepEqual(BASE_BACKUP_SCHEDULE.split(" "), ["0", "0", "3", "*", "*", "*"]);
+    });
+});
+
+describe("the restore runbook follows what dev deploys", () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    type Any = any;
+    const runbook = readFileSync(path.join(PROJECT_DIR, "docs", "runbooks", "postgresql-restore.md"), "utf8");
+    const dev = runbook.slice(runbook.indexOf("## Dev:"), runbook.indexOf("## Prod:"));
+    let run: PlatformRun;
+    before(async () => {
+        run = await runStack("dev");
+    });
+    const planned = (kind: string): Any[] =>
+        run.resources.filter((r) => r.type.endsWith(`:${kind}`)).map((r) => revealSecrets(r.inputs) as Any);
+
+    it("its restore Cluster fits the pinned CRD and names the image, plugin, ObjectStore and archive path dev runs", () => {
+        const block = /```yaml\n([\s\S]*?)```/.exec(dev);
+        assert.ok(block, "the Dev section holds the restore Cluster as YAML");
+        const restore = YAML.parse(block[1]);
+        assert.equal(restore.kind, "Cluster");
+        const report = checkPlan([{ type: `kubernetes:${restore.apiVersion}:Cluster`, name: "runbook", inputs: restore }]);
+        assert.equal(report.checked, 1);
+        assert.deepEqual(report.findings.map(formatFinding), []);
+        const [cluster] = planned("postgresql.cnpg.io/v1:Cluster");
+        const stores = planned("barmancloud.cnpg.io/v1:ObjectStore").map((o) => o.metadata.name);
+        assert.equal(restore.metadata.namespace, cluster.metadata.namespace);
+        assert.equal(restore.spec.imageName, cluster.spec.imageName);
+        const source = restore.spec.externalClusters.find((c: Any) => c.name === restore.spec.bootstrap.recovery.source);
+        assert.equal(source.plugin.name, cluster.spec.plugins[0].name);
+        assert.ok(
+            stores.includes(source.plugin.parameters.barmanObjectName),
+            `${source.plugin.parameters.barmanObjectName} not in ${stores}`,
+        );
+        assert.equal(source.plugin.parameters.barmanObjectName, cluster.spec.plugins[0].parameters.barmanObjectName);
+        // The archive's path is the source Cluster's name (the ObjectStore leaves serverName empty).
+        assert.equal(source.plugin.parameters.serverName, cluster.metadata.name);
+        assert.equal(restore.spec.plugins, undefined, "a restore must not archive into the source's path");
+    });
+
+    it("names only objects dev plans (or that its ScheduledBackup makes), with their settings", () => {
+        const kinds = new Set(run.resources.map((r) => r.type.split(":").pop()!.toLowerCase()));
+        const gets = [...dev.matchAll(/kubectl -n \S+ get ([a-z,]+)/g)].flatMap((m) => m[1].split(","));
+        assert.ok(gets.length > 0);
+        for (const kind of gets) assert.ok(kinds.has(kind) || kind === "backup" || kind === "cluster", `${kind} is not planned`);
+        const [store] = planned("barmancloud.cnpg.io/v1:ObjectStore");
+        const [scheduled] = planned("postgresql.cnpg.io/v1:ScheduledBackup");
+        const text = dev.replace(/\s+/g, " ");
+        for (const phrase of [
+            `ObjectStore \`${store.metadata.name}\``,
+            `retention is \`${store.spec.retentionPolicy}\``,
+            `ScheduledBackup \`${scheduled.metadata.name}\``,
+            `\`${scheduled.spec.schedule}\``,
+            `\`method: ${scheduled.spec.method}\``,
+            `\`${scheduled.spec.pluginConfiguration.name}\``,
+        ])
+            assert.ok(text.includes(phrase), `the runbook does not say ${phrase}`);
     });
 });
 

@@ -7,7 +7,7 @@ import { hardenedContainer } from "../lib/security";
 export interface BackupStoreArgs {
     /** Namespace (the data tier's). */
     namespace: string;
-    /** MinIO image from `finbot:releases.images`. */
+    /** RustFS image from `finbot:releases.images`. */
     image: string;
     /** curl image (creates the bucket through the S3 API). */
     curlImage: string;
@@ -29,20 +29,32 @@ export const BACKUP_STORE_REQUESTS = { cpu: "50m", memory: "128Mi" };
 /** An environment variable from the store's credentials Secret. */
 const secretEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: BACKUP_STORE_SECRET, key } } });
 
+/** The store's Service and port: the Barman Cloud ObjectStore's endpoint. */
+const STORE_NAME = "backup-store";
+const S3_PORT = 9000;
+
 /**
  * An S3-compatible object store for the in-cluster PostgreSQL's WAL archive and base backups: a
- * single MinIO with its own volume and generated credentials, in the data namespace (staging: a
+ * single RustFS with its own volume and generated credentials, in the data namespace (staging: a
  * laptop has no object store; production runs Aurora, whose backups AWS keeps and copies).
+ *
+ * RustFS rather than MinIO: MinIO's community edition became source-only in October 2025 and its
+ * images left Docker Hub. RustFS (Apache-2.0, rustfs/rustfs) publishes `rustfs/rustfs:<version>`
+ * images (its README at the pinned tag runs that reference) and is what CloudNativePG's own e2e
+ * suite archives to with barman-cloud since cloudnative-pg/cloudnative-pg#10865
+ * (tests/utils/objectstore/objectstore.go). Settings from its image and CLI at the pinned tag
+ * (Dockerfile, rustfs/src/config/cli.rs): UID 10001, data in RUSTFS_VOLUMES, S3 on :9000, path-style
+ * requests, region us-east-1, health at /health and /health/ready (rustfs/src/server/prefix.rs).
  */
 export class BackupStore extends pulumi.ComponentResource {
-    /** http://minio.<namespace>.svc:9000 */
+    /** http://backup-store.<namespace>.svc:9000 */
     public readonly endpoint: string;
 
     constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:BackupStore", name, {}, opts);
         const { namespace } = args;
-        const labels = { "app.kubernetes.io/name": "minio", "app.kubernetes.io/part-of": "finbot" };
-        this.endpoint = `http://minio.${namespace}.svc:9000`;
+        const labels = { "app.kubernetes.io/name": STORE_NAME, "app.kubernetes.io/part-of": "finbot" };
+        this.endpoint = `http://${STORE_NAME}.${namespace}.svc:${S3_PORT}`;
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent: this });
         const credentials = new k8s.core.v1.Secret(
             `${name}-credentials`,
@@ -56,7 +68,7 @@ export class BackupStore extends pulumi.ComponentResource {
         const volume = new k8s.core.v1.PersistentVolumeClaim(
             `${name}-volume`,
             {
-                metadata: { name: "minio-data", namespace, labels },
+                metadata: { name: `${STORE_NAME}-data`, namespace, labels },
                 spec: {
                     accessModes: ["ReadWriteOnce"],
                     resources: { requests: { storage: args.storage } },
@@ -69,8 +81,8 @@ export class BackupStore extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { name: "minio", namespace, labels },
-                spec: { selector: labels, ports: [{ name: "s3", port: 9000, targetPort: "s3" }] },
+                metadata: { name: STORE_NAME, namespace, labels },
+                spec: { selector: labels, ports: [{ name: "s3", port: S3_PORT, targetPort: "s3" }] },
             },
             { parent: this },
         );
@@ -78,7 +90,7 @@ export class BackupStore extends pulumi.ComponentResource {
         this.registerOutputs({ endpoint: this.endpoint });
     }
 
-    /** One MinIO server on its volume, hardened, its root credentials from the generated Secret. */
+    /** One RustFS server on its volume, hardened, its access key from the generated Secret; no console. */
     private server(
         name: string,
         args: BackupStoreArgs,
@@ -90,7 +102,7 @@ export class BackupStore extends pulumi.ComponentResource {
         return new k8s.apps.v1.Deployment(
             `${name}-server`,
             {
-                metadata: { name: "minio", namespace, labels },
+                metadata: { name: STORE_NAME, namespace, labels },
                 spec: {
                     replicas: 1,
                     strategy: { type: "Recreate" },
@@ -102,33 +114,39 @@ export class BackupStore extends pulumi.ComponentResource {
                             priorityClassName: PLATFORM_CRITICAL,
                             securityContext: {
                                 runAsNonRoot: true,
-                                runAsUser: 1000,
-                                runAsGroup: 1000,
-                                fsGroup: 1000,
+                                runAsUser: 10001,
+                                runAsGroup: 10001,
+                                fsGroup: 10001,
                                 seccompProfile: { type: "RuntimeDefault" },
                             },
                             containers: [
                                 {
-                                    name: "minio",
+                                    name: "rustfs",
                                     image: args.image,
-                                    args: ["server", "/data", "--address", ":9000"],
                                     env: [
-                                        secretEnv("MINIO_ROOT_USER", "ACCESS_KEY_ID"),
-                                        secretEnv("MINIO_ROOT_PASSWORD", "ACCESS_SECRET_KEY"),
+                                        { name: "RUSTFS_VOLUMES", value: "/data" },
+                                        { name: "RUSTFS_ADDRESS", value: `:${S3_PORT}` },
+                                        { name: "RUSTFS_REGION", value: "us-east-1" },
+                                        { name: "RUSTFS_CONSOLE_ENABLE", value: "false" },
+                                        { name: "RUSTFS_OBS_LOG_DIRECTORY", value: "/logs" },
+                                        secretEnv("RUSTFS_ACCESS_KEY", "ACCESS_KEY_ID"),
+                                        secretEnv("RUSTFS_SECRET_KEY", "ACCESS_SECRET_KEY"),
                                     ],
-                                    ports: [{ name: "s3", containerPort: 9000 }],
-                                    readinessProbe: { httpGet: { path: "/minio/health/ready", port: "s3" }, periodSeconds: 10 },
-                                    livenessProbe: { httpGet: { path: "/minio/health/live", port: "s3" }, periodSeconds: 20 },
+                                    ports: [{ name: "s3", containerPort: S3_PORT }],
+                                    readinessProbe: { httpGet: { path: "/health/ready", port: "s3" }, periodSeconds: 10 },
+                                    livenessProbe: { httpGet: { path: "/health", port: "s3" }, initialDelaySeconds: 30, periodSeconds: 20 },
                                     resources: { requests: BACKUP_STORE_REQUESTS, limits: { memory: "512Mi" } },
                                     securityContext: security,
                                     volumeMounts: [
                                         { name: "data", mountPath: "/data" },
+                                        { name: "logs", mountPath: "/logs" },
                                         { name: "tmp", mountPath: "/tmp" },
                                     ],
                                 },
                             ],
                             volumes: [
-                                { name: "data", persistentVolumeClaim: { claimName: "minio-data" } },
+                                { name: "data", persistentVolumeClaim: { claimName: `${STORE_NAME}-data` } },
+                                { name: "logs", emptyDir: { sizeLimit: "256Mi" } },
                                 { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
                             ],
                         },
@@ -146,7 +164,7 @@ export class BackupStore extends pulumi.ComponentResource {
         new k8s.batch.v1.Job(
             `${name}-bucket`,
             {
-                metadata: { name: "minio-bucket", namespace, labels },
+                metadata: { name: `${STORE_NAME}-bucket`, namespace, labels },
                 spec: {
                     backoffLimit: 20,
                     ttlSecondsAfterFinished: 3600,

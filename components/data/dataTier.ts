@@ -41,6 +41,8 @@ export interface DataTierArgs {
     images: Record<string, string>;
     /** Exact version of the cloudnative-pg chart. */
     cloudnativePgVersion: string;
+    /** Exact version of the plugin-barman-cloud chart (PostgreSQL backups). */
+    backupPluginChartVersion: string;
     /** The RabbitMQ operators' release manifests with their pinned SHA-256. */
     queueOperatorManifest: PinnedManifest;
     /** The messaging-topology operator's release manifest. */
@@ -117,6 +119,7 @@ export class DataTier extends pulumi.ComponentResource {
                     ...common,
                     config: args.database,
                     chartVersion: args.cloudnativePgVersion,
+                    backupPluginChartVersion: args.backupPluginChartVersion,
                     consumers: consumers
                         .filter((c) => c.uses.database !== "none")
                         .map((c) => ({ name: c.name, access: c.uses.database as "read" | "readWrite" })),

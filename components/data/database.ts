@@ -15,9 +15,9 @@ export { postgresParameters };
 import { Connections, postgresUrl } from "./connections";
 import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName, scramVerifier } from "./postgresRoles";
 import { roleGrantsJob } from "./roleJobs";
-import { BACKUP_RETENTION, BASE_BACKUP_SCHEDULE, archiveSettings } from "./backupSettings";
+import { BACKUP_RETENTION, BARMAN_CLOUD_PLUGIN, BASE_BACKUP_SCHEDULE, archiveSettings } from "./backupSettings";
 import { BACKUP_STORE_REQUESTS, BACKUP_STORE_SECRET, BackupStore } from "./backupStore";
-import { CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
+import { BARMAN_PLUGIN_RESOURCES, BARMAN_SIDECAR_RESOURCES, CNPG_OPERATOR_RESOURCES, POOLER_RESOURCES } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 
@@ -32,6 +32,8 @@ export interface DatabaseArgs {
     clientNamespace: string;
     /** Exact version of the cloudnative-pg chart (in-cluster mode). */
     chartVersion: string;
+    /** Exact version of the plugin-barman-cloud chart: WAL archiving and base backups (in-cluster mode). */
+    backupPluginChartVersion: string;
     /** Images from `finbot:releases.images` (postgresql, postgres-exporter, aws-cli). */
     images: Record<string, string>;
     /** The services and workers that use the database, and how. */
@@ -141,11 +143,15 @@ function cnpgManagedRoles(consumers: DatabaseArgs["consumers"]) {
     ];
 }
 
-/** Continuous WAL archiving and base backups into the object store at `endpoint`. */
-function barmanBackup(endpoint: string) {
+/**
+ * The Barman Cloud plugin's ObjectStore: where WAL and base backups go, and how long they are kept
+ * (plugin-barman-cloud v0.13.0 config/crd/bases/barmancloud.cnpg.io_objectstores.yaml; its
+ * `configuration.serverName` stays empty, the docs say: the Cluster's name is the path).
+ */
+export function objectStoreSpec(endpoint: string): Record<string, unknown> {
     return {
         retentionPolicy: BACKUP_RETENTION,
-        barmanObjectStore: {
+        configuration: {
             destinationPath: `s3://${BACKUP_BUCKET}/`,
             endpointURL: endpoint,
             s3Credentials: {
@@ -155,6 +161,7 @@ function barmanBackup(endpoint: string) {
             wal: { compression: "gzip", maxParallel: 2 },
             data: { compression: "gzip", jobs: 2 },
         },
+        instanceSidecarConfiguration: { resources: BARMAN_SIDECAR_RESOURCES },
     };
 }
 
@@ -221,21 +228,9 @@ export class Database extends pulumi.ComponentResource {
             { part: "CloudNativePG operator", pods: 1, ...CNPG_OPERATOR_RESOURCES.requests },
             { part: "PostgreSQL instances", pods: 1 + config.readReplicas, ...config.resources.requests },
             { part: "PgBouncer poolers (rw + ro)", pods: 2 * config.pooler.instances, ...POOLER_RESOURCES.requests },
-            { part: "MinIO (PostgreSQL backups)", pods: 1, ...BACKUP_STORE_REQUESTS },
-        );
-        // WAL archive and daily base backups: any point of the last 14 days can be restored
-        // (docs/runbooks/postgresql-restore.md).
-        const backups = new BackupStore(
-            `${name}-backups`,
-            {
-                namespace,
-                image: args.images.minio,
-                curlImage: args.images.curl,
-                bucket: BACKUP_BUCKET,
-                storage: config.storage,
-                storageClass: args.storageClass,
-            },
-            { parent: this },
+            { part: "Barman Cloud plugin", pods: 1, ...BARMAN_PLUGIN_RESOURCES.requests },
+            { part: "Barman Cloud sidecars (in the PostgreSQL pods)", pods: 1 + config.readReplicas, ...BARMAN_SIDECAR_RESOURCES.requests },
+            { part: "RustFS (PostgreSQL backups)", pods: 1, ...BACKUP_STORE_REQUESTS },
         );
         const operator = helmRelease(
             `${name}-operator`,
@@ -248,6 +243,7 @@ export class Database extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const objectStore = this.backups(name, args, clusterName, operator);
         // The database's owner: the operator bootstraps with it; no service ever gets it.
         const password = new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, { parent: this });
         const credentials = new k8s.core.v1.Secret(
@@ -292,9 +288,11 @@ export class Database extends pulumi.ComponentResource {
                     storage: { size: config.storage, ...(args.storageClass ? { storageClass: args.storageClass } : {}) },
                     resources: containerResources(config.resources),
                     postgresql: { parameters: { ...postgresParameters(config), archive_timeout: archiveSettings().archive_timeout } },
-                    // Continuous WAL archiving and base backups into the object store (CloudNativePG's
-                    // in-tree Barman Cloud support, still served by the pinned 1.30; the plugin replaces it in 1.31).
-                    backup: barmanBackup(backups.endpoint),
+                    // Continuous WAL archiving into the ObjectStore through the Barman Cloud plugin
+                    // (CloudNativePG 1.30 deprecates its in-tree barmanObjectStore; 1.31 removes it).
+                    plugins: [
+                        { name: BARMAN_CLOUD_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: objectStore.metadata.name } },
+                    ],
                     bootstrap: {
                         initdb: { database: config.name, owner: config.name, secret: { name: `${clusterName}-app-credentials` } },
                     },
@@ -312,7 +310,7 @@ export class Database extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [operator, credentials, queries, certificate, backups, ...roleSecrets] },
+            { parent: this, dependsOn: [operator, credentials, queries, certificate, objectStore, ...roleSecrets] },
         );
         const database = this.backupScheduleAndSchemas(name, args, clusterName, cluster);
         this.poolers(name, args, clusterName, cluster);
@@ -335,6 +333,51 @@ export class Database extends pulumi.ComponentResource {
         };
     }
 
+    /**
+     * WAL archive and daily base backups, so that any point of the last 14 days can be restored
+     * (docs/runbooks/postgresql-restore.md): the object store, the Barman Cloud plugin (its chart, in
+     * the operator's namespace: CloudNativePG 1.30 finds plugins only there,
+     * internal/controller/plugin_predicates.go) and the ObjectStore it archives to. The chart brings
+     * the ObjectStore CRD and the mTLS certificates between operator and plugin (cert-manager,
+     * self-signed in this namespace). Returns the ObjectStore.
+     */
+    private backups(name: string, args: DatabaseArgs, clusterName: string, operator: pulumi.Resource): k8s.apiextensions.CustomResource {
+        const { config, namespace } = args;
+        const store = new BackupStore(
+            `${name}-backups`,
+            {
+                namespace,
+                image: args.images.rustfs,
+                curlImage: args.images.curl,
+                bucket: BACKUP_BUCKET,
+                storage: config.storage,
+                storageClass: args.storageClass,
+            },
+            { parent: this },
+        );
+        const plugin = helmRelease(
+            `${name}-backup-plugin`,
+            {
+                chart: "plugin-barman-cloud",
+                version: args.backupPluginChartVersion,
+                releaseName: "plugin-barman-cloud",
+                namespace,
+                values: { resources: BARMAN_PLUGIN_RESOURCES, priorityClassName: PLATFORM_CRITICAL },
+            },
+            { parent: this, dependsOn: [operator] },
+        );
+        return new k8s.apiextensions.CustomResource(
+            `${name}-object-store`,
+            {
+                apiVersion: "barmancloud.cnpg.io/v1",
+                kind: "ObjectStore",
+                metadata: { name: `${clusterName}-backups`, namespace },
+                spec: objectStoreSpec(store.endpoint),
+            },
+            { parent: this, dependsOn: [plugin, store] },
+        );
+    }
+
     /** A daily base backup (the first right away), and one schema per read-write consumer. */
     private backupScheduleAndSchemas(
         name: string,
@@ -352,13 +395,16 @@ export class Database extends pulumi.ComponentResource {
                 spec: {
                     schedule: BASE_BACKUP_SCHEDULE,
                     cluster: { name: clusterName },
-                    method: "barmanObjectStore",
+                    // `method` defaults to barmanObjectStore (the CRD of 1.30): the plugin is named.
+                    method: "plugin",
+                    pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN },
                     // The first base backup right away, so a restore is possible from the first day.
                     immediate: true,
                     backupOwnerReference: "self",
                 },
             },
-            { parent: this, dependsOn: [cluster] },
+            // A new method archives somewhere new: recreated, so that its first base backup is taken at once.
+            { parent: this, dependsOn: [cluster], replaceOnChanges: ["spec.method"], deleteBeforeReplace: true },
         );
         // One schema per read-write consumer, owned by its role.
         return new k8s.apiextensions.CustomResource(

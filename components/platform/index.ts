@@ -407,6 +407,7 @@ export class Platform extends pulumi.ComponentResource {
                 consumers: dataConsumers(config),
                 images: config.releases.images,
                 cloudnativePgVersion: config.releases.charts["cloudnative-pg"],
+                backupPluginChartVersion: config.releases.charts["plugin-barman-cloud"],
                 queueOperatorManifest: pinned("rabbitmq-cluster-operator"),
                 topologyOperatorManifest: pinned("rabbitmq-messaging-topology-operator"),
                 fetchManifest,

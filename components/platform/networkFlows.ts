@@ -180,7 +180,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             DNS,
             ...sameNamespace(ns.data),
             ...scraped,
-            apiServer("The CloudNativePG operator and instance managers, RabbitMQ peer discovery."),
+            apiServer("The CloudNativePG operator, its Barman Cloud plugin and instance managers, RabbitMQ peer discovery."),
             webhooks("The CloudNativePG operator's admission webhooks.", [9443]),
             {
                 name: "from-apps",
