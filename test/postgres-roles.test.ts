@@ -1,11 +1,15 @@
 // The database roles the program declares, on a real PostgreSQL server (Debian's postgresql): each
 // consumer owns only its schema, its reader only reads it, a read-only consumer reads everything and
-// writes nothing, and the monitoring role sees every session's activity.
+// writes nothing, the monitoring role sees every session's activity, and Grafana's role owns a
+// database of its own that nobody else may connect to. The SQL runs as an administrator like
+// Aurora's master user: no superuser, with CREATEROLE and CREATEDB, owning FinBot's database.
 import * as assert from "node:assert/strict";
 import {
     MONITOR_ROLE,
     adminSql,
     consumerRoles,
+    ownDatabaseOwnerSql,
+    ownDatabaseRole,
     ownerRole,
     ownerSql,
     scramVerifier,
@@ -29,20 +33,33 @@ describe("PostgreSQL roles (real server)", function () {
         { name: "reporting", access: "read" as const },
     ];
     const password = (role: string) => `pw-${role}-x`;
+    /** Stands in for Aurora's master user (rds_superuser is no superuser). */
+    const ADMIN = "finbot_admin";
     let server: PostgresServer | undefined;
 
     before(async function () {
         if (!postgresBin()) requireTool(this, "postgres", "postgresql");
         server = await PostgresServer.start();
         const pg = server;
-        assert.equal(pg.psql("CREATE DATABASE finbot;").status, 0);
-        const variables = Object.fromEntries(
-            [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE].map((r) => [verifierVariable(r), scramVerifier(password(r), r)]),
+        const setup = pg.psql(
+            `CREATE ROLE ${ADMIN} LOGIN CREATEROLE CREATEDB PASSWORD '${password(ADMIN)}'; CREATE DATABASE finbot OWNER ${ADMIN}; ` +
+                `GRANT pg_monitor, pg_read_all_data TO ${ADMIN} WITH ADMIN OPTION;`,
         );
-        const admin = pg.psql(adminSql("finbot", consumers), { database: "finbot", variables });
+        assert.equal(setup.status, 0, setup.output);
+        const variables = Object.fromEntries(
+            [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE, ownDatabaseRole("grafana")].map((r) => [
+                verifierVariable(r),
+                scramVerifier(password(r), r),
+            ]),
+        );
+        const asAdmin = { user: ADMIN, password: password(ADMIN), database: "finbot", variables };
+        const admin = pg.psql(adminSql("finbot", consumers, ["grafana"]), asAdmin);
         assert.equal(admin.status, 0, admin.output);
         // Idempotent: a second run changes nothing and fails on nothing.
-        assert.equal(pg.psql(adminSql("finbot", consumers), { database: "finbot", variables }).status, 0);
+        const again = pg.psql(adminSql("finbot", consumers, ["grafana"]), asAdmin);
+        assert.equal(again.status, 0, again.output);
+        const grafana = pg.psql(ownDatabaseOwnerSql("grafana"), { user: "grafana", password: password("grafana"), database: "grafana" });
+        assert.equal(grafana.status, 0, grafana.output);
         for (const c of consumers.filter((x) => x.access === "readWrite")) {
             const owner = pg.psql(ownerSql(c.name), { user: ownerRole(c.name), password: password(ownerRole(c.name)), database: "finbot" });
             assert.equal(owner.status, 0, owner.output);
@@ -115,6 +132,23 @@ describe("PostgreSQL roles (real server)", function () {
         );
         assert.equal(as(MONITOR_ROLE, "SELECT pg_has_role('finbot_monitor', 'pg_monitor', 'member');").output, "t");
         assert.match(as(MONITOR_ROLE, "SELECT * FROM api.payments;").output, /permission denied/);
+    });
+    it("Grafana's role owns its own database and nothing else; no other role connects to it, and the administrator keeps no membership", () => {
+        const grafana = (sql: string, database = "grafana") =>
+            server!.psql(sql, { user: "grafana", password: password("grafana"), database });
+        assert.equal(grafana("CREATE TABLE session (token text primary key); INSERT INTO session VALUES ('t');").status, 0);
+        assert.equal(grafana("SELECT current_user, current_database();").output, "grafana|grafana");
+        // A reader of every schema (pg_read_all_data) may not even connect; nor may a consumer.
+        for (const role of ["reporting_reader", "api"]) {
+            const denied = server!.psql("SELECT * FROM session;", { user: role, password: password(role), database: "grafana" });
+            assert.notEqual(denied.status, 0);
+            assert.match(denied.output, /permission denied for database "grafana"/);
+        }
+        // Grafana's role may not connect to FinBot's database.
+        assert.match(grafana("SELECT 1;", "finbot").output, /permission denied for database "finbot"/);
+        const flags = server!.psql("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'grafana';");
+        assert.equal(flags.output, "f|f|f");
+        assert.equal(server!.psql(`SELECT pg_has_role('${ADMIN}', 'grafana', 'member');`).output, "f");
     });
 });
 

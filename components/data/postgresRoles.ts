@@ -22,6 +22,13 @@ export const readerRole = (consumer: string) => `${ident(consumer)}_reader`;
 /** The role the exporters log in as: pg_monitor only. */
 export const MONITOR_ROLE = "finbot_monitor";
 
+/**
+ * A platform part with a database of its own (Grafana's state): a login role of the same name owns
+ * it, and no other role may connect to it (so no reader of FinBot's data, pg_read_all_data
+ * included, reads its sessions); it gets no access to FinBot's database.
+ */
+export const ownDatabaseRole = (database: string) => ident(database);
+
 /** The Secret (data namespace) holding a role's password: CloudNativePG and the role Jobs read it. */
 export const roleSecretName = (role: string) => `pg-role-${role.replace(/_/g, "-")}`;
 
@@ -68,24 +75,55 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
  * owned by its role, and lets every role connect to the database and nothing else. CloudNativePG
  * declares the same roles and schemas itself (managed roles, Database), so there only `ownerSql` runs.
  */
-export function adminSql(database: string, consumers: DatabaseConsumer[]): string {
+export function adminSql(database: string, consumers: DatabaseConsumer[], ownDatabases: string[] = []): string {
     const roles = [...consumerRoles(consumers).map((r) => r.role), MONITOR_ROLE];
     const lines = [
         "\\set ON_ERROR_STOP on",
         `REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC;`,
         ...roles.flatMap((role) => [
             `SELECT format('CREATE ROLE %I LOGIN', ${literal(role)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) \\gexec`,
-            `ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'${verifierVariable(role)}';`,
+            `ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'${verifierVariable(role)}';`,
             `GRANT CONNECT ON DATABASE ${ident(database)} TO ${role};`,
         ]),
         `GRANT pg_monitor TO ${MONITOR_ROLE};`,
         ...consumers.flatMap((c) =>
             c.access === "readWrite"
-                ? [`CREATE SCHEMA IF NOT EXISTS ${ownerRole(c.name)} AUTHORIZATION ${ownerRole(c.name)};`]
+                ? asMemberOf(ownerRole(c.name), [`CREATE SCHEMA IF NOT EXISTS ${ownerRole(c.name)} AUTHORIZATION ${ownerRole(c.name)};`])
                 : [`GRANT pg_read_all_data TO ${readerRole(c.name)};`],
         ),
+        ...ownDatabases.flatMap(ownDatabaseSql),
     ];
     return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A database of its own and its owner role, as the administrator. CREATE DATABASE runs outside a
+ * transaction: `\gexec` sends it as a statement of its own.
+ */
+function ownDatabaseSql(database: string): string[] {
+    const role = ownDatabaseRole(database);
+    return [
+        `SELECT format('CREATE ROLE %I LOGIN', ${literal(role)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) \\gexec`,
+        `ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'${verifierVariable(role)}';`,
+        ...asMemberOf(role, [
+            `SELECT format('CREATE DATABASE %I OWNER %I', ${literal(ident(database))}, ${literal(role)}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = ${literal(ident(database))}) \\gexec`,
+        ]),
+    ];
+}
+
+/**
+ * Statements that make something owned by `role`: the administrator is its member only while they
+ * run. Aurora's master user is no superuser, and PostgreSQL lets only a role that may become the
+ * owner create a schema or database for it ("must be member of role"; PostgreSQL 16+ also when the
+ * administrator created the role, its membership then lacking SET).
+ */
+function asMemberOf(role: string, statements: string[]): string[] {
+    return [`GRANT ${role} TO CURRENT_USER;`, ...statements, `REVOKE ${role} FROM CURRENT_USER;`];
+}
+
+/** Run as a database's owner role: nobody else may connect (PostgreSQL lets PUBLIC connect to a new database). */
+export function ownDatabaseOwnerSql(database: string): string {
+    return `\\set ON_ERROR_STOP on\nREVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC;\n`;
 }
 
 /**
@@ -115,14 +153,15 @@ export function readerSql(consumer: string): string {
  * The shell script of the grants Job: for each read-write consumer, `ownerSql` as its role and
  * `readerSql` as its reader, each password read from `<ROLE>_PASSWORD` (mounted from its Secret).
  */
-export function grantsScript(database: string, consumers: DatabaseConsumer[]): string {
-    const psql = (role: string, sql: string) =>
-        `PGUSER=${role} PGPASSWORD="$${role.toUpperCase()}_PASSWORD" psql -d ${ident(database)} <<'SQL'\n${sql}SQL`;
+export function grantsScript(database: string, consumers: DatabaseConsumer[], ownDatabases: string[] = []): string {
+    const psql = (role: string, sql: string, db = database) =>
+        `PGUSER=${role} PGPASSWORD="$${role.toUpperCase()}_PASSWORD" psql -d ${ident(db)} <<'SQL'\n${sql}SQL`;
     return [
         "set -eu",
         `until pg_isready -d ${ident(database)} -q; do echo "waiting for PostgreSQL"; sleep 5; done`,
         ...consumers
             .filter((c) => c.access === "readWrite")
             .flatMap((c) => [psql(ownerRole(c.name), ownerSql(c.name)), psql(readerRole(c.name), readerSql(c.name))]),
+        ...ownDatabases.map((db) => psql(ownDatabaseRole(db), ownDatabaseOwnerSql(db), db)),
     ].join("\n");
 }
