@@ -48,6 +48,12 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         edited("prod", (c) => delete c.monitoring.alerting.pagerduty),
         /a PagerDuty routing key/,
     ],
+    [
+        rules.grafanaStateInDatabase,
+        stackValues("prod"),
+        edited("dev", (c) => (c.monitoring.grafana = { replicas: 2 })),
+        /1 replica, or finbot:database enabled in aurora mode/,
+    ],
     [rules.runbooksLinked, stackValues("dev"), edited("dev", (c) => delete c.monitoring.runbookBaseUrl), /the https URL of the runbooks/],
     [rules.workerScaling, stackValues("prod"), edited("prod", (c) => (c.workers[0].replicas.min = 0)), /scale to zero is for staging/],
     [
@@ -163,6 +169,13 @@ describe("stack config rules", () => {
             assert.match(issues[0].message, expected);
         });
     }
+    it("production-monitoring: one Grafana in production is refused (a zone's loss would take the dashboards away), with the full line", () => {
+        const issues = rules.productionMonitoring.check(edited("prod", (c) => (c.monitoring.grafana.replicas = 1)));
+        assert.deepEqual(
+            issues.map((i) => [i.path.join("."), i.message]),
+            [["monitoring.grafana.replicas", "at least 2 replicas in production"]],
+        );
+    });
     it("worker-scaling: a worker's minimum above its maximum is refused, in every stack, with the full line", () => {
         const messages = rules.workerScaling
             .check(edited("dev", (c) => (c.workers[0].replicas = { min: 3, max: 2 })))

@@ -274,10 +274,12 @@ describe("data tier", () => {
             assert.deepEqual(roles.sort(), [
                 "finbot-finbot/roles/api",
                 "finbot-finbot/roles/api_reader",
+                // Grafana's, for its own database.
+                "finbot-finbot/roles/grafana",
                 "finbot-finbot/roles/settlement_worker",
                 "finbot-finbot/roles/settlement_worker_reader",
             ]);
-            assert.equal(proxy.auths.length, 4);
+            assert.equal(proxy.auths.length, 5);
             const version = inputs(prod, "aws:secretsmanager/secretVersion:SecretVersion", "finbot-database-aurora-role-api");
             assert.ok(JSON.stringify(version.secretString).includes("1b47061264138c4ac30d75fd1eb44270"), "credentials are secret");
             assert.equal(
@@ -342,6 +344,7 @@ describe("data tier", () => {
                 "finbot-apps/redis-clients",
                 "finbot-data/postgres-clients",
                 "finbot-data/redis-clients",
+                "finbot-monitoring/postgres-clients",
             ]);
             const api = inputs(prod, "kubernetes:apps/v1:Deployment", "finbot-api").spec.template.metadata.labels;
             assert.equal(api["finbot.io/postgres-client"], "true");

@@ -109,6 +109,45 @@ describe("monitoring", () => {
         assert.ok(prod.get("random:index/randomPassword:RandomPassword", "finbot-monitoring-grafana-admin"));
     });
 
+    it("runs Grafana in prod as two pods over two zones with its state in its own Aurora database; one pod on a volume in dev", async () => {
+        const d = kpsValues(dev).grafana;
+        assert.deepEqual([d.replicas, d.persistence.enabled, d["grafana.ini"].database], [1, true, undefined]);
+        const p = kpsValues(prod).grafana;
+        assert.equal(p.replicas, 2);
+        assert.equal(p.persistence.enabled, false, "no zonal volume");
+        assert.deepEqual(p.podDisruptionBudget, { minAvailable: 1 });
+        assert.deepEqual(
+            p.topologySpreadConstraints.map((c: Any) => [c.topologyKey, c.whenUnsatisfiable, c.labelSelector.matchLabels]),
+            [["topology.kubernetes.io/zone", "DoNotSchedule", { "app.kubernetes.io/name": "grafana" }]],
+        );
+        // Through RDS Proxy, the server verified against the image's CA bundle, the password only from a Secret.
+        const proxy = (prod.get("aws:rds/proxy:Proxy", "finbot-database-aurora-proxy").state as Any).endpoint;
+        assert.deepEqual(p["grafana.ini"].database, {
+            type: "postgres",
+            host: `${proxy}:5432`,
+            name: "grafana",
+            user: "grafana",
+            ssl_mode: "verify-full",
+            ca_cert_path: "/etc/ssl/certs/ca-certificates.crt",
+        });
+        assert.deepEqual(p.envValueFrom.GF_DATABASE_PASSWORD, { secretKeyRef: { name: "grafana-database", key: "password" } });
+        assert.ok(!JSON.stringify(p).includes('password":"'), "no password in the values");
+        const secret = revealSecrets(prod.get("kubernetes:core/v1:Secret", "finbot-grafana-database").inputs) as Any;
+        assert.equal(secret.metadata.namespace, "finbot-monitoring");
+        assert.equal(secret.stringData.password.length, 32);
+        // Its pods get the security group RDS Proxy admits; the release waits for the role and database.
+        assert.deepEqual(p.podLabels, { "finbot.io/postgres-client": "true" });
+        const sgPolicy = prod.get(
+            "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy",
+            "finbot-database-aurora-pod-sg-finbot-monitoring",
+        );
+        assert.deepEqual((sgPolicy.inputs as Any).spec.podSelector.matchLabels, { "finbot.io/postgres-client": "true" });
+        const release = prod.get("kubernetes:helm.sh/v3:Release", "finbot-monitoring-kube-prometheus-stack");
+        const rolesJob = prod.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "finbot-database-aurora-roles")!;
+        assert.ok(release.dependsOn.includes(rolesJob.urn), "kube-prometheus-stack waits for the roles Job");
+        assert.ok(release.dependsOn.includes(prod.get("kubernetes:core/v1:Secret", "finbot-grafana-database").urn));
+    });
+
     it("delivers the Alertmanager config, receivers' keys included, only as a secret Kubernetes Secret", () => {
         const values = kpsValues(prod).alertmanager;
         assert.equal(values.config, undefined, "no receiver config in Helm values");

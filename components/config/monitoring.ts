@@ -29,7 +29,14 @@ const alertmanagerSchema = z
 
 const grafanaSchema = z
     .strictObject({
-        storage: memoryQuantity.default("1Gi").describe("Persistent volume for Grafana's database."),
+        replicas: z
+            .int()
+            .min(1)
+            .default(1)
+            .describe(
+                "Grafana pods. One keeps its state in SQLite on a volume; more keep it in a PostgreSQL database of its own (`finbot:database` must be on), spread over zones with a disruption budget.",
+            ),
+        storage: memoryQuantity.default("1Gi").describe("Persistent volume for Grafana's SQLite database (one replica only)."),
         resources: resourcesSchema.prefault({ requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } }),
     })
     .prefault({});

@@ -91,11 +91,12 @@ export const productionServiceReplicas: ConfigRule = {
 
 export const productionMonitoring: ConfigRule = {
     name: "production-monitoring",
-    description: "In production Prometheus and Alertmanager run at least 2 replicas and pages reach PagerDuty.",
+    description:
+        "In production Prometheus, Alertmanager and Grafana run at least 2 replicas (a zone or node loss must not take the dashboards away when they are needed) and pages reach PagerDuty.",
     check(c) {
         const m = c.monitoring;
         if (!production(c) || m?.enabled === false) return [];
-        const issues: RuleIssue[] = (["prometheus", "alertmanager"] as const)
+        const issues: RuleIssue[] = (["prometheus", "alertmanager", "grafana"] as const)
             .filter((part) => !isNumber(m?.[part]?.replicas) || m[part].replicas < 2)
             .map((part) => ({
                 path: ["monitoring", part, "replicas"],
@@ -109,6 +110,25 @@ export const productionMonitoring: ConfigRule = {
                 message: "a PagerDuty routing key in production, or nobody is paged",
             });
         return issues;
+    },
+};
+
+export const grafanaStateInDatabase: ConfigRule = {
+    name: "grafana-state-in-database",
+    description:
+        "More than one Grafana replica keeps its state (users, sessions, preferences) in a database of its own on Aurora: SQLite on a volume serves one pod.",
+    check(c) {
+        const replicas = c.monitoring?.grafana?.replicas;
+        if (c.monitoring?.enabled === false || !isNumber(replicas) || replicas < 2) return [];
+        if (c.database?.enabled !== false && c.database?.mode === "aurora") return [];
+        return [
+            {
+                path: ["monitoring", "grafana", "replicas"],
+                input: replicas,
+                message:
+                    "1 replica, or finbot:database enabled in aurora mode: more than one Grafana keeps its state in a PostgreSQL database of its own, which Grafana waits for, and the in-cluster server's certificate waits for cert-manager, which waits for the monitoring release Grafana is part of",
+            },
+        ];
     },
 };
 
@@ -594,6 +614,7 @@ export const CONFIG_RULES: ConfigRule[] = [
     imageKeysExist,
     productionServiceReplicas,
     productionMonitoring,
+    grafanaStateInDatabase,
     runbooksLinked,
     workerScaling,
     workerQueueExists,

@@ -9,7 +9,17 @@ import { serviceTrust } from "../lib/iam";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
 import { exporterDeployment } from "./exporter";
-import { DatabaseConsumer, MONITOR_ROLE, adminSql, consumerRoles, grantsScript, roleSecretName, verifierVariable } from "./postgresRoles";
+import {
+    DatabaseConsumer,
+    MONITOR_ROLE,
+    OwnDatabase,
+    adminSql,
+    consumerRoles,
+    grantsScript,
+    ownDatabaseRole,
+    roleSecretName,
+    verifierVariable,
+} from "./postgresRoles";
 import { jsonPasswordShell, roleSecretEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
 import { EXPORTER_RESOURCES } from "./sizes";
@@ -57,6 +67,8 @@ export interface AuroraDatabaseArgs {
     images: Record<string, string>;
     /** The services and workers that use the database. */
     consumers: DatabaseConsumer[];
+    /** Platform parts with a database of their own, and the namespace of their pods. */
+    ownDatabases: OwnDatabase[];
     /** VPC and EKS cluster. */
     aws: AwsPlacement;
     /** Every role's generated password (RDS Proxy signs in with them; the roles Job sets them). */
@@ -92,6 +104,8 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         rootCert: string;
     };
     public readonly cluster: aws.rds.Cluster;
+    /** The Job that creates every role and database of its own: what uses them waits for it. */
+    public readonly rolesJob: k8s.batch.v1.Job;
     public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: AuroraDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -155,7 +169,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         const instances = this.instances(name, args, identifier, key, subnets);
         this.readerScaling(name, args, instances);
         const proxy = this.proxy(name, args, identifier, key, sg.proxy, instances);
-        this.rolesJob(name, args, key, instances);
+        this.rolesJob = this.createRolesJob(name, args, key, instances);
         this.backups(name, args, identifier, key);
         this.exporters(name, args);
 
@@ -332,7 +346,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         egress("clients-to-proxy", clients, proxy, "RDS Proxy");
         egress("clients-to-cluster", clients, cluster, "Aurora");
         egress("proxy-to-cluster", proxy, cluster, "Aurora");
-        for (const namespace of [args.clientNamespace, args.namespace]) {
+        for (const namespace of new Set([args.clientNamespace, args.namespace, ...args.ownDatabases.map((d) => d.namespace)])) {
             new k8s.apiextensions.CustomResource(
                 `${name}-pod-sg-${namespace}`,
                 {
@@ -360,7 +374,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         instances: pulumi.Resource[],
     ) {
         const parent = { parent: this };
-        const roles = consumerRoles(args.consumers).map((r) => r.role);
+        const roles = [...consumerRoles(args.consumers).map((r) => r.role), ...args.ownDatabases.map((d) => ownDatabaseRole(d.name))];
         const secrets = roles.map((role) => {
             const secret = new aws.secretsmanager.Secret(
                 `${name}-role-${role}`,
@@ -449,7 +463,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
      * identity (no Kubernetes Secret ever holds them), creates every login role with its password,
      * schemas and grants (adminSql), pg_stat_statements for the exporters, then each owner's grants.
      */
-    private rolesJob(name: string, args: AuroraDatabaseArgs, key: aws.kms.Key, instances: pulumi.Resource[]): void {
+    private createRolesJob(name: string, args: AuroraDatabaseArgs, key: aws.kms.Key, instances: pulumi.Resource[]): k8s.batch.v1.Job {
         const { config, namespace } = args;
         const parent = { parent: this };
         const serviceAccount = "postgres-roles";
@@ -469,9 +483,10 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             },
             parent,
         );
-        const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE];
-        const admin = adminSql(config.name, args.consumers);
-        const grants = grantsScript(config.name, args.consumers);
+        const own = args.ownDatabases.map((d) => d.name);
+        const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE, ...own.map(ownDatabaseRole)];
+        const admin = adminSql(config.name, args.consumers, own);
+        const grants = grantsScript(config.name, args.consumers, own);
         const variables = roles.map((r) => `-v "${verifierVariable(r)}=$${r.toUpperCase()}_VERIFIER"`).join(" ");
         const script = [
             "set -eu",
@@ -483,7 +498,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             grants,
         ].join("\n");
         const labels = { "app.kubernetes.io/name": "postgres-roles", "app.kubernetes.io/part-of": "finbot", ...POSTGRES_CLIENT_LABEL };
-        new k8s.batch.v1.Job(
+        return new k8s.batch.v1.Job(
             `${name}-roles`,
             {
                 metadata: { name: `postgres-roles-${createHash("sha256").update(script).digest("hex").slice(0, 10)}`, namespace, labels },

@@ -10,6 +10,7 @@ import { AwsPlacement, POSTGRES_CLIENT_LABEL } from "./aurora";
 import { Cache, REDIS_CLIENT_LABEL } from "./cache";
 import { Connections } from "./connections";
 import { Database } from "./database";
+import { OwnDatabase } from "./postgresRoles";
 import { KEDA_QUEUE_USER, QUEUE_OPERATORS_NAMESPACE, Queue } from "./queue";
 
 /** A service or worker, with what it uses of the data tier. */
@@ -37,6 +38,11 @@ export interface DataTierArgs {
     networkFlows: NamespaceFlows[];
     /** Every service and worker, with what it uses: each gets credentials for that only. */
     consumers: DataConsumer[];
+    /**
+     * Platform parts with a PostgreSQL database of their own (Grafana's state, aurora mode).
+     * @default none
+     */
+    ownDatabases?: OwnDatabase[];
     /** Images from `finbot:releases.images`. */
     images: Record<string, string>;
     /** Exact version of the cloudnative-pg chart. */
@@ -120,6 +126,7 @@ export class DataTier extends pulumi.ComponentResource {
                     config: args.database,
                     chartVersion: args.cloudnativePgVersion,
                     backupPluginChartVersion: args.backupPluginChartVersion,
+                    ownDatabases: args.ownDatabases,
                     consumers: consumers
                         .filter((c) => c.uses.database !== "none")
                         .map((c) => ({ name: c.name, access: c.uses.database as "read" | "readWrite" })),

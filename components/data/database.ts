@@ -13,7 +13,17 @@ import { postgresParameters } from "./parameters";
 
 export { postgresParameters };
 import { Connections, postgresUrl } from "./connections";
-import { DatabaseConsumer, MONITOR_ROLE, consumerRoles, ownerRole, readerRole, roleSecretName, scramVerifier } from "./postgresRoles";
+import {
+    DatabaseConsumer,
+    MONITOR_ROLE,
+    OwnDatabase,
+    consumerRoles,
+    ownDatabaseRole,
+    ownerRole,
+    readerRole,
+    roleSecretName,
+    scramVerifier,
+} from "./postgresRoles";
 import { roleGrantsJob } from "./roleJobs";
 import { BACKUP_RETENTION, BARMAN_CLOUD_PLUGIN, BASE_BACKUP_SCHEDULE, archiveSettings } from "./backupSettings";
 import { BACKUP_STORE_REQUESTS, BACKUP_STORE_SECRET, BackupStore } from "./backupStore";
@@ -38,6 +48,12 @@ export interface DatabaseArgs {
     images: Record<string, string>;
     /** The services and workers that use the database, and how. */
     consumers: DatabaseConsumer[];
+    /**
+     * Platform parts with a database of their own (Grafana's state), each owned by its own role
+     * (aurora mode).
+     * @default none
+     */
+    ownDatabases?: OwnDatabase[];
     /** Issues the server certificate clients verify (in-cluster mode). */
     issuer: CertificateIssuer;
     /**
@@ -165,6 +181,17 @@ export function objectStoreSpec(endpoint: string): Record<string, unknown> {
     };
 }
 
+/** How a platform part reaches its own database (the password a secret). */
+export interface OwnDatabaseConnection {
+    host: pulumi.Input<string>;
+    port: number;
+    database: string;
+    user: string;
+    password: pulumi.Output<string>;
+    /** CA file (or `system`) for sslmode=verify-full. */
+    rootCert: string;
+}
+
 /**
  * PostgreSQL for FinBot: a primary with read replicas and connection pooling, in the cluster
  * (CloudNativePG + PgBouncer Poolers) or on AWS (Aurora: Multi-AZ writer, auto-scaled readers, RDS
@@ -174,15 +201,24 @@ export function objectStoreSpec(endpoint: string): Record<string, unknown> {
 export class Database extends pulumi.ComponentResource {
     /** Each consumer's database URLs (secrets). */
     public readonly connections: Record<string, Connections>;
+    /** Each platform part's own database, by name. */
+    public readonly ownDatabases: Record<string, OwnDatabaseConnection> = {};
+    /** What creates the own databases and their roles: their users wait for these. */
+    public readonly ownDatabasesReady: pulumi.Resource[] = [];
     /** What it runs in the cluster and on AWS. */
     public readonly footprint: Footprint = emptyFootprint();
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Database", name, {}, opts);
         const { config } = args;
+        const ownDatabases = args.ownDatabases ?? [];
         // One generated password per role, kept in a Secret of the data namespace that only the
         // operator and the role Jobs read; each consumer sees its own in its URLs.
-        const roles = [...consumerRoles(args.consumers).map((r) => r.role), MONITOR_ROLE];
+        const roles = [
+            ...consumerRoles(args.consumers).map((r) => r.role),
+            MONITOR_ROLE,
+            ...ownDatabases.map((d) => ownDatabaseRole(d.name)),
+        ];
         const passwords: Record<string, pulumi.Output<string>> = {};
         const secrets: Record<string, k8s.core.v1.Secret> = {};
         for (const role of roles) {
@@ -208,16 +244,33 @@ export class Database extends pulumi.ComponentResource {
                 throw new Error("Database: aurora mode needs finbot:network and finbot:cluster (the config check requires them)");
             const aurora = new AuroraDatabase(
                 `${name}-aurora`,
-                { ...args, aws: args.aws, rolePasswords: passwords, roleSecrets: secrets },
+                { ...args, ownDatabases, aws: args.aws, rolePasswords: passwords, roleSecrets: secrets },
                 { parent: this },
             );
             endpoints = aurora.endpoints;
+            this.ownDatabasesReady.push(aurora.rolesJob);
             this.footprint.requests.push(...aurora.footprint.requests);
             this.footprint.managed.push(...aurora.footprint.managed);
         } else {
+            // Grafana is the one part with a database of its own; it waits for it, and the
+            // in-cluster server's certificate waits for cert-manager, which waits for the
+            // monitoring release Grafana is part of (the config check requires Aurora).
+            if (ownDatabases.length > 0)
+                throw new Error("Database: databases of their own need aurora mode (the config check requires it)");
             endpoints = this.inCluster(name, args, Object.values(secrets));
         }
         this.connections = consumerUrls(config.name, args.consumers, endpoints, passwords);
+        for (const { name: database } of ownDatabases) {
+            const user = ownDatabaseRole(database);
+            this.ownDatabases[database] = {
+                host: endpoints.writer,
+                port: 5432,
+                database,
+                user,
+                password: passwords[user],
+                rootCert: endpoints.rootCert,
+            };
+        }
         this.registerOutputs({});
     }
 

@@ -29,6 +29,14 @@ export const MONITOR_ROLE = "finbot_monitor";
  */
 export const ownDatabaseRole = (database: string) => ident(database);
 
+/** A platform part's own database, and the namespace its pods run in. */
+export interface OwnDatabase {
+    /** Database and owner role. */
+    name: string;
+    /** Namespace of the pods that use it. */
+    namespace: string;
+}
+
 /** The Secret (data namespace) holding a role's password: CloudNativePG and the role Jobs read it. */
 export const roleSecretName = (role: string) => `pg-role-${role.replace(/_/g, "-")}`;
 

@@ -29,6 +29,7 @@ import {
     UPTIME_MODULE,
     blackboxValues,
     kubePrometheusStackValues,
+    GrafanaDatabase,
 } from "./values";
 
 const OPENCOST_SERVICE_ACCOUNT = "opencost";
@@ -82,7 +83,17 @@ export interface MonitoringArgs {
     remoteWriteReceiver?: boolean;
     /** Namespace of the node agents (node-exporter runs there: it needs host access). */
     nodeAgentsNamespace: string;
+    /**
+     * Grafana's own database, when it runs more than one replica. The data tier makes it after
+     * this component exists, so it comes as a promise; the release waits for what it lists in
+     * `ready` (the role, the database, the password's Secret): Grafana does not start without them.
+     * @default SQLite on a volume, one pod
+     */
+    grafanaDatabase?: Promise<GrafanaDatabaseInput>;
 }
+
+/** Grafana's database as the data tier gives it: the host known once RDS Proxy exists. */
+export type GrafanaDatabaseInput = Omit<GrafanaDatabase, "host"> & { host: pulumi.Input<string>; ready: pulumi.Resource[] };
 
 /** The rule groups of the monitoring area itself: RED and SLOs per service, uptime, the platform's alerts. Pure. */
 export function monitoringRuleGroups(args: {
@@ -179,6 +190,11 @@ export class Monitoring extends pulumi.ComponentResource {
         );
         const alertmanagerSecret = this.alertRouting(name, args);
 
+        const grafanaStarts: Promise<pulumi.Resource[]> = (args.grafanaDatabase ?? Promise.resolve(undefined)).then((database) => [
+            grafanaSecret,
+            alertmanagerSecret,
+            ...(database?.ready ?? []),
+        ]);
         this.operator = helmRelease(
             `${name}-kube-prometheus-stack`,
             {
@@ -187,17 +203,23 @@ export class Monitoring extends pulumi.ComponentResource {
                 releaseName: KPS_RELEASE,
                 namespace,
                 timeout: 900,
-                values: kubePrometheusStackValues({
-                    monitoring: config,
-                    production: args.production,
-                    storageClass: args.storageClass,
-                    grafanaAdminSecret: "grafana-admin",
-                    remoteWriteReceiver: args.remoteWriteReceiver,
-                    images: args.images,
-                    nodeAgentsNamespace: args.nodeAgentsNamespace,
-                }),
+                values: pulumi.output(args.grafanaDatabase?.then(({ ready: _ready, ...database }) => database)).apply((grafanaDatabase) =>
+                    kubePrometheusStackValues({
+                        monitoring: config,
+                        production: args.production,
+                        storageClass: args.storageClass,
+                        grafanaAdminSecret: "grafana-admin",
+                        remoteWriteReceiver: args.remoteWriteReceiver,
+                        images: args.images,
+                        nodeAgentsNamespace: args.nodeAgentsNamespace,
+                        grafanaDatabase,
+                    }),
+                ),
             },
-            { parent: this, dependsOn: [grafanaSecret, alertmanagerSecret] },
+            {
+                parent: this,
+                dependsOn: grafanaStarts,
+            },
         );
         const blackbox = helmRelease(
             `${name}-blackbox-exporter`,

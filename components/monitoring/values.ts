@@ -17,6 +17,24 @@ export const UPTIME_MODULE = "http_2xx";
 /** Mounted into the Alertmanager pods; holds the whole alertmanager.yaml (it contains receiver secrets). */
 export const ALERTMANAGER_CONFIG_SECRET = "alertmanager-finbot";
 
+/** The Grafana role's password: a Secret of the monitoring namespace, key `password`. */
+export const GRAFANA_DATABASE_SECRET = "grafana-database";
+/** The CA bundle of Grafana's image (Alpine and Ubuntu alike), which RDS Proxy's public certificate chains to. */
+export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+/** Where Grafana keeps its state when it runs more than one replica: a PostgreSQL database of its own. */
+export interface GrafanaDatabase {
+    /** The writer's host (RDS Proxy). */
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    /** CA bundle the server's certificate is verified against (verify-full). */
+    caFile: string;
+    /** Labels Grafana's pods need to reach it (security groups for pods). */
+    podLabels: Record<string, string>;
+}
+
 export interface KubePrometheusStackArgs {
     /** The validated `finbot:monitoring`. */
     monitoring: MonitoringConfig;
@@ -35,6 +53,11 @@ export interface KubePrometheusStackArgs {
     images: Record<string, string>;
     /** Namespace of node-exporter (host access: the privileged node-agents namespace). */
     nodeAgentsNamespace: string;
+    /**
+     * Grafana's own database: with it Grafana runs `finbot:monitoring.grafana.replicas` pods.
+     * @default SQLite on a volume, one pod
+     */
+    grafanaDatabase?: GrafanaDatabase;
 }
 
 /** A disruption budget keeping one replica up, when there is more than one. */
@@ -138,7 +161,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
         "prometheus-node-exporter": { namespaceOverride: args.nodeAgentsNamespace, priorityClassName: PLATFORM_CRITICAL },
         grafana: {
             admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
-            persistence: { enabled: true, size: grafana.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
+            ...grafanaState(args),
             resources: containerResources(grafana.resources),
             priorityClassName: PLATFORM_CRITICAL,
             sidecar: {
@@ -155,8 +178,54 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 analytics: { reporting_enabled: false, check_for_updates: false },
                 users: { allow_sign_up: false },
                 "auth.anonymous": { enabled: false },
+                ...(args.grafanaDatabase ? { database: grafanaDatabaseSettings(args.grafanaDatabase) } : {}),
             },
         },
+    };
+}
+
+/**
+ * Where Grafana keeps its users, sessions, API keys and preferences. One pod: SQLite on its volume
+ * (a node or zone loss takes the dashboards away until the volume is back). Several: a PostgreSQL
+ * database of its own, no volume, spread over zones (production) or nodes with one pod always up;
+ * sessions are rows there, so a pod's loss signs nobody out (the dashboards and data sources are
+ * provisioned from ConfigMaps into every pod).
+ */
+function grafanaState(args: KubePrometheusStackArgs): Record<string, unknown> {
+    const { grafana } = args.monitoring;
+    const database = args.grafanaDatabase;
+    if (!database) {
+        return {
+            replicas: 1,
+            persistence: { enabled: true, size: grafana.storage, ...(args.storageClass ? { storageClassName: args.storageClass } : {}) },
+        };
+    }
+    return {
+        replicas: grafana.replicas,
+        persistence: { enabled: false },
+        podDisruptionBudget: { minAvailable: 1 },
+        topologySpreadConstraints: [
+            {
+                maxSkew: 1,
+                topologyKey: args.production ? "topology.kubernetes.io/zone" : "kubernetes.io/hostname",
+                whenUnsatisfiable: "DoNotSchedule",
+                labelSelector: { matchLabels: { "app.kubernetes.io/name": "grafana" } },
+            },
+        ],
+        podLabels: database.podLabels,
+        envValueFrom: { GF_DATABASE_PASSWORD: { secretKeyRef: { name: GRAFANA_DATABASE_SECRET, key: "password" } } },
+    };
+}
+
+/** Grafana's `[database]`: PostgreSQL, the server verified by name and CA; the password comes from the environment. */
+export function grafanaDatabaseSettings(database: GrafanaDatabase): Record<string, string> {
+    return {
+        type: "postgres",
+        host: `${database.host}:${database.port}`,
+        name: database.database,
+        user: database.user,
+        ssl_mode: "verify-full",
+        ca_cert_path: database.caFile,
     };
 }
 

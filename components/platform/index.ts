@@ -8,6 +8,8 @@ import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
+import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
+import { deferred, settle } from "../lib/deferred";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { clusterServiceHost, clusterUrl } from "../lib/cluster";
@@ -18,7 +20,7 @@ import { namespacePolicies } from "../lib/networkPolicy";
 import { priorityClasses } from "../lib/priority";
 import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
-import { Monitoring, monitoringRuleGroups } from "../monitoring";
+import { GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE, monitoringRuleGroups } from "../monitoring";
 import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
 import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
 import {
@@ -108,10 +110,13 @@ export class Platform extends pulumi.ComponentResource {
         // Filebeat and node-exporter need host access: they alone run in a privileged namespace.
         const nodeAgents =
             config.monitoring.enabled || config.logging.enabled ? this.namespace(name, config, "nodeAgents", "privileged") : undefined;
+        // Grafana's own database comes from the data tier, built after monitoring: its release waits for it.
+        const grafanaDatabase = config.monitoring.enabled && grafanaHasDatabase(config) ? deferred<GrafanaDatabaseInput>() : undefined;
         if (config.monitoring.enabled) {
             // Some of the chart's pods (Grafana's, the operator's jobs) are not "restricted" yet.
             const namespace = this.namespace(name, config, "monitoring", "baseline");
-            this.monitoring = this.buildMonitoring(name, config, [namespace, ...(nodeAgents ? [nodeAgents] : [])]);
+            const namespaces = [namespace, ...(nodeAgents ? [nodeAgents] : [])];
+            this.monitoring = this.buildMonitoring(name, config, namespaces, grafanaDatabase?.promise);
         }
         // Envoy Gateway and cert-manager come first: the data tier and logging ask for certificates.
         const controllers = config.traffic.enabled ? this.buildControllers(name, config) : undefined;
@@ -119,6 +124,7 @@ export class Platform extends pulumi.ComponentResource {
             if (!controllers) throw new Error("the data tier needs cert-manager: the config check keeps finbot:traffic on");
             this.dataTier = this.buildDataTier(name, config, controllers, args.fetchManifest ?? httpFetcher);
         }
+        if (grafanaDatabase) settle(grafanaDatabase, () => this.grafanaDatabase(name));
         if (config.logging.enabled) {
             if (!controllers || !nodeAgents) throw new Error("logging needs cert-manager and the node-agents namespace");
             const namespace = this.namespace(name, config, "logging", "baseline");
@@ -326,8 +332,39 @@ export class Platform extends pulumi.ComponentResource {
         return ns;
     }
 
+    /** Grafana's own database on Aurora: its role's password as a Secret of the monitoring namespace, and what must exist first. */
+    private grafanaDatabase(name: string): GrafanaDatabaseInput {
+        const database = this.dataTier?.database;
+        const own = database?.ownDatabases[GRAFANA_DATABASE];
+        if (!database || !own || own.rootCert !== "system")
+            throw new Error("Grafana's replicas need its database on Aurora: the config check requires finbot:database in aurora mode");
+        const secret = new k8s.core.v1.Secret(
+            `${name}-grafana-database`,
+            {
+                metadata: { name: GRAFANA_DATABASE_SECRET, namespace: this.namespaceNames.monitoring },
+                type: "Opaque",
+                stringData: { password: own.password },
+            },
+            { parent: this },
+        );
+        return {
+            host: own.host,
+            port: own.port,
+            database: own.database,
+            user: own.user,
+            caFile: SYSTEM_CA_BUNDLE,
+            podLabels: POSTGRES_CLIENT_LABEL,
+            ready: [secret, ...database.ownDatabasesReady],
+        };
+    }
+
     /** Monitoring serves the rule groups and dashboards of every area that is on. */
-    private buildMonitoring(name: string, config: PlatformConfig, namespaces: pulumi.Resource[]): Monitoring {
+    private buildMonitoring(
+        name: string,
+        config: PlatformConfig,
+        namespaces: pulumi.Resource[],
+        grafanaDatabase?: Promise<GrafanaDatabaseInput>,
+    ): Monitoring {
         const ns = config.namespaces;
         const edges = edgeProbes(config);
         return new Monitoring(
@@ -381,6 +418,7 @@ export class Platform extends pulumi.ComponentResource {
                 remoteWriteReceiver: config.traffic.loadTest.enabled || measuredPages(config).length > 0,
                 storageClass: this.storageClass,
                 nodeAgentsNamespace: ns.nodeAgents,
+                grafanaDatabase,
             },
             { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
         );
@@ -405,6 +443,8 @@ export class Platform extends pulumi.ComponentResource {
                 clientNamespace: ns.apps,
                 networkFlows: platformFlows(config),
                 consumers: dataConsumers(config),
+                ownDatabases:
+                    config.monitoring.enabled && grafanaHasDatabase(config) ? [{ name: GRAFANA_DATABASE, namespace: ns.monitoring }] : [],
                 images: config.releases.images,
                 cloudnativePgVersion: config.releases.charts["cloudnative-pg"],
                 backupPluginChartVersion: config.releases.charts["plugin-barman-cloud"],
@@ -598,6 +638,12 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 }
+
+/** Grafana's database of its own, on the stack's PostgreSQL. */
+const GRAFANA_DATABASE = "grafana";
+
+/** More than one Grafana keeps its state in a database of its own. */
+const grafanaHasDatabase = (config: PlatformConfig) => config.monitoring.grafana.replicas > 1;
 
 /** Every service and worker, with what it uses of the data tier. */
 export function dataConsumers(config: PlatformConfig): DataConsumer[] {

@@ -278,6 +278,14 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [api],
                 ports: [10250, 9100],
             },
+            ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
+                name: "grafana-to-database",
+                why: "Grafana keeps its users and sessions in its own database on Aurora, through RDS Proxy.",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "grafana" },
+                peers: vpc,
+                ports: [POSTGRES],
+            }),
             {
                 name: "alertmanager-out",
                 why: "Alertmanager notifies PagerDuty, Slack and the dead man's switch (HTTPS).",
