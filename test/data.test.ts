@@ -138,9 +138,23 @@ describe("data tier", () => {
             // api publishes to two queues, the worker consumes one, KEDA reads lengths: no user gets more, none is tagged.
             const permission = (user: string) =>
                 inputs(dev, CR("rabbitmq.com/v1beta1", "Permission"), `finbot-queue-permission-${user}`).spec.permissions;
-            assert.deepEqual(permission("api"), { configure: "^$", write: "^(amq\\.default)$", read: "^$" });
+            // Publishers write only to their queues' own exchanges; KEDA counts queues by a passive declare and may read nothing.
+            assert.deepEqual(permission("api"), {
+                configure: "^$",
+                write: "^(finbot\\.publish\\.payments\\.settle|finbot\\.publish\\.notifications\\.send)$",
+                read: "^$",
+            });
             assert.deepEqual(permission("settlement-worker"), { configure: "^$", write: "^$", read: "^(payments\\.settle)$" });
-            assert.deepEqual(permission("keda"), { configure: "^$", write: "^$", read: "^(payments\\.settle)$" });
+            assert.deepEqual(permission("keda"), { configure: "^$", write: "^$", read: "^$" });
+            const binding = inputs(
+                dev,
+                CR("rabbitmq.com/v1beta1", "Binding"),
+                "finbot-queue-binding-finbot-publish-payments-settle-payments-settle",
+            );
+            assert.deepEqual(
+                [binding.spec.source, binding.spec.destination, binding.spec.routingKey],
+                ["finbot.publish.payments.settle", "payments.settle", "payments.settle"],
+            );
             for (const user of dev.ofType(CR("rabbitmq.com/v1beta1", "User"))) assert.deepEqual((user.inputs as Any).spec.tags, []);
             const monitor = inputs(dev, CR("monitoring.coreos.com/v1", "ServiceMonitor"), "finbot-queue-service-monitor");
             assert.deepEqual([monitor.spec.endpoints[0].port, monitor.spec.endpoints[0].scheme], ["prometheus-tls", "https"]);

@@ -119,6 +119,8 @@ const kps = (anonymous: boolean) =>
         values: { grafana: { "grafana.ini": { "auth.anonymous": { enabled: anonymous }, users: { allow_sign_up: false } } } },
     });
 const rabbitUser = (tags: string[]) => resource("kubernetes:rabbitmq.com/v1beta1:User", { metadata: { name: "api" }, spec: { tags } });
+const rabbitPermission = (user: string, permissions: Props) =>
+    resource("kubernetes:rabbitmq.com/v1beta1:Permission", { metadata: { name: user }, spec: { user, vhost: "/", permissions } });
 const rabbitCluster = (tls: Props) =>
     resource("kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster", { metadata: { name: "q" }, spec: { tls } });
 const cache = (props: Props) =>
@@ -216,6 +218,17 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         [
             rabbitUser(["administrator"]),
             resource("kubernetes:postgresql.cnpg.io/v1:Cluster", { spec: { managed: { roles: [{ name: "api", superuser: true }] } } }),
+        ],
+    ],
+    [
+        isolation.rabbitmqPermissionsScoped,
+        [
+            rabbitPermission("api", { configure: "^$", write: "^(finbot\\.publish\\.payments\\.settle)$", read: "^$" }),
+            rabbitPermission("keda", { configure: "^$", write: "^$", read: "^$" }),
+        ],
+        [
+            rabbitPermission("api", { configure: "^$", write: "^(amq\\.default)$", read: "^$" }),
+            rabbitPermission("keda", { configure: "^$", write: "^$", read: ".*" }),
         ],
     ],
     [isolation.rabbitmqTlsOnly, [rabbitCluster({ secretName: "t", disableNonTLSListeners: true })], [rabbitCluster({ secretName: "t" })]],

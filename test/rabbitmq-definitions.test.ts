@@ -33,7 +33,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { permissionsFor, rabbitPasswordHash, rabbitmqDefinitions } from "../components/data/definitions";
+import { publishExchange, queueUsers, rabbitPasswordHash, rabbitmqDefinitions } from "../components/data/definitions";
 import { KEDA_QUEUE_USER } from "../components/data/queue";
 import { dataConsumers } from "../components/platform";
 import { loadStackConfig } from "./harness";
@@ -81,12 +81,18 @@ const amqp = (node: RabbitNode, user: string, password: string, body: string) =>
             "end.",
         ].join("\n"),
     ]);
-/** Publishes `count` persistent messages to `queue` through the default exchange with publisher confirms: true when all were confirmed, false when one was refused. */
-const publish = (queue: string, count: number) =>
+/**
+ * Publishes `count` persistent messages to `queue` through `exchange` (by default the queue's own,
+ * as FinBot's publishers do) with publisher confirms: true when all were confirmed, false when one was refused.
+ */
+const publish = (queue: string, count: number, exchange = publishExchange(queue)) =>
     "begin {'confirm.select_ok'} = amqp_channel:call(Ch, {'confirm.select', false}), " +
     "Props = setelement(5, list_to_tuple(['P_basic' | lists:duplicate(14, undefined)]), 2), " +
-    `[amqp_channel:cast(Ch, {'basic.publish', 0, <<>>, <<"${queue}">>, false, false}, {amqp_msg, Props, <<"payment">>}) || _ <- lists:seq(1, ${count})], ` +
+    `[amqp_channel:cast(Ch, {'basic.publish', 0, <<"${exchange}">>, <<"${queue}">>, false, false}, {amqp_msg, Props, <<"payment">>}) || _ <- lists:seq(1, ${count})], ` +
     "amqp_channel:wait_for_confirms(Ch, 30) end";
+/** The length of `queue` by a passive declare (what KEDA's scaler does). */
+const lengthByPassiveDeclare = (queue: string) =>
+    `begin {'queue.declare_ok', _, N, _} = amqp_channel:call(Ch, {'queue.declare', 0, <<"${queue}">>, true, false, false, false, false, []}), N end`;
 /** Takes one message from `queue` and rejects it without requeueing (a payment the worker cannot process): `rejected` or `empty`. */
 const rejectOne = (queue: string) =>
     `case amqp_channel:call(Ch, {'basic.get', 0, <<"${queue}">>, false}) of ` +
@@ -99,10 +105,7 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
     const consumers = dataConsumers(config)
         .filter((c) => c.uses.publishes.length > 0 || c.consumes)
         .map((c) => ({ name: c.name, publishes: c.uses.publishes, consumes: c.consumes ? [c.consumes] : [] }));
-    const users = [
-        ...consumers.map((c) => ({ name: c.name, permissions: permissionsFor(c.publishes, c.consumes) })),
-        { name: KEDA_QUEUE_USER, permissions: permissionsFor([], [...new Set(consumers.flatMap((c) => c.consumes))]) },
-    ];
+    const users = queueUsers(consumers, KEDA_QUEUE_USER);
     const password = (user: string) => `pw${user.replace(/[^a-z]/g, "")}x1`;
     const definitions = rabbitmqDefinitions(
         config.queue.queues,
@@ -192,7 +195,12 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
             assert.deepEqual({ configure, write, read }, u.permissions, u.name);
         }
         const publisherGrant = exported.permissions.find((p) => p.user === publisher)!;
-        assert.deepEqual([publisherGrant.configure, publisherGrant.write, publisherGrant.read], ["^$", "^(amq\\.default)$", "^$"]);
+        const exchanges = consumers
+            .find((c) => c.name === publisher)!
+            .publishes.map((q) => `finbot\\.publish\\.${q.replace(/\./g, "\\.")}`);
+        assert.deepEqual([publisherGrant.configure, publisherGrant.write, publisherGrant.read], ["^$", `^(${exchanges.join("|")})$`, "^$"]);
+        const kedaGrant = exported.permissions.find((p) => p.user === KEDA_QUEUE_USER)!;
+        assert.deepEqual([kedaGrant.configure, kedaGrant.write, kedaGrant.read], ["^$", "^$", "^$"]);
     });
 
     it("lets a publisher publish, refuses others and wrong passwords, and refuses publishes over max-length", async () => {
@@ -208,13 +216,38 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
         assert.equal(ok(published), "{true,[true,false,false]}");
         assert.match(
             ok(byWorker),
-            new RegExp(`ACCESS_REFUSED - access to exchange 'amq.default' in vhost '/' refused for user '${re(worker)}'`),
+            new RegExp(
+                `ACCESS_REFUSED - access to exchange '${re(publishExchange(queue.name))}' in vhost '/' refused for user '${re(worker)}'`,
+            ),
         );
         assert.match(ok(wrongPassword), /refused,\s*\{auth_failure/);
         assert.match(
             ok(readByPublisher),
             new RegExp(`ACCESS_REFUSED - access to queue '${re(queue.name)}' in vhost '/' refused for user '${re(publisher)}'`),
         );
+    });
+
+    it("lets a publisher reach only its queues' exchanges, never the default exchange; KEDA counts a queue and consumes nothing", async () => {
+        const [listed, viaDefault, count, takenByKeda, publishedByKeda] = await Promise.all([
+            source!.ctlAsync(["list_queues", "name", "messages"]),
+            amqp(source!, publisher, password(publisher), publish(queue.name, 1, "")),
+            amqp(source!, KEDA_QUEUE_USER, password(KEDA_QUEUE_USER), lengthByPassiveDeclare(queue.name)),
+            amqp(source!, KEDA_QUEUE_USER, password(KEDA_QUEUE_USER), rejectOne(queue.name)),
+            amqp(source!, KEDA_QUEUE_USER, password(KEDA_QUEUE_USER), publish(queue.name, 1)),
+        ]);
+        // The default exchange would reach any queue of the vhost by its name.
+        assert.match(
+            ok(viaDefault),
+            new RegExp(`ACCESS_REFUSED - access to exchange 'amq.default' in vhost '/' refused for user '${re(publisher)}'`),
+        );
+        const messages = new RegExp(`^${re(queue.name)}\\t(\\d+)$`, "m").exec(ok(listed))?.[1];
+        assert.ok(Number(messages) > 0);
+        assert.equal(ok(count), messages, "the passive declare reads the queue's length, as the broker counts it");
+        assert.match(
+            ok(takenByKeda),
+            new RegExp(`ACCESS_REFUSED - access to queue '${re(queue.name)}' in vhost '/' refused for user 'keda'`),
+        );
+        assert.match(ok(publishedByKeda), /ACCESS_REFUSED - access to exchange/);
     });
 
     it("dead-letters a payment its worker rejects into the queue's DLQ", async () => {

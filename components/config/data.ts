@@ -204,7 +204,10 @@ export const usesSchema = z
             .default("none")
             .describe("PostgreSQL: its own schema read-write (and a reader URL), read only, or none."),
         cache: z.boolean().default(false).describe("Redis, under the key prefix `<name>:`."),
-        publishes: z.array(queueNameSchema).default([]).describe("Queues it publishes to (through the default exchange)."),
+        publishes: z
+            .array(queueNameSchema)
+            .default([])
+            .describe("Queues it publishes to, each through its exchange `finbot.publish.<queue>` (routing key: the queue's name)."),
     })
     .prefault({})
     .describe("What it uses of the data tier. @default nothing");

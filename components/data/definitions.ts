@@ -9,6 +9,12 @@ import { QueueConfig } from "../config/data";
 export const VHOST = "/";
 export const DEAD_LETTER_EXCHANGE = "finbot.dlx";
 export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
+/**
+ * The exchange a queue's publishers publish to (routing key: the queue's name). A direct exchange
+ * bound to that queue alone: a user with write on it reaches that queue and no other, where write on
+ * the default exchange would reach every queue of the vhost.
+ */
+export const publishExchange = (queue: string) => `finbot.publish.${queue}`;
 const regexEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export interface Topology {
@@ -21,13 +27,15 @@ export interface Topology {
 /** The topology of the configured queues. Dead letters are refused, never dropped, when their queue is full. */
 export function queueTopology(queues: QueueConfig["queues"]): Topology {
     return {
-        exchanges: [{ name: DEAD_LETTER_EXCHANGE, type: "direct" }],
+        exchanges: [
+            { name: DEAD_LETTER_EXCHANGE, type: "direct" },
+            ...queues.map((q) => ({ name: publishExchange(q.name), type: "direct" })),
+        ],
         queues: queues.flatMap((q) => [{ name: q.name }, { name: deadLetterQueue(q.name) }]),
-        bindings: queues.map((q) => ({
-            source: DEAD_LETTER_EXCHANGE,
-            destination: deadLetterQueue(q.name),
-            routingKey: deadLetterQueue(q.name),
-        })),
+        bindings: queues.flatMap((q) => [
+            { source: publishExchange(q.name), destination: q.name, routingKey: q.name },
+            { source: DEAD_LETTER_EXCHANGE, destination: deadLetterQueue(q.name), routingKey: deadLetterQueue(q.name) },
+        ]),
         policies: queues.flatMap((q) => [
             {
                 name: `finbot-${q.name}`,
@@ -52,10 +60,35 @@ export function queueTopology(queues: QueueConfig["queues"]): Topology {
     };
 }
 
-/** configure/write/read regexes of a user that publishes to `publishes` (through the default exchange) and consumes `consumes`. */
+/**
+ * configure/write/read regexes of a user that publishes to the queues `publishes` (through their
+ * exchanges, publishExchange) and consumes `consumes`. With nothing to publish or consume (KEDA) it
+ * may only declare a queue passively, which RabbitMQ checks against no permission: that reads the
+ * queue's length and nothing of its messages.
+ */
 export function permissionsFor(publishes: string[], consumes: string[]): { configure: string; write: string; read: string } {
     const only = (names: string[]) => (names.length === 0 ? "^$" : `^(${names.map(regexEscape).join("|")})$`);
-    return { configure: "^$", write: publishes.length > 0 ? only(["amq.default"]) : "^$", read: only(consumes) };
+    return { configure: "^$", write: only(publishes.map(publishExchange)), read: only(consumes) };
+}
+
+/** A service or worker that publishes to queues or consumes one. */
+export interface QueueConsumer {
+    name: string;
+    publishes: string[];
+    consumes: string[];
+}
+
+/** The RabbitMQ users: one per consumer with only its permissions, and KEDA's, which may only read queue lengths. */
+export function queueUsers(
+    consumers: QueueConsumer[],
+    kedaUser: string,
+): Array<{ name: string; permissions: ReturnType<typeof permissionsFor> }> {
+    return [
+        ...consumers.map((c) => ({ name: c.name, permissions: permissionsFor(c.publishes, c.consumes) })),
+        // KEDA reads the length of the workers' queues with a passive declare (kedacore/keda v2.20.2
+        // pkg/scalers/rabbitmq_scaler.go, QueueDeclarePassive), which needs no permission.
+        { name: kedaUser, permissions: permissionsFor([], []) },
+    ];
 }
 
 /**

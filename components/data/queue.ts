@@ -8,17 +8,12 @@ import { clusterServiceHost, serviceMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
 import { Connections, amqpUrl } from "./connections";
-import { VHOST, permissionsFor, queueTopology, rabbitmqAdditionalConfig } from "./definitions";
+import { QueueConsumer, VHOST, queueTopology, queueUsers, rabbitmqAdditionalConfig } from "./definitions";
+
+export type { QueueConsumer };
 import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
-
-/** A user of the queue: what it publishes to and what it consumes. */
-export interface QueueConsumer {
-    name: string;
-    publishes: string[];
-    consumes: string[];
-}
 
 export interface QueueArgs {
     /** The validated `finbot:queue`. */
@@ -186,11 +181,7 @@ export class Queue extends pulumi.ComponentResource {
      */
     private users(name: string, args: QueueArgs, host: string, topology: pulumi.Resource[]): Record<string, Connections> {
         const { namespace } = args;
-        const users = [
-            ...args.consumers.map((c) => ({ name: c.name, permissions: permissionsFor(c.publishes, c.consumes) })),
-            // KEDA reads the length of the workers' queues.
-            { name: KEDA_QUEUE_USER, permissions: permissionsFor([], [...new Set(args.consumers.flatMap((c) => c.consumes))]) },
-        ];
+        const users = queueUsers(args.consumers, KEDA_QUEUE_USER);
         const connections: Record<string, Connections> = {};
         for (const user of users) {
             const password = new random.RandomPassword(`${name}-user-${user.name}`, { length: 32, special: false }, { parent: this });

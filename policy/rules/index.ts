@@ -29,6 +29,7 @@ export const allPolicies: Policies = [
     isolation.apiKeysStripped,
     isolation.noBasicAuthInProduction,
     isolation.noAdminForApps,
+    isolation.rabbitmqPermissionsScoped,
     isolation.rabbitmqTlsOnly,
     isolation.apmAnonymousRumOnly,
     isolation.publicIntakeRateLimited,

@@ -136,6 +136,36 @@ export const noAdminForApps: ResourceValidationPolicy = {
     },
 };
 
+/** A permission regex that matches a name RabbitMQ would check it against. */
+const permits = (regex: unknown, name: string) => {
+    try {
+        return typeof regex === "string" && new RegExp(regex).test(name);
+    } catch {
+        return true; // not a regex we can read: assume the worst
+    }
+};
+
+export const rabbitmqPermissionsScoped: ResourceValidationPolicy = {
+    name: "rabbitmq-permissions-scoped",
+    description:
+        "A RabbitMQ user publishes only through its queues' own exchanges: never to the default exchange (which reaches every queue by name) or by a wildcard, and declares nothing. A user that consumes nothing reads nothing (KEDA counts queues by a passive declare, which needs no permission).",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:rabbitmq.com/v1beta1:Permission") return;
+        const user = args.props.spec?.user;
+        const { configure, write, read } = args.props.spec?.permissions ?? {};
+        if (configure !== "^$") report(`RabbitMQ user ${user} may declare or delete (configure: ${configure})`);
+        // RabbitMQ checks a publish to the default exchange ("") as one to "amq.default".
+        if (permits(write, "amq.default"))
+            report(`RabbitMQ user ${user} may publish through the default exchange (write: ${write}): it reaches every queue`);
+        for (const [what, regex] of [
+            ["write", write],
+            ["read", read],
+        ])
+            if (regex === undefined || /\.\*|\.\+/.test(String(regex))) report(`RabbitMQ user ${user} has a wildcard ${what} (${regex})`);
+    },
+};
+
 export const rabbitmqTlsOnly: ResourceValidationPolicy = {
     name: "rabbitmq-tls-only",
     description: "RabbitMQ serves AMQP, the management API and metrics over TLS only.",
