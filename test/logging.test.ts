@@ -267,6 +267,20 @@ describe("logging (ECK)", () => {
         ]);
         const bucket = prod.get("aws:s3/bucket:Bucket", "finbot-logging-snapshots");
         assert.equal(bucket.protect, true);
+        // Encrypted with a key of its own, kept like the bucket; only the snapshot role may use it.
+        const key = prod.get("aws:kms/key:Key", "finbot-logging-snapshots");
+        assert.deepEqual([key.protect, key.retainOnDelete, (key.inputs as Any).enableKeyRotation], [true, true, true]);
+        const sse = (
+            prod.get("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "finbot-logging-snapshots")
+                .inputs as Any
+        ).rules[0];
+        assert.deepEqual(sse.applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms", kmsMasterKeyId: (key.state as Any).arn });
+        const policy = JSON.parse((prod.get("aws:iam/rolePolicy:RolePolicy", "finbot-logging-snapshots").inputs as Any).policy);
+        assert.deepEqual(policy.Statement.at(-1), {
+            Effect: "Allow",
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: [(key.state as Any).arn],
+        });
         assert.equal((prod.get(ES, "finbot-logging-elasticsearch").inputs as Any).spec.volumeClaimDeletePolicy, "DeleteOnScaledownOnly");
         assert.equal(prod.get(ES, "finbot-logging-elasticsearch").protect, true);
     });

@@ -643,6 +643,29 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         [resource("aws:backup/vault:Vault", { name: "finbot-backups" })],
     ],
     [
+        aws.backupsKmsEncrypted,
+        [
+            resource("aws:s3/bucket:Bucket", { bucket: "finbot-prod-log-snapshots-1" }),
+            resource(
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                {
+                    bucket: "finbot-prod-log-snapshots-1",
+                    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:k" } }],
+                },
+                "sse",
+            ),
+            resource("aws:backup/vault:Vault", { name: "finbot-backups", kmsKeyArn: "arn:aws:kms:k" }, "vault"),
+        ],
+        [
+            resource("aws:s3/bucket:Bucket", { bucket: "finbot-prod-log-snapshots-1" }),
+            resource(
+                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                { bucket: "finbot-prod-log-snapshots-1", rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+                "sse",
+            ),
+        ],
+    ],
+    [
         aws.s3TlsOnly,
         [
             resource("aws:s3/bucket:Bucket", { bucket: "b" }),

@@ -220,9 +220,21 @@ export class Logging extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // Encrypted with a key of its own (SSE-KMS): reading a snapshot takes kms:Decrypt on it, which
+        // only the snapshot role holds, beside S3 rights; the key outlives the stack like the bucket.
+        const key = new aws.kms.Key(
+            `${name}-snapshots`,
+            { description: "FinBot log snapshots (Elasticsearch)", enableKeyRotation: true, deletionWindowInDays: 30 },
+            kept,
+        );
         new aws.s3.BucketServerSideEncryptionConfiguration(
             `${name}-snapshots`,
-            { bucket: bucket.bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+            {
+                bucket: bucket.bucket,
+                rules: [
+                    { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true },
+                ],
+            },
             { parent: this },
         );
         // Elasticsearch's S3 client takes a web identity (IRSA), not EKS Pod Identity: trust the cluster's OIDC provider for its service account.
@@ -271,6 +283,8 @@ export class Logging extends pulumi.ComponentResource {
                             ],
                             Resource: [pulumi.interpolate`${bucket.arn}/logs/*`],
                         },
+                        // SSE-KMS: S3 asks the key for data keys on writes and to decrypt on reads, as this role.
+                        { Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: [key.arn] },
                     ],
                 }),
             },

@@ -321,6 +321,28 @@ export const s3Private: StackValidationPolicy = {
     },
 };
 
+export const backupsKmsEncrypted: StackValidationPolicy = {
+    name: "backups-kms-encrypted",
+    description:
+        "Backup data (snapshot buckets, AWS Backup vaults) is encrypted with a customer-managed KMS key: reading it then takes kms:Decrypt on that key, which only the roles that back up and restore hold, not S3 or Backup read rights alone.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const encryption = byBucket(
+            args.resources,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        );
+        for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
+            const id = String(bucket.props.bucket ?? "");
+            if (!/snapshot|backup/.test(id)) continue;
+            const sse = encryption.get(id)?.rules?.[0]?.applyServerSideEncryptionByDefault;
+            if (sse?.sseAlgorithm !== "aws:kms" || !sse.kmsMasterKeyId)
+                report(`backup bucket ${id} is not encrypted with a KMS key`, bucket.urn);
+        }
+        for (const vault of ofType(args.resources, "aws:backup/vault:Vault"))
+            if (!vault.props.kmsKeyArn) report(`backup vault ${vault.props.name} uses AWS's default key`, vault.urn);
+    },
+};
+
 export const s3TlsOnly: StackValidationPolicy = {
     name: "s3-tls-only",
     description:

@@ -62,6 +62,7 @@ export const allPolicies: Policies = [
     aws.cloudfrontHttps,
     aws.cloudfrontEdge,
     aws.s3Private,
+    aws.backupsKmsEncrypted,
     aws.s3TlsOnly,
     aws.backupVaultsLocked,
 ];
