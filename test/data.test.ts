@@ -47,7 +47,10 @@ describe("data tier", () => {
             const ingress = policies.filter((p) => p.spec.policyTypes[0] === "Ingress" && p.spec.ingress);
             const from = ingress.map((p) => [
                 p.spec.ingress[0].from
-                    .map((f: Any) => f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] ?? f.ipBlock.cidr)
+                    .map((f: Any) => {
+                        const where = f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] ?? f.ipBlock.cidr;
+                        return f.podSelector ? `${where}/${Object.values(f.podSelector.matchLabels).join("+")}` : where;
+                    })
                     .join(","),
                 (p.spec.ingress[0].ports ?? []).map((x: Any) => x.port).join(","),
             ]);
@@ -55,7 +58,8 @@ describe("data tier", () => {
                 from.sort(),
                 [
                     [ns.data, ""],
-                    [ns.monitoring, ""],
+                    // From the monitoring namespace, only Prometheus (scrapes) and the blackbox exporter (probes).
+                    [`${ns.monitoring}/prometheus,${ns.monitoring}/prometheus-blackbox-exporter`, ""],
                     [run === prod ? "10.0.0.0/16" : "0.0.0.0/0", "9443"],
                     [ns.apps, "5432,6379,5671"],
                     [ns.autoscaling, "5671"],

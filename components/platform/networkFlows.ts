@@ -39,6 +39,15 @@ export function apiServerCidrs(config: PlatformConfig): string[] {
 }
 
 /**
+ * Pods of Prometheus (the label its operator selects them by: prometheus-operator
+ * pkg/prometheus/server/statefulset.go, podSelectorLabels), the blackbox exporter and Grafana (their
+ * charts' `app.kubernetes.io/name`).
+ */
+const PROMETHEUS_PODS = { "app.kubernetes.io/name": "prometheus" };
+const BLACKBOX_PODS = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
+const GRAFANA_PODS = { "app.kubernetes.io/name": "grafana" };
+
+/**
  * The allowed flows of every namespace the platform creates (and of `rabbitmq-system`, which the
  * RabbitMQ operators' manifest creates). Within a namespace pods reach each other; across
  * namespaces, to the API server and out of the cluster only what is listed.
@@ -65,6 +74,11 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const pageChecks = monitoringOn && measuredPages(config).length > 0;
     const servicePorts = [...new Set(config.services.map((s) => s.port))];
 
+    // Of the monitoring namespace's pods, Prometheus scrapes, the blackbox exporter probes and Grafana
+    // reads its data sources: each reaches into other namespaces only for that.
+    const prometheus: Peer = { namespace: ns.monitoring, pods: PROMETHEUS_PODS };
+    const blackbox: Peer = { namespace: ns.monitoring, pods: BLACKBOX_PODS };
+
     const sameNamespace = (namespace: string): Flow[] => [
         { name: "same-namespace-in", why: "Pods of this namespace talk to each other.", direction: "ingress", peers: [{ namespace }] },
         { name: "same-namespace-out", why: "Pods of this namespace talk to each other.", direction: "egress", peers: [{ namespace }] },
@@ -75,9 +89,9 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
         ? [
               {
                   name: "from-prometheus",
-                  why: "Prometheus scrapes metrics and probes.",
+                  why: "Prometheus scrapes metrics; the blackbox exporter probes.",
                   direction: "ingress",
-                  peers: [{ namespace: ns.monitoring }],
+                  peers: [prometheus, blackbox],
               },
           ]
         : [];
@@ -148,7 +162,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     why: "The browser checks push their Web Vitals (Prometheus remote write).",
                     direction: "egress",
                     pods: PAGE_CHECK_LABELS,
-                    peers: [{ namespace: ns.monitoring }],
+                    peers: [prometheus],
                     ports: [9090],
                 },
             ),
@@ -167,7 +181,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     why: "Load tests push their metrics (Prometheus remote write).",
                     direction: "egress",
                     pods: { "app.kubernetes.io/name": "k6" },
-                    peers: [{ namespace: ns.monitoring }],
+                    peers: [prometheus],
                     ports: [9090],
                 },
             ),
@@ -257,9 +271,17 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             apiServer("The Prometheus operator, Prometheus' service discovery, kube-state-metrics, Grafana's sidecars."),
             webhooks("The Prometheus operator's admission webhook.", [10250]),
             {
-                name: "scrape-cluster",
-                why: "Prometheus scrapes every namespace's metrics and the blackbox exporter probes the services.",
+                name: "probe-services",
+                why: "The blackbox exporter probes the services' health endpoints.",
                 direction: "egress",
+                pods: BLACKBOX_PODS,
+                peers: [{ namespace: ns.apps }],
+            },
+            {
+                name: "scrape-cluster",
+                why: "Prometheus scrapes every namespace's metrics.",
+                direction: "egress",
+                pods: PROMETHEUS_PODS,
                 peers: [
                     { namespace: ns.apps },
                     { namespace: ns.data },
@@ -275,14 +297,23 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "scrape-nodes",
                 why: "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes.",
                 direction: "egress",
+                pods: PROMETHEUS_PODS,
                 peers: [api],
                 ports: [10250, 9100],
             },
+            ...when(loggingOn, {
+                name: "grafana-to-elasticsearch",
+                why: "Grafana reads page-load and log data from Elasticsearch.",
+                direction: "egress",
+                pods: GRAFANA_PODS,
+                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "elasticsearch" } }],
+                ports: [9200],
+            }),
             ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
                 name: "grafana-to-database",
                 why: "Grafana keeps its users and sessions in its own database on Aurora, through RDS Proxy.",
                 direction: "egress",
-                pods: { "app.kubernetes.io/name": "grafana" },
+                pods: GRAFANA_PODS,
                 peers: vpc,
                 ports: [POSTGRES],
             }),
@@ -298,7 +329,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "probes-out",
                 why: "The blackbox exporter probes the public URLs (HTTPS).",
                 direction: "egress",
-                pods: { "app.kubernetes.io/name": "prometheus-blackbox-exporter" },
+                pods: BLACKBOX_PODS,
                 peers: [INTERNET],
                 ports: [443],
             },
@@ -400,7 +431,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 why: "Grafana reads page-load and log data from Elasticsearch.",
                 direction: "ingress",
                 pods: { "common.k8s.elastic.co/type": "elasticsearch" },
-                peers: [{ namespace: ns.monitoring }],
+                peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }],
                 ports: [9200],
             }),
             ...when(production, {
@@ -495,7 +526,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "to-prometheus",
                 why: "prometheus-adapter and KEDA query Prometheus.",
                 direction: "egress",
-                peers: [{ namespace: ns.monitoring }],
+                peers: [prometheus],
                 ports: [9090],
             }),
             ...when(
