@@ -58,8 +58,8 @@ describe("data tier", () => {
                 from.sort(),
                 [
                     [ns.data, ""],
-                    // From the monitoring namespace, only Prometheus (scrapes) and the blackbox exporter (probes).
-                    [`${ns.monitoring}/prometheus,${ns.monitoring}/prometheus-blackbox-exporter`, ""],
+                    // From the monitoring namespace, only Prometheus (it scrapes).
+                    [`${ns.monitoring}/prometheus`, ""],
                     [run === prod ? "10.0.0.0/16" : "0.0.0.0/0", "9443"],
                     [ns.apps, "5432,6379,5671"],
                     [ns.autoscaling, "5671"],

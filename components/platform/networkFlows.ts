@@ -89,9 +89,9 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
         ? [
               {
                   name: "from-prometheus",
-                  why: "Prometheus scrapes metrics; the blackbox exporter probes.",
+                  why: "Prometheus scrapes metrics.",
                   direction: "ingress",
-                  peers: [prometheus, blackbox],
+                  peers: [prometheus],
               },
           ]
         : [];
@@ -102,6 +102,12 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
         flows: [
             DNS,
             ...scraped,
+            ...when(monitoringOn, {
+                name: "from-blackbox-exporter",
+                why: "The blackbox exporter probes the services' health endpoints (uptime).",
+                direction: "ingress",
+                peers: [blackbox],
+            }),
             ...when(trafficOn, {
                 name: "from-gateway",
                 why: "The public gateway's proxies forward requests to the services.",
@@ -301,14 +307,6 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [api],
                 ports: [10250, 9100],
             },
-            ...when(loggingOn, {
-                name: "grafana-to-elasticsearch",
-                why: "Grafana reads page-load and log data from Elasticsearch.",
-                direction: "egress",
-                pods: GRAFANA_PODS,
-                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "elasticsearch" } }],
-                ports: [9200],
-            }),
             ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
                 name: "grafana-to-database",
                 why: "Grafana keeps its users and sessions in its own database on Aurora, through RDS Proxy.",
@@ -360,6 +358,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "from-prometheus-adapter",
                 why: "prometheus-adapter and KEDA query Prometheus for the autoscalers.",
                 direction: "ingress",
+                pods: PROMETHEUS_PODS,
                 peers: [{ namespace: ns.autoscaling }],
                 ports: [9090],
             },
@@ -367,6 +366,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "from-page-checks",
                 why: "The browser checks push their Web Vitals (remote write).",
                 direction: "ingress",
+                pods: PROMETHEUS_PODS,
                 peers: [{ namespace: ns.apps, pods: PAGE_CHECK_LABELS }],
                 ports: [9090],
             }),
@@ -374,6 +374,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "from-checks",
                 why: "Load tests push their metrics (remote write).",
                 direction: "ingress",
+                pods: PROMETHEUS_PODS,
                 peers: [{ namespace: ns.apps, pods: { "app.kubernetes.io/name": "k6" } }],
                 ports: [9090],
             }),
@@ -381,6 +382,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "to-elasticsearch",
                 why: "Grafana reads page-load and log data from Elasticsearch.",
                 direction: "egress",
+                pods: GRAFANA_PODS,
                 peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "elasticsearch" } }],
                 ports: [9200],
             }),
