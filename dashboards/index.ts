@@ -9,6 +9,7 @@ import { serviceSlo } from "./service-slo";
 export type { DashboardContext, DashboardDefinition } from "./common";
 export { cost as costDashboard } from "./cost";
 export { pageLoad as pageLoadDashboard } from "./pageLoad";
+export { alertQualityDashboard } from "./alert-quality";
 
 /** The monitoring area's own dashboards. */
 export function coreDashboards(ctx: DashboardContext): DashboardDefinition[] {

@@ -435,4 +435,50 @@ describe("platform alerts (promtool)", function () {
             ];
         },
     );
+    scenario("alert noise: an alert starting five times in a day is flapping; one long incident is not", () => {
+        const alert = (name: string) => `ALERTS{alertname="${name}", alertstate="firing", severity="ticket", service="api"}`;
+        // Each start is a firing sample after a stale one (Prometheus marks a resolved alert's series stale).
+        const flapping = "1 1 stale stale 1 1 stale stale 1 1 stale stale 1 1 stale stale 1 1 1 1";
+        return [
+            {
+                ...base,
+                input_series: [
+                    { series: alert("FinbotFlappy"), values: flapping },
+                    { series: alert("FinbotSteady"), values: "1x19" },
+                ],
+                promql_expr_test: [
+                    {
+                        expr: "sum by (alertname) (sum_over_time(finbot:alert_starts:count[1d]))",
+                        eval_time: "19m",
+                        exp_samples: [
+                            { labels: '{alertname="FinbotFlappy"}', value: 5 },
+                            { labels: '{alertname="FinbotSteady"}', value: 1 },
+                        ],
+                    },
+                ],
+                // dev's flapsPerDay is 4: five starts flap, one does not.
+                alert_rule_test: [
+                    {
+                        eval_time: "19m",
+                        alertname: "FinbotAlertFlapping",
+                        exp_alerts: [{ exp_labels: { severity: "ticket", alertname: "FinbotFlappy" } }],
+                    },
+                ],
+            },
+        ];
+    });
+
+    scenario("alert noise: six pages in a week, over dev's budget of five, open a ticket; five do not", () => {
+        const page = (n: number) => ({
+            series: `ALERTS{alertname="FinbotPage${n}", alertstate="firing", severity="page", service="api"}`,
+            values: `${"stale ".repeat(n * 3)}1 1 1`,
+        });
+        const expect = (alerts: Array<Record<string, string>>) => [
+            { eval_time: "30m", alertname: "FinbotPagesOverNoiseBudget", exp_alerts: alerts.map((exp_labels) => ({ exp_labels })) },
+        ];
+        return [
+            { ...base, input_series: [1, 2, 3, 4, 5, 6].map(page), alert_rule_test: expect([{ severity: "ticket" }]) },
+            { ...base, input_series: [1, 2, 3, 4, 5].map(page), alert_rule_test: expect([]) },
+        ];
+    });
 });

@@ -2,12 +2,15 @@
 // alert behaviour under the SLO incident scenarios, infrastructure alerts) and amtool.
 import * as assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import YAML from "yaml";
 import { alertmanagerConfig } from "../components/monitoring";
 import { PromtoolScenarios, alertRuleGroups, sloTestService } from "./alertRules";
 import { loadStackConfig } from "./harness";
 import { PromtoolTestCase, SCENARIOS, groupsFor, scratchDir, sloAlertCase, writeRuleFile } from "../scripts/lib/promtool";
+import { startAlertmanager, stopServer } from "./servers";
 import { requireTool, run } from "./tools";
 
 describe("alert rules (promtool)", function () {
@@ -190,5 +193,87 @@ describe("Alertmanager config (amtool)", () => {
         assert.ok(rule);
         assert.deepEqual(rule.target_matchers, ['severity = "ticket"']);
         for (const label of ["alertname", "service", "slo"]) assert.ok(rule.equal.includes(label));
+    });
+});
+
+describe("Alertmanager grouping, inhibition and repeats (a real Alertmanager, alerts sent with amtool)", function () {
+    this.timeout(60_000);
+    /** Each receiver's notifications, as the webhook stand-ins received them: the alerts of each, by label. */
+    const received: Record<string, Array<Array<Record<string, string>>>> = { pagerduty: [], slack: [] };
+    let webhook: ReturnType<typeof createServer> | undefined;
+    let alertmanager: Awaited<ReturnType<typeof startAlertmanager>> | undefined;
+
+    before(async function () {
+        requireTool(this, "prometheus-alertmanager", "prometheus-alertmanager");
+        requireTool(this, "amtool", "prometheus-alertmanager");
+        webhook = createServer((req, res) => {
+            let body = "";
+            req.on("data", (chunk) => (body += chunk));
+            req.on("end", () => {
+                const alerts = (JSON.parse(body) as { alerts: Array<{ labels: Record<string, string> }> }).alerts.map((a) => a.labels);
+                received[String(req.url).slice(1)]?.push(alerts);
+                res.end();
+            });
+        });
+        await new Promise<void>((resolve) => webhook!.listen(0, "127.0.0.1", resolve));
+        const url = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}`;
+        // The program's routing tree, grouping and inhibit rules, with production's receivers stood in
+        // by webhooks and the timings shortened (production's are checked below) so the test runs in seconds.
+        const config = alertmanagerConfig(
+            { pagerdutyRoutingKey: "stand-in", slack: { webhookUrl: "https://hooks.slack.example/x", channel: "#x" } },
+            { groupWait: "1s", groupInterval: "2s", repeatInterval: "6s" },
+        ) as { receivers: Array<Record<string, unknown>> };
+        config.receivers = config.receivers.map((r) =>
+            r.name === "pagerduty" || r.name === "slack"
+                ? { name: r.name, webhook_configs: [{ url: `${url}/${r.name}`, send_resolved: false }] }
+                : r,
+        );
+        alertmanager = await startAlertmanager(scratchDir("alertmanager"), YAML.stringify(config));
+    });
+    after(async () => {
+        await stopServer(alertmanager?.process);
+        webhook?.close();
+    });
+
+    const send = (...labels: string[]) => {
+        const result = run("amtool", ["alert", "add", ...labels, "--alertmanager.url", alertmanager!.url]);
+        assert.equal(result.status, 0, result.output);
+    };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    it("states production's timings: wait 30s for a group, 5m between its updates, 4h before repeating", () => {
+        const { monitoring } = loadStackConfig("prod").config;
+        const route = (alertmanagerConfig({}, monitoring.alerting) as { route: Record<string, unknown> }).route;
+        assert.deepEqual(
+            [route.group_by, route.group_wait, route.group_interval, route.repeat_interval],
+            [["alertname", "namespace", "service", "slo"], "30s", "5m", "4h"],
+        );
+    });
+
+    it("sends one page for one burn (both windows together), holds back its ticket, and repeats it while it burns", async () => {
+        // The fast and the slow window of the same objective page together; the ticket of the same
+        // burn is inhibited by the page; another service's burn is a page of its own.
+        const burn = ["alertname=SLOErrorBudgetBurn", "service=api", "slo=availability", "namespace=finbot-apps"];
+        send(...burn, "severity=page", "long=1h", "short=5m");
+        send(...burn, "severity=page", "long=6h", "short=30m");
+        send(...burn, "severity=ticket", "long=1d", "short=2h");
+        send(
+            "alertname=SLOErrorBudgetBurn",
+            "service=reports",
+            "slo=availability",
+            "namespace=finbot-apps",
+            "severity=page",
+            "long=1h",
+            "short=5m",
+        );
+        await sleep(4_000);
+        const pages = received.pagerduty.map((n) => n.map((a) => `${a.service}:${a.long}`).sort());
+        assert.deepEqual(pages.sort(), [["api:1h", "api:6h"], ["reports:1h"]], "one notification per service's burn, both windows in it");
+        assert.deepEqual(received.slack, [], "the page inhibits the ticket of the same burn");
+        await sleep(6_000);
+        assert.ok(
+            received.pagerduty.length >= 4,
+            `a firing group is sent again after repeat_interval (${received.pagerduty.length} notifications)`,
+        );
     });
 });

@@ -103,6 +103,11 @@ interface Producer {
 
 const PRODUCERS: Producer[] = [
     { what: "Prometheus itself", names: /^(ALERTS|up|scrape_[a-z_]+|prometheus_[a-z_]+)$/, deployed: (run) => kps(run) !== undefined },
+    {
+        what: "Alertmanager itself (kube-prometheus-stack)",
+        names: /^alertmanager_[a-z_]+$/,
+        deployed: (run) => kps(run) !== undefined && kps(run).alertmanager?.enabled !== false,
+    },
     { what: "kube-state-metrics (kube-prometheus-stack)", names: /^kube_[a-z_]+$/, deployed: (run) => kps(run) !== undefined },
     {
         what: "the kubelets and cAdvisor (kube-prometheus-stack's kubelet ServiceMonitor)",

@@ -284,6 +284,7 @@ describe("monitoring", () => {
             .filter((r: RecordedResource) => (r.inputs as Any).metadata.labels?.grafana_dashboard === "1");
         const uids = maps.map((m) => Object.keys((m.inputs as Any).data)[0].replace(/\.json$/, "")).sort();
         assert.deepEqual(uids, [
+            "finbot-alert-quality",
             "finbot-alerts",
             "finbot-autoscaling",
             "finbot-business",

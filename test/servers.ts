@@ -35,9 +35,26 @@ export async function startPrometheus(
         ],
         { stdio: ["ignore", "ignore", "pipe"] },
     );
+    return waitReady(child, `http://127.0.0.1:${port}`, "prometheus");
+}
+
+/** An Alertmanager on 127.0.0.1 with `config` (alertmanager.yml's text), no cluster peers, ready within 10 s. */
+export async function startAlertmanager(dir: string, config: string): Promise<{ process: ChildProcess; url: string }> {
+    const port = await freePort();
+    const file = path.join(dir, "alertmanager.yml");
+    writeFileSync(file, config);
+    const child = spawn(
+        "prometheus-alertmanager",
+        [`--config.file=${file}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="],
+        { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    return waitReady(child, `http://127.0.0.1:${port}`, "alertmanager");
+}
+
+/** Resolves once `url`/-/ready answers (at most 10 s); kills the child and throws with its log otherwise. */
+async function waitReady(child: ChildProcess, url: string, what: string): Promise<{ process: ChildProcess; url: string }> {
     let log = "";
     child.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-    const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
         if (child.exitCode !== null) break;
@@ -49,7 +66,7 @@ export async function startPrometheus(
         await new Promise((r) => setTimeout(r, 100));
     }
     child.kill();
-    throw new Error(`prometheus did not become ready within 10 s:\n${log}`);
+    throw new Error(`${what} did not become ready within 10 s:\n${log}`);
 }
 
 /** Stops a server by its PID: SIGTERM, and SIGKILL after 5 s. */

@@ -98,6 +98,21 @@ export const monitoringSchema = z
             })
             .prefault({}),
         businessMetrics: z.array(businessPanelSchema).default([]).describe("Panels of the Business metrics dashboard."),
+        noise: z
+            .strictObject({
+                pagesPerWeek: z
+                    .int()
+                    .min(1)
+                    .default(5)
+                    .describe("Pages a week the on-call can act on; more opens a ticket to tune the alerts (FinbotPagesOverNoiseBudget)."),
+                flapsPerDay: z
+                    .int()
+                    .min(2)
+                    .default(4)
+                    .describe("Times one alert may start firing in a day before it counts as flapping (FinbotAlertFlapping)."),
+            })
+            .prefault({})
+            .describe("Alert noise: how many pages a week, and how much flapping, before the alerts themselves need work."),
         pushgateway: z.boolean().default(false).describe("Install a Pushgateway (performance-budget results from CI pipelines)."),
         cost: z
             .boolean()

@@ -2,6 +2,7 @@ import { podIdentity } from "../lib/podIdentity";
 import { parseBytes } from "../config/quantities";
 import { PageConfig } from "../config/traffic";
 import { pageLoadRuleGroup } from "./pageLoadRules";
+import { alertQualityRuleGroup } from "./alertQualityRules";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -126,6 +127,7 @@ export function monitoringRuleGroups(args: {
             edgeServices: args.edgeProbes.map((p) => p.service),
         }),
         ...(args.pages.length > 0 ? [pageLoadRuleGroup(args.pages)] : []),
+        alertQualityRuleGroup(args.config.noise),
     ];
 }
 

@@ -30,7 +30,8 @@ export type RunbookName =
     | "rabbitmq"
     | "elasticsearch"
     | "page-load"
-    | "monitoring-overhead";
+    | "monitoring-overhead"
+    | "alert-noise";
 
 export type Rule = RecordingRule | AlertingRule;
 

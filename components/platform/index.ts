@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
+import { alertQualityDashboard, coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { clusterTags } from "../cluster/nodePools";
 import { DeployRunner } from "../delivery";
@@ -21,6 +21,7 @@ import { priorityClasses } from "../lib/priority";
 import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE, monitoringRuleGroups } from "../monitoring";
+import { ALERTS_FIRING, ALERT_STARTS } from "../monitoring/alertQualityRules";
 import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
 import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
 import {
@@ -398,6 +399,10 @@ export class Platform extends pulumi.ComponentResource {
                         businessMetrics: config.monitoring.businessMetrics,
                         usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
                         deploys: { loadTests: config.traffic.loadTest.enabled, pushgateway: config.monitoring.pushgateway },
+                    }),
+                    alertQualityDashboard({
+                        series: { starts: ALERT_STARTS, firing: ALERTS_FIRING },
+                        pagesPerWeek: config.monitoring.noise.pagesPerWeek,
                     }),
                     ...(config.monitoring.cost ? [costDashboard(ns.apps)] : []),
                     ...(measuredPages(config).length > 0
