@@ -129,6 +129,18 @@ export function autoscaling(ctx: DashboardContext): DashboardDefinition {
                 [query('max by (pod) (prometheus_tsdb_head_series{job="kube-prometheus-stack-prometheus"})', "{{pod}}")],
                 12,
             ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "Monitoring and logging share of requests",
+                `What monitoring, logging and the node agents request of everything requested in the cluster, CPU and memory; over ${ctx.observabilityShare.ceilingPercent}% for an hour opens a ticket (finbot:monitoring.overheadCeilingPercent).`,
+                "percentunit",
+                [
+                    query(`${ctx.observabilityShare.series}`, "{{resource}}"),
+                    query(`vector(${ctx.observabilityShare.ceilingPercent / 100})`, "ceiling"),
+                ],
+                24,
+            ),
         );
     if (!ctx.deploys.loadTests) return { uid: UID, title: "FinBot / Autoscaling and capacity", folder: FOLDER, model: builder.build() };
     // Drawn only where load tests run: elsewhere the k6 series never exist.

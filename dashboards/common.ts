@@ -20,6 +20,8 @@ export interface DashboardContext {
     businessMetrics: MonitoringConfig["businessMetrics"];
     /** The recorded usage series per workload container (right-sizing): CPU in cores, memory in bytes. */
     usageSeries: { cpu: string; memory: string };
+    /** Monitoring, logging and the node agents' recorded share of the cluster's requests, and its ceiling. */
+    observabilityShare: { series: string; ceilingPercent: number };
     /** What the stack deploys that some panels read: panels are drawn only where their metrics can exist. */
     deploys: {
         /** k6 load tests (finbot:traffic.loadTest): the k6_http_* series. */

@@ -481,4 +481,33 @@ describe("platform alerts (promtool)", function () {
             { ...base, input_series: [1, 2, 3, 4, 5].map(page), alert_rule_test: expect([]) },
         ];
     });
+    scenario(
+        "monitoring and logging requesting over dev's ceiling (70%) of the cluster's memory for an hour open a ticket; at 50% they do not",
+        () => {
+            const requests = (namespace: string, bytes: number) => ({
+                series: `kube_pod_container_resource_requests{namespace="${namespace}", pod="p-${namespace}", container="c", resource="memory"}`,
+                values: `${bytes}x90`,
+            });
+            const expect = (alerts: Array<Record<string, string>>) => [
+                {
+                    eval_time: "80m",
+                    alertname: "FinbotObservabilityOverheadHigh",
+                    exp_alerts: alerts.map((exp_labels) => ({ exp_labels })),
+                },
+            ];
+            return [
+                {
+                    ...base,
+                    // 8 GiB of 10 requested by monitoring and logging: 80%.
+                    input_series: [requests("finbot-monitoring", 5e9), requests("finbot-logging", 3e9), requests("finbot-apps", 2e9)],
+                    alert_rule_test: expect([{ severity: "ticket", resource: "memory" }]),
+                },
+                {
+                    ...base,
+                    input_series: [requests("finbot-monitoring", 3e9), requests("finbot-logging", 2e9), requests("finbot-apps", 5e9)],
+                    alert_rule_test: expect([]),
+                },
+            ];
+        },
+    );
 });

@@ -7,6 +7,7 @@ import YAML from "yaml";
 import { SECRET_STAND_IN } from "../components/config/load";
 import { secretString } from "../components/config/schema";
 import { main as planMain, parsePlanArgs, writePlan } from "../scripts/plan";
+import { observabilityShare, renderSummary } from "../components/platform/summary";
 import { PROJECT_DIR, PlatformRun, loadStackConfig, runMain, runPlatform, runStack, runStackFile, loadStackFileConfig } from "./harness";
 
 const PRELOAD = path.join(PROJECT_DIR, "scripts", "preload.cjs");
@@ -126,6 +127,29 @@ describe("offline plan (npm run plan)", () => {
             result.stderr.trim(),
             "Pulumi.prod.yaml: finbot:services[0].replicas.max: expected enough replicas for 10x peak: 20 replicas x 200 req/s = 4000 req/s is 8x the peak of 500 req/s; 25 replicas are needed, given 20",
         );
+    });
+
+    it("states monitoring and logging's share of the planned requests against the ceiling, and flags a share over it", async () => {
+        const prod = await runStack("prod");
+        const share = observabilityShare(prod.platform, prod.config);
+        // Prometheus, Alertmanager, Grafana, Elasticsearch and the rest against a still small FinBot.
+        assert.ok(share.cpu > 0.3 && share.cpu < prod.config.monitoring.overheadCeilingPercent / 100, `${share.cpu}`);
+        assert.ok(share.memory > 0.3 && share.memory < prod.config.monitoring.overheadCeilingPercent / 100, `${share.memory}`);
+        const summary = (ceiling: number) =>
+            renderSummary({
+                stack: "prod",
+                config: { ...prod.config, monitoring: { ...prod.config.monitoring, overheadCeilingPercent: ceiling } },
+                platform: prod.platform,
+                resources: [],
+                placeholders: [],
+            });
+        assert.match(
+            summary(85),
+            new RegExp(
+                `request ${Math.round(share.cpu * 100)}% of the CPU and ${Math.round(share.memory * 100)}% of the memory .* the ceiling is 85%[^*]*\\.\\n`,
+            ),
+        );
+        assert.match(summary(30), /the ceiling is 30% .*: \*\*over it for CPU and memory\*\* at minimum replicas/);
     });
 
     it("rejects bad command lines with usage and exit 2", async () => {

@@ -98,6 +98,14 @@ export const monitoringSchema = z
             })
             .prefault({}),
         businessMetrics: z.array(businessPanelSchema).default([]).describe("Panels of the Business metrics dashboard."),
+        overheadCeilingPercent: z
+            .int()
+            .min(5)
+            .max(95)
+            .default(30)
+            .describe(
+                "The most of the cluster's requested CPU or memory that monitoring, logging and the node agents may take; more for an hour opens a ticket (FinbotObservabilityOverheadHigh).",
+            ),
         noise: z
             .strictObject({
                 pagesPerWeek: z

@@ -109,6 +109,8 @@ export function monitoringRuleGroups(args: {
     pages: PageConfig[];
     /** Public addresses probed from outside in: their uptime SLO. */
     edgeProbes: EdgeProbe[];
+    /** Namespaces of monitoring, logging and the node agents (their share of the cluster's requests). */
+    observabilityNamespaces: string[];
 }): RuleGroup[] {
     return [
         ...args.services.flatMap((service) => [
@@ -124,6 +126,7 @@ export function monitoringRuleGroups(args: {
         ...platformRuleGroups({
             ...args,
             prometheusMemoryLimitBytes: parseBytes(args.config.prometheus.resources.limits.memory) ?? 0,
+            overheadCeilingPercent: args.config.overheadCeilingPercent,
             edgeServices: args.edgeProbes.map((p) => p.service),
         }),
         ...(args.pages.length > 0 ? [pageLoadRuleGroup(args.pages)] : []),

@@ -16,6 +16,10 @@ export interface PlatformRuleArgs {
     certificates: boolean;
     /** Prometheus' memory limit: how many head series it holds. */
     prometheusMemoryLimitBytes: number;
+    /** Namespaces of monitoring, logging and the node agents: their share of the cluster's requests is watched. */
+    observabilityNamespaces: string[];
+    /** finbot:monitoring.overheadCeilingPercent. */
+    overheadCeilingPercent: number;
     /**
      * Services probed from outside in as well (their edge probe must report too).
      * @default none
@@ -174,11 +178,30 @@ export function headSeriesBudget(memoryLimitBytes: number): number {
  * that the scrape limits let through a little at a time). Scrapes over their limits are the
  * chart's PrometheusScrapeSampleLimitHit and PrometheusLabelLimitHit (kube-prometheus' mixin).
  */
-export function overheadRules(prometheusMemoryLimitBytes: number): RuleGroup {
-    const budget = headSeriesBudget(prometheusMemoryLimitBytes);
+/** Monitoring, logging and the node agents' share of the cluster's requested CPU and memory, by `resource`. */
+export const OBSERVABILITY_SHARE = "finbot:observability_requests:share";
+
+export function overheadRules(
+    args: Pick<PlatformRuleArgs, "prometheusMemoryLimitBytes" | "observabilityNamespaces" | "overheadCeilingPercent">,
+): RuleGroup {
+    const budget = headSeriesBudget(args.prometheusMemoryLimitBytes);
+    const requests = (namespaces?: string[]) =>
+        `sum by (resource) (kube_pod_container_resource_requests${selector({ resource: "~cpu|memory", ...(namespaces ? { namespace: anyOf(namespaces) } : {}) })})`;
     return {
         name: "finbot-monitoring-overhead",
         rules: [
+            { record: OBSERVABILITY_SHARE, expr: `${requests(args.observabilityNamespaces)} / ${requests()}` },
+            {
+                alert: "FinbotObservabilityOverheadHigh",
+                expr: `${OBSERVABILITY_SHARE} > ${args.overheadCeilingPercent / 100}`,
+                for: "1h",
+                labels: { severity: "ticket" },
+                annotations: {
+                    summary: "Monitoring and logging request {{ $value | humanizePercentage }} of the cluster's {{ $labels.resource }}",
+                    description: `Over the ceiling of ${args.overheadCeilingPercent}% (finbot:monitoring.overheadCeilingPercent) for an hour: the platform's own observability crowds out FinBot. The Autoscaling and capacity dashboard shows which part grew.`,
+                    runbook: "monitoring-overhead" as const,
+                },
+            },
             {
                 alert: "FinbotPrometheusHeadSeriesHigh",
                 expr: `max by (namespace, pod) (prometheus_tsdb_head_series{job="kube-prometheus-stack-prometheus"}) > ${budget}`,
@@ -203,7 +226,7 @@ export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
         regressionRules(args.services, args.appsNamespace),
         ...(args.certificates ? [certificateRules()] : []),
         probePresenceRules(args.services, args.edgeServices),
-        overheadRules(args.prometheusMemoryLimitBytes),
+        overheadRules(args),
         // What npm run rightsize reads over 7-14 days without re-joining cAdvisor with kube-state-metrics.
         usageRecordingRules(args.appsNamespace),
     ].filter((group) => group.rules.length > 0);

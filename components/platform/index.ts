@@ -22,6 +22,7 @@ import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE, monitoringRuleGroups } from "../monitoring";
 import { ALERTS_FIRING, ALERT_STARTS } from "../monitoring/alertQualityRules";
+import { OBSERVABILITY_SHARE } from "../monitoring/platformRules";
 import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
 import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
 import {
@@ -388,6 +389,7 @@ export class Platform extends pulumi.ComponentResource {
                         certificates: config.traffic.enabled,
                         pages: measuredPages(config),
                         edgeProbes: edges,
+                        observabilityNamespaces: observabilityNamespaces(config),
                     }),
                     ...dataTierRuleGroups(config),
                     ...loggingRuleGroups(config),
@@ -398,6 +400,7 @@ export class Platform extends pulumi.ComponentResource {
                         services: config.services,
                         businessMetrics: config.monitoring.businessMetrics,
                         usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
+                        observabilityShare: { series: OBSERVABILITY_SHARE, ceilingPercent: config.monitoring.overheadCeilingPercent },
                         deploys: { loadTests: config.traffic.loadTest.enabled, pushgateway: config.monitoring.pushgateway },
                     }),
                     alertQualityDashboard({
@@ -643,6 +646,13 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 }
+
+/** Where the platform's own observability runs: monitoring, logging and the node agents (Filebeat, node-exporter). */
+export const observabilityNamespaces = (config: PlatformConfig) => [
+    config.namespaces.monitoring,
+    config.namespaces.logging,
+    config.namespaces.nodeAgents,
+];
 
 /** Grafana's database of its own, on the stack's PostgreSQL. */
 const GRAFANA_DATABASE = "grafana";

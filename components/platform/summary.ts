@@ -67,6 +67,33 @@ function workloadsSection(config: PlatformConfig): string {
     ].join("\n");
 }
 
+/**
+ * What the platform's own observability (monitoring, logging, the node agents) requests of
+ * everything the stack plans (services and workers at their minimum replicas), against the ceiling
+ * FinbotObservabilityOverheadHigh watches in the running cluster.
+ */
+export function observabilityShare(platform: Platform, config: PlatformConfig): { cpu: number; memory: number } {
+    const all = totalRequests(platform.footprint(config).requests);
+    const own = totalRequests([...(platform.monitoring?.footprint.requests ?? []), ...(platform.logging?.footprint.requests ?? [])]);
+    return { cpu: all.millicores > 0 ? own.millicores / all.millicores : 0, memory: all.bytes > 0 ? own.bytes / all.bytes : 0 };
+}
+
+function observabilitySection(platform: Platform, config: PlatformConfig): string {
+    if (!config.monitoring.enabled && !config.logging.enabled) return "";
+    const share = observabilityShare(platform, config);
+    const ceiling = config.monitoring.overheadCeilingPercent / 100;
+    const percent = (x: number) => `${(x * 100).toFixed(0)}%`;
+    const over = [share.cpu > ceiling ? "CPU" : "", share.memory > ceiling ? "memory" : ""].filter(Boolean);
+    return [
+        "## Monitoring overhead",
+        "",
+        `Monitoring and logging request ${percent(share.cpu)} of the CPU and ${percent(share.memory)} of the memory this stack plans ` +
+            `(services and workers at their minimum replicas); the ceiling is ${percent(ceiling)} (finbot:monitoring.overheadCeilingPercent, ` +
+            `FinbotObservabilityOverheadHigh in the running cluster)` +
+            (over.length > 0 ? `: **over it for ${over.join(" and ")}** at minimum replicas.` : "."),
+    ].join("\n");
+}
+
 function resourcesSection(resources: PlannedResource[]): string {
     const counts = new Map<string, number>();
     for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
@@ -103,6 +130,8 @@ export function renderSummary(input: SummaryInput): string {
         loggingSummary(config, input.platform.logging),
         "",
         trafficSummary(config, input.platform.traffic?.uis ?? [], input.platform.footprint(config)),
+        "",
+        observabilitySection(input.platform, config),
         "",
         resourcesSection(input.resources),
         "",
