@@ -479,6 +479,30 @@ describe("Aurora's backups are locked", () => {
     });
 });
 
+describe("the platform's own Aurora clients verify the server", () => {
+    it("the roles Job and the exporters connect with verify-full against the RDS CA bundle, fetched when the program runs", async () => {
+        const prod = await runStack("prod");
+        const files = prod.get("kubernetes:core/v1:ConfigMap", "finbot-database-aurora-client-files").inputs as Any;
+        // The offline plan stands in for the download the program makes (the deploy runner reaches the internet; no pod does).
+        assert.match(files.data["rds-ca.pem"], /https:\/\/truststore\.pki\.rds\.amazonaws\.com\/global\/global-bundle\.pem/);
+        const job = (prod.get("kubernetes:batch/v1:Job", "finbot-database-aurora-roles").inputs as Any).spec.template.spec;
+        const env = Object.fromEntries(job.containers[0].env.map((e: Any) => [e.name, e.value]));
+        assert.deepEqual([env.PGSSLMODE, env.PGSSLROOTCERT], ["verify-full", "/etc/aurora-client/rds-ca.pem"]);
+        assert.deepEqual(
+            job.volumes.find((v: Any) => v.configMap)?.configMap.name,
+            "aurora-client",
+            "the bundle is mounted where PGSSLROOTCERT points",
+        );
+        for (const target of ["writer", "readers"]) {
+            const pod = (prod.get("kubernetes:apps/v1:Deployment", `finbot-database-aurora-postgres-exporter-${target}`).inputs as Any).spec
+                .template.spec;
+            const uri = pod.containers[0].env.find((e: Any) => e.name === "DATA_SOURCE_URI").value;
+            assert.match(uri, /:5432\/postgres\?sslmode=verify-full&sslrootcert=\/etc\/aurora-client\/rds-ca\.pem$/, target);
+            assert.equal(pod.volumes[0].configMap.name, "aurora-client");
+        }
+    });
+});
+
 describe("Aurora's replication lag, from what Aurora has", () => {
     let prod: PlatformRun;
     before(async () => {
@@ -491,12 +515,10 @@ describe("Aurora's replication lag, from what Aurora has", () => {
                 prod.get("kubernetes:apps/v1:Deployment", `finbot-database-aurora-postgres-exporter-${target}`).inputs as Any
             ).spec.template.spec.containers[0];
             assert.ok(container.args.includes("--no-collector.replication") && container.args.includes("--no-collector.wal"), target);
-            assert.equal(container.args.includes("--extend.query-path=/etc/postgres-exporter/queries.yaml"), target === "writer");
+            assert.equal(container.args.includes("--extend.query-path=/etc/aurora-client/queries.yaml"), target === "writer");
         }
         const queries = YAML.parse(
-            (prod.get("kubernetes:core/v1:ConfigMap", "finbot-database-aurora-postgres-exporter-queries").inputs as Any).data[
-                "queries.yaml"
-            ],
+            (prod.get("kubernetes:core/v1:ConfigMap", "finbot-database-aurora-client-files").inputs as Any).data["queries.yaml"],
         );
         assert.match(queries.aurora_replica.query, /FROM aurora_replica_status\(\) WHERE session_id <> 'MASTER_SESSION_ID'/);
         assert.deepEqual(

@@ -154,10 +154,30 @@ const rolesJob = (sql: string) =>
         metadata: { name: "roles" },
         spec: { template: { spec: { containers: [{ name: "roles", command: ["sh", "-c", `psql <<SQL\n${sql}\nSQL`] }] } } },
     });
+const rolesJobEnv = (env: Props[]) =>
+    resource(
+        "kubernetes:batch/v1:Job",
+        { metadata: { name: "roles" }, spec: { template: { spec: { containers: [{ name: "roles", env }] } } } },
+        "roles-env",
+    );
 const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     [kubernetes.containerResources, [deployment(goodContainer)], [deployment({ ...goodContainer, resources: { requests: { cpu: "1" } } })]],
     [kubernetes.probes, [deployment(goodContainer)], [deployment({ ...goodContainer, readinessProbe: undefined })]],
     [kubernetes.nonRoot, [deployment(goodContainer)], [deployment(goodContainer, {})]],
+    [
+        kubernetes.postgresVerifiesServer,
+        [
+            deployment({
+                ...goodContainer,
+                env: [{ name: "DATA_SOURCE_URI", value: "db:5432/postgres?sslmode=verify-full&sslrootcert=/ca.pem" }],
+            }),
+            rolesJobEnv([{ name: "PGSSLMODE", value: "verify-full" }]),
+        ],
+        [
+            deployment({ ...goodContainer, env: [{ name: "DATA_SOURCE_URI", value: "db:5432/postgres?sslmode=require" }] }),
+            rolesJobEnv([{ name: "PGSSLMODE", value: "require" }]),
+        ],
+    ],
     [
         kubernetes.noPrivilegeEscalation,
         [deployment(goodContainer)],

@@ -134,7 +134,14 @@ export class PostgresServer {
     /** Runs SQL through psql on 127.0.0.1 as `user` (password through PGPASSWORD); returns status and output. */
     psql(
         sql: string,
-        options: { user?: string; password?: string; database?: string; variables?: Record<string, string> } = {},
+        options: {
+            user?: string;
+            password?: string;
+            database?: string;
+            variables?: Record<string, string>;
+            /** libpq settings of the client (PGSSLMODE, PGSSLROOTCERT, ...). */
+            env?: Record<string, string>;
+        } = {},
     ): { status: number | null; output: string } {
         const args = [
             "-h",
@@ -152,7 +159,7 @@ export class PostgresServer {
             "ON_ERROR_STOP=1",
         ];
         for (const [k, v] of Object.entries(options.variables ?? {})) args.push("-v", `${k}=${v}`);
-        const env = { ...process.env, PGPASSWORD: options.password ?? "", PGCONNECT_TIMEOUT: "5" };
+        const env = { ...process.env, PGPASSWORD: options.password ?? "", PGCONNECT_TIMEOUT: "5", ...options.env };
         // The superuser connects over the socket directory (trust), others with their passwords.
         if (!options.user || options.user === "postgres") args.splice(0, 2, "-h", this.socketDir);
         const run =

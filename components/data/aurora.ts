@@ -26,8 +26,19 @@ import { EXPORTER_RESOURCES } from "./sizes";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
 
-const QUERIES_DIR = "/etc/postgres-exporter";
+/**
+ * The CA bundle Aurora's certificates chain to (rds-ca-rsa2048-g1 and the others, every region),
+ * from AWS's trust store: fetched over HTTPS when the program runs (on the deploy runner, which
+ * reaches the internet), so no pod needs to. No SHA-256 is pinned yet: AWS adds CAs to the bundle.
+ */
+export const RDS_CA_BUNDLE: PinnedManifest = { url: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem", sha256: null };
+/** Where the platform's own Aurora clients (the roles Job, the exporters) find it and the exporter's queries. */
+const CLIENT_FILES_DIR = "/etc/aurora-client";
+const RDS_CA_FILE = `${CLIENT_FILES_DIR}/rds-ca.pem`;
+/** libpq's settings for a verified connection to Aurora: the server's name checked against the RDS CA. */
+const VERIFY_AURORA = { sslmode: "verify-full", sslrootcert: RDS_CA_FILE } as const;
 /** The shortest a locked vault keeps a recovery point: a mistaken or malicious delete waits a week. */
 const VAULT_LOCK_MIN_DAYS = 7;
 /**
@@ -71,6 +82,8 @@ export interface AuroraDatabaseArgs {
     ownDatabases: OwnDatabase[];
     /** VPC and EKS cluster. */
     aws: AwsPlacement;
+    /** Downloads the RDS CA bundle (the program) or stands in for it (the offline plan). */
+    fetchManifest: ManifestFetcher;
     /** Every role's generated password (RDS Proxy signs in with them; the roles Job sets them). */
     rolePasswords: Record<string, pulumi.Output<string>>;
     /** The Secrets holding them in the data namespace. */
@@ -169,9 +182,10 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         const instances = this.instances(name, args, identifier, key, subnets);
         this.readerScaling(name, args, instances);
         const proxy = this.proxy(name, args, identifier, key, sg.proxy, instances);
-        this.rolesJob = this.createRolesJob(name, args, key, instances);
+        const clientFiles = this.clientFiles(name, args);
+        this.rolesJob = this.createRolesJob(name, args, key, instances, clientFiles);
         this.backups(name, args, identifier, key);
-        this.exporters(name, args);
+        this.exporters(name, args, clientFiles);
 
         this.footprint.managed.push(
             { kind: "aurora-instance", role: "writer", instanceClass: a.instanceClass, count: 1 },
@@ -463,7 +477,26 @@ export class AuroraDatabase extends pulumi.ComponentResource {
      * identity (no Kubernetes Secret ever holds them), creates every login role with its password,
      * schemas and grants (adminSql), pg_stat_statements for the exporters, then each owner's grants.
      */
-    private createRolesJob(name: string, args: AuroraDatabaseArgs, key: aws.kms.Key, instances: pulumi.Resource[]): k8s.batch.v1.Job {
+    /** The RDS CA bundle and the exporter's queries, for the platform's own clients of Aurora. */
+    private clientFiles(name: string, args: AuroraDatabaseArgs): k8s.core.v1.ConfigMap {
+        const bundle = pulumi.output(args.fetchManifest(RDS_CA_BUNDLE.url)).apply((text) => verifyManifest(RDS_CA_BUNDLE, text));
+        return new k8s.core.v1.ConfigMap(
+            `${name}-client-files`,
+            {
+                metadata: { name: "aurora-client", namespace: args.namespace },
+                data: { "rds-ca.pem": bundle, "queries.yaml": AURORA_LAG_QUERIES },
+            },
+            { parent: this },
+        );
+    }
+
+    private createRolesJob(
+        name: string,
+        args: AuroraDatabaseArgs,
+        key: aws.kms.Key,
+        instances: pulumi.Resource[],
+        clientFiles: k8s.core.v1.ConfigMap,
+    ): k8s.batch.v1.Job {
         const { config, namespace } = args;
         const parent = { parent: this };
         const serviceAccount = "postgres-roles";
@@ -543,22 +576,34 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                                     command: ["/bin/sh", "-c", script],
                                     env: [
                                         { name: "PGHOST", value: this.cluster.endpoint },
-                                        { name: "PGSSLMODE", value: "require" },
+                                        // The master user's password goes only to a server whose certificate the RDS CA signed for that name.
+                                        { name: "PGSSLMODE", value: VERIFY_AURORA.sslmode },
+                                        { name: "PGSSLROOTCERT", value: VERIFY_AURORA.sslrootcert },
                                         ...roleSecretEnv(roles, "verifier"),
                                         ...roleSecretEnv(roles, "password"),
                                     ],
                                     resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                                     securityContext: hardenedContainer(),
-                                    volumeMounts: [{ name: "work", mountPath: "/work", readOnly: true }],
+                                    volumeMounts: [
+                                        { name: "work", mountPath: "/work", readOnly: true },
+                                        { name: "client-files", mountPath: CLIENT_FILES_DIR, readOnly: true },
+                                    ],
                                 },
                             ],
                             // The master credentials live in memory for the Job's life, never on a disk.
-                            volumes: [{ name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+                            volumes: [
+                                { name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+                                { name: "client-files", configMap: { name: clientFiles.metadata.name } },
+                            ],
                         },
                     },
                 },
             },
-            { parent: this, dependsOn: [account, identity, ...instances, ...Object.values(args.roleSecrets)], deleteBeforeReplace: true },
+            {
+                parent: this,
+                dependsOn: [account, identity, clientFiles, ...instances, ...Object.values(args.roleSecrets)],
+                deleteBeforeReplace: true,
+            },
         );
     }
 
@@ -640,7 +685,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
     }
 
     /** postgres_exporter on the writer and on the reader endpoint, as the pg_monitor role. */
-    private exporters(name: string, args: AuroraDatabaseArgs): void {
+    private exporters(name: string, args: AuroraDatabaseArgs, clientFiles: k8s.core.v1.ConfigMap): void {
         const { namespace, monitoringCrds } = args;
         if (!monitoringCrds) return;
         const endpoints: Array<[string, pulumi.Output<string>]> = [
@@ -648,12 +693,6 @@ export class AuroraDatabase extends pulumi.ComponentResource {
             ["readers", this.cluster.readerEndpoint],
         ];
         this.footprint.requests.push({ part: "postgres_exporter", pods: endpoints.length, ...EXPORTER_RESOURCES.requests });
-        // Aurora's lag, from the function Aurora has: the writer lists every reader's lag.
-        const queries = new k8s.core.v1.ConfigMap(
-            `${name}-postgres-exporter-queries`,
-            { metadata: { name: "postgres-exporter-aurora-queries", namespace }, data: { "queries.yaml": AURORA_LAG_QUERIES } },
-            { parent: this },
-        );
         for (const [target, host] of endpoints) {
             const exporterName = `postgres-exporter-${target}`;
             const labels = {
@@ -678,13 +717,17 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                             "--collector.stat_statements",
                             "--no-collector.replication",
                             "--no-collector.wal",
-                            ...(target === "writer" ? [`--extend.query-path=${QUERIES_DIR}/queries.yaml`] : []),
+                            // Aurora's lag, from the function Aurora has: the writer lists every reader's lag.
+                            ...(target === "writer" ? [`--extend.query-path=${CLIENT_FILES_DIR}/queries.yaml`] : []),
                         ],
-                        ...(target === "writer" ? { files: { configMap: queries.metadata.name, mountPath: QUERIES_DIR } } : {}),
+                        files: { configMap: clientFiles.metadata.name, mountPath: CLIENT_FILES_DIR },
                         port: 9187,
                         healthPath: "/",
                         env: [
-                            { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${host}:5432/postgres?sslmode=require` },
+                            {
+                                name: "DATA_SOURCE_URI",
+                                value: pulumi.interpolate`${host}:5432/postgres?sslmode=${VERIFY_AURORA.sslmode}&sslrootcert=${VERIFY_AURORA.sslrootcert}`,
+                            },
                             { name: "DATA_SOURCE_USER", value: MONITOR_ROLE },
                             {
                                 name: "DATA_SOURCE_PASS",

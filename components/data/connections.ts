@@ -19,9 +19,8 @@ const enc = encodeURIComponent;
 export type Connections = Partial<Record<ConnectionKey, import("@pulumi/pulumi").Output<string>>>;
 
 /**
- * Always encrypted and, for FinBot's services, verified: `verify-full` checks the server's name
- * against a CA (a file, or `system`: the public roots RDS Proxy's certificate chains to, libpq 16+).
- * The platform's own exporters connect with `require` (encrypted, no CA file in their image).
+ * Always encrypted and verified: `verify-full` checks the server's name against a CA (a file, or
+ * `system`: the public roots RDS Proxy's certificate chains to, libpq 16+).
  */
 export function postgresUrl(args: {
     user: string;
@@ -29,11 +28,10 @@ export function postgresUrl(args: {
     host: string;
     port: number;
     database: string;
-    /** A CA file path or `system` for verify-full; undefined for `require`. */
-    rootCert?: string;
+    /** A CA file path, or `system`. */
+    rootCert: string;
 }): string {
-    const tls = args.rootCert ? `sslmode=verify-full&sslrootcert=${enc(args.rootCert)}` : "sslmode=require";
-    return `postgresql://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/${enc(args.database)}?${tls}`;
+    return `postgresql://${enc(args.user)}:${enc(args.password)}@${args.host}:${args.port}/${enc(args.database)}?sslmode=verify-full&sslrootcert=${enc(args.rootCert)}`;
 }
 
 /** A consumer signs in as its own ACL user (Redis 6+, ElastiCache RBAC). */

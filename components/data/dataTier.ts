@@ -127,6 +127,7 @@ export class DataTier extends pulumi.ComponentResource {
                     chartVersion: args.cloudnativePgVersion,
                     backupPluginChartVersion: args.backupPluginChartVersion,
                     ownDatabases: args.ownDatabases,
+                    fetchManifest: args.fetchManifest,
                     consumers: consumers
                         .filter((c) => c.uses.database !== "none")
                         .map((c) => ({ name: c.name, access: c.uses.database as "read" | "readWrite" })),

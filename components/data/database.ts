@@ -8,6 +8,7 @@ import { CertificateIssuer, INTERNAL_CA_FILE, serverCertificate, serviceDnsNames
 import { clusterServiceHost, podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
+import { ManifestFetcher } from "../lib/manifest";
 import { AuroraDatabase, AwsPlacement } from "./aurora";
 import { postgresParameters } from "./parameters";
 
@@ -56,6 +57,8 @@ export interface DatabaseArgs {
     ownDatabases?: OwnDatabase[];
     /** Issues the server certificate clients verify (in-cluster mode). */
     issuer: CertificateIssuer;
+    /** Downloads the RDS CA bundle the platform's own Aurora clients verify with (aurora mode). */
+    fetchManifest: ManifestFetcher;
     /**
      * StorageClass of the instances' volumes (in-cluster).
      * @default the cluster's default class

@@ -41,8 +41,8 @@ export function roleGrantsJob(
         host: pulumi.Input<string>;
         database: string;
         consumers: DatabaseConsumer[];
-        /** Secret with the CA (`ca.crt`) the server's certificate is verified against; `require` without. */
-        caSecret?: string;
+        /** Secret with the CA (`ca.crt`) the server's certificate is verified against (verify-full). */
+        caSecret: string;
         dependsOn: pulumi.Resource[];
         labels?: Record<string, string>;
     },
@@ -71,18 +71,16 @@ export function roleGrantsJob(
                                 command: ["/bin/sh", "-c", script],
                                 env: [
                                     { name: "PGHOST", value: args.host },
-                                    { name: "PGSSLMODE", value: args.caSecret ? "verify-full" : "require" },
-                                    ...(args.caSecret ? [{ name: "PGSSLROOTCERT", value: "/ca/ca.crt" }] : []),
+                                    { name: "PGSSLMODE", value: "verify-full" },
+                                    { name: "PGSSLROOTCERT", value: "/ca/ca.crt" },
                                     ...roleSecretEnv(roles, "password"),
                                 ],
                                 resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                                 securityContext: hardenedContainer(),
-                                volumeMounts: args.caSecret ? [{ name: "ca", mountPath: "/ca", readOnly: true }] : [],
+                                volumeMounts: [{ name: "ca", mountPath: "/ca", readOnly: true }],
                             },
                         ],
-                        volumes: args.caSecret
-                            ? [{ name: "ca", secret: { secretName: args.caSecret, items: [{ key: "ca.crt", path: "ca.crt" }] } }]
-                            : [],
+                        volumes: [{ name: "ca", secret: { secretName: args.caSecret, items: [{ key: "ca.crt", path: "ca.crt" }] } }],
                     },
                 },
             },

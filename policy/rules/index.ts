@@ -12,6 +12,7 @@ export const allPolicies: Policies = [
     kubernetes.containerResources,
     kubernetes.probes,
     kubernetes.scrapeObjectsLimited,
+    kubernetes.postgresVerifiesServer,
     kubernetes.postgresPasswordsAsVerifiers,
     kubernetes.nonRoot,
     kubernetes.noPrivilegeEscalation,

@@ -224,6 +224,24 @@ export const scrapeObjectsLimited: ResourceValidationPolicy = {
     },
 };
 
+export const postgresVerifiesServer: ResourceValidationPolicy = {
+    name: "postgres-verifies-server",
+    description:
+        "Every PostgreSQL client the platform configures verifies the server (sslmode=verify-full against a CA), never require or weaker: a password, the master user's included, goes only to the server named.",
+    enforcementLevel: "mandatory",
+    validateResource: ({ type, props }, report) => {
+        const values: Array<[string, unknown]> = [];
+        const pod = podSpecOf(type, props);
+        if (pod) for (const c of containersOf(pod)) for (const e of c.env ?? []) values.push([`${c.name} ${e.name}`, e.value]);
+        if (type === "kubernetes:core/v1:Secret") for (const [k, v] of Object.entries(props.stringData ?? {})) values.push([k, v]);
+        for (const [where, value] of values) {
+            if (typeof value !== "string") continue;
+            const mode = where.endsWith(" PGSSLMODE") ? value : /[?&]sslmode=([a-z-]+)/.exec(value)?.[1];
+            if (mode !== undefined && mode !== "verify-full") report(`${nameOf(props)}: ${where} connects with sslmode=${mode}`);
+        }
+    },
+};
+
 export const postgresPasswordsAsVerifiers: ResourceValidationPolicy = {
     name: "postgres-passwords-as-verifiers",
     description:
