@@ -53,6 +53,22 @@ export function redis(namespace: string): DashboardDefinition {
         .withPanel(timeseriesPanel("Keys", "Keys per database.", "short", [query(`sum by (db) (redis_db_keys{${ns}})`, "{{db}}")]))
         .withPanel(
             timeseriesPanel(
+                "Keys per consumer prefix",
+                "Keys under each service's or worker's prefix (<name>:), counted by the exporter's SCAN: a prefix that only grows writes keys past its TTL policy (REDIS_MAX_TTL_SECONDS) or without one. The exporter cannot tell which of them lack a TTL: the keys-without-expiry panel counts those for the whole cache.",
+                "short",
+                [query(`sum by (key_group) (redis_key_group_count{${ns}})`, "{{key_group}}")],
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
+                "Memory per consumer prefix",
+                "Memory the keys under each prefix take (MEMORY USAGE, summed by the exporter's scan).",
+                "bytes",
+                [query(`sum by (key_group) (redis_key_group_memory_usage_bytes{${ns}})`, "{{key_group}}")],
+            ),
+        )
+        .withPanel(
+            timeseriesPanel(
                 "Keys without expiry (stale data)",
                 "Keys that never expire: cached copies that can outlive the data they copy. It should stay near zero; growth is a consumer caching without a TTL.",
                 "short",

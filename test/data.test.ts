@@ -444,6 +444,8 @@ describe("data tier", () => {
         assert.match(worker.DATABASE_WRITER_URL, /^postgresql:\/\/settlement_worker:/);
         assert.match(d.REDIS_URL, /^redis:\/\/api:\S+@redis\.finbot-data\.svc\.cluster\.local:6379\/0$/);
         assert.match(p.REDIS_URL, /^rediss:\/\/api:\S+@master\./);
+        // Its key prefix and TTL policy travel with its cache URL (uses.cacheTtl, 1h unless the stack says).
+        for (const c of [d, p]) assert.deepEqual([c.REDIS_KEY_PREFIX, c.REDIS_MAX_TTL_SECONDS], ["api:", "3600"]);
         assert.match(d.AMQP_URL, /^amqps:\/\/api:\S+@finbot-queue\.finbot-data\.svc\.cluster\.local:5671\/%2F$/);
         assert.match(worker.AMQP_URL, /^amqps:\/\/settlement-worker:/);
         // Each consumer's passwords are its own.

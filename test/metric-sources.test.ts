@@ -172,7 +172,13 @@ const PRODUCERS: Producer[] = [
             postgresExporters(run).some((args) => args.some((a) => a.startsWith("--extend.query-path"))) &&
             configMapsText(run).includes("aurora_replica_status()"),
     },
-    { what: "redis_exporter", names: /^redis_[a-z_]+$/, deployed: (run) => containers(run, /redis_exporter/).length > 0 },
+    { what: "redis_exporter", names: /^redis_(?!key_group_)[a-z_]+$/, deployed: (run) => containers(run, /redis_exporter/).length > 0 },
+    {
+        what: "redis_exporter's keys per prefix (--check-key-groups)",
+        names: /^redis_key_group_[a-z_]+$/,
+        deployed: (run) =>
+            containers(run, /redis_exporter/).some((c) => (c.args ?? []).some((a: string) => a.startsWith("--check-key-groups="))),
+    },
     {
         what: "RabbitMQ's Prometheus plugin (aggregated)",
         names: /^rabbitmq_(identity_info|global_[a-z_]+|alarms_[a-z_]+)$/,

@@ -6,6 +6,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { EXPORTER_ACL, HEALTHCHECK_ACL, consumerAcl, redisConf } from "../components/data/redisConf";
+import { KEY_GROUPS } from "../components/data/cache";
 import { loadStackConfig } from "./harness";
 import { cacheRules } from "../components/data/rules";
 import { promtoolTest, scratchDir, writeRuleFile } from "../scripts/lib/promtool";
@@ -115,7 +116,15 @@ describe("redis.conf under a real redis-server", function () {
         // Debian's exporter (1.45) writes the keyspace series under the names the pinned 1.88 image does.
         const exporter = spawn(
             "prometheus-redis-exporter",
-            ["-redis.addr", `redis://127.0.0.1:${port}`, "-redis.user", "exporter", "-web.listen-address", `127.0.0.1:${metricsPort}`],
+            [
+                "-redis.addr",
+                `redis://127.0.0.1:${port}`,
+                "-redis.user",
+                "exporter",
+                "-web.listen-address",
+                `127.0.0.1:${metricsPort}`,
+                `-check-key-groups=${KEY_GROUPS}`,
+            ],
             { stdio: "ignore", env: { ...process.env, REDIS_PASSWORD: "exporter-password" } },
         );
         try {
@@ -124,7 +133,17 @@ describe("redis.conf under a real redis-server", function () {
                     try {
                         const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
                         const value = (name: string) => Number(new RegExp(`^${name}\\{db="db0"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-                        if (/^redis_up 1$/m.test(text)) return { keys: value("redis_db_keys"), expiring: value("redis_db_keys_expiring") };
+                        const group = (prefix: string) =>
+                            Number(
+                                new RegExp(`^redis_key_group_count\\{db="db0",key_group="${prefix}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0,
+                            );
+                        if (/^redis_up 1$/m.test(text))
+                            return {
+                                keys: value("redis_db_keys"),
+                                expiring: value("redis_db_keys_expiring"),
+                                apiKeys: group("api"),
+                                scriptErrors: /^redis_exporter_last_scrape_error\{err="[^"]+"\} 1$/m.test(text) ? text : "",
+                            };
                     } catch {
                         // not listening yet
                     }
@@ -140,6 +159,10 @@ describe("redis.conf under a real redis-server", function () {
             // and only keys without one stay, so their count rises by exactly the 30 written.
             assert.ok(after.expiring > 0);
             assert.equal(after.keys - after.expiring - (before.keys - before.expiring), 30, "30 more keys without expiry");
+            // Keys per consumer prefix (--check-key-groups), by the exporter's user and its ACL alone.
+            assert.equal(after.scriptErrors, "");
+            // Every key is under the api: prefix here; the SCAN and INFO are read moments apart while the full cap evicts.
+            assert.ok(Math.abs(after.apiKeys - after.keys) <= after.keys * 0.01, `${after.apiKeys} api: keys of ${after.keys}`);
         } finally {
             exporter.kill("SIGTERM");
         }

@@ -1,7 +1,7 @@
 // The data tier's config: `finbot:database`, `finbot:cache`, `finbot:queue` and `finbot:workers`.
 // One switch per part chooses in-cluster or AWS-managed; services see the same contract either way.
 import { z } from "zod";
-import { dnsLabel, isNumber, memoryQuantity, resourcesSchema } from "./primitives";
+import { dnsLabel, duration, isNumber, memoryQuantity, resourcesSchema } from "./primitives";
 import { parseBytes } from "./quantities";
 
 const poolerSchema = z
@@ -204,6 +204,11 @@ export const usesSchema = z
             .default("none")
             .describe("PostgreSQL: its own schema read-write (and a reader URL), read only, or none."),
         cache: z.boolean().default(false).describe("Redis, under the key prefix `<name>:`."),
+        cacheTtl: duration
+            .default("1h")
+            .describe(
+                "Its cache entries' TTL policy: every key under its prefix expires within this (REDIS_MAX_TTL_SECONDS in its connections Secret); keys written without one show as keys without expiry.",
+            ),
         publishes: z
             .array(queueNameSchema)
             .default([])

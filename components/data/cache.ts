@@ -27,8 +27,8 @@ export interface CacheArgs {
     clientNamespace: string;
     /** Images from `finbot:releases.images` (redis, redis-exporter). */
     images: Record<string, string>;
-    /** The services and workers that use the cache: each gets its own user under its own key prefix. */
-    consumers: string[];
+    /** The services and workers that use the cache: each gets its own user under its own key prefix, with its TTL policy. */
+    consumers: CacheConsumer[];
     /**
      * StorageClass of the Redis volume (with persistence on).
      * @default the cluster's default class
@@ -47,6 +47,21 @@ export interface CacheArgs {
 }
 
 const REDIS_UID = 999; // the official image's redis user
+/** A service or worker that uses the cache, and how long its entries may live (seconds). */
+export interface CacheConsumer {
+    name: string;
+    maxTtlSeconds: number;
+}
+
+/** The key prefix a consumer's user may touch (its ACL) and its entries live under. */
+export const keyPrefix = (consumer: string) => `${consumer}:`;
+
+/**
+ * redis_exporter counts keys (and their memory) per prefix, the part before the first `:`
+ * (`--check-key-groups`, a Lua pattern; it SCANs the keyspace on each scrape, in batches).
+ */
+export const KEY_GROUPS = "^([^:]+):";
+
 /** Pods carrying this label get the security group ElastiCache admits (security groups for pods). */
 export const REDIS_CLIENT_LABEL = { "finbot.io/redis-client": "true" };
 const EXPORTER_USER = "exporter";
@@ -59,6 +74,7 @@ function redisExporter(image: string, address: pulumi.Input<string>): ExporterCo
         image,
         port: 9121,
         healthPath: "/health",
+        args: [`--check-key-groups=${KEY_GROUPS}`],
         env: [
             { name: "REDIS_ADDR", value: address },
             { name: "REDIS_USER", value: EXPORTER_USER },
@@ -92,7 +108,7 @@ export class Cache extends pulumi.ComponentResource {
     constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:Cache", name, {}, opts);
         const users: CacheUser[] = [
-            ...args.consumers.map((c) => ({ name: c, rules: consumerAcl(c) })),
+            ...args.consumers.map((c) => ({ name: c.name, rules: consumerAcl(c.name) })),
             { name: EXPORTER_USER, rules: EXPORTER_ACL },
             { name: HEALTHCHECK_USER, rules: HEALTHCHECK_ACL },
         ].map((u) => ({
@@ -112,13 +128,16 @@ export class Cache extends pulumi.ComponentResource {
         const target = args.config.mode === "elasticache" ? this.elasticache(name, args, users) : this.inCluster(name, args, users);
         this.connections = Object.fromEntries(
             args.consumers.map((c) => [
-                c,
+                c.name,
                 {
                     REDIS_URL: pulumi.secret(
                         pulumi
-                            .all([target.host, password(c)])
-                            .apply(([host, pw]) => redisUrl({ user: c, password: pw, host, port: 6379, tls: target.tls })),
+                            .all([target.host, password(c.name)])
+                            .apply(([host, pw]) => redisUrl({ user: c.name, password: pw, host, port: 6379, tls: target.tls })),
                     ),
+                    // Its TTL policy: every key it writes lives under its prefix and expires within this.
+                    REDIS_KEY_PREFIX: pulumi.output(keyPrefix(c.name)),
+                    REDIS_MAX_TTL_SECONDS: pulumi.output(String(c.maxTtlSeconds)),
                 },
             ]),
         );

@@ -4,7 +4,7 @@
 /** Keys of the `<service>-connections` Secret, by the part that provides them. */
 export const CONNECTION_KEYS = {
     database: ["DATABASE_WRITER_URL", "DATABASE_READER_URL", "DATABASE_POOLED_URL"],
-    cache: ["REDIS_URL"],
+    cache: ["REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_MAX_TTL_SECONDS"],
     queue: ["AMQP_URL"],
 } as const;
 

@@ -7,6 +7,7 @@ import { ManifestFetcher, PinnedManifest } from "../lib/manifest";
 import { platformNamespace, podSecurityLabels } from "../lib/namespace";
 import { NamespaceFlows, namespacePolicies } from "../lib/networkPolicy";
 import { AwsPlacement, POSTGRES_CLIENT_LABEL } from "./aurora";
+import { parseDuration } from "../config/quantities";
 import { Cache, REDIS_CLIENT_LABEL } from "./cache";
 import { Connections } from "./connections";
 import { Database } from "./database";
@@ -16,7 +17,7 @@ import { KEDA_QUEUE_USER, QUEUE_OPERATORS_NAMESPACE, Queue } from "./queue";
 /** A service or worker, with what it uses of the data tier. */
 export interface DataConsumer {
     name: string;
-    uses: { database: "none" | "read" | "readWrite"; cache: boolean; publishes: string[] };
+    uses: { database: "none" | "read" | "readWrite"; cache: boolean; cacheTtl: string; publishes: string[] };
     /** The queue a worker consumes. */
     consumes?: string;
 }
@@ -138,7 +139,13 @@ export class DataTier extends pulumi.ComponentResource {
         if (args.cache.enabled) {
             this.cache = new Cache(
                 `${name}-cache`,
-                { ...common, config: args.cache, consumers: consumers.filter((c) => c.uses.cache).map((c) => c.name) },
+                {
+                    ...common,
+                    config: args.cache,
+                    consumers: consumers
+                        .filter((c) => c.uses.cache)
+                        .map((c) => ({ name: c.name, maxTtlSeconds: parseDuration(c.uses.cacheTtl) ?? 3600 })),
+                },
                 after("finbot:cache:Cache"),
             );
         }

@@ -16,9 +16,13 @@ export interface RedisUser {
 export const consumerAcl = (consumer: string) => `~${consumer}:* &${consumer}:* +@all -@dangerous`;
 /** The readiness probe's user: PING only. */
 export const HEALTHCHECK_ACL = "-@all +ping";
-/** redis_exporter's user: the server's statistics and settings, no data. */
+/**
+ * redis_exporter's user: the server's statistics and settings, and for the keys per prefix
+ * (--check-key-groups) its Lua script (EVAL, EVALSHA) with SCAN and MEMORY USAGE, keys readable (%R) by those alone:
+ * no command that returns a value is allowed.
+ */
 export const EXPORTER_ACL =
-    "-@all +@connection +ping +info +dbsize +config|get +slowlog|get +slowlog|len +latency|latest +client|list +memory|stats +cluster|info";
+    "-@all +@connection +ping +info +dbsize +config|get +slowlog|get +slowlog|len +latency|latest +client|list +memory|stats +cluster|info +eval +evalsha +scan +memory|usage %R~*";
 
 export interface RedisConfArgs {
     /** The validated `finbot:cache`. */
