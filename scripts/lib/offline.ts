@@ -1,23 +1,19 @@
-// The program run offline: the real `buildPlatform` under Pulumi's mocks, with mocks that behave
-// like the providers where the program depends on it (Kubernetes names, ids, AWS ARNs and
-// endpoints, random results as secrets), recording every registered resource with its inputs
-// and options. The offline plan (`npm run plan`) and the tests both use it.
-import { createHash } from "node:crypto";
+// The program run offline: the real `buildPlatform` under Pulumi's mocks, recording every
+// registered resource with its inputs and options. The mocks behave like the providers where the
+// program depends on it (offlineProviders.ts); stack files are read as the plan reads them
+// (offlineStacks.ts); secrets are recognised, redacted or revealed (offlineSecrets.ts). The offline
+// plan (`npm run plan`) and the tests both use it.
 import { createRequire } from "node:module";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStackFile, readStackFileAt } from "../../components/config/load";
 import { PlatformConfig } from "../../components/config/schema";
-import { validateConfig } from "../../components/config/validate";
 import { offlineFetcher } from "../../components/lib/manifest";
 import { Platform, buildPlatform } from "../../components/platform";
+import { ACCOUNT, REGION, mockState } from "./offlineProviders";
+
+export * from "./offlineSecrets";
+export * from "./offlineStacks";
 
 export const PROJECT = "finbot";
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
-const SIG_KEY = pulumi.runtime.specialSigKey;
-const SECRET_SIG = pulumi.runtime.specialSecretSig;
-const ACCOUNT = "123456789012";
-const REGION = "eu-central-1";
 
 /** A resource as the engine saw it: inputs are resolved values, secrets still wrapped. */
 export interface RecordedResource {
@@ -86,164 +82,6 @@ export async function awaitOutput<T>(output: pulumi.Output<T>, timeoutMs = 10_00
         return await Promise.race([value, timeout]);
     } finally {
         clearTimeout(timer);
-    }
-}
-
-const secret = (value: unknown) => ({ [SIG_KEY]: SECRET_SIG, value });
-
-/** A stable pseudo-random hex string, so that plans are reproducible. */
-function stableHex(seed: string, length: number): string {
-    return createHash("sha256").update(seed).digest("hex").slice(0, length);
-}
-
-/**
- * A deep copy of plain data; anything else (a resource a remote component is handed, such as
- * eks.ManagedNodeGroup's `cluster`) becomes its class name.
- */
-function plainCopy(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(plainCopy);
-    if (value === null || typeof value !== "object") return value;
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return `[${(value as object).constructor?.name ?? "object"}]`;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainCopy(v)]));
-}
-
-/**
- * What a provider would return for a new resource: the outputs it computes (ids, names it
- * chooses, ARNs, endpoints, random results). A property it does not return resolves to its input,
- * as the engine resolves it, so the program sees its inputs as outputs either way; echoing them
- * (`echoInputs`, what a provider does) only costs time: a tenth of a plan.
- */
-function mockState(
-    type: string,
-    name: string,
-    inputs: Record<string, unknown>,
-    echoInputs = false,
-): { id: string; state: Record<string, unknown> } {
-    const { id, state } = computedState(type, name, inputs);
-    return { id, state: echoInputs ? { ...(plainCopy(inputs) as Record<string, unknown>), ...state } : state };
-}
-
-function computedState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
-    const state: Record<string, unknown> = {};
-    const hex = stableHex(`${type}::${name}`, 8);
-    if (type.startsWith("random:")) {
-        const length = typeof inputs.length === "number" ? inputs.length : 16;
-        const value = stableHex(`random::${name}`, 64).repeat(2).slice(0, length);
-        if (type.endsWith(":RandomPassword")) {
-            // The engine marks these secret (additionalSecretOutputs); the mocks alone would not.
-            state.result = secret(value);
-            state.bcryptHash = secret(`$2a$10$${stableHex(`bcrypt::${name}`, 53)}`);
-        } else if (type.endsWith(":RandomId")) {
-            state.hex = value;
-            state.b64Url = Buffer.from(value, "hex").toString("base64url");
-        } else {
-            state.result = value;
-        }
-        return { id: `${name}-${hex}`, state };
-    }
-    if (type.startsWith("tls:")) {
-        // Stand-ins shaped like PEM, marked as offline so they are never mistaken for real keys.
-        const pem = (label: string) =>
-            `-----BEGIN ${label}-----\n${Buffer.from(`offline stand-in ${type} ${name}`).toString("base64")}\n-----END ${label}-----\n`;
-        if (type === "tls:index/privateKey:PrivateKey") {
-            state.privateKeyPem = secret(pem("PRIVATE KEY"));
-            state.publicKeyPem = pem("PUBLIC KEY");
-        }
-        if (type === "tls:index/selfSignedCert:SelfSignedCert") state.certPem = pem("CERTIFICATE");
-        return { id: `${name}-${hex}`, state };
-    }
-    if (type === "kubernetes:helm.sh/v3:Release") {
-        const releaseName = typeof inputs.name === "string" ? inputs.name : `${name}-${hex}`;
-        const namespace = typeof inputs.namespace === "string" ? inputs.namespace : "default";
-        state.name = releaseName;
-        state.status = { name: releaseName, namespace, chart: inputs.chart, version: inputs.version, status: "deployed", revision: 1 };
-        return { id: `${namespace}/${releaseName}`, state };
-    }
-    if (type.startsWith("kubernetes:")) {
-        const metadata = { ...((inputs.metadata as Record<string, unknown>) ?? {}) };
-        // Kubernetes auto-naming: the Pulumi name plus a random suffix.
-        if (typeof metadata.name !== "string") metadata.name = `${name}-${hex}`;
-        metadata.uid = `${stableHex(`uid::${type}::${name}`, 8)}-0000-4000-8000-000000000000`;
-        state.metadata = metadata;
-        const id = typeof metadata.namespace === "string" ? `${metadata.namespace}/${metadata.name}` : String(metadata.name);
-        return { id, state };
-    }
-    if (type.startsWith("aws:")) {
-        const service = type.split(":")[1].split("/")[0];
-        // AWS auto-naming: the Pulumi name plus a random suffix, when no name is given.
-        if (inputs.name === undefined) state.name = `${name}-${hex}`;
-        const given =
-            inputs.identifier ?? inputs.clusterIdentifier ?? inputs.dbProxyEndpointName ?? inputs.bucket ?? inputs.name ?? state.name;
-        const id = type === "aws:ec2/securityGroup:SecurityGroup" ? `sg-0${hex}` : String(given);
-        state.arn = `arn:aws:${service}:${REGION}:${ACCOUNT}:${id}`;
-        state.id = id;
-        Object.assign(state, awsEndpoints(type, id), awsComputed(type, inputs));
-        return { id, state };
-    }
-    if (type === "awsx:ec2:Vpc") {
-        // One private and one public subnet per zone.
-        const zones = (inputs.availabilityZoneNames as string[] | undefined) ?? ["a", "b", "c"];
-        state.vpcId = `vpc-0${hex}`;
-        state.privateSubnetIds = zones.map((_, i) => `subnet-0${stableHex(`${name}::private::${i}`, 8)}`);
-        state.publicSubnetIds = zones.map((_, i) => `subnet-0${stableHex(`${name}::public::${i}`, 8)}`);
-    }
-    if (type === "eks:index:Cluster") {
-        const clusterName = String(inputs.name ?? `${name}-${hex}`);
-        state.eksCluster = { name: clusterName, arn: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${clusterName}` };
-        state.clusterSecurityGroupId = `sg-0${hex}`;
-        state.kubeconfigJson = secret(JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: clusterName }] }));
-    }
-    if (type === "sentry:index/sentryKey:SentryKey") {
-        // Sentry returns the client key's DSN (the engine keeps it secret).
-        state.dsnPublic = secret(`https://${stableHex(`dsn::${name}`, 32)}@o100000.ingest.sentry.io/${parseInt(hex, 16) % 1000000}`);
-    }
-    return { id: `${name}-${hex}`, state };
-}
-
-/** Other values AWS computes from a resource's inputs. */
-function awsComputed(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
-    if (type === "aws:acm/certificate:Certificate") {
-        const names = [inputs.domainName, ...((inputs.subjectAlternativeNames as string[] | undefined) ?? [])] as string[];
-        return {
-            domainValidationOptions: names.map((domainName) => ({
-                domainName,
-                resourceRecordName: `_${stableHex(`acm::${domainName}`, 32)}.${domainName}.`,
-                resourceRecordType: "CNAME",
-                resourceRecordValue: `_${stableHex(`acm-value::${domainName}`, 32)}.acm-validations.aws.`,
-            })),
-        };
-    }
-    if (type === "aws:route53/record:Record") return { fqdn: inputs.name };
-    return {};
-}
-
-/** The endpoints AWS assigns to the data stores the program creates. */
-function awsEndpoints(type: string, id: string): Record<string, unknown> {
-    switch (type) {
-        case "aws:rds/cluster:Cluster":
-            return {
-                clusterIdentifier: id,
-                endpoint: `${id}.cluster-c0ffee0c0ffee.${REGION}.rds.amazonaws.com`,
-                readerEndpoint: `${id}.cluster-ro-c0ffee0c0ffee.${REGION}.rds.amazonaws.com`,
-                port: 5432,
-            };
-        case "aws:rds/proxy:Proxy":
-            return { endpoint: `${id}.proxy-c0ffee0c0ffee.${REGION}.rds.amazonaws.com` };
-        case "aws:rds/proxyEndpoint:ProxyEndpoint":
-            return { endpoint: `${id}.endpoint.proxy-c0ffee0c0ffee.${REGION}.rds.amazonaws.com` };
-        case "aws:s3/bucket:Bucket":
-            return { bucket: id, bucketRegionalDomainName: `${id}.s3.${REGION}.amazonaws.com` };
-        case "aws:cloudfront/distribution:Distribution":
-            // CloudFront's fixed hosted zone for alias records.
-            return { domainName: `d${id.replace(/[^a-z0-9]/g, "").slice(-12)}.cloudfront.net`, hostedZoneId: "Z2FDTNDATAQYW2" };
-        case "aws:elasticache/replicationGroup:ReplicationGroup":
-            return {
-                primaryEndpointAddress: `master.${id}.c0ffee.euc1.cache.amazonaws.com`,
-                readerEndpointAddress: `replica.${id}.c0ffee.euc1.cache.amazonaws.com`,
-            };
-        default:
-            return {};
     }
 }
 
@@ -433,49 +271,4 @@ async function recordRun(config: PlatformConfig, stack: string, echoInputs: bool
         });
     }
     return new PlatformRun(stack, config, platform, resources);
-}
-
-/** Validates a stack file read as the offline plan does (placeholders allowed); throws on problems. */
-function validatedStackFile(read: ReturnType<typeof readStackFile>): { config: PlatformConfig; placeholders: string[] } {
-    if (!read.ok) throw new Error(read.errors.join("\n"));
-    const result = validateConfig(read.raw, "allow");
-    if (!result.ok) throw new Error(result.errors.join("\n"));
-    return { config: result.config, placeholders: result.placeholders };
-}
-
-/** Reads and validates `Pulumi.<stack>.yaml` as the offline plan does (placeholders allowed). */
-export function loadStackConfig(stack: string, projectDir = PROJECT_DIR): { config: PlatformConfig; placeholders: string[] } {
-    return validatedStackFile(readStackFile(stack, projectDir));
-}
-
-/** Reads and validates any stack file (an absolute path, or relative to the project) as the offline plan does. */
-export function loadStackFileConfig(file: string): { config: PlatformConfig; placeholders: string[] } {
-    return validatedStackFile(readStackFileAt(file, PROJECT_DIR));
-}
-
-/** True for a secret as the engine sends it: `{ [sig]: secretSig, value }`. */
-export function isSecretValue(value: unknown): value is { value: unknown } {
-    return value !== null && typeof value === "object" && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-/** Replaces every secret by "[secret]" (what the offline plan writes). */
-export function redactSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(redactSecrets);
-    if (value !== null && typeof value === "object") {
-        const record = value as Record<string, unknown>;
-        if (record[SIG_KEY] === SECRET_SIG) return "[secret]";
-        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactSecrets(v)]));
-    }
-    return value;
-}
-
-/** Removes the secret wrappers, keeping the values (for checks on what would reach the cluster). */
-export function revealSecrets(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(revealSecrets);
-    if (value !== null && typeof value === "object") {
-        const record = value as Record<string, unknown>;
-        if (record[SIG_KEY] === SECRET_SIG) return revealSecrets(record.value);
-        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealSecrets(v)]));
-    }
-    return value;
 }
