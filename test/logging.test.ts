@@ -285,6 +285,29 @@ describe("logging (ECK)", () => {
         assert.equal(prod.get(ES, "finbot-logging-elasticsearch").protect, true);
     });
 
+    it("keeps the root file systems read-only where the images support it: Elasticsearch, Kibana and APM Server, not Logstash or Filebeat", () => {
+        const container = (type: string, name: string, pick: (spec: Any) => Any) => pick((prod.get(type, name).inputs as Any).spec);
+        const readOnly = (c: Any) => c.securityContext?.readOnlyRootFilesystem === true;
+        assert.ok(readOnly(container(ES, "finbot-logging-elasticsearch", (s) => s.nodeSets[0].podTemplate.spec.containers[0])));
+        assert.ok(
+            readOnly(
+                container("kubernetes:kibana.k8s.elastic.co/v1:Kibana", "finbot-logging-kibana", (s) => s.podTemplate.spec.containers[0]),
+            ),
+        );
+        const apm = container("kubernetes:apm.k8s.elastic.co/v1:ApmServer", "finbot-logging-apm", (s) => s.podTemplate.spec);
+        assert.ok(readOnly(apm.containers[0]));
+        assert.deepEqual(apm.containers[0].volumeMounts, [{ name: "tmp", mountPath: "/tmp" }]);
+        const logstash = container(
+            "kubernetes:logstash.k8s.elastic.co/v1alpha1:Logstash",
+            "finbot-logging-logstash",
+            (s) => s.podTemplate.spec.containers[0],
+        );
+        assert.equal(readOnly(logstash), false, "Logstash's image has no read-only support (elastic/logstash#10905)");
+        const rabbit = (prod.get("kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster", "finbot-queue-cluster").inputs as Any).spec.override
+            .statefulSet.spec.template.spec;
+        for (const c of [...rabbit.containers, ...rabbit.initContainers]) assert.ok(readOnly(c), c.name);
+    });
+
     it("monitors the pipeline: the Elasticsearch exporter, its alerts and a dashboard", () => {
         const exporter = dev.get("kubernetes:helm.sh/v3:Release", "finbot-logging-elasticsearch-exporter").inputs as Any;
         assert.deepEqual([exporter.chart, exporter.version], ["prometheus-elasticsearch-exporter", "7.4.0"]);

@@ -189,6 +189,22 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         [deployment({ ...goodContainer, securityContext: { allowPrivilegeEscalation: false } })],
     ],
     [
+        kubernetes.operatorPodsReadOnlyRoot,
+        [
+            resource("kubernetes:kibana.k8s.elastic.co/v1:Kibana", {
+                metadata: { name: "kibana" },
+                spec: { podTemplate: { spec: { containers: [{ name: "kibana", securityContext: { readOnlyRootFilesystem: true } }] } } },
+            }),
+            resource("kubernetes:kibana.k8s.elastic.co/v1:Kibana", { metadata: { name: "k2" }, spec: {} }, "defaults"),
+        ],
+        [
+            resource("kubernetes:kibana.k8s.elastic.co/v1:Kibana", {
+                metadata: { name: "kibana" },
+                spec: { podTemplate: { spec: { containers: [{ name: "kibana", securityContext: { allowPrivilegeEscalation: false } }] } } },
+            }),
+        ],
+    ],
+    [
         kubernetes.noLatestImages,
         [deployment(goodContainer), resource("kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster", { spec: { image: "rabbitmq:4.1.4" } })],
         [deployment({ ...goodContainer, image: "ghcr.io/x/api:latest" })],

@@ -55,7 +55,12 @@ const NODE_LABELS = { "app.kubernetes.io/name": QUEUE_CLUSTER };
 export const KEDA_QUEUE_USER = "keda";
 
 /** Where the topology operator's release manifest runs it. */
-const OPERATOR_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+/**
+ * Merged into the operator's own container securityContext (strategic merge), which since v2.17
+ * makes the root file system read-only (internal/resource/statefulset.go; writable: /var/lib/rabbitmq
+ * and the data volume, logs to the console): said here too, so no override can lose it unseen.
+ */
+const OPERATOR_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true };
 
 /** Where the operators' release manifests run them. */
 export const QUEUE_OPERATORS_NAMESPACE = "rabbitmq-system";
@@ -318,7 +323,7 @@ export class Queue extends pulumi.ComponentResource {
                                             command: ["/bin/sh", "-c", script],
                                             env: [secretEnv("RABBITMQ_USER", "username"), secretEnv("RABBITMQ_PASSWORD", "password")],
                                             resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
-                                            securityContext: { ...OPERATOR_CONTAINER_SECURITY, readOnlyRootFilesystem: true },
+                                            securityContext: OPERATOR_CONTAINER_SECURITY,
                                             volumeMounts: [
                                                 { name: "exports", mountPath: "/exports" },
                                                 { name: "tls", mountPath: "/tls", readOnly: true },

@@ -92,6 +92,17 @@ const ELASTIC_CONTAINER_SECURITY = {
     runAsNonRoot: true,
     capabilities: { drop: ["ALL"] },
 };
+/**
+ * A container securityContext in an ECK podTemplate replaces ECK's default whole (ECK v3.5.0
+ * pkg/controller/common/defaults/pod_template.go: nothing is merged), and that default makes the
+ * root file system read-only for Elasticsearch (with its data volume) and Kibana, ECK mounting the
+ * writable paths as volumes (/tmp, config, plugins, bin, logs; Kibana's data, config, plugins, logs,
+ * /tmp). So ours says it too; APM Server 9 writes only to its config and data volumes (ECK v3.0.0
+ * mounts both) and gets a /tmp volume besides. Not Logstash: its image has no read-only support
+ * (elastic/logstash#10905; JRuby unpacks native libraries into /tmp), nor Filebeat, which ECK runs
+ * without one either.
+ */
+const ELASTIC_READ_ONLY_ROOT = { ...ELASTIC_CONTAINER_SECURITY, readOnlyRootFilesystem: true };
 
 /** Each Elasticsearch client's user: its Secret (by name and resource) and generated password. */
 type EsUserSecrets = Record<EsClient, { secretName: string; secret: k8s.core.v1.Secret; password: pulumi.Output<string> }>;
@@ -352,7 +363,7 @@ export class Logging extends pulumi.ComponentResource {
                                     containers: [
                                         {
                                             name: "elasticsearch",
-                                            securityContext: ELASTIC_CONTAINER_SECURITY,
+                                            securityContext: ELASTIC_READ_ONLY_ROOT,
                                             env: [
                                                 { name: "ES_JAVA_OPTS", value: `-Xms${es.heapMb}m -Xmx${es.heapMb}m` },
                                                 ...(s3
@@ -457,7 +468,7 @@ export class Logging extends pulumi.ComponentResource {
                                 {
                                     name: "kibana",
                                     resources: containerResources(config.kibana.resources),
-                                    securityContext: ELASTIC_CONTAINER_SECURITY,
+                                    securityContext: ELASTIC_READ_ONLY_ROOT,
                                     env: viewer
                                         ? [
                                               {
@@ -591,15 +602,17 @@ export class Logging extends pulumi.ComponentResource {
                                 {
                                     name: "apm-server",
                                     resources: containerResources(config.apm.resources),
-                                    securityContext: ELASTIC_CONTAINER_SECURITY,
+                                    securityContext: ELASTIC_READ_ONLY_ROOT,
                                     env: [
                                         {
                                             name: "FINBOT_APM_SECRET_TOKEN",
                                             valueFrom: { secretKeyRef: { name: "apm-secret-token", key: "token" } },
                                         },
                                     ],
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                                 },
                             ],
+                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
                         },
                     },
                 },

@@ -17,6 +17,7 @@ export const allPolicies: Policies = [
     kubernetes.nonRoot,
     kubernetes.noPrivilegeEscalation,
     kubernetes.readOnlyRootFilesystem,
+    kubernetes.operatorPodsReadOnlyRoot,
     kubernetes.noLatestImages,
     kubernetes.noSecretsInConfigMaps,
     kubernetes.noSecretsInPlainEnv,

@@ -18,7 +18,7 @@ export function isProduction(args: Pick<ResourceValidationArgs | StackValidation
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Props = Record<string, any>;
+export type Props = Record<string, any>;
 
 const POD_TEMPLATE_PATHS: Record<string, string[]> = {
     "kubernetes:apps/v1:Deployment": ["spec", "template", "spec"],
