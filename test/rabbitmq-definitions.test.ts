@@ -31,10 +31,11 @@
 //   these nodes run without it (its other line, prometheus.return_per_object_metrics, 3.10 takes);
 //   the definitions declare the type of every queue anyway.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { publishExchange, queueUsers, rabbitPasswordHash, rabbitmqDefinitions } from "../components/data/definitions";
-import { KEDA_QUEUE_USER } from "../components/data/queue";
+import { KEDA_QUEUE_USER, WITHOUT_PASSWORD_HASHES } from "../components/data/queue";
 import { dataConsumers } from "../components/platform";
 import { loadStackConfig } from "./harness";
 import { Epmd, RabbitNode, erlangHome, rabbitmqInstalled, rabbitmqVersion } from "./rabbitmq";
@@ -308,5 +309,34 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
         // published), and take new payments.
         assert.match(ok(counts), new RegExp(`^${re(queue.name)}\\t0$`, "m"));
         assert.equal(ok(await amqp(source!, publisher, password(publisher), publish(queue.name, 1))), "true");
+    });
+
+    it("keeps the hourly export without password hashes: a restore from it brings users back without passwords until their Secrets set them", async () => {
+        const exported = path.join(source!.dir, "export-with-hashes.json");
+        ok(source!.ctl(["export_definitions", exported]));
+        const stripped = path.join(source!.dir, "export-kept.json");
+        // The CronJob's own filter, run by a shell as the CronJob runs it.
+        const filtered = spawnSync("sh", ["-c", `${WITHOUT_PASSWORD_HASHES} < '${exported}' > '${stripped}'`], { encoding: "utf8" });
+        assert.equal(filtered.status, 0, filtered.stderr);
+        type Definitions = { users: Array<{ name: string; password_hash: string }> } & Record<string, unknown>;
+        const [before, kept] = [exported, stripped].map((f) => JSON.parse(readFileSync(f, "utf8")) as Definitions);
+        assert.ok(before.users.every((u) => u.password_hash.length > 0));
+        assert.ok(
+            kept.users.every((u) => u.password_hash === ""),
+            "no hash is kept",
+        );
+        assert.deepEqual(kept, { ...before, users: before.users.map((u) => ({ ...u, password_hash: "" })) }, "nothing else changed");
+        ok(source!.ctl(["import_definitions", stripped]));
+        const logins = async () =>
+            ok(
+                await source!.ctlAsync([
+                    "eval",
+                    `[${users.map((u) => `element(1, rabbit_access_control:check_user_pass_login(<<"${u.name}">>, <<"${password(u.name)}">>))`).join(", ")}].`,
+                ]),
+            ).replace(/\s+/g, "");
+        assert.equal(await logins(), `[${users.map(() => "refused").join(",")}]`, "no user signs in with a blanked hash");
+        // What the topology operator does from each user's Secret when it reconciles.
+        for (const u of users) ok(source!.ctl(["change_password", u.name, password(u.name)]));
+        assert.equal(await logins(), `[${users.map(() => "ok").join(",")}]`);
     });
 });

@@ -62,6 +62,14 @@ export const KEDA_QUEUE_USER = "keda";
  */
 const OPERATOR_CONTAINER_SECURITY = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true };
 
+/**
+ * The definitions export as kept on its volume: every user's password hash blanked (a hash is
+ * base64: it never holds a quote), so the volume holds no credential a
+ * cracker could start from. A restore brings users back without passwords until the topology
+ * operator sets them again from their Secrets (docs/runbooks/rabbitmq-restore.md).
+ */
+export const WITHOUT_PASSWORD_HASHES = `sed -E 's/"password_hash"[[:space:]]*:[[:space:]]*"[^"]*"/"password_hash":""/g'`;
+
 /** Where the operators' release manifests run them. */
 export const QUEUE_OPERATORS_NAMESPACE = "rabbitmq-system";
 const TOPOLOGY_OPERATOR = { namespace: QUEUE_OPERATORS_NAMESPACE, deployment: "messaging-topology-operator", container: "manager" };
@@ -288,7 +296,8 @@ export class Queue extends pulumi.ComponentResource {
         });
         const script = [
             "set -eu",
-            `curl -fsS --cacert /tls/ca.crt -u "$RABBITMQ_USER:$RABBITMQ_PASSWORD" "https://${QUEUE_CLUSTER}.${namespace}.svc:15671/api/definitions" -o /exports/tmp.json`,
+            // Users come back without passwords: the topology operator sets them from their Secrets.
+            `curl -fsS --cacert /tls/ca.crt -u "$RABBITMQ_USER:$RABBITMQ_PASSWORD" "https://${QUEUE_CLUSTER}.${namespace}.svc:15671/api/definitions" | ${WITHOUT_PASSWORD_HASHES} > /exports/tmp.json`,
             'mv /exports/tmp.json "/exports/definitions-$(date -u +%Y%m%dT%H%M%SZ).json"',
             "find /exports -name 'definitions-*.json' -mtime +7 -delete",
             "ls -1 /exports | tail -3",
