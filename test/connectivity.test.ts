@@ -261,6 +261,8 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                         : ([
                               // The public gateway never reaches the operator UIs; only the internal one does.
                               [pod("proxies of finbot"), pod("grafana"), 3000],
+                              // Of the autoscaling namespace only prometheus-adapter reaches Prometheus (it could write series too).
+                              [pod("karpenter"), pod("prometheus"), 9090],
                               [pod("proxies of finbot"), pod("kibana logs"), 5601],
                           ] as Array<[Workload, Endpoint, number]>)),
                 ];

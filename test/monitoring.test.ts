@@ -148,6 +148,21 @@ describe("monitoring", () => {
         assert.ok(release.dependsOn.includes(prod.get("kubernetes:core/v1:Secret", "finbot-grafana-database").urn));
     });
 
+    it("answers 403 at the gateway for Prometheus's remote-write path: people query through the UI route, never write", () => {
+        for (const run of [dev, prod]) {
+            const route = (run.get("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "finbot-traffic-route-prometheus").inputs as Any)
+                .spec;
+            assert.deepEqual(route.rules[0].matches, [{ path: { type: "PathPrefix", value: "/api/v1/write" } }]);
+            assert.equal(route.rules[0].backendRefs, undefined);
+            const filter = (
+                run.get("kubernetes:gateway.envoyproxy.io/v1alpha1:HTTPRouteFilter", "finbot-traffic-forbidden-prometheus").inputs as Any
+            ).spec;
+            assert.equal(route.rules[0].filters[0].extensionRef.name, "prometheus-forbidden");
+            assert.equal(filter.directResponse.statusCode, 403);
+            assert.ok(route.rules[1].backendRefs[0].name.includes("prometheus"));
+        }
+    });
+
     it("delivers the Alertmanager config, receivers' keys included, only as a secret Kubernetes Secret", () => {
         const values = kpsValues(prod).alertmanager;
         assert.equal(values.config, undefined, "no receiver config in Helm values");

@@ -178,7 +178,15 @@ export class Monitoring extends pulumi.ComponentResource {
         this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
         this.uis = [
             { name: "grafana", namespace, service: this.grafana.name, port: this.grafana.port, ownLogin: true },
-            { name: "prometheus", namespace, service: this.prometheus.name, port: this.prometheus.port, ownLogin: false },
+            {
+                name: "prometheus",
+                namespace,
+                service: this.prometheus.name,
+                port: this.prometheus.port,
+                ownLogin: false,
+                // Series are written only by the page checks and load tests, inside the cluster.
+                forbiddenPaths: ["/api/v1/write"],
+            },
             { name: "alertmanager", namespace, service: this.alertmanager.name, port: this.alertmanager.port, ownLogin: false },
         ];
         this.footprint = monitoringFootprint(config);

@@ -46,6 +46,8 @@ export function apiServerCidrs(config: PlatformConfig): string[] {
 const PROMETHEUS_PODS = { "app.kubernetes.io/name": "prometheus" };
 const BLACKBOX_PODS = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
 const GRAFANA_PODS = { "app.kubernetes.io/name": "grafana" };
+/** prometheus-adapter's pods (its chart's name). */
+const ADAPTER_PODS = { "app.kubernetes.io/name": "prometheus-adapter" };
 
 /**
  * The allowed flows of every namespace the platform creates (and of `rabbitmq-system`, which the
@@ -356,10 +358,10 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             }),
             {
                 name: "from-prometheus-adapter",
-                why: "prometheus-adapter and KEDA query Prometheus for the autoscalers.",
+                why: "prometheus-adapter queries Prometheus for the HPAs' request rates (KEDA reads RabbitMQ, not Prometheus).",
                 direction: "ingress",
                 pods: PROMETHEUS_PODS,
-                peers: [{ namespace: ns.autoscaling }],
+                peers: [{ namespace: ns.autoscaling, pods: ADAPTER_PODS }],
                 ports: [9090],
             },
             ...when(pageChecks, {
@@ -526,8 +528,9 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             },
             ...when(monitoringOn, {
                 name: "to-prometheus",
-                why: "prometheus-adapter and KEDA query Prometheus.",
+                why: "prometheus-adapter queries Prometheus.",
                 direction: "egress",
+                pods: ADAPTER_PODS,
                 peers: [prometheus],
                 ports: [9090],
             }),

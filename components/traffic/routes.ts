@@ -25,6 +25,12 @@ export interface UiRoute {
     port: number;
     /** Grafana and Kibana have a login of their own; Prometheus and Alertmanager do not. */
     ownLogin: boolean;
+    /**
+     * Path prefixes the gateway answers 403 itself, never reaching the UI (Prometheus's remote-write
+     * endpoint: a signed-in person could otherwise write series).
+     * @default none
+     */
+    forbiddenPaths?: string[];
 }
 
 /** parentRef to a listener of a gateway. */

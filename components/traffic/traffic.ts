@@ -504,6 +504,22 @@ export class Traffic extends pulumi.ComponentResource {
         this.urls.rum = `https://${host}`;
     }
 
+    /** Envoy Gateway's direct response (HTTPRouteFilter, v1.9): 403 from the gateway itself. */
+    private forbiddenFilter(name: string, ui: UiRoute): { name: string; resource: pulumi.Resource } {
+        const filterName = `${ui.name}-forbidden`;
+        const resource = new k8s.apiextensions.CustomResource(
+            `${name}-forbidden-${ui.name}`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "HTTPRouteFilter",
+                metadata: { name: filterName, namespace: ui.namespace },
+                spec: { directResponse: { statusCode: 403, contentType: "text/plain", body: { type: "Inline", inline: "forbidden\n" } } },
+            },
+            { parent: this },
+        );
+        return { name: filterName, resource };
+    }
+
     /**
      * Operator UIs on their gateway: with single sign-on (OIDC, allowed groups only) for every UI,
      * or in staging basic auth in front of those without a login of their own (Prometheus, Alertmanager).
@@ -523,6 +539,7 @@ export class Traffic extends pulumi.ComponentResource {
         const authSecrets = new Map<string, pulumi.Resource>();
         for (const ui of args.uis) {
             const host = hostFor(ui.name, config.domain);
+            const forbidden = ui.forbiddenPaths?.length ? this.forbiddenFilter(name, ui) : undefined;
             const route = new k8s.apiextensions.CustomResource(
                 `${name}-route-${ui.name}`,
                 {
@@ -532,10 +549,29 @@ export class Traffic extends pulumi.ComponentResource {
                     spec: {
                         parentRefs: [gatewayParent(gateway.name, namespace, "https")],
                         hostnames: [host],
-                        rules: [{ backendRefs: [{ name: ui.service, port: ui.port }] }],
+                        rules: [
+                            ...(forbidden
+                                ? [
+                                      {
+                                          matches: (ui.forbiddenPaths ?? []).map((value) => ({ path: { type: "PathPrefix", value } })),
+                                          filters: [
+                                              {
+                                                  type: "ExtensionRef",
+                                                  extensionRef: {
+                                                      group: "gateway.envoyproxy.io",
+                                                      kind: "HTTPRouteFilter",
+                                                      name: forbidden.name,
+                                                  },
+                                              },
+                                          ],
+                                      },
+                                  ]
+                                : []),
+                            { backendRefs: [{ name: ui.service, port: ui.port }] },
+                        ],
                     },
                 },
-                { parent: this, dependsOn: [gateway.resource] },
+                { parent: this, dependsOn: [gateway.resource, ...(forbidden ? [forbidden.resource] : [])] },
             );
             if (access.mode === "oidc" && access.oidc) {
                 const oidc = access.oidc;
