@@ -22,7 +22,7 @@ import {
 } from "./postgresRoles";
 import { jsonPasswordShell, roleSecretEnv } from "./roleJobs";
 import { postgresParameters } from "./parameters";
-import { EXPORTER_RESOURCES } from "./sizes";
+import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";

@@ -11,7 +11,7 @@ import { AwsPlacement } from "./aurora";
 import { Connections, redisUrl } from "./connections";
 import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
 import { EXPORTER_ACL, HEALTHCHECK_ACL, RedisUser, consumerAcl, redisConf } from "./redisConf";
-import { EXPORTER_RESOURCES } from "./sizes";
+import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";

@@ -2,7 +2,7 @@
 // container shape, and a one-replica Deployment for exporters that watch a managed service.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EXPORTER_RESOURCES } from "./sizes";
+import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { hardenedContainer } from "../lib/security";
 

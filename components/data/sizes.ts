@@ -6,6 +6,5 @@ export const BARMAN_PLUGIN_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" 
 /** barman-cloud's uploads (Python, boto3) peak while a base backup streams: a low request, room in the limit. */
 export const BARMAN_SIDECAR_RESOURCES = { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 export const POOLER_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } };
-export const EXPORTER_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } };
 /** What the RabbitMQ Cluster Operator's release manifest requests (config/manager/manager.yaml). */
 export const RABBITMQ_OPERATOR_REQUESTS = { cpu: "200m", memory: "500Mi" };

@@ -1,3 +1,4 @@
+import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -788,7 +789,7 @@ export class Logging extends pulumi.ComponentResource {
                 namespace,
                 values: {
                     priorityClassName: PLATFORM_CRITICAL,
-                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                    resources: EXPORTER_RESOURCES,
                     env: { ES_USERNAME: ES_USERS.exporter.username },
                     extraEnvSecrets: { ES_PASSWORD: { secret: "es-user-exporter", key: "password" } },
                     secretMounts: [{ name: "es-ca", secretName: `${ES_HTTP}-certs-public`, path: "/ssl" }],

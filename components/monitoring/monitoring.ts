@@ -1,3 +1,4 @@
+import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { podIdentity } from "../lib/podIdentity";
 import { parseBytes } from "../config/quantities";
 import { PageConfig } from "../config/traffic";
@@ -275,7 +276,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     // The chart's ServiceMonitor defaults to a namespace called `monitoring`.
                     serviceMonitor: { enabled: true, namespace },
                     priorityClassName: PLATFORM_CRITICAL,
-                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                    resources: EXPORTER_RESOURCES,
                 },
             },
             { parent: this, dependsOn: [this.operator] },

@@ -1,4 +1,5 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
+import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
 import { imageParts } from "../lib/helm";
@@ -239,7 +240,7 @@ export function blackboxValues(args: BlackboxArgs): Record<string, unknown> {
     return {
         replicas: args.production ? 2 : 1,
         priorityClassName: PLATFORM_CRITICAL,
-        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+        resources: EXPORTER_RESOURCES,
         podDisruptionBudget: args.production ? { maxUnavailable: 1 } : {},
         config: {
             modules: {
