@@ -24,7 +24,7 @@ const { parser } = require("@prometheus-io/lezer-promql") as {
 };
 
 /** The metric names a PromQL expression selects (Grafana's interval variables stand in as durations). */
-export function metricNames(expr: string): string[] {
+function metricNames(expr: string): string[] {
     const promql = expr.replace(/\$__(rate_interval|interval|range)/g, "5m").replace(/\$\{?\w+\}?/g, "x");
     const names: string[] = [];
     let broken = false;
@@ -219,7 +219,7 @@ const PRODUCERS: Producer[] = [
 ];
 
 /** What is wrong with a plan's metrics: each read metric nobody in the plan writes, with where it is read. */
-export function unwrittenMetrics(run: PlatformRun): string[] {
+function unwrittenMetrics(run: PlatformRun): string[] {
     const recorded = new Set(
         customResources(run, "PrometheusRule").flatMap((r) =>
             r.spec.groups.flatMap((g: Any) => g.rules.filter((x: Any) => x.record).map((x: Any) => x.record)),

@@ -33,7 +33,7 @@ import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest
  * from AWS's trust store: fetched over HTTPS when the program runs (on the deploy runner, which
  * reaches the internet), so no pod needs to. No SHA-256 is pinned yet: AWS adds CAs to the bundle.
  */
-export const RDS_CA_BUNDLE: PinnedManifest = { url: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem", sha256: null };
+const RDS_CA_BUNDLE: PinnedManifest = { url: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem", sha256: null };
 /** Where the platform's own Aurora clients (the roles Job, the exporters) find it and the exporter's queries. */
 const CLIENT_FILES_DIR = "/etc/aurora-client";
 const RDS_CA_FILE = `${CLIENT_FILES_DIR}/rds-ca.pem`;

@@ -54,7 +54,7 @@ export interface CacheConsumer {
 }
 
 /** The key prefix a consumer's user may touch (its ACL) and its entries live under. */
-export const keyPrefix = (consumer: string) => `${consumer}:`;
+const keyPrefix = (consumer: string) => `${consumer}:`;
 
 /**
  * redis_exporter counts keys (and their memory) per prefix, the part before the first `:`

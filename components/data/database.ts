@@ -167,7 +167,7 @@ function cnpgManagedRoles(consumers: DatabaseArgs["consumers"]) {
  * (plugin-barman-cloud v0.13.0 config/crd/bases/barmancloud.cnpg.io_objectstores.yaml; its
  * `configuration.serverName` stays empty, the docs say: the Cluster's name is the path).
  */
-export function objectStoreSpec(endpoint: string): Record<string, unknown> {
+function objectStoreSpec(endpoint: string): Record<string, unknown> {
     return {
         retentionPolicy: BACKUP_RETENTION,
         configuration: {

@@ -219,7 +219,7 @@ function grafanaState(args: KubePrometheusStackArgs): Record<string, unknown> {
 }
 
 /** Grafana's `[database]`: PostgreSQL, the server verified by name and CA; the password comes from the environment. */
-export function grafanaDatabaseSettings(database: GrafanaDatabase): Record<string, string> {
+function grafanaDatabaseSettings(database: GrafanaDatabase): Record<string, string> {
     return {
         type: "postgres",
         host: `${database.host}:${database.port}`,

@@ -648,7 +648,7 @@ export class Platform extends pulumi.ComponentResource {
 }
 
 /** Where the platform's own observability runs: monitoring, logging and the node agents (Filebeat, node-exporter). */
-export const observabilityNamespaces = (config: PlatformConfig) => [
+const observabilityNamespaces = (config: PlatformConfig) => [
     config.namespaces.monitoring,
     config.namespaces.logging,
     config.namespaces.nodeAgents,
