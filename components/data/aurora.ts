@@ -9,6 +9,7 @@ import { serviceTrust } from "../lib/iam";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
 import { exporterDeployment } from "./exporter";
+import { clientSecurityGroupPolicies } from "./network";
 import {
     DatabaseConsumer,
     MONITOR_ROLE,
@@ -360,21 +361,16 @@ export class AuroraDatabase extends pulumi.ComponentResource {
         egress("clients-to-proxy", clients, proxy, "RDS Proxy");
         egress("clients-to-cluster", clients, cluster, "Aurora");
         egress("proxy-to-cluster", proxy, cluster, "Aurora");
-        for (const namespace of new Set([args.clientNamespace, args.namespace, ...args.ownDatabases.map((d) => d.namespace)])) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-pod-sg-${namespace}`,
-                {
-                    apiVersion: "vpcresources.k8s.aws/v1beta1",
-                    kind: "SecurityGroupPolicy",
-                    metadata: { name: "postgres-clients", namespace },
-                    spec: {
-                        podSelector: { matchLabels: POSTGRES_CLIENT_LABEL },
-                        securityGroups: { groupIds: [clients.id, network.nodeSecurityGroupId] },
-                    },
-                },
-                parent,
-            );
-        }
+        clientSecurityGroupPolicies(
+            `${name}-pod-sg`,
+            {
+                name: "postgres-clients",
+                namespaces: [args.clientNamespace, args.namespace, ...args.ownDatabases.map((d) => d.namespace)],
+                podLabels: POSTGRES_CLIENT_LABEL,
+                groupIds: [clients.id, network.nodeSecurityGroupId],
+            },
+            parent,
+        );
         return { clients, proxy, cluster };
     }
 

@@ -12,6 +12,7 @@ import { Connections, redisUrl } from "./connections";
 import { ExporterContainerArgs, exporterContainer, exporterDeployment } from "./exporter";
 import { EXPORTER_ACL, HEALTHCHECK_ACL, RedisUser, consumerAcl, redisConf } from "./redisConf";
 import { EXPORTER_RESOURCES } from "../lib/sizes";
+import { clientSecurityGroupPolicies } from "./network";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
@@ -370,21 +371,16 @@ export class Cache extends pulumi.ComponentResource {
             },
             parent,
         );
-        for (const namespace of [args.clientNamespace, args.namespace]) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-pod-sg-${namespace}`,
-                {
-                    apiVersion: "vpcresources.k8s.aws/v1beta1",
-                    kind: "SecurityGroupPolicy",
-                    metadata: { name: "redis-clients", namespace },
-                    spec: {
-                        podSelector: { matchLabels: REDIS_CLIENT_LABEL },
-                        securityGroups: { groupIds: [clients.id, network.nodeSecurityGroupId] },
-                    },
-                },
-                parent,
-            );
-        }
+        clientSecurityGroupPolicies(
+            `${name}-pod-sg`,
+            {
+                name: "redis-clients",
+                namespaces: [args.clientNamespace, args.namespace],
+                podLabels: REDIS_CLIENT_LABEL,
+                groupIds: [clients.id, network.nodeSecurityGroupId],
+            },
+            parent,
+        );
         return securityGroup;
     }
 
