@@ -125,6 +125,23 @@ describe("the codebase", () => {
         );
     });
 
+    it("builds every Job's and CronJob's pod spec with hardenedPodSpec: non-root, seccomp, no token it does not use", () => {
+        // A pod's restartPolicy stands only in a hardenedPodSpec({ ... }) call, a few lines into it.
+        const handWritten = (text: string) =>
+            text
+                .split("\n")
+                .flatMap((line, i, lines) =>
+                    /^\s*restartPolicy: "/.test(line) && !lines.slice(Math.max(0, i - 5), i).some((l) => l.includes("hardenedPodSpec({"))
+                        ? [i + 1]
+                        : [],
+                );
+        const offenders = files
+            .filter((f) => f.startsWith("components") && f !== path.join("components", "lib", "security.ts"))
+            .flatMap((f) => handWritten(readFileSync(path.join(PROJECT_DIR, f), "utf8")).map((line) => `${f}:${line}`));
+        assert.deepEqual(offenders, []);
+        assert.deepEqual(handWritten('template: {\n    spec: {\n        restartPolicy: "Never",\n'), [3], "the check can fail");
+    });
+
     it("documents every field of every component's Args", () => {
         const undocumented: string[] = [];
         let fields = 0;

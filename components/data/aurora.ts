@@ -7,7 +7,7 @@ import { podMonitor } from "../lib/cluster";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { serviceTrust } from "../lib/iam";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
-import { hardenedContainer } from "../lib/security";
+import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 import { exporterDeployment } from "./exporter";
 import { clientSecurityGroupPolicies } from "./network";
 import {
@@ -536,17 +536,12 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                     ttlSecondsAfterFinished: 86_400,
                     template: {
                         metadata: { labels },
-                        spec: {
+                        // Its service account's identity (EKS Pod Identity) reads the master secret.
+                        spec: hardenedPodSpec({
                             serviceAccountName: serviceAccount,
                             priorityClassName: PLATFORM_CRITICAL,
                             restartPolicy: "OnFailure",
-                            securityContext: {
-                                runAsNonRoot: true,
-                                runAsUser: 26,
-                                runAsGroup: 26,
-                                fsGroup: 26,
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
+                            runAs: { user: 26, group: 26, fsGroup: 26 },
                             initContainers: [
                                 {
                                     name: "master-secret",
@@ -591,7 +586,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                                 { name: "work", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
                                 { name: "client-files", configMap: { name: clientFiles.metadata.name } },
                             ],
-                        },
+                        }),
                     },
                 },
             },

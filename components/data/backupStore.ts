@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PLATFORM_CRITICAL } from "../lib/priority";
-import { hardenedContainer } from "../lib/security";
+import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 
 export interface BackupStoreArgs {
     /** Namespace (the data tier's). */
@@ -170,11 +170,10 @@ export class BackupStore extends pulumi.ComponentResource {
                     ttlSecondsAfterFinished: 3600,
                     template: {
                         metadata: { labels },
-                        spec: {
+                        spec: hardenedPodSpec({
                             restartPolicy: "OnFailure",
-                            automountServiceAccountToken: false,
                             priorityClassName: PLATFORM_CRITICAL,
-                            securityContext: { runAsNonRoot: true, runAsUser: 100, seccompProfile: { type: "RuntimeDefault" } },
+                            runAs: { user: 100 },
                             containers: [
                                 {
                                     name: "bucket",
@@ -190,7 +189,7 @@ export class BackupStore extends pulumi.ComponentResource {
                                     securityContext: security,
                                 },
                             ],
-                        },
+                        }),
                     },
                 },
             },

@@ -13,6 +13,7 @@ import { QueueConsumer, VHOST, queueTopology, queueUsers, rabbitmqAdditionalConf
 export type { QueueConsumer };
 import { RABBITMQ_OPERATOR_REQUESTS } from "./sizes";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { hardenedPodSpec } from "../lib/security";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 
 export interface QueueArgs {
@@ -315,16 +316,10 @@ export class Queue extends pulumi.ComponentResource {
                             backoffLimit: 3,
                             template: {
                                 metadata: { labels },
-                                spec: {
+                                spec: hardenedPodSpec({
                                     restartPolicy: "OnFailure",
-                                    automountServiceAccountToken: false,
                                     priorityClassName: PLATFORM_CRITICAL,
-                                    securityContext: {
-                                        runAsNonRoot: true,
-                                        runAsUser: 100,
-                                        fsGroup: 101,
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
+                                    runAs: { user: 100, fsGroup: 101 },
                                     containers: [
                                         {
                                             name: "export",
@@ -346,7 +341,7 @@ export class Queue extends pulumi.ComponentResource {
                                             secret: { secretName: `${QUEUE_CLUSTER}-tls`, items: [{ key: "ca.crt", path: "ca.crt" }] },
                                         },
                                     ],
-                                },
+                                }),
                             },
                         },
                     },

@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseConsumer, consumerRoles, grantsScript, roleSecretName } from "./postgresRoles";
 import { PLATFORM_CRITICAL } from "../lib/priority";
-import { hardenedContainer } from "../lib/security";
+import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 
 /**
  * `<ROLE>_<KEY>` from each role's Secret: `password` for a role's own login, `verifier` for what the
@@ -59,11 +59,10 @@ export function roleGrantsJob(
                 ttlSecondsAfterFinished: 86_400,
                 template: {
                     metadata: { labels },
-                    spec: {
+                    spec: hardenedPodSpec({
                         restartPolicy: "OnFailure",
-                        automountServiceAccountToken: false,
                         priorityClassName: PLATFORM_CRITICAL,
-                        securityContext: { runAsNonRoot: true, runAsUser: 26, runAsGroup: 26, seccompProfile: { type: "RuntimeDefault" } },
+                        runAs: { user: 26, group: 26 },
                         containers: [
                             {
                                 name: "grants",
@@ -81,7 +80,7 @@ export function roleGrantsJob(
                             },
                         ],
                         volumes: [{ name: "ca", secret: { secretName: args.caSecret, items: [{ key: "ca.crt", path: "ca.crt" }] } }],
-                    },
+                    }),
                 },
             },
         },

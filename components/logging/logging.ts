@@ -26,7 +26,7 @@ import {
 } from "./lifecycle";
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
 import { denyInsecureTransport } from "../lib/s3";
-import { hardenedContainer } from "../lib/security";
+import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 
 export interface LoggingArgs {
     /** The validated `finbot:logging`. */
@@ -734,11 +734,10 @@ export class Logging extends pulumi.ComponentResource {
             { parent: this },
         );
         const labels = { "app.kubernetes.io/name": "es-lifecycle", "app.kubernetes.io/part-of": "finbot" };
-        const podSpec = {
+        const podSpec = hardenedPodSpec({
             restartPolicy: "OnFailure",
-            automountServiceAccountToken: false,
             priorityClassName: PLATFORM_CRITICAL,
-            securityContext: { runAsNonRoot: true, runAsUser: 100, seccompProfile: { type: "RuntimeDefault" } },
+            runAs: { user: 100 },
             containers: [
                 {
                     name: "apply",
@@ -760,7 +759,7 @@ export class Logging extends pulumi.ComponentResource {
                 { name: "requests", configMap: { name: configMapName } },
                 { name: "es-ca", secret: { secretName: `${ES_HTTP}-certs-public` } },
             ],
-        };
+        });
         const template = { metadata: { labels }, spec: podSpec };
         new k8s.batch.v1.Job(
             `${name}-lifecycle`,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseDuration } from "../config/quantities";
 import { ServiceConfig } from "../config/schema";
 import { FINBOT_CHECKS } from "../lib/priority";
-import { hardenedContainer } from "../lib/security";
+import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 
 /** k6 thresholds from the service's SLO: the error rate within the budget, the latency percentile under the threshold. */
 export function k6Thresholds(service: ServiceConfig): Record<string, string[]> {
@@ -74,11 +74,10 @@ export class LoadTest extends pulumi.ComponentResource {
                         activeDeadlineSeconds: (parseDuration(args.duration) ?? 300) + 600,
                         template: {
                             metadata: { labels: { "app.kubernetes.io/name": "k6" } },
-                            spec: {
+                            spec: hardenedPodSpec({
                                 restartPolicy: "Never",
-                                automountServiceAccountToken: false,
                                 priorityClassName: FINBOT_CHECKS,
-                                securityContext: { runAsNonRoot: true, runAsUser: 12345, seccompProfile: { type: "RuntimeDefault" } },
+                                runAs: { user: 12345 },
                                 containers: [
                                     {
                                         name: "k6",
@@ -94,7 +93,7 @@ export class LoadTest extends pulumi.ComponentResource {
                                     },
                                 ],
                                 volumes: [{ name: "scripts", configMap: { name: `k6-${service.name}` } }],
-                            },
+                            }),
                         },
                     },
                 },

@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PageConfig } from "../config/traffic";
 import { FINBOT_CHECKS } from "../lib/priority";
-import { hardenedContainer } from "../lib/security";
+import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 
 /** Pod label of the browser checks (network policies select it). */
 export const PAGE_CHECK_LABELS = { "app.kubernetes.io/name": "page-check" } as const;
@@ -150,15 +150,10 @@ export class PageChecks extends pulumi.ComponentResource {
                                 ttlSecondsAfterFinished: 3600,
                                 template: {
                                     metadata: { labels: metadata.labels },
-                                    spec: {
+                                    spec: hardenedPodSpec({
                                         restartPolicy: "Never",
-                                        automountServiceAccountToken: false,
                                         priorityClassName: FINBOT_CHECKS,
-                                        securityContext: {
-                                            runAsNonRoot: true,
-                                            runAsUser: 12345,
-                                            seccompProfile: { type: "RuntimeDefault" },
-                                        },
+                                        runAs: { user: 12345 },
                                         containers: [
                                             {
                                                 name: "k6",
@@ -186,7 +181,7 @@ export class PageChecks extends pulumi.ComponentResource {
                                             { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
                                             { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
                                         ],
-                                    },
+                                    }),
                                 },
                             },
                         },
