@@ -180,11 +180,12 @@ interface Statement {
     Condition?: unknown;
 }
 
-/** The Allow statements of an IAM policy document (a JSON string; anything else has none). */
-function allowStatements(policy: unknown): Statement[] {
-    if (typeof policy !== "string") return [];
-    return ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]).filter((s) => s.Effect === "Allow");
-}
+/** The statements of an IAM or bucket policy document (a JSON string; anything else has none). */
+const statementsOf = (policy: unknown): Statement[] =>
+    typeof policy === "string" ? ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]) : [];
+
+/** The Allow statements of a policy document. */
+const allowStatements = (policy: unknown): Statement[] => statementsOf(policy).filter((s) => s.Effect === "Allow");
 
 /** A statement's field that may be one string or a list of them, as a list. */
 const listOf = (value: unknown): string[] => [].concat(value as never);
@@ -353,8 +354,7 @@ export const s3TlsOnly: StackValidationPolicy = {
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
             const id = bucket.props.bucket as string;
             const policy = policies.get(id)?.policy;
-            const statements = typeof policy === "string" ? ([].concat(JSON.parse(policy).Statement ?? []) as Statement[]) : [];
-            const deniesPlainHttp = statements.some(
+            const deniesPlainHttp = statementsOf(policy).some(
                 (st) => st.Effect === "Deny" && JSON.stringify(st.Condition ?? {}).includes('"aws:SecureTransport":"false"'),
             );
             if (!deniesPlainHttp) report(`bucket ${id} accepts requests without TLS (no Deny on aws:SecureTransport false)`, bucket.urn);
@@ -374,8 +374,12 @@ export const codebuildRunnerPrivate: ResourceValidationPolicy = {
     }),
 };
 
-/** The session tags a Pod Identity trust must pin: the one service account, its namespace, the cluster. */
-const POD_IDENTITY_TAGS = ["aws:RequestTag/kubernetes-namespace", "aws:RequestTag/kubernetes-service-account"];
+/** The session tags a Pod Identity trust must pin (any one of each group): its namespace, the one service account, the cluster. */
+const POD_IDENTITY_TAGS = [
+    ["aws:RequestTag/kubernetes-namespace"],
+    ["aws:RequestTag/kubernetes-service-account"],
+    ["aws:RequestTag/eks-cluster-name", "aws:RequestTag/eks-cluster-arn"],
+];
 
 export const podIdentityTrustScoped: ResourceValidationPolicy = {
     name: "pod-identity-trust-scoped",
@@ -383,15 +387,12 @@ export const podIdentityTrustScoped: ResourceValidationPolicy = {
         "A role EKS Pod Identity hands out trusts only one service account, in its namespace, of one cluster (session-tag conditions): otherwise any association in the account takes it.",
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(aws.iam.Role, (props, _, report) => {
-        if (typeof props.assumeRolePolicy !== "string") return;
-        for (const s of [].concat(JSON.parse(props.assumeRolePolicy).Statement ?? []) as Statement[]) {
+        for (const s of statementsOf(props.assumeRolePolicy)) {
             const principal = (s as { Principal?: { Service?: unknown } }).Principal?.Service;
             if (!listOf(principal).includes("pods.eks.amazonaws.com")) continue;
             const equals = ((s.Condition ?? {}) as Record<string, Record<string, unknown>>).StringEquals ?? {};
-            const missing = [...POD_IDENTITY_TAGS, "aws:RequestTag/eks-cluster-name|eks-cluster-arn"].filter(
-                (key) => !key.split("|").some((k) => (k.startsWith("aws:") ? k : `aws:RequestTag/${k}`) in equals),
-            );
-            if (missing.length) report(`trusts any pod identity: no condition on ${missing.join(", ")}`);
+            const missing = POD_IDENTITY_TAGS.filter((keys) => !keys.some((key) => key in equals));
+            if (missing.length) report(`trusts any pod identity: no condition on ${missing.map((keys) => keys.join(" or ")).join(", ")}`);
         }
     }),
 };
