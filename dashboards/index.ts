@@ -10,6 +10,7 @@ export type { DashboardContext, DashboardDefinition } from "./common";
 export { cost as costDashboard } from "./cost";
 export { pageLoad as pageLoadDashboard } from "./pageLoad";
 export { alertQualityDashboard } from "./alert-quality";
+export { thirdPartyApisDashboard } from "./third-party-apis";
 
 /** The monitoring area's own dashboards. */
 export function coreDashboards(ctx: DashboardContext): DashboardDefinition[] {

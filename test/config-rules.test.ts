@@ -154,6 +154,12 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         edited("prod", (c) => delete c.services[0].capacity),
         /measured capacity .* for the 10x check/,
     ],
+    [
+        rules.thirdPartiesMetered,
+        stackValues("prod"),
+        edited("prod", (c) => c.thirdParties[2].callers.push("billing")),
+        /a service or worker of this stack \(api, settlement-worker\)/,
+    ],
 ];
 
 describe("stack config rules", () => {
@@ -188,6 +194,42 @@ describe("stack config rules", () => {
         assert.ok(
             !result.ok &&
                 result.errors.includes("Pulumi.dev.yaml: finbot:workers[0].replicas.min: expected a value <= replicas.max (2), given 3"),
+        );
+    });
+
+    it("third-parties-metered: Sentry listed while errors go to it, no service egress to a public address, unique names, traffic on", () => {
+        const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
+            rules.thirdPartiesMetered.check(edited(stack, edit)).map((i) => `${i.path.join(".")}: ${i.message}`);
+        assert.deepEqual(
+            messages("prod", (c) => (c.thirdParties = c.thirdParties.slice(1))),
+            ['thirdParties: an entry named "sentry" (its host, callers, price and budget) while finbot:errorTracking is on'],
+        );
+        assert.deepEqual(
+            messages(
+                "dev",
+                (c) =>
+                    (c.services[0].egress = [
+                        { cidr: "198.51.100.0/24", ports: [443] },
+                        { cidr: "10.8.0.0/16", ports: [443] },
+                    ]),
+            ),
+            [
+                "services.0.egress.0.cidr: a private range (VPN, peering): an API on the internet is a finbot:thirdParties entry, reached through the metered egress gateway",
+            ],
+        );
+        assert.deepEqual(
+            messages("dev", (c) => c.thirdParties.push({ ...c.thirdParties[0] })),
+            ["thirdParties.1.name: a unique provider name"],
+        );
+        assert.deepEqual(
+            messages("dev", (c) => {
+                c.traffic.enabled = false;
+            }),
+            ["traffic.enabled: true while finbot:thirdParties lists providers (the egress gateway is part of traffic)"],
+        );
+        assert.deepEqual(
+            rules.gatewayReady.check(edited("prod", (c) => (c.traffic.egressGateway.replicas = 1))).map((i) => i.message),
+            ["at least 2 in production"],
         );
     });
 

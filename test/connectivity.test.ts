@@ -61,6 +61,8 @@ function workloads(run: PlatformRun): Workload[] {
         ["prometheus-blackbox-exporter", { "app.kubernetes.io/name": "prometheus-blackbox-exporter" }, [9115]],
         ["opencost", { "app.kubernetes.io/name": "opencost" }, [9003]],
         ["cert-manager", { "app.kubernetes.io/instance": "cert-manager" }, [9402]],
+        ["gateway-helm", { "control-plane": "envoy-gateway" }, [18000, 9443, 19001]],
+        ["gateway-helm", { app: "certgen" }, []],
         ["karpenter", { "app.kubernetes.io/name": "karpenter" }, [8080]],
         ["prometheus-adapter", { "app.kubernetes.io/name": "prometheus-adapter" }, [6443]],
         ["keda", { "app.kubernetes.io/name": "keda-operator" }, [8080]],
@@ -84,6 +86,7 @@ function workloads(run: PlatformRun): Workload[] {
         for (const o of inputsOf(run, suffix))
             add(`${type} ${o.metadata.name}`, o.metadata.namespace, { "common.k8s.elastic.co/type": type }, [...ports]);
     const traffic = run.config.namespaces.traffic;
+    // Envoy Gateway listens on a listener's port, shifted by 10000 below 1024 (v1.9 internal/gatewayapi/listener.go).
     for (const g of inputsOf(run, "gateway.networking.k8s.io/v1:Gateway"))
         add(
             `proxies of ${g.metadata.name}`,
@@ -93,7 +96,7 @@ function workloads(run: PlatformRun): Workload[] {
                 "app.kubernetes.io/managed-by": "envoy-gateway",
                 "gateway.envoyproxy.io/owning-gateway-name": g.metadata.name,
             },
-            [10080, 10443],
+            g.spec.listeners.map((l: Any) => (l.port < 1024 ? l.port + 10000 : l.port)),
         );
     add("kube-dns", "kube-system", { "k8s-app": "kube-dns" }, [53]);
     return [...own, ...made];
@@ -256,7 +259,6 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("kibana logs"), pod("rabbitmq finbot-queue"), 5671],
                     ...(stack === "dev"
                         ? ([
-                              [api, INTERNET, 443],
                               [pod("grafana"), pod("pooler finbot-db-pooler-rw"), 5432],
                               [pod("kibana logs"), pod("pooler finbot-db-pooler-rw"), 5432],
                           ] as Array<[Workload, Endpoint, number]>)
@@ -268,11 +270,44 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                               [pod("proxies of finbot"), pod("kibana logs"), 5601],
                           ] as Array<[Workload, Endpoint, number]>)),
                 ];
-                // What is left open, said here: in prod every app pod reaches public addresses on 443 (Sentry's
-                // intake; narrowed once a metered egress gateway names the destinations), nothing else outside.
-                assert.equal(allowed(run, api, INTERNET, 443), stack === "prod");
-                assert.equal(allowed(run, api, INTERNET, 80), false);
                 assert.deepEqual(otherThan(mustDeny, false), [], "allowed");
+            });
+
+            it("apps reach a third party only through the egress gateway, each caller only its own providers' listeners", () => {
+                const egress = pod("proxies of finbot-egress");
+                const portOf = (provider: string) => {
+                    const index = run.config.thirdParties.findIndex((p) => p.name === provider);
+                    assert.ok(index >= 0, `${stack} has no provider ${provider}`);
+                    return egress.ports[index];
+                };
+                const worker = pod("settlement-worker");
+                const reach: Array<[Workload, Endpoint, number]> = [
+                    [pod("api"), egress, portOf("llm")],
+                    [egress, INTERNET, 443],
+                    ...(stack === "prod"
+                        ? ([
+                              [pod("api"), egress, portOf("sentry")],
+                              [worker, egress, portOf("sentry")],
+                              [worker, egress, portOf("payments")],
+                          ] as Array<[Workload, Endpoint, number]>)
+                        : []),
+                ];
+                const deny: Array<[Workload, Endpoint, number]> = [
+                    ...[pod("api"), worker].flatMap((app): Array<[Workload, Endpoint, number]> => [
+                        [app, INTERNET, 443],
+                        [app, INTERNET, 80],
+                    ]),
+                    // Not a caller of the LLM: the worker cannot reach its listener.
+                    [worker, egress, portOf("llm")],
+                    [pod("kibana logs"), egress, portOf("llm")],
+                    // The egress proxies reach the providers, not the cluster's stores.
+                    [egress, pod("elasticsearch logs"), 9200],
+                    // The public gateway's proxies never reach the internet.
+                    [pod("proxies of finbot"), INTERNET, 443],
+                    ...(stack === "prod" ? ([[pod("api"), egress, portOf("payments")]] as Array<[Workload, Endpoint, number]>) : []),
+                ];
+                assert.deepEqual(otherThan(reach, true), [], "refused");
+                assert.deepEqual(otherThan(deny, false), [], "allowed");
             });
         });
     }

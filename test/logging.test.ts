@@ -165,7 +165,7 @@ describe("logging (ECK)", () => {
         assert.ok(envFrom.some((e: Any) => e.secretRef.name === "api-observability"));
     });
 
-    it("prod: a Sentry project and key per service and worker; the DSN reaches them as a secret", () => {
+    it("prod: a Sentry project and key per service and worker; the DSN, a secret, points at the egress gateway's Sentry listener", () => {
         assert.deepEqual(
             prod
                 .ofType("sentry:index/sentryProject:SentryProject")
@@ -177,7 +177,9 @@ describe("logging (ECK)", () => {
         const secret = prod.get("kubernetes:core/v1:Secret", "finbot-settlement-worker-observability");
         const data = (revealSecrets(secret.inputs) as Any).stringData;
         assert.deepEqual(Object.keys(data).sort(), [...OBSERVABILITY_KEYS].sort());
-        assert.match(data.SENTRY_DSN, /^https:\/\/[0-9a-f]{32}@o100000\.ingest\.sentry\.io\/\d+$/);
+        // Same key and project as Sentry's DSN; the host is the gateway's listener of the first provider, Sentry.
+        assert.match(data.SENTRY_DSN, /^https:\/\/[0-9a-f]{32}@envoy-finbot-egress\.finbot-traffic\.svc:11000\/\d+$/);
+        assert.equal(prod.config.thirdParties[0].name, "sentry");
     });
 
     it("gives each client its own Elasticsearch user and role; nothing the program runs signs in as elastic", () => {

@@ -212,6 +212,16 @@ const PRODUCERS: Producer[] = [
             configMapsText(run).includes('new Trend(\\"finbot_page_lcp\\", true)'),
     },
     {
+        what: "the egress gateway's Envoy (its PodMonitor on /stats/prometheus keeps the third-party metrics)",
+        names: /^envoy_(cluster_upstream_(rq_(total|xx|time_bucket)|cx_(tx|rx)_bytes_total)|http_local_rate_limit_rate_limited)$/,
+        deployed: (run) =>
+            customResources(run, "PodMonitor").some((m) =>
+                m.spec.podMetricsEndpoints.some(
+                    (e: Any) => e.path === "/stats/prometheus" && e.metricRelabelings?.some((r: Any) => r.action === "keep"),
+                ),
+            ),
+    },
+    {
         what: "the Pushgateway (CI pushes the assets budget)",
         names: /^finbot_asset_[a-z_]+$/,
         deployed: (run) => releases(run, "prometheus-pushgateway").length > 0,

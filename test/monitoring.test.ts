@@ -311,6 +311,7 @@ describe("monitoring", () => {
             "finbot-rabbitmq",
             "finbot-redis",
             "finbot-service-slo",
+            "finbot-third-party-apis",
         ]);
         for (const map of maps) {
             assert.equal((map.inputs as Any).metadata.annotations.grafana_folder, "FinBot");

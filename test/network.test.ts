@@ -77,16 +77,22 @@ describe("network isolation and pod security", () => {
                 );
             }
         }
-        const sentry = policiesIn(runs.prod, "finbot-apps").find((p) => p.metadata.name === "allow-to-sentry");
-        assert.ok(sentry, "prod's services reach Sentry");
-        assert.equal(
-            policiesIn(runs.dev, "finbot-apps").find((p) => p.metadata.name === "allow-to-sentry"),
-            undefined,
-            "dev has no Sentry",
-        );
+        // No pod of FinBot's namespace reaches the internet itself: third parties are called through the egress gateway.
+        for (const run of Object.values(runs))
+            for (const p of policiesIn(run, "finbot-apps").filter((x) => x.spec.egress))
+                if (!p.spec.podSelector.matchLabels?.["app.kubernetes.io/name"]?.startsWith("page-check"))
+                    assert.ok(
+                        p.spec.egress.every((rule: Any) => (rule.to ?? []).every((peer: Any) => peer.ipBlock?.cidr !== "0.0.0.0/0")),
+                        `${p.metadata.name} reaches the internet`,
+                    );
+        const toProviders = policiesIn(runs.prod, "finbot-apps").find((p) => p.metadata.name === "allow-settlement-worker-to-providers");
+        assert.deepEqual(toProviders.spec.egress[0].ports, [
+            { protocol: "TCP", port: 11000 },
+            { protocol: "TCP", port: 11001 },
+        ]);
         const declared = policiesIn(runs.everything, "finbot-apps").find((p) => p.metadata.name === "allow-api-egress");
         assert.deepEqual(declared.spec.podSelector, { matchLabels: { "app.kubernetes.io/name": "api" } });
-        assert.deepEqual(declared.spec.egress[0].to, [{ ipBlock: { cidr: "198.51.100.0/24" } }]);
+        assert.deepEqual(declared.spec.egress[0].to, [{ ipBlock: { cidr: "10.30.0.0/24" } }]);
     });
 
     it("each gateway's proxies reach only what it routes: in prod the public one never the operator UIs, the internal one only them", () => {
@@ -102,8 +108,10 @@ describe("network isolation and pod security", () => {
             policies.flatMap((p) => p.spec.egress.flatMap((rule) => (rule.ports ?? []).map((x) => x.port))).sort((a, b) => a - b);
         assert.deepEqual(ports(egressOf(runs.prod, "finbot")), [8200, 9898], "the public proxies: the api and the RUM intake");
         assert.deepEqual(ports(egressOf(runs.prod, "finbot-internal")), [443, 3000, 5601, 9090, 9093], "the UIs and the identity provider");
-        // On a laptop cluster one gateway routes everything.
-        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [443, 3000, 5601, 8200, 9090, 9093, 9898]);
+        // On a laptop cluster one gateway routes everything, and with basic auth it calls no identity provider.
+        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [3000, 5601, 8200, 9090, 9093, 9898]);
+        // The egress gateway reaches the providers' HTTPS ports only.
+        assert.deepEqual(ports(egressOf(runs.prod, "finbot-egress")), [443]);
     });
 
     it("docs/network.md is the table the cluster gets (run `npm run docs:network`)", () => {

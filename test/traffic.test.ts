@@ -111,8 +111,100 @@ describe("traffic", () => {
             "internal",
         );
         assert.deepEqual(service(dev).annotations, {});
-        assert.equal(dev.ofType(EG("EnvoyProxy")).length, 1, "dev: one gateway");
+        assert.deepEqual(
+            dev.ofType(EG("EnvoyProxy")).map((p) => p.name),
+            ["finbot-traffic-proxy", "finbot-traffic-egress-proxy"],
+            "dev: the public gateway and the egress gateway",
+        );
         assert.equal(inputs(prod, EG("EnvoyProxy"), "finbot-traffic-proxy").spec.provider.kubernetes.envoyDeployment.replicas, 3);
+    });
+
+    it("both stacks plan the metered egress gateway: a TLS listener per provider, its host verified, rate limit and circuit breaker", () => {
+        for (const run of [dev, prod]) {
+            const providers = run.config.thirdParties;
+            assert.ok(providers.length > 0, `${run.config.environment} lists third parties`);
+            const eg = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-traffic-envoy-gateway");
+            assert.equal(eg.values.config.envoyGateway.extensionApis.enableBackend, true, "Envoy Gateway's Backend API is on");
+            const proxy = inputs(run, EG("EnvoyProxy"), "finbot-traffic-egress-proxy").spec.provider.kubernetes;
+            assert.deepEqual(proxy.envoyService, { name: "envoy-finbot-egress", type: "ClusterIP" }, "in the cluster only");
+            assert.equal(proxy.envoyDeployment.replicas, run === prod ? 2 : 1);
+            const gateway = inputs(run, GW("Gateway"), "finbot-traffic-egress-gateway").spec;
+            assert.deepEqual(
+                gateway.listeners.map((l: Any) => [
+                    l.name,
+                    l.protocol,
+                    l.port,
+                    l.tls.certificateRefs[0].name,
+                    l.allowedRoutes.namespaces.from,
+                ]),
+                providers.map((p, i) => [p.name, "HTTPS", 11000 + i, "finbot-egress-tls", "Same"]),
+            );
+            const certificate = inputs(run, "kubernetes:cert-manager.io/v1:Certificate", "finbot-traffic-egress-certificate").spec;
+            assert.ok(certificate.dnsNames.includes("envoy-finbot-egress.finbot-traffic.svc"));
+            assert.equal(certificate.issuerRef.name, "finbot-internal-ca");
+            for (const p of providers) {
+                const backend = inputs(run, EG("Backend"), `finbot-traffic-egress-${p.name}-backend`).spec;
+                assert.deepEqual(backend.endpoints, [{ fqdn: { hostname: p.host, port: 443 } }]);
+                assert.deepEqual(backend.tls, { wellKnownCACertificates: "System", sni: p.host, minVersion: "1.2" });
+                const rule = inputs(run, GW("HTTPRoute"), `finbot-traffic-egress-${p.name}-route`).spec.rules[0];
+                assert.deepEqual(rule.filters, [{ type: "URLRewrite", urlRewrite: { hostname: p.host } }]);
+                assert.deepEqual(rule.backendRefs, [{ group: "gateway.envoyproxy.io", kind: "Backend", name: `egress-${p.name}` }]);
+                assert.equal(rule.timeouts.request, p.timeout);
+                const policy = inputs(run, EG("BackendTrafficPolicy"), `finbot-traffic-egress-${p.name}-policy`).spec;
+                assert.deepEqual(policy.rateLimit.local.rules[0].limit, { requests: p.rateLimitPerSecond, unit: "Second" });
+                assert.equal(policy.circuitBreaker.maxParallelRequests, p.maxConcurrentRequests);
+                // A call that reached the provider is never repeated unless its API is idempotent.
+                assert.equal(policy.retry.numRetries, p.idempotent ? 2 : 0, p.name);
+            }
+        }
+        const retried = (name: string) =>
+            inputs(prod, EG("BackendTrafficPolicy"), `finbot-traffic-egress-${name}-policy`).spec.retry.numRetries > 0;
+        assert.deepEqual([retried("sentry"), retried("payments")], [true, false], "Sentry's envelopes are retried, payments never");
+    });
+
+    it("hands each caller the gateway's URL of its providers only, and nobody else", () => {
+        const data = (run: PlatformRun, consumer: string) =>
+            (revealSecrets(run.get("kubernetes:core/v1:Secret", `finbot-${consumer}-third-parties`).inputs) as Any).stringData;
+        assert.deepEqual(data(prod, "api"), {
+            THIRD_PARTY_SENTRY_URL: "https://envoy-finbot-egress.finbot-traffic.svc:11000",
+            THIRD_PARTY_LLM_URL: "https://envoy-finbot-egress.finbot-traffic.svc:11002",
+        });
+        assert.deepEqual(data(prod, "settlement-worker"), {
+            THIRD_PARTY_SENTRY_URL: "https://envoy-finbot-egress.finbot-traffic.svc:11000",
+            THIRD_PARTY_PAYMENTS_URL: "https://envoy-finbot-egress.finbot-traffic.svc:11001",
+        });
+        assert.equal(
+            dev.resources.find((r) => r.name === "finbot-settlement-worker-third-parties"),
+            undefined,
+            "dev's worker calls nobody",
+        );
+        const envFrom = (inputs(prod, "kubernetes:apps/v1:Deployment", "finbot-api") as Any).spec.template.spec.containers[0].envFrom;
+        assert.ok(
+            envFrom.some((e: Any) => e.secretRef?.name === "api-third-parties"),
+            "the api reads its URLs",
+        );
+    });
+
+    it("the egress gateway's PodMonitor keeps every Envoy metric the third-party rules and dashboard read, under a sample limit", () => {
+        for (const run of [dev, prod]) {
+            const monitor = inputs(run, "kubernetes:monitoring.coreos.com/v1:PodMonitor", "finbot-traffic-egress-monitor").spec;
+            const endpoint = monitor.podMetricsEndpoints[0];
+            assert.deepEqual([endpoint.port, endpoint.path], ["metrics", "/stats/prometheus"]);
+            // Prometheus anchors a relabelling regex at both ends.
+            const kept = new RegExp(`^(?:${endpoint.metricRelabelings[0].regex})$`);
+            const read = new Set(
+                run
+                    .ofType("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+                    .flatMap((r) => (r.inputs as Any).spec.groups.flatMap((g: Any) => g.rules.map((x: Any) => x.expr as string)))
+                    .flatMap((expr) => expr.match(/\benvoy_[a-z_]+(?=[{[])/g) ?? []),
+            );
+            assert.ok(read.size >= 6, [...read].join(", "));
+            assert.deepEqual(
+                [...read].filter((name) => !kept.test(name)),
+                [],
+            );
+            assert.ok(monitor.sampleLimit > 0 && monitor.labelLimit > 0);
+        }
     });
 
     it("routes each public service with a timeout, retries and a rate limit", () => {

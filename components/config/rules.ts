@@ -8,6 +8,7 @@ import { CAPACITY_FACTOR, capacityProblem } from "./capacityRule";
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
 import { isProduction, tlsIssuerOf } from "./resolve";
+import { SENTRY_PROVIDER } from "./thirdParties";
 
 /** A problem a rule found: where, what was given, and what was expected. */
 export interface RuleIssue {
@@ -413,7 +414,7 @@ export const productionQuorums: ConfigRule = {
 
 export const gatewayReady: ConfigRule = {
     name: "gateway-ready",
-    description: "ACME certificates have an account email; production runs at least 2 gateway proxies.",
+    description: "ACME certificates have an account email; production runs at least 2 proxies of each gateway.",
     check(c) {
         const t = c.traffic;
         if (t?.enabled === false) return [];
@@ -427,6 +428,9 @@ export const gatewayReady: ConfigRule = {
             });
         if (production(c) && isNumber(t?.gateway?.replicas) && t.gateway.replicas < 2)
             issues.push({ path: ["traffic", "gateway", "replicas"], input: t.gateway.replicas, message: "at least 2 in production" });
+        const egress = t?.egressGateway?.replicas;
+        if (production(c) && listOf(c.thirdParties).length > 0 && isNumber(egress) && egress < 2)
+            issues.push({ path: ["traffic", "egressGateway", "replicas"], input: egress, message: "at least 2 in production" });
         return issues;
     },
 };
@@ -608,6 +612,70 @@ export const tenTimesReads: ConfigRule = {
     },
 };
 
+/** Public addresses: anything outside the private, link-local and carrier-grade NAT ranges. */
+const PRIVATE_PREFIXES: Array<[number, number]> = [
+    [0x0a000000, 8],
+    [0xac100000, 12],
+    [0xc0a80000, 16],
+    [0xa9fe0000, 16],
+    [0x64400000, 10],
+];
+function isPrivateCidr(cidr: string): boolean {
+    const [address, bits] = cidr.split("/");
+    const octets = address.split(".").map(Number);
+    const value = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+    return PRIVATE_PREFIXES.some(([prefix, length]) => Number(bits) >= length && value >>> (32 - length) === prefix >>> (32 - length));
+}
+
+export const thirdPartiesMetered: ConfigRule = {
+    name: "third-parties-metered",
+    description:
+        "Every external API is a finbot:thirdParties entry reached through the metered egress gateway: names unique, callers that exist, Sentry listed when errors go to it, no service egress to a public address, the gateway (traffic) on.",
+    check(c) {
+        const issues: RuleIssue[] = [];
+        const consumers = new Set([...listOf(c.services), ...listOf(c.workers)].map((x) => x.name));
+        const seen = new Set<string>();
+        const parties = indexed(c.thirdParties);
+        for (const [i, party] of parties) {
+            if (typeof party.name === "string") {
+                if (seen.has(party.name))
+                    issues.push({ path: ["thirdParties", i, "name"], input: party.name, message: "a unique provider name" });
+                seen.add(party.name);
+            }
+            (Array.isArray(party.callers) ? party.callers : []).forEach((caller: unknown, k: number) => {
+                if (typeof caller === "string" && !consumers.has(caller))
+                    issues.push({
+                        path: ["thirdParties", i, "callers", k],
+                        input: caller,
+                        message: `a service or worker of this stack (${[...consumers].join(", ") || "none"})`,
+                    });
+            });
+        }
+        if (parties.length > 0 && c.traffic?.enabled === false)
+            issues.push({
+                path: ["traffic", "enabled"],
+                input: false,
+                message: "true while finbot:thirdParties lists providers (the egress gateway is part of traffic)",
+            });
+        if (c.errorTracking?.enabled === true && !seen.has(SENTRY_PROVIDER))
+            issues.push({
+                path: ["thirdParties"],
+                input: [...seen],
+                message: `an entry named "${SENTRY_PROVIDER}" (its host, callers, price and budget) while finbot:errorTracking is on`,
+            });
+        for (const [i, service] of indexed(c.services))
+            for (const [e, egress] of indexed(service.egress))
+                if (typeof egress.cidr === "string" && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(egress.cidr) && !isPrivateCidr(egress.cidr))
+                    issues.push({
+                        path: ["services", i, "egress", e, "cidr"],
+                        input: egress.cidr,
+                        message:
+                            "a private range (VPN, peering): an API on the internet is a finbot:thirdParties entry, reached through the metered egress gateway",
+                    });
+        return issues;
+    },
+};
+
 /** Every rule, in the order their problems are reported. */
 export const CONFIG_RULES: ConfigRule[] = [
     uniqueServiceNames,
@@ -635,4 +703,5 @@ export const CONFIG_RULES: ConfigRule[] = [
     tenTimesPeak,
     tenTimesFitsNodes,
     tenTimesReads,
+    thirdPartiesMetered,
 ];

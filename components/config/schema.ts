@@ -18,6 +18,7 @@ import { deliverySchema } from "./delivery";
 import { cacheSchema, databaseSchema, queueSchema, usesSchema, workerSchema } from "./data";
 import { errorTrackingSchema, loggingSchema } from "./logging";
 import { monitoringSchema } from "./monitoring";
+import { thirdPartiesSchema } from "./thirdParties";
 import { trafficSchema } from "./traffic";
 import { CHARTS, ChartName, ELASTIC_STACK_VERSION, MANIFESTS, PLATFORM_IMAGES } from "./releases";
 import { CONFIG_RULES, LooseConfig } from "./rules";
@@ -75,7 +76,9 @@ export const serviceSchema = z
                 }),
             )
             .default([])
-            .describe("Destinations outside the cluster it may reach (a payment provider's API); everything else is denied."),
+            .describe(
+                "Private destinations outside the cluster it may reach (a partner over VPN or peering); APIs on the internet are finbot:thirdParties.",
+            ),
         health: z
             .strictObject({
                 liveness: httpPath.describe("Liveness probe path."),
@@ -247,6 +250,9 @@ export const platformSchema = z
                     .default("finbot-logging")
                     .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, APM."),
                 traffic: dnsLabel(63).default("finbot-traffic").describe("Namespace of Envoy Gateway, cert-manager and the gateway."),
+                checks: dnsLabel(63)
+                    .default("finbot-checks")
+                    .describe("Namespace of the synthetic clients (k6 load tests, browser page checks): apart from FinBot's pods."),
                 nodeAgents: dnsLabel(63)
                     .default("finbot-node-agents")
                     .describe("Namespace of the agents on every node (Filebeat, node-exporter): the only privileged one."),
@@ -304,6 +310,9 @@ export const platformSchema = z
         logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
         errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
         traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, autoscaling inputs, load tests."),
+        thirdParties: thirdPartiesSchema.describe(
+            "External APIs FinBot calls (Sentry included): each reached only through the metered egress gateway, with its callers, price and monthly budget.",
+        ),
         delivery: deliverySchema.describe("How the stack is deployed: the GitHub Actions runner in the VPC of a private cluster."),
     })
     // The cross-field rules run even when other fields failed (`when`), so every problem is reported at once.

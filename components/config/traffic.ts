@@ -57,6 +57,19 @@ export const trafficSchema = z
                 resources: resourcesSchema.prefault({ requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } }),
             })
             .prefault({}),
+        egressGateway: z
+            .strictObject({
+                replicas: z
+                    .number()
+                    .int()
+                    .min(1)
+                    .max(20)
+                    .default(1)
+                    .describe("Proxies of the egress gateway to finbot:thirdParties (production: at least 2)."),
+                resources: resourcesSchema.prefault({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } }),
+            })
+            .prefault({})
+            .describe("The metered egress gateway: the only way from FinBot's pods to a third party (when finbot:thirdParties lists any)."),
         requestTimeout: duration.default("15s").describe("Per-request timeout at the gateway."),
         retries: z.number().int().min(0).max(5).default(2).describe("Retries of idempotent failures (5xx, resets) at the gateway."),
         rateLimitPerSecond: z

@@ -31,6 +31,12 @@ export const SCRAPE_LIMITS = {
     redis: { sampleLimit: 4000, ...LABELS },
     /** RabbitMQ's aggregated /metrics: node, queues, connections and channels in total. */
     rabbitmq: { sampleLimit: 8000, ...LABELS },
+    /**
+     * The egress gateway's Envoy, kept to the third-party metrics: about 33 samples per upstream
+     * cluster (requests, 5 response classes, a 20-bucket latency histogram, bytes, overflows) for
+     * each provider and Envoy's own half-dozen clusters.
+     */
+    egress: { sampleLimit: 2000, ...LABELS },
     /** A blackbox probe: a few dozen samples about one request. */
     probe: { sampleLimit: 200, ...LABELS },
 } satisfies Record<string, ScrapeLimits>;

@@ -31,7 +31,8 @@ export type RunbookName =
     | "elasticsearch"
     | "page-load"
     | "monitoring-overhead"
-    | "alert-noise";
+    | "alert-noise"
+    | "third-party-apis";
 
 export type Rule = RecordingRule | AlertingRule;
 

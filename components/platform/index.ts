@@ -7,6 +7,7 @@ import { DeployRunner } from "../delivery";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
+import { SENTRY_PROVIDER } from "../config/thirdParties";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
 import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
 import { deferred, settle } from "../lib/deferred";
@@ -18,7 +19,7 @@ import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
 import { namespacePolicies } from "../lib/networkPolicy";
 import { priorityClasses } from "../lib/priority";
-import { platformFlows } from "./networkFlows";
+import { platformFlows, syntheticChecks } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
 import { GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE, monitoringRuleGroups } from "../monitoring";
 import { ALERTS_FIRING, ALERT_STARTS } from "../monitoring/alertQualityRules";
@@ -31,11 +32,16 @@ import {
     PageChecks,
     Traffic,
     TrafficControllers,
+    dsnThroughGateway,
+    egressRoutes,
     gatewayServiceName,
+    thirdPartyUrlVariable,
     hostFor,
     edgeProbes,
     measuredPages,
     pageUrl,
+    trafficDashboards,
+    trafficRuleGroups,
 } from "../traffic";
 import { AutoscaledService, AutoscaledServiceArgs, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
@@ -177,8 +183,7 @@ export class Platform extends pulumi.ComponentResource {
         });
 
         if (controllers) this.traffic = this.buildTraffic(name, config, controllers);
-        this.buildLoadTest(name, config, apps);
-        this.buildPageChecks(name, config, apps);
+        this.buildSyntheticChecks(name, config);
 
         this.namespaces = pulumi.all(this.namespaceNames);
         this.serviceUrls = pulumi.all(Object.fromEntries(config.services.map((s) => [s.name, this.services[s.name].url])));
@@ -199,15 +204,23 @@ export class Platform extends pulumi.ComponentResource {
         });
     }
 
+    /** Load tests and page checks in a namespace of their own: in production the page checks load the CDN, on the internet. */
+    private buildSyntheticChecks(name: string, config: PlatformConfig): void {
+        if (!syntheticChecks(config)) return;
+        const checks = this.namespace(name, config, "checks", "restricted");
+        this.buildLoadTest(name, config, checks);
+        this.buildPageChecks(name, config, checks);
+    }
+
     /** k6 against the public services, its results written to Prometheus (off unless configured). */
-    private buildLoadTest(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): void {
+    private buildLoadTest(name: string, config: PlatformConfig, checks: k8s.core.v1.Namespace): void {
         const images = config.releases.images;
         if (!config.traffic.loadTest.enabled || !this.monitoring) return;
         new LoadTest(
             `${name}-load-test`,
             {
                 services: config.services.filter((s) => s.public),
-                namespace: apps.metadata.name,
+                namespace: checks.metadata.name,
                 image: images.k6,
                 vus: config.traffic.loadTest.virtualUsers,
                 duration: config.traffic.loadTest.duration,
@@ -261,7 +274,7 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     /** A synthetic browser check per page of finbot:traffic.pages, writing Web Vitals to Prometheus. */
-    private buildPageChecks(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): void {
+    private buildPageChecks(name: string, config: PlatformConfig, checks: k8s.core.v1.Namespace): void {
         const pages = measuredPages(config);
         if (pages.length === 0 || !this.monitoring) return;
         new PageChecks(
@@ -270,7 +283,7 @@ export class Platform extends pulumi.ComponentResource {
                 pages,
                 // Through the CDN where there is one, as users load them.
                 urls: Object.fromEntries(pages.map((p) => [p.name, pageUrl(config.traffic, p)])),
-                namespace: apps.metadata.name,
+                namespace: checks.metadata.name,
                 image: config.releases.images["k6-browser"],
                 schedule: config.traffic.pageChecks.schedule,
                 remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
@@ -393,6 +406,7 @@ export class Platform extends pulumi.ComponentResource {
                     }),
                     ...dataTierRuleGroups(config),
                     ...loggingRuleGroups(config),
+                    ...trafficRuleGroups(config),
                 ],
                 dashboards: [
                     ...coreDashboards({
@@ -419,6 +433,7 @@ export class Platform extends pulumi.ComponentResource {
                         : []),
                     ...dataTierDashboards(config),
                     ...loggingDashboards(config),
+                    ...trafficDashboards(config),
                 ],
                 clusterId: config.cluster.name,
                 eksClusterName: this.aws?.network ? this.aws.clusterName : undefined,
@@ -498,7 +513,8 @@ export class Platform extends pulumi.ComponentResource {
 
     /**
      * Every service and worker gets its settings as Secrets in the apps namespace: `<name>-connections`
-     * (the data tier's URLs) and `<name>-observability` (APM, Sentry). Returns them per consumer.
+     * (the data tier's URLs), `<name>-third-parties` (the egress gateway's URL of each provider it may
+     * call) and `<name>-observability` (APM, Sentry). Returns them per consumer.
      */
     private consumerSettings(name: string, config: PlatformConfig, apps: k8s.core.v1.Namespace): (consumer: string) => SecretRef[] {
         const consumers = [...config.services.map((s) => s.name), ...config.workers.map((w) => w.name)];
@@ -520,8 +536,17 @@ export class Platform extends pulumi.ComponentResource {
             return [{ secretName, secret: created }];
         };
         const { logging } = this;
+        const egress = egressRoutes(config.thirdParties, config.namespaces.traffic);
+        const callable = (consumer: string) => egress.filter((r) => r.provider.callers.includes(consumer));
+        const sentry = egress.find((r) => r.provider.name === SENTRY_PROVIDER);
         return (consumer) => [
             ...secret(consumer, CONNECTIONS_SUFFIX, { ...this.dataTier?.connections[consumer] }),
+            // The gateway's URL of each provider it may call (verified with the internal CA, like the data stores).
+            ...secret(
+                consumer,
+                THIRD_PARTIES_SUFFIX,
+                Object.fromEntries(callable(consumer).map((r) => [thirdPartyUrlVariable(r.provider.name), r.url])),
+            ),
             ...secret(consumer, OBSERVABILITY_SUFFIX, {
                 ...(logging?.apmServerUrl && logging.apmSecretToken
                     ? {
@@ -532,8 +557,14 @@ export class Platform extends pulumi.ComponentResource {
                           ELASTIC_APM_ENVIRONMENT: config.environment,
                       }
                     : {}),
-                ...(errorTracking?.dsns[consumer]
-                    ? { SENTRY_DSN: errorTracking.dsns[consumer], SENTRY_ENVIRONMENT: config.environment }
+                // Sentry through the egress gateway: only its callers get a DSN (no other pod could reach it).
+                ...(errorTracking?.dsns[consumer] && sentry?.provider.callers.includes(consumer)
+                    ? {
+                          SENTRY_DSN: pulumi.secret(
+                              pulumi.output(errorTracking.dsns[consumer]).apply((dsn) => dsnThroughGateway(dsn, sentry.url)),
+                          ),
+                          SENTRY_ENVIRONMENT: config.environment,
+                      }
                     : {}),
             }),
         ];
@@ -589,6 +620,7 @@ export class Platform extends pulumi.ComponentResource {
                 chartVersions: config.releases.charts,
                 monitoringCrds: this.monitoring?.operator,
                 highlyAvailable: this.defaults.production,
+                backendApi: config.thirdParties.length > 0,
             },
             { parent: this, dependsOn: [namespace, ...this.priorityClasses] },
         );
@@ -640,6 +672,8 @@ export class Platform extends pulumi.ComponentResource {
                         ? { service: this.logging.apm, caCertPem: controllers.internalIssuer.caCertPem }
                         : undefined,
                 controllers,
+                thirdParties: config.thirdParties,
+                monitoringCrds: this.monitoring?.operator,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },
             { parent: this, dependsOn: [controllers, ...(this.loadBalancers ? [this.loadBalancers] : [])] },
@@ -667,6 +701,9 @@ export function dataConsumers(config: PlatformConfig): DataConsumer[] {
         ...config.workers.map((w) => ({ name: w.name, uses: w.uses, consumes: w.queue })),
     ];
 }
+
+/** The Secret of a service or worker with the egress gateway's URLs is `<name>-third-parties`. */
+const THIRD_PARTIES_SUFFIX = "third-parties";
 
 /** The RUM agent's service name in FinBot's web app: the only one APM Server accepts anonymously. */
 const RUM_SERVICE_NAME = "finbot-web";

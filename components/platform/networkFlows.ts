@@ -7,6 +7,7 @@ import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { networkFacts } from "../lib/awsNetwork";
 import { PAGE_CHECK_LABELS } from "../traffic/pageChecks";
 import { measuredPages } from "../traffic/pages";
+import { EGRESS_GATEWAY, egressRoutes } from "../traffic/egress";
 import { GATEWAY, INTERNAL_GATEWAY } from "../traffic/routes";
 import { Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, Peer } from "../lib/networkPolicy";
 
@@ -26,11 +27,20 @@ const DNS: Flow = {
 const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
 /** The proxies of one gateway (Envoy Gateway labels each proxy pod with the Gateway it serves). */
 const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, "gateway.envoyproxy.io/owning-gateway-name": gateway });
+/** Envoy Gateway's controller and its certgen Job (gateway-helm v1.9 templates: envoy-gateway-deployment.yaml, certgen.yaml). */
+const ENVOY_GATEWAY_CONTROLLER = { "control-plane": "envoy-gateway" };
+const ENVOY_GATEWAY_CERTGEN = { app: "certgen" };
+/** Every pod of the cert-manager release (its chart labels them all with the release). */
+const CERT_MANAGER = { "app.kubernetes.io/instance": "cert-manager" };
 const POSTGRES = 5432;
 const REDIS = 6379;
 const AMQPS = 5671;
 const RABBITMQ_MANAGEMENT_TLS = 15671;
 const APM = 8200;
+
+/** Whether the stack runs synthetic clients (load tests, page checks), in their own namespace. */
+export const syntheticChecks = (config: PlatformConfig) =>
+    config.monitoring.enabled && (config.traffic.loadTest.enabled || measuredPages(config).length > 0);
 
 /** Where the API server answers (and the nodes: kubelets, host-network agents). */
 export function apiServerCidrs(config: PlatformConfig): string[] {
@@ -75,6 +85,15 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     const karpenterOn = nodeAutoscaler === "karpenter";
     const pageChecks = monitoringOn && measuredPages(config).length > 0;
     const servicePorts = [...new Set(config.services.map((s) => s.port))];
+    const egressProxies = proxiesOf(EGRESS_GATEWAY);
+    const egress = trafficOn ? egressRoutes(config.thirdParties, ns.traffic) : [];
+    // Each workload that calls a third party (a service's canary with its service), and the routes it may use.
+    const thirdPartyCallers = [
+        ...config.services.flatMap((s) => [s.name, ...(s.canary ? [`${s.name}-canary`] : [])].map((pods) => ({ pods, caller: s.name }))),
+        ...config.workers.map((w) => ({ pods: w.name, caller: w.name })),
+    ]
+        .map(({ pods, caller }) => ({ pods, routes: egress.filter((r) => r.provider.callers.includes(caller)) }))
+        .filter((c) => c.routes.length > 0);
 
     // Of the monitoring namespace's pods, Prometheus scrapes, the blackbox exporter probes and Grafana
     // reads its data sources: each reaches into other namespaces only for that.
@@ -138,13 +157,15 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
                 ports: [APM],
             }),
-            ...when(config.errorTracking.enabled, {
-                name: "to-sentry",
-                why: "Errors to Sentry (HTTPS on the internet).",
+            // Third parties only through the egress gateway, each caller only to its providers' listeners.
+            ...thirdPartyCallers.map(({ pods, routes }): Flow => ({
+                name: `${pods}-to-providers`,
+                why: `${pods} calls ${routes.map((r) => r.provider.name).join(", ")} through the metered egress gateway (finbot:thirdParties).`,
                 direction: "egress",
-                peers: [INTERNET],
-                ports: [443],
-            }),
+                pods: { "app.kubernetes.io/name": pods },
+                peers: [{ namespace: ns.traffic, pods: egressProxies }],
+                ports: routes.map((r) => r.port),
+            })),
             ...config.services
                 .filter((s) => s.egress.length > 0)
                 .map((s): Flow => ({
@@ -155,6 +176,15 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     peers: s.egress.map((e) => ({ cidrs: [e.cidr] })),
                     ports: [...new Set(s.egress.flatMap((e) => e.ports))],
                 })),
+        ],
+    };
+
+    // The synthetic clients: apart from FinBot's pods, since in production the page checks load the
+    // public CDN (the internet) as a visitor would, and nothing else there may.
+    const synthetic: NamespaceFlows = {
+        namespace: ns.checks,
+        flows: [
+            DNS,
             ...when(
                 pageChecks,
                 {
@@ -369,7 +399,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 why: "The browser checks push their Web Vitals (remote write).",
                 direction: "ingress",
                 pods: PROMETHEUS_PODS,
-                peers: [{ namespace: ns.apps, pods: PAGE_CHECK_LABELS }],
+                peers: [{ namespace: ns.checks, pods: PAGE_CHECK_LABELS }],
                 ports: [9090],
             }),
             ...when(checks, {
@@ -377,7 +407,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 why: "Load tests push their metrics (remote write).",
                 direction: "ingress",
                 pods: PROMETHEUS_PODS,
-                peers: [{ namespace: ns.apps, pods: { "app.kubernetes.io/name": "k6" } }],
+                peers: [{ namespace: ns.checks, pods: { "app.kubernetes.io/name": "k6" } }],
                 ports: [9090],
             }),
             ...when(loggingOn, {
@@ -455,16 +485,49 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             DNS,
             ...sameNamespace(ns.traffic),
             ...scraped,
-            apiServer("Envoy Gateway and cert-manager watch their resources."),
+            // The controllers alone: the proxies (the egress gateway's included) never talk to the API server.
+            { ...apiServer("Envoy Gateway watches its resources and programs the proxies."), pods: ENVOY_GATEWAY_CONTROLLER },
+            {
+                ...apiServer("Envoy Gateway's certgen Job stores the control plane's certificates."),
+                name: "certgen-api-server",
+                pods: ENVOY_GATEWAY_CERTGEN,
+            },
+            { ...apiServer("cert-manager watches and issues certificates."), name: "cert-manager-api-server", pods: CERT_MANAGER },
             webhooks("cert-manager's and Envoy Gateway's webhooks.", [10250, 9443]),
             {
                 name: "public-in",
                 why: "Clients reach the proxies through the load balancer (in production only CloudFront, by security group).",
                 direction: "ingress",
-                pods: ENVOY_PROXIES,
+                pods: publicProxies,
                 peers: [{ cidrs: ["0.0.0.0/0"] }],
                 ports: [10080, 10443],
             },
+            ...when(operatorAccess.internal, {
+                name: "operators-in",
+                why: "Operators reach the UIs' proxies through the internal load balancer.",
+                direction: "ingress",
+                pods: uiProxies,
+                peers: [{ cidrs: ["0.0.0.0/0"] }],
+                ports: [10443],
+            }),
+            ...egress.map((route): Flow => ({
+                name: `egress-${route.provider.name}-in`,
+                why: `Only ${route.provider.callers.join(", ")} may call ${route.provider.name} (its listener on the egress gateway).`,
+                direction: "ingress",
+                pods: egressProxies,
+                peers: thirdPartyCallers
+                    .filter((c) => c.routes.includes(route))
+                    .map((c) => ({ namespace: ns.apps, pods: { "app.kubernetes.io/name": c.pods } })),
+                ports: [route.port],
+            })),
+            ...when(egress.length > 0, {
+                name: "egress-to-providers",
+                why: "The egress gateway's proxies alone reach the third parties' hosts (HTTPS, verified).",
+                direction: "egress",
+                pods: egressProxies,
+                peers: [INTERNET],
+                ports: [...new Set(egress.map((r) => r.provider.port))],
+            }),
             {
                 name: "to-backends",
                 why: "The public gateway's proxies forward to the services and APM Server's RUM intake.",
@@ -481,19 +544,19 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
                 ports: [3000, 9090, 9093, 5601],
             },
-            {
+            ...when(operatorAccess.mode === "oidc", {
                 name: "proxies-to-identity-provider",
                 why: "The operator UIs' gateway exchanges OIDC codes and fetches signing keys from the identity provider (HTTPS).",
                 direction: "egress",
                 pods: uiProxies,
                 peers: [INTERNET],
                 ports: [443],
-            },
+            }),
             {
                 name: "cert-manager-out",
                 why: "cert-manager talks to the ACME server and self-checks HTTP-01 challenges; in production Route 53 for DNS-01.",
                 direction: "egress",
-                pods: { "app.kubernetes.io/instance": "cert-manager" },
+                pods: CERT_MANAGER,
                 peers: [INTERNET],
                 ports: [80, 443],
             },
@@ -501,7 +564,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 name: "cert-manager-to-pod-identity",
                 why: "EKS Pod Identity's agent hands cert-manager its Route 53 credentials.",
                 direction: "egress",
-                pods: { "app.kubernetes.io/instance": "cert-manager" },
+                pods: CERT_MANAGER,
                 peers: [POD_IDENTITY_AGENT],
                 ports: [80],
             }),
@@ -588,5 +651,6 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
         ...(trafficOn ? [traffic] : []),
         autoscaling,
         ...(monitoringOn || loggingOn ? [nodeAgents] : []),
+        ...(syntheticChecks(config) ? [synthetic] : []),
     ];
 }

@@ -22,6 +22,12 @@ export interface TrafficControllersArgs {
      * @default false
      */
     highlyAvailable?: boolean;
+    /**
+     * Envoy Gateway's Backend API (routes to a host outside the cluster), which the egress gateway needs.
+     * Off by default upstream: a Backend may point anywhere, so it is on only where a stack has third parties.
+     * @default false
+     */
+    backendApi?: boolean;
 }
 
 /** Name of the ClusterIssuer that signs the platform's internal TLS certificates. */
@@ -71,6 +77,7 @@ export class TrafficControllers extends pulumi.ComponentResource {
                 skipCrds: true,
                 values: {
                     crds: { enabled: false },
+                    ...(args.backendApi ? { config: { envoyGateway: { extensionApis: { enableBackend: true } } } } : {}),
                     deployment: {
                         replicas,
                         priorityClassName: PLATFORM_CRITICAL,

@@ -7,3 +7,6 @@ export * from "./pages";
 export * from "./routes";
 export * from "./traffic";
 export * from "./controllers";
+export * from "./egress";
+export * from "./monitoring";
+export * from "./thirdPartyRules";

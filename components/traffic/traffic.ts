@@ -13,6 +13,8 @@ import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
 import { TrafficControllers } from "./controllers";
+import { EgressGateway } from "./egress";
+import { ThirdPartyConfig } from "../config/thirdParties";
 import {
     GATEWAY,
     GATEWAY_TLS_SECRET,
@@ -48,6 +50,16 @@ export interface TrafficArgs {
     rum?: { service: ClusterService; caCertPem: pulumi.Input<string> };
     /** Envoy Gateway and cert-manager, installed before anything asks for a route or a certificate. */
     controllers: TrafficControllers;
+    /**
+     * The third parties FinBot calls (`finbot:thirdParties`): each gets a route on the metered egress gateway.
+     * @default none (no egress gateway)
+     */
+    thirdParties?: ThirdPartyConfig[];
+    /**
+     * When set, the egress gateway's proxies get a PodMonitor (created after these CRDs).
+     * @default no PodMonitor
+     */
+    monitoringCrds?: pulumi.Resource;
     /**
      * The EKS cluster: cert-manager gets a pod identity there for Route 53 (DNS-01 in production).
      * @default none (HTTP-01)
@@ -85,6 +97,8 @@ export class Traffic extends pulumi.ComponentResource {
     public readonly footprint: Footprint;
     /** The operator UIs it routes. */
     public readonly uis: UiRoute[];
+    /** The metered egress gateway (when there are third parties). */
+    public readonly egress?: EgressGateway;
 
     constructor(name: string, args: TrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:Traffic", name, {}, opts);
@@ -92,6 +106,7 @@ export class Traffic extends pulumi.ComponentResource {
         const access = operatorAccessOf(config, production);
         // In production with the CDN, CloudFront is the only client of the public load balancer.
         const edge = production && config.cdn.enabled;
+        const thirdParties = args.thirdParties ?? [];
         this.uis = args.uis;
         this.footprint = {
             requests: [
@@ -100,6 +115,9 @@ export class Traffic extends pulumi.ComponentResource {
                     pods: config.gateway.replicas * (access.internal ? 2 : 1),
                     ...config.gateway.resources.requests,
                 },
+                ...(thirdParties.length > 0
+                    ? [{ part: "Egress gateway proxies", pods: config.egressGateway.replicas, ...config.egressGateway.resources.requests }]
+                    : []),
             ],
             managed: [
                 ...(production ? [{ kind: "nlb" as const }] : []),
@@ -132,6 +150,20 @@ export class Traffic extends pulumi.ComponentResource {
         this.serviceRoutes(name, args, publicGateway);
         this.uiPassword = this.operatorUiRoutes(name, args, uiGateway, access);
         if (args.rum) this.rumRoute(name, args, args.rum, publicGateway);
+        if (thirdParties.length > 0)
+            this.egress = new EgressGateway(
+                `${name}-egress`,
+                {
+                    providers: thirdParties,
+                    namespace: args.namespace,
+                    gateway: config.egressGateway,
+                    production,
+                    issuer: args.controllers.internalIssuer,
+                    envoyGateway: args.controllers.envoyGateway,
+                    monitoringCrds: args.monitoringCrds,
+                },
+                { parent: this },
+            );
         if (config.cdn.enabled) {
             // A key only CloudFront sends: the public gateway refuses requests without it.
             const originKey = new random.RandomPassword(`${name}-origin-key`, { length: 40, special: false }, { parent: this });

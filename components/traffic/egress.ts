@@ -1,0 +1,281 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { containerResources } from "../config/primitives";
+import { ThirdPartyConfig } from "../config/thirdParties";
+import { TrafficConfig } from "../config/traffic";
+import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
+import { podMonitor } from "../lib/cluster";
+import { PLATFORM_CRITICAL } from "../lib/priority";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
+import { gatewayParent, gatewayServiceName } from "./routes";
+
+/** The egress gateway: its GatewayClass, Gateway and proxy pods' `owning-gateway-name`. */
+export const EGRESS_GATEWAY = "finbot-egress";
+/** The first provider's listener port; the i-th provider of finbot:thirdParties listens on this + i. */
+export const EGRESS_FIRST_PORT = 11000;
+/**
+ * Envoy's Prometheus endpoint on every proxy pod: Envoy Gateway v1.9 names container port 19001
+ * `metrics` (internal/infrastructure/kubernetes/proxy/resource.go) and serves `/stats/prometheus` there.
+ */
+export const ENVOY_METRICS = { portName: "metrics", port: 19001, path: "/stats/prometheus" };
+
+/** One provider's way out: its listener on the egress gateway and the names its metrics carry. */
+export interface EgressRoute {
+    provider: ThirdPartyConfig;
+    /** Listener port on the gateway (the proxies' container port too: Envoy Gateway keeps ports of 1024 and over). */
+    port: number;
+    /** The HTTPRoute, Backend and policies' name. */
+    route: string;
+    /** What callers are handed as THIRD_PARTY_<NAME>_URL. */
+    url: string;
+}
+
+/** Each provider's listener, route and URL. Pure. */
+export function egressRoutes(providers: ThirdPartyConfig[], namespace: string): EgressRoute[] {
+    return providers.map((provider, i) => {
+        const port = EGRESS_FIRST_PORT + i;
+        return {
+            provider,
+            port,
+            route: egressRouteName(provider.name),
+            url: `https://${gatewayServiceName(EGRESS_GATEWAY)}.${namespace}.svc:${port}`,
+        };
+    });
+}
+
+export const egressRouteName = (provider: string) => `egress-${provider}`;
+
+/** The environment variable a caller reads a provider's gateway URL from. */
+export const thirdPartyUrlVariable = (provider: string) => `THIRD_PARTY_${provider.toUpperCase().replace(/-/g, "_")}_URL`;
+
+/**
+ * A Sentry DSN pointed at the egress gateway: same key and project, the gateway's host and port
+ * (the route rewrites the Host header back to Sentry's). What is no DSN is returned as it is: the
+ * SDK refuses it as it would have anyway.
+ */
+export function dsnThroughGateway(dsn: string, gatewayUrl: string): string {
+    const match = /^https?:\/\/([^@/\s]+)@[^/\s]+(\/\S*)$/.exec(dsn);
+    if (!match) return dsn;
+    const { host } = new URL(gatewayUrl);
+    return `https://${match[1]}@${host}${match[2]}`;
+}
+
+export interface EgressGatewayArgs {
+    /** The providers of `finbot:thirdParties`, in order (their listener ports follow it). */
+    providers: ThirdPartyConfig[];
+    /** The traffic namespace: the Gateway, routes and proxies. */
+    namespace: string;
+    /** Replicas and resources of the proxies (`finbot:traffic.egressGateway`). */
+    gateway: TrafficConfig["egressGateway"];
+    /** Spread the proxies strictly over zones. */
+    production: boolean;
+    /** Signs the listeners' certificate: callers verify the gateway with the internal CA. */
+    issuer: CertificateIssuer;
+    /** Envoy Gateway, with its Backend API on. */
+    envoyGateway: pulumi.Resource;
+    /**
+     * When set, the proxies get a PodMonitor (created after these CRDs): the spend rules read it.
+     * @default no PodMonitor
+     */
+    monitoringCrds?: pulumi.Resource;
+}
+
+/**
+ * The metered egress gateway: the only way from FinBot's pods to a third party. Each provider gets
+ * a TLS listener of its own (the network policies admit only its callers to that port), a route
+ * to a Backend with the provider's host, TLS originated by the proxy and verified against the
+ * system's CAs for that host, a local rate limit and a circuit breaker as the spend guard, a
+ * timeout, and retries of connection failures only where the API is idempotent.
+ */
+export class EgressGateway extends pulumi.ComponentResource {
+    /** Each provider's listener and URL. */
+    public readonly routes: EgressRoute[];
+
+    constructor(name: string, args: EgressGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("finbot:traffic:EgressGateway", name, {}, opts);
+        const { namespace } = args;
+        this.routes = egressRoutes(args.providers, namespace);
+        const tlsSecret = `${EGRESS_GATEWAY}-tls`;
+        const certificate = serverCertificate(
+            `${name}-certificate`,
+            {
+                namespace,
+                secretName: tlsSecret,
+                dnsNames: serviceDnsNames(gatewayServiceName(EGRESS_GATEWAY), namespace),
+                issuer: args.issuer,
+            },
+            { parent: this },
+        );
+        const gatewayClass = this.proxyClass(name, args);
+        // Routes of this namespace only: no other namespace can attach a route (and a way out) to it.
+        const allowedRoutes = { namespaces: { from: "Same" } };
+        const gateway = new k8s.apiextensions.CustomResource(
+            `${name}-gateway`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "Gateway",
+                metadata: { name: EGRESS_GATEWAY, namespace },
+                spec: {
+                    gatewayClassName: EGRESS_GATEWAY,
+                    listeners: this.routes.map((r) => ({
+                        name: r.provider.name,
+                        protocol: "HTTPS",
+                        port: r.port,
+                        tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: tlsSecret }] },
+                        allowedRoutes,
+                    })),
+                },
+            },
+            { parent: this, dependsOn: [gatewayClass, certificate] },
+        );
+        for (const route of this.routes) this.providerRoute(name, namespace, route, gateway);
+        if (args.monitoringCrds)
+            podMonitor(
+                `${name}-monitor`,
+                {
+                    name: EGRESS_GATEWAY,
+                    namespace,
+                    selector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": EGRESS_GATEWAY } },
+                    endpoints: [
+                        {
+                            port: ENVOY_METRICS.portName,
+                            path: ENVOY_METRICS.path,
+                            // What the spend and provider rules read, nothing else of Envoy's thousands of stats.
+                            metricRelabelings: [{ sourceLabels: ["__name__"], regex: EGRESS_METRICS_KEPT, action: "keep" }],
+                        },
+                    ],
+                    limits: SCRAPE_LIMITS.egress,
+                },
+                { parent: this, dependsOn: [args.monitoringCrds] },
+            );
+        this.registerOutputs({ routes: this.routes.map((r) => r.url) });
+    }
+
+    /** The proxies (in the cluster only, spread over zones) and the GatewayClass that makes them. */
+    private proxyClass(name: string, args: EgressGatewayArgs): pulumi.Resource {
+        const { namespace } = args;
+        const proxy = new k8s.apiextensions.CustomResource(
+            `${name}-proxy`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "EnvoyProxy",
+                metadata: { name: `${EGRESS_GATEWAY}-proxy`, namespace },
+                spec: {
+                    provider: {
+                        type: "Kubernetes",
+                        kubernetes: {
+                            envoyDeployment: {
+                                replicas: args.gateway.replicas,
+                                container: { resources: containerResources(args.gateway.resources) },
+                                pod: {
+                                    priorityClassName: PLATFORM_CRITICAL,
+                                    topologySpreadConstraints: [
+                                        {
+                                            maxSkew: 1,
+                                            topologyKey: "topology.kubernetes.io/zone",
+                                            whenUnsatisfiable: args.production ? "DoNotSchedule" : "ScheduleAnyway",
+                                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": EGRESS_GATEWAY } },
+                                        },
+                                    ],
+                                },
+                            },
+                            envoyPDB: args.gateway.replicas > 1 ? { maxUnavailable: 1 } : undefined,
+                            // In the cluster only, under a fixed name: callers are handed its URL.
+                            envoyService: { name: gatewayServiceName(EGRESS_GATEWAY), type: "ClusterIP" },
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [args.envoyGateway] },
+        );
+        return new k8s.apiextensions.CustomResource(
+            `${name}-class`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "GatewayClass",
+                metadata: { name: EGRESS_GATEWAY },
+                spec: {
+                    controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
+                    parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: `${EGRESS_GATEWAY}-proxy`, namespace },
+                },
+            },
+            { parent: this, dependsOn: [args.envoyGateway, proxy] },
+        );
+    }
+
+    /** A provider's Backend, route and traffic policy. */
+    private providerRoute(name: string, namespace: string, route: EgressRoute, gateway: pulumi.Resource): void {
+        const { provider } = route;
+        const backend = new k8s.apiextensions.CustomResource(
+            `${name}-${provider.name}-backend`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "Backend",
+                metadata: { name: route.route, namespace },
+                spec: {
+                    endpoints: [{ fqdn: { hostname: provider.host, port: provider.port } }],
+                    // TLS to the provider, its certificate verified for its host against the system's CAs.
+                    tls: { wellKnownCACertificates: "System", sni: provider.host, minVersion: "1.2" },
+                },
+            },
+            { parent: this },
+        );
+        const httpRoute = new k8s.apiextensions.CustomResource(
+            `${name}-${provider.name}-route`,
+            {
+                apiVersion: "gateway.networking.k8s.io/v1",
+                kind: "HTTPRoute",
+                metadata: { name: route.route, namespace },
+                spec: {
+                    parentRefs: [{ ...gatewayParent(EGRESS_GATEWAY, namespace, "https"), sectionName: provider.name }],
+                    rules: [
+                        {
+                            // The provider sees its own name, not the gateway's.
+                            filters: [{ type: "URLRewrite", urlRewrite: { hostname: provider.host } }],
+                            backendRefs: [{ group: "gateway.envoyproxy.io", kind: "Backend", name: route.route }],
+                            timeouts: { request: provider.timeout },
+                        },
+                    ],
+                },
+            },
+            { parent: this, dependsOn: [gateway, backend] },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-${provider.name}-policy`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "BackendTrafficPolicy",
+                metadata: { name: route.route, namespace },
+                spec: egressTrafficPolicy(route),
+            },
+            { parent: this, dependsOn: [httpRoute] },
+        );
+    }
+}
+
+/** The spend guard of one provider: rate limit, circuit breaker, and retries only where repeating a call is harmless. Pure. */
+export function egressTrafficPolicy(route: EgressRoute): Record<string, unknown> {
+    const { provider } = route;
+    return {
+        targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: route.route }],
+        rateLimit: { local: { rules: [{ limit: { requests: provider.rateLimitPerSecond, unit: "Second" } }] } },
+        circuitBreaker: {
+            maxConnections: provider.maxConcurrentRequests,
+            maxParallelRequests: provider.maxConcurrentRequests,
+            maxPendingRequests: provider.maxConcurrentRequests,
+            maxParallelRetries: provider.idempotent ? Math.max(1, Math.floor(provider.maxConcurrentRequests / 10)) : 1,
+        },
+        // A retry of a call that reached the provider may be billed (and for a payment, sent) twice.
+        retry: provider.idempotent
+            ? {
+                  numRetries: 2,
+                  retryOn: { triggers: ["connect-failure", "refused-stream", "reset"] },
+                  perRetry: { backOff: { baseInterval: "100ms", maxInterval: "1s" } },
+              }
+            : { numRetries: 0 },
+    };
+}
+
+/** Envoy's metrics the third-party rules read (the PodMonitor keeps only these). */
+export const EGRESS_METRICS_KEPT =
+    "envoy_cluster_upstream_rq_(total|xx|time_bucket|time_count|time_sum|pending_overflow|timeout)|envoy_cluster_upstream_cx_(tx|rx)_bytes_total|envoy_cluster_upstream_cx_connect_fail|envoy_http_local_rate_limit_rate_limited";
