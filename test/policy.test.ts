@@ -21,6 +21,20 @@ function resource(type: string, props: Props, name = "r"): PolicyResource {
     return { type, props, urn: `urn:pulumi:test::finbot::${type}::${name}`, name } as unknown as PolicyResource;
 }
 
+/** A FinBot service's Deployment (its priority class marks FinBot's own pods) in `apps`. */
+const finbotService = () =>
+    resource("kubernetes:apps/v1:Deployment", {
+        metadata: { name: "api", namespace: "apps" },
+        spec: { template: { spec: { priorityClassName: "finbot-services", containers: [] } } },
+    });
+/** A NetworkPolicy of a namespace letting its pods send to `to`. */
+const egressPolicy = (namespace: string, to: Props[]) =>
+    resource(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        { metadata: { name: "allow-out", namespace }, spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{ to }] } },
+        `${namespace}-out`,
+    );
+
 /** Violations of one policy over resources, in an environment (as the engine would report them). */
 async function violations(policy: Policy, resources: PolicyResource[], environment = "production"): Promise<string[]> {
     const found = await evaluate([policy], resources as unknown as EvaluatedResource[], environment);
@@ -378,6 +392,16 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
                 spec: { rules: [{ matches: [{ path: { type: "PathPrefix", value: "/intake/" } }] }] },
             }),
         ],
+    ],
+    [
+        isolation.appsNoInternetEgress,
+        [
+            finbotService(),
+            egressPolicy("apps", [{ ipBlock: { cidr: "10.30.0.0/24" } }, { namespaceSelector: {} }]),
+            // Outside FinBot's namespace (the egress gateway's proxies) the internet is allowed.
+            egressPolicy("traffic", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }]),
+        ],
+        [finbotService(), egressPolicy("apps", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12"] } }])],
     ],
     [
         isolation.apiKeysStripped,

@@ -29,6 +29,7 @@ export const allPolicies: Policies = [
     isolation.podSecurityLabels,
     isolation.privateOperatorUis,
     isolation.apiKeysStripped,
+    isolation.appsNoInternetEgress,
     isolation.noBasicAuthInProduction,
     isolation.noAdminForApps,
     isolation.rabbitmqPermissionsScoped,

@@ -2,7 +2,8 @@
 // Security labels on every namespace, private operator UIs, no shared passwords in production,
 // no admin rights for FinBot's users, TLS-only brokers, a priority class on every pod.
 import { StackValidationPolicy, ResourceValidationPolicy } from "@pulumi/policy";
-import { CONFIG_SCHEMA, isProduction, nameOf, ofType, podSpecOf } from "./support";
+import { FINBOT_SERVICES as FINBOT_SERVICES_PRIORITY } from "../../components/lib/priority";
+import { CONFIG_SCHEMA, Props, isProduction, nameOf, ofType, podSpecOf } from "./support";
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -236,6 +237,52 @@ export const priorityClassEverywhere: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const pod = podSpecOf(args.type, args.props);
         if (pod && !pod.priorityClassName) report(`${nameOf(args.props)} names no PriorityClass`);
+    },
+};
+
+/** Private, link-local and carrier-grade NAT ranges: what is outside them is the internet. */
+const NOT_INTERNET: Array<[number, number]> = [
+    [0x0a000000, 8],
+    [0xac100000, 12],
+    [0xc0a80000, 16],
+    [0xa9fe0000, 16],
+    [0x64400000, 10],
+    [0x7f000000, 8],
+];
+const ipv4 = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+/** Whether a CIDR reaches beyond the private ranges (0.0.0.0/0 with the private ranges excepted still does). */
+export function reachesInternet(cidr: string): boolean {
+    const [address, bits] = cidr.split("/");
+    const length = Number(bits);
+    const inside = ([prefix, size]: [number, number]) =>
+        length >= size && Math.floor(ipv4(address) / 2 ** (32 - size)) === Math.floor(prefix / 2 ** (32 - size));
+    return !NOT_INTERNET.some(inside);
+}
+
+export const appsNoInternetEgress: StackValidationPolicy = {
+    name: "apps-no-internet-egress",
+    description:
+        "No NetworkPolicy in the namespace of FinBot's services and workers lets a pod reach a public address: third parties are reached only through the metered egress gateway.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const appNamespaces = new Set(
+            args.resources
+                .filter((r) => podSpecOf(r.type, r.props)?.priorityClassName === FINBOT_SERVICES_PRIORITY)
+                .map((r) => r.props.metadata?.namespace),
+        );
+        for (const policy of ofType(args.resources, NETWORK_POLICY)) {
+            if (!appNamespaces.has(policy.props.metadata?.namespace)) continue;
+            const cidrs = (policy.props.spec?.egress ?? []).flatMap((rule: Props) =>
+                (rule.to ?? []).flatMap((peer: Props) => (peer.ipBlock?.cidr ? [String(peer.ipBlock.cidr)] : [])),
+            );
+            // A rule without `to` reaches every address.
+            const open = (policy.props.spec?.egress ?? []).some((rule: Props) => rule.to === undefined || rule.to.length === 0);
+            const publicCidrs = cidrs.filter(reachesInternet);
+            if (open || publicCidrs.length > 0)
+                report(
+                    `${policy.props.metadata?.namespace}/${nameOf(policy.props)} lets FinBot's pods reach the internet (${open ? "any address" : publicCidrs.join(", ")}): call third parties through the egress gateway`,
+                );
+        }
     },
 };
 
