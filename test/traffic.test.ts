@@ -2,7 +2,15 @@ import * as assert from "node:assert/strict";
 import { Footprint } from "../components/lib/footprint";
 import { capacityProblem } from "../components/config/capacityRule";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
-import { PriceTable, capacityReport, estimateCost, k6Thresholds, scaleUpTime, serviceRouteRules } from "../components/traffic";
+import {
+    PriceTable,
+    capacityReport,
+    estimateCost,
+    k6Thresholds,
+    scaleUpTime,
+    serviceRouteRules,
+    thirdPartySpend,
+} from "../components/traffic";
 import { PlatformRun, loadStackConfig, revealSecrets, runPlatform, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -416,6 +424,26 @@ describe("capacity arithmetic", () => {
 });
 
 describe("cost arithmetic", () => {
+    it("prices each third party by its expected requests, today and at 10x, and bounds a day by its rate limit on every egress proxy", () => {
+        const prod = loadStackConfig("prod").config;
+        const spend = thirdPartySpend(prod.thirdParties, prod.traffic.egressGateway.replicas, 10);
+        const llm = spend.find((s) => s.provider === "llm");
+        // 600,000 calls at 0.002 USD; 20 calls a second on each of 2 proxies for a day at 0.002 USD.
+        assert.deepEqual(llm, {
+            provider: "llm",
+            requestsPerMonth: 600000,
+            today: 1200,
+            atFactor: 12000,
+            budget: 2000,
+            ceilingPerDay: 6912,
+        });
+        assert.equal(
+            spend.find((s) => s.provider === "payments")?.today,
+            0,
+            "the payment API's calls cost nothing; its fee is per payment",
+        );
+    });
+
     it("adds up Aurora, RDS Proxy, backup copies, ElastiCache, the NLB, CloudFront, WAF and the cluster's requests from the price table", () => {
         // What prod's components declare: the managed services it creates and 10 vCPU and 20 GiB of pods.
         const footprint: Footprint = {

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { totalRequests } from "../lib/cluster";
 import { Footprint } from "../lib/footprint";
+import { ThirdPartyConfig } from "../config/thirdParties";
 
 export interface PriceTable {
     region: string;
@@ -126,4 +127,30 @@ export function estimateCost(footprint: Footprint, prices: PriceTable): CostLine
         monthly: (vcpu * prices.ec2VcpuHourly + gib * prices.ec2GibHourly) * month,
     });
     return lines;
+}
+
+/** A third party's monthly spend at today's expected traffic and at `factor` times it, in USD. */
+export interface ThirdPartySpend {
+    provider: string;
+    requestsPerMonth: number;
+    today: number;
+    atFactor: number;
+    budget: number;
+    /** The most a day can cost with every egress proxy at the provider's rate limit. */
+    ceilingPerDay: number;
+}
+
+/**
+ * What each provider costs by requests alone (the expected requests a month × the price per request;
+ * bytes are priced in the running cluster, not estimated here). Pure.
+ */
+export function thirdPartySpend(providers: ThirdPartyConfig[], egressReplicas: number, factor: number): ThirdPartySpend[] {
+    return providers.map((p) => ({
+        provider: p.name,
+        requestsPerMonth: p.expectedRequestsPerMonth,
+        today: p.expectedRequestsPerMonth * p.price.perRequest,
+        atFactor: factor * p.expectedRequestsPerMonth * p.price.perRequest,
+        budget: p.monthlyBudget,
+        ceilingPerDay: p.rateLimitPerSecond * egressReplicas * 86400 * p.price.perRequest,
+    }));
 }

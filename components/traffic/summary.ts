@@ -13,7 +13,7 @@ import {
     databaseAtTenTimes,
 } from "../config/databaseCapacity";
 import { capacityReport } from "./capacity";
-import { estimateCost, loadPriceTable } from "./cost";
+import { estimateCost, loadPriceTable, thirdPartySpend } from "./cost";
 import { stackDefaults } from "../config/resolve";
 import { cdnHost, measuredPages, pageUrl } from "./pages";
 import { RUM_HOST, UiRoute, hostFor } from "./routes";
@@ -100,8 +100,16 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
     const database = databaseAtTenTimes(config);
     if (database) parts.push("", databaseTable(config, database));
     const prices = loadPriceTable(PRICE_REGION);
+    const spend = t.enabled ? thirdPartySpend(config.thirdParties, t.egressGateway.replicas, CAPACITY_FACTOR) : [];
     if (prices) {
-        const lines = estimateCost(footprint, prices);
+        const lines = [
+            ...estimateCost(footprint, prices),
+            ...spend.map((s) => ({
+                item: `Third party ${s.provider}`,
+                quantity: `${s.requestsPerMonth.toLocaleString("en-US")} requests (expected)`,
+                monthly: s.today,
+            })),
+        ];
         const total = lines.reduce((sum, l) => sum + l.monthly, 0);
         parts.push(
             "",
@@ -113,7 +121,30 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
             ),
         );
     }
+    if (spend.length > 0) parts.push("", thirdPartyTable(spend));
     return parts.join("\n");
+}
+
+/** Each third party's spend today and at 10x against its budget, and what its rate limit lets a day cost. */
+function thirdPartyTable(spend: ReturnType<typeof thirdPartySpend>): string {
+    const usd = (n: number) => n.toFixed(2);
+    return [
+        `## Third-party APIs (through the egress gateway; USD a month by requests × price)`,
+        "",
+        table(
+            ["provider", "requests/month (expected)", "today", `at ${CAPACITY_FACTOR}x`, "budget", "most a day can cost at the rate limit"],
+            spend.map((s) => [
+                s.provider,
+                s.requestsPerMonth.toLocaleString("en-US"),
+                usd(s.today),
+                `${usd(s.atFactor)} ${s.atFactor <= s.budget ? "✅" : "❌ over budget"}`,
+                usd(s.budget),
+                usd(s.ceilingPerDay),
+            ]),
+        ),
+        "",
+        "Token- and event-billed providers are priced at their average cost of a call (an estimate). The running cluster measures requests and bytes at the gateway: FinBot / Third-party APIs, FinbotThirdPartySpendOverBudget and FinbotThirdPartySpendRunaway.",
+    ].join("\n");
 }
 
 /** The node rows: each Karpenter pool at 10x peak against its limits. */
