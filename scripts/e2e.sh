@@ -29,7 +29,8 @@ checks, in the order they run:
             is taken back afterwards when it is the only one and nothing consumes the queue
   isolation  a pod in the apps namespace reaches what the network policies allow and nothing else:
             the PostgreSQL pooler (5432) yes; Elasticsearch (9200), RabbitMQ's management API
-            (15671), Prometheus' write endpoint (9090) and the internet (443) no. A connection that
+            (15671), Prometheus' write endpoint (9090), the egress gateway's provider listener
+            (11000, the probe calls no third party) and the internet (443) no. A connection that
             a policy denies but that opens anyway fails the check: the CNI does not enforce them
   outage    the api is scaled to 0: the uptime SLO alert (SLOErrorBudgetBurn, slo="uptime")
             must reach Alertmanager's API; the api's replicas are restored afterwards, also when
@@ -442,8 +443,9 @@ check_isolation() {
     start_pod "$PROBE_POD" "exec sleep 900"
     # What the policies allow: without it, a denial below would say nothing of the policies.
     reaches "$DB_POOLER.$NS_DATA.svc" 5432 || fail "$NS_APPS cannot reach its PostgreSQL pooler $DB_POOLER.$NS_DATA.svc:5432, which the policies allow"
+    # The egress gateway's first provider listener: the probe pod is no provider's caller.
     for target in "$ES_NAME-es-http.$NS_LOGGING.svc:9200" "$RABBITMQ.$NS_DATA.svc:15671" \
-        "kube-prometheus-stack-prometheus.$NS_MONITORING.svc:9090" "$INTERNET_PROBE"; do
+        "kube-prometheus-stack-prometheus.$NS_MONITORING.svc:9090" "envoy-finbot-egress.$NS_TRAFFIC.svc:11000" "$INTERNET_PROBE"; do
         host=${target%:*}
         port=${target##*:}
         if reaches "$host" "$port"; then opened+=("$target"); else closed+=("$target"); fi

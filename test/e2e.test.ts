@@ -442,19 +442,22 @@ describe("scripts/e2e.sh", () => {
             assert.equal(result.status, 0, result.stdout + result.stderr);
             assert.match(
                 result.stdout,
-                /^PASS isolation: a pod in finbot-apps reaches its pooler and nothing the policies deny \(logs-es-http\.finbot-logging\.svc:9200 finbot-queue\.finbot-data\.svc:15671 kube-prometheus-stack-prometheus\.finbot-monitoring\.svc:9090 1\.1\.1\.1:443\)$/m,
+                /^PASS isolation: a pod in finbot-apps reaches its pooler and nothing the policies deny \(logs-es-http\.finbot-logging\.svc:9200 finbot-queue\.finbot-data\.svc:15671 kube-prometheus-stack-prometheus\.finbot-monitoring\.svc:9090 envoy-finbot-egress\.finbot-traffic\.svc:11000 1\.1\.1\.1:443\)$/m,
             );
             assert.match(cluster.calls(), /kubectl -n finbot-apps delete pod finbot-e2e-isolation-\d+/, "the probe pod is deleted");
         });
 
         it("fails, naming what opened, when the CNI does not enforce the policies", () => {
             const cluster = fakeCluster();
-            cluster.write("reachable", `${POOLER}\nlogs-es-http.finbot-logging.svc:9200\n1.1.1.1:443\n`);
+            cluster.write(
+                "reachable",
+                `${POOLER}\nlogs-es-http.finbot-logging.svc:9200\nenvoy-finbot-egress.finbot-traffic.svc:11000\n1.1.1.1:443\n`,
+            );
             const result = cluster.run(only("isolation"));
             assert.equal(result.status, 1);
             assert.match(
                 result.stdout,
-                /^FAIL isolation: a pod in finbot-apps reached logs-es-http\.finbot-logging\.svc:9200 1\.1\.1\.1:443, which the network policies deny: the cluster's CNI does not enforce them/m,
+                /^FAIL isolation: a pod in finbot-apps reached logs-es-http\.finbot-logging\.svc:9200 envoy-finbot-egress\.finbot-traffic\.svc:11000 1\.1\.1\.1:443, which the network policies deny: the cluster's CNI does not enforce them/m,
             );
         });
 
