@@ -87,14 +87,32 @@ describe("monitoring", () => {
             assert.equal(spec[`${kind}SelectorNilUsesHelmValues`], false, kind);
     });
 
-    it("switches off control-plane scrapes and rules EKS cannot serve in prod only", () => {
+    it("switches off the control-plane scrapes and rules that EKS cannot serve and laptop clusters bind to loopback, in both stacks", async () => {
         const p = kpsValues(prod);
         const d = kpsValues(dev);
         for (const part of ["kubeEtcd", "kubeScheduler", "kubeControllerManager", "kubeProxy"]) {
             assert.equal(p[part].enabled, false, `prod ${part}`);
-            assert.equal(d[part].enabled, true, `dev ${part}`);
+            assert.equal(
+                d[part].enabled,
+                false,
+                `dev ${part}: kind binds it to 127.0.0.1, its "down" alert would fire from the first minute`,
+            );
         }
         assert.equal(p.defaultRules.rules.etcd, false);
+        assert.equal(d.defaultRules.rules.kubeControllerManager, false);
+        // A self-managed control plane serving them: scraped, and the flows reach their ports on the nodes.
+        const selfManaged = await runPlatform(
+            { ...dev.config, monitoring: { ...dev.config.monitoring, managedControlPlane: false } },
+            "dev",
+        );
+        assert.equal(kpsValues(selfManaged).kubeControllerManager.enabled, true);
+        const scrapeNodes = selfManaged
+            .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            .find((r) => (r.inputs as Any).metadata.name === "allow-scrape-nodes");
+        assert.deepEqual(
+            (scrapeNodes?.inputs as Any).spec.egress[0].ports.map((x: Any) => x.port),
+            [10250, 9100, 2381, 10259, 10257, 10249],
+        );
         assert.equal(p.defaultRules.create, true, "the chart's Kubernetes rules stay on");
         assert.equal(p.grafana.sidecar.dashboards.enabled, true);
     });

@@ -83,9 +83,9 @@ export const monitoringSchema = z
             ),
         managedControlPlane: z
             .boolean()
-            .optional()
+            .default(true)
             .describe(
-                "The control plane is managed (EKS): no scrapes or rules for etcd, scheduler, controller manager. @default true in production",
+                "No scrapes or rules for etcd, the scheduler, the controller manager and kube-proxy: EKS does not expose them, and kind, k3d and minikube bind their metrics to the node's loopback, so their targets would be down and their alerts fire on a healthy cluster. false: a self-managed control plane serving them on the nodes' addresses (ports 2381, 10259, 10257, 10249).",
             ),
         prometheus: prometheusSchema,
         alertmanager: alertmanagerSchema,

@@ -81,7 +81,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
     const { monitoring, production } = args;
     const { prometheus, alertmanager, grafana } = monitoring;
     // Managed control planes (EKS) expose no etcd, scheduler, controller-manager or kube-proxy metrics.
-    const managed = monitoring.managedControlPlane ?? production;
+    const managed = monitoring.managedControlPlane;
     return {
         fullnameOverride: KPS_RELEASE,
         // Helm installs the chart's CRDs once and never upgrades them: the upgrade job applies the

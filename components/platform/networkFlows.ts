@@ -333,11 +333,14 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
             },
             {
                 name: "scrape-nodes",
-                why: "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes.",
+                why: config.monitoring.managedControlPlane
+                    ? "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes."
+                    : "Prometheus scrapes the kubelets (cAdvisor), node-exporter, etcd, the scheduler, the controller manager and kube-proxy on the nodes.",
                 direction: "egress",
                 pods: PROMETHEUS_PODS,
                 peers: [api],
-                ports: [10250, 9100],
+                // etcd 2381, kube-scheduler 10259, kube-controller-manager 10257, kube-proxy 10249 (kubeadm's metrics ports).
+                ports: config.monitoring.managedControlPlane ? [10250, 9100] : [10250, 9100, 2381, 10259, 10257, 10249],
             },
             ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
                 name: "grafana-to-database",
