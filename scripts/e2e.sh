@@ -20,7 +20,8 @@ checks, in the order they run:
             Gateway listener's Secret (and for the api's host name), and curl pins that
             certificate's public key for the request itself
   targets   Prometheus' targets API: every active target in a FinBot namespace is up, and every
-            ServiceMonitor, PodMonitor and Probe FinBot (not a Helm chart) created has a target
+            ServiceMonitor, PodMonitor and Probe FinBot (not a Helm chart) created has a target;
+            a remote write to Prometheus is refused (404: only the checks' receiver takes writes)
   logs      a pod writes one JSON (ECS) log line; it must reach Elasticsearch's logs-finbot-*
             data stream with log.level, service.name and labels.e2e_run parsed into fields
             (user elastic, password from the ECK Secret, TLS verified against ECK's CA)
@@ -374,7 +375,12 @@ check_targets() {
     [ -n "$EXPECTED_POOLS" ] || fail "FinBot created no ServiceMonitor, PodMonitor or Probe in a $PREFIX* namespace"
     port_forward "$NS_MONITORING" service/kube-prometheus-stack-prometheus 9090
     retry targets_up || fail "$REASON"
-    pass "$TARGETS_SUMMARY in $PREFIX* namespaces are up, among them $(wc -l <<<"$EXPECTED_POOLS" | tr -d ' ') FinBot monitors' ($(tr '\n' ' ' <<<"$EXPECTED_POOLS" | sed 's/ $//'))"
+    # Whoever reaches it, Prometheus takes no writes: the checks write into their own receiver.
+    local written
+    written=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-protobuf' \
+        -H 'Content-Encoding: snappy' --data-binary @/dev/null "http://127.0.0.1:$PF_PORT/api/v1/write" 2>&1)
+    [ "$written" = 404 ] || fail "Prometheus answered $written to a remote write: it must take none (only the checks' receiver does)"
+    pass "$TARGETS_SUMMARY in $PREFIX* namespaces are up (and writes refused), among them $(wc -l <<<"$EXPECTED_POOLS" | tr -d ' ') FinBot monitors' ($(tr '\n' ' ' <<<"$EXPECTED_POOLS" | sed 's/ $//'))"
 }
 
 # ---------------------------------------------------------------- logs

@@ -70,6 +70,19 @@ function workloads(run: PlatformRun): Workload[] {
         const release = chart(run, name);
         if (release) add(name, release.namespace, labels, [...ports]);
     }
+    // The operator's selector labels on a Prometheus CR's pods (prometheus-operator v0.93 makeSelectorLabels).
+    for (const p of inputsOf(run, "monitoring.coreos.com/v1:Prometheus"))
+        add(
+            `prometheus ${p.metadata.name}`,
+            p.metadata.namespace,
+            {
+                "app.kubernetes.io/name": "prometheus",
+                "app.kubernetes.io/instance": p.metadata.name,
+                "operator.prometheus.io/name": p.metadata.name,
+                prometheus: p.metadata.name,
+            },
+            [9090],
+        );
     for (const c of inputsOf(run, "postgresql.cnpg.io/v1:Cluster"))
         add(`cnpg ${c.metadata.name}`, c.metadata.namespace, { "cnpg.io/cluster": c.metadata.name }, [5432, 9187]);
     for (const p of inputsOf(run, "postgresql.cnpg.io/v1:Pooler"))
@@ -226,7 +239,8 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("prometheus"), api, 9898],
                     [pod("proxies of finbot"), api, 9898],
                     [pod("grafana"), pod("elasticsearch logs"), 9200],
-                    [pod("page-check-home"), pod("prometheus"), 9090],
+                    [pod("page-check-home"), pod("prometheus checks-receiver"), 9090],
+                    [pod("prometheus"), pod("prometheus checks-receiver"), 9090],
                     ...(stack === "dev"
                         ? ([
                               [api, pod("pooler finbot-db-pooler-rw"), 5432],
@@ -254,8 +268,12 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     // Grafana reads its data sources only: not the apps, not the data tier.
                     [pod("grafana"), api, 9898],
                     [pod("grafana"), pod("rabbitmq finbot-queue"), 5671],
-                    // The page checks write to Prometheus and load pages; nothing else.
+                    // The page checks write into their receiver and load pages; nothing else.
                     [pod("page-check-home"), pod("elasticsearch logs"), 9200],
+                    // Nobody reaches the platform's Prometheus to write (it accepts no writes anyway), nor the checks' receiver.
+                    [pod("page-check-home"), pod("prometheus"), 9090],
+                    [api, pod("prometheus checks-receiver"), 9090],
+                    [pod("grafana"), pod("prometheus checks-receiver"), 9090],
                     [pod("kibana logs"), pod("rabbitmq finbot-queue"), 5671],
                     ...(stack === "dev"
                         ? ([

@@ -235,6 +235,7 @@ for a in "$@"; do
 done
 case "$url" in
   */api/v1/targets*) cat "$FAKE/targets.json" ;;
+  */api/v1/write) cat "$FAKE/write-status" 2>/dev/null || echo 404 ;;
   */api/v2/alerts*) cat "$FAKE/alerts.json" ;;
   */_search) id=$(grep -o 'e2e[0-9]*' <<<"$body" | head -n 1); sed "s/RUN_ID/$id/g" "$FAKE/search.json" ;;
   */exchanges/%2F/amq.default/publish) echo "$body" > "$FAKE/published.json"; echo '{"routed":true}' ;;
@@ -407,11 +408,21 @@ describe("scripts/e2e.sh", () => {
             assert.equal(result.status, 0, result.stdout + result.stderr);
             assert.match(
                 result.stdout,
-                /^PASS targets: 3 targets in 3 scrape pools in finbot-\* namespaces are up, among them 3 FinBot monitors'/m,
+                /^PASS targets: 3 targets in 3 scrape pools in finbot-\* namespaces are up \(and writes refused\), among them 3 FinBot monitors'/m,
             );
             assert.match(result.stdout, /^e2e: 1 passed, 0 failed, 5 skipped$/m);
             assert.match(cluster.calls(), /kubectl -n finbot-monitoring port-forward service\/kube-prometheus-stack-prometheus :9090/);
             assert.deepEqual(cluster.leftOver(), [], "no port-forward outlives the check");
+        });
+
+        it("fails when Prometheus takes a remote write: only the checks' receiver may", () => {
+            const cluster = fakeCluster();
+            cluster.write("monitors.json", monitors);
+            cluster.write("targets.json", prometheus(up));
+            cluster.write("write-status", "204\n");
+            const result = cluster.run(only("targets"));
+            assert.equal(result.status, 1);
+            assert.match(result.stdout, /^FAIL targets: Prometheus answered 204 to a remote write: it must take none/m);
         });
 
         it("fails with the target that is down and why, or the FinBot monitor that has no target", () => {

@@ -82,7 +82,12 @@ const containers = (run: PlatformRun, image: RegExp): Any[] =>
     podSpecs(run).flatMap((pod) => pod.containers.filter((c: Any) => image.test(c.image)));
 const envOf = (container: Any): Record<string, string> => Object.fromEntries((container.env ?? []).map((e: Any) => [e.name, e.value]));
 const kps = (run: PlatformRun) => releases(run, "kube-prometheus-stack")[0]?.values;
-const remoteWrites = (run: PlatformRun) => kps(run)?.prometheus?.prometheusSpec?.enableRemoteWriteReceiver === true;
+/** k6 writes reach the platform's Prometheus: a receiver accepts them and a federation monitor brings its k6_ series over. */
+const remoteWrites = (run: PlatformRun) =>
+    customResources(run, "Prometheus").some((p) => p.spec?.enableRemoteWriteReceiver === true) &&
+    customResources(run, "PodMonitor").some((m) =>
+        m.spec.podMetricsEndpoints.some((e: Any) => e.path === "/federate" && e.params?.["match[]"]?.includes('{__name__=~"k6_.+"}')),
+    );
 const customResources = (run: PlatformRun, kind: string): Any[] =>
     run.resources.filter((r) => r.type.endsWith(`:${kind}`)).map((r) => revealSecrets(r.inputs) as Any);
 const configMapsText = (run: PlatformRun) =>
@@ -198,13 +203,13 @@ const PRODUCERS: Producer[] = [
         deployed: (run) => releases(run, "prometheus-elasticsearch-exporter").length > 0,
     },
     {
-        what: "k6 load tests (remote write, into a Prometheus that accepts it)",
+        what: "k6 load tests (remote write into the checks' receiver, federated)",
         names: /^k6_http_[a-z0-9_]+$/,
         deployed: (run) =>
             remoteWrites(run) && containers(run, /grafana\/k6:[\d.]+$/).some((c) => (c.args ?? []).includes("experimental-prometheus-rw")),
     },
     {
-        what: "the browser page checks' Trends finbot_page_lcp/ttfb (p75 written, into a Prometheus that accepts it)",
+        what: "the browser page checks' Trends finbot_page_lcp/ttfb (p75 written into the checks' receiver, federated)",
         names: /^k6_finbot_page_(lcp|ttfb)_p75$/,
         deployed: (run) =>
             remoteWrites(run) &&
@@ -289,7 +294,7 @@ describe("every metric a plan reads is written by what it deploys", () => {
         );
         const dev = await runStack("dev");
         assert.deepEqual(unwrittenMetrics(withRule(dev, "k6_http_reqs_total > 0")), [
-            "k6_http_reqs_total: k6 load tests (remote write, into a Prometheus that accepts it) not deployed in this plan (read by rule Planted)",
+            "k6_http_reqs_total: k6 load tests (remote write into the checks' receiver, federated) not deployed in this plan (read by rule Planted)",
         ]);
     });
 });

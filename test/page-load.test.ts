@@ -49,10 +49,7 @@ describe("page load", () => {
         );
         for (const run of [dev, prod]) {
             assert.equal(job(run).schedule, "*/5 * * * *");
-            assert.equal(
-                env(run).K6_PROMETHEUS_RW_SERVER_URL,
-                "http://kube-prometheus-stack-prometheus.finbot-monitoring.svc.cluster.local:9090/api/v1/write",
-            );
+            assert.equal(env(run).K6_PROMETHEUS_RW_SERVER_URL, "http://prometheus-operated.finbot-checks.svc:9090/api/v1/write");
             const pod = job(run).jobTemplate.spec.template.spec;
             assert.match(pod.containers[0].image, /grafana\/k6:[\d.]+-with-browser$/);
             assert.equal(pod.priorityClassName, "finbot-checks");

@@ -351,7 +351,7 @@ describe("traffic", () => {
         assert.equal(dev.ofType("aws:cloudfront/distribution:Distribution").length, 0);
     });
 
-    it("runs opt-in k6 load tests in dev with thresholds from the SLO and results in Prometheus", async () => {
+    it("runs opt-in k6 load tests in dev with thresholds from the SLO and results in the checks' receiver", async () => {
         const base = loadStackConfig("dev").config;
         const run = await runPlatform(
             { ...base, traffic: { ...base.traffic, loadTest: { enabled: true, virtualUsers: 10, duration: "2m" } } },
@@ -359,17 +359,20 @@ describe("traffic", () => {
         );
         const job = inputs(run, "kubernetes:batch/v1:Job", "finbot-load-test-api");
         assert.equal(job.spec.template.spec.containers[0].image, "docker.io/grafana/k6:2.2.0");
-        assert.equal(
-            job.spec.template.spec.containers[0].env[0].value,
-            "http://kube-prometheus-stack-prometheus.finbot-monitoring.svc.cluster.local:9090/api/v1/write",
-        );
+        assert.equal(job.spec.template.spec.containers[0].env[0].value, "http://prometheus-operated.finbot-checks.svc:9090/api/v1/write");
         const script = inputs(run, "kubernetes:core/v1:ConfigMap", "finbot-load-test-api").data["test.js"];
         assert.match(script, /"http_req_failed":\["rate<0\.001"\]/);
         assert.match(script, /"http_req_duration":\["p\(99\)<250"\]/);
+        // Into the checks' receiver, which the platform's Prometheus federates; it accepts no writes itself.
+        assert.equal(
+            inputs(run, "kubernetes:monitoring.coreos.com/v1:Prometheus", "finbot-checks-receiver-prometheus").spec
+                .enableRemoteWriteReceiver,
+            true,
+        );
         assert.equal(
             inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-monitoring-kube-prometheus-stack").values.prometheus.prometheusSpec
                 .enableRemoteWriteReceiver,
-            true,
+            false,
         );
         assert.equal(
             dev.ofType("kubernetes:batch/v1:Job").filter((j) => j.name.startsWith("finbot-load-test")).length,

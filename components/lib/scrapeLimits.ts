@@ -37,6 +37,11 @@ export const SCRAPE_LIMITS = {
      * each provider and Envoy's own half-dozen clusters.
      */
     egress: { sampleLimit: 2000, ...LABELS },
+    /**
+     * The checks' receiver, federated for k6_ series: per page two p75s, per load-tested service
+     * about 30 (requests, failures, duration quantiles by status), a few hundred in all.
+     */
+    federation: { sampleLimit: 2000, ...LABELS },
     /** A blackbox probe: a few dozen samples about one request. */
     probe: { sampleLimit: 200, ...LABELS },
 } satisfies Record<string, ScrapeLimits>;

@@ -3,3 +3,4 @@ export * from "./alertmanager";
 export * from "./rules";
 export * from "./slo";
 export * from "./values";
+export * from "./checksReceiver";

@@ -78,11 +78,6 @@ export interface MonitoringArgs {
      * @default the cluster's default class
      */
     storageClass?: string;
-    /**
-     * Let Prometheus accept remote writes (load-test results).
-     * @default false
-     */
-    remoteWriteReceiver?: boolean;
     /** Namespace of the node agents (node-exporter runs there: it needs host access). */
     nodeAgentsNamespace: string;
     /**
@@ -223,7 +218,6 @@ export class Monitoring extends pulumi.ComponentResource {
                         production: args.production,
                         storageClass: args.storageClass,
                         grafanaAdminSecret: "grafana-admin",
-                        remoteWriteReceiver: args.remoteWriteReceiver,
                         images: args.images,
                         nodeAgentsNamespace: args.nodeAgentsNamespace,
                         grafanaDatabase,

@@ -48,8 +48,6 @@ export interface KubePrometheusStackArgs {
     storageClass?: string;
     /** Secret with `admin-user` and `admin-password` for Grafana. */
     grafanaAdminSecret: string;
-    /** Accept remote writes (k6 load-test results). @default false */
-    remoteWriteReceiver?: boolean;
     /** Images from `finbot:releases.images` (busybox and kubectl run the CRD upgrade job). */
     images: Record<string, string>;
     /** Namespace of node-exporter (host access: the privileged node-agents namespace). */
@@ -135,7 +133,8 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 probeSelectorNilUsesHelmValues: false,
                 scrapeConfigSelectorNilUsesHelmValues: false,
                 externalLabels: { environment: production ? "production" : "staging" },
-                enableRemoteWriteReceiver: args.remoteWriteReceiver ?? false,
+                // No pod may write series into it: the checks write into their own receiver (ChecksReceiver).
+                enableRemoteWriteReceiver: false,
                 priorityClassName: PLATFORM_CRITICAL,
             },
             podDisruptionBudget: keepOne(prometheus.replicas),

@@ -21,7 +21,14 @@ import { namespacePolicies } from "../lib/networkPolicy";
 import { priorityClasses } from "../lib/priority";
 import { platformFlows, syntheticChecks } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
-import { GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE, monitoringRuleGroups } from "../monitoring";
+import {
+    ChecksReceiver,
+    GRAFANA_DATABASE_SECRET,
+    GrafanaDatabaseInput,
+    Monitoring,
+    SYSTEM_CA_BUNDLE,
+    monitoringRuleGroups,
+} from "../monitoring";
 import { ALERTS_FIRING, ALERT_STARTS } from "../monitoring/alertQualityRules";
 import { OBSERVABILITY_SHARE } from "../monitoring/platformRules";
 import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
@@ -206,14 +213,24 @@ export class Platform extends pulumi.ComponentResource {
 
     /** Load tests and page checks in a namespace of their own: in production the page checks load the CDN, on the internet. */
     private buildSyntheticChecks(name: string, config: PlatformConfig): void {
-        if (!syntheticChecks(config)) return;
+        if (!syntheticChecks(config) || !this.monitoring) return;
         const checks = this.namespace(name, config, "checks", "restricted");
-        this.buildLoadTest(name, config, checks);
-        this.buildPageChecks(name, config, checks);
+        // The checks write into a receiver of their own: the platform's Prometheus accepts no writes.
+        const receiver = new ChecksReceiver(
+            `${name}-checks-receiver`,
+            {
+                namespace: config.namespaces.checks,
+                operator: this.monitoring.operator,
+                scrapeInterval: config.monitoring.prometheus.scrapeInterval,
+            },
+            { parent: this, dependsOn: [checks, ...this.priorityClasses] },
+        );
+        this.buildLoadTest(name, config, checks, receiver.remoteWriteUrl);
+        this.buildPageChecks(name, config, checks, receiver.remoteWriteUrl);
     }
 
     /** k6 against the public services, its results written to Prometheus (off unless configured). */
-    private buildLoadTest(name: string, config: PlatformConfig, checks: k8s.core.v1.Namespace): void {
+    private buildLoadTest(name: string, config: PlatformConfig, checks: k8s.core.v1.Namespace, remoteWriteUrl: string): void {
         const images = config.releases.images;
         if (!config.traffic.loadTest.enabled || !this.monitoring) return;
         new LoadTest(
@@ -224,7 +241,7 @@ export class Platform extends pulumi.ComponentResource {
                 image: images.k6,
                 vus: config.traffic.loadTest.virtualUsers,
                 duration: config.traffic.loadTest.duration,
-                remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
+                remoteWriteUrl,
             },
             { parent: this, dependsOn: Object.values(this.services) },
         );
@@ -274,7 +291,7 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     /** A synthetic browser check per page of finbot:traffic.pages, writing Web Vitals to Prometheus. */
-    private buildPageChecks(name: string, config: PlatformConfig, checks: k8s.core.v1.Namespace): void {
+    private buildPageChecks(name: string, config: PlatformConfig, checks: k8s.core.v1.Namespace, remoteWriteUrl: string): void {
         const pages = measuredPages(config);
         if (pages.length === 0 || !this.monitoring) return;
         new PageChecks(
@@ -286,7 +303,7 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: checks.metadata.name,
                 image: config.releases.images["k6-browser"],
                 schedule: config.traffic.pageChecks.schedule,
-                remoteWriteUrl: `${clusterUrl(this.monitoring.prometheus)}/api/v1/write`,
+                remoteWriteUrl,
                 // Staging's domain has no public DNS (a laptop cluster): the check goes to the gateway's Service.
                 inCluster: this.defaults.production
                     ? undefined
@@ -437,8 +454,6 @@ export class Platform extends pulumi.ComponentResource {
                 ],
                 clusterId: config.cluster.name,
                 eksClusterName: this.aws?.network ? this.aws.clusterName : undefined,
-                // Load tests and page checks write their results to Prometheus.
-                remoteWriteReceiver: config.traffic.loadTest.enabled || measuredPages(config).length > 0,
                 storageClass: this.storageClass,
                 nodeAgentsNamespace: ns.nodeAgents,
                 grafanaDatabase,

@@ -4,6 +4,7 @@
 import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
+import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
 import { networkFacts } from "../lib/awsNetwork";
 import { PAGE_CHECK_LABELS } from "../traffic/pageChecks";
 import { measuredPages } from "../traffic/pages";
@@ -99,6 +100,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
     // reads its data sources: each reaches into other namespaces only for that.
     const prometheus: Peer = { namespace: ns.monitoring, pods: PROMETHEUS_PODS };
     const blackbox: Peer = { namespace: ns.monitoring, pods: BLACKBOX_PODS };
+    const receiver: Peer = { namespace: ns.checks, pods: CHECKS_RECEIVER_PODS };
 
     const sameNamespace = (namespace: string): Flow[] => [
         { name: "same-namespace-in", why: "Pods of this namespace talk to each other.", direction: "ingress", peers: [{ namespace }] },
@@ -185,6 +187,18 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
         namespace: ns.checks,
         flows: [
             DNS,
+            ...scraped,
+            {
+                name: "receiver-in",
+                why: "Only the checks write into their receiver; the platform's Prometheus accepts no writes at all.",
+                direction: "ingress",
+                pods: CHECKS_RECEIVER_PODS,
+                peers: [
+                    ...(pageChecks ? [{ namespace: ns.checks, pods: PAGE_CHECK_LABELS }] : []),
+                    ...(checks ? [{ namespace: ns.checks, pods: { "app.kubernetes.io/name": "k6" } }] : []),
+                ],
+                ports: [9090],
+            },
             ...when(
                 pageChecks,
                 {
@@ -196,11 +210,11 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     ports: production ? [443] : [10080, 10443],
                 },
                 {
-                    name: "page-checks-to-prometheus",
-                    why: "The browser checks push their Web Vitals (Prometheus remote write).",
+                    name: "page-checks-to-receiver",
+                    why: "The browser checks write their Web Vitals into the checks' own Prometheus (remote write).",
                     direction: "egress",
                     pods: PAGE_CHECK_LABELS,
-                    peers: [prometheus],
+                    peers: [receiver],
                     ports: [9090],
                 },
             ),
@@ -215,11 +229,11 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     ports: [10080, 10443],
                 },
                 {
-                    name: "checks-to-prometheus",
-                    why: "Load tests push their metrics (Prometheus remote write).",
+                    name: "checks-to-receiver",
+                    why: "Load tests write their metrics into the checks' own Prometheus (remote write).",
                     direction: "egress",
                     pods: { "app.kubernetes.io/name": "k6" },
-                    peers: [prometheus],
+                    peers: [receiver],
                     ports: [9090],
                 },
             ),
@@ -327,6 +341,7 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                     { namespace: ns.traffic },
                     { namespace: ns.autoscaling },
                     { namespace: ns.nodeAgents },
+                    ...(syntheticChecks(config) ? [{ namespace: ns.checks }] : []),
                     { namespace: QUEUE_OPERATORS_NAMESPACE },
                     { namespace: "kube-system" },
                 ],
@@ -397,22 +412,6 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
                 peers: [{ namespace: ns.autoscaling, pods: ADAPTER_PODS }],
                 ports: [9090],
             },
-            ...when(pageChecks, {
-                name: "from-page-checks",
-                why: "The browser checks push their Web Vitals (remote write).",
-                direction: "ingress",
-                pods: PROMETHEUS_PODS,
-                peers: [{ namespace: ns.checks, pods: PAGE_CHECK_LABELS }],
-                ports: [9090],
-            }),
-            ...when(checks, {
-                name: "from-checks",
-                why: "Load tests push their metrics (remote write).",
-                direction: "ingress",
-                pods: PROMETHEUS_PODS,
-                peers: [{ namespace: ns.checks, pods: { "app.kubernetes.io/name": "k6" } }],
-                ports: [9090],
-            }),
             ...when(loggingOn, {
                 name: "to-elasticsearch",
                 why: "Grafana reads page-load and log data from Elasticsearch.",
