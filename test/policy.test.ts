@@ -394,6 +394,25 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        isolation.prometheusTakesNoWrites,
+        [
+            resource("kubernetes:helm.sh/v3:Release", {
+                chart: "kube-prometheus-stack",
+                values: { prometheus: { prometheusSpec: { enableRemoteWriteReceiver: false } } },
+            }),
+            resource("kubernetes:monitoring.coreos.com/v1:Prometheus", {
+                metadata: { name: "checks-receiver" },
+                spec: { enableRemoteWriteReceiver: true },
+            }),
+        ],
+        [
+            resource("kubernetes:helm.sh/v3:Release", {
+                chart: "kube-prometheus-stack",
+                values: { prometheus: { prometheusSpec: { enableRemoteWriteReceiver: true } } },
+            }),
+        ],
+    ],
+    [
         isolation.appsNoInternetEgress,
         [
             finbotService(),

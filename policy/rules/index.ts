@@ -30,6 +30,7 @@ export const allPolicies: Policies = [
     isolation.privateOperatorUis,
     isolation.apiKeysStripped,
     isolation.appsNoInternetEgress,
+    isolation.prometheusTakesNoWrites,
     isolation.noBasicAuthInProduction,
     isolation.noAdminForApps,
     isolation.rabbitmqPermissionsScoped,

@@ -286,6 +286,25 @@ export const appsNoInternetEgress: StackValidationPolicy = {
     },
 };
 
+export const prometheusTakesNoWrites: ResourceValidationPolicy = {
+    name: "prometheus-takes-no-writes",
+    description:
+        "The Prometheus that evaluates the alerts and feeds autoscaling accepts no remote writes (a forged series could hide a burn or drive an HPA); only a receiver that evaluates no rules may, and is federated.",
+    enforcementLevel: "mandatory",
+    validateResource: ({ type, props }, report) => {
+        if (type === "kubernetes:helm.sh/v3:Release" && String(props.chart).endsWith("kube-prometheus-stack")) {
+            if (props.values?.prometheus?.prometheusSpec?.enableRemoteWriteReceiver !== false)
+                report("kube-prometheus-stack's Prometheus must set enableRemoteWriteReceiver: false");
+        }
+        if (
+            type === "kubernetes:monitoring.coreos.com/v1:Prometheus" &&
+            props.spec?.enableRemoteWriteReceiver === true &&
+            props.spec?.ruleSelector
+        )
+            report(`Prometheus ${nameOf(props)} takes remote writes and evaluates rules: a forged series would reach its alerts`);
+    },
+};
+
 export const apiKeysStripped: ResourceValidationPolicy = {
     name: "api-keys-stripped",
     description:
