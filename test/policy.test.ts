@@ -243,6 +243,19 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         ],
     ],
     [
+        kubernetes.elasticServesTls,
+        [
+            resource("kubernetes:kibana.k8s.elastic.co/v1:Kibana", {
+                spec: { http: { tls: { certificate: { secretName: "kibana-tls" } } } },
+            }),
+        ],
+        [
+            resource("kubernetes:kibana.k8s.elastic.co/v1:Kibana", {
+                spec: { http: { tls: { selfSignedCertificate: { disabled: true } } } },
+            }),
+        ],
+    ],
+    [
         kubernetes.helmPinned,
         [resource("kubernetes:helm.sh/v3:Release", { chart: "keda", version: "2.20.2" })],
         [resource("kubernetes:helm.sh/v3:Release", { chart: "keda", version: "^2.20" })],

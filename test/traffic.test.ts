@@ -238,6 +238,25 @@ describe("traffic", () => {
         assert.deepEqual(policy.rateLimit.local.rules[0].limit, { requests: 1000, unit: "Second" });
     });
 
+    it("the gateway speaks TLS to Kibana and verifies its internal-CA certificate; Kibana never serves plain HTTP", () => {
+        for (const run of [dev, prod]) {
+            const kibana = inputs(run, "kubernetes:kibana.k8s.elastic.co/v1:Kibana", "finbot-logging-kibana").spec;
+            assert.deepEqual(kibana.http.tls, { certificate: { secretName: "kibana-tls" } });
+            const certificate = inputs(run, "kubernetes:cert-manager.io/v1:Certificate", "finbot-logging-kibana-tls").spec;
+            assert.equal(certificate.issuerRef.name, "finbot-internal-ca");
+            assert.ok(certificate.dnsNames.includes("logs-kb-http.finbot-logging.svc"));
+            const policy = inputs(run, GW("BackendTLSPolicy"), "finbot-traffic-backend-tls-kibana").spec;
+            assert.deepEqual(policy.targetRefs, [{ group: "", kind: "Service", name: "logs-kb-http" }]);
+            assert.equal(policy.validation.hostname, "logs-kb-http.finbot-logging.svc");
+            // One CA ConfigMap in the logging namespace serves the RUM intake's policy and Kibana's.
+            assert.equal(
+                run.ofType("kubernetes:core/v1:ConfigMap").filter((c) => (c.inputs as Any).metadata.name === "finbot-gateway-backend-ca")
+                    .length,
+                1,
+            );
+        }
+    });
+
     it("prod: operator UIs only on the internal gateway, behind single sign-on for the allowed groups; dev: basic auth where there is no login", () => {
         const policies = (run: PlatformRun) =>
             Object.fromEntries(run.ofType(EG("SecurityPolicy")).map((p) => [(p.inputs as Any).metadata.name, (p.inputs as Any).spec]));

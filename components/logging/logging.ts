@@ -132,7 +132,17 @@ export class Logging extends pulumi.ComponentResource {
         super("finbot:logging:Logging", name, {}, opts);
         const { config, namespace, versions } = args;
         this.kibana = { name: `${ES}-kb-http`, namespace, port: 5601 };
-        this.uis = [{ name: "kibana", namespace, service: this.kibana.name, port: this.kibana.port, ownLogin: true }];
+        this.uis = [
+            {
+                name: "kibana",
+                namespace,
+                service: this.kibana.name,
+                port: this.kibana.port,
+                ownLogin: true,
+                // Session cookies and the ID token cross the network to Kibana: TLS the gateway verifies.
+                tlsHostname: `${this.kibana.name}.${namespace}.svc`,
+            },
+        ];
         this.footprint = { requests: loggingRequests(config), managed: [] };
 
         // The chart installs ECK's CRDs (templates: upgraded with the chart); every Elastic resource below waits for it.
@@ -436,6 +446,11 @@ export class Logging extends pulumi.ComponentResource {
         const { config, namespace } = args;
         const version = args.versions.elasticStack;
         const viewer = args.viewersBehindSso;
+        const tls = serverCertificate(
+            `${name}-kibana-tls`,
+            { namespace, secretName: "kibana-tls", dnsNames: serviceDnsNames(this.kibana.name, namespace), issuer: args.issuer },
+            { parent: this },
+        );
         new k8s.apiextensions.CustomResource(
             `${name}-kibana`,
             {
@@ -446,8 +461,8 @@ export class Logging extends pulumi.ComponentResource {
                     version,
                     count: config.kibana.replicas,
                     elasticsearchRef: { name: ES },
-                    // Served through the gateway, which terminates TLS.
-                    http: { tls: { selfSignedCertificate: { disabled: true } } },
+                    // TLS from the internal CA: the gateway verifies it, and ECK's associations (APM Server) trust its ca.crt.
+                    http: { tls: { certificate: { secretName: "kibana-tls" } } },
                     config: viewer
                         ? {
                               "xpack.security.authc.providers": {
@@ -484,7 +499,7 @@ export class Logging extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [...dependsOn, users.viewer.secret] },
+            { parent: this, dependsOn: [...dependsOn, users.viewer.secret, tls] },
         );
     }
 

@@ -682,10 +682,7 @@ export class Platform extends pulumi.ComponentResource {
                 appsNamespace: config.namespaces.apps,
                 services: config.services,
                 uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
-                rum:
-                    this.logging?.apm && rumIntakeOf(config)
-                        ? { service: this.logging.apm, caCertPem: controllers.internalIssuer.caCertPem }
-                        : undefined,
+                rum: this.logging?.apm && rumIntakeOf(config) ? { service: this.logging.apm } : undefined,
                 controllers,
                 thirdParties: config.thirdParties,
                 monitoringCrds: this.monitoring?.operator,

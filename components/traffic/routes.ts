@@ -31,6 +31,11 @@ export interface UiRoute {
      * @default none
      */
     forbiddenPaths?: string[];
+    /**
+     * The UI serves TLS with a certificate of the internal CA: the gateway verifies it (BackendTLSPolicy) for this host name.
+     * @default plain HTTP
+     */
+    tlsHostname?: string;
 }
 
 /** parentRef to a listener of a gateway. */

@@ -47,7 +47,7 @@ export interface TrafficArgs {
      * APM Server's RUM intake, served to browsers at `rum.<domain>` (and `/intake/*` of the CDN's aliases).
      * @default not served
      */
-    rum?: { service: ClusterService; caCertPem: pulumi.Input<string> };
+    rum?: { service: ClusterService };
     /** Envoy Gateway and cert-manager, installed before anything asks for a route or a certificate. */
     controllers: TrafficControllers;
     /**
@@ -107,6 +107,8 @@ export class Traffic extends pulumi.ComponentResource {
         // In production with the CDN, CloudFront is the only client of the public load balancer.
         const edge = production && config.cdn.enabled;
         const thirdParties = args.thirdParties ?? [];
+        this.internalCaPem = args.controllers.internalIssuer.caCertPem;
+        this.rumNamespace = args.rum?.service.namespace;
         this.uis = args.uis;
         this.footprint = {
             requests: [
@@ -512,28 +514,59 @@ export class Traffic extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [route] },
         );
-        const ca = new k8s.core.v1.ConfigMap(
-            `${name}-rum-ca`,
-            { metadata: { name: "finbot-gateway-backend-ca", namespace: service.namespace }, data: { "ca.crt": rum.caCertPem } },
-            { parent: this },
+        this.backendTls(
+            name,
+            "rum-intake",
+            { namespace: service.namespace, service: service.name },
+            `${service.name}.${service.namespace}.svc`,
+            [route],
         );
+        this.urls.rum = `https://${host}`;
+    }
+
+    /** The internal CA as a ConfigMap of each namespace whose backends serve TLS (one per namespace). */
+    private readonly backendCas = new Map<string, k8s.core.v1.ConfigMap>();
+    /** The internal CA's certificate, which backends serving TLS are verified against. */
+    private readonly internalCaPem: pulumi.Output<string>;
+    /** The RUM intake's namespace: its CA ConfigMap keeps the resource name it had first. */
+    private readonly rumNamespace?: string;
+
+    /**
+     * The gateway speaks TLS to a Service and verifies its certificate for `hostname` against the
+     * internal CA (Gateway API BackendTLSPolicy, v1 in Envoy Gateway 1.9's bundled CRDs).
+     */
+    private backendTls(
+        name: string,
+        policy: string,
+        target: { namespace: string; service: string },
+        hostname: string,
+        dependsOn: pulumi.Resource[],
+    ): void {
+        const caCertPem = this.internalCaPem;
+        let ca = this.backendCas.get(target.namespace);
+        if (!ca) {
+            // The RUM intake's came first, under this name.
+            const resourceName = target.namespace === this.rumNamespace ? `${name}-rum-ca` : `${name}-backend-ca-${target.namespace}`;
+            ca = new k8s.core.v1.ConfigMap(
+                resourceName,
+                { metadata: { name: "finbot-gateway-backend-ca", namespace: target.namespace }, data: { "ca.crt": caCertPem } },
+                { parent: this },
+            );
+            this.backendCas.set(target.namespace, ca);
+        }
         new k8s.apiextensions.CustomResource(
-            `${name}-rum-backend-tls`,
+            policy === "rum-intake" ? `${name}-rum-backend-tls` : `${name}-backend-tls-${policy}`,
             {
                 apiVersion: "gateway.networking.k8s.io/v1",
                 kind: "BackendTLSPolicy",
-                metadata: { name: "rum-intake", namespace: service.namespace },
+                metadata: { name: policy, namespace: target.namespace },
                 spec: {
-                    targetRefs: [{ group: "", kind: "Service", name: service.name }],
-                    validation: {
-                        caCertificateRefs: [{ group: "", kind: "ConfigMap", name: ca.metadata.name }],
-                        hostname: `${service.name}.${service.namespace}.svc`,
-                    },
+                    targetRefs: [{ group: "", kind: "Service", name: target.service }],
+                    validation: { caCertificateRefs: [{ group: "", kind: "ConfigMap", name: ca.metadata.name }], hostname },
                 },
             },
-            { parent: this, dependsOn: [route, ca] },
+            { parent: this, dependsOn: [...dependsOn, ca] },
         );
-        this.urls.rum = `https://${host}`;
     }
 
     /** Envoy Gateway's direct response (HTTPRouteFilter, v1.9): 403 from the gateway itself. */
@@ -605,6 +638,7 @@ export class Traffic extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [gateway.resource, ...(forbidden ? [forbidden.resource] : [])] },
             );
+            if (ui.tlsHostname) this.backendTls(name, ui.name, { namespace: ui.namespace, service: ui.service }, ui.tlsHostname, [route]);
             if (access.mode === "oidc" && access.oidc) {
                 const oidc = access.oidc;
                 let secret = clientSecrets.get(ui.namespace);

@@ -22,6 +22,7 @@ export const allPolicies: Policies = [
     kubernetes.noSecretsInConfigMaps,
     kubernetes.noSecretsInPlainEnv,
     kubernetes.elasticsearchSecurity,
+    kubernetes.elasticServesTls,
     kubernetes.helmPinned,
     kubernetes.autoscaledDeployments,
     kubernetes.disruptionBudgets,

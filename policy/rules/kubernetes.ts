@@ -162,6 +162,17 @@ export const elasticsearchSecurity: ResourceValidationPolicy = {
     },
 };
 
+export const elasticServesTls: ResourceValidationPolicy = {
+    name: "elastic-serves-tls",
+    description:
+        "Elasticsearch, Kibana and APM Server never switch off their HTTP TLS: sessions, ID tokens and credentials would cross the network in clear.",
+    enforcementLevel: "mandatory",
+    validateResource: ({ type, props }, report) => {
+        if (!/^kubernetes:(elasticsearch|kibana|apm)\.k8s\.elastic\.co\/v1:/.test(type)) return;
+        if (props.spec?.http?.tls?.selfSignedCertificate?.disabled === true) report(`${nameOf(props)} serves plain HTTP`);
+    },
+};
+
 export const helmPinned: ResourceValidationPolicy = {
     name: "helm-pinned-chart-versions",
     description: "Helm releases pin an exact chart version.",
