@@ -1,16 +1,16 @@
 // The dashboards, one file each. Parts delivered by other areas add theirs when enabled.
-import { alertsOverview } from "./alerts-overview";
+import { alertsOverview } from "./alertsOverview";
 import { autoscaling } from "./autoscaling";
 import { business } from "./business";
 import { DashboardContext, DashboardDefinition } from "./common";
-import { platformOverview } from "./platform-overview";
-import { serviceSlo } from "./service-slo";
+import { platformOverview } from "./platformOverview";
+import { serviceSlo } from "./serviceSlo";
 
 export type { DashboardContext, DashboardDefinition } from "./common";
 export { cost as costDashboard } from "./cost";
 export { pageLoad as pageLoadDashboard } from "./pageLoad";
-export { alertQualityDashboard } from "./alert-quality";
-export { thirdPartyApisDashboard } from "./third-party-apis";
+export { alertQualityDashboard } from "./alertQuality";
+export { thirdPartyApisDashboard } from "./thirdPartyApis";
 
 /** The monitoring area's own dashboards. */
 export function coreDashboards(ctx: DashboardContext): DashboardDefinition[] {

@@ -101,6 +101,18 @@ describe("the codebase", () => {
         assert.ok(FORBIDDEN.components.test(layer(path.join("components", "platform", "index.ts"))));
     });
 
+    it("names files in one case: modules in camelCase, tests in kebab-case ending in .test.ts", () => {
+        const camel = /^[a-z][a-zA-Z0-9]*\.ts$/;
+        const kebab = /^[a-z][a-z0-9]*(-[a-z0-9]+)*\.test\.ts$/;
+        const misnamed = [
+            ...files.filter((f) => !camel.test(path.basename(f))),
+            ...sourceFiles("test").filter((f) => f.endsWith(".test.ts") && !kebab.test(path.basename(f))),
+            ...sourceFiles("test").filter((f) => !f.endsWith(".test.ts") && !camel.test(path.basename(f))),
+        ];
+        assert.deepEqual(misnamed, []);
+        assert.equal(camel.test("platform-overview.ts"), false, "the check can fail");
+    });
+
     it("decides stack defaults in one place: `environment ===` only in components/config/resolve.ts", () => {
         const RESOLVE = path.join("components", "config", "resolve.ts");
         const decides = (text: string) => /\benvironment\s*[!=]==/.test(text);

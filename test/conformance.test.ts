@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { readStackFileAt } from "../components/config/load";
 import { CHARTS, MANIFESTS } from "../components/config/releases";
 import { validateConfig } from "../components/config/validate";
-import { COMMAND, CRD_SETS, main as generatorMain, pinOf, pinnedCharts, sameVersion } from "../scripts/conformance-schemas";
+import { COMMAND, CRD_SETS, main as generatorMain, pinOf, pinnedCharts, sameVersion } from "../scripts/conformanceSchemas";
 import { planDocument, stackOfFile } from "../scripts/plan";
 import { ChartFile, CrdSetFile, SCHEMA_DIR } from "../scripts/lib/conformanceFormat";
 import {
@@ -87,7 +87,7 @@ describe("conformance: the schemas follow the pins", () => {
     it("every release manifest and every CRD-installing chart is followed by a CRD set", () => {
         const followed = new Set(Object.values(CRD_SETS).flatMap((s) => (s.pin ? [Object.values(s.pin)[0] as string] : [])));
         const unfollowed = Object.keys(MANIFESTS).filter((name) => !followed.has(name));
-        assert.deepEqual(unfollowed, [], "add the manifest's CRDs to CRD_SETS in scripts/conformance-schemas.ts");
+        assert.deepEqual(unfollowed, [], "add the manifest's CRDs to CRD_SETS in scripts/conformanceSchemas.ts");
         for (const chart of [
             "kube-prometheus-stack",
             "eck-operator",

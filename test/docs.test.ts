@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { CONFIG_DOCS, renderConfigDocs } from "../scripts/config-docs";
+import { CONFIG_DOCS, renderConfigDocs } from "../scripts/configDocs";
 
 describe("docs", () => {
     it("docs/config.md is what the schema generates (run `npm run docs:config`)", () => {

@@ -3,7 +3,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { NETWORK_DOCS, renderNetworkDocs } from "../scripts/network-docs";
+import { NETWORK_DOCS, renderNetworkDocs } from "../scripts/networkDocs";
 import { PlatformRun, runStack, runStackFile } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

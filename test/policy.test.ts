@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { EvaluatedResource, evaluate } from "../policy/evaluate";
 import { planDocument } from "../scripts/plan";
 import { main as policyMain } from "../scripts/policy";
-import { DELIVERY_DOCS, renderDeliveryDocs } from "../scripts/policy-docs";
+import { DELIVERY_DOCS, renderDeliveryDocs } from "../scripts/policyDocs";
 import { runMain, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -8,7 +8,7 @@ import { RawStackConfig } from "./validate";
 export const NAMESPACE = "finbot";
 const PREFIX = `${NAMESPACE}:`;
 
-import { SECRET_STAND_IN } from "./stand-in";
+import { SECRET_STAND_IN } from "./standIn";
 
 export { SECRET_STAND_IN };
 

@@ -3,7 +3,7 @@
 // echoed.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { SECRET_STAND_IN } from "./stand-in";
+import { SECRET_STAND_IN } from "./standIn";
 import { PlatformConfig, isSecretSchema, platformSchema } from "./schema";
 import { isProduction } from "./resolve";
 

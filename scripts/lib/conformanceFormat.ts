@@ -1,5 +1,5 @@
 // The format of the generated conformance schemas (test/conformance/schemas/), shared by their
-// generator (scripts/conformance-schemas.ts) and their reader (validate.ts). Only structural facts
+// generator (scripts/conformanceSchemas.ts) and their reader (validate.ts). Only structural facts
 // derived from upstream artefacts are kept: no descriptions, no examples, no upstream file as is.
 import * as path from "node:path";
 

@@ -1,5 +1,5 @@
 // Helpers for checking the generated rules with promtool: rule files, unit-test files, and the
-// SLO incident scenarios shared by the tests and scripts/slo-detection.ts.
+// SLO incident scenarios shared by the tests and scripts/sloDetection.ts.
 import { spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

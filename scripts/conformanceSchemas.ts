@@ -486,7 +486,7 @@ function crdSetFile(name: string, entry: CrdSetSource, sources: Source[]): CrdSe
     if (pin && expected === undefined) {
         const what = "chart" in pin ? pin.chart : pin.manifest;
         throw new ArtefactError(
-            `crds/${name} follows ${what}, pinned at ${pin.version}, but CRD_SETS in scripts/conformance-schemas.ts names its CRD version only for ${Object.keys(entry.bundled!).join(", ")}: add the version ${pin.version} ships`,
+            `crds/${name} follows ${what}, pinned at ${pin.version}, but CRD_SETS in scripts/conformanceSchemas.ts names its CRD version only for ${Object.keys(entry.bundled!).join(", ")}: add the version ${pin.version} ships`,
         );
     }
     const files = readdirSync(located.dir)
