@@ -4,8 +4,14 @@ import * as assert from "node:assert/strict";
 import { karpenterControllerStatements } from "../components/cluster/karpenterPolicy";
 import { loadBalancerControllerStatements } from "../components/cluster/loadBalancerControllerPolicy";
 import { renderSummary } from "../components/platform/summary";
-import { auroraMaxConnections, databaseAtTenTimes } from "../components/config/databaseCapacity";
-import { ASSUMED_NODE, perNodeRequests, poolFit, servicesAtTenTimes } from "../components/config/nodeCapacity";
+import {
+    auroraMaxConnections,
+    databaseAtTenTimes,
+    ASSUMED_NODE,
+    perNodeRequests,
+    poolFit,
+    servicesAtTenTimes,
+} from "../components/config/capacity";
 import { PlatformRun, loadStackConfig, revealSecrets, runStack, runStackFile } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,6 +1,6 @@
 // The shape of the code itself: layers that point one way, and every component argument documented.
 import * as assert from "node:assert/strict";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { PROJECT_DIR } from "./harness";
@@ -99,6 +99,36 @@ describe("the codebase", () => {
         assert.deepEqual(violations(files), []);
         // The check can fail: an area importing the platform is reported.
         assert.ok(FORBIDDEN.components.test(layer(path.join("components", "platform", "index.ts"))));
+    });
+
+    it("has no import circle: a module never reaches itself through what it imports (schema.ts is shape only)", () => {
+        const resolve = (target: string) =>
+            [`${target}.ts`, path.join(target, "index.ts")].find(
+                (candidate) => files.includes(candidate) || existsSync(path.join(PROJECT_DIR, candidate)),
+            );
+        const graph = new Map(files.map((f) => [f, importsOf(f).flatMap((t) => resolve(t) ?? [])]));
+        const circles: string[] = [];
+        const visit = (file: string, trail: string[]): void => {
+            const at = trail.indexOf(file);
+            if (at >= 0) {
+                circles.push(trail.slice(at).concat(file).join(" -> "));
+                return;
+            }
+            if (done.has(file)) return;
+            for (const next of graph.get(file) ?? []) visit(next, [...trail, file]);
+            done.add(file);
+        };
+        const done = new Set<string>();
+        for (const file of graph.keys()) visit(file, []);
+        assert.deepEqual(circles, []);
+        // The check can fail: the schema applying the checks again would close config's old circle.
+        graph.set(path.join("components", "config", "schema.ts"), [path.join("components", "config", "checks.ts")]);
+        done.clear();
+        for (const file of graph.keys()) visit(file, []);
+        assert.ok(
+            circles.some((c) => c.includes("schema.ts -> components/config/checks.ts")),
+            circles.join("\n"),
+        );
     });
 
     it("names files in one case: modules in camelCase, tests in kebab-case ending in .test.ts", () => {

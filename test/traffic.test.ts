@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { Footprint } from "../components/lib/footprint";
-import { capacityProblem } from "../components/config/capacityRule";
+import { capacityProblem } from "../components/config/capacity";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
 import {
     PriceTable,

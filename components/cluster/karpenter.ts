@@ -11,7 +11,7 @@ import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { eksNodeRole } from "./eksCluster";
 import { INTERRUPTION_EVENTS, karpenterControllerStatements } from "./karpenterPolicy";
-import { PoolName } from "../config/nodeCapacity";
+import { PoolName } from "../config/capacity";
 import { NODE_CLASS, SYSTEM_NODES, clusterTags, nodeClassSpec, nodePoolSpecs } from "./nodePools";
 
 /** The controller's service account (its pod identity is bound to it). */

@@ -1,7 +1,7 @@
 // Karpenter's NodePools and EC2NodeClass as data: which pods land where, how nodes are bought,
 // how far each pool may grow and how it may be disrupted. Pure, so tests read the decisions.
 import { ClusterConfig } from "../config/cluster";
-import { PoolName } from "../config/nodeCapacity";
+import { PoolName } from "../config/capacity";
 
 /** The AWS tags of everything the cluster's stack creates for it. */
 export const clusterTags = (clusterName: string) => ({ "finbot.io/cluster": clusterName, "app.kubernetes.io/part-of": "finbot" });

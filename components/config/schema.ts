@@ -1,5 +1,5 @@
-// The stack configuration: one schema for every `finbot:` key, with defaults, ranges and
-// cross-field rules. Each top-level field is one config key (`finbot:<field>`).
+// The stack configuration's shape: one schema for every `finbot:` key, with defaults and ranges.
+// Each top-level field is one config key (`finbot:<field>`); the checks across keys are checks.ts.
 import { z } from "zod";
 import {
     absolutePath,
@@ -21,7 +21,6 @@ import { monitoringSchema } from "./monitoring";
 import { thirdPartiesSchema } from "./thirdParties";
 import { trafficSchema } from "./traffic";
 import { CHARTS, ChartName, ELASTIC_STACK_VERSION, MANIFESTS, PLATFORM_IMAGES } from "./releases";
-import { CONFIG_RULES, LooseConfig } from "./rules";
 
 const PROMETHEUS_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -237,93 +236,83 @@ const networkSchema = z.strictObject({
         .describe("Zones of the private subnets: read replicas and cache nodes are spread over them."),
 });
 
-export const platformSchema = z
-    .strictObject({
-        environment: z.enum(["staging", "production"]).describe("What this stack is: dev is staging, prod is production."),
-        namespaces: z
-            .strictObject({
-                apps: dnsLabel(63).default("finbot-apps").describe("Namespace of FinBot's services."),
-                monitoring: dnsLabel(63).default("finbot-monitoring").describe("Namespace of Prometheus, Alertmanager, Grafana."),
-                data: dnsLabel(63).default("finbot-data").describe("Namespace of PostgreSQL, Redis, RabbitMQ and their operators."),
-                autoscaling: dnsLabel(63).default("finbot-autoscaling").describe("Namespace of KEDA."),
-                logging: dnsLabel(63)
-                    .default("finbot-logging")
-                    .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, APM."),
-                traffic: dnsLabel(63).default("finbot-traffic").describe("Namespace of Envoy Gateway, cert-manager and the gateway."),
-                checks: dnsLabel(63)
-                    .default("finbot-checks")
-                    .describe("Namespace of the synthetic clients (k6 load tests, browser page checks): apart from FinBot's pods."),
-                nodeAgents: dnsLabel(63)
-                    .default("finbot-node-agents")
-                    .describe("Namespace of the agents on every node (Filebeat, node-exporter): the only privileged one."),
-            })
-            .prefault({})
-            .describe("Namespaces per area, created by the program."),
-        kubernetes: z
-            .strictObject({
-                storageClass: z
-                    .string()
-                    .min(1)
-                    .optional()
-                    .describe(
-                        "StorageClass for volumes. @default in production finbot-retain (created: encrypted gp3, volumes retained), else the cluster's default class",
-                    ),
-                zoneSpread: z
-                    .enum(["required", "preferred"])
-                    .optional()
-                    .describe("Spread pods across zones strictly or best-effort. @default required in production, preferred in staging"),
-                apiServerCidrs: z
-                    .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' }))
-                    .min(1)
-                    .optional()
-                    .describe(
-                        "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. @default the VPC CIDR with finbot:network, else any address (a laptop cluster)",
-                    ),
-            })
-            .prefault({})
-            .describe("Cluster facts the program cannot discover offline."),
-        cluster: clusterSchema.describe("The Kubernetes cluster the stack deploys into, and the nodes that follow the pods."),
-        network: networkSchema.optional().describe("AWS network ids (required in production). Replace the placeholders."),
-        releases: z
-            .strictObject({
-                images: z
-                    .record(z.string().regex(/^[a-z][-a-z0-9]*$/, { error: "an image key (lower-case, digits, -)" }), imageRef)
-                    .default({})
-                    .transform((images) => ({ ...PLATFORM_IMAGES, ...images }))
-                    .describe("Images by key; FinBot's service images are named per stack. @default the platform's images (releases.json)"),
-                charts: chartVersions.describe("Helm chart versions by chart name."),
-                elasticStack: z
-                    .string()
-                    .regex(/^\d+\.\d+\.\d+$/, { error: 'an exact Elastic Stack version such as "9.4.3"' })
-                    .default(ELASTIC_STACK_VERSION)
-                    .describe("Version of Elasticsearch, Kibana, Logstash, Filebeat and APM Server."),
-                manifests: manifestVersions.describe("Release manifests applied as published, each verified against its SHA-256."),
-            })
-            .prefault({})
-            .describe("What promotion moves from dev to prod: images, chart versions, manifests."),
-        services: z.array(serviceSchema).default([]).describe("FinBot's HTTP services, each autoscaled."),
-        monitoring: monitoringSchema.describe("Prometheus, Alertmanager, Grafana, uptime probes and alert routing."),
-        database: databaseSchema.describe("PostgreSQL: CloudNativePG in the cluster, or RDS; read replicas and pooling."),
-        cache: cacheSchema.describe("Redis: in the cluster, or ElastiCache."),
-        queue: queueSchema.describe("RabbitMQ (Cluster Operator) with quorum queues."),
-        workers: z.array(workerSchema).default([]).describe("Queue workers, scaled by KEDA on their queue's length."),
-        logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
-        errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
-        traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, autoscaling inputs, load tests."),
-        thirdParties: thirdPartiesSchema.describe(
-            "External APIs FinBot calls (Sentry included): each reached only through the metered egress gateway, with its callers, price and monthly budget.",
-        ),
-        delivery: deliverySchema.describe("How the stack is deployed: the GitHub Actions runner in the VPC of a private cluster."),
-    })
-    // The cross-field rules run even when other fields failed (`when`), so every problem is reported at once.
-    .superRefine(
-        (config, ctx) => {
-            for (const rule of CONFIG_RULES)
-                for (const issue of rule.check(config as LooseConfig))
-                    ctx.addIssue({ code: "custom", path: issue.path, input: issue.input, message: issue.message });
-        },
-        { when: () => true },
-    );
+export const platformSchema = z.strictObject({
+    environment: z.enum(["staging", "production"]).describe("What this stack is: dev is staging, prod is production."),
+    namespaces: z
+        .strictObject({
+            apps: dnsLabel(63).default("finbot-apps").describe("Namespace of FinBot's services."),
+            monitoring: dnsLabel(63).default("finbot-monitoring").describe("Namespace of Prometheus, Alertmanager, Grafana."),
+            data: dnsLabel(63).default("finbot-data").describe("Namespace of PostgreSQL, Redis, RabbitMQ and their operators."),
+            autoscaling: dnsLabel(63).default("finbot-autoscaling").describe("Namespace of KEDA."),
+            logging: dnsLabel(63)
+                .default("finbot-logging")
+                .describe("Namespace of the ECK operator, Elasticsearch, Kibana, Logstash, APM."),
+            traffic: dnsLabel(63).default("finbot-traffic").describe("Namespace of Envoy Gateway, cert-manager and the gateway."),
+            checks: dnsLabel(63)
+                .default("finbot-checks")
+                .describe("Namespace of the synthetic clients (k6 load tests, browser page checks): apart from FinBot's pods."),
+            nodeAgents: dnsLabel(63)
+                .default("finbot-node-agents")
+                .describe("Namespace of the agents on every node (Filebeat, node-exporter): the only privileged one."),
+        })
+        .prefault({})
+        .describe("Namespaces per area, created by the program."),
+    kubernetes: z
+        .strictObject({
+            storageClass: z
+                .string()
+                .min(1)
+                .optional()
+                .describe(
+                    "StorageClass for volumes. @default in production finbot-retain (created: encrypted gp3, volumes retained), else the cluster's default class",
+                ),
+            zoneSpread: z
+                .enum(["required", "preferred"])
+                .optional()
+                .describe("Spread pods across zones strictly or best-effort. @default required in production, preferred in staging"),
+            apiServerCidrs: z
+                .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' }))
+                .min(1)
+                .optional()
+                .describe(
+                    "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. @default the VPC CIDR with finbot:network, else any address (a laptop cluster)",
+                ),
+        })
+        .prefault({})
+        .describe("Cluster facts the program cannot discover offline."),
+    cluster: clusterSchema.describe("The Kubernetes cluster the stack deploys into, and the nodes that follow the pods."),
+    network: networkSchema.optional().describe("AWS network ids (required in production). Replace the placeholders."),
+    releases: z
+        .strictObject({
+            images: z
+                .record(z.string().regex(/^[a-z][-a-z0-9]*$/, { error: "an image key (lower-case, digits, -)" }), imageRef)
+                .default({})
+                .transform((images) => ({ ...PLATFORM_IMAGES, ...images }))
+                .describe("Images by key; FinBot's service images are named per stack. @default the platform's images (releases.json)"),
+            charts: chartVersions.describe("Helm chart versions by chart name."),
+            elasticStack: z
+                .string()
+                .regex(/^\d+\.\d+\.\d+$/, { error: 'an exact Elastic Stack version such as "9.4.3"' })
+                .default(ELASTIC_STACK_VERSION)
+                .describe("Version of Elasticsearch, Kibana, Logstash, Filebeat and APM Server."),
+            manifests: manifestVersions.describe("Release manifests applied as published, each verified against its SHA-256."),
+        })
+        .prefault({})
+        .describe("What promotion moves from dev to prod: images, chart versions, manifests."),
+    services: z.array(serviceSchema).default([]).describe("FinBot's HTTP services, each autoscaled."),
+    monitoring: monitoringSchema.describe("Prometheus, Alertmanager, Grafana, uptime probes and alert routing."),
+    database: databaseSchema.describe("PostgreSQL: CloudNativePG in the cluster, or RDS; read replicas and pooling."),
+    cache: cacheSchema.describe("Redis: in the cluster, or ElastiCache."),
+    queue: queueSchema.describe("RabbitMQ (Cluster Operator) with quorum queues."),
+    workers: z.array(workerSchema).default([]).describe("Queue workers, scaled by KEDA on their queue's length."),
+    logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
+    errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
+    traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, autoscaling inputs, load tests."),
+    thirdParties: thirdPartiesSchema.describe(
+        "External APIs FinBot calls (Sentry included): each reached only through the metered egress gateway, with its callers, price and monthly budget.",
+    ),
+    delivery: deliverySchema.describe("How the stack is deployed: the GitHub Actions runner in the VPC of a private cluster."),
+});
 
 export type PlatformConfig = z.output<typeof platformSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;

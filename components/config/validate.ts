@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { SECRET_STAND_IN } from "./standIn";
+import { checkedPlatformSchema } from "./checks";
 import { PlatformConfig, isSecretSchema, platformSchema } from "./schema";
 import { isProduction } from "./resolve";
 
@@ -32,7 +33,7 @@ export type ValidationResult = { ok: true; config: PlatformConfig; placeholders:
 export const PLACEHOLDER = /REPLACE_ME|replace-me/;
 
 export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPolicy = "reject"): ValidationResult {
-    const parsed = platformSchema.safeParse(raw.values);
+    const parsed = checkedPlatformSchema.safeParse(raw.values);
     const found = findPlaceholders(raw.values);
     const errors = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(raw, issue));
     if (placeholders === "reject") {

@@ -1,4 +1,4 @@
-export * from "./capacity";
+export * from "../config/capacity";
 export * from "./cdn";
 export * from "./cost";
 export * from "./loadTest";

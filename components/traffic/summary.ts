@@ -1,18 +1,22 @@
 // The traffic section of summary.md: routes, the capacity table, and the cost estimate.
-import { CAPACITY_FACTOR } from "../config/capacityRule";
-import { formatBytes, formatCpu } from "../config/quantities";
-import { PlatformConfig } from "../config/schema";
-import { Footprint } from "../lib/footprint";
-import { table } from "../lib/markdown";
-import { ASSUMED_NODE, SCHEDULABLE_SHARE, perNodeRequests, poolFit, servicesAtTenTimes } from "../config/nodeCapacity";
 import {
+    CAPACITY_FACTOR,
+    ASSUMED_NODE,
+    SCHEDULABLE_SHARE,
+    perNodeRequests,
+    poolFit,
+    servicesAtTenTimes,
     CONNECTIONS_PER_POD,
     DatabaseAtTenTimes,
     PROXY_CONNECTIONS_PERCENT,
     auroraMaxConnections,
     databaseAtTenTimes,
-} from "../config/databaseCapacity";
-import { capacityReport } from "./capacity";
+    capacityReport,
+} from "../config/capacity";
+import { formatBytes, formatCpu } from "../config/quantities";
+import { PlatformConfig } from "../config/schema";
+import { Footprint } from "../lib/footprint";
+import { table } from "../lib/markdown";
 import { estimateCost, loadPriceTable, thirdPartySpend } from "./cost";
 import { stackDefaults } from "../config/resolve";
 import { cdnHost, measuredPages, pageUrl } from "./pages";

@@ -1,8 +1,8 @@
-// Each cross-field rule of the stack config on a config it accepts and one it refuses.
+// Each cross-field check of the stack config on a config it accepts and one it refuses.
 import * as assert from "node:assert/strict";
 import { readStackFile } from "../components/config/load";
-import * as rules from "../components/config/rules";
-import { CONFIG_RULES, ConfigRule, LooseConfig } from "../components/config/rules";
+import * as checks from "../components/config/checks";
+import { CONFIG_CHECKS, ConfigCheck, LooseConfig } from "../components/config/checks";
 import { validateConfig } from "../components/config/validate";
 import { PROJECT_DIR } from "./harness";
 
@@ -28,79 +28,79 @@ const edited = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) => {
     return values;
 };
 
-const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
+const CASES: Array<[ConfigCheck, LooseConfig, LooseConfig, RegExp]> = [
     [
-        rules.uniqueServiceNames,
+        checks.uniqueServiceNames,
         stackValues("dev"),
         edited("dev", (c) => c.services.push({ ...c.services[0] })),
         /a unique service name \(services\[0\] has it already\)/,
     ],
-    [rules.imageKeysExist, stackValues("dev"), edited("dev", (c) => (c.workers[0].image = "api-v9")), /a key of finbot:releases\.images/],
+    [checks.imageKeysExist, stackValues("dev"), edited("dev", (c) => (c.workers[0].image = "api-v9")), /a key of finbot:releases\.images/],
     [
-        rules.productionServiceReplicas,
+        checks.productionServiceReplicas,
         stackValues("prod"),
         edited("prod", (c) => (c.services[0].replicas.min = 1)),
         /at least 2 replicas in production/,
     ],
     [
-        rules.productionMonitoring,
+        checks.productionMonitoring,
         stackValues("prod"),
         edited("prod", (c) => delete c.monitoring.alerting.pagerduty),
         /a PagerDuty routing key/,
     ],
     [
-        rules.grafanaStateInDatabase,
+        checks.grafanaStateInDatabase,
         stackValues("prod"),
         edited("dev", (c) => (c.monitoring.grafana = { replicas: 2 })),
         /1 replica, or finbot:database enabled in aurora mode/,
     ],
-    [rules.runbooksLinked, stackValues("dev"), edited("dev", (c) => delete c.monitoring.runbookBaseUrl), /the https URL of the runbooks/],
-    [rules.workerScaling, stackValues("prod"), edited("prod", (c) => (c.workers[0].replicas.min = 0)), /scale to zero is for staging/],
+    [checks.runbooksLinked, stackValues("dev"), edited("dev", (c) => delete c.monitoring.runbookBaseUrl), /the https URL of the runbooks/],
+    [checks.workerScaling, stackValues("prod"), edited("prod", (c) => (c.workers[0].replicas.min = 0)), /scale to zero is for staging/],
     [
-        rules.workerQueueExists,
+        checks.workerQueueExists,
         stackValues("dev"),
         edited("dev", (c) => (c.workers[0].queue = "payments.refund")),
         /a queue of finbot:queue\.queues/,
     ],
     [
-        rules.awsNetworkKnown,
+        checks.awsNetworkKnown,
         stackValues("prod"),
         edited("prod", (c) => (c.cluster.mode = "existing")),
         /the AWS network ids \(needed by finbot:database\.mode aurora/,
     ],
     [
-        rules.auroraResilience,
+        checks.auroraResilience,
         stackValues("prod"),
         edited("prod", (c) => delete c.database.aurora.backupCopyRegion),
         /a second region for backup copies in production/,
     ],
-    [rules.eksForAws, stackValues("prod"), edited("prod", (c) => (c.cluster.mode = "local")), /an EKS cluster/],
+    [checks.eksForAws, stackValues("prod"), edited("prod", (c) => (c.cluster.mode = "local")), /an EKS cluster/],
     [
-        rules.clusterCreated,
+        checks.clusterCreated,
         stackValues("prod"),
         edited("prod", (c) => (c.network = { vpcId: "vpc-0abc", vpcCidr: "10.0.0.0/16" })),
         /nothing in create mode \(finbot:cluster\.mode create makes the VPC; remove finbot:network\)/,
     ],
     [
-        rules.deployRunnerReachesCluster,
+        checks.deployRunnerReachesCluster,
         stackValues("prod"),
         edited("prod", (c) => delete c.delivery),
         /a runner in the VPC \(the created cluster's API is private: no hosted runner can reach it\)/,
     ],
     [
-        rules.networkPolicyEnforced,
+        checks.networkPolicyEnforced,
         stackValues("dev"),
         edited("dev", (c) => (c.cluster.cni = "bridge")),
         /a CNI that enforces NetworkPolicy \(vpc-cni, kindnet, k3s, calico, cilium\): bridge ignores them/,
     ],
     [
-        rules.tenTimesReads,
+        checks.tenTimesReads,
         stackValues("prod"),
         edited("prod", (c) => (c.database.aurora.readQueriesPerSecondPerReader = 100)),
         /readers for 10x peak's 10000 read queries\/s: 8 readers × 100 q\/s = 800 q\/s; 100 readers are needed/,
     ],
     [
-        rules.tenTimesFitsNodes,
+        checks.tenTimesFitsNodes,
         parsedValues("prod"),
         Object.assign(parsedValues("prod"), {
             cluster: { ...parsedValues("prod").cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } },
@@ -108,39 +108,39 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /65 pods requesting 10\.25 vCPU \/ 11 GiB need 2 nodes .* over the services pool's limits of 8 vCPU \/ 256 GiB/,
     ],
     [
-        rules.usesWhatExists,
+        checks.usesWhatExists,
         stackValues("dev"),
         edited("dev", (c) => (c.services[0].uses = { publishes: ["payments.nowhere"] })),
         /a queue of finbot:queue\.queues/,
     ],
     [
-        rules.internalTlsIssuer,
+        checks.internalTlsIssuer,
         stackValues("dev"),
         edited("dev", (c) => (c.traffic.enabled = false)),
         /true while database, queue, logging are on/,
     ],
     [
-        rules.productionQuorums,
+        checks.productionQuorums,
         stackValues("prod"),
         edited("prod", (c) => (c.logging.elasticsearch.nodes = 2)),
         /at least 3 nodes in production/,
     ],
-    [rules.gatewayReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.tls.acmeEmail), /an email for the ACME account/],
+    [checks.gatewayReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.tls.acmeEmail), /an email for the ACME account/],
     [
-        rules.operatorUisPrivate,
+        checks.operatorUisPrivate,
         stackValues("prod"),
         edited("prod", (c) => (c.traffic.operatorAccess = { mode: "basic-auth" })),
         /oidc in production/,
     ],
-    [rules.edgeReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.cdn.hostedZoneId), /the Route 53 zone/],
+    [checks.edgeReady, stackValues("prod"), edited("prod", (c) => delete c.traffic.cdn.hostedZoneId), /the Route 53 zone/],
     [
-        rules.snapshotsStored,
+        checks.snapshotsStored,
         stackValues("dev"),
         edited("dev", (c) => (c.logging.elasticsearch = { ...c.logging.elasticsearch, nodes: 3 })),
         /1 without an S3 snapshot repository/,
     ],
     [
-        rules.pagesServed,
+        checks.pagesServed,
         stackValues("dev"),
         edited(
             "dev",
@@ -149,23 +149,23 @@ const CASES: Array<[ConfigRule, LooseConfig, LooseConfig, RegExp]> = [
         /a public service \(api\)/,
     ],
     [
-        rules.tenTimesPeak,
+        checks.tenTimesPeak,
         stackValues("prod"),
         edited("prod", (c) => delete c.services[0].capacity),
         /measured capacity .* for the 10x check/,
     ],
     [
-        rules.thirdPartiesMetered,
+        checks.thirdPartiesMetered,
         stackValues("prod"),
         edited("prod", (c) => c.thirdParties[2].callers.push("billing")),
         /a service or worker of this stack \(api, settlement-worker\)/,
     ],
 ];
 
-describe("stack config rules", () => {
-    it("every rule has a name, a description and its own accepted and refused case", () => {
-        assert.deepEqual(CASES.map(([r]) => r.name).sort(), CONFIG_RULES.map((r) => r.name).sort());
-        for (const rule of CONFIG_RULES) assert.ok(rule.name && rule.description, rule.name);
+describe("stack config checks", () => {
+    it("every check has a name, a description and its own accepted and refused case", () => {
+        assert.deepEqual(CASES.map(([r]) => r.name).sort(), CONFIG_CHECKS.map((r) => r.name).sort());
+        for (const rule of CONFIG_CHECKS) assert.ok(rule.name && rule.description, rule.name);
     });
     for (const [rule, accepted, refused, expected] of CASES) {
         it(`${rule.name}: ${rule.description}`, () => {
@@ -176,14 +176,14 @@ describe("stack config rules", () => {
         });
     }
     it("production-monitoring: one Grafana in production is refused (a zone's loss would take the dashboards away), with the full line", () => {
-        const issues = rules.productionMonitoring.check(edited("prod", (c) => (c.monitoring.grafana.replicas = 1)));
+        const issues = checks.productionMonitoring.check(edited("prod", (c) => (c.monitoring.grafana.replicas = 1)));
         assert.deepEqual(
             issues.map((i) => [i.path.join("."), i.message]),
             [["monitoring.grafana.replicas", "at least 2 replicas in production"]],
         );
     });
     it("worker-scaling: a worker's minimum above its maximum is refused, in every stack, with the full line", () => {
-        const messages = rules.workerScaling
+        const messages = checks.workerScaling
             .check(edited("dev", (c) => (c.workers[0].replicas = { min: 3, max: 2 })))
             .map((i) => i.message);
         assert.deepEqual(messages, ["a value <= replicas.max (2)"]);
@@ -199,7 +199,7 @@ describe("stack config rules", () => {
 
     it("third-parties-metered: Sentry listed while errors go to it, no service egress to a public address, unique names, traffic on", () => {
         const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
-            rules.thirdPartiesMetered.check(edited(stack, edit)).map((i) => `${i.path.join(".")}: ${i.message}`);
+            checks.thirdPartiesMetered.check(edited(stack, edit)).map((i) => `${i.path.join(".")}: ${i.message}`);
         assert.deepEqual(
             messages("prod", (c) => (c.thirdParties = c.thirdParties.slice(1))),
             ['thirdParties: an entry named "sentry" (its host, callers, price and budget) while finbot:errorTracking is on'],
@@ -228,14 +228,14 @@ describe("stack config rules", () => {
             ["traffic.enabled: true while finbot:thirdParties lists providers (the egress gateway is part of traffic)"],
         );
         assert.deepEqual(
-            rules.gatewayReady.check(edited("prod", (c) => (c.traffic.egressGateway.replicas = 1))).map((i) => i.message),
+            checks.gatewayReady.check(edited("prod", (c) => (c.traffic.egressGateway.replicas = 1))).map((i) => i.message),
             ["at least 2 in production"],
         );
     });
 
     it("network-policy-enforced: a local or existing cluster names its CNI; a created one runs the VPC CNI", () => {
         const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
-            rules.networkPolicyEnforced.check(edited(stack, edit)).map((i) => i.message);
+            checks.networkPolicyEnforced.check(edited(stack, edit)).map((i) => i.message);
         assert.deepEqual(
             messages("prod", () => {}),
             [],
@@ -251,7 +251,7 @@ describe("stack config rules", () => {
 
     it("deploy-runner-reaches-cluster: a public endpoint needs no runner; a laptop cluster has no VPC for one", () => {
         const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
-            rules.deployRunnerReachesCluster.check(edited(stack, edit)).map((i) => i.message);
+            checks.deployRunnerReachesCluster.check(edited(stack, edit)).map((i) => i.message);
         assert.deepEqual(
             messages("prod", (c) => {
                 delete c.delivery;
@@ -264,7 +264,7 @@ describe("stack config rules", () => {
     });
 
     it("cluster-created: zones are required, three in production, and production pins the nodes' AMI", () => {
-        const messages = (edit: (c: LooseConfig) => void) => rules.clusterCreated.check(edited("prod", edit)).map((i) => i.message);
+        const messages = (edit: (c: LooseConfig) => void) => checks.clusterCreated.check(edited("prod", edit)).map((i) => i.message);
         assert.deepEqual(
             messages((c) => delete c.cluster.availabilityZones),
             ["the zones of the VPC's subnets"],
@@ -275,13 +275,13 @@ describe("stack config rules", () => {
         );
         assert.match(messages((c) => (c.cluster.amiAlias = "al2023@latest")).join(), /a pinned AMI version in production/);
         assert.deepEqual(
-            rules.clusterCreated.check(edited("dev", (c) => (c.cluster = { nodeAutoscaler: "karpenter" }))).map((i) => i.message),
+            checks.clusterCreated.check(edited("dev", (c) => (c.cluster = { nodeAutoscaler: "karpenter" }))).map((i) => i.message),
             ["none on a laptop cluster (Karpenter needs EKS)"],
         );
     });
     it("names a missing cluster name once, and asks Karpenter on an existing cluster for its name and network", () => {
         const problems = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
-            CONFIG_RULES.flatMap((rule) => rule.check(edited(stack, edit)).map((i) => `${i.path.join(".")}: ${i.message}`));
+            CONFIG_CHECKS.flatMap((rule) => rule.check(edited(stack, edit)).map((i) => `${i.path.join(".")}: ${i.message}`));
         assert.deepEqual(
             problems("prod", (c) => delete c.cluster.name).filter((p) => p.startsWith("cluster.name")),
             ["cluster.name: the EKS cluster's name"],
@@ -294,7 +294,7 @@ describe("stack config rules", () => {
         );
     });
     it("look only at well-formed fields: a config of the wrong shape gives no crash", () => {
-        for (const rule of CONFIG_RULES)
+        for (const rule of CONFIG_CHECKS)
             rule.check({ services: "nope", workers: [null, 3], monitoring: 7, queue: { queues: "x" }, environment: "production" });
     });
 });

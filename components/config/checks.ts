@@ -1,32 +1,39 @@
-// The cross-field rules of the stack config, one named rule each (like awsx's `validateEips`).
+// The cross-field checks of the stack config, one named check each (like awsx's `validateEips`).
 // They run after the fields' own checks, also when some fields failed, so every problem is
 // reported at once; each looks only at the fields that are well-formed. Pure.
 import { CNI_ENFORCES_NETWORK_POLICY, ClusterConfig, Cni, cniOf, nodeAutoscalerOf } from "./cluster";
-import { readQueriesAtTenTimes } from "./databaseCapacity";
-import { poolFit, poolProblem, perNodeRequests, servicesAtTenTimes } from "./nodeCapacity";
-import { CAPACITY_FACTOR, capacityProblem } from "./capacityRule";
+import {
+    readQueriesAtTenTimes,
+    poolFit,
+    poolProblem,
+    perNodeRequests,
+    servicesAtTenTimes,
+    CAPACITY_FACTOR,
+    capacityProblem,
+} from "./capacity";
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
 import { isProduction, tlsIssuerOf } from "./resolve";
+import { platformSchema } from "./schema";
 import { SENTRY_PROVIDER } from "./thirdParties";
 
-/** A problem a rule found: where, what was given, and what was expected. */
-export interface RuleIssue {
+/** A problem a check found: where, what was given, and what was expected. */
+export interface CheckIssue {
     path: PropertyKey[];
     input: unknown;
     /** What was expected ("at least 2 replicas in production"). */
     message: string;
 }
 
-/** The config as the rules see it: parsed where it could be, anything where it could not. */
+/** The config as the checks see it: parsed where it could be, anything where it could not. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type LooseConfig = Record<string, any>;
 
-export interface ConfigRule {
+export interface ConfigCheck {
     name: string;
-    /** What the rule protects, for docs and review. */
+    /** What the check protects, for docs and review. */
     description: string;
-    check(config: LooseConfig): RuleIssue[];
+    check(config: LooseConfig): CheckIssue[];
 }
 
 const production = isProduction;
@@ -37,7 +44,7 @@ const indexed = (value: unknown): Array<[number, LooseConfig]> =>
         ? value.flatMap((v, i) => (v !== null && typeof v === "object" ? [[i, v as LooseConfig] as [number, LooseConfig]] : []))
         : [];
 
-export const uniqueServiceNames: ConfigRule = {
+export const uniqueServiceNames: ConfigCheck = {
     name: "unique-service-names",
     description: "Service names are unique: they name Deployments, Services, HPAs and metrics' `service` label.",
     check(c) {
@@ -56,7 +63,7 @@ export const uniqueServiceNames: ConfigRule = {
     },
 };
 
-export const imageKeysExist: ConfigRule = {
+export const imageKeysExist: ConfigCheck = {
     name: "image-keys-exist",
     description: "Every image a service, canary or worker names is a key of finbot:releases.images.",
     check(c) {
@@ -75,7 +82,7 @@ export const imageKeysExist: ConfigRule = {
     },
 };
 
-export const productionServiceReplicas: ConfigRule = {
+export const productionServiceReplicas: ConfigCheck = {
     name: "production-service-replicas",
     description: "In production every service runs at least 2 replicas: one node or zone may fail.",
     check(c) {
@@ -90,14 +97,14 @@ export const productionServiceReplicas: ConfigRule = {
     },
 };
 
-export const productionMonitoring: ConfigRule = {
+export const productionMonitoring: ConfigCheck = {
     name: "production-monitoring",
     description:
         "In production Prometheus, Alertmanager and Grafana run at least 2 replicas (a zone or node loss must not take the dashboards away when they are needed) and pages reach PagerDuty.",
     check(c) {
         const m = c.monitoring;
         if (!production(c) || m?.enabled === false) return [];
-        const issues: RuleIssue[] = (["prometheus", "alertmanager", "grafana"] as const)
+        const issues: CheckIssue[] = (["prometheus", "alertmanager", "grafana"] as const)
             .filter((part) => !isNumber(m?.[part]?.replicas) || m[part].replicas < 2)
             .map((part) => ({
                 path: ["monitoring", part, "replicas"],
@@ -114,7 +121,7 @@ export const productionMonitoring: ConfigRule = {
     },
 };
 
-export const grafanaStateInDatabase: ConfigRule = {
+export const grafanaStateInDatabase: ConfigCheck = {
     name: "grafana-state-in-database",
     description:
         "More than one Grafana replica keeps its state (users, sessions, preferences) in a database of its own on Aurora: SQLite on a volume serves one pod.",
@@ -133,7 +140,7 @@ export const grafanaStateInDatabase: ConfigRule = {
     },
 };
 
-export const runbooksLinked: ConfigRule = {
+export const runbooksLinked: ConfigCheck = {
     name: "runbooks-linked",
     description: "With monitoring on, alerts link their runbooks: finbot:monitoring.runbookBaseUrl is set.",
     check(c) {
@@ -149,11 +156,11 @@ export const runbooksLinked: ConfigRule = {
     },
 };
 
-export const workerScaling: ConfigRule = {
+export const workerScaling: ConfigCheck = {
     name: "worker-scaling",
     description: "Worker replica bounds are ordered; scale to zero is for staging only.",
     check(c) {
-        return indexed(c.workers).flatMap(([i, w]): RuleIssue[] => {
+        return indexed(c.workers).flatMap(([i, w]): CheckIssue[] => {
             const { min, max } = w.replicas ?? {};
             const path = ["workers", i, "replicas", "min"];
             if (isNumber(min) && isNumber(max) && min > max) return [{ path, input: min, message: `a value <= replicas.max (${max})` }];
@@ -163,7 +170,7 @@ export const workerScaling: ConfigRule = {
     },
 };
 
-export const workerQueueExists: ConfigRule = {
+export const workerQueueExists: ConfigCheck = {
     name: "worker-queue-exists",
     description: "Every worker consumes a queue of finbot:queue.queues, with the queue enabled.",
     check(c) {
@@ -178,7 +185,7 @@ export const workerQueueExists: ConfigRule = {
     },
 };
 
-export const awsNetworkKnown: ConfigRule = {
+export const awsNetworkKnown: ConfigCheck = {
     name: "aws-network-known",
     description:
         "finbot:network is given wherever AWS resources need it (Aurora, ElastiCache, the CDN, Karpenter, production) unless the stack creates the cluster and its VPC.",
@@ -204,13 +211,13 @@ export const awsNetworkKnown: ConfigRule = {
     },
 };
 
-export const auroraResilience: ConfigRule = {
+export const auroraResilience: ConfigCheck = {
     name: "aurora-resilience",
     description: "Aurora's reader bounds are ordered; in production backups are kept 14 days and copied to a second region.",
     check(c) {
         const a = c.database?.mode === "aurora" && c.database?.enabled !== false ? c.database?.aurora : undefined;
         if (a === undefined) return [];
-        const issues: RuleIssue[] = [];
+        const issues: CheckIssue[] = [];
         if (isNumber(a.readers?.min) && isNumber(a.readers?.max) && a.readers.min > a.readers.max)
             issues.push({
                 path: ["database", "aurora", "readers", "min"],
@@ -233,7 +240,7 @@ export const auroraResilience: ConfigRule = {
     },
 };
 
-export const eksForAws: ConfigRule = {
+export const eksForAws: ConfigCheck = {
     name: "eks-for-aws",
     description:
         "AWS-managed stores, Karpenter, a created cluster and production run on EKS with a named cluster: their clients get pod identities there.",
@@ -259,13 +266,13 @@ export const eksForAws: ConfigRule = {
     },
 };
 
-export const clusterCreated: ConfigRule = {
+export const clusterCreated: ConfigCheck = {
     name: "cluster-created",
     description:
         "A cluster the stack creates has zones (three in production; its name is eks-for-aws's), brings its own VPC (finbot:network is refused), and pins the AMI of Karpenter's nodes in production.",
     check(c) {
         const cluster = c.cluster ?? {};
-        const issues: RuleIssue[] = [];
+        const issues: CheckIssue[] = [];
         if (cluster.mode === "create") {
             if (c.network !== undefined)
                 issues.push({
@@ -297,7 +304,7 @@ export const clusterCreated: ConfigRule = {
     },
 };
 
-export const networkPolicyEnforced: ConfigRule = {
+export const networkPolicyEnforced: ConfigCheck = {
     name: "network-policy-enforced",
     description:
         "The cluster's CNI enforces NetworkPolicy: the platform's isolation is default-deny policies in every namespace, inert on a CNI that ignores them. A created cluster runs the VPC CNI with its network policy agent; a local or existing one names its CNI.",
@@ -328,7 +335,7 @@ export const networkPolicyEnforced: ConfigRule = {
     },
 };
 
-export const deployRunnerReachesCluster: ConfigRule = {
+export const deployRunnerReachesCluster: ConfigCheck = {
     name: "deploy-runner-reaches-cluster",
     description:
         "A production cluster whose API is private is deployed from a runner inside its VPC (finbot:delivery.runner), which runs only where the program knows the VPC and the cluster.",
@@ -359,7 +366,7 @@ export const deployRunnerReachesCluster: ConfigRule = {
     },
 };
 
-export const usesWhatExists: ConfigRule = {
+export const usesWhatExists: ConfigCheck = {
     name: "uses-what-exists",
     description: "What a service or worker uses of the data tier is enabled, and the queues it publishes to exist.",
     check(c) {
@@ -368,10 +375,10 @@ export const usesWhatExists: ConfigRule = {
             ...indexed(c.services).map(([i, s]) => ["services", i, s] as const),
             ...indexed(c.workers).map(([i, w]) => ["workers", i, w] as const),
         ];
-        return consumers.flatMap(([list, i, consumer]): RuleIssue[] => {
+        return consumers.flatMap(([list, i, consumer]): CheckIssue[] => {
             const uses = consumer.uses ?? {};
             const at = (...rest: PropertyKey[]) => [list, i, "uses", ...rest];
-            const issues: RuleIssue[] = [];
+            const issues: CheckIssue[] = [];
             if ((uses.database ?? "none") !== "none" && c.database?.enabled === false)
                 issues.push({ path: at("database"), input: uses.database, message: "none while finbot:database.enabled is false" });
             if (uses.cache === true && c.cache?.enabled === false)
@@ -389,12 +396,12 @@ export const usesWhatExists: ConfigRule = {
     },
 };
 
-export const productionQuorums: ConfigRule = {
+export const productionQuorums: ConfigCheck = {
     name: "production-quorums",
     description: "In production RabbitMQ runs 3 or 5 nodes and Elasticsearch at least 3 (one per zone).",
     check(c) {
         if (!production(c)) return [];
-        const issues: RuleIssue[] = [];
+        const issues: CheckIssue[] = [];
         if (c.queue?.enabled !== false && isNumber(c.queue?.replicas) && c.queue.replicas < 3)
             issues.push({
                 path: ["queue", "replicas"],
@@ -412,13 +419,13 @@ export const productionQuorums: ConfigRule = {
     },
 };
 
-export const gatewayReady: ConfigRule = {
+export const gatewayReady: ConfigCheck = {
     name: "gateway-ready",
     description: "ACME certificates have an account email; production runs at least 2 proxies of each gateway.",
     check(c) {
         const t = c.traffic;
         if (t?.enabled === false) return [];
-        const issues: RuleIssue[] = [];
+        const issues: CheckIssue[] = [];
         const issuer = tlsIssuerOf(t, production(c));
         if (issuer === "acme" && t?.tls?.acmeEmail === undefined)
             issues.push({
@@ -435,7 +442,7 @@ export const gatewayReady: ConfigRule = {
     },
 };
 
-export const internalTlsIssuer: ConfigRule = {
+export const internalTlsIssuer: ConfigCheck = {
     name: "internal-tls-issuer",
     description:
         "The data tier and logging serve TLS with certificates from cert-manager, which the traffic controllers install: traffic stays on while they are.",
@@ -453,7 +460,7 @@ export const internalTlsIssuer: ConfigRule = {
     },
 };
 
-export const operatorUisPrivate: ConfigRule = {
+export const operatorUisPrivate: ConfigCheck = {
     name: "operator-uis-private",
     description:
         "In production people sign in to the operator UIs through single sign-on (OIDC), never a shared password; OIDC needs its settings.",
@@ -481,13 +488,13 @@ export const operatorUisPrivate: ConfigRule = {
     },
 };
 
-export const edgeReady: ConfigRule = {
+export const edgeReady: ConfigCheck = {
     name: "edge-ready",
     description: "In production the CDN serves the domain's aliases with an ACM certificate validated in the Route 53 zone.",
     check(c) {
         const cdn = c.traffic?.cdn;
         if (!production(c) || c.traffic?.enabled === false || cdn?.enabled !== true) return [];
-        const issues: RuleIssue[] = [];
+        const issues: CheckIssue[] = [];
         if (!Array.isArray(cdn.aliases) || cdn.aliases.length === 0)
             issues.push({
                 path: ["traffic", "cdn", "aliases"],
@@ -504,7 +511,7 @@ export const edgeReady: ConfigRule = {
     },
 };
 
-export const snapshotsStored: ConfigRule = {
+export const snapshotsStored: ConfigCheck = {
     name: "snapshots-stored",
     description:
         "Elasticsearch with more than one node snapshots to S3 (on EKS: finbot:cluster.name and finbot:network or a created cluster); a volume serves a single node only.",
@@ -522,7 +529,7 @@ export const snapshotsStored: ConfigRule = {
     },
 };
 
-export const pagesServed: ConfigRule = {
+export const pagesServed: ConfigCheck = {
     name: "pages-served",
     description: "Every measured page (finbot:traffic.pages) has a unique name and is served by a public service.",
     check(c) {
@@ -532,8 +539,8 @@ export const pagesServed: ConfigRule = {
                 .map((s) => s.name),
         );
         const seen = new Set<string>();
-        return indexed(c.traffic?.pages).flatMap(([i, page]): RuleIssue[] => {
-            const issues: RuleIssue[] = [];
+        return indexed(c.traffic?.pages).flatMap(([i, page]): CheckIssue[] => {
+            const issues: CheckIssue[] = [];
             if (typeof page.service === "string" && !publicServices.has(page.service))
                 issues.push({
                     path: ["traffic", "pages", i, "service"],
@@ -550,12 +557,12 @@ export const pagesServed: ConfigRule = {
     },
 };
 
-export const tenTimesPeak: ConfigRule = {
+export const tenTimesPeak: ConfigCheck = {
     name: "ten-times-peak",
     description: "In production every public service declares its measured capacity and can serve 10x its peak at maxReplicas.",
     check(c) {
         if (!production(c)) return [];
-        return indexed(c.services).flatMap(([i, s]): RuleIssue[] => {
+        return indexed(c.services).flatMap(([i, s]): CheckIssue[] => {
             const problem = capacityProblem(s);
             if (problem) return [{ path: ["services", i, "replicas", "max"], input: s.replicas.max, message: problem }];
             if (s.public !== false && s.capacity === undefined)
@@ -571,7 +578,7 @@ export const tenTimesPeak: ConfigRule = {
     },
 };
 
-export const tenTimesFitsNodes: ConfigRule = {
+export const tenTimesFitsNodes: ConfigCheck = {
     name: "ten-times-fits-nodes",
     description:
         "In production with Karpenter, every service at the replicas 10x peak needs and every worker at maxReplicas fit under the services pool's limits.",
@@ -591,7 +598,7 @@ export const tenTimesFitsNodes: ConfigRule = {
     },
 };
 
-export const tenTimesReads: ConfigRule = {
+export const tenTimesReads: ConfigCheck = {
     name: "ten-times-reads",
     description:
         "In production with Aurora, where reads per request and a reader's measured capacity are declared, the readers at their maximum serve 10x peak's reads.",
@@ -627,12 +634,12 @@ function isPrivateCidr(cidr: string): boolean {
     return PRIVATE_PREFIXES.some(([prefix, length]) => Number(bits) >= length && value >>> (32 - length) === prefix >>> (32 - length));
 }
 
-export const thirdPartiesMetered: ConfigRule = {
+export const thirdPartiesMetered: ConfigCheck = {
     name: "third-parties-metered",
     description:
         "Every external API is a finbot:thirdParties entry reached through the metered egress gateway: names unique, callers that exist, Sentry listed when errors go to it, no service egress to a public address, the gateway (traffic) on.",
     check(c) {
-        const issues: RuleIssue[] = [];
+        const issues: CheckIssue[] = [];
         const consumers = new Set([...listOf(c.services), ...listOf(c.workers)].map((x) => x.name));
         const seen = new Set<string>();
         const parties = indexed(c.thirdParties);
@@ -676,8 +683,8 @@ export const thirdPartiesMetered: ConfigRule = {
     },
 };
 
-/** Every rule, in the order their problems are reported. */
-export const CONFIG_RULES: ConfigRule[] = [
+/** Every check, in the order their problems are reported. */
+export const CONFIG_CHECKS: ConfigCheck[] = [
     uniqueServiceNames,
     imageKeysExist,
     productionServiceReplicas,
@@ -705,3 +712,16 @@ export const CONFIG_RULES: ConfigRule[] = [
     tenTimesReads,
     thirdPartiesMetered,
 ];
+
+/**
+ * The whole stack config: its shape, then every check across keys. The checks run even when other
+ * fields failed (`when`), so every problem is reported at once.
+ */
+export const checkedPlatformSchema = platformSchema.superRefine(
+    (config, ctx) => {
+        for (const check of CONFIG_CHECKS)
+            for (const issue of check.check(config as LooseConfig))
+                ctx.addIssue({ code: "custom", path: issue.path, input: issue.input, message: issue.message });
+    },
+    { when: () => true },
+);
