@@ -3,7 +3,14 @@ import * as assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
-import { PROJECT_DIR } from "./harness";
+import * as data from "../components/data";
+import * as logging from "../components/logging";
+import * as monitoring from "../components/monitoring";
+import { AREAS } from "../components/platform/areas";
+import { flowContext } from "../components/platform/networkFlows";
+import * as traffic from "../components/traffic";
+import * as workloads from "../components/workloads";
+import { PROJECT_DIR, loadStackConfig } from "./harness";
 
 function sourceFiles(dir: string): string[] {
     return readdirSync(path.join(PROJECT_DIR, dir)).flatMap((entry) => {
@@ -120,7 +127,7 @@ describe("the codebase", () => {
         };
         const done = new Set<string>();
         for (const file of graph.keys()) visit(file, []);
-        assert.deepEqual(circles, []);
+        assert.equal(circles.join("\n"), "");
         // The check can fail: the schema applying the checks again would close config's old circle.
         graph.set(path.join("components", "config", "schema.ts"), [path.join("components", "config", "checks.ts")]);
         done.clear();
@@ -129,6 +136,31 @@ describe("the codebase", () => {
             circles.some((c) => c.includes("schema.ts -> components/config/checks.ts")),
             circles.join("\n"),
         );
+    });
+
+    it("holds every area to its contract: flows, rule groups and dashboards from the area, the platform only looping over AREAS", () => {
+        const areas: Record<string, Record<string, unknown>> = { monitoring, data, logging, traffic, workloads };
+        assert.deepEqual(AREAS.map((a) => a.name).sort(), Object.keys(areas).sort());
+        for (const [name, index] of Object.entries(areas)) {
+            const area = index[`${name}Area`] as Record<string, unknown> | undefined;
+            assert.ok(area && AREAS.includes(area as never), `components/${name}/index.ts exports ${name}Area, listed in AREAS`);
+            for (const part of ["flows", "ruleGroups", "dashboards"]) assert.equal(typeof area[part], "function", `${name}Area.${part}`);
+        }
+        // The platform reaches the areas' rules, dashboards and flows only through AREAS.
+        const platformFiles = files.filter((f) => f.startsWith(path.join("components", "platform")) && !f.endsWith("areas.ts"));
+        const handWired = platformFiles.flatMap((f) =>
+            (readFileSync(path.join(PROJECT_DIR, f), "utf8").match(/\b\w+(RuleGroups?|Dashboards?|Flows)\(/g) ?? [])
+                .filter((call) => !["platformFlows(", "ruleGroups(", "dashboards("].includes(call))
+                .map((call) => `${f}: ${call}`),
+        );
+        assert.deepEqual(handWired, []);
+        // Each namespace's flows come from one area, for every stack.
+        for (const stack of ["dev", "prod"] as const) {
+            const context = flowContext(loadStackConfig(stack).config);
+            const owners = AREAS.flatMap((a) => a.flows(context).map((f) => `${f.namespace} ${a.name}`));
+            const namespaces = owners.map((o) => o.split(" ")[0]);
+            assert.equal(new Set(namespaces).size, namespaces.length, `${stack}: ${owners.join(", ")}`);
+        }
     });
 
     it("names files in one case: modules in camelCase, tests in kebab-case ending in .test.ts", () => {

@@ -17,6 +17,9 @@ import { NODE_CLASS, SYSTEM_NODES, clusterTags, nodeClassSpec, nodePoolSpecs } f
 /** The controller's service account (its pod identity is bound to it). */
 const KARPENTER_SERVICE_ACCOUNT = "karpenter";
 
+/** Karpenter's controller pods (its chart's name). */
+export const KARPENTER_PODS = { "app.kubernetes.io/name": "karpenter" };
+
 export interface KarpenterArgs {
     /** The validated `finbot:cluster`. */
     cluster: ClusterConfig;

@@ -4,6 +4,7 @@ import { redis } from "../../dashboards/redis";
 import type { DashboardDefinition } from "../../dashboards";
 import { PlatformConfig } from "../config/schema";
 import { RuleGroup } from "../monitoring/rules";
+import { dataFlows } from "./flows";
 import { cacheRules, databaseRules, queueRules } from "./rules";
 
 export * from "./cache";
@@ -36,3 +37,6 @@ export function dataTierDashboards(config: PlatformConfig): DashboardDefinition[
 export function dataTierEnabled(config: PlatformConfig): boolean {
     return config.database.enabled || config.cache.enabled || config.queue.enabled;
 }
+
+/** What the data tier gives the platform: the flows of its namespaces, its rule groups and dashboards. */
+export const dataArea = { name: "data", flows: dataFlows, ruleGroups: dataTierRuleGroups, dashboards: dataTierDashboards };

@@ -38,6 +38,27 @@ export const INTERNET: Peer = { cidrs: ["0.0.0.0/0"], except: PRIVATE_RANGES };
 /** EKS Pod Identity's agent on every node (link-local). */
 export const POD_IDENTITY_AGENT: Peer = { cidrs: ["169.254.170.23/32"] };
 
+/** Name resolution: every namespace's pods reach CoreDNS. */
+export const DNS: Flow = {
+    name: "dns",
+    why: "Name resolution (CoreDNS).",
+    direction: "egress",
+    peers: [{ namespace: "kube-system", pods: { "k8s-app": "kube-dns" } }],
+    ports: [
+        { port: 53, protocol: "UDP" },
+        { port: 53, protocol: "TCP" },
+    ],
+};
+
+/** Pods of a namespace reach each other, both ways. */
+export const sameNamespace = (namespace: string): Flow[] => [
+    { name: "same-namespace-in", why: "Pods of this namespace talk to each other.", direction: "ingress", peers: [{ namespace }] },
+    { name: "same-namespace-out", why: "Pods of this namespace talk to each other.", direction: "egress", peers: [{ namespace }] },
+];
+
+/** The flows, when a part is on. */
+export const when = (on: boolean, ...flows: Flow[]): Flow[] => (on ? flows : []);
+
 type PolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
 function peerSpec(peer: Peer): k8s.types.input.networking.v1.NetworkPolicyPeer[] {

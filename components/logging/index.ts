@@ -2,6 +2,7 @@ import { logging } from "../../dashboards/logging";
 import type { DashboardDefinition } from "../../dashboards";
 import { PlatformConfig } from "../config/schema";
 import { RuleGroup } from "../monitoring/rules";
+import { loggingFlows } from "./flows";
 import { elasticsearchRules } from "./rules";
 
 export * from "./errorTracking";
@@ -30,3 +31,6 @@ export function loggingRuleGroups(config: PlatformConfig): RuleGroup[] {
 export function loggingDashboards(config: PlatformConfig): DashboardDefinition[] {
     return config.logging.enabled ? [logging(config.namespaces.logging)] : [];
 }
+
+/** What logging gives the platform: the flows of its namespace and the node agents', its rule groups and dashboards. */
+export const loggingArea = { name: "logging", flows: loggingFlows, ruleGroups: loggingRuleGroups, dashboards: loggingDashboards };

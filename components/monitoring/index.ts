@@ -4,3 +4,4 @@ export * from "./rules";
 export * from "./slo";
 export * from "./values";
 export * from "./checksReceiver";
+export * from "./area";

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { alertQualityDashboard, coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { clusterTags } from "../cluster/nodePools";
 import { DeployRunner } from "../delivery";
@@ -8,7 +7,7 @@ import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { SENTRY_PROVIDER } from "../config/thirdParties";
-import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierDashboards, dataTierEnabled, dataTierRuleGroups } from "../data";
+import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierEnabled } from "../data";
 import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
 import { deferred, settle } from "../lib/deferred";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
@@ -19,20 +18,10 @@ import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
 import { namespacePolicies } from "../lib/networkPolicy";
 import { priorityClasses } from "../lib/priority";
-import { platformFlows, syntheticChecks } from "./networkFlows";
-import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX, loggingDashboards, loggingRuleGroups } from "../logging";
-import {
-    ChecksReceiver,
-    GRAFANA_DATABASE_SECRET,
-    GrafanaDatabaseInput,
-    Monitoring,
-    SYSTEM_CA_BUNDLE,
-    monitoringRuleGroups,
-} from "../monitoring";
-import { ALERTS_FIRING, ALERT_STARTS } from "../monitoring/alertQualityRules";
-import { OBSERVABILITY_SHARE } from "../monitoring/platformRules";
-import { BUDGET_SERIES, PAGE_SERIES } from "../monitoring/pageLoadRules";
-import { CPU_USAGE_SERIES, MEMORY_USAGE_SERIES } from "../monitoring/usageRules";
+import { AREAS } from "./areas";
+import { platformFlows } from "./networkFlows";
+import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
+import { ChecksReceiver, GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE } from "../monitoring";
 import {
     GATEWAY,
     LoadTest,
@@ -47,8 +36,7 @@ import {
     edgeProbes,
     measuredPages,
     pageUrl,
-    trafficDashboards,
-    trafficRuleGroups,
+    syntheticChecks,
 } from "../traffic";
 import { AutoscaledService, AutoscaledServiceArgs, Autoscaling, QueueLengthAuth, QueueWorker, SecretRef } from "../workloads";
 
@@ -410,48 +398,8 @@ export class Platform extends pulumi.ComponentResource {
                 edgeProbes: edges,
                 chartVersions: config.releases.charts,
                 images: config.releases.images,
-                ruleGroups: [
-                    ...monitoringRuleGroups({
-                        config: config.monitoring,
-                        appsNamespace: ns.apps,
-                        services: config.services,
-                        volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
-                        certificates: config.traffic.enabled,
-                        pages: measuredPages(config),
-                        edgeProbes: edges,
-                        observabilityNamespaces: observabilityNamespaces(config),
-                    }),
-                    ...dataTierRuleGroups(config),
-                    ...loggingRuleGroups(config),
-                    ...trafficRuleGroups(config),
-                ],
-                dashboards: [
-                    ...coreDashboards({
-                        appsNamespace: ns.apps,
-                        services: config.services,
-                        businessMetrics: config.monitoring.businessMetrics,
-                        usageSeries: { cpu: CPU_USAGE_SERIES, memory: MEMORY_USAGE_SERIES },
-                        observabilityShare: { series: OBSERVABILITY_SHARE, ceilingPercent: config.monitoring.overheadCeilingPercent },
-                        deploys: { loadTests: config.traffic.loadTest.enabled, pushgateway: config.monitoring.pushgateway },
-                    }),
-                    alertQualityDashboard({
-                        series: { starts: ALERT_STARTS, firing: ALERTS_FIRING },
-                        pagesPerWeek: config.monitoring.noise.pagesPerWeek,
-                    }),
-                    ...(config.monitoring.cost ? [costDashboard(ns.apps)] : []),
-                    ...(measuredPages(config).length > 0
-                        ? [
-                              pageLoadDashboard({
-                                  series: { p75: PAGE_SERIES, budget: BUDGET_SERIES },
-                                  kibanaUrl: config.logging.enabled ? `https://${hostFor("kibana", config.traffic.domain)}` : undefined,
-                                  cdn: config.traffic.cdn.enabled,
-                              }),
-                          ]
-                        : []),
-                    ...dataTierDashboards(config),
-                    ...loggingDashboards(config),
-                    ...trafficDashboards(config),
-                ],
+                ruleGroups: AREAS.flatMap((area) => area.ruleGroups(config)),
+                dashboards: AREAS.flatMap((area) => area.dashboards(config)),
                 clusterId: config.cluster.name,
                 eksClusterName: this.aws?.network ? this.aws.clusterName : undefined,
                 storageClass: this.storageClass,
@@ -692,13 +640,6 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 }
-
-/** Where the platform's own observability runs: monitoring, logging and the node agents (Filebeat, node-exporter). */
-const observabilityNamespaces = (config: PlatformConfig) => [
-    config.namespaces.monitoring,
-    config.namespaces.logging,
-    config.namespaces.nodeAgents,
-];
 
 /** Grafana's database of its own, on the stack's PostgreSQL. */
 const GRAFANA_DATABASE = "grafana";

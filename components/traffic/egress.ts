@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { containerResources } from "../config/primitives";
+import { PlatformConfig } from "../config/schema";
 import { ThirdPartyConfig } from "../config/thirdParties";
 import { TrafficConfig } from "../config/traffic";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
@@ -44,6 +45,19 @@ export function egressRoutes(providers: ThirdPartyConfig[], namespace: string): 
 }
 
 export const egressRouteName = (provider: string) => `egress-${provider}`;
+
+/** Each workload that calls a third party (a service's canary with its service), and the routes it may use. Pure. */
+export function thirdPartyCallers(
+    config: Pick<PlatformConfig, "services" | "workers">,
+    routes: EgressRoute[],
+): Array<{ pods: string; routes: EgressRoute[] }> {
+    return [
+        ...config.services.flatMap((s) => [s.name, ...(s.canary ? [`${s.name}-canary`] : [])].map((pods) => ({ pods, caller: s.name }))),
+        ...config.workers.map((w) => ({ pods: w.name, caller: w.name })),
+    ]
+        .map(({ pods, caller }) => ({ pods, routes: routes.filter((r) => r.provider.callers.includes(caller)) }))
+        .filter((c) => c.routes.length > 0);
+}
 
 /** The environment variable a caller reads a provider's gateway URL from. */
 export const thirdPartyUrlVariable = (provider: string) => `THIRD_PARTY_${provider.toUpperCase().replace(/-/g, "_")}_URL`;

@@ -1,7 +1,10 @@
-// What the traffic area adds to monitoring: the third parties' rules and dashboard (when there are any).
+// What the traffic area gives the platform: the flows of its namespaces, and the third parties' rules and
+// dashboard (when there are any).
 import { DashboardDefinition, thirdPartyApisDashboard } from "../../dashboards";
 import { PlatformConfig } from "../config/schema";
 import { RuleGroup } from "../monitoring/rules";
+import { FlowContext } from "../lib/flowContext";
+import { checksFlows, trafficFlows } from "./flows";
 import { THIRD_PARTY_SERIES, thirdPartyRuleGroup } from "./thirdPartyRules";
 
 const meteredEgress = (config: PlatformConfig) => config.traffic.enabled && config.thirdParties.length > 0;
@@ -13,3 +16,10 @@ export function trafficRuleGroups(config: PlatformConfig): RuleGroup[] {
 export function trafficDashboards(config: PlatformConfig): DashboardDefinition[] {
     return meteredEgress(config) ? [thirdPartyApisDashboard({ series: THIRD_PARTY_SERIES, namespace: config.namespaces.traffic })] : [];
 }
+
+export const trafficArea = {
+    name: "traffic",
+    flows: (context: FlowContext) => [...trafficFlows(context), ...checksFlows(context)],
+    ruleGroups: trafficRuleGroups,
+    dashboards: trafficDashboards,
+};

@@ -37,3 +37,7 @@ export function edgeProbes(config: Pick<PlatformConfig, "traffic" | "services">)
 export function pageUrl(traffic: PlatformConfig["traffic"], page: PageConfig): string {
     return `https://${cdnHost(traffic) ?? hostFor(page.service, traffic.domain)}${page.path}`;
 }
+
+/** Whether the stack runs synthetic clients (load tests, page checks), in their own namespace. */
+export const syntheticChecks = (config: PlatformConfig) =>
+    config.monitoring.enabled && (config.traffic.loadTest.enabled || measuredPages(config).length > 0);

@@ -17,6 +17,16 @@ export const RUM_HOST = "rum";
 /** The Service of a gateway's proxies (EnvoyProxy \`envoyService.name\`). */
 export const gatewayServiceName = (gateway: string) => `envoy-${gateway}`;
 
+/** Every Envoy proxy pod Envoy Gateway runs. */
+export const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
+/** The proxies of one gateway (Envoy Gateway labels each proxy pod with the Gateway it serves). */
+export const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, "gateway.envoyproxy.io/owning-gateway-name": gateway });
+/** Envoy Gateway's controller and its certgen Job (gateway-helm v1.9 templates: envoy-gateway-deployment.yaml, certgen.yaml). */
+export const ENVOY_GATEWAY_CONTROLLER = { "control-plane": "envoy-gateway" };
+export const ENVOY_GATEWAY_CERTGEN = { app: "certgen" };
+/** Every pod of the cert-manager release (its chart labels them all with the release). */
+export const CERT_MANAGER_PODS = { "app.kubernetes.io/instance": "cert-manager" };
+
 /** The operator UIs routed through the gateway: name, namespace, service, port, needs basic auth. */
 export interface UiRoute {
     name: string;

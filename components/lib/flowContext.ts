@@ -1,0 +1,61 @@
+// What every area's network flows are written against: the stack's namespaces, where the API server
+// and the VPC are, which parts are on, and the peers that several areas name (the gateways' proxies,
+// Prometheus, the blackbox exporter, the checks' receiver). The platform builds it once from the
+// areas' own label constants; each area writes the flows of its namespaces from it. Pure.
+import { PlatformConfig } from "../config/schema";
+import { StackDefaults } from "../config/resolve";
+import { networkFacts } from "./awsNetwork";
+import { Flow, Peer } from "./networkPolicy";
+
+/** A third party's listener on the egress gateway, as flows see it. */
+export interface EgressListener {
+    provider: { name: string; port: number; callers: string[] };
+    port: number;
+}
+
+export interface FlowContext {
+    config: PlatformConfig;
+    ns: PlatformConfig["namespaces"];
+    /** Where the API server (and the nodes) answer. */
+    api: Peer;
+    /** The VPC, when the stack knows it. */
+    vpc: Peer[];
+    production: boolean;
+    operatorAccess: StackDefaults["operatorAccess"];
+    /** Which parts run. */
+    on: {
+        dataOn: boolean;
+        managedStores: boolean;
+        monitoringOn: boolean;
+        loggingOn: boolean;
+        apmOn: boolean;
+        trafficOn: boolean;
+        /** Load tests. */
+        checks: boolean;
+        pageChecks: boolean;
+        karpenterOn: boolean;
+        syntheticChecks: boolean;
+    };
+    /** Pods several areas name. */
+    publicProxies: Record<string, string>;
+    uiProxies: Record<string, string>;
+    egressProxies: Record<string, string>;
+    prometheus: Peer;
+    blackbox: Peer;
+    receiver: Peer;
+    /** The ports FinBot's services listen on. */
+    servicePorts: number[];
+    /** The egress gateway's listeners, and each workload that calls a third party with the listeners it may use. */
+    egress: EgressListener[];
+    thirdPartyCallers: Array<{ pods: string; routes: EgressListener[] }>;
+    /** Prometheus scrapes this namespace (when monitoring is on). */
+    scraped: Flow[];
+    apiServer(why: string): Flow;
+    webhooks(why: string, ports: number[]): Flow;
+}
+
+/** Where the API server answers (and the nodes: kubelets, host-network agents). */
+export function apiServerCidrs(config: PlatformConfig): string[] {
+    const vpcCidr = networkFacts(config)?.vpcCidr;
+    return config.kubernetes.apiServerCidrs ?? (vpcCidr ? [vpcCidr] : ["0.0.0.0/0"]);
+}

@@ -1,0 +1,87 @@
+// The network flows of the logging namespace and of the node agents' (Filebeat, node-exporter). Pure.
+import { FlowContext } from "../lib/flowContext";
+import { DNS, INTERNET, NamespaceFlows, sameNamespace, when } from "../lib/networkPolicy";
+import { GRAFANA_PODS } from "../monitoring/labels";
+import { APM_PORT } from "./labels";
+
+/** ECK's Elasticsearch, Kibana, Logstash, APM Server, and Filebeat on the nodes. */
+export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
+    const { ns, vpc, production, publicProxies, uiProxies } = ctx;
+    const { scraped, apiServer, webhooks } = ctx;
+    const { monitoringOn, loggingOn, apmOn, trafficOn } = ctx.on;
+    const logging: NamespaceFlows = {
+        namespace: ns.logging,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.logging),
+            ...scraped,
+            apiServer("The ECK operator manages Elasticsearch, Kibana, Logstash, APM Server and Filebeat."),
+            webhooks("The ECK operator's admission webhook.", [9443]),
+            {
+                name: "from-filebeat",
+                why: "Filebeat ships container logs to Logstash (TLS).",
+                direction: "ingress",
+                peers: [{ namespace: ns.nodeAgents, pods: { "common.k8s.elastic.co/type": "beat" } }],
+                ports: [5044],
+            },
+            ...when(apmOn, {
+                name: "from-apps",
+                why: "Services send traces to APM Server (TLS).",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "apm-server" },
+                peers: [{ namespace: ns.apps }],
+                ports: [APM_PORT],
+            }),
+            ...when(trafficOn, {
+                name: "from-gateway",
+                why: "Operators reach Kibana through the operator UIs' gateway.",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "kibana" },
+                peers: [{ namespace: ns.traffic, pods: uiProxies }],
+                ports: [5601],
+            }),
+            ...when(trafficOn, {
+                name: "rum-from-gateway",
+                why: "Browsers reach APM Server's RUM intake through the public gateway.",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "apm-server" },
+                peers: [{ namespace: ns.traffic, pods: publicProxies }],
+                ports: [APM_PORT],
+            }),
+            ...when(monitoringOn, {
+                name: "from-grafana",
+                why: "Grafana reads page-load and log data from Elasticsearch.",
+                direction: "ingress",
+                pods: { "common.k8s.elastic.co/type": "elasticsearch" },
+                peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }],
+                ports: [9200],
+            }),
+            ...when(production, {
+                name: "snapshots-to-s3",
+                why: "Elasticsearch writes snapshots to S3 (HTTPS) and exchanges its web identity token with STS.",
+                direction: "egress",
+                pods: { "common.k8s.elastic.co/type": "elasticsearch" },
+                peers: [INTERNET, ...vpc],
+                ports: [443],
+            }),
+        ],
+    };
+
+    const nodeAgents: NamespaceFlows = {
+        namespace: ns.nodeAgents,
+        flows: [
+            DNS,
+            ...scraped,
+            apiServer("Filebeat adds pod metadata to log lines."),
+            ...when(loggingOn, {
+                name: "to-logstash",
+                why: "Filebeat ships container logs to Logstash (TLS).",
+                direction: "egress",
+                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "logstash" } }],
+                ports: [5044],
+            }),
+        ],
+    };
+
+    return [...(loggingOn ? [logging] : []), ...(monitoringOn || loggingOn ? [nodeAgents] : [])];
+}

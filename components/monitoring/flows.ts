@@ -1,0 +1,123 @@
+// The network flows of the monitoring namespace. Pure.
+import { FlowContext } from "../lib/flowContext";
+import { DNS, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
+import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
+import { POSTGRES } from "../data/ports";
+import { ADAPTER_PODS, BLACKBOX_PODS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
+
+/** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
+export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
+    const { config, ns, api, vpc, uiProxies } = ctx;
+    const { apiServer, webhooks } = ctx;
+    const { monitoringOn, loggingOn, trafficOn } = ctx.on;
+    const on = ctx.on;
+    const monitoring: NamespaceFlows = {
+        namespace: ns.monitoring,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.monitoring),
+            apiServer("The Prometheus operator, Prometheus' service discovery, kube-state-metrics, Grafana's sidecars."),
+            webhooks("The Prometheus operator's admission webhook.", [10250]),
+            {
+                name: "probe-services",
+                why: "The blackbox exporter probes the services' health endpoints.",
+                direction: "egress",
+                pods: BLACKBOX_PODS,
+                peers: [{ namespace: ns.apps }],
+            },
+            {
+                name: "scrape-cluster",
+                why: "Prometheus scrapes every namespace's metrics.",
+                direction: "egress",
+                pods: PROMETHEUS_PODS,
+                peers: [
+                    { namespace: ns.apps },
+                    { namespace: ns.data },
+                    { namespace: ns.logging },
+                    { namespace: ns.traffic },
+                    { namespace: ns.autoscaling },
+                    { namespace: ns.nodeAgents },
+                    ...(on.syntheticChecks ? [{ namespace: ns.checks }] : []),
+                    { namespace: QUEUE_OPERATORS_NAMESPACE },
+                    { namespace: "kube-system" },
+                ],
+            },
+            {
+                name: "scrape-nodes",
+                why: config.monitoring.managedControlPlane
+                    ? "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes."
+                    : "Prometheus scrapes the kubelets (cAdvisor), node-exporter, etcd, the scheduler, the controller manager and kube-proxy on the nodes.",
+                direction: "egress",
+                pods: PROMETHEUS_PODS,
+                peers: [api],
+                // etcd 2381, kube-scheduler 10259, kube-controller-manager 10257, kube-proxy 10249 (kubeadm's metrics ports).
+                ports: config.monitoring.managedControlPlane ? [10250, 9100] : [10250, 9100, 2381, 10259, 10257, 10249],
+            },
+            ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
+                name: "grafana-to-database",
+                why: "Grafana keeps its users and sessions in its own database on Aurora, through RDS Proxy.",
+                direction: "egress",
+                pods: GRAFANA_PODS,
+                peers: vpc,
+                ports: [POSTGRES],
+            }),
+            {
+                name: "alertmanager-out",
+                why: "Alertmanager notifies PagerDuty, Slack and the dead man's switch (HTTPS).",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "alertmanager" },
+                peers: [INTERNET],
+                ports: [443],
+            },
+            {
+                name: "probes-out",
+                why: "The blackbox exporter probes the public URLs (HTTPS).",
+                direction: "egress",
+                pods: BLACKBOX_PODS,
+                peers: [INTERNET],
+                ports: [443],
+            },
+            ...when(config.monitoring.cost, {
+                name: "opencost-prices",
+                why: "OpenCost reads the cloud's prices and instances (HTTPS).",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "opencost" },
+                peers: [INTERNET],
+                ports: [443],
+            }),
+            ...when(config.monitoring.cost && config.cluster.mode !== "local", {
+                name: "opencost-pod-identity",
+                why: "EKS Pod Identity's agent hands OpenCost its read-only AWS credentials.",
+                direction: "egress",
+                pods: { "app.kubernetes.io/name": "opencost" },
+                peers: [POD_IDENTITY_AGENT],
+                ports: [80],
+            }),
+            ...when(trafficOn, {
+                name: "from-gateway",
+                why: "Operators reach Grafana, Prometheus and Alertmanager through the operator UIs' gateway.",
+                direction: "ingress",
+                peers: [{ namespace: ns.traffic, pods: uiProxies }],
+                ports: [3000, 9090, 9093],
+            }),
+            {
+                name: "from-prometheus-adapter",
+                why: "prometheus-adapter queries Prometheus for the HPAs' request rates (KEDA reads RabbitMQ, not Prometheus).",
+                direction: "ingress",
+                pods: PROMETHEUS_PODS,
+                peers: [{ namespace: ns.autoscaling, pods: ADAPTER_PODS }],
+                ports: [9090],
+            },
+            ...when(loggingOn, {
+                name: "to-elasticsearch",
+                why: "Grafana reads page-load and log data from Elasticsearch.",
+                direction: "egress",
+                pods: GRAFANA_PODS,
+                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "elasticsearch" } }],
+                ports: [9200],
+            }),
+        ],
+    };
+
+    return monitoringOn ? [monitoring] : [];
+}

@@ -1,0 +1,12 @@
+// The monitoring area's pods as network policies select them.
+
+/**
+ * Pods of Prometheus (the label its operator selects them by: prometheus-operator
+ * pkg/prometheus/server/statefulset.go, podSelectorLabels), the blackbox exporter and Grafana (their
+ * charts' `app.kubernetes.io/name`).
+ */
+export const PROMETHEUS_PODS = { "app.kubernetes.io/name": "prometheus" };
+export const BLACKBOX_PODS = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
+export const GRAFANA_PODS = { "app.kubernetes.io/name": "grafana" };
+/** prometheus-adapter's pods (its chart's name). */
+export const ADAPTER_PODS = { "app.kubernetes.io/name": "prometheus-adapter" };

@@ -1,0 +1,173 @@
+// The network flows of the traffic namespace and of the synthetic checks'. Pure.
+import { FlowContext } from "../lib/flowContext";
+import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
+import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
+import { APM_PORT } from "../logging/labels";
+import { PAGE_CHECK_LABELS } from "./pageChecks";
+import { CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
+
+/** The gateways' proxies, Envoy Gateway and cert-manager. */
+export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
+    const { ns, production, operatorAccess, publicProxies, uiProxies, egressProxies } = ctx;
+    const { servicePorts, egress, thirdPartyCallers, scraped, apiServer, webhooks } = ctx;
+    const { trafficOn } = ctx.on;
+    const traffic: NamespaceFlows = {
+        namespace: ns.traffic,
+        flows: [
+            DNS,
+            ...sameNamespace(ns.traffic),
+            ...scraped,
+            // The controllers alone: the proxies (the egress gateway's included) never talk to the API server.
+            { ...apiServer("Envoy Gateway watches its resources and programs the proxies."), pods: ENVOY_GATEWAY_CONTROLLER },
+            {
+                ...apiServer("Envoy Gateway's certgen Job stores the control plane's certificates."),
+                name: "certgen-api-server",
+                pods: ENVOY_GATEWAY_CERTGEN,
+            },
+            { ...apiServer("cert-manager watches and issues certificates."), name: "cert-manager-api-server", pods: CERT_MANAGER_PODS },
+            webhooks("cert-manager's and Envoy Gateway's webhooks.", [10250, 9443]),
+            {
+                name: "public-in",
+                why: "Clients reach the proxies through the load balancer (in production only CloudFront, by security group).",
+                direction: "ingress",
+                pods: publicProxies,
+                peers: [{ cidrs: ["0.0.0.0/0"] }],
+                ports: [10080, 10443],
+            },
+            ...when(operatorAccess.internal, {
+                name: "operators-in",
+                why: "Operators reach the UIs' proxies through the internal load balancer.",
+                direction: "ingress",
+                pods: uiProxies,
+                peers: [{ cidrs: ["0.0.0.0/0"] }],
+                ports: [10443],
+            }),
+            ...egress.map((route): Flow => ({
+                name: `egress-${route.provider.name}-in`,
+                why: `Only ${route.provider.callers.join(", ")} may call ${route.provider.name} (its listener on the egress gateway).`,
+                direction: "ingress",
+                pods: egressProxies,
+                peers: thirdPartyCallers
+                    .filter((c) => c.routes.includes(route))
+                    .map((c) => ({ namespace: ns.apps, pods: { "app.kubernetes.io/name": c.pods } })),
+                ports: [route.port],
+            })),
+            ...when(egress.length > 0, {
+                name: "egress-to-providers",
+                why: "The egress gateway's proxies alone reach the third parties' hosts (HTTPS, verified).",
+                direction: "egress",
+                pods: egressProxies,
+                peers: [INTERNET],
+                ports: [...new Set(egress.map((r) => r.provider.port))],
+            }),
+            {
+                name: "to-backends",
+                why: "The public gateway's proxies forward to the services and APM Server's RUM intake.",
+                direction: "egress",
+                pods: publicProxies,
+                peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                ports: [...servicePorts, APM_PORT],
+            },
+            {
+                name: "to-operator-uis",
+                why: "The operator UIs' gateway forwards to Grafana, Prometheus, Alertmanager and Kibana.",
+                direction: "egress",
+                pods: uiProxies,
+                peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
+                ports: [3000, 9090, 9093, 5601],
+            },
+            ...when(operatorAccess.mode === "oidc", {
+                name: "proxies-to-identity-provider",
+                why: "The operator UIs' gateway exchanges OIDC codes and fetches signing keys from the identity provider (HTTPS).",
+                direction: "egress",
+                pods: uiProxies,
+                peers: [INTERNET],
+                ports: [443],
+            }),
+            {
+                name: "cert-manager-out",
+                why: "cert-manager talks to the ACME server and self-checks HTTP-01 challenges; in production Route 53 for DNS-01.",
+                direction: "egress",
+                pods: CERT_MANAGER_PODS,
+                peers: [INTERNET],
+                ports: [80, 443],
+            },
+            ...when(production, {
+                name: "cert-manager-to-pod-identity",
+                why: "EKS Pod Identity's agent hands cert-manager its Route 53 credentials.",
+                direction: "egress",
+                pods: CERT_MANAGER_PODS,
+                peers: [POD_IDENTITY_AGENT],
+                ports: [80],
+            }),
+        ],
+    };
+
+    return trafficOn ? [traffic] : [];
+}
+
+/** The load tests and page checks: the gateway (or, in production, the CDN) and their receiver. */
+export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
+    const { ns, production, publicProxies, receiver, scraped } = ctx;
+    const { monitoringOn, trafficOn, checks, pageChecks } = ctx.on;
+    // The synthetic clients: apart from FinBot's pods, since in production the page checks load the
+    // public CDN (the internet) as a visitor would, and nothing else there may.
+    const synthetic: NamespaceFlows = {
+        namespace: ns.checks,
+        flows: [
+            DNS,
+            ...scraped,
+            {
+                name: "receiver-in",
+                why: "Only the checks write into their receiver; the platform's Prometheus accepts no writes at all.",
+                direction: "ingress",
+                pods: CHECKS_RECEIVER_PODS,
+                peers: [
+                    ...(pageChecks ? [{ namespace: ns.checks, pods: PAGE_CHECK_LABELS }] : []),
+                    ...(checks ? [{ namespace: ns.checks, pods: { "app.kubernetes.io/name": "k6" } }] : []),
+                ],
+                ports: [9090],
+            },
+            ...when(
+                pageChecks,
+                {
+                    name: "page-checks-to-gateway",
+                    why: "The synthetic browser checks load the pages through the gateway (staging) or the CDN (production, HTTPS).",
+                    direction: "egress",
+                    pods: PAGE_CHECK_LABELS,
+                    peers: production ? [INTERNET] : [{ namespace: ns.traffic, pods: publicProxies }],
+                    ports: production ? [443] : [10080, 10443],
+                },
+                {
+                    name: "page-checks-to-receiver",
+                    why: "The browser checks write their Web Vitals into the checks' own Prometheus (remote write).",
+                    direction: "egress",
+                    pods: PAGE_CHECK_LABELS,
+                    peers: [receiver],
+                    ports: [9090],
+                },
+            ),
+            ...when(
+                checks && trafficOn && monitoringOn,
+                {
+                    name: "checks-to-gateway",
+                    why: "Load tests and synthetic checks call the services through the gateway.",
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": "k6" },
+                    peers: [{ namespace: ns.traffic, pods: publicProxies }],
+                    ports: [10080, 10443],
+                },
+                {
+                    name: "checks-to-receiver",
+                    why: "Load tests write their metrics into the checks' own Prometheus (remote write).",
+                    direction: "egress",
+                    pods: { "app.kubernetes.io/name": "k6" },
+                    peers: [receiver],
+                    ports: [9090],
+                },
+            ),
+        ],
+    };
+
+    return ctx.on.syntheticChecks ? [synthetic] : [];
+}
