@@ -12,7 +12,7 @@ import { STACK_NAME, readStackFile } from "../components/config/load";
 import { stackDefaults } from "../components/config/resolve";
 import { PlatformConfig } from "../components/config/schema";
 import { validateConfig } from "../components/config/validate";
-import { totalRequests } from "../components/lib/cluster";
+import { totalRequests } from "../components/lib/footprint";
 import { Io, argumentError, runCli } from "./lib/cli";
 import { runPlatform } from "./lib/offline";
 import { compareVersions, versionParts } from "./lib/promotion";

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { workerSchema } from "../components/config/data";
 import { CONNECTION_KEYS } from "../components/data/connections";
 import { rabbitPasswordHash } from "../components/data/definitions";
-import { totalRequests } from "../components/lib/cluster";
+import { totalRequests } from "../components/lib/footprint";
 import { readStackFile } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
 import { ManifestChecksumError, sha256Of, verifyManifest } from "../components/lib/manifest";

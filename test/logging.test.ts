@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { totalRequests } from "../components/lib/cluster";
+import { totalRequests } from "../components/lib/footprint";
 import { OBSERVABILITY_KEYS, logstashPipeline } from "../components/logging";
 import { lifecycleScript } from "../components/logging/lifecycle";
 import { PlatformRun, revealSecrets, runStack } from "./harness";

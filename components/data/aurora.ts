@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { DatabaseConfig } from "../config/data";
-import { podMonitor } from "../lib/cluster";
+import { podMonitor } from "../lib/monitors";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { serviceTrust } from "../lib/iam";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";

@@ -2,7 +2,7 @@
 import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
 import { networkFacts } from "../lib/awsNetwork";
-import { totalRequests } from "../lib/cluster";
+import { totalRequests } from "../lib/footprint";
 import { table } from "../lib/markdown";
 import type { DataTier } from "./dataTier";
 

@@ -1,7 +1,7 @@
 // What a stack costs is what its components declare they run: pods with their requests, and the
 // managed AWS services they create. Components fill these in; the cost estimate and the summary
-// read them. Pure types.
-import { RequestLine } from "./cluster";
+// read them. Pure.
+import { parseBytes, parseCpu } from "../config/quantities";
 
 /** A managed AWS service a component creates, in the terms its price is quoted in. */
 export type ManagedService =
@@ -26,3 +26,22 @@ export interface Footprint {
 }
 
 export const emptyFootprint = (): Footprint => ({ requests: [], managed: [] });
+
+/** Pods a component runs, with the requests of each: what summaries, cost and capacity add up. */
+export interface RequestLine {
+    part: string;
+    pods: number;
+    cpu: string;
+    memory: string;
+}
+
+/** What request lines add up to. */
+export function totalRequests(lines: RequestLine[]): { millicores: number; bytes: number } {
+    return lines.reduce(
+        (sum, l) => ({
+            millicores: sum.millicores + l.pods * (parseCpu(l.cpu) ?? 0),
+            bytes: sum.bytes + l.pods * (parseBytes(l.memory) ?? 0),
+        }),
+        { millicores: 0, bytes: 0 },
+    );
+}

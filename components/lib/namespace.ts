@@ -3,7 +3,7 @@
 // at `restricted`) where a chart's pods need it, `privileged` only for node agents.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PART_OF_LABELS } from "./cluster";
+import { PART_OF_LABELS } from "./services";
 
 /** Pod Security Admission levels, strictest first. */
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";

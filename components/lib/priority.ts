@@ -3,7 +3,7 @@
 // after them. Every pod the program controls names one of these classes.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PART_OF_LABELS } from "./cluster";
+import { PART_OF_LABELS } from "./services";
 
 /** The gateway, the data tier, monitoring, logging and the controllers deploys and scaling rely on. */
 export const PLATFORM_CRITICAL = "finbot-platform-critical";

@@ -2,7 +2,7 @@
 import { formatBytes, formatCpu } from "../config/quantities";
 import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
-import { totalRequests } from "../lib/cluster";
+import { totalRequests } from "../lib/footprint";
 import { table } from "../lib/markdown";
 import type { Logging } from "./logging";
 

@@ -5,7 +5,7 @@
 // can only add k6_ series.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { podMonitor } from "../lib/cluster";
+import { podMonitor } from "../lib/monitors";
 import { FINBOT_CHECKS } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 

@@ -11,7 +11,7 @@ import YAML from "yaml";
 import { DashboardDefinition } from "../../dashboards";
 import { MonitoringConfig } from "../config/monitoring";
 import { ServiceConfig } from "../config/schema";
-import { ClusterService, PART_OF_LABELS, clusterUrl } from "../lib/cluster";
+import { ClusterService, PART_OF_LABELS, clusterUrl } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";

@@ -12,7 +12,7 @@ import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
 import { deferred, settle } from "../lib/deferred";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
 import { AwsNetwork } from "../lib/awsNetwork";
-import { clusterServiceHost, clusterUrl } from "../lib/cluster";
+import { clusterServiceHost, clusterUrl } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";

@@ -3,7 +3,7 @@
 import { PlatformConfig } from "../config/schema";
 import { formatBytes, formatCpu } from "../config/quantities";
 import { dataTierSummary } from "../data/summary";
-import { totalRequests } from "../lib/cluster";
+import { totalRequests } from "../lib/footprint";
 import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
 import { trafficSummary } from "../traffic/summary";

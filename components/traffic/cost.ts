@@ -2,7 +2,7 @@
 // capacity the workloads request, from the dated price table of the region. Pure.
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { totalRequests } from "../lib/cluster";
+import { totalRequests } from "../lib/footprint";
 import { Footprint } from "../lib/footprint";
 import { ThirdPartyConfig } from "../config/thirdParties";
 

@@ -5,7 +5,7 @@ import { PlatformConfig } from "../config/schema";
 import { ThirdPartyConfig } from "../config/thirdParties";
 import { TrafficConfig } from "../config/traffic";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { podMonitor } from "../lib/cluster";
+import { podMonitor } from "../lib/monitors";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { gatewayParent, gatewayServiceName } from "./routes";

@@ -7,7 +7,7 @@ import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 import { TrafficConfig, operatorAccessOf } from "../config/traffic";
 import { tlsIssuerOf } from "../config/resolve";
-import { ClusterService } from "../lib/cluster";
+import { ClusterService } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterService, clusterUrl } from "../lib/cluster";
+import { ClusterService, clusterUrl } from "../lib/services";
 import { helmRelease } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { PlatformConfig, ServiceConfig } from "../config/schema";
