@@ -1,6 +1,6 @@
 // The conformance of what the project plans: custom resources against their CRDs' structural
 // schemas and Helm values against their charts' defaults, from the schemas generated for the
-// pinned versions (test/conformance/schemas/), with nothing read from outside the repository.
+// pinned versions (conformance/schemas/), with nothing read from outside the repository.
 import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,9 +8,9 @@ import * as path from "node:path";
 import { readStackFileAt } from "../components/config/load";
 import { CHARTS, MANIFESTS } from "../components/config/releases";
 import { validateConfig } from "../components/config/validate";
-import { COMMAND, CRD_SETS, main as generatorMain, pinOf, pinnedCharts, sameVersion } from "../scripts/conformanceSchemas";
+import { COMMAND, CRD_SETS, main as generatorMain, pinOf, pinnedCharts, sameVersion } from "../conformance/generate";
 import { planDocument, stackOfFile } from "../scripts/plan";
-import { ChartFile, CrdSetFile, SCHEMA_DIR } from "../scripts/lib/conformanceFormat";
+import { ChartFile, CrdSetFile, SCHEMA_DIR } from "../conformance/format";
 import {
     Finding,
     PULUMI_UNKNOWN,
@@ -21,7 +21,7 @@ import {
     checkPlan,
     fileSystemReader,
     formatFinding,
-} from "./conformance/validate";
+} from "../conformance/validate";
 import { PROJECT_DIR, PlatformRun, runMain, runPlatform, runStack } from "./harness";
 
 const REGENERATE = `regenerate with \`${COMMAND}\` (docs/conformance.md)`;
@@ -87,7 +87,7 @@ describe("conformance: the schemas follow the pins", () => {
     it("every release manifest and every CRD-installing chart is followed by a CRD set", () => {
         const followed = new Set(Object.values(CRD_SETS).flatMap((s) => (s.pin ? [Object.values(s.pin)[0] as string] : [])));
         const unfollowed = Object.keys(MANIFESTS).filter((name) => !followed.has(name));
-        assert.deepEqual(unfollowed, [], "add the manifest's CRDs to CRD_SETS in scripts/conformanceSchemas.ts");
+        assert.deepEqual(unfollowed, [], "add the manifest's CRDs to CRD_SETS in conformance/generate.ts");
         for (const chart of [
             "kube-prometheus-stack",
             "eck-operator",
@@ -215,7 +215,7 @@ describe("conformance: the check finds what is wrong", () => {
 
 describe("conformance: the check stands on the repository alone", () => {
     it("reads only the generated schemas in the repository", async () => {
-        assert.equal(relative(SCHEMA_DIR), path.join("test", "conformance", "schemas"));
+        assert.equal(relative(SCHEMA_DIR), path.join("conformance", "schemas"));
         const read: string[] = [];
         const recording: SchemaReader = {
             list: (dir) => (read.push(dir), fileSystemReader.list(dir)),
@@ -232,8 +232,8 @@ describe("conformance: the check stands on the repository alone", () => {
 
     it("names no outside folder in its code or its schemas", () => {
         const files = [
-            path.join(PROJECT_DIR, "test", "conformance", "validate.ts"),
-            path.join(PROJECT_DIR, "scripts", "lib", "conformanceFormat.ts"),
+            path.join(PROJECT_DIR, "conformance", "validate.ts"),
+            path.join(PROJECT_DIR, "conformance", "format.ts"),
             ...["crds", "charts"].flatMap((d) => readdirSync(path.join(SCHEMA_DIR, d)).map((f) => path.join(SCHEMA_DIR, d, f))),
         ];
         const naming = files.filter((file) => /shared\/conformance|\/work\//.test(readFileSync(file, "utf8")));

@@ -31,7 +31,7 @@ import {
     readerRole,
     readerSql,
 } from "../components/data/postgresRoles";
-import { checkPlan, formatFinding } from "./conformance/validate";
+import { checkPlan, formatFinding } from "../conformance/validate";
 import { PROJECT_DIR, PlatformRun, revealSecrets, runStack } from "./harness";
 import { PostgresServer, postgresBin, runAsServerUser, serverUserDir } from "./postgres";
 import { requireTool } from "./tools";

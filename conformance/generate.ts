@@ -1,6 +1,6 @@
 // npm run conformance:schemas -- --source <dir> [--source <dir>...] [--out <dir>]
-// Derives the schemas of the conformance check (test/conformance/schemas/, read by
-// test/conformance/validate.ts) from upstream artefacts: CRD files and charts' Chart.yaml,
+// Derives the schemas of the conformance check (conformance/schemas/, read by
+// conformance/validate.ts) from upstream artefacts: CRD files and charts' Chart.yaml,
 // values.yaml and values.schema.json, in folders laid out as `crds/<set>/*.yaml` and
 // `charts/<chart>/{Chart.yaml,values.yaml,charts/<subchart>/...}`, with a SOURCES.md whose table
 // names repository, tag and commit per folder. It writes only structural facts (field names,
@@ -29,8 +29,8 @@ import {
     ValueLeaf,
     ValueMap,
     ValueNode,
-} from "./lib/conformanceFormat";
-import { Io, argumentError, runCli } from "./lib/cli";
+} from "./format";
+import { Io, argumentError, runCli } from "../scripts/lib/cli";
 
 export const USAGE = "usage: npm run conformance:schemas -- --source <dir> [--source <dir>...] [--out <dir>]";
 export const COMMAND = "npm run conformance:schemas -- --source <dir> [--source <dir>...]";
@@ -486,7 +486,7 @@ function crdSetFile(name: string, entry: CrdSetSource, sources: Source[]): CrdSe
     if (pin && expected === undefined) {
         const what = "chart" in pin ? pin.chart : pin.manifest;
         throw new ArtefactError(
-            `crds/${name} follows ${what}, pinned at ${pin.version}, but CRD_SETS in scripts/conformanceSchemas.ts names its CRD version only for ${Object.keys(entry.bundled!).join(", ")}: add the version ${pin.version} ships`,
+            `crds/${name} follows ${what}, pinned at ${pin.version}, but CRD_SETS in conformance/generate.ts names its CRD version only for ${Object.keys(entry.bundled!).join(", ")}: add the version ${pin.version} ships`,
         );
     }
     const files = readdirSync(located.dir)
@@ -784,7 +784,7 @@ const LISTED_FIELDS = new Set(["kinds", "defs", "values", "subcharts"]);
 /**
  * Compact JSON: one line per top-level field and per entry of the listed fields, nothing else
  * broken. Passed through prettier with the config of the committed folder
- * (test/conformance/schemas/.prettierrc.json, which wraps no line), so that `npm run lint` finds
+ * (conformance/schemas/.prettierrc.json, which wraps no line), so that `npm run lint` finds
  * the files formatted, wherever --out puts them.
  */
 async function formatJson(file: string, value: object): Promise<string> {

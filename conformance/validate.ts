@@ -1,7 +1,7 @@
 // The conformance check of a plan: every custom resource against the structural schema of its
 // CRD, every Helm release's values against its chart's default values, with the semantics of the
 // API server and of Helm. It reads only the generated files in schemas/ (made from the pinned
-// upstream artefacts by scripts/conformanceSchemas.ts), never the artefacts themselves, so it
+// upstream artefacts by conformance/generate.ts), never the artefacts themselves, so it
 // runs wherever the tests run.
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -16,7 +16,7 @@ import {
     StructuralSchema,
     ValueMap,
     ValueNode,
-} from "../../scripts/lib/conformanceFormat";
+} from "./format";
 
 /** A resource as plan.json holds it. */
 export interface PlanResource {

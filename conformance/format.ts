@@ -1,10 +1,10 @@
-// The format of the generated conformance schemas (test/conformance/schemas/), shared by their
-// generator (scripts/conformanceSchemas.ts) and their reader (validate.ts). Only structural facts
+// The format of the generated conformance schemas (conformance/schemas/), shared by their
+// generator (conformance/generate.ts) and their reader (validate.ts). Only structural facts
 // derived from upstream artefacts are kept: no descriptions, no examples, no upstream file as is.
 import * as path from "node:path";
 
 /** Where the generated schemas live; the check reads nothing else. */
-export const SCHEMA_DIR = path.join(__dirname, "..", "..", "test", "conformance", "schemas");
+export const SCHEMA_DIR = path.join(__dirname, "schemas");
 
 /** Where a generated file came from: an upstream repository at a release tag. */
 export interface ArtefactSource {
