@@ -163,6 +163,16 @@ describe("the codebase", () => {
         }
     });
 
+    it("creates namespaces in the platform only", () => {
+        const creators = files.filter(
+            (f) =>
+                !f.startsWith(path.join("components", "platform")) &&
+                !f.endsWith(path.join("lib", "namespace.ts")) &&
+                /platformNamespace\(|new k8s\.core\.v1\.Namespace\(/.test(readFileSync(path.join(PROJECT_DIR, f), "utf8")),
+        );
+        assert.deepEqual(creators, []);
+    });
+
     it("names files in one case: modules in camelCase, tests in kebab-case ending in .test.ts", () => {
         const camel = /^[a-z][a-zA-Z0-9]*\.ts$/;
         const kebab = /^[a-z][a-z0-9]*(-[a-z0-9]+)*\.test\.ts$/;

@@ -62,6 +62,17 @@ describe("network isolation and pod security", () => {
         }
     });
 
+    it("makes every namespace in the platform itself, never inside an area's component", () => {
+        for (const run of Object.values(runs)) {
+            const parents = run.ofType("kubernetes:core/v1:Namespace").map((n) => `${n.name} ${n.parent ?? ""}`);
+            assert.ok(parents.length >= 5, parents.join(", "));
+            assert.deepEqual(
+                parents.filter((p) => !p.endsWith("finbot:platform:Platform::finbot")),
+                [],
+            );
+        }
+    });
+
     it("opens the internet only to the pods that need it, on 443, never to the data tier", () => {
         for (const run of Object.values(runs)) {
             for (const p of run.ofType(POLICY).map((x) => x.inputs as Any)) {

@@ -4,7 +4,7 @@ import { CacheConfig, DatabaseConfig, QueueConfig } from "../config/data";
 import { CertificateIssuer } from "../lib/certificates";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest } from "../lib/manifest";
-import { platformNamespace, podSecurityLabels } from "../lib/namespace";
+import { podSecurityLabels } from "../lib/namespace";
 import { NamespaceFlows, namespacePolicies } from "../lib/networkPolicy";
 import { AwsPlacement, POSTGRES_CLIENT_LABEL } from "./aurora";
 import { parseDuration } from "../config/quantities";
@@ -31,11 +31,13 @@ export interface DataTierArgs {
     queue: QueueConfig;
     /** Production sizing, spreading, TLS and protection. */
     production: boolean;
-    /** Namespace of the in-cluster parts (created here). */
+    /** Namespace of the in-cluster parts (the platform creates it). */
     namespace: string;
+    /** That namespace, which every part waits for. */
+    namespaceResource: pulumi.Resource;
     /** Namespace of FinBot's services and workers. */
     clientNamespace: string;
-    /** The allowed flows of the data namespace and of `rabbitmq-system` (everything else is denied). */
+    /** The allowed flows of `rabbitmq-system`, which the operators' manifest creates (everything else is denied). */
     networkFlows: NamespaceFlows[];
     /** Every service and worker, with what it uses: each gets credentials for that only. */
     consumers: DataConsumer[];
@@ -91,22 +93,13 @@ export class DataTier extends pulumi.ComponentResource {
     public readonly queue?: Queue;
     /** What the data tier runs, in the cluster and on AWS. */
     public readonly footprint: Footprint = emptyFootprint();
-    /** The data namespace's name. */
-    public readonly namespaceName: pulumi.Output<string>;
 
     constructor(name: string, args: DataTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:DataTier", name, {}, opts);
         // Where these resources lived before the data tier was a component of its own.
         const formerly = (type?: string) => [{ parent: opts?.parent ?? pulumi.rootStackResource, ...(type ? { type } : {}) }];
-        const namespace = platformNamespace(
-            `${name}-data`,
-            { name: args.namespace, podSecurity: "restricted", protect: args.production },
-            { parent: this, aliases: formerly() },
-        );
-        this.namespaceName = namespace.metadata.name;
+        const namespace = args.namespaceResource;
         const flows = (namespaceName: string) => args.networkFlows.find((f) => f.namespace === namespaceName);
-        const dataFlows = flows(args.namespace);
-        if (dataFlows) namespacePolicies(`${name}-data-network`, dataFlows, { parent: this, dependsOn: [namespace] });
         const common = {
             production: args.production,
             namespace: args.namespace,

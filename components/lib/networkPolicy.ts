@@ -115,7 +115,7 @@ export function networkPolicySpecs(ns: NamespaceFlows): Array<{ name: string; wh
 export function namespacePolicies(
     resourceName: string,
     ns: NamespaceFlows,
-    opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[] },
+    opts: { parent: pulumi.Resource; dependsOn?: pulumi.Input<pulumi.Resource>[]; aliases?: pulumi.Input<pulumi.Alias>[] },
 ): k8s.networking.v1.NetworkPolicy[] {
     return networkPolicySpecs(ns).map(
         (policy) =>

@@ -338,17 +338,28 @@ export class Platform extends pulumi.ComponentResource {
         return storageClass;
     }
 
-    /** A namespace with its Pod Security Standard and its network policies (default deny, then the flows it has). */
-    private namespace(name: string, config: PlatformConfig, area: Area, podSecurity: PodSecurityLevel): k8s.core.v1.Namespace {
+    /**
+     * A namespace with its Pod Security Standard and its network policies (default deny, then the
+     * flows it has). Only the platform creates namespaces; `formerParent` is where a namespace and its
+     * policies lived before (their identities follow them through aliases).
+     */
+    private namespace(
+        name: string,
+        config: PlatformConfig,
+        area: Area,
+        podSecurity: PodSecurityLevel,
+        formerParent?: pulumi.Input<string>,
+    ): k8s.core.v1.Namespace {
         const production = this.defaults.production;
+        const aliases = formerParent ? [{ parent: formerParent }] : undefined;
         const ns = platformNamespace(
             `${name}-${area}`,
             { name: config.namespaces[area], podSecurity, protect: production },
-            { parent: this },
+            { parent: this, aliases },
         );
         this.namespaceNames[area] = ns.metadata.name;
         const flows = platformFlows(config).find((f) => f.namespace === config.namespaces[area]);
-        if (flows) namespacePolicies(`${name}-${area}-network`, flows, { parent: this, dependsOn: [ns] });
+        if (flows) namespacePolicies(`${name}-${area}-network`, flows, { parent: this, dependsOn: [ns], aliases });
         return ns;
     }
 
@@ -417,6 +428,8 @@ export class Platform extends pulumi.ComponentResource {
             url: manifestUrl({ ...MANIFESTS[key], ...manifests[key] }),
             sha256: manifests[key].sha256,
         });
+        // The data namespace and its policies lived under the DataTier component before only the platform made namespaces.
+        const namespaceResource = this.namespace(name, config, "data", "restricted", pulumi.createUrn(name, "finbot:data:DataTier", this));
         const dataTier = new DataTier(
             // The data tier keeps the names its parts had under the platform.
             name,
@@ -426,6 +439,7 @@ export class Platform extends pulumi.ComponentResource {
                 queue: config.queue,
                 production: this.defaults.production,
                 namespace: ns.data,
+                namespaceResource,
                 clientNamespace: ns.apps,
                 networkFlows: platformFlows(config),
                 consumers: dataConsumers(config),
@@ -444,7 +458,6 @@ export class Platform extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: this.priorityClasses },
         );
-        this.namespaceNames.data = dataTier.namespaceName;
         return dataTier;
     }
 
