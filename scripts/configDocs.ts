@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { platformSchema } from "../components/config/schema";
+import { MOVED_KEYS } from "../components/config/validate";
 
 interface JsonSchema {
     type?: string | string[];
@@ -74,6 +75,16 @@ export function renderConfigDocs(): string {
         for (const row of out) lines.push(`| ${row.map((c) => c.replace(/\|(?!\s*`)/g, "\\|")).join(" | ")} |`);
         lines.push("");
     }
+    lines.push(
+        "## Moved keys",
+        "",
+        "A stack file that still sets an old key is refused with a message naming the new one. Move the value:",
+        "",
+        "| old key | new key |",
+        "| --- | --- |",
+        ...Object.entries(MOVED_KEYS).map(([from, to]) => `| \`finbot:${from}\` | \`finbot:${to}\` |`),
+        "",
+    );
     return lines.join("\n");
 }
 

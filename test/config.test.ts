@@ -50,6 +50,11 @@ describe("stack config", () => {
         ["missing environment", (v) => delete v.environment, /finbot:environment: expected one of .*given nothing/],
         ["unknown top-level key", (v) => (v.monitorng = {}), /finbot:monitorng: unknown key \(expected one of: finbot:environment/],
         ["unknown service key (typo)", (v) => (v.services[0].replica = { min: 1 }), /finbot:services\[0\]\.replica: unknown key/],
+        [
+            "a moved key, naming where it went",
+            (v) => (v.traffic.metricsServer = false),
+            /finbot:traffic\.metricsServer: moved to finbot:autoscaling\.metricsServer \(set it there; docs\/config\.md, "Moved keys"\)$/m,
+        ],
         ["port of the wrong type", (v) => (v.services[0].port = "9898"), /finbot:services\[0\]\.port: expected a number, given "9898"/],
         ["port out of range", (v) => (v.services[0].port = 70000), /finbot:services\[0\]\.port: expected a number <= 65535, given 70000/],
         [

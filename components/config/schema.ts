@@ -307,7 +307,16 @@ export const platformSchema = z.strictObject({
     workers: z.array(workerSchema).default([]).describe("Queue workers, scaled by KEDA on their queue's length."),
     logging: loggingSchema.describe("Logs (Filebeat -> Logstash -> Elasticsearch -> Kibana) and APM on ECK."),
     errorTracking: errorTrackingSchema.describe("Error tracking with Sentry (off by default)."),
-    traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, autoscaling inputs, load tests."),
+    traffic: trafficSchema.describe("Gateway API load balancing, TLS, CDN, load tests and page checks."),
+    autoscaling: z
+        .strictObject({
+            metricsServer: z
+                .boolean()
+                .default(true)
+                .describe("Install metrics-server, which the HPAs' CPU and memory targets read (off where the cluster already has it)."),
+        })
+        .prefault({})
+        .describe("The cluster parts autoscaling rests on (KEDA comes with workers, prometheus-adapter with monitoring)."),
     thirdParties: thirdPartiesSchema.describe(
         "External APIs FinBot calls (Sentry included): each reached only through the metered egress gateway, with its callers, price and monthly budget.",
     ),

@@ -121,7 +121,6 @@ export const trafficSchema = z
                 priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"]).default("PriceClass_100"),
             })
             .prefault({}),
-        metricsServer: z.boolean().default(true).describe("Install metrics-server (off where the cluster already has it)."),
         pages: z
             .array(pageSchema)
             .default([])

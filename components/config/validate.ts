@@ -73,6 +73,14 @@ export function keyPath(path: readonly PropertyKey[]): string {
     return path.length === 0 ? "finbot" : out;
 }
 
+/**
+ * Keys that moved, by their old path: a stack file that still sets one is told where it went
+ * (docs/config.md lists them under "Moved keys").
+ */
+export const MOVED_KEYS: Record<string, string> = {
+    "traffic.metricsServer": "autoscaling.metricsServer",
+};
+
 function describeIssue(raw: RawStackConfig, issue: z.core.$ZodIssue): string[] {
     const where = (path: readonly PropertyKey[]) => `${raw.file}: ${keyPath(path)}`;
     const secret = isSecretPath(issue.path);
@@ -80,10 +88,12 @@ function describeIssue(raw: RawStackConfig, issue: z.core.$ZodIssue): string[] {
     switch (issue.code) {
         case "unrecognized_keys": {
             const known = knownKeys(issue.path);
-            return issue.keys.map(
-                (key) =>
-                    `${where([...issue.path, key])}: unknown key (expected one of: ${known.map((k) => (issue.path.length === 0 ? `finbot:${k}` : k)).join(", ")})`,
-            );
+            return issue.keys.map((key) => {
+                const movedTo = MOVED_KEYS[[...issue.path, key].join(".")];
+                return movedTo
+                    ? `${where([...issue.path, key])}: moved to finbot:${movedTo} (set it there; docs/config.md, "Moved keys")`
+                    : `${where([...issue.path, key])}: unknown key (expected one of: ${known.map((k) => (issue.path.length === 0 ? `finbot:${k}` : k)).join(", ")})`;
+            });
         }
         case "invalid_type":
             return [`${where(issue.path)}: expected ${article(issue.expected)}, given ${given}`];

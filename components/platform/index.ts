@@ -152,7 +152,7 @@ export class Platform extends pulumi.ComponentResource {
 
         // KEDA's, the adapter's and Karpenter's pods are not all "restricted" yet.
         const autoscalingNamespace =
-            karpenterOn || config.workers.length > 0 || config.traffic.metricsServer || this.monitoring
+            karpenterOn || config.workers.length > 0 || config.autoscaling.metricsServer || this.monitoring
                 ? this.namespace(name, config, "autoscaling", "baseline")
                 : undefined;
         if (karpenterOn && autoscalingNamespace) this.karpenter = this.buildKarpenter(name, config, autoscalingNamespace);
@@ -567,14 +567,14 @@ export class Platform extends pulumi.ComponentResource {
 
     /** What HPAs and ScaledObjects scale on: metrics-server, prometheus-adapter, KEDA (when there are workers). */
     private buildAutoscaling(name: string, config: PlatformConfig, namespace: pulumi.Resource): Autoscaling | undefined {
-        if (config.workers.length === 0 && !config.traffic.metricsServer && !this.monitoring) return undefined; // Karpenter alone
+        if (config.workers.length === 0 && !config.autoscaling.metricsServer && !this.monitoring) return undefined; // Karpenter alone
         return new Autoscaling(
             `${name}-autoscaling`,
             {
                 namespace: config.namespaces.autoscaling,
                 chartVersions: config.releases.charts,
                 keda: config.workers.length > 0,
-                metricsServer: config.traffic.metricsServer,
+                metricsServer: config.autoscaling.metricsServer,
                 insecureKubeletTls: !this.defaults.production,
                 highlyAvailable: this.defaults.production,
                 prometheus: this.monitoring?.prometheus,
