@@ -1,7 +1,8 @@
-// npm run bench [-- --runs N] [--test-runs N] [--anchor <dir>]: measures, side by side in one run,
-// the wall time of the offline plan of both stacks (one process), of an anchor (a folder holding
-// another tool's offline render, run as `npx ts-node --transpile-only app.ts`, e.g. EKS
-// Blueprints' CDK synth), and of the test suite, and writes docs/benchmarks.md. Numbers in docs
+// npm run bench [-- --runs N] [--test-runs N] [--anchor <dir>] [--baseline <dir>]: measures, side
+// by side in one run, the wall time of the offline plan of both stacks (one process), of an anchor
+// (a folder holding another tool's offline render, run as `npx ts-node --transpile-only app.ts`,
+// e.g. EKS Blueprints' CDK synth), of the test suite, and of a baseline's test suite (a checkout of
+// an earlier commit with its node_modules installed), and writes docs/benchmarks.md with the ratios. Numbers in docs
 // come from here, not from tests.
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
@@ -29,9 +30,12 @@ interface Options {
     runs: number;
     testRuns: number;
     anchor?: string;
+    /** A checkout of an earlier commit, its dependencies installed: its `npm test` runs beside ours. */
+    baseline?: string;
 }
 
-const USAGE = "usage: npm run bench [-- --runs N] [--test-runs N] [--anchor <dir with app.ts>]   (N >= 1; --test-runs 0 skips the suite)";
+const USAGE =
+    "usage: npm run bench [-- --runs N] [--test-runs N] [--anchor <dir with app.ts>] [--baseline <checkout with node_modules>]   (N >= 1; --test-runs 0 skips the suites)";
 
 /** The options, or the problems with them (one line each). */
 function parseOptions(argv: string[]): { ok: true; options: Options } | { ok: false; errors: string[] } {
@@ -39,7 +43,12 @@ function parseOptions(argv: string[]): { ok: true; options: Options } | { ok: fa
     try {
         ({ values } = parseArgs({
             args: argv,
-            options: { runs: { type: "string" }, "test-runs": { type: "string" }, anchor: { type: "string" } },
+            options: {
+                runs: { type: "string" },
+                "test-runs": { type: "string" },
+                anchor: { type: "string" },
+                baseline: { type: "string" },
+            },
             strict: true,
             allowPositionals: false,
         }));
@@ -56,7 +65,12 @@ function parseOptions(argv: string[]): { ok: true; options: Options } | { ok: fa
     const testRuns = count("test-runs", values["test-runs"], 1, 0);
     const anchor = values.anchor ? path.resolve(values.anchor) : undefined;
     if (anchor && !existsSync(path.join(anchor, "app.ts"))) errors.push(`--anchor: expected a folder with app.ts, given ${values.anchor}`);
-    return errors.length > 0 ? { ok: false, errors } : { ok: true, options: { runs, testRuns, anchor } };
+    const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
+    if (baseline && !existsSync(path.join(baseline, "node_modules")))
+        errors.push(
+            `--baseline: expected a checkout with its node_modules installed (git worktree add <dir> <commit>; npm ci there), given ${values.baseline}`,
+        );
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, options: { runs, testRuns, anchor, baseline } };
 }
 
 function time(command: Command): number {
@@ -103,6 +117,16 @@ function commands(options: Options): Command[] {
                   },
               ]
             : []),
+        ...(options.testRuns > 0 && options.baseline
+            ? [
+                  {
+                      label: `baseline: \`npm test\` of ${path.basename(options.baseline)}`,
+                      argv: ["npm", "test", "--silent"],
+                      cwd: options.baseline,
+                      runs: options.testRuns,
+                  },
+              ]
+            : []),
     ];
 }
 
@@ -118,10 +142,18 @@ export function main(argv: string[], io: Io): number {
     const seconds = list.map(() => [] as number[]);
     const rounds = Math.max(...list.map((c) => c.runs));
     for (let round = 0; round < rounds; round++) list.forEach((c, i) => round < c.runs && seconds[i].push(time(c)));
+    const median = (i: number) => [...seconds[i]].sort((a, b) => a - b)[Math.floor(seconds[i].length / 2)];
     const rows = list.map((c, i) => {
-        const s = seconds[i].sort((a, b) => a - b);
-        return `| ${c.label} | ${s.length} | ${s[0].toFixed(2)} | ${s[Math.floor(s.length / 2)].toFixed(2)} | ${s[s.length - 1].toFixed(2)} |`;
+        const s = [...seconds[i]].sort((a, b) => a - b);
+        return `| ${c.label} | ${s.length} | ${s[0].toFixed(2)} | ${median(i).toFixed(2)} | ${s[s.length - 1].toFixed(2)} |`;
     });
+    // Ratios of medians: the plan against the anchor, the suite against the baseline's.
+    const index = (prefix: string) => list.findIndex((c) => c.label.startsWith(prefix));
+    const ratio = (a: number, b: number, what: string) => (a >= 0 && b >= 0 ? [`- ${what}: ${(median(a) / median(b)).toFixed(2)}×`] : []);
+    const ratios = [
+        ...ratio(index("`npm run plan"), index("anchor:"), "the offline plan of both stacks against the anchor"),
+        ...ratio(index("`npm test`"), index("baseline:"), "`npm test` against the baseline's suite"),
+    ];
     const text = [
         "# Benchmarks",
         "",
@@ -135,6 +167,7 @@ export function main(argv: string[], io: Io): number {
         "| --- | --- | --- | --- | --- |",
         ...rows,
         "",
+        ...(ratios.length > 0 ? ["Ratios of the medians:", "", ...ratios, ""] : []),
     ].join("\n");
     writeFileSync(path.join(ROOT, "docs", "benchmarks.md"), text);
     io.out(text);
