@@ -32,9 +32,9 @@ export const SCRAPE_LIMITS = {
     /** RabbitMQ's aggregated /metrics: node, queues, connections and channels in total. */
     rabbitmq: { sampleLimit: 8000, ...LABELS },
     /**
-     * The egress gateway's Envoy, kept to the third-party metrics: about 33 samples per upstream
-     * cluster (requests, 5 response classes, a 20-bucket latency histogram, bytes, overflows) for
-     * each provider and Envoy's own half-dozen clusters.
+     * The egress gateway's Envoy, kept to the third-party metrics: about 28 samples per upstream
+     * cluster (requests, 5 response classes, a 20-bucket latency histogram, bytes both ways) for each
+     * provider and Envoy's own half-dozen clusters, and the rate limit's counter: a few hundred.
      */
     egress: { sampleLimit: 2000, ...LABELS },
     /**

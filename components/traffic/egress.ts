@@ -292,4 +292,4 @@ export function egressTrafficPolicy(route: EgressRoute): Record<string, unknown>
 
 /** Envoy's metrics the third-party rules read (the PodMonitor keeps only these). */
 export const EGRESS_METRICS_KEPT =
-    "envoy_cluster_upstream_rq_(total|xx|time_bucket|time_count|time_sum|pending_overflow|timeout)|envoy_cluster_upstream_cx_(tx|rx)_bytes_total|envoy_cluster_upstream_cx_connect_fail|envoy_http_local_rate_limit_rate_limited";
+    "envoy_cluster_upstream_rq_(total|xx|time_bucket)|envoy_cluster_upstream_cx_(tx|rx)_bytes_total|envoy_http_local_rate_limit_rate_limited";
