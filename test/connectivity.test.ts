@@ -127,8 +127,23 @@ function inCidr(ip: string, cidr: string): boolean {
     const start = Math.floor(ipToNumber(base) / size) * size;
     return ipToNumber(ip) >= start && ipToNumber(ip) < start + size;
 }
+/** A label selector's verdict: matchLabels, and matchExpressions by the Kubernetes operators. */
 const matches = (selector: Any, labels: Labels) =>
-    Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && !(selector?.matchExpressions?.length > 0);
+    Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (selector?.matchExpressions ?? []).every((e: Any) => {
+        switch (e.operator) {
+            case "In":
+                return e.values.includes(labels[e.key]);
+            case "NotIn":
+                return !e.values.includes(labels[e.key]);
+            case "Exists":
+                return e.key in labels;
+            case "DoesNotExist":
+                return !(e.key in labels);
+            default:
+                throw new Error(`unknown selector operator ${e.operator}`);
+        }
+    });
 
 /** Whether a NetworkPolicy peer admits `other` (a pod of some namespace, or an address), seen from a policy in `namespace`. */
 function peerAdmits(peer: Any, namespace: string, other: Endpoint, run: PlatformRun): boolean {
@@ -205,13 +220,15 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                 const missing: string[] = [];
                 for (const ns of platformFlows(run.config)) {
                     for (const flow of ns.flows) {
-                        const own = pods.filter(
-                            (w) => w.namespace === ns.namespace && (!flow.pods || matches({ matchLabels: flow.pods }, w.labels)),
-                        );
+                        const selects = (labels?: Labels, except?: { key: string; values: string[] }) => ({
+                            matchLabels: labels ?? {},
+                            matchExpressions: except ? [{ key: except.key, operator: "NotIn", values: except.values }] : [],
+                        });
+                        const own = pods.filter((w) => w.namespace === ns.namespace && matches(selects(flow.pods, flow.except), w.labels));
                         for (const peer of flow.peers) {
                             if ("cidrs" in peer) continue; // addresses: one end only, checked below per destination
                             const others = pods.filter(
-                                (w) => w.namespace === peer.namespace && (!peer.pods || matches({ matchLabels: peer.pods }, w.labels)),
+                                (w) => w.namespace === peer.namespace && matches(selects(peer.pods, peer.except), w.labels),
                             );
                             for (const a of own)
                                 for (const b of others) {
@@ -239,6 +256,9 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("prometheus"), api, 9898],
                     [pod("proxies of finbot"), api, 9898],
                     [pod("grafana"), pod("elasticsearch logs"), 9200],
+                    [pod("prometheus"), pod("grafana"), 3000],
+                    [pod("apm-server apm"), pod("kibana logs"), 5601],
+                    [pod("grafana"), pod("prometheus"), 9090],
                     [pod("page-check-home"), pod("prometheus checks-receiver"), 9090],
                     [pod("prometheus"), pod("prometheus checks-receiver"), 9090],
                     ...(stack === "dev"
@@ -265,6 +285,11 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [api, pod("grafana"), 3000],
                     [api, pod("alertmanager"), 9093],
                     [pod("settlement-worker"), pod("prometheus"), 9090],
+                    // The UIs admit their gateway and what they serve only, not their namespace's other pods.
+                    [pod("prometheus-blackbox-exporter"), pod("grafana"), 3000],
+                    [pod("alertmanager"), pod("grafana"), 3000],
+                    [pod("logstash logs"), pod("kibana logs"), 5601],
+                    [pod("elasticsearch logs"), pod("kibana logs"), 5601],
                     // Grafana reads its data sources only: not the apps, not the data tier.
                     [pod("grafana"), api, 9898],
                     [pod("grafana"), pod("rabbitmq finbot-queue"), 5671],

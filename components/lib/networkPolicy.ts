@@ -9,7 +9,16 @@ import * as pulumi from "@pulumi/pulumi";
 export type FlowPort = number | { port: number; protocol: "TCP" | "UDP" };
 
 /** The other end of a flow: pods of a namespace (all or those with labels), or address ranges. */
-export type Peer = { namespace: string; pods?: Record<string, string> } | { cidrs: string[]; except?: string[] };
+export type Peer = { namespace: string; pods?: Record<string, string>; except?: PodExclusion } | { cidrs: string[]; except?: string[] };
+
+/** Pods left out: those whose label `key` is one of `values`. */
+export interface PodExclusion {
+    key: string;
+    values: string[];
+}
+
+const notIn = (except?: PodExclusion) =>
+    except ? { matchExpressions: [{ key: except.key, operator: "NotIn", values: except.values }] } : {};
 
 export interface Flow {
     /** Names the policy `allow-<name>`: a DNS label. */
@@ -19,6 +28,8 @@ export interface Flow {
     direction: "ingress" | "egress";
     /** Pods of this namespace it applies to; every pod when omitted. */
     pods?: Record<string, string>;
+    /** Pods it does not apply to (a UI that admits only its gateway). */
+    except?: PodExclusion;
     peers: Peer[];
     /** Destination ports; every port when omitted. */
     ports?: FlowPort[];
@@ -50,11 +61,19 @@ export const DNS: Flow = {
     ],
 };
 
-/** Pods of a namespace reach each other, both ways. */
-export const sameNamespace = (namespace: string): Flow[] => [
-    { name: "same-namespace-in", why: "Pods of this namespace talk to each other.", direction: "ingress", peers: [{ namespace }] },
-    { name: "same-namespace-out", why: "Pods of this namespace talk to each other.", direction: "egress", peers: [{ namespace }] },
-];
+/**
+ * Pods of a namespace reach each other, both ways; pods `except` names (the operator UIs) admit only
+ * what their own flows allow.
+ */
+export const sameNamespace = (namespace: string, except?: PodExclusion): Flow[] => {
+    const why = except
+        ? `Pods of this namespace talk to each other, not to ${except.values.join(", ")}: only their own flows reach them.`
+        : "Pods of this namespace talk to each other.";
+    return [
+        { name: "same-namespace-in", why, direction: "ingress", peers: [{ namespace }], ...(except ? { except } : {}) },
+        { name: "same-namespace-out", why, direction: "egress", peers: [{ namespace, ...(except ? { except } : {}) }] },
+    ];
+};
 
 /** The flows, when a part is on. */
 export const when = (on: boolean, ...flows: Flow[]): Flow[] => (on ? flows : []);
@@ -73,7 +92,9 @@ function peerSpec(peer: Peer): k8s.types.input.networking.v1.NetworkPolicyPeer[]
     return [
         {
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": peer.namespace } },
-            ...(peer.pods ? { podSelector: { matchLabels: peer.pods } } : {}),
+            ...(peer.pods || peer.except
+                ? { podSelector: { ...(peer.pods ? { matchLabels: peer.pods } : {}), ...notIn(peer.except) } }
+                : {}),
         },
     ];
 }
@@ -102,7 +123,7 @@ export function networkPolicySpecs(ns: NamespaceFlows): Array<{ name: string; wh
                 name: `allow-${flow.name}`,
                 why: flow.why,
                 spec: {
-                    podSelector: flow.pods ? { matchLabels: flow.pods } : {},
+                    podSelector: { ...(flow.pods ? { matchLabels: flow.pods } : {}), ...notIn(flow.except) },
                     policyTypes: [flow.direction === "ingress" ? "Ingress" : "Egress"],
                     ...(flow.direction === "ingress" ? { ingress: [rule] } : { egress: [rule] }),
                 },

@@ -13,7 +13,28 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: ns.logging,
         flows: [
             DNS,
-            ...sameNamespace(ns.logging),
+            // Kibana admits its gateway and APM Server only (ECK 3.5 sets APM Server's kibana.host from its kibanaRef:
+            // pkg/controller/apmserver/config.go; the operator itself calls no Kibana API).
+            ...sameNamespace(ns.logging, { key: "common.k8s.elastic.co/type", values: ["kibana"] }),
+            ...when(
+                apmOn,
+                {
+                    name: "kibana-from-apm",
+                    why: "APM Server reads its agent configuration from Kibana.",
+                    direction: "ingress",
+                    pods: { "common.k8s.elastic.co/type": "kibana" },
+                    peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                    ports: [5601],
+                },
+                {
+                    name: "apm-to-kibana",
+                    why: "APM Server reads its agent configuration from Kibana.",
+                    direction: "egress",
+                    pods: { "common.k8s.elastic.co/type": "apm-server" },
+                    peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
+                    ports: [5601],
+                },
+            ),
             ...scraped,
             apiServer("The ECK operator manages Elasticsearch, Kibana, Logstash, APM Server and Filebeat."),
             webhooks("The ECK operator's admission webhook.", [9443]),

@@ -1,21 +1,21 @@
 // The network flows of the monitoring namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
-import { DNS, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
+import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { POSTGRES } from "../data/ports";
 import { ADAPTER_PODS, BLACKBOX_PODS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
 export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
-    const { config, ns, api, vpc, uiProxies } = ctx;
-    const { apiServer, webhooks } = ctx;
+    const { config, ns, vpc, uiProxies, apiServer, webhooks } = ctx;
     const { monitoringOn, loggingOn, trafficOn } = ctx.on;
-    const on = ctx.on;
     const monitoring: NamespaceFlows = {
         namespace: ns.monitoring,
         flows: [
             DNS,
-            ...sameNamespace(ns.monitoring),
+            // Grafana, a web app that can be made to fetch URLs, admits its gateway and Prometheus' scrape only.
+            ...sameNamespace(ns.monitoring, { key: "app.kubernetes.io/name", values: [GRAFANA_PODS["app.kubernetes.io/name"]] }),
+            ...scrapeFlows(ctx),
             apiServer("The Prometheus operator, Prometheus' service discovery, kube-state-metrics, Grafana's sidecars."),
             webhooks("The Prometheus operator's admission webhook.", [10250]),
             {
@@ -24,34 +24,6 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "egress",
                 pods: BLACKBOX_PODS,
                 peers: [{ namespace: ns.apps }],
-            },
-            {
-                name: "scrape-cluster",
-                why: "Prometheus scrapes every namespace's metrics.",
-                direction: "egress",
-                pods: PROMETHEUS_PODS,
-                peers: [
-                    { namespace: ns.apps },
-                    { namespace: ns.data },
-                    { namespace: ns.logging },
-                    { namespace: ns.traffic },
-                    { namespace: ns.autoscaling },
-                    { namespace: ns.nodeAgents },
-                    ...(on.syntheticChecks ? [{ namespace: ns.checks }] : []),
-                    { namespace: QUEUE_OPERATORS_NAMESPACE },
-                    { namespace: "kube-system" },
-                ],
-            },
-            {
-                name: "scrape-nodes",
-                why: config.monitoring.managedControlPlane
-                    ? "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes."
-                    : "Prometheus scrapes the kubelets (cAdvisor), node-exporter, etcd, the scheduler, the controller manager and kube-proxy on the nodes.",
-                direction: "egress",
-                pods: PROMETHEUS_PODS,
-                peers: [api],
-                // etcd 2381, kube-scheduler 10259, kube-controller-manager 10257, kube-proxy 10249 (kubeadm's metrics ports).
-                ports: config.monitoring.managedControlPlane ? [10250, 9100] : [10250, 9100, 2381, 10259, 10257, 10249],
             },
             ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
                 name: "grafana-to-database",
@@ -120,4 +92,56 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
     };
 
     return monitoringOn ? [monitoring] : [];
+}
+
+/** What Prometheus scrapes: every namespace's metrics, the nodes, and Grafana (which admits nothing else of its namespace). */
+function scrapeFlows(ctx: FlowContext): Flow[] {
+    const { config, ns, api, prometheus } = ctx;
+    const on = ctx.on;
+    return [
+        {
+            name: "grafana-scraped",
+            why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor).",
+            direction: "ingress",
+            pods: GRAFANA_PODS,
+            peers: [prometheus],
+            ports: [3000],
+        },
+        {
+            name: "scrape-grafana",
+            why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor).",
+            direction: "egress",
+            pods: PROMETHEUS_PODS,
+            peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }],
+            ports: [3000],
+        },
+        {
+            name: "scrape-cluster",
+            why: "Prometheus scrapes every namespace's metrics.",
+            direction: "egress",
+            pods: PROMETHEUS_PODS,
+            peers: [
+                { namespace: ns.apps },
+                { namespace: ns.data },
+                { namespace: ns.logging },
+                { namespace: ns.traffic },
+                { namespace: ns.autoscaling },
+                { namespace: ns.nodeAgents },
+                ...(on.syntheticChecks ? [{ namespace: ns.checks }] : []),
+                { namespace: QUEUE_OPERATORS_NAMESPACE },
+                { namespace: "kube-system" },
+            ],
+        },
+        {
+            name: "scrape-nodes",
+            why: config.monitoring.managedControlPlane
+                ? "Prometheus scrapes the kubelets (cAdvisor) and node-exporter on the nodes."
+                : "Prometheus scrapes the kubelets (cAdvisor), node-exporter, etcd, the scheduler, the controller manager and kube-proxy on the nodes.",
+            direction: "egress",
+            pods: PROMETHEUS_PODS,
+            peers: [api],
+            // etcd 2381, kube-scheduler 10259, kube-controller-manager 10257, kube-proxy 10249 (kubeadm's metrics ports).
+            ports: config.monitoring.managedControlPlane ? [10250, 9100] : [10250, 9100, 2381, 10259, 10257, 10249],
+        },
+    ];
 }
