@@ -6,9 +6,8 @@ import { ThirdPartyConfig } from "../config/thirdParties";
 import { TrafficConfig } from "../config/traffic";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { podMonitor } from "../lib/monitors";
-import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
-import { gatewayParent, gatewayServiceName } from "./routes";
+import { envoyProxyProvider, gatewayParent, gatewayServiceName } from "./routes";
 
 /** The egress gateway: its GatewayClass, Gateway and proxy pods' `owning-gateway-name`. */
 export const EGRESS_GATEWAY = "finbot-egress";
@@ -175,29 +174,14 @@ export class EgressGateway extends pulumi.ComponentResource {
                 kind: "EnvoyProxy",
                 metadata: { name: `${EGRESS_GATEWAY}-proxy`, namespace },
                 spec: {
-                    provider: {
-                        type: "Kubernetes",
-                        kubernetes: {
-                            envoyDeployment: {
-                                replicas: args.gateway.replicas,
-                                container: { resources: containerResources(args.gateway.resources) },
-                                pod: {
-                                    priorityClassName: PLATFORM_CRITICAL,
-                                    topologySpreadConstraints: [
-                                        {
-                                            maxSkew: 1,
-                                            topologyKey: "topology.kubernetes.io/zone",
-                                            whenUnsatisfiable: args.production ? "DoNotSchedule" : "ScheduleAnyway",
-                                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": EGRESS_GATEWAY } },
-                                        },
-                                    ],
-                                },
-                            },
-                            envoyPDB: args.gateway.replicas > 1 ? { maxUnavailable: 1 } : undefined,
-                            // In the cluster only, under a fixed name: callers are handed its URL.
-                            envoyService: { name: gatewayServiceName(EGRESS_GATEWAY), type: "ClusterIP" },
-                        },
-                    },
+                    provider: envoyProxyProvider({
+                        gateway: EGRESS_GATEWAY,
+                        replicas: args.gateway.replicas,
+                        resources: containerResources(args.gateway.resources),
+                        production: args.production,
+                        // In the cluster only, under a fixed name: callers are handed its URL.
+                        service: { name: gatewayServiceName(EGRESS_GATEWAY), type: "ClusterIP" },
+                    }),
                 },
             },
             { parent: this, dependsOn: [args.envoyGateway] },

@@ -1,5 +1,7 @@
 // Hostnames and route specs of the gateway. Pure.
+import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
+import { PLATFORM_CRITICAL } from "../lib/priority";
 
 import { OidcConfig } from "../config/traffic";
 
@@ -16,6 +18,41 @@ export const cdnOriginService = (services: Array<Pick<ServiceConfig, "name" | "p
 export const RUM_HOST = "rum";
 /** The Service of a gateway's proxies (EnvoyProxy \`envoyService.name\`). */
 export const gatewayServiceName = (gateway: string) => `envoy-${gateway}`;
+
+/**
+ * An EnvoyProxy's Kubernetes provider: the proxies of `gateway` spread over zones (strictly in
+ * production), under a disruption budget when there are several, behind `service`.
+ */
+export function envoyProxyProvider(args: {
+    gateway: string;
+    replicas: number;
+    resources: ReturnType<typeof containerResources>;
+    production: boolean;
+    service: Record<string, unknown>;
+}): Record<string, unknown> {
+    return {
+        type: "Kubernetes",
+        kubernetes: {
+            envoyDeployment: {
+                replicas: args.replicas,
+                container: { resources: args.resources },
+                pod: {
+                    priorityClassName: PLATFORM_CRITICAL,
+                    topologySpreadConstraints: [
+                        {
+                            maxSkew: 1,
+                            topologyKey: "topology.kubernetes.io/zone",
+                            whenUnsatisfiable: args.production ? "DoNotSchedule" : "ScheduleAnyway",
+                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": args.gateway } },
+                        },
+                    ],
+                },
+            },
+            envoyPDB: args.replicas > 1 ? { maxUnavailable: 1 } : undefined,
+            envoyService: args.service,
+        },
+    };
+}
 
 /** Every Envoy proxy pod Envoy Gateway runs. */
 export const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };

@@ -10,7 +10,6 @@ import { tlsIssuerOf } from "../config/resolve";
 import { ClusterService } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { podIdentity } from "../lib/podIdentity";
-import { PLATFORM_CRITICAL } from "../lib/priority";
 import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
 import { TrafficControllers } from "./controllers";
 import { EgressGateway } from "./egress";
@@ -21,6 +20,7 @@ import {
     INTERNAL_GATEWAY,
     RUM_HOST,
     cdnOriginService,
+    envoyProxyProvider,
     UiRoute,
     gatewayParent,
     gatewayServiceName,
@@ -307,36 +307,21 @@ export class Traffic extends pulumi.ComponentResource {
                 kind: "EnvoyProxy",
                 metadata: { name: proxyName, namespace },
                 spec: {
-                    provider: {
-                        type: "Kubernetes",
-                        kubernetes: {
-                            envoyDeployment: {
-                                replicas: config.gateway.replicas,
-                                container: { resources: containerResources(config.gateway.resources) },
-                                pod: {
-                                    priorityClassName: PLATFORM_CRITICAL,
-                                    topologySpreadConstraints: [
-                                        {
-                                            maxSkew: 1,
-                                            topologyKey: "topology.kubernetes.io/zone",
-                                            whenUnsatisfiable: production ? "DoNotSchedule" : "ScheduleAnyway",
-                                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": spec.gateway } },
-                                        },
-                                    ],
-                                },
-                            },
-                            envoyPDB: config.gateway.replicas > 1 ? { maxUnavailable: 1 } : undefined,
-                            envoyService: {
-                                // In staging a fixed name: the in-cluster page checks resolve the gateway by it. Not
-                                // in production, where renaming the Service would replace its load balancer.
-                                ...(production ? {} : { name: gatewayServiceName(spec.gateway) }),
-                                type: "LoadBalancer",
-                                // Keep client source IPs (rate limits, logs) and skip a hop.
-                                externalTrafficPolicy: "Local",
-                                annotations: spec.annotations,
-                            },
+                    provider: envoyProxyProvider({
+                        gateway: spec.gateway,
+                        replicas: config.gateway.replicas,
+                        resources: containerResources(config.gateway.resources),
+                        production,
+                        service: {
+                            // In staging a fixed name: the in-cluster page checks resolve the gateway by it. Not
+                            // in production, where renaming the Service would replace its load balancer.
+                            ...(production ? {} : { name: gatewayServiceName(spec.gateway) }),
+                            type: "LoadBalancer",
+                            // Keep client source IPs (rate limits, logs) and skip a hop.
+                            externalTrafficPolicy: "Local",
+                            annotations: spec.annotations,
                         },
-                    },
+                    }),
                 },
             },
             { parent: this, dependsOn: [envoyGateway] },
