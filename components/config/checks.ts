@@ -14,6 +14,7 @@ import {
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
 import { isProduction, tlsIssuerOf } from "./resolve";
+import type { z } from "zod";
 import { platformSchema } from "./schema";
 import { SENTRY_PROVIDER } from "./thirdParties";
 
@@ -26,8 +27,9 @@ export interface CheckIssue {
 }
 
 /** The config as the checks see it: parsed where it could be, anything where it could not. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type LooseConfig = Record<string, any>;
+export type LooseConfig = Loose<z.input<typeof platformSchema>>;
+/** A value as it may reach a check: each field as the schema takes it, or missing. */
+type Loose<T> = T extends ReadonlyArray<infer E> ? Array<Loose<E>> : T extends object ? { [K in keyof T]?: Loose<T[K]> } : T;
 
 export interface ConfigCheck {
     name: string;
@@ -37,11 +39,13 @@ export interface ConfigCheck {
 }
 
 const production = isProduction;
-const listOf = (value: unknown): LooseConfig[] =>
-    Array.isArray(value) ? value.filter((v): v is LooseConfig => v !== null && typeof v === "object") : [];
-const indexed = (value: unknown): Array<[number, LooseConfig]> =>
+/** The objects of a list (a field that failed its own check may hold anything). */
+const listOf = <T>(value: T[] | undefined): Array<NonNullable<T>> =>
+    Array.isArray(value) ? value.filter((v): v is NonNullable<T> => v !== null && typeof v === "object") : [];
+/** The objects of a list with their indexes. */
+const indexed = <T>(value: T[] | undefined): Array<[number, NonNullable<T>]> =>
     Array.isArray(value)
-        ? value.flatMap((v, i) => (v !== null && typeof v === "object" ? [[i, v as LooseConfig] as [number, LooseConfig]] : []))
+        ? value.flatMap((v, i) => (v !== null && typeof v === "object" ? [[i, v as NonNullable<T>] as [number, NonNullable<T>]] : []))
         : [];
 
 export const uniqueServiceNames: ConfigCheck = {
@@ -91,7 +95,7 @@ export const productionServiceReplicas: ConfigCheck = {
             .filter(([, s]) => isNumber(s.replicas?.min) && s.replicas.min < 2)
             .map(([i, s]) => ({
                 path: ["services", i, "replicas", "min"],
-                input: s.replicas.min,
+                input: s.replicas?.min,
                 message: "at least 2 replicas in production (one node or zone may fail)",
             }));
     },
@@ -564,7 +568,7 @@ export const tenTimesPeak: ConfigCheck = {
         if (!production(c)) return [];
         return indexed(c.services).flatMap(([i, s]): CheckIssue[] => {
             const problem = capacityProblem(s);
-            if (problem) return [{ path: ["services", i, "replicas", "max"], input: s.replicas.max, message: problem }];
+            if (problem) return [{ path: ["services", i, "replicas", "max"], input: s.replicas?.max, message: problem }];
             if (s.public !== false && s.capacity === undefined)
                 return [
                     {
@@ -588,12 +592,14 @@ export const tenTimesFitsNodes: ConfigCheck = {
         if (!production(c) || !karpenter || !cluster.servicesPool || !c.logging) return [];
         const workloads = [...listOf(c.services), ...listOf(c.workers)];
         // Only well-formed workloads are counted; the fields' own checks report the rest.
-        const wellFormed = (w: LooseConfig) =>
+        const wellFormed = (w: { replicas?: { min?: unknown; max?: unknown }; resources?: { requests?: { memory?: unknown } } }) =>
             isNumber(w.replicas?.min) && isNumber(w.replicas?.max) && typeof w.resources?.requests?.memory === "string";
         if (!workloads.every(wellFormed) || !listOf(c.services).every((s) => s.scaling?.scaleUp)) return [];
         if (c.logging.enabled !== false && typeof c.logging.filebeat?.resources?.requests?.memory !== "string") return [];
         const lines = servicesAtTenTimes({ services: listOf(c.services), workers: listOf(c.workers) } as never);
-        const problem = poolProblem(poolFit("services", cluster.servicesPool, lines, perNodeRequests(c as never)), "10x peak");
+        // The pool's own fields are the schema's to check; here only its limits are read.
+        const pool = cluster.servicesPool as ClusterConfig["servicesPool"];
+        const problem = poolProblem(poolFit("services", pool, lines, perNodeRequests(c as never)), "10x peak");
         return problem ? [{ path: ["cluster", "servicesPool"], input: cluster.servicesPool, message: problem }] : [];
     },
 };
@@ -720,7 +726,8 @@ export const CONFIG_CHECKS: ConfigCheck[] = [
 export const checkedPlatformSchema = platformSchema.superRefine(
     (config, ctx) => {
         for (const check of CONFIG_CHECKS)
-            for (const issue of check.check(config as LooseConfig))
+            // A config whose fields failed their own checks: any field may hold anything.
+            for (const issue of check.check(config as unknown as LooseConfig))
                 ctx.addIssue({ code: "custom", path: issue.path, input: issue.input, message: issue.message });
     },
     { when: () => true },
