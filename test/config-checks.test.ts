@@ -118,12 +118,6 @@ const CASES: Array<[ConfigCheck, LooseConfig, LooseConfig, RegExp]> = [
         /a queue of finbot:queue\.queues/,
     ],
     [
-        checks.internalTlsIssuer,
-        stackValues("dev"),
-        edited("dev", (c) => (c.traffic.enabled = false)),
-        /true while database, queue, logging are on/,
-    ],
-    [
         checks.productionQuorums,
         stackValues("prod"),
         edited("prod", (c) => (c.logging.elasticsearch.nodes = 2)),

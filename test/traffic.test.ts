@@ -215,6 +215,27 @@ describe("traffic", () => {
         }
     });
 
+    it("without the gateway the data tier and logging still get their certificates: the PKI runs on its own in the traffic namespace", async () => {
+        const base = loadStackConfig("dev").config;
+        const run = await runPlatform({ ...base, traffic: { ...base.traffic, enabled: false, pages: [] }, thirdParties: [] }, "dev");
+        assert.equal(run.ofType("kubernetes:helm.sh/v3:Release").filter((r) => r.name === "finbot-traffic-envoy-gateway").length, 0);
+        const certManager = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-traffic-cert-manager");
+        assert.equal(certManager.values.config, undefined, "no Gateway API solver without the Gateway API");
+        assert.equal(
+            inputs(run, "kubernetes:cert-manager.io/v1:ClusterIssuer", "finbot-traffic-internal-issuer").metadata.name,
+            "finbot-internal-ca",
+        );
+        assert.ok(run.get("kubernetes:cert-manager.io/v1:Certificate", "finbot-logging-kibana-tls"));
+        // The traffic namespace holds cert-manager alone: its flows, none of the proxies'.
+        const policies = run
+            .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            .map((p) => p.inputs as Any)
+            .filter((p) => p.metadata.namespace === "finbot-traffic")
+            .map((p) => p.metadata.name);
+        assert.ok(policies.includes("allow-cert-manager-api-server"));
+        assert.ok(!policies.some((n) => /public-in|to-backends|to-operator-uis/.test(n)), policies.join(", "));
+    });
+
     it("routes each public service with a timeout, retries and a rate limit", () => {
         const route = inputs(dev, GW("HTTPRoute"), "finbot-traffic-route-api");
         assert.deepEqual(route.spec.hostnames, ["api.finbot.localtest.me"]);

@@ -446,24 +446,6 @@ export const gatewayReady: ConfigCheck = {
     },
 };
 
-export const internalTlsIssuer: ConfigCheck = {
-    name: "internal-tls-issuer",
-    description:
-        "The data tier and logging serve TLS with certificates from cert-manager, which the traffic controllers install: traffic stays on while they are.",
-    check(c) {
-        if (c.traffic?.enabled !== false) return [];
-        const users = [...(["database", "queue", "logging"] as const).filter((area) => c[area]?.enabled !== false)];
-        if (users.length === 0) return [];
-        return [
-            {
-                path: ["traffic", "enabled"],
-                input: false,
-                message: `true while ${users.join(", ")} ${users.length === 1 ? "is" : "are"} on (their TLS certificates come from cert-manager)`,
-            },
-        ];
-    },
-};
-
 export const operatorUisPrivate: ConfigCheck = {
     name: "operator-uis-private",
     description:
@@ -708,7 +690,6 @@ export const CONFIG_CHECKS: ConfigCheck[] = [
     usesWhatExists,
     productionQuorums,
     gatewayReady,
-    internalTlsIssuer,
     operatorUisPrivate,
     edgeReady,
     snapshotsStored,

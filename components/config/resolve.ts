@@ -27,6 +27,8 @@ export interface StackDefaults {
     cni: Cni | undefined;
     /** Volumes on the program's own retained, encrypted class: production without a configured class. */
     retainedVolumes: boolean;
+    /** cert-manager and the internal CA run: whenever the gateway, the data tier or logging does (they serve TLS). */
+    pki: boolean;
 }
 
 export function stackDefaults(config: PlatformConfig): StackDefaults {
@@ -39,5 +41,6 @@ export function stackDefaults(config: PlatformConfig): StackDefaults {
         nodeAutoscaler: nodeAutoscalerOf(config.cluster),
         cni: cniOf(config.cluster),
         retainedVolumes: config.kubernetes.storageClass === undefined && production,
+        pki: config.traffic.enabled || config.database.enabled || config.cache.enabled || config.queue.enabled || config.logging.enabled,
     };
 }

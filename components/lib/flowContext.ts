@@ -35,6 +35,8 @@ export interface FlowContext {
         pageChecks: boolean;
         karpenterOn: boolean;
         syntheticChecks: boolean;
+        /** cert-manager and the internal CA run (in the traffic namespace). */
+        pkiOn: boolean;
     };
     /** Pods several areas name. */
     publicProxies: Record<string, string>;

@@ -1,6 +1,7 @@
 // What the monitoring area gives the platform: the flows of its namespace, its own rule groups
 // (RED and SLOs per service, uptime, page load, the platform's alerts) and dashboards.
 import { DashboardDefinition, alertQualityDashboard, coreDashboards, costDashboard, pageLoadDashboard } from "../../dashboards";
+import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { edgeProbes, measuredPages } from "../traffic/pages";
 import { hostFor } from "../traffic/routes";
@@ -27,7 +28,7 @@ function ruleGroups(config: PlatformConfig): RuleGroup[] {
         appsNamespace: ns.apps,
         services: config.services,
         volumeNamespaces: [ns.monitoring, ns.data, ns.logging],
-        certificates: config.traffic.enabled,
+        certificates: stackDefaults(config).pki,
         pages: measuredPages(config),
         edgeProbes: edgeProbes(config),
         observabilityNamespaces: observabilityNamespaces(config),

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { clusterTags } from "../cluster/nodePools";
 import { DeployRunner } from "../delivery";
+import { Pki } from "../pki";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
@@ -121,20 +122,20 @@ export class Platform extends pulumi.ComponentResource {
             const namespaces = [namespace, ...(nodeAgents ? [nodeAgents] : [])];
             this.monitoring = this.buildMonitoring(name, config, namespaces, grafanaDatabase?.promise);
         }
-        // Envoy Gateway and cert-manager come first: the data tier and logging ask for certificates.
-        const controllers = config.traffic.enabled ? this.buildControllers(name, config) : undefined;
+        // cert-manager, the internal CA and Envoy Gateway come first: the data tier and logging ask for certificates.
+        const { gateway: controllers, pki } = this.buildControllers(name, config);
         if (dataTierEnabled(config)) {
-            if (!controllers) throw new Error("the data tier needs cert-manager: the config check keeps finbot:traffic on");
-            this.dataTier = this.buildDataTier(name, config, controllers, args.fetchManifest ?? httpFetcher);
+            if (!pki) throw new Error("the data tier needs the PKI: the stack defaults run it with the data tier");
+            this.dataTier = this.buildDataTier(name, config, pki, args.fetchManifest ?? httpFetcher);
         }
         if (grafanaDatabase) settle(grafanaDatabase, () => this.grafanaDatabase(name));
         if (config.logging.enabled) {
-            if (!controllers || !nodeAgents) throw new Error("logging needs cert-manager and the node-agents namespace");
+            if (!pki || !nodeAgents) throw new Error("logging needs the PKI and the node-agents namespace");
             const namespace = this.namespace(name, config, "logging", "baseline");
-            this.logging = this.buildLogging(name, config, [namespace, nodeAgents], controllers);
+            this.logging = this.buildLogging(name, config, [namespace, nodeAgents], pki);
         }
         const settings = this.consumerSettings(name, config, apps);
-        const caConfigMap = controllers && this.caBundle(name, config, controllers, apps);
+        const caConfigMap = pki && this.caBundle(name, config, pki, apps);
         const dataTier = this.dataTier;
         const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
@@ -157,7 +158,7 @@ export class Platform extends pulumi.ComponentResource {
                 : undefined;
         if (karpenterOn && autoscalingNamespace) this.karpenter = this.buildKarpenter(name, config, autoscalingNamespace);
         const keda = autoscalingNamespace && this.buildAutoscaling(name, config, autoscalingNamespace)?.keda;
-        const queueLength = config.workers.length > 0 && controllers ? this.queueLengthReader(name, config, controllers, apps) : undefined;
+        const queueLength = config.workers.length > 0 && pki ? this.queueLengthReader(name, config, pki, apps) : undefined;
         this.workers = config.workers.map((worker) => {
             if (!keda || !queueLength) throw new Error(`worker ${worker.name}: KEDA and the queue are there whenever there are workers`);
             return new QueueWorker(
@@ -177,7 +178,7 @@ export class Platform extends pulumi.ComponentResource {
             );
         });
 
-        if (controllers) this.traffic = this.buildTraffic(name, config, controllers);
+        if (controllers && pki) this.traffic = this.buildTraffic(name, config, controllers, pki);
         this.buildSyntheticChecks(name, config);
 
         this.namespaces = pulumi.all(this.namespaceNames);
@@ -421,7 +422,7 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 
-    private buildDataTier(name: string, config: PlatformConfig, controllers: TrafficControllers, fetchManifest: ManifestFetcher): DataTier {
+    private buildDataTier(name: string, config: PlatformConfig, pki: Pki, fetchManifest: ManifestFetcher): DataTier {
         const ns = config.namespaces;
         const manifests = config.releases.manifests;
         const pinned = (key: keyof typeof MANIFESTS) => ({
@@ -451,7 +452,7 @@ export class Platform extends pulumi.ComponentResource {
                 queueOperatorManifest: pinned("rabbitmq-cluster-operator"),
                 topologyOperatorManifest: pinned("rabbitmq-messaging-topology-operator"),
                 fetchManifest,
-                issuer: controllers.internalIssuer,
+                issuer: pki.internalIssuer,
                 storageClass: this.storageClass,
                 aws: this.aws?.network ? { network: this.aws.network, clusterName: this.aws.clusterName } : undefined,
                 monitoringCrds: this.monitoring?.operator,
@@ -461,7 +462,7 @@ export class Platform extends pulumi.ComponentResource {
         return dataTier;
     }
 
-    private buildLogging(name: string, config: PlatformConfig, namespaces: pulumi.Resource[], controllers: TrafficControllers): Logging {
+    private buildLogging(name: string, config: PlatformConfig, namespaces: pulumi.Resource[], pki: Pki): Logging {
         return new Logging(
             `${name}-logging`,
             {
@@ -478,7 +479,7 @@ export class Platform extends pulumi.ComponentResource {
                 storageClass: this.storageClass,
                 monitoringCrds: this.monitoring?.operator,
                 nodeAgentsNamespace: config.namespaces.nodeAgents,
-                issuer: controllers.internalIssuer,
+                issuer: pki.internalIssuer,
                 aws: this.aws?.network ? { clusterName: this.aws.clusterName } : undefined,
                 viewersBehindSso: this.defaults.operatorAccess.mode === "oidc",
                 rum: rumIntakeOf(config),
@@ -584,31 +585,50 @@ export class Platform extends pulumi.ComponentResource {
         );
     }
 
-    /** Envoy Gateway, cert-manager and the internal CA, in the traffic namespace. */
-    private buildControllers(name: string, config: PlatformConfig): TrafficControllers {
+    /**
+     * In the traffic namespace: Envoy Gateway (when the stack routes traffic), and the PKI (cert-manager
+     * and the internal CA) whenever the gateway, the data tier or logging serves TLS.
+     */
+    private buildControllers(name: string, config: PlatformConfig): { gateway?: TrafficControllers; pki?: Pki } {
+        if (!this.defaults.pki) return {};
         // Envoy Gateway's proxies and cert-manager's pods: baseline, warned at restricted.
         const namespace = this.namespace(name, config, "traffic", "baseline");
-        return new TrafficControllers(
-            // Its children keep the names they had under Traffic.
+        const opts = { parent: this, dependsOn: [namespace, ...this.priorityClasses] };
+        const gateway = config.traffic.enabled
+            ? new TrafficControllers(
+                  // Its children keep the names they had under Traffic.
+                  `${name}-traffic`,
+                  {
+                      namespace: config.namespaces.traffic,
+                      chartVersions: config.releases.charts,
+                      highlyAvailable: this.defaults.production,
+                      backendApi: config.thirdParties.length > 0,
+                  },
+                  opts,
+              )
+            : undefined;
+        const pki = new Pki(
+            // Its children keep the names they had under the traffic controllers.
             `${name}-traffic`,
             {
                 namespace: config.namespaces.traffic,
-                chartVersions: config.releases.charts,
+                chartVersion: config.releases.charts["cert-manager"],
+                gatewayApiCrds: gateway?.gatewayCrds,
                 monitoringCrds: this.monitoring?.operator,
                 highlyAvailable: this.defaults.production,
-                backendApi: config.thirdParties.length > 0,
             },
-            { parent: this, dependsOn: [namespace, ...this.priorityClasses] },
+            opts,
         );
+        return { gateway, pki };
     }
 
     /** `finbot-ca` in the apps namespace: the internal CA certificate FinBot's pods verify the data stores and APM with. */
-    private caBundle(name: string, config: PlatformConfig, controllers: TrafficControllers, apps: pulumi.Resource): string {
+    private caBundle(name: string, config: PlatformConfig, pki: Pki, apps: pulumi.Resource): string {
         new k8s.core.v1.ConfigMap(
             `${name}-ca-bundle`,
             {
                 metadata: { name: CA_CONFIGMAP, namespace: config.namespaces.apps },
-                data: { [INTERNAL_CA_FILE.split("/").pop()!]: controllers.internalIssuer.caCertPem },
+                data: { [INTERNAL_CA_FILE.split("/").pop()!]: pki.internalIssuer.caCertPem },
             },
             { parent: this, dependsOn: [apps] },
         );
@@ -616,15 +636,10 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     /** `keda-rabbitmq` in the apps namespace: KEDA's queue-length reader (its AMQPS URL and the CA), for the workers' triggers. */
-    private queueLengthReader(
-        name: string,
-        config: PlatformConfig,
-        controllers: TrafficControllers,
-        apps: pulumi.Resource,
-    ): QueueLengthAuth {
+    private queueLengthReader(name: string, config: PlatformConfig, pki: Pki, apps: pulumi.Resource): QueueLengthAuth {
         const url = this.dataTier?.kedaAmqpUrl;
         if (!url) throw new Error("workers need the queue: the config check keeps finbot:queue on while there are workers");
-        const data = { host: url, tls: "enable", ca: controllers.internalIssuer.caCertPem };
+        const data = { host: url, tls: "enable", ca: pki.internalIssuer.caCertPem };
         const secret = new k8s.core.v1.Secret(
             `${name}-keda-rabbitmq`,
             { metadata: { name: "keda-rabbitmq", namespace: config.namespaces.apps }, type: "Opaque", stringData: data },
@@ -633,7 +648,7 @@ export class Platform extends pulumi.ComponentResource {
         return { secretName: "keda-rabbitmq", secret, parameters: Object.keys(data) };
     }
 
-    private buildTraffic(name: string, config: PlatformConfig, controllers: TrafficControllers): Traffic {
+    private buildTraffic(name: string, config: PlatformConfig, controllers: TrafficControllers, pki: Pki): Traffic {
         return new Traffic(
             `${name}-traffic`,
             {
@@ -645,11 +660,12 @@ export class Platform extends pulumi.ComponentResource {
                 uis: [...(this.monitoring?.uis ?? []), ...(this.logging?.uis ?? [])],
                 rum: this.logging?.apm && rumIntakeOf(config) ? { service: this.logging.apm } : undefined,
                 controllers,
+                pki,
                 thirdParties: config.thirdParties,
                 monitoringCrds: this.monitoring?.operator,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },
-            { parent: this, dependsOn: [controllers, ...(this.loadBalancers ? [this.loadBalancers] : [])] },
+            { parent: this, dependsOn: [controllers, pki, ...(this.loadBalancers ? [this.loadBalancers] : [])] },
         );
     }
 }

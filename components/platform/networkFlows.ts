@@ -21,7 +21,7 @@ export function flowContext(config: PlatformConfig): FlowContext {
     const api: Peer = { cidrs: apiServerCidrs(config) };
     const vpcCidr = networkFacts(config)?.vpcCidr;
     const vpc: Peer[] = vpcCidr ? [{ cidrs: [vpcCidr] }] : [];
-    const { production, operatorAccess, nodeAutoscaler } = stackDefaults(config);
+    const { production, operatorAccess, nodeAutoscaler, pki } = stackDefaults(config);
     const monitoringOn = config.monitoring.enabled;
     const loggingOn = config.logging.enabled;
     const trafficOn = config.traffic.enabled;
@@ -47,6 +47,7 @@ export function flowContext(config: PlatformConfig): FlowContext {
             pageChecks: monitoringOn && measuredPages(config).length > 0,
             karpenterOn: nodeAutoscaler === "karpenter",
             syntheticChecks: syntheticChecks(config),
+            pkiOn: pki,
         },
         // Each gateway reaches only what it routes: the public one the services and the RUM intake, the
         // operator UIs' gateway (the internal one where they are private) the UIs.

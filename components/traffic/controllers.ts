@@ -1,24 +1,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import { PlatformConfig } from "../config/schema";
 import { CRD_CHARTS } from "../config/releases";
-import { CertificateIssuer } from "../lib/certificates";
 import { helmRelease } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 
 export interface TrafficControllersArgs {
-    /** Namespace of Envoy Gateway and cert-manager (created by the caller). */
+    /** Namespace of Envoy Gateway (created by the caller). */
     namespace: string;
     /** Exact chart versions from `finbot:releases.charts`. */
     chartVersions: PlatformConfig["releases"]["charts"];
     /**
-     * When set, cert-manager gets a ServiceMonitor (created after these CRDs).
-     * @default no ServiceMonitor
-     */
-    monitoringCrds?: pulumi.Resource;
-    /**
-     * Two replicas of Envoy Gateway, cert-manager and its webhook, with disruption budgets (production).
+     * Two replicas of Envoy Gateway, with a disruption budget (production).
      * @default false
      */
     highlyAvailable?: boolean;
@@ -30,20 +23,15 @@ export interface TrafficControllersArgs {
     backendApi?: boolean;
 }
 
-/** Name of the ClusterIssuer that signs the platform's internal TLS certificates. */
-export const INTERNAL_ISSUER = "finbot-internal-ca";
-
 /**
- * The controllers traffic and TLS rest on, created before the parts that ask for certificates:
- * Envoy Gateway with the Gateway API CRDs at its pinned version, cert-manager, and the internal
- * certificate authority that signs the TLS certificates of PostgreSQL, RabbitMQ, Logstash and APM
- * Server. Its children keep the names and, through aliases, the identities they had under Traffic.
+ * The controller traffic rests on: Envoy Gateway with the Gateway API CRDs at its pinned version
+ * (cert-manager and the internal CA are the PKI's, components/pki). Its children keep the names and,
+ * through aliases, the identities they had under Traffic.
  */
 export class TrafficControllers extends pulumi.ComponentResource {
     public readonly envoyGateway: k8s.helm.v3.Release;
-    public readonly certManager: k8s.helm.v3.Release;
-    /** Issues internal certificates; its CA certificate is public and handed to clients. */
-    public readonly internalIssuer: CertificateIssuer;
+    /** The Gateway API's and Envoy Gateway's CRDs (cert-manager's HTTP-01 solver needs the former). */
+    public readonly gatewayCrds: pulumi.Resource;
 
     constructor(name: string, args: TrafficControllersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:TrafficControllers", name, {}, opts);
@@ -56,7 +44,6 @@ export class TrafficControllers extends pulumi.ComponentResource {
         // pin brings its CRDs along; the gateway chart itself installs none.
         const gatewayVersion = args.chartVersions["gateway-helm"];
         const replicas = args.highlyAvailable ? 2 : 1;
-        const budget = { enabled: replicas > 1, minAvailable: 1 };
         const gatewayCrds = new k8s.helm.v4.Chart(
             `${name}-gateway-crds`,
             {
@@ -89,75 +76,7 @@ export class TrafficControllers extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [gatewayCrds], aliases },
         );
-        this.certManager = helmRelease(
-            `${name}-cert-manager`,
-            {
-                chart: "cert-manager",
-                version: args.chartVersions["cert-manager"],
-                releaseName: "cert-manager",
-                namespace,
-                values: {
-                    crds: { enabled: true },
-                    // The ACME HTTP-01 solver answers through a Gateway API HTTPRoute.
-                    config: {
-                        apiVersion: "controller.config.cert-manager.io/v1alpha1",
-                        kind: "ControllerConfiguration",
-                        enableGatewayAPI: true,
-                    },
-                    // Certificate expiry metrics for FinbotCertificateExpiresSoon.
-                    prometheus: { servicemonitor: { enabled: args.monitoringCrds !== undefined } },
-                    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                    global: { priorityClassName: PLATFORM_CRITICAL },
-                    replicaCount: replicas,
-                    podDisruptionBudget: budget,
-                    webhook: { replicaCount: replicas, podDisruptionBudget: budget },
-                },
-            },
-            // With Gateway API support on, cert-manager starts only once the Gateway API CRDs exist;
-            // its ServiceMonitor needs the monitoring CRDs.
-            { parent: this, dependsOn: [gatewayCrds, ...(args.monitoringCrds ? [args.monitoringCrds] : [])], aliases },
-        );
-        this.internalIssuer = this.internalCa(name, namespace);
+        this.gatewayCrds = gatewayCrds;
         this.registerOutputs({});
-    }
-
-    /**
-     * The internal CA: a key and a ten-year self-signed CA certificate made by the program (the key is
-     * a secret in the stack's state and in the cert-manager namespace only), and a CA ClusterIssuer that
-     * signs short-lived server certificates cert-manager renews.
-     */
-    private internalCa(name: string, namespace: string): CertificateIssuer {
-        const key = new tls.PrivateKey(`${name}-internal-ca`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const ca = new tls.SelfSignedCert(
-            `${name}-internal-ca`,
-            {
-                privateKeyPem: key.privateKeyPem,
-                isCaCertificate: true,
-                validityPeriodHours: 10 * 365 * 24,
-                allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-                subject: { commonName: "FinBot internal CA", organization: "FinBot" },
-            },
-            { parent: this },
-        );
-        const secret = new k8s.core.v1.Secret(
-            `${name}-internal-ca`,
-            {
-                metadata: { name: INTERNAL_ISSUER, namespace },
-                type: "kubernetes.io/tls",
-                stringData: { "tls.crt": ca.certPem, "tls.key": key.privateKeyPem, "ca.crt": ca.certPem },
-            },
-            { parent: this },
-        );
-        const issuer = new k8s.apiextensions.CustomResource(
-            `${name}-internal-issuer`,
-            {
-                apiVersion: "cert-manager.io/v1",
-                kind: "ClusterIssuer",
-                metadata: { name: INTERNAL_ISSUER },
-                spec: { ca: { secretName: INTERNAL_ISSUER } },
-            },
-            { parent: this, dependsOn: [this.certManager, secret] },
-        );
-        return { name: INTERNAL_ISSUER, resource: issuer, caCertPem: ca.certPem };
     }
 }

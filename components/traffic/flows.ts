@@ -18,23 +18,26 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
             ...sameNamespace(ns.traffic),
             ...scraped,
             // The controllers alone: the proxies (the egress gateway's included) never talk to the API server.
-            { ...apiServer("Envoy Gateway watches its resources and programs the proxies."), pods: ENVOY_GATEWAY_CONTROLLER },
-            {
-                ...apiServer("Envoy Gateway's certgen Job stores the control plane's certificates."),
-                name: "certgen-api-server",
-                pods: ENVOY_GATEWAY_CERTGEN,
-            },
+            ...when(
+                trafficOn,
+                { ...apiServer("Envoy Gateway watches its resources and programs the proxies."), pods: ENVOY_GATEWAY_CONTROLLER },
+                {
+                    ...apiServer("Envoy Gateway's certgen Job stores the control plane's certificates."),
+                    name: "certgen-api-server",
+                    pods: ENVOY_GATEWAY_CERTGEN,
+                },
+            ),
             { ...apiServer("cert-manager watches and issues certificates."), name: "cert-manager-api-server", pods: CERT_MANAGER_PODS },
             webhooks("cert-manager's and Envoy Gateway's webhooks.", [10250, 9443]),
-            {
+            ...when(trafficOn, {
                 name: "public-in",
                 why: "Clients reach the proxies through the load balancer (in production only CloudFront, by security group).",
                 direction: "ingress",
                 pods: publicProxies,
                 peers: [{ cidrs: ["0.0.0.0/0"] }],
                 ports: [10080, 10443],
-            },
-            ...when(operatorAccess.internal, {
+            }),
+            ...when(trafficOn && operatorAccess.internal, {
                 name: "operators-in",
                 why: "Operators reach the UIs' proxies through the internal load balancer.",
                 direction: "ingress",
@@ -60,23 +63,26 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 peers: [INTERNET],
                 ports: [...new Set(egress.map((r) => r.provider.port))],
             }),
-            {
-                name: "to-backends",
-                why: "The public gateway's proxies forward to the services and APM Server's RUM intake.",
-                direction: "egress",
-                pods: publicProxies,
-                peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
-                ports: [...servicePorts, APM_PORT],
-            },
-            {
-                name: "to-operator-uis",
-                why: "The operator UIs' gateway forwards to Grafana, Prometheus, Alertmanager and Kibana.",
-                direction: "egress",
-                pods: uiProxies,
-                peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
-                ports: [3000, 9090, 9093, 5601],
-            },
-            ...when(operatorAccess.mode === "oidc", {
+            ...when(
+                trafficOn,
+                {
+                    name: "to-backends",
+                    why: "The public gateway's proxies forward to the services and APM Server's RUM intake.",
+                    direction: "egress",
+                    pods: publicProxies,
+                    peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                    ports: [...servicePorts, APM_PORT],
+                },
+                {
+                    name: "to-operator-uis",
+                    why: "The operator UIs' gateway forwards to Grafana, Prometheus, Alertmanager and Kibana.",
+                    direction: "egress",
+                    pods: uiProxies,
+                    peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
+                    ports: [3000, 9090, 9093, 5601],
+                },
+            ),
+            ...when(trafficOn && operatorAccess.mode === "oidc", {
                 name: "proxies-to-identity-provider",
                 why: "The operator UIs' gateway exchanges OIDC codes and fetches signing keys from the identity provider (HTTPS).",
                 direction: "egress",
@@ -103,7 +109,8 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
         ],
     };
 
-    return trafficOn ? [traffic] : [];
+    // The namespace holds the PKI (cert-manager) whenever the gateway, the data tier or logging serves TLS.
+    return trafficOn || ctx.on.pkiOn ? [traffic] : [];
 }
 
 /** The load tests and page checks: the gateway (or, in production, the CDN) and their receiver. */

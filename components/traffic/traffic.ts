@@ -11,6 +11,7 @@ import { ClusterService } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { podIdentity } from "../lib/podIdentity";
 import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
+import { Pki } from "../pki";
 import { TrafficControllers } from "./controllers";
 import { EgressGateway } from "./egress";
 import { ThirdPartyConfig } from "../config/thirdParties";
@@ -48,8 +49,10 @@ export interface TrafficArgs {
      * @default not served
      */
     rum?: { service: ClusterService };
-    /** Envoy Gateway and cert-manager, installed before anything asks for a route or a certificate. */
+    /** Envoy Gateway, installed before anything asks for a route. */
     controllers: TrafficControllers;
+    /** cert-manager and the internal CA: the gateways' certificates, and the backends verified against it. */
+    pki: Pki;
     /**
      * The third parties FinBot calls (`finbot:thirdParties`): each gets a route on the metered egress gateway.
      * @default none (no egress gateway)
@@ -107,7 +110,7 @@ export class Traffic extends pulumi.ComponentResource {
         // In production with the CDN, CloudFront is the only client of the public load balancer.
         const edge = production && config.cdn.enabled;
         const thirdParties = args.thirdParties ?? [];
-        this.internalCaPem = args.controllers.internalIssuer.caCertPem;
+        this.internalCaPem = args.pki.internalIssuer.caCertPem;
         this.rumNamespace = args.rum?.service.namespace;
         this.uis = args.uis;
         this.footprint = {
@@ -160,7 +163,7 @@ export class Traffic extends pulumi.ComponentResource {
                     namespace: args.namespace,
                     gateway: config.egressGateway,
                     production,
-                    issuer: args.controllers.internalIssuer,
+                    issuer: args.pki.internalIssuer,
                     envoyGateway: args.controllers.envoyGateway,
                     monitoringCrds: args.monitoringCrds,
                 },
@@ -198,7 +201,7 @@ export class Traffic extends pulumi.ComponentResource {
      */
     private certificate(name: string, args: TrafficArgs, hosts: string[]): pulumi.Resource {
         const { config, namespace, production } = args;
-        const { certManager } = args.controllers;
+        const { certManager } = args.pki;
         const issuerKind = tlsIssuerOf(config, production);
         const issuerName = `finbot-${issuerKind}`;
         const zone = config.cdn.enabled ? config.cdn.hostedZoneId : undefined;
