@@ -11,6 +11,7 @@ import {
     CAPACITY_FACTOR,
     capacityProblem,
 } from "./capacity";
+import { isIpv4Cidr, reachesInternet } from "./cidr";
 import { isNumber } from "./primitives";
 import { PLATFORM_IMAGES } from "./releases";
 import { isProduction, tlsIssuerOf } from "./resolve";
@@ -607,21 +608,6 @@ export const tenTimesReads: ConfigCheck = {
     },
 };
 
-/** Public addresses: anything outside the private, link-local and carrier-grade NAT ranges. */
-const PRIVATE_PREFIXES: Array<[number, number]> = [
-    [0x0a000000, 8],
-    [0xac100000, 12],
-    [0xc0a80000, 16],
-    [0xa9fe0000, 16],
-    [0x64400000, 10],
-];
-function isPrivateCidr(cidr: string): boolean {
-    const [address, bits] = cidr.split("/");
-    const octets = address.split(".").map(Number);
-    const value = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
-    return PRIVATE_PREFIXES.some(([prefix, length]) => Number(bits) >= length && value >>> (32 - length) === prefix >>> (32 - length));
-}
-
 export const thirdPartiesMetered: ConfigCheck = {
     name: "third-parties-metered",
     description:
@@ -660,7 +646,7 @@ export const thirdPartiesMetered: ConfigCheck = {
             });
         for (const [i, service] of indexed(c.services))
             for (const [e, egress] of indexed(service.egress))
-                if (typeof egress.cidr === "string" && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(egress.cidr) && !isPrivateCidr(egress.cidr))
+                if (typeof egress.cidr === "string" && isIpv4Cidr(egress.cidr) && reachesInternet(egress.cidr))
                     issues.push({
                         path: ["services", i, "egress", e, "cidr"],
                         input: egress.cidr,

@@ -4,6 +4,7 @@
 // same source the cluster gets.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { PRIVATE_RANGES } from "../config/cidr";
 
 /** A destination port (TCP unless said otherwise). */
 export type FlowPort = number | { port: number; protocol: "TCP" | "UDP" };
@@ -42,7 +43,6 @@ export interface NamespaceFlows {
 }
 
 export const WHY_ANNOTATION = "finbot.io/why";
-const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
 
 /** Public internet addresses only (no private, link-local or carrier-grade NAT ranges). */
 export const INTERNET: Peer = { cidrs: ["0.0.0.0/0"], except: PRIVATE_RANGES };
@@ -74,6 +74,25 @@ export const sameNamespace = (namespace: string, except?: PodExclusion): Flow[] 
         { name: "same-namespace-out", why, direction: "egress", peers: [{ namespace, ...(except ? { except } : {}) }] },
     ];
 };
+
+/**
+ * Pods `from` reaching pods `to` of the same namespace on `ports`, where neither end's namespace-wide
+ * flow covers it: the ingress flow at `to`, then the egress flow at `from`.
+ */
+export function withinNamespace(args: {
+    namespace: string;
+    names: { ingress: string; egress: string };
+    why: string;
+    from: Record<string, string>;
+    to: Record<string, string>;
+    ports: FlowPort[];
+}): Flow[] {
+    const { namespace, why, from, to, ports } = args;
+    return [
+        { name: args.names.ingress, why, direction: "ingress", pods: to, peers: [{ namespace, pods: from }], ports },
+        { name: args.names.egress, why, direction: "egress", pods: from, peers: [{ namespace, pods: to }], ports },
+    ];
+}
 
 /** The flows, when a part is on. */
 export const when = (on: boolean, ...flows: Flow[]): Flow[] => (on ? flows : []);

@@ -2,6 +2,7 @@
 // Security labels on every namespace, private operator UIs, no shared passwords in production,
 // no admin rights for FinBot's users, TLS-only brokers, a priority class on every pod.
 import { StackValidationPolicy, ResourceValidationPolicy } from "@pulumi/policy";
+import { reachesInternet } from "../../components/config/cidr";
 import { FINBOT_SERVICES as FINBOT_SERVICES_PRIORITY } from "../../components/lib/priority";
 import { CONFIG_SCHEMA, Props, isProduction, nameOf, ofType, podSpecOf } from "./support";
 
@@ -239,25 +240,6 @@ export const priorityClassEverywhere: ResourceValidationPolicy = {
         if (pod && !pod.priorityClassName) report(`${nameOf(args.props)} names no PriorityClass`);
     },
 };
-
-/** Private, link-local and carrier-grade NAT ranges: what is outside them is the internet. */
-const NOT_INTERNET: Array<[number, number]> = [
-    [0x0a000000, 8],
-    [0xac100000, 12],
-    [0xc0a80000, 16],
-    [0xa9fe0000, 16],
-    [0x64400000, 10],
-    [0x7f000000, 8],
-];
-const ipv4 = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-/** Whether a CIDR reaches beyond the private ranges (0.0.0.0/0 with the private ranges excepted still does). */
-export function reachesInternet(cidr: string): boolean {
-    const [address, bits] = cidr.split("/");
-    const length = Number(bits);
-    const inside = ([prefix, size]: [number, number]) =>
-        length >= size && Math.floor(ipv4(address) / 2 ** (32 - size)) === Math.floor(prefix / 2 ** (32 - size));
-    return !NOT_INTERNET.some(inside);
-}
 
 export const appsNoInternetEgress: StackValidationPolicy = {
     name: "apps-no-internet-egress",
