@@ -5,53 +5,56 @@ import { ScrapeLimits } from "./scrapeLimits";
 
 type MonitorOpts = { parent: pulumi.Resource; dependsOn: pulumi.Input<pulumi.Resource>[] };
 
-/** A PodMonitor scraping the `metrics` port (or others) of the pods a selector picks. */
-export function podMonitor(
+/** What every monitor carries: where it lives, what it selects, and how much one scrape may bring (SCRAPE_LIMITS). */
+interface MonitorArgs {
+    /** The monitor's name. */
+    name: string;
+    /** Its namespace (the scraped pods' or Services'). */
+    namespace: pulumi.Input<string>;
+    /**
+     * Labels of the monitor itself.
+     * @default none
+     */
+    labels?: Record<string, string>;
+    /** The label selector of the pods or Services it scrapes. */
+    selector: Record<string, unknown>;
+    /** How much one scrape may bring (SCRAPE_LIMITS). */
+    limits: ScrapeLimits;
+}
+
+function monitor(
     resourceName: string,
-    args: {
-        name: string;
-        namespace: pulumi.Input<string>;
-        selector: Record<string, unknown>;
-        endpoints?: Array<Record<string, unknown>>;
-        /** How much one scrape may bring (SCRAPE_LIMITS). */
-        limits: ScrapeLimits;
-    },
+    kind: "PodMonitor" | "ServiceMonitor",
+    args: MonitorArgs,
+    endpoints: Record<string, unknown>,
     opts: MonitorOpts,
 ): k8s.apiextensions.CustomResource {
     return new k8s.apiextensions.CustomResource(
         resourceName,
         {
             apiVersion: "monitoring.coreos.com/v1",
-            kind: "PodMonitor",
-            metadata: { name: args.name, namespace: args.namespace },
-            spec: { selector: args.selector, podMetricsEndpoints: args.endpoints ?? [{ port: "metrics" }], ...args.limits },
+            kind,
+            metadata: { name: args.name, namespace: args.namespace, ...(args.labels ? { labels: args.labels } : {}) },
+            spec: { selector: args.selector, ...endpoints, ...args.limits },
         },
         opts,
     );
 }
 
+/** A PodMonitor scraping the `metrics` port (or others) of the pods a selector picks. */
+export function podMonitor(
+    resourceName: string,
+    args: Omit<MonitorArgs, "labels"> & { endpoints?: Array<Record<string, unknown>> },
+    opts: MonitorOpts,
+): k8s.apiextensions.CustomResource {
+    return monitor(resourceName, "PodMonitor", args, { podMetricsEndpoints: args.endpoints ?? [{ port: "metrics" }] }, opts);
+}
+
 /** A ServiceMonitor scraping the Services a selector picks. */
 export function serviceMonitor(
     resourceName: string,
-    args: {
-        name: string;
-        namespace: pulumi.Input<string>;
-        labels?: Record<string, string>;
-        selector: Record<string, unknown>;
-        endpoints: Array<Record<string, unknown>>;
-        /** How much one scrape may bring (SCRAPE_LIMITS). */
-        limits: ScrapeLimits;
-    },
+    args: MonitorArgs & { endpoints: Array<Record<string, unknown>> },
     opts: MonitorOpts,
 ): k8s.apiextensions.CustomResource {
-    return new k8s.apiextensions.CustomResource(
-        resourceName,
-        {
-            apiVersion: "monitoring.coreos.com/v1",
-            kind: "ServiceMonitor",
-            metadata: { name: args.name, namespace: args.namespace, ...(args.labels ? { labels: args.labels } : {}) },
-            spec: { selector: args.selector, endpoints: args.endpoints, ...args.limits },
-        },
-        opts,
-    );
+    return monitor(resourceName, "ServiceMonitor", args, { endpoints: args.endpoints }, opts);
 }
