@@ -1,6 +1,6 @@
 // The network flows of the logging namespace and of the node agents' (Filebeat, node-exporter). Pure.
 import { FlowContext } from "../lib/flowContext";
-import { DNS, INTERNET, NamespaceFlows, sameNamespace, when } from "../lib/networkPolicy";
+import { DNS, INTERNET, NamespaceFlows, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
 import { GRAFANA_PODS } from "../monitoring/labels";
 import { APM_PORT } from "./labels";
 
@@ -18,22 +18,14 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
             ...sameNamespace(ns.logging, { key: "common.k8s.elastic.co/type", values: ["kibana"] }),
             ...when(
                 apmOn,
-                {
-                    name: "kibana-from-apm",
+                ...withinNamespace({
+                    namespace: ns.logging,
+                    names: { ingress: "kibana-from-apm", egress: "apm-to-kibana" },
                     why: "APM Server reads its agent configuration from Kibana.",
-                    direction: "ingress",
-                    pods: { "common.k8s.elastic.co/type": "kibana" },
-                    peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                    from: { "common.k8s.elastic.co/type": "apm-server" },
+                    to: { "common.k8s.elastic.co/type": "kibana" },
                     ports: [5601],
-                },
-                {
-                    name: "apm-to-kibana",
-                    why: "APM Server reads its agent configuration from Kibana.",
-                    direction: "egress",
-                    pods: { "common.k8s.elastic.co/type": "apm-server" },
-                    peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
-                    ports: [5601],
-                },
+                }),
             ),
             ...scraped,
             apiServer("The ECK operator manages Elasticsearch, Kibana, Logstash, APM Server and Filebeat."),

@@ -1,6 +1,6 @@
 // The network flows of the monitoring namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
-import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
+import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { POSTGRES } from "../data/ports";
 import { ADAPTER_PODS, BLACKBOX_PODS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
@@ -96,25 +96,17 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
 
 /** What Prometheus scrapes: every namespace's metrics, the nodes, and Grafana (which admits nothing else of its namespace). */
 function scrapeFlows(ctx: FlowContext): Flow[] {
-    const { config, ns, api, prometheus } = ctx;
+    const { config, ns, api } = ctx;
     const on = ctx.on;
     return [
-        {
-            name: "grafana-scraped",
+        ...withinNamespace({
+            namespace: ns.monitoring,
+            names: { ingress: "grafana-scraped", egress: "scrape-grafana" },
             why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor).",
-            direction: "ingress",
-            pods: GRAFANA_PODS,
-            peers: [prometheus],
+            from: PROMETHEUS_PODS,
+            to: GRAFANA_PODS,
             ports: [3000],
-        },
-        {
-            name: "scrape-grafana",
-            why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor).",
-            direction: "egress",
-            pods: PROMETHEUS_PODS,
-            peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }],
-            ports: [3000],
-        },
+        }),
         {
             name: "scrape-cluster",
             why: "Prometheus scrapes every namespace's metrics.",
