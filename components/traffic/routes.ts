@@ -55,7 +55,7 @@ export function envoyProxyProvider(args: {
 }
 
 /** Every Envoy proxy pod Envoy Gateway runs. */
-export const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
+const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
 /** The proxies of one gateway (Envoy Gateway labels each proxy pod with the Gateway it serves). */
 export const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, "gateway.envoyproxy.io/owning-gateway-name": gateway });
 /** Envoy Gateway's controller and its certgen Job (gateway-helm v1.9 templates: envoy-gateway-deployment.yaml, certgen.yaml). */

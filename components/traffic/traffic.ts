@@ -110,8 +110,7 @@ export class Traffic extends pulumi.ComponentResource {
         // In production with the CDN, CloudFront is the only client of the public load balancer.
         const edge = production && config.cdn.enabled;
         const thirdParties = args.thirdParties ?? [];
-        this.internalCaPem = args.pki.internalIssuer.caCertPem;
-        this.rumNamespace = args.rum?.service.namespace;
+        this.backendCas = this.backendCaConfigMaps(name, args);
         this.uis = args.uis;
         this.footprint = {
             requests: [
@@ -503,7 +502,7 @@ export class Traffic extends pulumi.ComponentResource {
             { parent: this, dependsOn: [route] },
         );
         this.backendTls(
-            name,
+            `${name}-rum-backend-tls`,
             "rum-intake",
             { namespace: service.namespace, service: service.name },
             `${service.name}.${service.namespace}.svc`,
@@ -513,37 +512,46 @@ export class Traffic extends pulumi.ComponentResource {
     }
 
     /** The internal CA as a ConfigMap of each namespace whose backends serve TLS (one per namespace). */
-    private readonly backendCas = new Map<string, k8s.core.v1.ConfigMap>();
-    /** The internal CA's certificate, which backends serving TLS are verified against. */
-    private readonly internalCaPem: pulumi.Output<string>;
-    /** The RUM intake's namespace: its CA ConfigMap keeps the resource name it had first. */
-    private readonly rumNamespace?: string;
+    private readonly backendCas: Map<string, k8s.core.v1.ConfigMap>;
+
+    /** One CA ConfigMap per namespace of a backend serving TLS: the RUM intake's, and the operator UIs' that serve it. */
+    private backendCaConfigMaps(name: string, args: TrafficArgs): Map<string, k8s.core.v1.ConfigMap> {
+        const rumNamespace = args.rum?.service.namespace;
+        const namespaces = new Set([
+            ...(rumNamespace ? [rumNamespace] : []),
+            ...args.uis.filter((u) => u.tlsHostname).map((u) => u.namespace),
+        ]);
+        return new Map(
+            [...namespaces].map((namespace) => [
+                namespace,
+                new k8s.core.v1.ConfigMap(
+                    // The RUM intake's came first, under this name.
+                    namespace === rumNamespace ? `${name}-rum-ca` : `${name}-backend-ca-${namespace}`,
+                    {
+                        metadata: { name: "finbot-gateway-backend-ca", namespace },
+                        data: { "ca.crt": args.pki.internalIssuer.caCertPem },
+                    },
+                    { parent: this },
+                ),
+            ]),
+        );
+    }
 
     /**
      * The gateway speaks TLS to a Service and verifies its certificate for `hostname` against the
      * internal CA (Gateway API BackendTLSPolicy, v1 in Envoy Gateway 1.9's bundled CRDs).
      */
     private backendTls(
-        name: string,
+        resourceName: string,
         policy: string,
         target: { namespace: string; service: string },
         hostname: string,
         dependsOn: pulumi.Resource[],
     ): void {
-        const caCertPem = this.internalCaPem;
-        let ca = this.backendCas.get(target.namespace);
-        if (!ca) {
-            // The RUM intake's came first, under this name.
-            const resourceName = target.namespace === this.rumNamespace ? `${name}-rum-ca` : `${name}-backend-ca-${target.namespace}`;
-            ca = new k8s.core.v1.ConfigMap(
-                resourceName,
-                { metadata: { name: "finbot-gateway-backend-ca", namespace: target.namespace }, data: { "ca.crt": caCertPem } },
-                { parent: this },
-            );
-            this.backendCas.set(target.namespace, ca);
-        }
+        const ca = this.backendCas.get(target.namespace);
+        if (!ca) throw new Error(`no CA ConfigMap in ${target.namespace}: its backend must be listed in backendCaConfigMaps`);
         new k8s.apiextensions.CustomResource(
-            policy === "rum-intake" ? `${name}-rum-backend-tls` : `${name}-backend-tls-${policy}`,
+            resourceName,
             {
                 apiVersion: "gateway.networking.k8s.io/v1",
                 kind: "BackendTLSPolicy",
@@ -626,7 +634,14 @@ export class Traffic extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [gateway.resource, ...(forbidden ? [forbidden.resource] : [])] },
             );
-            if (ui.tlsHostname) this.backendTls(name, ui.name, { namespace: ui.namespace, service: ui.service }, ui.tlsHostname, [route]);
+            if (ui.tlsHostname)
+                this.backendTls(
+                    `${name}-backend-tls-${ui.name}`,
+                    ui.name,
+                    { namespace: ui.namespace, service: ui.service },
+                    ui.tlsHostname,
+                    [route],
+                );
             if (access.mode === "oidc" && access.oidc) {
                 const oidc = access.oidc;
                 let secret = clientSecrets.get(ui.namespace);
