@@ -5,7 +5,10 @@
 // Envoy Gateway v1.9 names the upstream cluster of an HTTPRoute rule `httproute/<ns>/<name>/rule/<i>`
 // (internal/gatewayapi/helpers.go irRouteDestinationName), which Envoy's default tag extractor turns
 // into the `envoy_cluster_name` label (envoy source/common/config/well_known_names.cc). Latencies are
-// in milliseconds. The local rate limit's counter carries no route: it is the gateway's as a whole.
+// in milliseconds. The local rate limit's filter has one stat prefix, http_local_rate_limiter
+// (internal/xds/translator/local_ratelimit.go), which Envoy's tag extractor turns into
+// envoy_http_local_rate_limit_rate_limited{envoy_local_http_ratelimit_prefix=...}: its counter carries no
+// route, so it is the gateway's as a whole.
 import { ThirdPartyConfig } from "../config/thirdParties";
 import { RuleGroup } from "../monitoring/rules";
 import { egressRouteName } from "./egress";
