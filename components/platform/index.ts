@@ -17,7 +17,7 @@ import { clusterServiceHost, clusterUrl } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
-import { namespacePolicies } from "../lib/networkPolicy";
+import { NamespaceFlows, namespacePolicies } from "../lib/networkPolicy";
 import { priorityClasses } from "../lib/priority";
 import { AREAS } from "./areas";
 import { platformFlows } from "./networkFlows";
@@ -32,6 +32,7 @@ import {
     dsnThroughGateway,
     egressRoutes,
     gatewayServiceName,
+    thirdPartyCallers,
     thirdPartyUrlVariable,
     hostFor,
     edgeProbes,
@@ -99,11 +100,14 @@ export class Platform extends pulumi.ComponentResource {
     private readonly aws?: PlatformArgs["aws"];
     /** The stack's defaults, resolved once from the validated config. */
     private readonly defaults: StackDefaults;
+    /** Every namespace's allowed flows, computed once (the areas write them). */
+    private readonly flows: NamespaceFlows[];
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
         const { config } = args;
         this.defaults = stackDefaults(config);
+        this.flows = platformFlows(config);
         const images = config.releases.images;
         this.aws = args.aws;
 
@@ -359,7 +363,7 @@ export class Platform extends pulumi.ComponentResource {
             { parent: this, aliases },
         );
         this.namespaceNames[area] = ns.metadata.name;
-        const flows = platformFlows(config).find((f) => f.namespace === config.namespaces[area]);
+        const flows = this.flows.find((f) => f.namespace === config.namespaces[area]);
         if (flows) namespacePolicies(`${name}-${area}-network`, flows, { parent: this, dependsOn: [ns], aliases });
         return ns;
     }
@@ -442,7 +446,7 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: ns.data,
                 namespaceResource,
                 clientNamespace: ns.apps,
-                networkFlows: platformFlows(config),
+                networkFlows: this.flows,
                 consumers: dataConsumers(config),
                 ownDatabases:
                     config.monitoring.enabled && grafanaHasDatabase(config) ? [{ name: GRAFANA_DATABASE, namespace: ns.monitoring }] : [],
@@ -514,7 +518,8 @@ export class Platform extends pulumi.ComponentResource {
         };
         const { logging } = this;
         const egress = egressRoutes(config.thirdParties, config.namespaces.traffic);
-        const callable = (consumer: string) => egress.filter((r) => r.provider.callers.includes(consumer));
+        const callers = thirdPartyCallers(config, egress);
+        const callable = (consumer: string) => callers.find((c) => c.pods === consumer)?.routes ?? [];
         const sentry = egress.find((r) => r.provider.name === SENTRY_PROVIDER);
         return (consumer) => [
             ...secret(consumer, CONNECTIONS_SUFFIX, { ...this.dataTier?.connections[consumer] }),
