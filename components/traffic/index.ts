@@ -8,5 +8,5 @@ export * from "./routes";
 export * from "./traffic";
 export * from "./controllers";
 export * from "./egress";
-export * from "./monitoring";
+export * from "./area";
 export * from "./thirdPartyRules";
