@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { readStackFile } from "../components/config/load";
 import { validateConfig } from "../components/config/validate";
-import { Flow, FlowPort, Peer } from "../components/lib/networkPolicy";
+import { Flow, FlowPort, Peer, PodExclusion } from "../components/lib/networkPolicy";
 import { table } from "../components/lib/markdown";
 import { platformFlows } from "../components/platform/networkFlows";
 
@@ -16,16 +16,18 @@ const labels = (l: Record<string, string>) =>
     Object.entries(l)
         .map(([k, v]) => `${k}=${v}`)
         .join(", ");
+/** Pods left out, as "not key=value". */
+const notPods = (except?: PodExclusion) => (except ? `not ${except.values.map((v) => `${except.key}=${v}`).join(", ")}` : "");
 const peer = (p: Peer) =>
     "cidrs" in p
         ? `${p.cidrs.join(", ")}${p.except ? ` (not ${p.except.join(", ")})` : ""}`
-        : `${p.namespace}${p.pods ? ` (${labels(p.pods)})` : ""}`;
+        : `${p.namespace}${p.pods || p.except ? ` (${[p.pods ? labels(p.pods) : "", notPods(p.except)].filter(Boolean).join("; ")})` : ""}`;
 const port = (p: FlowPort) => (typeof p === "number" ? `${p}` : `${p.port}/${p.protocol}`);
 
 function flowRow(flow: Flow): string[] {
     return [
         flow.direction === "ingress" ? "in" : "out",
-        flow.pods ? labels(flow.pods) : "all pods",
+        `${flow.pods ? labels(flow.pods) : "all pods"}${flow.except ? ` (${notPods(flow.except)})` : ""}`,
         flow.peers.map(peer).join("; "),
         flow.ports ? flow.ports.map(port).join(", ") : "any",
         flow.why,
