@@ -345,6 +345,9 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("kibana logs"), egress, portOf("llm")],
                     // The egress proxies reach the providers, not the cluster's stores.
                     [egress, pod("elasticsearch logs"), 9200],
+                    // Nothing of the traffic namespace itself reaches the egress listeners: only the providers' callers do.
+                    [pod("cert-manager"), egress, portOf("llm")],
+                    [pod("proxies of finbot"), egress, portOf("llm")],
                     // The public gateway's proxies never reach the internet.
                     [pod("proxies of finbot"), INTERNET, 443],
                     ...(stack === "prod" ? ([[pod("api"), egress, portOf("payments")]] as Array<[Workload, Endpoint, number]>) : []),

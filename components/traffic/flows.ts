@@ -3,6 +3,7 @@ import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
 import { APM_PORT } from "../logging/labels";
+import { EGRESS_GATEWAY } from "./egress";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
 import { CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
 
@@ -15,7 +16,11 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: ns.traffic,
         flows: [
             DNS,
-            ...sameNamespace(ns.traffic),
+            // The egress gateway's proxies admit their providers' callers only, not cert-manager or the other gateways.
+            ...sameNamespace(
+                ns.traffic,
+                egress.length > 0 ? { key: "gateway.envoyproxy.io/owning-gateway-name", values: [EGRESS_GATEWAY] } : undefined,
+            ),
             ...scraped,
             // The controllers alone: the proxies (the egress gateway's included) never talk to the API server.
             ...when(
