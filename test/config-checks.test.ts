@@ -98,6 +98,12 @@ const CASES: Array<[ConfigCheck, LooseConfig, LooseConfig, RegExp]> = [
         /a CNI that enforces NetworkPolicy \(vpc-cni, kindnet, k3s, calico, cilium\): bridge ignores them/,
     ],
     [
+        checks.apiServerPrivate,
+        edited("dev", (c) => (c.kubernetes = { ...c.kubernetes, apiServerCidrs: ["172.18.0.0/16"] })),
+        edited("dev", (c) => (c.kubernetes = { ...c.kubernetes, apiServerCidrs: ["172.18.0.0/16", "0.0.0.0/0"] })),
+        /a private range where the control plane and the nodes answer/,
+    ],
+    [
         checks.tenTimesReads,
         stackValues("prod"),
         edited("prod", (c) => (c.database.aurora.readQueriesPerSecondPerReader = 100)),

@@ -66,6 +66,7 @@ function workloads(run: PlatformRun): Workload[] {
         ["karpenter", { "app.kubernetes.io/name": "karpenter" }, [8080]],
         ["prometheus-adapter", { "app.kubernetes.io/name": "prometheus-adapter" }, [6443]],
         ["keda", { "app.kubernetes.io/name": "keda-operator" }, [8080]],
+        ["prometheus-elasticsearch-exporter", { "app.kubernetes.io/name": "prometheus-elasticsearch-exporter" }, [9108]],
     ] as const) {
         const release = chart(run, name);
         if (release) add(name, release.namespace, labels, [...ports]);
@@ -86,7 +87,7 @@ function workloads(run: PlatformRun): Workload[] {
     for (const c of inputsOf(run, "postgresql.cnpg.io/v1:Cluster"))
         add(`cnpg ${c.metadata.name}`, c.metadata.namespace, { "cnpg.io/cluster": c.metadata.name }, [5432, 9187]);
     for (const p of inputsOf(run, "postgresql.cnpg.io/v1:Pooler"))
-        add(`pooler ${p.metadata.name}`, p.metadata.namespace, { "cnpg.io/poolerName": p.metadata.name }, [5432]);
+        add(`pooler ${p.metadata.name}`, p.metadata.namespace, { "cnpg.io/poolerName": p.metadata.name }, [5432, 9127]);
     for (const q of inputsOf(run, "rabbitmq.com/v1beta1:RabbitmqCluster"))
         add(`rabbitmq ${q.metadata.name}`, q.metadata.namespace, { "app.kubernetes.io/name": q.metadata.name }, [5671, 15671, 15691]);
     for (const [suffix, type, ports] of [
@@ -99,7 +100,8 @@ function workloads(run: PlatformRun): Workload[] {
         for (const o of inputsOf(run, suffix))
             add(`${type} ${o.metadata.name}`, o.metadata.namespace, { "common.k8s.elastic.co/type": type }, [...ports]);
     const traffic = run.config.namespaces.traffic;
-    // Envoy Gateway listens on a listener's port, shifted by 10000 below 1024 (v1.9 internal/gatewayapi/listener.go).
+    // Envoy Gateway listens on a listener's port, shifted by 10000 below 1024 (v1.9 internal/gatewayapi/listener.go),
+    // and serves Envoy's metrics on 19001.
     for (const g of inputsOf(run, "gateway.networking.k8s.io/v1:Gateway"))
         add(
             `proxies of ${g.metadata.name}`,
@@ -109,9 +111,9 @@ function workloads(run: PlatformRun): Workload[] {
                 "app.kubernetes.io/managed-by": "envoy-gateway",
                 "gateway.envoyproxy.io/owning-gateway-name": g.metadata.name,
             },
-            g.spec.listeners.map((l: Any) => (l.port < 1024 ? l.port + 10000 : l.port)),
+            [...g.spec.listeners.map((l: Any) => (l.port < 1024 ? l.port + 10000 : l.port)), 19001],
         );
-    add("kube-dns", "kube-system", { "k8s-app": "kube-dns" }, [53]);
+    add("kube-dns", "kube-system", { "k8s-app": "kube-dns" }, [53, 9153]);
     return [...own, ...made];
 }
 
@@ -314,6 +316,48 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                           ] as Array<[Workload, Endpoint, number]>)),
                 ];
                 assert.deepEqual(otherThan(mustDeny, false), [], "allowed");
+            });
+
+            it("Prometheus scrapes on the ports its monitors name, and reaches nothing else of the pods it scrapes", () => {
+                const prometheus = pod("prometheus");
+                const scrapes: Array<[Workload, Endpoint, number]> = [
+                    [prometheus, pod("api"), 9898],
+                    [prometheus, pod("rabbitmq finbot-queue"), 15691],
+                    [prometheus, pod("prometheus-elasticsearch-exporter"), 9108],
+                    [prometheus, pod("cert-manager"), 9402],
+                    [prometheus, pod("proxies of finbot-egress"), 19001],
+                    [prometheus, pod("prometheus checks-receiver"), 9090],
+                    [prometheus, pod("kube-dns"), 9153],
+                    ...(stack === "dev"
+                        ? ([
+                              [prometheus, pod("cnpg finbot-db"), 9187],
+                              [prometheus, pod("pooler finbot-db-pooler-rw"), 9127],
+                              [prometheus, pod("redis"), 9121],
+                          ] as Array<[Workload, Endpoint, number]>)
+                        : ([
+                              [prometheus, pod("postgres-exporter-writer"), 9187],
+                              [prometheus, pod("redis-exporter"), 9121],
+                              [prometheus, pod("karpenter"), 8080],
+                          ] as Array<[Workload, Endpoint, number]>)),
+                ];
+                const beyond: Array<[Workload, Endpoint, number]> = [
+                    [prometheus, pod("rabbitmq finbot-queue"), 5671],
+                    [prometheus, pod("rabbitmq finbot-queue"), 15671],
+                    [prometheus, pod("elasticsearch logs"), 9200],
+                    [prometheus, pod("kibana logs"), 5601],
+                    [prometheus, pod("proxies of finbot"), 10443],
+                    [prometheus, pod("proxies of finbot-egress"), 11000],
+                    [prometheus, INTERNET, 443],
+                    ...(stack === "dev"
+                        ? ([
+                              [prometheus, pod("cnpg finbot-db"), 5432],
+                              [prometheus, pod("pooler finbot-db-pooler-rw"), 5432],
+                              [prometheus, pod("redis"), 6379],
+                          ] as Array<[Workload, Endpoint, number]>)
+                        : []),
+                ];
+                assert.deepEqual(otherThan(scrapes, true), [], "refused");
+                assert.deepEqual(otherThan(beyond, false), [], "allowed");
             });
 
             it("apps reach a third party only through the egress gateway, each caller only its own providers' listeners", () => {

@@ -58,9 +58,10 @@ describe("data tier", () => {
                 from.sort(),
                 [
                     [ns.data, ""],
-                    // From the monitoring namespace, only Prometheus (it scrapes).
-                    [`${ns.monitoring}/prometheus`, ""],
-                    [run === prod ? "10.0.0.0/16" : "0.0.0.0/0", "9443"],
+                    // From the monitoring namespace, only Prometheus, on the exporters' ports (it scrapes).
+                    [`${ns.monitoring}/prometheus`, run === prod ? "9187,9121,15691" : "9187,9127,9121,15691"],
+                    // The API server (webhooks): the VPC in prod, the private ranges of a laptop's node network in dev.
+                    [run === prod ? "10.0.0.0/16" : "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "9443"],
                     [ns.apps, "5432,6379,5671"],
                     [ns.autoscaling, "5671"],
                     ["rabbitmq-system", "15671,5671"],

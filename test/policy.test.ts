@@ -436,6 +436,44 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         [finbotService(), egressPolicy("apps", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12"] } }])],
     ],
     [
+        isolation.crossNamespaceFlowsNamePorts,
+        [
+            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
+                metadata: { name: "allow-from-prometheus", namespace: "data" },
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Ingress"],
+                    ingress: [
+                        {
+                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+                            ports: [{ port: 9187 }],
+                        },
+                    ],
+                },
+            }),
+            // Within its own namespace a rule may leave the ports out.
+            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
+                metadata: { name: "allow-same-namespace-in", namespace: "data" },
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "data" } } }] }],
+                },
+            }),
+        ],
+        [
+            // Prometheus admitted on every port (the old scrape flow).
+            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
+                metadata: { name: "allow-from-prometheus", namespace: "data" },
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Ingress"],
+                    ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }] }],
+                },
+            }),
+        ],
+    ],
+    [
         isolation.apiKeysStripped,
         [
             resource("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", {

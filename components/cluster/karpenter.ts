@@ -19,6 +19,8 @@ const KARPENTER_SERVICE_ACCOUNT = "karpenter";
 
 /** Karpenter's controller pods (its chart's name). */
 export const KARPENTER_PODS = { "app.kubernetes.io/name": "karpenter" };
+/** The controller's metrics (the chart's `controller.metrics.port`, pinned in its values). */
+export const KARPENTER_METRICS = 8080;
 
 export interface KarpenterArgs {
     /** The validated `finbot:cluster`. */
@@ -108,7 +110,11 @@ export class Karpenter extends pulumi.ComponentResource {
                     replicas,
                     priorityClassName: PLATFORM_CRITICAL,
                     podDisruptionBudget: { name: "karpenter", maxUnavailable: 1 },
-                    controller: { resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
+                    controller: {
+                        resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+                        // Pinned: the scrape flow names this port.
+                        metrics: { port: KARPENTER_METRICS },
+                    },
                     ...(args.onSystemNodes ? { nodeSelector: { ...SYSTEM_NODES, "kubernetes.io/os": "linux" } } : {}),
                     serviceMonitor: { enabled: args.monitoringCrds !== undefined },
                 },

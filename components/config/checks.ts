@@ -340,6 +340,23 @@ export const networkPolicyEnforced: ConfigCheck = {
     },
 };
 
+export const apiServerPrivate: ConfigCheck = {
+    name: "api-server-private",
+    description:
+        "The API server's addresses (finbot:kubernetes.apiServerCidrs) are private ranges: every operator and scraper may reach them, so a public range would let those pods reach the internet.",
+    check(c) {
+        const cidrs: unknown[] = Array.isArray(c.kubernetes?.apiServerCidrs) ? c.kubernetes.apiServerCidrs : [];
+        return cidrs
+            .map((cidr, i) => [i, cidr] as const)
+            .filter(([, cidr]) => typeof cidr === "string" && isIpv4Cidr(cidr) && reachesInternet(cidr))
+            .map(([i, cidr]) => ({
+                path: ["kubernetes", "apiServerCidrs", i],
+                input: cidr,
+                message: "a private range where the control plane and the nodes answer (the VPC's, or the laptop cluster's node network)",
+            }));
+    },
+};
+
 export const deployRunnerReachesCluster: ConfigCheck = {
     name: "deploy-runner-reaches-cluster",
     description:
@@ -672,6 +689,7 @@ export const CONFIG_CHECKS: ConfigCheck[] = [
     eksForAws,
     clusterCreated,
     networkPolicyEnforced,
+    apiServerPrivate,
     deployRunnerReachesCluster,
     usesWhatExists,
     productionQuorums,

@@ -4,6 +4,8 @@
 
 /** Private, link-local and carrier-grade NAT ranges. */
 export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
+/** The RFC 1918 ranges: where a laptop cluster's nodes and API server answer (kind, k3d and minikube use docker or VM networks in them). */
+export const RFC1918_RANGES = PRIVATE_RANGES.slice(0, 3);
 /** Loopback: no more the internet than a private range. */
 const LOOPBACK = "127.0.0.0/8";
 

@@ -275,7 +275,7 @@ export const platformSchema = z.strictObject({
                 .min(1)
                 .optional()
                 .describe(
-                    "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. @default the VPC CIDR with finbot:network, else any address (a laptop cluster)",
+                    "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. Private ranges only. @default the VPC CIDR with finbot:network or a created cluster, else the RFC 1918 ranges (a laptop cluster's node network)",
                 ),
         })
         .prefault({})

@@ -28,6 +28,7 @@ import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
+import { POSTGRES_METRICS } from "./ports";
 
 /**
  * The CA bundle Aurora's certificates chain to (rds-ca-rsa2048-g1 and the others, every region),
@@ -712,7 +713,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                             ...(target === "writer" ? [`--extend.query-path=${CLIENT_FILES_DIR}/queries.yaml`] : []),
                         ],
                         files: { configMap: clientFiles.metadata.name, mountPath: CLIENT_FILES_DIR },
-                        port: 9187,
+                        port: POSTGRES_METRICS,
                         healthPath: "/",
                         env: [
                             {

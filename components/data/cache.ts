@@ -17,6 +17,7 @@ import { clientSecurityGroupPolicies } from "./network";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { hardenedContainer } from "../lib/security";
+import { REDIS, REDIS_METRICS } from "./ports";
 
 export interface CacheArgs {
     /** The validated `finbot:cache`. */
@@ -74,7 +75,7 @@ function redisExporter(image: string, address: pulumi.Input<string>): ExporterCo
     return {
         name: "redis-exporter",
         image,
-        port: 9121,
+        port: REDIS_METRICS,
         healthPath: "/health",
         args: [`--check-key-groups=${KEY_GROUPS}`],
         env: [
@@ -184,8 +185,8 @@ export class Cache extends pulumi.ComponentResource {
                 spec: {
                     selector: labels,
                     ports: [
-                        { name: "redis", port: 6379, targetPort: "redis" },
-                        { name: "metrics", port: 9121, targetPort: "metrics" },
+                        { name: "redis", port: REDIS, targetPort: "redis" },
+                        { name: "metrics", port: REDIS_METRICS, targetPort: "metrics" },
                     ],
                 },
             },

@@ -1,7 +1,16 @@
 // The network flows of the data tier's namespace and of `rabbitmq-system` (the operators' manifest makes it). Pure.
 import { FlowContext } from "../lib/flowContext";
 import { DNS, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
-import { AMQPS, POSTGRES, RABBITMQ_MANAGEMENT_TLS, REDIS } from "./ports";
+import {
+    AMQPS,
+    POOLER_METRICS,
+    POSTGRES,
+    POSTGRES_METRICS,
+    RABBITMQ_MANAGEMENT_TLS,
+    RABBITMQ_METRICS_TLS,
+    REDIS,
+    REDIS_METRICS,
+} from "./ports";
 import { QUEUE_OPERATORS_NAMESPACE } from "./queue";
 
 /** PostgreSQL, Redis, RabbitMQ and their operators. */
@@ -14,7 +23,14 @@ export function dataFlows(ctx: FlowContext): NamespaceFlows[] {
         flows: [
             DNS,
             ...sameNamespace(ns.data),
-            ...scraped,
+            ...scraped(
+                [
+                    ...(config.database.enabled ? [POSTGRES_METRICS, ...(config.database.mode === "aurora" ? [] : [POOLER_METRICS])] : []),
+                    ...(config.cache.enabled ? [REDIS_METRICS] : []),
+                    ...(config.queue.enabled ? [RABBITMQ_METRICS_TLS] : []),
+                ],
+                "Prometheus scrapes PostgreSQL (CloudNativePG's instances and poolers, or the exporters beside Aurora), redis_exporter and RabbitMQ (TLS).",
+            ),
             apiServer("The CloudNativePG operator, its Barman Cloud plugin and instance managers, RabbitMQ peer discovery."),
             webhooks("The CloudNativePG operator's admission webhooks.", [9443]),
             {
@@ -71,7 +87,6 @@ export function dataFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: QUEUE_OPERATORS_NAMESPACE,
         flows: [
             DNS,
-            ...scraped,
             apiServer("The operators watch and change their resources."),
             webhooks("The messaging-topology operator's admission webhooks.", [9443]),
             {

@@ -5,6 +5,7 @@
 import { PlatformConfig } from "../config/schema";
 import { StackDefaults } from "../config/resolve";
 import { networkFacts } from "./awsNetwork";
+import { RFC1918_RANGES } from "../config/cidr";
 import { Flow, Peer } from "./networkPolicy";
 
 /** A third party's listener on the egress gateway, as flows see it. */
@@ -50,14 +51,21 @@ export interface FlowContext {
     /** The egress gateway's listeners, and each workload that calls a third party with the listeners it may use. */
     egress: EgressListener[];
     thirdPartyCallers: Array<{ pods: string; routes: EgressListener[] }>;
-    /** Prometheus scrapes this namespace (when monitoring is on). */
-    scraped: Flow[];
+    /**
+     * Prometheus scrapes these ports of the namespace's pods (the ports its monitors name), when
+     * monitoring is on; the platform gives Prometheus the matching egress.
+     */
+    scraped(ports: number[], why: string): Flow[];
     apiServer(why: string): Flow;
     webhooks(why: string, ports: number[]): Flow;
 }
 
-/** Where the API server answers (and the nodes: kubelets, host-network agents). */
+/**
+ * Where the API server answers (and the nodes: kubelets, host-network agents): the VPC on AWS (the
+ * control plane's network interfaces sit in the cluster's subnets, whose addresses awsx chooses at
+ * deploy time), the private ranges elsewhere (a laptop cluster's node network); never the internet.
+ */
 export function apiServerCidrs(config: PlatformConfig): string[] {
     const vpcCidr = networkFacts(config)?.vpcCidr;
-    return config.kubernetes.apiServerCidrs ?? (vpcCidr ? [vpcCidr] : ["0.0.0.0/0"]);
+    return config.kubernetes.apiServerCidrs ?? (vpcCidr ? [vpcCidr] : RFC1918_RANGES);
 }

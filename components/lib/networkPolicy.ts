@@ -49,12 +49,15 @@ export const INTERNET: Peer = { cidrs: ["0.0.0.0/0"], except: PRIVATE_RANGES };
 /** EKS Pod Identity's agent on every node (link-local). */
 export const POD_IDENTITY_AGENT: Peer = { cidrs: ["169.254.170.23/32"] };
 
+/** CoreDNS' pods (kind's, kubeadm's and EKS' add-on keep the `k8s-app: kube-dns` label). */
+export const KUBE_DNS_PODS = { "k8s-app": "kube-dns" };
+
 /** Name resolution: every namespace's pods reach CoreDNS. */
 export const DNS: Flow = {
     name: "dns",
     why: "Name resolution (CoreDNS).",
     direction: "egress",
-    peers: [{ namespace: "kube-system", pods: { "k8s-app": "kube-dns" } }],
+    peers: [{ namespace: "kube-system", pods: KUBE_DNS_PODS }],
     ports: [
         { port: 53, protocol: "UDP" },
         { port: 53, protocol: "TCP" },
@@ -138,6 +141,8 @@ export function networkPolicySpecs(ns: NamespaceFlows): Array<{ name: string; wh
                 ...(flow.direction === "ingress" ? { from: flow.peers.flatMap(peerSpec) } : { to: flow.peers.flatMap(peerSpec) }),
                 ...(flow.ports ? { ports: flow.ports.map(portSpec) } : {}),
             };
+            // An empty list would admit every port: a flow names its ports or leaves them out.
+            if (flow.ports?.length === 0) throw new Error(`${ns.namespace}: flow "${flow.name}" names no ports`);
             return {
                 name: `allow-${flow.name}`,
                 why: flow.why,

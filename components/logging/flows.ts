@@ -2,7 +2,7 @@
 import { FlowContext } from "../lib/flowContext";
 import { DNS, INTERNET, NamespaceFlows, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
 import { GRAFANA_PODS } from "../monitoring/labels";
-import { APM_PORT } from "./labels";
+import { APM_PORT, ELASTICSEARCH_EXPORTER_METRICS } from "./labels";
 
 /** ECK's Elasticsearch, Kibana, Logstash, APM Server, and Filebeat on the nodes. */
 export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -27,7 +27,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                     ports: [5601],
                 }),
             ),
-            ...scraped,
+            ...scraped([ELASTICSEARCH_EXPORTER_METRICS], "Prometheus scrapes the Elasticsearch exporter."),
             apiServer("The ECK operator manages Elasticsearch, Kibana, Logstash, APM Server and Filebeat."),
             webhooks("The ECK operator's admission webhook.", [9443]),
             {
@@ -84,7 +84,6 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: ns.nodeAgents,
         flows: [
             DNS,
-            ...scraped,
             apiServer("Filebeat adds pod metadata to log lines."),
             ...when(loggingOn, {
                 name: "to-logstash",

@@ -28,6 +28,7 @@ import {
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
 import { denyInsecureTransport } from "../lib/s3";
 import { hardenedContainer, hardenedPodSpec } from "../lib/security";
+import { ELASTICSEARCH_EXPORTER_METRICS } from "./labels";
 
 export interface LoggingArgs {
     /** The validated `finbot:logging`. */
@@ -817,6 +818,8 @@ export class Logging extends pulumi.ComponentResource {
                         ssl: { enabled: true, useExistingSecrets: true, ca: { path: "/ssl/ca.crt" }, client: { enabled: false } },
                     },
                     serviceMonitor: { enabled: args.monitoringCrds !== undefined, interval: "30s" },
+                    // Pinned here: the scrape flow names this port.
+                    service: { httpPort: ELASTICSEARCH_EXPORTER_METRICS },
                 },
             },
             { parent: this, dependsOn: [...dependsOn, ...(args.monitoringCrds ? [args.monitoringCrds] : [])] },

@@ -16,7 +16,7 @@ export const CHECKS_RECEIVER_PODS = { "operator.prometheus.io/name": CHECKS_RECE
 /** What the platform's Prometheus takes from it. */
 export const FEDERATED_SERIES = '{__name__=~"k6_.+"}';
 /** The receiver's web port (the operator's container port `web`, 9090, behind its governing Service `prometheus-operated`). */
-const WEB_PORT = 9090;
+export const CHECKS_RECEIVER_PORT = 9090;
 
 export interface ChecksReceiverArgs {
     /** The synthetic checks' namespace. */
@@ -35,7 +35,7 @@ export class ChecksReceiver extends pulumi.ComponentResource {
     constructor(name: string, args: ChecksReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:monitoring:ChecksReceiver", name, {}, opts);
         const { namespace } = args;
-        this.remoteWriteUrl = `http://prometheus-operated.${namespace}.svc:${WEB_PORT}/api/v1/write`;
+        this.remoteWriteUrl = `http://prometheus-operated.${namespace}.svc:${CHECKS_RECEIVER_PORT}/api/v1/write`;
         const receiver = new k8s.apiextensions.CustomResource(
             `${name}-prometheus`,
             {

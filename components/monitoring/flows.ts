@@ -1,9 +1,18 @@
 // The network flows of the monitoring namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
-import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
-import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
+import {
+    DNS,
+    Flow,
+    INTERNET,
+    KUBE_DNS_PODS,
+    NamespaceFlows,
+    POD_IDENTITY_AGENT,
+    sameNamespace,
+    when,
+    withinNamespace,
+} from "../lib/networkPolicy";
 import { POSTGRES } from "../data/ports";
-import { ADAPTER_PODS, BLACKBOX_PODS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
+import { ADAPTER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
 export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -18,13 +27,14 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
             ...scrapeFlows(ctx),
             apiServer("The Prometheus operator, Prometheus' service discovery, kube-state-metrics, Grafana's sidecars."),
             webhooks("The Prometheus operator's admission webhook.", [10250]),
-            {
+            ...when(ctx.servicePorts.length > 0, {
                 name: "probe-services",
                 why: "The blackbox exporter probes the services' health endpoints.",
                 direction: "egress",
                 pods: BLACKBOX_PODS,
                 peers: [{ namespace: ns.apps }],
-            },
+                ports: ctx.servicePorts,
+            }),
             ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
                 name: "grafana-to-database",
                 why: "Grafana keeps its users and sessions in its own database on Aurora, through RDS Proxy.",
@@ -94,10 +104,12 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
     return monitoringOn ? [monitoring] : [];
 }
 
-/** What Prometheus scrapes: every namespace's metrics, the nodes, and Grafana (which admits nothing else of its namespace). */
+/**
+ * What Prometheus scrapes besides the namespaces that admit it (the platform mirrors those): CoreDNS,
+ * the nodes, and Grafana (which admits nothing else of its namespace).
+ */
 function scrapeFlows(ctx: FlowContext): Flow[] {
     const { config, ns, api } = ctx;
-    const on = ctx.on;
     return [
         ...withinNamespace({
             namespace: ns.monitoring,
@@ -108,21 +120,12 @@ function scrapeFlows(ctx: FlowContext): Flow[] {
             ports: [3000],
         }),
         {
-            name: "scrape-cluster",
-            why: "Prometheus scrapes every namespace's metrics.",
+            name: "scrape-kube-dns",
+            why: "Prometheus scrapes CoreDNS (kube-prometheus-stack's coreDns ServiceMonitor, port 9153).",
             direction: "egress",
             pods: PROMETHEUS_PODS,
-            peers: [
-                { namespace: ns.apps },
-                { namespace: ns.data },
-                { namespace: ns.logging },
-                { namespace: ns.traffic },
-                { namespace: ns.autoscaling },
-                { namespace: ns.nodeAgents },
-                ...(on.syntheticChecks ? [{ namespace: ns.checks }] : []),
-                { namespace: QUEUE_OPERATORS_NAMESPACE },
-                { namespace: "kube-system" },
-            ],
+            peers: [{ namespace: "kube-system", pods: KUBE_DNS_PODS }],
+            ports: [COREDNS_METRICS],
         },
         {
             name: "scrape-nodes",

@@ -10,3 +10,5 @@ export const BLACKBOX_PODS = { "app.kubernetes.io/name": "prometheus-blackbox-ex
 export const GRAFANA_PODS = { "app.kubernetes.io/name": "grafana" };
 /** prometheus-adapter's pods (its chart's name). */
 export const ADAPTER_PODS = { "app.kubernetes.io/name": "prometheus-adapter" };
+/** CoreDNS' metrics, which kube-prometheus-stack's coreDns ServiceMonitor scrapes (chart 88.5 `coreDns.service.targetPort`). */
+export const COREDNS_METRICS = 9153;

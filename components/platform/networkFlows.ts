@@ -7,7 +7,7 @@ import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
 import { FlowContext, apiServerCidrs } from "../lib/flowContext";
 import { networkFacts } from "../lib/awsNetwork";
-import { NamespaceFlows, Peer } from "../lib/networkPolicy";
+import { Flow, NamespaceFlows, Peer } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
 import { BLACKBOX_PODS, PROMETHEUS_PODS } from "../monitoring/labels";
 import { EGRESS_GATEWAY, egressRoutes, thirdPartyCallers } from "../traffic/egress";
@@ -60,9 +60,8 @@ export function flowContext(config: PlatformConfig): FlowContext {
         servicePorts: [...new Set(config.services.map((s) => s.port))],
         egress,
         thirdPartyCallers: thirdPartyCallers(config, egress),
-        scraped: monitoringOn
-            ? [{ name: "from-prometheus", why: "Prometheus scrapes metrics.", direction: "ingress", peers: [prometheus] }]
-            : [],
+        scraped: (ports, why) =>
+            monitoringOn && ports.length > 0 ? [{ name: SCRAPED, why, direction: "ingress", peers: [prometheus], ports }] : [],
         apiServer: (why) => ({ name: "api-server", why, direction: "egress", peers: [api], ports: [443, 6443] }),
         webhooks: (why, ports) => ({ name: "from-api-server", why, direction: "ingress", peers: [api], ports }),
     };
@@ -89,5 +88,29 @@ export function platformFlows(config: PlatformConfig): NamespaceFlows[] {
         ns.nodeAgents,
         ns.checks,
     ];
-    return AREAS.flatMap((area) => area.flows(context)).sort((a, b) => order.indexOf(a.namespace) - order.indexOf(b.namespace));
+    const flows = AREAS.flatMap((area) => area.flows(context));
+    return withScrapes(flows, ns.monitoring).sort((a, b) => order.indexOf(a.namespace) - order.indexOf(b.namespace));
+}
+
+/** The flow by which a namespace admits Prometheus' scrapes, on the ports its monitors name. */
+const SCRAPED = "from-prometheus";
+
+/**
+ * Prometheus' way out mirrors what each namespace admits from it: to each scraped namespace, on
+ * the ports that namespace's monitors name, and nowhere else.
+ */
+function withScrapes(flows: NamespaceFlows[], monitoringNamespace: string): NamespaceFlows[] {
+    const scrapes: Flow[] = flows.flatMap(({ namespace, flows }) =>
+        flows
+            .filter((f) => f.name === SCRAPED)
+            .map((f) => ({
+                name: `scrape-${namespace}`,
+                why: f.why,
+                direction: "egress" as const,
+                pods: PROMETHEUS_PODS,
+                peers: [{ namespace }],
+                ports: f.ports,
+            })),
+    );
+    return flows.map((n) => (n.namespace === monitoringNamespace ? { ...n, flows: [...n.flows, ...scrapes] } : n));
 }

@@ -17,7 +17,7 @@ export const EGRESS_FIRST_PORT = 11000;
  * Envoy's Prometheus endpoint on every proxy pod: Envoy Gateway v1.9 names container port 19001
  * `metrics` (internal/infrastructure/kubernetes/proxy/resource.go) and serves `/stats/prometheus` there.
  */
-export const ENVOY_METRICS = { portName: "metrics", path: "/stats/prometheus" };
+export const ENVOY_METRICS = { portName: "metrics", port: 19001, path: "/stats/prometheus" };
 
 /** One provider's way out: its listener on the egress gateway and the names its metrics carry. */
 export interface EgressRoute {

@@ -1,11 +1,11 @@
 // The network flows of the traffic namespace and of the synthetic checks'. Pure.
 import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
-import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
+import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
 import { APM_PORT } from "../logging/labels";
-import { EGRESS_GATEWAY } from "./egress";
+import { EGRESS_GATEWAY, ENVOY_METRICS } from "./egress";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
-import { CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
+import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
 
 /** The gateways' proxies, Envoy Gateway and cert-manager. */
 export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -21,7 +21,10 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 ns.traffic,
                 egress.length > 0 ? { key: "gateway.envoyproxy.io/owning-gateway-name", values: [EGRESS_GATEWAY] } : undefined,
             ),
-            ...scraped,
+            ...scraped(
+                [...(ctx.on.pkiOn ? [CERT_MANAGER_METRICS] : []), ...(egress.length > 0 ? [ENVOY_METRICS.port] : [])],
+                "Prometheus scrapes cert-manager (certificate expiry) and the egress gateway's proxies (third-party calls).",
+            ),
             // The controllers alone: the proxies (the egress gateway's included) never talk to the API server.
             ...when(
                 trafficOn,
@@ -128,7 +131,7 @@ export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: ns.checks,
         flows: [
             DNS,
-            ...scraped,
+            ...scraped([CHECKS_RECEIVER_PORT], "The platform's Prometheus federates the checks' series from their receiver."),
             {
                 name: "receiver-in",
                 why: "Only the checks write into their receiver; the platform's Prometheus accepts no writes at all.",
@@ -138,7 +141,7 @@ export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
                     ...(pageChecks ? [{ namespace: ns.checks, pods: PAGE_CHECK_LABELS }] : []),
                     ...(checks ? [{ namespace: ns.checks, pods: { "app.kubernetes.io/name": "k6" } }] : []),
                 ],
-                ports: [9090],
+                ports: [CHECKS_RECEIVER_PORT],
             },
             ...when(
                 pageChecks,
@@ -156,7 +159,7 @@ export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: PAGE_CHECK_LABELS,
                     peers: [receiver],
-                    ports: [9090],
+                    ports: [CHECKS_RECEIVER_PORT],
                 },
             ),
             ...when(
@@ -175,7 +178,7 @@ export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: { "app.kubernetes.io/name": "k6" },
                     peers: [receiver],
-                    ports: [9090],
+                    ports: [CHECKS_RECEIVER_PORT],
                 },
             ),
         ],

@@ -1,7 +1,7 @@
 // The network flows of FinBot's namespace and of the autoscaling namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
-import { KARPENTER_PODS } from "../cluster/karpenter";
+import { KARPENTER_METRICS, KARPENTER_PODS } from "../cluster/karpenter";
 import { AMQPS, POSTGRES, REDIS } from "../data/ports";
 import { APM_PORT } from "../logging/labels";
 import { ADAPTER_PODS } from "../monitoring/labels";
@@ -15,12 +15,13 @@ export function appsFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: ns.apps,
         flows: [
             DNS,
-            ...scraped,
-            ...when(monitoringOn, {
+            ...scraped(servicePorts, "Prometheus scrapes the services' metrics (their ServiceMonitors name the service port)."),
+            ...when(monitoringOn && servicePorts.length > 0, {
                 name: "from-blackbox-exporter",
                 why: "The blackbox exporter probes the services' health endpoints (uptime).",
                 direction: "ingress",
                 peers: [blackbox],
+                ports: servicePorts,
             }),
             ...when(trafficOn, {
                 name: "from-gateway",
@@ -85,7 +86,7 @@ export function autoscalingFlows(ctx: FlowContext): NamespaceFlows[] {
         flows: [
             DNS,
             ...sameNamespace(ns.autoscaling),
-            ...scraped,
+            ...scraped(karpenterOn ? [KARPENTER_METRICS] : [], "Prometheus scrapes Karpenter's controller."),
             apiServer("metrics-server, prometheus-adapter and KEDA serve and watch the API."),
             webhooks(
                 "The API server calls the metrics APIs (metrics-server, prometheus-adapter, KEDA) and KEDA's webhooks.",

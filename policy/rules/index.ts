@@ -31,6 +31,7 @@ export const allPolicies: Policies = [
     isolation.privateOperatorUis,
     isolation.apiKeysStripped,
     isolation.appsNoInternetEgress,
+    isolation.crossNamespaceFlowsNamePorts,
     isolation.prometheusTakesNoWrites,
     isolation.noBasicAuthInProduction,
     isolation.noAdminForApps,

@@ -268,6 +268,26 @@ export const appsNoInternetEgress: StackValidationPolicy = {
     },
 };
 
+export const crossNamespaceFlowsNamePorts: ResourceValidationPolicy = {
+    name: "cross-namespace-flows-name-ports",
+    description:
+        "A NetworkPolicy rule that admits or reaches another namespace's pods or addresses names its ports: a scrape, a probe or a client reaches what it serves, not every port of the other side.",
+    enforcementLevel: "mandatory",
+    validateResource: ({ type, props }, report) => {
+        if (type !== NETWORK_POLICY) return;
+        const namespace = props.metadata?.namespace;
+        const beyond = (peer: Props) =>
+            peer.ipBlock !== undefined || peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] !== namespace;
+        for (const [direction, side] of [
+            ["ingress", "from"],
+            ["egress", "to"],
+        ] as const)
+            for (const rule of (props.spec?.[direction] ?? []) as Props[])
+                if (!rule.ports?.length && (!rule[side]?.length || (rule[side] as Props[]).some(beyond)))
+                    report(`${namespace}/${nameOf(props)} allows ${direction} beyond its namespace on every port: name the ports`);
+    },
+};
+
 export const prometheusTakesNoWrites: ResourceValidationPolicy = {
     name: "prometheus-takes-no-writes",
     description:
