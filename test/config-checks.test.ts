@@ -237,6 +237,15 @@ describe("stack config checks", () => {
         );
     });
 
+    it("operator-uis-private: a Grafana role group the gateway does not admit is refused (nobody in it would reach Grafana)", () => {
+        const messages = checks.operatorUisPrivate
+            .check(edited("prod", (c) => (c.traffic.operatorAccess.oidc.grafanaRoles.admin = ["finbot-platform-admins", "sre"])))
+            .map((i) => `${i.path.join(".")}: ${i.message}`);
+        assert.deepEqual(messages, [
+            "traffic.operatorAccess.oidc.grafanaRoles.admin.1: one of allowedGroups (finbot-platform-oncall, finbot-platform-admins): the gateway lets no one else reach Grafana",
+        ]);
+    });
+
     it("network-policy-enforced: a local or existing cluster names its CNI; a created one runs the VPC CNI", () => {
         const messages = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) =>
             checks.networkPolicyEnforced.check(edited(stack, edit)).map((i) => i.message);

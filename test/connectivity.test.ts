@@ -368,11 +368,14 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     return egress.ports[index];
                 };
                 const worker = pod("settlement-worker");
+                // After the third parties, in prod (single sign-on): the identity provider's keys, for Grafana alone.
+                const keysPort = egress.ports[run.config.thirdParties.length];
                 const reach: Array<[Workload, Endpoint, number]> = [
                     [pod("api"), egress, portOf("llm")],
                     [egress, INTERNET, 443],
                     ...(stack === "prod"
                         ? ([
+                              [pod("grafana"), egress, keysPort],
                               [pod("api"), egress, portOf("sentry")],
                               [worker, egress, portOf("sentry")],
                               [worker, egress, portOf("payments")],
@@ -394,7 +397,16 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("proxies of finbot"), egress, portOf("llm")],
                     // The public gateway's proxies never reach the internet.
                     [pod("proxies of finbot"), INTERNET, 443],
-                    ...(stack === "prod" ? ([[pod("api"), egress, portOf("payments")]] as Array<[Workload, Endpoint, number]>) : []),
+                    // Grafana reaches no provider, and the internet not at all.
+                    [pod("grafana"), egress, portOf("llm")],
+                    [pod("grafana"), INTERNET, 443],
+                    ...(stack === "prod"
+                        ? ([
+                              [pod("api"), egress, portOf("payments")],
+                              [pod("api"), egress, keysPort],
+                              [pod("prometheus"), egress, keysPort],
+                          ] as Array<[Workload, Endpoint, number]>)
+                        : []),
                 ];
                 assert.deepEqual(otherThan(reach, true), [], "refused");
                 assert.deepEqual(otherThan(deny, false), [], "allowed");

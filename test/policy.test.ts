@@ -325,6 +325,28 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     ],
     [isolation.grafanaNoAnonymous, [kps(false)], [kps(true)]],
     [
+        isolation.grafanaSingleSignOn,
+        [
+            resource("kubernetes:helm.sh/v3:Release", {
+                chart: "kube-prometheus-stack",
+                values: {
+                    grafana: {
+                        "grafana.ini": {
+                            "auth.jwt": {
+                                enabled: true,
+                                jwk_set_url: "https://envoy-finbot-egress.finbot-traffic.svc:11003/keys",
+                                expect_claims: '{"iss":"https://login.example.com","aud":"finbot"}',
+                                allow_assign_grafana_admin: false,
+                            },
+                        },
+                    },
+                },
+            }),
+        ],
+        // Grafana's own login only (the admin account's shared password).
+        [kps(false)],
+    ],
+    [
         isolation.priorityClassEverywhere,
         [
             resource("kubernetes:batch/v1:Job", {

@@ -145,7 +145,14 @@ describe("traffic", () => {
                     l.tls.certificateRefs[0].name,
                     l.allowedRoutes.namespaces.from,
                 ]),
-                providers.map((p, i) => [p.name, "HTTPS", 11000 + i, "finbot-egress-tls", "Same"]),
+                // The third parties in order; in prod (single sign-on) then the identity provider's keys for Grafana.
+                [...providers.map((p) => p.name), ...(run === prod ? ["identity-provider"] : [])].map((name, i) => [
+                    name,
+                    "HTTPS",
+                    11000 + i,
+                    "finbot-egress-tls",
+                    "Same",
+                ]),
             );
             const certificate = inputs(run, "kubernetes:cert-manager.io/v1:Certificate", "finbot-traffic-egress-certificate").spec;
             assert.ok(certificate.dnsNames.includes("envoy-finbot-egress.finbot-traffic.svc"));
@@ -294,9 +301,13 @@ describe("traffic", () => {
         assert.deepEqual(sso.oidc.clientSecret, { name: "finbot-oidc-client" });
         assert.equal(sso.authorization.defaultAction, "Deny");
         assert.deepEqual(sso.authorization.rules[0].principal.jwt.claims, [
-            { name: "groups", valueType: "StringArray", values: ["finbot-platform-oncall"] },
+            { name: "groups", valueType: "StringArray", values: ["finbot-platform-oncall", "finbot-platform-admins"] },
         ]);
         assert.deepEqual(sso.jwt.providers[0].extractFrom, { cookies: ["finbot-id-token"] });
+        // Only Grafana, which signs people in with it, gets the ID token; the others never see it.
+        assert.deepEqual(prodPolicies["grafana-sso"].oidc.forwardIDToken, { header: "x-finbot-id-token" });
+        for (const ui of ["prometheus", "alertmanager", "kibana"])
+            assert.equal(prodPolicies[`${ui}-sso`].oidc.forwardIDToken, undefined, ui);
         for (const ui of ["grafana", "prometheus", "alertmanager", "kibana"])
             assert.equal(inputs(prod, GW("HTTPRoute"), `finbot-traffic-route-${ui}`).spec.parentRefs[0].name, "finbot-internal");
         assert.equal(

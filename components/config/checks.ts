@@ -467,7 +467,7 @@ export const gatewayReady: ConfigCheck = {
 export const operatorUisPrivate: ConfigCheck = {
     name: "operator-uis-private",
     description:
-        "In production people sign in to the operator UIs through single sign-on (OIDC), never a shared password; OIDC needs its settings.",
+        "In production people sign in to the operator UIs through single sign-on (OIDC), never a shared password; OIDC needs its settings, and Grafana's role groups are allowed ones.",
     check(c) {
         const access = c.traffic?.operatorAccess ?? {};
         const mode = access.mode ?? (production(c) ? "oidc" : "basic-auth");
@@ -488,7 +488,22 @@ export const operatorUisPrivate: ConfigCheck = {
                     message: "the identity provider's settings (issuer, jwksUri, clientId, clientSecret, allowedGroups)",
                 },
             ];
-        return [];
+        // A role group the gateway refuses would never reach Grafana.
+        const allowed = new Set(Array.isArray(access.oidc?.allowedGroups) ? access.oidc.allowedGroups : []);
+        const roles = access.oidc?.grafanaRoles ?? {};
+        return (["admin", "editor"] as const).flatMap((role) =>
+            (Array.isArray(roles[role]) ? roles[role] : []).flatMap((group: unknown, i: number) =>
+                typeof group === "string" && !allowed.has(group)
+                    ? [
+                          {
+                              path: ["traffic", "operatorAccess", "oidc", "grafanaRoles", role, i],
+                              input: group,
+                              message: `one of allowedGroups (${[...allowed].join(", ")}): the gateway lets no one else reach Grafana`,
+                          },
+                      ]
+                    : [],
+            ),
+        );
     },
 };
 

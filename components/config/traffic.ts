@@ -16,6 +16,14 @@ const oidcSchema = z
         allowedGroups: z.array(z.string().min(1)).min(1).describe("Groups (in the groups claim) allowed in; everyone else is refused."),
         groupsClaim: z.string().min(1).default("groups").describe("ID token claim listing the user's groups."),
         scopes: z.array(z.string().min(1)).default(["openid", "email", "profile"]).describe("Scopes requested besides openid."),
+        emailClaim: z.string().min(1).default("email").describe("ID token claim with the user's email: Grafana's login and email."),
+        grafanaRoles: z
+            .strictObject({
+                admin: z.array(z.string().min(1)).default([]).describe("Groups given Grafana's Admin role."),
+                editor: z.array(z.string().min(1)).default([]).describe("Groups given Grafana's Editor role."),
+            })
+            .prefault({})
+            .describe("Grafana's roles from the groups claim; every other allowed group is a Viewer. Each group must be an allowed one."),
     })
     .describe("Single sign-on for the operator UIs (OpenID Connect).");
 

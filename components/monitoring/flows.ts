@@ -12,12 +12,14 @@ import {
     withinNamespace,
 } from "../lib/networkPolicy";
 import { POSTGRES } from "../data/ports";
+import { IDENTITY_PROVIDER } from "../traffic/egress";
 import { ADAPTER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
 export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
     const { config, ns, vpc, uiProxies, apiServer, webhooks } = ctx;
     const { monitoringOn, loggingOn, trafficOn } = ctx.on;
+    const identityKeys = ctx.egress.filter((route) => route.provider.name === IDENTITY_PROVIDER);
     const monitoring: NamespaceFlows = {
         namespace: ns.monitoring,
         flows: [
@@ -90,6 +92,14 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 peers: [{ namespace: ns.autoscaling, pods: ADAPTER_PODS }],
                 ports: [9090],
             },
+            ...identityKeys.map((route): Flow => ({
+                name: "grafana-to-identity-keys",
+                why: "Grafana fetches the identity provider's signing keys (to verify the ID tokens the gateway forwards) through the egress gateway.",
+                direction: "egress",
+                pods: GRAFANA_PODS,
+                peers: [{ namespace: ns.traffic, pods: ctx.egressProxies }],
+                ports: [route.port],
+            })),
             ...when(loggingOn, {
                 name: "to-elasticsearch",
                 why: "Grafana reads page-load and log data from Elasticsearch.",

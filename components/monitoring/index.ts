@@ -5,3 +5,4 @@ export * from "./slo";
 export * from "./values";
 export * from "./checksReceiver";
 export * from "./area";
+export * from "./grafanaSso";

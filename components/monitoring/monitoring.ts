@@ -1,4 +1,5 @@
 import { EXPORTER_RESOURCES } from "../lib/sizes";
+import { GrafanaSso } from "./grafanaSso";
 import { podIdentity } from "../lib/podIdentity";
 import { parseBytes } from "../config/quantities";
 import { PageConfig } from "../config/traffic";
@@ -87,6 +88,11 @@ export interface MonitoringArgs {
      * @default SQLite on a volume, one pod
      */
     grafanaDatabase?: Promise<GrafanaDatabaseInput>;
+    /**
+     * Single sign-on: Grafana signs people in with the ID tokens the gateway forwards to it.
+     * @default Grafana's own login (the admin account)
+     */
+    grafanaSso?: GrafanaSso;
 }
 
 /** Grafana's database as the data tier gives it: the host known once RDS Proxy exists. */
@@ -173,7 +179,14 @@ export class Monitoring extends pulumi.ComponentResource {
         this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: 9093 };
         this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
         this.uis = [
-            { name: "grafana", namespace, service: this.grafana.name, port: this.grafana.port, ownLogin: true },
+            {
+                name: "grafana",
+                namespace,
+                service: this.grafana.name,
+                port: this.grafana.port,
+                ownLogin: true,
+                signsInWithIdToken: args.grafanaSso !== undefined,
+            },
             {
                 name: "prometheus",
                 namespace,
@@ -221,6 +234,7 @@ export class Monitoring extends pulumi.ComponentResource {
                         images: args.images,
                         nodeAgentsNamespace: args.nodeAgentsNamespace,
                         grafanaDatabase,
+                        grafanaSso: args.grafanaSso,
                     }),
                 ),
             },

@@ -1,4 +1,5 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
+import { GrafanaSso, grafanaSsoValues } from "./grafanaSso";
 import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
@@ -57,6 +58,11 @@ export interface KubePrometheusStackArgs {
      * @default SQLite on a volume, one pod
      */
     grafanaDatabase?: GrafanaDatabase;
+    /**
+     * Single sign-on: Grafana signs people in with the ID tokens the gateway forwards.
+     * @default Grafana's own login (the admin account)
+     */
+    grafanaSso?: GrafanaSso;
 }
 
 /** A disruption budget keeping one replica up, when there is more than one. */
@@ -78,6 +84,7 @@ const antiAffinity = (replicas: number) => (replicas > 1 ? "hard" : "soft");
 export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record<string, unknown> {
     const { monitoring, production } = args;
     const { prometheus, alertmanager, grafana } = monitoring;
+    const sso = args.grafanaSso && grafanaSsoValues(args.grafanaSso);
     // Managed control planes (EKS) expose no etcd, scheduler, controller-manager or kube-proxy metrics.
     const managed = monitoring.managedControlPlane;
     return {
@@ -164,6 +171,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
             ...grafanaState(args),
             resources: containerResources(grafana.resources),
             priorityClassName: PLATFORM_CRITICAL,
+            ...(sso ? { extraConfigmapMounts: sso.extraConfigmapMounts } : {}),
             sidecar: {
                 dashboards: {
                     enabled: true,
@@ -178,6 +186,7 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 analytics: { reporting_enabled: false, check_for_updates: false },
                 users: { allow_sign_up: false },
                 "auth.anonymous": { enabled: false },
+                ...(sso ? { "auth.jwt": sso.jwt } : {}),
                 ...(args.grafanaDatabase ? { database: grafanaDatabaseSettings(args.grafanaDatabase) } : {}),
             },
         },

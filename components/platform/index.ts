@@ -22,16 +22,20 @@ import { priorityClasses } from "../lib/priority";
 import { AREAS } from "./areas";
 import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
-import { ChecksReceiver, GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, Monitoring, SYSTEM_CA_BUNDLE } from "../monitoring";
+import { ChecksReceiver, GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, GrafanaSso, Monitoring, SYSTEM_CA_BUNDLE } from "../monitoring";
 import {
     GATEWAY,
+    ID_TOKEN_HEADER,
     LoadTest,
     PageChecks,
     Traffic,
     TrafficControllers,
     dsnThroughGateway,
+    egressProviders,
     egressRoutes,
     gatewayServiceName,
+    grafanaSignsInWithIdTokens,
+    identityKeysUrl,
     thirdPartyCallers,
     thirdPartyUrlVariable,
     hostFor,
@@ -120,12 +124,10 @@ export class Platform extends pulumi.ComponentResource {
             config.monitoring.enabled || config.logging.enabled ? this.namespace(name, config, "nodeAgents", "privileged") : undefined;
         // Grafana's own database comes from the data tier, built after monitoring: its release waits for it.
         const grafanaDatabase = config.monitoring.enabled && grafanaHasDatabase(config) ? deferred<GrafanaDatabaseInput>() : undefined;
-        if (config.monitoring.enabled) {
-            // Some of the chart's pods (Grafana's, the operator's jobs) are not "restricted" yet.
-            const namespace = this.namespace(name, config, "monitoring", "baseline");
-            const namespaces = [namespace, ...(nodeAgents ? [nodeAgents] : [])];
-            this.monitoring = this.buildMonitoring(name, config, namespaces, grafanaDatabase?.promise);
-        }
+        // Some of the chart's pods (Grafana's, the operator's jobs) are not "restricted" yet.
+        const monitoringNamespace = config.monitoring.enabled ? this.namespace(name, config, "monitoring", "baseline") : undefined;
+        if (monitoringNamespace)
+            this.monitoring = this.buildMonitoring(name, config, [monitoringNamespace, nodeAgents], grafanaDatabase?.promise);
         // cert-manager, the internal CA and Envoy Gateway come first: the data tier and logging ask for certificates.
         const { gateway: controllers, pki } = this.buildControllers(name, config);
         if (dataTierEnabled(config)) {
@@ -139,7 +141,7 @@ export class Platform extends pulumi.ComponentResource {
             this.logging = this.buildLogging(name, config, [namespace, nodeAgents], pki);
         }
         const settings = this.consumerSettings(name, config, apps);
-        const caConfigMap = pki && this.caBundle(name, config, pki, apps);
+        const caConfigMap = pki && this.caBundles(name, config, pki, apps, monitoringNamespace);
         const dataTier = this.dataTier;
         const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
@@ -398,7 +400,7 @@ export class Platform extends pulumi.ComponentResource {
     private buildMonitoring(
         name: string,
         config: PlatformConfig,
-        namespaces: pulumi.Resource[],
+        namespaces: Array<pulumi.Resource | undefined>,
         grafanaDatabase?: Promise<GrafanaDatabaseInput>,
     ): Monitoring {
         const ns = config.namespaces;
@@ -421,9 +423,32 @@ export class Platform extends pulumi.ComponentResource {
                 storageClass: this.storageClass,
                 nodeAgentsNamespace: ns.nodeAgents,
                 grafanaDatabase,
+                grafanaSso: this.grafanaSso(config),
             },
-            { parent: this, dependsOn: [...namespaces, ...this.priorityClasses] },
+            { parent: this, dependsOn: [...namespaces.filter((n) => n !== undefined), ...this.priorityClasses] },
         );
+    }
+
+    /**
+     * Grafana's single sign-on, when the gateway signs people in: the ID token on the gateway's
+     * header, verified against the provider's keys through the egress gateway, roles from groups.
+     */
+    private grafanaSso(config: PlatformConfig): GrafanaSso | undefined {
+        const access = this.defaults.operatorAccess;
+        if (!grafanaSignsInWithIdTokens(config, access) || !access.oidc) return undefined;
+        const oidc = access.oidc;
+        const keysUrl = identityKeysUrl(egressRoutes(egressProviders(config, access), config.namespaces.traffic), oidc);
+        if (!keysUrl) throw new Error("Grafana's single sign-on: the egress gateway routes the identity provider's keys whenever it is on");
+        return {
+            header: ID_TOKEN_HEADER,
+            issuer: oidc.issuer,
+            audience: oidc.clientId,
+            keysUrl,
+            caConfigMap: CA_CONFIGMAP,
+            emailClaim: oidc.emailClaim,
+            groupsClaim: oidc.groupsClaim,
+            roles: oidc.grafanaRoles,
+        };
     }
 
     private buildDataTier(name: string, config: PlatformConfig, pki: Pki, fetchManifest: ManifestFetcher): DataTier {
@@ -607,7 +632,7 @@ export class Platform extends pulumi.ComponentResource {
                       namespace: config.namespaces.traffic,
                       chartVersions: config.releases.charts,
                       highlyAvailable: this.defaults.production,
-                      backendApi: config.thirdParties.length > 0,
+                      backendApi: egressProviders(config, this.defaults.operatorAccess).length > 0,
                   },
                   opts,
               )
@@ -627,15 +652,26 @@ export class Platform extends pulumi.ComponentResource {
         return { gateway, pki };
     }
 
-    /** `finbot-ca` in the apps namespace: the internal CA certificate FinBot's pods verify the data stores and APM with. */
-    private caBundle(name: string, config: PlatformConfig, pki: Pki, apps: pulumi.Resource): string {
+    /**
+     * `finbot-ca` in the apps namespace, and in the monitoring namespace with Grafana's single sign-on
+     * (it verifies the egress gateway with it); returns the apps one's name.
+     */
+    private caBundles(name: string, config: PlatformConfig, pki: Pki, apps: pulumi.Resource, monitoring?: pulumi.Resource): string {
+        const bundle = this.caBundle(`${name}-ca-bundle`, config.namespaces.apps, pki, apps);
+        if (monitoring && this.grafanaSso(config))
+            this.caBundle(`${name}-monitoring-ca-bundle`, config.namespaces.monitoring, pki, monitoring);
+        return bundle;
+    }
+
+    /** `finbot-ca` in a namespace: the internal CA certificate its pods verify servers with. */
+    private caBundle(resourceName: string, namespace: string, pki: Pki, created: pulumi.Resource | undefined): string {
         new k8s.core.v1.ConfigMap(
-            `${name}-ca-bundle`,
+            resourceName,
             {
-                metadata: { name: CA_CONFIGMAP, namespace: config.namespaces.apps },
+                metadata: { name: CA_CONFIGMAP, namespace },
                 data: { [INTERNAL_CA_FILE.split("/").pop()!]: pki.internalIssuer.caCertPem },
             },
-            { parent: this, dependsOn: [apps] },
+            { parent: this, dependsOn: created ? [created] : [] },
         );
         return CA_CONFIGMAP;
     }
@@ -666,7 +702,7 @@ export class Platform extends pulumi.ComponentResource {
                 rum: this.logging?.apm && rumIntakeOf(config) ? { service: this.logging.apm } : undefined,
                 controllers,
                 pki,
-                thirdParties: config.thirdParties,
+                egressProviders: egressProviders(config, this.defaults.operatorAccess),
                 monitoringCrds: this.monitoring?.operator,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { containerResources } from "../config/primitives";
 import { PlatformConfig } from "../config/schema";
 import { ThirdPartyConfig } from "../config/thirdParties";
-import { TrafficConfig } from "../config/traffic";
+import { OidcConfig, TrafficConfig } from "../config/traffic";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { podMonitor } from "../lib/monitors";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
@@ -45,6 +45,58 @@ export function egressRoutes(providers: ThirdPartyConfig[], namespace: string): 
 
 export const egressRouteName = (provider: string) => `egress-${provider}`;
 
+/** The egress gateway's route to the identity provider's signing keys (Grafana verifies the gateway's ID tokens with them). */
+export const IDENTITY_PROVIDER = "identity-provider";
+
+/**
+ * The identity provider's key endpoint as a provider of the egress gateway: Grafana's only way out.
+ * Unbilled (no price or budget: the cost rules read finbot:thirdParties only); keys are fetched about
+ * hourly per Grafana pod, so a small rate limit; a GET, so retried. Pure.
+ */
+export function identityKeysProvider(oidc: Pick<OidcConfig, "jwksUri">): ThirdPartyConfig {
+    const url = new URL(oidc.jwksUri);
+    return {
+        name: IDENTITY_PROVIDER,
+        host: url.hostname,
+        port: url.port ? Number(url.port) : 443,
+        callers: [],
+        price: { perRequest: 0, perGigabyteSent: 0, perGigabyteReceived: 0 },
+        monthlyBudget: 0,
+        expectedRequestsPerMonth: 0,
+        rateLimitPerSecond: 5,
+        maxConcurrentRequests: 8,
+        timeout: "10s",
+        idempotent: true,
+        objective: { errorRatio: 0.05, latencyP95Seconds: 2 },
+    };
+}
+
+/**
+ * What the egress gateway routes: `finbot:thirdParties` in order, then the identity provider's keys
+ * when Grafana signs people in with the gateway's ID tokens (single sign-on and Grafana on). Pure.
+ */
+export function egressProviders(
+    config: Pick<PlatformConfig, "thirdParties" | "monitoring" | "traffic">,
+    access: { mode: string; oidc?: OidcConfig },
+): ThirdPartyConfig[] {
+    const sso = grafanaSignsInWithIdTokens(config, access);
+    return [...config.thirdParties, ...(sso && access.oidc ? [identityKeysProvider(access.oidc)] : [])];
+}
+
+/** Grafana signs people in with the ID tokens the gateway forwards: single sign-on at the gateway, Grafana running. Pure. */
+export const grafanaSignsInWithIdTokens = (
+    config: Pick<PlatformConfig, "monitoring" | "traffic">,
+    access: { mode: string; oidc?: OidcConfig },
+) => config.traffic.enabled && config.monitoring.enabled && access.mode === "oidc" && access.oidc !== undefined;
+
+/** Where Grafana fetches the identity provider's signing keys: the gateway's listener, the key endpoint's path. Pure. */
+export function identityKeysUrl(routes: EgressRoute[], oidc: Pick<OidcConfig, "jwksUri">): string | undefined {
+    const route = routes.find((r) => r.provider.name === IDENTITY_PROVIDER);
+    if (!route) return undefined;
+    const url = new URL(oidc.jwksUri);
+    return `${route.url}${url.pathname}${url.search}`;
+}
+
 /** Each workload that calls a third party (a service's canary with its service), and the routes it may use. Pure. */
 export function thirdPartyCallers(
     config: Pick<PlatformConfig, "services" | "workers">,
@@ -74,7 +126,7 @@ export function dsnThroughGateway(dsn: string, gatewayUrl: string): string {
 }
 
 export interface EgressGatewayArgs {
-    /** The providers of `finbot:thirdParties`, in order (their listener ports follow it). */
+    /** What it routes (`egressProviders`), in order: their listener ports follow it. */
     providers: ThirdPartyConfig[];
     /** The traffic namespace: the Gateway, routes and proxies. */
     namespace: string;

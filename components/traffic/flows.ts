@@ -3,7 +3,8 @@ import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
 import { APM_PORT } from "../logging/labels";
-import { EGRESS_GATEWAY, ENVOY_METRICS } from "./egress";
+import { EGRESS_GATEWAY, ENVOY_METRICS, IDENTITY_PROVIDER } from "./egress";
+import { GRAFANA_PODS } from "../monitoring/labels";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
 import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
 
@@ -53,16 +54,23 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 peers: [{ cidrs: ["0.0.0.0/0"] }],
                 ports: [10443],
             }),
-            ...egress.map((route): Flow => ({
-                name: `egress-${route.provider.name}-in`,
-                why: `Only ${route.provider.callers.join(", ")} may call ${route.provider.name} (its listener on the egress gateway).`,
-                direction: "ingress",
-                pods: egressProxies,
-                peers: thirdPartyCallers
-                    .filter((c) => c.routes.includes(route))
-                    .map((c) => ({ namespace: ns.apps, pods: { "app.kubernetes.io/name": c.pods } })),
-                ports: [route.port],
-            })),
+            ...egress.map((route): Flow => {
+                const keys = route.provider.name === IDENTITY_PROVIDER;
+                return {
+                    name: `egress-${route.provider.name}-in`,
+                    why: keys
+                        ? "Only Grafana fetches the identity provider's signing keys (its listener on the egress gateway)."
+                        : `Only ${route.provider.callers.join(", ")} may call ${route.provider.name} (its listener on the egress gateway).`,
+                    direction: "ingress",
+                    pods: egressProxies,
+                    peers: keys
+                        ? [{ namespace: ns.monitoring, pods: GRAFANA_PODS }]
+                        : thirdPartyCallers
+                              .filter((c) => c.routes.includes(route))
+                              .map((c) => ({ namespace: ns.apps, pods: { "app.kubernetes.io/name": c.pods } })),
+                    ports: [route.port],
+                };
+            }),
             ...when(egress.length > 0, {
                 name: "egress-to-providers",
                 why: "The egress gateway's proxies alone reach the third parties' hosts (HTTPS, verified).",

@@ -81,6 +81,12 @@ export interface UiRoute {
      */
     forbiddenPaths?: string[];
     /**
+     * With single sign-on, the gateway forwards the person's ID token to the UI (ID_TOKEN_HEADER),
+     * which verifies it and signs them in (Grafana).
+     * @default not forwarded
+     */
+    signsInWithIdToken?: boolean;
+    /**
      * The UI serves TLS with a certificate of the internal CA: the gateway verifies it (BackendTLSPolicy) for this host name.
      * @default plain HTTP
      */
@@ -94,12 +100,25 @@ export function gatewayParent(gateway: string, trafficNamespace: string, listene
 
 /** The ID token cookie the OIDC filter sets and the JWT filter reads the groups from. */
 export const ID_TOKEN_COOKIE = "finbot-id-token";
+/**
+ * The request header the gateway forwards the signed-in person's ID token on, to a UI that signs
+ * people in with it (Grafana). Envoy owns it: one sent by a client is removed (Envoy Gateway v1.9
+ * `oidc.forwardIDToken`, Envoy 1.39's oauth2 `forward_id_token`).
+ */
+export const ID_TOKEN_HEADER = "x-finbot-id-token";
 
 /**
  * Single sign-on for a UI route: OIDC login at the gateway, the ID token validated again against
  * the provider's keys, and only members of the allowed groups let through (default deny).
  */
-export function oidcSecurityPolicy(args: { route: string; host: string; clientSecret: string; oidc: OidcConfig }): Record<string, unknown> {
+export function oidcSecurityPolicy(args: {
+    route: string;
+    host: string;
+    clientSecret: string;
+    oidc: OidcConfig;
+    /** Forward the ID token to the UI on ID_TOKEN_HEADER (it signs people in with it). */
+    forwardIdToken?: boolean;
+}): Record<string, unknown> {
     const { oidc } = args;
     return {
         targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: args.route }],
@@ -113,6 +132,7 @@ export function oidcSecurityPolicy(args: { route: string; host: string; clientSe
             cookieNames: { idToken: ID_TOKEN_COOKIE, accessToken: "finbot-access-token" },
             cookieConfig: { sameSite: "Lax" },
             refreshToken: true,
+            ...(args.forwardIdToken ? { forwardIDToken: { header: ID_TOKEN_HEADER } } : {}),
         },
         jwt: {
             providers: [

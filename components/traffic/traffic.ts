@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
-import { TrafficConfig, operatorAccessOf } from "../config/traffic";
+import { OidcConfig, TrafficConfig, operatorAccessOf } from "../config/traffic";
 import { tlsIssuerOf } from "../config/resolve";
 import { ClusterService } from "../lib/services";
 import { Footprint } from "../lib/footprint";
@@ -54,10 +54,11 @@ export interface TrafficArgs {
     /** cert-manager and the internal CA: the gateways' certificates, and the backends verified against it. */
     pki: Pki;
     /**
-     * The third parties FinBot calls (`finbot:thirdParties`): each gets a route on the metered egress gateway.
+     * What the metered egress gateway routes (see `egressProviders`): the third parties FinBot calls
+     * (`finbot:thirdParties`), and the identity provider's keys when Grafana verifies ID tokens.
      * @default none (no egress gateway)
      */
-    thirdParties?: ThirdPartyConfig[];
+    egressProviders?: ThirdPartyConfig[];
     /**
      * When set, the egress gateway's proxies get a PodMonitor (created after these CRDs).
      * @default no PodMonitor
@@ -71,6 +72,8 @@ export interface TrafficArgs {
 }
 
 const ROUTE_LABELS = { "app.kubernetes.io/part-of": "finbot" };
+/** The Secret (per UI namespace) holding the OIDC client secret the SecurityPolicies name. */
+const CLIENT_SECRET = "finbot-oidc-client";
 
 /** A Gateway by name, and its resource (routes attach after it). */
 interface GatewayRef {
@@ -109,7 +112,7 @@ export class Traffic extends pulumi.ComponentResource {
         const access = operatorAccessOf(config, production);
         // In production with the CDN, CloudFront is the only client of the public load balancer.
         const edge = production && config.cdn.enabled;
-        const thirdParties = args.thirdParties ?? [];
+        const egressProviders = args.egressProviders ?? [];
         this.backendCas = this.backendCaConfigMaps(name, args);
         this.uis = args.uis;
         this.footprint = {
@@ -119,7 +122,7 @@ export class Traffic extends pulumi.ComponentResource {
                     pods: config.gateway.replicas * (access.internal ? 2 : 1),
                     ...config.gateway.resources.requests,
                 },
-                ...(thirdParties.length > 0
+                ...(egressProviders.length > 0
                     ? [{ part: "Egress gateway proxies", pods: config.egressGateway.replicas, ...config.egressGateway.resources.requests }]
                     : []),
             ],
@@ -154,11 +157,11 @@ export class Traffic extends pulumi.ComponentResource {
         this.serviceRoutes(name, args, publicGateway);
         this.uiPassword = this.operatorUiRoutes(name, args, uiGateway, access);
         if (args.rum) this.rumRoute(name, args, args.rum, publicGateway);
-        if (thirdParties.length > 0)
+        if (egressProviders.length > 0)
             this.egress = new EgressGateway(
                 `${name}-egress`,
                 {
-                    providers: thirdParties,
+                    providers: egressProviders,
                     namespace: args.namespace,
                     gateway: config.egressGateway,
                     production,
@@ -643,30 +646,7 @@ export class Traffic extends pulumi.ComponentResource {
                     [route],
                 );
             if (access.mode === "oidc" && access.oidc) {
-                const oidc = access.oidc;
-                let secret = clientSecrets.get(ui.namespace);
-                if (!secret) {
-                    secret = new k8s.core.v1.Secret(
-                        `${name}-oidc-client-${ui.namespace}`,
-                        {
-                            metadata: { name: "finbot-oidc-client", namespace: ui.namespace },
-                            type: "Opaque",
-                            stringData: { "client-secret": oidc.clientSecret },
-                        },
-                        { parent: this },
-                    );
-                    clientSecrets.set(ui.namespace, secret);
-                }
-                new k8s.apiextensions.CustomResource(
-                    `${name}-sso-${ui.name}`,
-                    {
-                        apiVersion: "gateway.envoyproxy.io/v1alpha1",
-                        kind: "SecurityPolicy",
-                        metadata: { name: `${ui.name}-sso`, namespace: ui.namespace },
-                        spec: oidcSecurityPolicy({ route: ui.name, host, clientSecret: "finbot-oidc-client", oidc }),
-                    },
-                    { parent: this, dependsOn: [route, secret] },
-                );
+                this.singleSignOn(name, { ui, host, route, oidc: access.oidc, clientSecrets });
             } else if (uiPassword && !ui.ownLogin) {
                 let secret = authSecrets.get(ui.namespace);
                 if (!secret) {
@@ -701,6 +681,46 @@ export class Traffic extends pulumi.ComponentResource {
             this.urls[ui.name] = `https://${host}`;
         }
         return uiPassword ? pulumi.secret(uiPassword.result) : undefined;
+    }
+
+    /**
+     * A UI route behind single sign-on: the OIDC client secret in the UI's namespace (one per
+     * namespace), and the SecurityPolicy signing people in (forwarding the ID token to a UI that uses it).
+     */
+    private singleSignOn(
+        name: string,
+        args: { ui: UiRoute; host: string; route: pulumi.Resource; oidc: OidcConfig; clientSecrets: Map<string, pulumi.Resource> },
+    ): void {
+        const { ui, oidc, clientSecrets } = args;
+        let secret = clientSecrets.get(ui.namespace);
+        if (!secret) {
+            secret = new k8s.core.v1.Secret(
+                `${name}-oidc-client-${ui.namespace}`,
+                {
+                    metadata: { name: CLIENT_SECRET, namespace: ui.namespace },
+                    type: "Opaque",
+                    stringData: { "client-secret": oidc.clientSecret },
+                },
+                { parent: this },
+            );
+            clientSecrets.set(ui.namespace, secret);
+        }
+        new k8s.apiextensions.CustomResource(
+            `${name}-sso-${ui.name}`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "SecurityPolicy",
+                metadata: { name: `${ui.name}-sso`, namespace: ui.namespace },
+                spec: oidcSecurityPolicy({
+                    route: ui.name,
+                    host: args.host,
+                    clientSecret: CLIENT_SECRET,
+                    oidc,
+                    forwardIdToken: ui.signsInWithIdToken,
+                }),
+            },
+            { parent: this, dependsOn: [args.route, secret] },
+        );
     }
 }
 

@@ -40,6 +40,7 @@ export const allPolicies: Policies = [
     isolation.apmAnonymousRumOnly,
     isolation.publicIntakeRateLimited,
     isolation.grafanaNoAnonymous,
+    isolation.grafanaSingleSignOn,
     isolation.priorityClassEverywhere,
     cluster.eksClusterHardened,
     cluster.eksNetworkPolicyEnforced,

@@ -231,6 +231,36 @@ export const grafanaNoAnonymous: ResourceValidationPolicy = {
     },
 };
 
+export const grafanaSingleSignOn: ResourceValidationPolicy = {
+    name: "grafana-single-sign-on",
+    description:
+        "In production people sign in to Grafana as themselves: it verifies the gateway's ID token (auth.jwt) against the identity provider's keys over HTTPS, checks issuer and audience, and never makes anyone a server admin; the admin account is break-glass only.",
+    enforcementLevel: "mandatory",
+    configSchema: CONFIG_SCHEMA,
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:helm.sh/v3:Release" || !String(args.props.chart).endsWith("kube-prometheus-stack")) return;
+        if (!isProduction(args)) return;
+        const jwt = args.props.values?.grafana?.["grafana.ini"]?.["auth.jwt"];
+        if (jwt?.enabled !== true) {
+            report(
+                "Grafana signs people in with its own login only (a shared admin password): enable auth.jwt with the gateway's ID token",
+            );
+            return;
+        }
+        if (!String(jwt.jwk_set_url ?? "").startsWith("https://"))
+            report("Grafana's auth.jwt verifies tokens without keys fetched over HTTPS");
+        const expected = (() => {
+            try {
+                return JSON.parse(String(jwt.expect_claims ?? "{}")) as Props;
+            } catch {
+                return {};
+            }
+        })();
+        if (!expected.iss || !expected.aud) report("Grafana's auth.jwt checks no issuer or audience (expect_claims)");
+        if (jwt.allow_assign_grafana_admin !== false) report("Grafana's auth.jwt may make someone a server admin");
+    },
+};
+
 export const priorityClassEverywhere: ResourceValidationPolicy = {
     name: "k8s-priority-class",
     description: "Every pod the program runs names a PriorityClass, so the critical path is evicted last.",
