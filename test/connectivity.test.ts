@@ -52,9 +52,10 @@ function workloads(run: PlatformRun): Workload[] {
     const add = (name: string, namespace: string, labels: Labels, ports: number[]) => made.push({ name, namespace, labels, ports });
     const kps = chart(run, "kube-prometheus-stack");
     if (kps) {
-        add("prometheus", kps.namespace, { "app.kubernetes.io/name": "prometheus" }, [9090]);
-        add("alertmanager", kps.namespace, { "app.kubernetes.io/name": "alertmanager" }, [9093]);
-        add("grafana", kps.namespace, { "app.kubernetes.io/name": "grafana" }, [3000]);
+        // Behind the gateway each UI also listens on its TLS front (8443).
+        add("prometheus", kps.namespace, { "app.kubernetes.io/name": "prometheus" }, [9090, 8443]);
+        add("alertmanager", kps.namespace, { "app.kubernetes.io/name": "alertmanager" }, [9093, 8443]);
+        add("grafana", kps.namespace, { "app.kubernetes.io/name": "grafana" }, [3000, 8443]);
         add("kube-state-metrics", kps.namespace, { "app.kubernetes.io/name": "kube-state-metrics" }, [8080]);
     }
     for (const [name, labels, ports] of [
@@ -258,7 +259,7 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("prometheus"), api, 9898],
                     [pod("proxies of finbot"), api, 9898],
                     [pod("grafana"), pod("elasticsearch logs"), 9200],
-                    [pod("prometheus"), pod("grafana"), 3000],
+                    [pod("prometheus"), pod("grafana"), 8443],
                     [pod("apm-server apm"), pod("kibana logs"), 5601],
                     [pod("grafana"), pod("prometheus"), 9090],
                     [pod("page-check-home"), pod("prometheus checks-receiver"), 9090],
@@ -271,7 +272,9 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                         : ([
                               [api, external("Aurora through RDS Proxy", "10.0.130.20"), 5432],
                               [pod("grafana"), external("Grafana's database through RDS Proxy", "10.0.130.20"), 5432],
-                              [pod("proxies of finbot-internal"), pod("grafana"), 3000],
+                              [pod("proxies of finbot-internal"), pod("grafana"), 8443],
+                              [pod("proxies of finbot-internal"), pod("prometheus"), 8443],
+                              [pod("proxies of finbot-internal"), pod("alertmanager"), 8443],
                           ] as Array<[Workload, Endpoint, number]>)),
                 ];
                 assert.deepEqual(otherThan(reach, true), [], "refused");
@@ -285,6 +288,10 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [api, pod("rabbitmq finbot-queue"), 15671],
                     [api, pod("prometheus"), 9090],
                     [api, pod("grafana"), 3000],
+                    [api, pod("grafana"), 8443],
+                    // The gateway reaches the UIs at their TLS fronts only, never their plain ports.
+                    [pod(stack === "prod" ? "proxies of finbot-internal" : "proxies of finbot"), pod("grafana"), 3000],
+                    [pod(stack === "prod" ? "proxies of finbot-internal" : "proxies of finbot"), pod("prometheus"), 9090],
                     [api, pod("alertmanager"), 9093],
                     [pod("settlement-worker"), pod("prometheus"), 9090],
                     // The UIs admit their gateway and what they serve only, not their namespace's other pods.

@@ -131,9 +131,11 @@ const PRODUCERS: Producer[] = [
         deployed: (run) => releases(run, "opencost").length > 0,
     },
     {
-        what: "cert-manager (its ServiceMonitor on)",
+        what: "cert-manager (with its PodMonitor)",
         names: /^certmanager_[a-z_]+$/,
-        deployed: (run) => releases(run, "cert-manager").some((r) => r.values.prometheus?.servicemonitor?.enabled === true),
+        deployed: (run) =>
+            releases(run, "cert-manager").length > 0 &&
+            run.ofType("kubernetes:monitoring.coreos.com/v1:PodMonitor").some((m) => (m.inputs as Any).metadata.name === "cert-manager"),
     },
     {
         what: "FinBot's services, by their metrics contract (finbot:services[].slo.sli)",

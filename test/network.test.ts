@@ -118,9 +118,13 @@ describe("network isolation and pod security", () => {
         const ports = (policies: Array<{ spec: { egress: Array<{ ports?: Array<{ port: number }> }> } }>) =>
             policies.flatMap((p) => p.spec.egress.flatMap((rule) => (rule.ports ?? []).map((x) => x.port))).sort((a, b) => a - b);
         assert.deepEqual(ports(egressOf(runs.prod, "finbot")), [8200, 9898], "the public proxies: the api and the RUM intake");
-        assert.deepEqual(ports(egressOf(runs.prod, "finbot-internal")), [443, 3000, 5601, 9090, 9093], "the UIs and the identity provider");
+        assert.deepEqual(
+            ports(egressOf(runs.prod, "finbot-internal")),
+            [443, 5601, 8443],
+            "the UIs (Kibana, the others' TLS fronts) and the identity provider",
+        );
         // On a laptop cluster one gateway routes everything, and with basic auth it calls no identity provider.
-        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [3000, 5601, 8200, 9090, 9093, 9898]);
+        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [5601, 8200, 8443, 9898]);
         // The egress gateway reaches the providers' HTTPS ports only.
         assert.deepEqual(ports(egressOf(runs.prod, "finbot-egress")), [443]);
     });

@@ -35,6 +35,18 @@ const egressPolicy = (namespace: string, to: Props[]) =>
         `${namespace}-out`,
     );
 
+/** A route behind single sign-on, to Prometheus' TLS front. */
+const signedInRoute = () => [
+    resource("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", {
+        metadata: { name: "prometheus-sso", namespace: "monitoring" },
+        spec: { targetRefs: [{ kind: "HTTPRoute", name: "prometheus" }], oidc: { clientID: "finbot" } },
+    }),
+    resource("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", {
+        metadata: { name: "prometheus", namespace: "monitoring" },
+        spec: { rules: [{ backendRefs: [{ name: "prometheus", port: 8443 }] }] },
+    }),
+];
+
 /** Violations of one policy over resources, in an environment (as the engine would report them). */
 async function violations(policy: Policy, resources: PolicyResource[], environment = "production"): Promise<string[]> {
     const found = await evaluate([policy], resources as unknown as EvaluatedResource[], environment);
@@ -456,6 +468,21 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
             egressPolicy("traffic", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8"] } }]),
         ],
         [finbotService(), egressPolicy("apps", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12"] } }])],
+    ],
+    [
+        isolation.signedInRoutesOverTls,
+        [
+            ...signedInRoute(),
+            resource("kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy", {
+                metadata: { name: "prometheus", namespace: "monitoring" },
+                spec: {
+                    targetRefs: [{ group: "", kind: "Service", name: "prometheus" }],
+                    validation: { hostname: "prometheus.monitoring.svc", caCertificateRefs: [{ kind: "ConfigMap", name: "ca" }] },
+                },
+            }),
+        ],
+        // The route signs people in, and its backend gets their session in the clear.
+        signedInRoute(),
     ],
     [
         isolation.crossNamespaceFlowsNamePorts,

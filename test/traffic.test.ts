@@ -276,12 +276,50 @@ describe("traffic", () => {
             const policy = inputs(run, GW("BackendTLSPolicy"), "finbot-traffic-backend-tls-kibana").spec;
             assert.deepEqual(policy.targetRefs, [{ group: "", kind: "Service", name: "logs-kb-http" }]);
             assert.equal(policy.validation.hostname, "logs-kb-http.finbot-logging.svc");
-            // One CA ConfigMap in the logging namespace serves the RUM intake's policy and Kibana's.
-            assert.equal(
-                run.ofType("kubernetes:core/v1:ConfigMap").filter((c) => (c.inputs as Any).metadata.name === "finbot-gateway-backend-ca")
-                    .length,
-                1,
+            // One CA ConfigMap per namespace of TLS backends: logging's serves the RUM intake's policy and Kibana's.
+            assert.deepEqual(
+                run
+                    .ofType("kubernetes:core/v1:ConfigMap")
+                    .filter((c) => (c.inputs as Any).metadata.name === "finbot-gateway-backend-ca")
+                    .map((c) => (c.inputs as Any).metadata.namespace)
+                    .sort(),
+                ["finbot-logging", "finbot-monitoring"],
             );
+        }
+    });
+
+    it("the gateway reaches Grafana, Prometheus and Alertmanager at their TLS fronts, verified against the internal CA", () => {
+        for (const run of [dev, prod]) {
+            const values = inputs(run, "kubernetes:helm.sh/v3:Release", "finbot-monitoring-kube-prometheus-stack").values;
+            for (const [ui, service, port] of [
+                ["grafana", "kube-prometheus-stack-grafana", 80],
+                ["prometheus", "kube-prometheus-stack-prometheus", 8443],
+                ["alertmanager", "kube-prometheus-stack-alertmanager", 8443],
+            ] as const) {
+                const policy = inputs(run, GW("BackendTLSPolicy"), `finbot-traffic-backend-tls-${ui}`).spec;
+                assert.deepEqual(policy.targetRefs, [{ group: "", kind: "Service", name: service }]);
+                assert.equal(policy.validation.hostname, `${service}.finbot-monitoring.svc`);
+                assert.deepEqual(policy.validation.caCertificateRefs, [
+                    { group: "", kind: "ConfigMap", name: "finbot-gateway-backend-ca" },
+                ]);
+                const route = inputs(run, GW("HTTPRoute"), `finbot-traffic-route-${ui}`).spec;
+                assert.deepEqual(route.rules.at(-1).backendRefs, [{ name: service, port }]);
+                const certificate = inputs(run, "kubernetes:cert-manager.io/v1:Certificate", `finbot-monitoring-${ui}-certificate`).spec;
+                assert.ok(certificate.dnsNames.includes(`${service}.finbot-monitoring.svc`), ui);
+                assert.equal(certificate.issuerRef.name, "finbot-internal-ca");
+            }
+            // The fronts: ghostunnel beside each UI, forwarding to its plain port on localhost, with the UI's certificate.
+            const front = (containers: Any[]) => containers.find((c) => c.name === "tls-frontend");
+            const grafana = front(JSON.parse(values.grafana.extraContainers));
+            assert.ok(grafana.args.includes("--target=127.0.0.1:3000") && grafana.args.includes("--listen=0.0.0.0:8443"));
+            assert.equal(values.grafana.service.targetPort, 8443, "Grafana's Service reaches its front");
+            assert.deepEqual(values.grafana.extraContainerVolumes, [{ name: "ui-tls", secret: { secretName: "grafana-tls" } }]);
+            assert.ok(front(values.prometheus.prometheusSpec.containers).args.includes("--target=127.0.0.1:9090"));
+            assert.ok(front(values.alertmanager.alertmanagerSpec.containers).args.includes("--target=127.0.0.1:9093"));
+            assert.deepEqual(values.prometheus.service.additionalPorts, [{ name: "https-ui", port: 8443, targetPort: 8443 }]);
+            // Prometheus scrapes Grafana through its front, verifying it for the Service's name.
+            assert.equal(values.grafana.serviceMonitor.scheme, "https");
+            assert.equal(values.grafana.serviceMonitor.tlsConfig.serverName, "kube-prometheus-stack-grafana.finbot-monitoring.svc");
         }
     });
 

@@ -42,6 +42,8 @@ export const SCRAPE_LIMITS = {
      * about 30 (requests, failures, duration quantiles by status), a few hundred in all.
      */
     federation: { sampleLimit: 2000, ...LABELS },
+    /** cert-manager's controller: per certificate its expiry, readiness and renewal time, and the controller's sync counts and Go runtime. */
+    certManager: { sampleLimit: 2000, ...LABELS },
     /** A blackbox probe: a few dozen samples about one request. */
     probe: { sampleLimit: 200, ...LABELS },
 } satisfies Record<string, ScrapeLimits>;

@@ -1,5 +1,7 @@
 // The network flows of the monitoring namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
+import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { UI_PORTS } from "./uiTls";
 import {
     DNS,
     Flow,
@@ -79,10 +81,10 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
             }),
             ...when(trafficOn, {
                 name: "from-gateway",
-                why: "Operators reach Grafana, Prometheus and Alertmanager through the operator UIs' gateway.",
+                why: "Operators reach Grafana, Prometheus and Alertmanager through the operator UIs' gateway, at their TLS fronts.",
                 direction: "ingress",
                 peers: [{ namespace: ns.traffic, pods: uiProxies }],
-                ports: [3000, 9090, 9093],
+                ports: [UI_TLS_PORT],
             }),
             {
                 name: "from-prometheus-adapter",
@@ -124,10 +126,10 @@ function scrapeFlows(ctx: FlowContext): Flow[] {
         ...withinNamespace({
             namespace: ns.monitoring,
             names: { ingress: "grafana-scraped", egress: "scrape-grafana" },
-            why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor).",
+            why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor), through its TLS front behind the gateway.",
             from: PROMETHEUS_PODS,
             to: GRAFANA_PODS,
-            ports: [3000],
+            ports: [ctx.on.trafficOn ? UI_TLS_PORT : UI_PORTS.grafana],
         }),
         {
             name: "scrape-kube-dns",

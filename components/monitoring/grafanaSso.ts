@@ -4,7 +4,7 @@
 // sight and takes the role from the groups claim. The admin account stays for break-glass only.
 // Grafana 13 `[auth.jwt]`: header_name, jwk_set_url (https only), tls_client_ca, expect_claims,
 // role_attribute_path (JMESPath over the claims), auto_sign_up (pkg/setting/setting_jwt.go). Pure.
-import { CA_MOUNT_PATH, INTERNAL_CA_FILE } from "../lib/certificates";
+import { INTERNAL_CA_FILE } from "../lib/certificates";
 
 export interface GrafanaSso {
     /** The request header the gateway forwards the verified ID token on. */
@@ -14,8 +14,6 @@ export interface GrafanaSso {
     audience: string;
     /** The identity provider's signing keys, through the egress gateway (https). */
     keysUrl: string;
-    /** ConfigMap in Grafana's namespace with the internal CA (INTERNAL_CA_FILE's name): it verifies the egress gateway. */
-    caConfigMap: string;
     /** Claims carrying the email (Grafana's login) and the groups. */
     emailClaim: string;
     groupsClaim: string;
@@ -41,24 +39,24 @@ export function grafanaRolePath(groupsClaim: string, roles: GrafanaSso["roles"])
     ].join(" || ");
 }
 
-/** The chart values that turn single sign-on on: the CA mount and `[auth.jwt]`. Pure. */
-export function grafanaSsoValues(sso: GrafanaSso): { extraConfigmapMounts: unknown[]; jwt: Record<string, string | boolean> } {
+/**
+ * Grafana's `[auth.jwt]` for single sign-on. It verifies the egress gateway with the internal CA at
+ * INTERNAL_CA_FILE, which Grafana mounts whenever it serves TLS (single sign-on needs both). Pure.
+ */
+export function grafanaJwtSettings(sso: GrafanaSso): Record<string, string | boolean> {
     return {
-        extraConfigmapMounts: [{ name: "finbot-ca", mountPath: CA_MOUNT_PATH, configMap: sso.caConfigMap, readOnly: true }],
-        jwt: {
-            enabled: true,
-            header_name: sso.header,
-            jwk_set_url: sso.keysUrl,
-            tls_client_ca: INTERNAL_CA_FILE,
-            cache_ttl: "60m",
-            expect_claims: JSON.stringify({ iss: sso.issuer, aud: sso.audience }),
-            email_claim: sso.emailClaim,
-            username_claim: sso.emailClaim,
-            auto_sign_up: true,
-            role_attribute_path: grafanaRolePath(sso.groupsClaim, sso.roles),
-            // Roles follow the groups on every sign-in; none of them is a server admin.
-            skip_org_role_sync: false,
-            allow_assign_grafana_admin: false,
-        },
+        enabled: true,
+        header_name: sso.header,
+        jwk_set_url: sso.keysUrl,
+        tls_client_ca: INTERNAL_CA_FILE,
+        cache_ttl: "60m",
+        expect_claims: JSON.stringify({ iss: sso.issuer, aud: sso.audience }),
+        email_claim: sso.emailClaim,
+        username_claim: sso.emailClaim,
+        auto_sign_up: true,
+        role_attribute_path: grafanaRolePath(sso.groupsClaim, sso.roles),
+        // Roles follow the groups on every sign-in; none of them is a server admin.
+        skip_org_role_sync: false,
+        allow_assign_grafana_admin: false,
     };
 }

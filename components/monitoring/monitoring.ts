@@ -1,4 +1,6 @@
 import { EXPORTER_RESOURCES } from "../lib/sizes";
+import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { CA_CONFIGMAP, CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { GrafanaSso } from "./grafanaSso";
 import { podIdentity } from "../lib/podIdentity";
 import { parseBytes } from "../config/quantities";
@@ -93,10 +95,24 @@ export interface MonitoringArgs {
      * @default Grafana's own login (the admin account)
      */
     grafanaSso?: GrafanaSso;
+    /**
+     * Grafana, Prometheus and Alertmanager behind TLS fronts with certificates of this issuer, so the
+     * gateway's hop to each is encrypted and verified; `caBundle` is the ConfigMap CA_CONFIGMAP in this
+     * namespace (Prometheus verifies Grafana's front, Grafana the egress gateway, with it). Single
+     * sign-on needs it.
+     * @default plain HTTP
+     */
+    uiTls?: { issuer: CertificateIssuer; caBundle: pulumi.Resource };
 }
 
 /** Grafana's database as the data tier gives it: the host known once RDS Proxy exists. */
 export type GrafanaDatabaseInput = Omit<GrafanaDatabase, "host"> & { host: pulumi.Input<string>; ready: pulumi.Resource[] };
+
+/** A Service's name in the cluster (what a UI's certificate carries and the gateway verifies). */
+const serviceHost = (service: ClusterService) => `${service.name}.${service.namespace}.svc`;
+
+/** The Secrets of the UIs' certificates (their TLS fronts'). */
+const UI_TLS_SECRETS = { grafana: "grafana-tls", prometheus: "prometheus-tls", alertmanager: "alertmanager-tls" };
 
 /** The rule groups of the monitoring area itself: RED and SLOs per service, uptime, the platform's alerts. Pure. */
 export function monitoringRuleGroups(args: {
@@ -178,26 +194,7 @@ export class Monitoring extends pulumi.ComponentResource {
         this.prometheus = { name: `${KPS_RELEASE}-prometheus`, namespace, port: 9090 };
         this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: 9093 };
         this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
-        this.uis = [
-            {
-                name: "grafana",
-                namespace,
-                service: this.grafana.name,
-                port: this.grafana.port,
-                ownLogin: true,
-                signsInWithIdToken: args.grafanaSso !== undefined,
-            },
-            {
-                name: "prometheus",
-                namespace,
-                service: this.prometheus.name,
-                port: this.prometheus.port,
-                ownLogin: false,
-                // Series are written only by the page checks and load tests, inside the cluster.
-                forbiddenPaths: ["/api/v1/write"],
-            },
-            { name: "alertmanager", namespace, service: this.alertmanager.name, port: this.alertmanager.port, ownLogin: false },
-        ];
+        this.uis = this.operatorUis(args);
         this.footprint = monitoringFootprint(config);
 
         const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
@@ -212,9 +209,13 @@ export class Monitoring extends pulumi.ComponentResource {
         );
         const alertmanagerSecret = this.alertRouting(name, args);
 
+        // The UIs' TLS fronts start only with their certificates.
+        const certificates = args.uiTls ? this.uiCertificates(name, args.uiTls.issuer, namespace) : [];
         const grafanaStarts: Promise<pulumi.Resource[]> = (args.grafanaDatabase ?? Promise.resolve(undefined)).then((database) => [
             grafanaSecret,
             alertmanagerSecret,
+            ...certificates,
+            ...(args.uiTls ? [args.uiTls.caBundle] : []),
             ...(database?.ready ?? []),
         ]);
         this.operator = helmRelease(
@@ -235,6 +236,12 @@ export class Monitoring extends pulumi.ComponentResource {
                         nodeAgentsNamespace: args.nodeAgentsNamespace,
                         grafanaDatabase,
                         grafanaSso: args.grafanaSso,
+                        uiTls: args.uiTls && {
+                            image: args.images.ghostunnel,
+                            secrets: UI_TLS_SECRETS,
+                            caConfigMap: CA_CONFIGMAP,
+                            grafanaServerName: serviceHost(this.grafana),
+                        },
                     }),
                 ),
             },
@@ -385,6 +392,55 @@ export class Monitoring extends pulumi.ComponentResource {
     }
 
     /** alertmanager.yaml, receivers' keys inside: the whole file is a secret. */
+    /**
+     * The operator UIs the gateway routes: Grafana (its own login, or single sign-on with the ID
+     * token), Prometheus and Alertmanager (none); each on its TLS front, verified for its Service's
+     * name, when the UIs serve TLS.
+     */
+    private operatorUis(args: MonitoringArgs): UiRoute[] {
+        const tls = (service: ClusterService, plainPort: number) =>
+            args.uiTls
+                ? { port: service === this.grafana ? service.port : UI_TLS_PORT, tlsHostname: serviceHost(service) }
+                : { port: plainPort };
+        return [
+            {
+                name: "grafana",
+                namespace: args.namespace,
+                service: this.grafana.name,
+                ownLogin: true,
+                signsInWithIdToken: args.grafanaSso !== undefined,
+                ...tls(this.grafana, this.grafana.port),
+            },
+            {
+                name: "prometheus",
+                namespace: args.namespace,
+                service: this.prometheus.name,
+                ownLogin: false,
+                // Series are written only by the page checks and load tests, inside the cluster.
+                forbiddenPaths: ["/api/v1/write"],
+                ...tls(this.prometheus, this.prometheus.port),
+            },
+            {
+                name: "alertmanager",
+                namespace: args.namespace,
+                service: this.alertmanager.name,
+                ownLogin: false,
+                ...tls(this.alertmanager, this.alertmanager.port),
+            },
+        ];
+    }
+
+    /** The UIs' certificates (their TLS fronts'), for their Services' names. */
+    private uiCertificates(name: string, issuer: CertificateIssuer, namespace: string): pulumi.Resource[] {
+        return (["grafana", "prometheus", "alertmanager"] as const).map((ui) =>
+            serverCertificate(
+                `${name}-${ui}-certificate`,
+                { namespace, secretName: UI_TLS_SECRETS[ui], dnsNames: serviceDnsNames(this[ui].name, namespace), issuer },
+                { parent: this },
+            ),
+        );
+    }
+
     private alertRouting(name: string, args: MonitoringArgs): k8s.core.v1.Secret {
         const { alerting } = args.config;
         const alertmanagerYaml = pulumi

@@ -1,5 +1,7 @@
 // Helm values of kube-prometheus-stack and prometheus-blackbox-exporter, per stack. Pure.
-import { GrafanaSso, grafanaSsoValues } from "./grafanaSso";
+import { GrafanaSso, grafanaJwtSettings } from "./grafanaSso";
+import { MonitoringUiTls, monitoringUiTlsValues } from "./uiTls";
+import { CA_MOUNT_PATH } from "../lib/certificates";
 import { EXPORTER_RESOURCES } from "../lib/sizes";
 import { MonitoringConfig, defaultRetentionSize } from "../config/monitoring";
 import { containerResources } from "../config/primitives";
@@ -63,6 +65,11 @@ export interface KubePrometheusStackArgs {
      * @default Grafana's own login (the admin account)
      */
     grafanaSso?: GrafanaSso;
+    /**
+     * Grafana, Prometheus and Alertmanager behind TLS fronts with certificates of the internal CA.
+     * @default plain HTTP
+     */
+    uiTls?: MonitoringUiTls;
 }
 
 /** A disruption budget keeping one replica up, when there is more than one. */
@@ -83,8 +90,10 @@ const antiAffinity = (replicas: number) => (replicas > 1 ? "hard" : "soft");
 
 export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record<string, unknown> {
     const { monitoring, production } = args;
-    const { prometheus, alertmanager, grafana } = monitoring;
-    const sso = args.grafanaSso && grafanaSsoValues(args.grafanaSso);
+    const { prometheus, alertmanager } = monitoring;
+    if (args.grafanaSso && !args.uiTls)
+        throw new Error("Grafana's single sign-on needs its TLS: it verifies the egress gateway with the internal CA");
+    const tls = args.uiTls && monitoringUiTlsValues(args.uiTls);
     // Managed control planes (EKS) expose no etcd, scheduler, controller-manager or kube-proxy metrics.
     const managed = monitoring.managedControlPlane;
     return {
@@ -143,8 +152,10 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 // No pod may write series into it: the checks write into their own receiver (ChecksReceiver).
                 enableRemoteWriteReceiver: false,
                 priorityClassName: PLATFORM_CRITICAL,
+                ...tls?.prometheus.spec,
             },
             podDisruptionBudget: keepOne(prometheus.replicas),
+            ...(tls ? { service: tls.prometheus.service } : {}),
         },
         alertmanager: {
             alertmanagerSpec: {
@@ -156,8 +167,10 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
                 useExistingSecret: true,
                 configSecret: ALERTMANAGER_CONFIG_SECRET,
                 priorityClassName: PLATFORM_CRITICAL,
+                ...tls?.alertmanager.spec,
             },
             podDisruptionBudget: keepOne(alertmanager.replicas),
+            ...(tls ? { service: tls.alertmanager.service } : {}),
         },
         prometheusOperator: {
             priorityClassName: PLATFORM_CRITICAL,
@@ -166,29 +179,43 @@ export function kubePrometheusStackValues(args: KubePrometheusStackArgs): Record
         "kube-state-metrics": { priorityClassName: PLATFORM_CRITICAL },
         // node-exporter needs the host's network and file systems: it runs with the other node agents.
         "prometheus-node-exporter": { namespaceOverride: args.nodeAgentsNamespace, priorityClassName: PLATFORM_CRITICAL },
-        grafana: {
-            admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
-            ...grafanaState(args),
-            resources: containerResources(grafana.resources),
-            priorityClassName: PLATFORM_CRITICAL,
-            ...(sso ? { extraConfigmapMounts: sso.extraConfigmapMounts } : {}),
-            sidecar: {
-                dashboards: {
-                    enabled: true,
-                    label: DASHBOARD_LABEL,
-                    labelValue: "1",
-                    searchNamespace: "ALL",
-                    folderAnnotation: DASHBOARD_FOLDER_ANNOTATION,
-                    provider: { foldersFromFilesStructure: true },
-                },
+        grafana: grafanaValues(args, tls?.grafana),
+    };
+}
+
+/**
+ * Grafana's part: its admin (break-glass) Secret, its state, the dashboards' sidecar, its TLS front
+ * behind the gateway, and with single sign-on `[auth.jwt]` and the internal CA it verifies the
+ * egress gateway with.
+ */
+function grafanaValues(args: KubePrometheusStackArgs, front?: Record<string, unknown>): Record<string, unknown> {
+    const { grafana } = args.monitoring;
+    const caConfigMap = args.grafanaSso && args.uiTls?.caConfigMap;
+    return {
+        admin: { existingSecret: args.grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+        ...grafanaState(args),
+        resources: containerResources(grafana.resources),
+        priorityClassName: PLATFORM_CRITICAL,
+        ...front,
+        ...(caConfigMap
+            ? { extraConfigmapMounts: [{ name: "finbot-ca", mountPath: CA_MOUNT_PATH, configMap: caConfigMap, readOnly: true }] }
+            : {}),
+        sidecar: {
+            dashboards: {
+                enabled: true,
+                label: DASHBOARD_LABEL,
+                labelValue: "1",
+                searchNamespace: "ALL",
+                folderAnnotation: DASHBOARD_FOLDER_ANNOTATION,
+                provider: { foldersFromFilesStructure: true },
             },
-            "grafana.ini": {
-                analytics: { reporting_enabled: false, check_for_updates: false },
-                users: { allow_sign_up: false },
-                "auth.anonymous": { enabled: false },
-                ...(sso ? { "auth.jwt": sso.jwt } : {}),
-                ...(args.grafanaDatabase ? { database: grafanaDatabaseSettings(args.grafanaDatabase) } : {}),
-            },
+        },
+        "grafana.ini": {
+            analytics: { reporting_enabled: false, check_for_updates: false },
+            users: { allow_sign_up: false },
+            "auth.anonymous": { enabled: false },
+            ...(args.grafanaSso ? { "auth.jwt": grafanaJwtSettings(args.grafanaSso) } : {}),
+            ...(args.grafanaDatabase ? { database: grafanaDatabaseSettings(args.grafanaDatabase) } : {}),
         },
     };
 }

@@ -4,6 +4,8 @@ import * as tls from "@pulumi/tls";
 import { CertificateIssuer } from "../lib/certificates";
 import { helmRelease } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { podMonitor } from "../lib/monitors";
+import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 
 export interface PkiArgs {
     /** Namespace of cert-manager (the traffic namespace, created by the caller). */
@@ -17,15 +19,36 @@ export interface PkiArgs {
      */
     gatewayApiCrds?: pulumi.Resource;
     /**
-     * When set, cert-manager gets a ServiceMonitor (created after these CRDs).
-     * @default no ServiceMonitor
-     */
-    monitoringCrds?: pulumi.Resource;
-    /**
      * Two replicas of cert-manager and its webhook, with disruption budgets (production).
      * @default false
      */
     highlyAvailable?: boolean;
+}
+
+/**
+ * cert-manager's PodMonitor (certificate expiry for FinbotCertificateExpiresSoon), made apart from
+ * the chart: the PKI comes before monitoring (Grafana's and Prometheus' certificates need it), while
+ * a monitor needs the monitoring CRDs. The controller's pods serve metrics on `http-metrics`, 9402
+ * (chart v1.21.1 templates/deployment.yaml).
+ */
+export function certManagerMonitor(resourceName: string, pki: Pki, namespace: string, monitoringCrds: pulumi.Resource): void {
+    podMonitor(
+        resourceName,
+        {
+            name: "cert-manager",
+            namespace,
+            selector: {
+                matchLabels: {
+                    "app.kubernetes.io/name": "cert-manager",
+                    "app.kubernetes.io/instance": "cert-manager",
+                    "app.kubernetes.io/component": "controller",
+                },
+            },
+            endpoints: [{ port: "http-metrics", path: "/metrics", interval: "60s" }],
+            limits: SCRAPE_LIMITS.certManager,
+        },
+        { parent: pki, dependsOn: [monitoringCrds, pki.certManager] },
+    );
 }
 
 /** Name of the ClusterIssuer that signs the platform's internal TLS certificates. */
@@ -70,8 +93,6 @@ export class Pki extends pulumi.ComponentResource {
                               },
                           }
                         : {}),
-                    // Certificate expiry metrics for FinbotCertificateExpiresSoon.
-                    prometheus: { servicemonitor: { enabled: args.monitoringCrds !== undefined } },
                     resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                     global: { priorityClassName: PLATFORM_CRITICAL },
                     replicaCount: replicas,
@@ -79,13 +100,9 @@ export class Pki extends pulumi.ComponentResource {
                     webhook: { replicaCount: replicas, podDisruptionBudget: budget },
                 },
             },
-            // With Gateway API support on, cert-manager starts only once the Gateway API CRDs exist;
-            // its ServiceMonitor needs the monitoring CRDs.
-            {
-                parent: this,
-                dependsOn: [...(args.gatewayApiCrds ? [args.gatewayApiCrds] : []), ...(args.monitoringCrds ? [args.monitoringCrds] : [])],
-                aliases,
-            },
+            // With Gateway API support on, cert-manager starts only once the Gateway API CRDs exist.
+            // Its monitor is not the chart's: see certManagerMonitor.
+            { parent: this, dependsOn: args.gatewayApiCrds ? [args.gatewayApiCrds] : [], aliases },
         );
         this.internalIssuer = this.internalCa(name, namespace, aliases);
         this.registerOutputs({});

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { clusterTags } from "../cluster/nodePools";
 import { DeployRunner } from "../delivery";
-import { Pki } from "../pki";
+import { Pki, certManagerMonitor } from "../pki";
 import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
@@ -124,12 +124,9 @@ export class Platform extends pulumi.ComponentResource {
             config.monitoring.enabled || config.logging.enabled ? this.namespace(name, config, "nodeAgents", "privileged") : undefined;
         // Grafana's own database comes from the data tier, built after monitoring: its release waits for it.
         const grafanaDatabase = config.monitoring.enabled && grafanaHasDatabase(config) ? deferred<GrafanaDatabaseInput>() : undefined;
-        // Some of the chart's pods (Grafana's, the operator's jobs) are not "restricted" yet.
-        const monitoringNamespace = config.monitoring.enabled ? this.namespace(name, config, "monitoring", "baseline") : undefined;
-        if (monitoringNamespace)
-            this.monitoring = this.buildMonitoring(name, config, [monitoringNamespace, nodeAgents], grafanaDatabase?.promise);
-        // cert-manager, the internal CA and Envoy Gateway come first: the data tier and logging ask for certificates.
+        // cert-manager, the internal CA and Envoy Gateway come first: Grafana, the data tier and logging ask for certificates.
         const { gateway: controllers, pki } = this.buildControllers(name, config);
+        if (config.monitoring.enabled) this.monitoring = this.buildMonitoring(name, config, nodeAgents, pki, grafanaDatabase?.promise);
         if (dataTierEnabled(config)) {
             if (!pki) throw new Error("the data tier needs the PKI: the stack defaults run it with the data tier");
             this.dataTier = this.buildDataTier(name, config, pki, args.fetchManifest ?? httpFetcher);
@@ -141,7 +138,7 @@ export class Platform extends pulumi.ComponentResource {
             this.logging = this.buildLogging(name, config, [namespace, nodeAgents], pki);
         }
         const settings = this.consumerSettings(name, config, apps);
-        const caConfigMap = pki && this.caBundles(name, config, pki, apps, monitoringNamespace);
+        const caConfigMap = pki && (this.caBundle(`${name}-ca-bundle`, config.namespaces.apps, pki, apps), CA_CONFIGMAP);
         const dataTier = this.dataTier;
         const podLabels = (consumer: string) => dataTier?.podLabels(dataConsumers(config).find((c) => c.name === consumer)!) ?? {};
 
@@ -400,12 +397,23 @@ export class Platform extends pulumi.ComponentResource {
     private buildMonitoring(
         name: string,
         config: PlatformConfig,
-        namespaces: Array<pulumi.Resource | undefined>,
+        nodeAgents: pulumi.Resource | undefined,
+        pki: Pki | undefined,
         grafanaDatabase?: Promise<GrafanaDatabaseInput>,
     ): Monitoring {
         const ns = config.namespaces;
         const edges = edgeProbes(config);
-        return new Monitoring(
+        // Some of the chart's pods (Grafana's, the operator's jobs) are not "restricted" yet.
+        const namespace = this.namespace(name, config, "monitoring", "baseline");
+        // Behind the gateway the UIs serve TLS (verified with the internal CA, which Grafana also verifies the egress gateway with).
+        const uiTls =
+            pki && config.traffic.enabled
+                ? {
+                      issuer: pki.internalIssuer,
+                      caBundle: this.caBundle(`${name}-monitoring-ca-bundle`, ns.monitoring, pki, namespace),
+                  }
+                : undefined;
+        const monitoring = new Monitoring(
             `${name}-monitoring`,
             {
                 config: config.monitoring,
@@ -424,9 +432,13 @@ export class Platform extends pulumi.ComponentResource {
                 nodeAgentsNamespace: ns.nodeAgents,
                 grafanaDatabase,
                 grafanaSso: this.grafanaSso(config),
+                uiTls,
             },
-            { parent: this, dependsOn: [...namespaces.filter((n) => n !== undefined), ...this.priorityClasses] },
+            { parent: this, dependsOn: [namespace, ...(nodeAgents ? [nodeAgents] : []), ...this.priorityClasses] },
         );
+        // cert-manager came first; its monitor needs the monitoring CRDs.
+        if (pki) certManagerMonitor(`${name}-traffic-cert-manager-monitor`, pki, ns.traffic, monitoring.operator);
+        return monitoring;
     }
 
     /**
@@ -444,7 +456,6 @@ export class Platform extends pulumi.ComponentResource {
             issuer: oidc.issuer,
             audience: oidc.clientId,
             keysUrl,
-            caConfigMap: CA_CONFIGMAP,
             emailClaim: oidc.emailClaim,
             groupsClaim: oidc.groupsClaim,
             roles: oidc.grafanaRoles,
@@ -644,7 +655,6 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: config.namespaces.traffic,
                 chartVersion: config.releases.charts["cert-manager"],
                 gatewayApiCrds: gateway?.gatewayCrds,
-                monitoringCrds: this.monitoring?.operator,
                 highlyAvailable: this.defaults.production,
             },
             opts,
@@ -652,28 +662,16 @@ export class Platform extends pulumi.ComponentResource {
         return { gateway, pki };
     }
 
-    /**
-     * `finbot-ca` in the apps namespace, and in the monitoring namespace with Grafana's single sign-on
-     * (it verifies the egress gateway with it); returns the apps one's name.
-     */
-    private caBundles(name: string, config: PlatformConfig, pki: Pki, apps: pulumi.Resource, monitoring?: pulumi.Resource): string {
-        const bundle = this.caBundle(`${name}-ca-bundle`, config.namespaces.apps, pki, apps);
-        if (monitoring && this.grafanaSso(config))
-            this.caBundle(`${name}-monitoring-ca-bundle`, config.namespaces.monitoring, pki, monitoring);
-        return bundle;
-    }
-
-    /** `finbot-ca` in a namespace: the internal CA certificate its pods verify servers with. */
-    private caBundle(resourceName: string, namespace: string, pki: Pki, created: pulumi.Resource | undefined): string {
-        new k8s.core.v1.ConfigMap(
+    /** `finbot-ca` (CA_CONFIGMAP) in a namespace: the internal CA certificate its pods verify servers with. */
+    private caBundle(resourceName: string, namespace: string, pki: Pki, created: pulumi.Resource): k8s.core.v1.ConfigMap {
+        return new k8s.core.v1.ConfigMap(
             resourceName,
             {
                 metadata: { name: CA_CONFIGMAP, namespace },
                 data: { [INTERNAL_CA_FILE.split("/").pop()!]: pki.internalIssuer.caCertPem },
             },
-            { parent: this, dependsOn: created ? [created] : [] },
+            { parent: this, dependsOn: [created] },
         );
-        return CA_CONFIGMAP;
     }
 
     /** `keda-rabbitmq` in the apps namespace: KEDA's queue-length reader (its AMQPS URL and the CA), for the workers' triggers. */

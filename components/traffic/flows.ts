@@ -1,5 +1,6 @@
 // The network flows of the traffic namespace and of the synthetic checks'. Pure.
 import { FlowContext } from "../lib/flowContext";
+import { UI_TLS_PORT } from "../lib/tlsFrontend";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
 import { APM_PORT } from "../logging/labels";
@@ -91,11 +92,11 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 },
                 {
                     name: "to-operator-uis",
-                    why: "The operator UIs' gateway forwards to Grafana, Prometheus, Alertmanager and Kibana.",
+                    why: "The operator UIs' gateway forwards to Grafana, Prometheus and Alertmanager (their TLS fronts) and Kibana, over TLS.",
                     direction: "egress",
                     pods: uiProxies,
                     peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
-                    ports: [3000, 9090, 9093, 5601],
+                    ports: [UI_TLS_PORT, 5601],
                 },
             ),
             ...when(trafficOn && operatorAccess.mode === "oidc", {
