@@ -262,6 +262,7 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("prometheus"), pod("grafana"), 8443],
                     [pod("apm-server apm"), pod("kibana logs"), 5601],
                     [pod("grafana"), pod("prometheus"), 9090],
+                    [pod("grafana"), pod("alertmanager"), 9093],
                     [pod("page-check-home"), pod("prometheus checks-receiver"), 9090],
                     [pod("prometheus"), pod("prometheus checks-receiver"), 9090],
                     ...(stack === "dev"
@@ -299,8 +300,12 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [pod("alertmanager"), pod("grafana"), 3000],
                     [pod("logstash logs"), pod("kibana logs"), 5601],
                     [pod("elasticsearch logs"), pod("kibana logs"), 5601],
-                    // Grafana reads its data sources only: not the apps, not the data tier.
+                    // Grafana reads its data sources only: not the apps, not the data tier, not its namespace's
+                    // other pods (the blackbox exporter would fetch any URL for it).
                     [pod("grafana"), api, 9898],
+                    [pod("grafana"), pod("prometheus-blackbox-exporter"), 9115],
+                    [pod("grafana"), pod("kube-state-metrics"), 8080],
+                    [pod("grafana"), pod("opencost"), 9003],
                     [pod("grafana"), pod("rabbitmq finbot-queue"), 5671],
                     // The page checks write into their receiver and load pages; nothing else.
                     [pod("page-check-home"), pod("elasticsearch logs"), 9200],

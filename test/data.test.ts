@@ -60,8 +60,8 @@ describe("data tier", () => {
                     [ns.data, ""],
                     // From the monitoring namespace, only Prometheus, on the exporters' ports (it scrapes).
                     [`${ns.monitoring}/prometheus`, run === prod ? "9187,9121,15691" : "9187,9127,9121,15691"],
-                    // The API server (webhooks): the VPC in prod, the private ranges of a laptop's node network in dev.
-                    [run === prod ? "10.0.0.0/16" : "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "9443"],
+                    // The API server (webhooks): the private subnets of the created cluster in prod, the private ranges in dev.
+                    [run === prod ? "10.0.0.0/19,10.0.64.0/19,10.0.128.0/19" : "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "9443"],
                     [ns.apps, "5432,6379,5671"],
                     [ns.autoscaling, "5671"],
                     ["rabbitmq-system", "15671,5671"],

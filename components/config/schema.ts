@@ -275,7 +275,7 @@ export const platformSchema = z.strictObject({
                 .min(1)
                 .optional()
                 .describe(
-                    "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. Private ranges only. @default the VPC CIDR with finbot:network or a created cluster, else the RFC 1918 ranges (a laptop cluster's node network)",
+                    "Where the Kubernetes API server and the nodes (kubelets) answer, for the network policies of operators, controllers and scrapers. Private ranges only. @default a created cluster's private subnets (its nodes' and the control plane's interfaces), the VPC CIDR with finbot:network, else the RFC 1918 ranges (a laptop cluster's node network)",
                 ),
         })
         .prefault({})

@@ -29,3 +29,22 @@ export function networkFacts(config: {
     if (c?.mode === "create" && c.availabilityZones) return { vpcCidr: c.vpcCidr, availabilityZones: c.availabilityZones };
     return undefined;
 }
+
+const ipv4 = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+
+/**
+ * The private subnets of the VPC a created cluster gets (EksCluster: awsx.ec2.Vpc with subnetStrategy
+ * "Auto" and the specs [Private, Public]), where the nodes run and EKS places the control plane's
+ * network interfaces (the cluster's subnetIds). awsx 3.9's allocator (awsx/ec2/subnetDistributorNew.ts,
+ * allocateSubnetCidrBlocks): each zone gets an equal block of the VPC (ceil(log2(zones)) more bits),
+ * split in two per spec (one more bit), the private subnet first. 10.0.0.0/16 over three zones:
+ * 10.0.0.0/19, 10.0.64.0/19, 10.0.128.0/19. Pure.
+ */
+export function createdPrivateSubnets(vpcCidr: string, zones: number): string[] {
+    const [base, bits] = vpcCidr.split("/");
+    const zoneBits = Number(bits) + Math.ceil(Math.log2(zones));
+    const zoneSize = 2 ** (32 - zoneBits);
+    const start = Math.floor(ipv4(base) / 2 ** (32 - Number(bits))) * 2 ** (32 - Number(bits));
+    return Array.from({ length: zones }, (_, i) => `${dotted(start + i * zoneSize)}/${zoneBits + 1}`);
+}

@@ -4,7 +4,7 @@
 // areas' own label constants; each area writes the flows of its namespaces from it. Pure.
 import { PlatformConfig } from "../config/schema";
 import { StackDefaults } from "../config/resolve";
-import { networkFacts } from "./awsNetwork";
+import { createdPrivateSubnets, networkFacts } from "./awsNetwork";
 import { RFC1918_RANGES } from "../config/cidr";
 import { Flow, Peer } from "./networkPolicy";
 
@@ -61,11 +61,15 @@ export interface FlowContext {
 }
 
 /**
- * Where the API server answers (and the nodes: kubelets, host-network agents): the VPC on AWS (the
- * control plane's network interfaces sit in the cluster's subnets, whose addresses awsx chooses at
- * deploy time), the private ranges elsewhere (a laptop cluster's node network); never the internet.
+ * Where the API server answers (and the nodes: kubelets, host-network agents), never the internet:
+ * a created cluster's private subnets (its nodes', where EKS places the control plane's network
+ * interfaces), an existing cluster's VPC (its subnets are not known here), and the private ranges
+ * elsewhere (a laptop cluster's node network).
  */
 export function apiServerCidrs(config: PlatformConfig): string[] {
+    if (config.kubernetes.apiServerCidrs) return config.kubernetes.apiServerCidrs;
+    const c = config.cluster;
+    if (!config.network && c.mode === "create" && c.availabilityZones) return createdPrivateSubnets(c.vpcCidr, c.availabilityZones.length);
     const vpcCidr = networkFacts(config)?.vpcCidr;
-    return config.kubernetes.apiServerCidrs ?? (vpcCidr ? [vpcCidr] : RFC1918_RANGES);
+    return vpcCidr ? [vpcCidr] : RFC1918_RANGES;
 }

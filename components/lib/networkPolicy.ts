@@ -66,15 +66,28 @@ export const DNS: Flow = {
 
 /**
  * Pods of a namespace reach each other, both ways; pods `except` names (the operator UIs) admit only
- * what their own flows allow.
+ * what their own flows allow, and with `isolated` reach only what their own flows allow too (a UI
+ * that can be made to fetch URLs).
  */
-export const sameNamespace = (namespace: string, except?: PodExclusion): Flow[] => {
+export const sameNamespace = (namespace: string, except?: PodExclusion, isolated = false): Flow[] => {
     const why = except
-        ? `Pods of this namespace talk to each other, not to ${except.values.join(", ")}: only their own flows reach them.`
+        ? `Pods of this namespace talk to each other, not ${isolated ? "with" : "to"} ${except.values.join(", ")}: only their own flows reach them.`
         : "Pods of this namespace talk to each other.";
     return [
-        { name: "same-namespace-in", why, direction: "ingress", peers: [{ namespace }], ...(except ? { except } : {}) },
-        { name: "same-namespace-out", why, direction: "egress", peers: [{ namespace, ...(except ? { except } : {}) }] },
+        {
+            name: "same-namespace-in",
+            why,
+            direction: "ingress",
+            peers: [{ namespace, ...(except && isolated ? { except } : {}) }],
+            ...(except ? { except } : {}),
+        },
+        {
+            name: "same-namespace-out",
+            why,
+            direction: "egress",
+            peers: [{ namespace, ...(except ? { except } : {}) }],
+            ...(except && isolated ? { except } : {}),
+        },
     ];
 };
 

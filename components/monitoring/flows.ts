@@ -15,7 +15,7 @@ import {
 } from "../lib/networkPolicy";
 import { POSTGRES } from "../data/ports";
 import { IDENTITY_PROVIDER } from "../traffic/egress";
-import { ADAPTER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
+import { ADAPTER_PODS, ALERTMANAGER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
 export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -26,8 +26,19 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
         namespace: ns.monitoring,
         flows: [
             DNS,
-            // Grafana, a web app that can be made to fetch URLs, admits its gateway and Prometheus' scrape only.
-            ...sameNamespace(ns.monitoring, { key: "app.kubernetes.io/name", values: [GRAFANA_PODS["app.kubernetes.io/name"]] }),
+            // Grafana, a web app that can be made to fetch URLs, admits its gateway and Prometheus' scrape only,
+            // and reaches only its data sources (not the blackbox exporter, which would fetch any URL for it).
+            ...sameNamespace(ns.monitoring, { key: "app.kubernetes.io/name", values: [GRAFANA_PODS["app.kubernetes.io/name"]] }, true),
+            ...(["prometheus", "alertmanager"] as const).flatMap((source) =>
+                withinNamespace({
+                    namespace: ns.monitoring,
+                    names: { ingress: `${source}-from-grafana`, egress: `grafana-to-${source}` },
+                    why: `Grafana queries ${source === "prometheus" ? "Prometheus" : "Alertmanager"}, one of its data sources.`,
+                    from: GRAFANA_PODS,
+                    to: source === "prometheus" ? PROMETHEUS_PODS : ALERTMANAGER_PODS,
+                    ports: [UI_PORTS[source]],
+                }),
+            ),
             ...scrapeFlows(ctx),
             apiServer("The Prometheus operator, Prometheus' service discovery, kube-state-metrics, Grafana's sidecars."),
             webhooks("The Prometheus operator's admission webhook.", [10250]),
@@ -51,7 +62,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "alertmanager-out",
                 why: "Alertmanager notifies PagerDuty, Slack and the dead man's switch (HTTPS).",
                 direction: "egress",
-                pods: { "app.kubernetes.io/name": "alertmanager" },
+                pods: ALERTMANAGER_PODS,
                 peers: [INTERNET],
                 ports: [443],
             },

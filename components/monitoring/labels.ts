@@ -8,6 +8,8 @@
 export const PROMETHEUS_PODS = { "app.kubernetes.io/name": "prometheus" };
 export const BLACKBOX_PODS = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
 export const GRAFANA_PODS = { "app.kubernetes.io/name": "grafana" };
+/** Alertmanager's pods (the operator's `app.kubernetes.io/name`). */
+export const ALERTMANAGER_PODS = { "app.kubernetes.io/name": "alertmanager" };
 /** prometheus-adapter's pods (its chart's name). */
 export const ADAPTER_PODS = { "app.kubernetes.io/name": "prometheus-adapter" };
 /** CoreDNS' metrics, which kube-prometheus-stack's coreDns ServiceMonitor scrapes (chart 88.5 `coreDns.service.targetPort`). */
