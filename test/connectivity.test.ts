@@ -257,7 +257,7 @@ describe("connectivity, computed from the plans' NetworkPolicies", () => {
                     [api, pod("rabbitmq finbot-queue"), 5671],
                     [pod("settlement-worker"), pod("rabbitmq finbot-queue"), 5671],
                     [pod("prometheus"), api, 9898],
-                    [pod("proxies of finbot"), api, 9898],
+                    [pod("proxies of finbot"), api, 8443],
                     [pod("grafana"), pod("elasticsearch logs"), 9200],
                     [pod("prometheus"), pod("grafana"), 8443],
                     [pod("apm-server apm"), pod("kibana logs"), 5601],

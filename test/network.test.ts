@@ -128,14 +128,14 @@ describe("network isolation and pod security", () => {
                 .filter((p) => p.spec.podSelector.matchLabels?.["gateway.envoyproxy.io/owning-gateway-name"] === gateway);
         const ports = (policies: Array<{ spec: { egress: Array<{ ports?: Array<{ port: number }> }> } }>) =>
             policies.flatMap((p) => p.spec.egress.flatMap((rule) => (rule.ports ?? []).map((x) => x.port))).sort((a, b) => a - b);
-        assert.deepEqual(ports(egressOf(runs.prod, "finbot")), [8200, 9898], "the public proxies: the api and the RUM intake");
+        assert.deepEqual(ports(egressOf(runs.prod, "finbot")), [8200, 8443], "the public proxies: the api's TLS front and the RUM intake");
         assert.deepEqual(
             ports(egressOf(runs.prod, "finbot-internal")),
             [443, 5601, 8443],
             "the UIs (Kibana, the others' TLS fronts) and the identity provider",
         );
-        // On a laptop cluster one gateway routes everything, and with basic auth it calls no identity provider.
-        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [5601, 8200, 8443, 9898]);
+        // On a laptop cluster one gateway routes everything (8443 twice: the services' TLS fronts and the UIs'), and with basic auth it calls no identity provider.
+        assert.deepEqual(ports(egressOf(runs.dev, "finbot")), [5601, 8200, 8443, 8443]);
         // The egress gateway reaches the providers' HTTPS ports only.
         assert.deepEqual(ports(egressOf(runs.prod, "finbot-egress")), [443]);
     });

@@ -470,7 +470,7 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
         [finbotService(), egressPolicy("apps", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12"] } }])],
     ],
     [
-        isolation.signedInRoutesOverTls,
+        isolation.gatewayBackendsOverTls,
         [
             ...signedInRoute(),
             resource("kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy", {

@@ -253,7 +253,20 @@ describe("traffic", () => {
             namespace: "finbot-traffic",
             sectionName: "https",
         });
-        assert.deepEqual(route.spec.rules[0].backendRefs, [{ name: "api", port: 9898, weight: 100 }]);
+        // To the service's TLS front (ghostunnel beside it, forwarding to its port on localhost), verified.
+        assert.deepEqual(route.spec.rules[0].backendRefs, [{ name: "api", port: 8443, weight: 100 }]);
+        for (const run of [dev, prod]) {
+            const tls = inputs(run, GW("BackendTLSPolicy"), "finbot-traffic-backend-tls-api").spec;
+            assert.equal(tls.validation.hostname, "api.finbot-apps.svc");
+            const pod = inputs(run, "kubernetes:apps/v1:Deployment", "finbot-api").spec.template.spec;
+            const front = pod.containers.find((c: Any) => c.name === "tls-frontend");
+            assert.ok(front.args.includes("--target=127.0.0.1:9898"), "forwards to the service's own port");
+            assert.deepEqual(pod.volumes.at(-1), { name: "ui-tls", secret: { secretName: "api-tls" } });
+            const service = inputs(run, "kubernetes:core/v1:Service", "finbot-api").spec;
+            assert.deepEqual(service.ports[1], { name: "https", port: 8443, targetPort: 8443, protocol: "TCP" });
+            const certificate = inputs(run, "kubernetes:cert-manager.io/v1:Certificate", "finbot-api-tls").spec;
+            assert.ok(certificate.dnsNames.includes("api.finbot-apps.svc"));
+        }
         assert.equal(route.spec.rules[0].timeouts.request, "15s");
         const policy = inputs(dev, EG("BackendTrafficPolicy"), "finbot-traffic-policy-api").spec;
         assert.equal(policy.retry.numRetries, 2);
@@ -283,7 +296,7 @@ describe("traffic", () => {
                     .filter((c) => (c.inputs as Any).metadata.name === "finbot-gateway-backend-ca")
                     .map((c) => (c.inputs as Any).metadata.namespace)
                     .sort(),
-                ["finbot-logging", "finbot-monitoring"],
+                ["finbot-apps", "finbot-logging", "finbot-monitoring"],
             );
         }
     });
@@ -382,13 +395,18 @@ describe("traffic", () => {
         const run = await runPlatform(config, "dev");
         const rules = inputs(run, GW("HTTPRoute"), "finbot-traffic-route-api").spec.rules;
         assert.deepEqual(rules[0].matches[0].headers, [{ type: "Exact", name: "X-Cohort", value: "b" }]);
-        assert.deepEqual(rules[0].backendRefs, [{ name: "api-canary", port: 9898, weight: 100 }]);
+        // To the canary's TLS front, verified like the stable one's.
+        assert.deepEqual(rules[0].backendRefs, [{ name: "api-canary", port: 8443, weight: 100 }]);
+        assert.equal(
+            inputs(run, GW("BackendTLSPolicy"), "finbot-traffic-backend-tls-api-canary").spec.validation.hostname,
+            "api-canary.finbot-apps.svc",
+        );
         assert.deepEqual(
             rules[1].backendRefs.map((b: Any) => `${b.name}:${b.weight}`),
             ["api:90", "api-canary:10"],
         );
         assert.ok(run.get("kubernetes:apps/v1:Deployment", "finbot-api-canary"));
-        assert.equal(serviceRouteRules({ ...base.services[0], canary: { image: "podinfo", weight: 0 } }, "5s").length, 1);
+        assert.equal(serviceRouteRules({ ...base.services[0], canary: { image: "podinfo", weight: 0 } }, "5s", 8443).length, 1);
     });
 
     it("scales on requests per second per pod through prometheus-adapter where a target is set", () => {

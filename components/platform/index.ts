@@ -104,6 +104,8 @@ export class Platform extends pulumi.ComponentResource {
     private readonly aws?: PlatformArgs["aws"];
     /** The stack's defaults, resolved once from the validated config. */
     private readonly defaults: StackDefaults;
+    /** cert-manager and the internal CA, when the stack runs them. */
+    private pki?: Pki;
     /** Every namespace's allowed flows, computed once (the areas write them). */
     private readonly flows: NamespaceFlows[];
 
@@ -261,12 +263,18 @@ export class Platform extends pulumi.ComponentResource {
         name: string,
         config: PlatformConfig,
         service: PlatformConfig["services"][number],
-        common: Omit<AutoscaledServiceArgs, "service" | "image" | "zoneSpread" | "serviceMonitor">,
+        common: Omit<AutoscaledServiceArgs, "service" | "image" | "zoneSpread" | "serviceMonitor" | "tlsFront">,
     ): void {
+        const pki = this.pki;
         const images = config.releases.images;
         const zoneSpread = this.defaults.zoneSpread;
         const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
-        const args = { ...common, zoneSpread, serviceMonitor };
+        // The public gateway reaches a public service through its TLS front, verified against the internal CA.
+        const tlsFront =
+            service.public && config.traffic.enabled && pki
+                ? { image: images.ghostunnel, issuer: pki.internalIssuer, namespace: config.namespaces.apps }
+                : undefined;
+        const args = { ...common, zoneSpread, serviceMonitor, tlsFront };
         this.services[service.name] = new AutoscaledService(
             `${name}-${service.name}`,
             { ...args, service, image: images[service.image] },
@@ -659,6 +667,7 @@ export class Platform extends pulumi.ComponentResource {
             },
             opts,
         );
+        this.pki = pki;
         return { gateway, pki };
     }
 

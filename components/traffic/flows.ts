@@ -12,7 +12,7 @@ import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_G
 /** The gateways' proxies, Envoy Gateway and cert-manager. */
 export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
     const { ns, production, operatorAccess, publicProxies, uiProxies, egressProxies } = ctx;
-    const { servicePorts, egress, thirdPartyCallers, scraped, apiServer, webhooks } = ctx;
+    const { egress, thirdPartyCallers, scraped, apiServer, webhooks } = ctx;
     const { trafficOn } = ctx.on;
     const traffic: NamespaceFlows = {
         namespace: ns.traffic,
@@ -84,11 +84,11 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 trafficOn,
                 {
                     name: "to-backends",
-                    why: "The public gateway's proxies forward to the services and APM Server's RUM intake.",
+                    why: "The public gateway's proxies forward to the services (their TLS fronts) and APM Server's RUM intake, over TLS.",
                     direction: "egress",
                     pods: publicProxies,
                     peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
-                    ports: [...servicePorts, APM_PORT],
+                    ports: [UI_TLS_PORT, APM_PORT],
                 },
                 {
                     name: "to-operator-uis",

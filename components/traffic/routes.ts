@@ -163,13 +163,13 @@ export function oidcSecurityPolicy(args: {
     };
 }
 
-/** Route rules of a service: a header-matched rule for A/B cohorts, then the weighted split. */
-export function serviceRouteRules(service: ServiceConfig, requestTimeout: string): Array<Record<string, unknown>> {
-    const stable = { name: service.name, port: service.port };
+/** Route rules of a service (to its Services' `port`): a header-matched rule for A/B cohorts, then the weighted split. */
+export function serviceRouteRules(service: ServiceConfig, requestTimeout: string, port: number): Array<Record<string, unknown>> {
+    const stable = { name: service.name, port };
     const timeouts = { request: requestTimeout };
     const canary = service.canary;
     if (!canary) return [{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ ...stable, weight: 100 }], timeouts }];
-    const second = { name: `${service.name}-canary`, port: service.port };
+    const second = { name: `${service.name}-canary`, port };
     return [
         ...(canary.header
             ? [

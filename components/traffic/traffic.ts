@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { UI_TLS_PORT } from "../lib/tlsFrontend";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -40,7 +41,7 @@ export interface TrafficArgs {
     namespace: string;
     /** Namespace of FinBot's services (their routes live there). */
     appsNamespace: string;
-    /** Public services get a route each. */
+    /** Public services get a route each, to their TLS fronts (AutoscaledService's `tlsFront`), verified. */
     services: ServiceConfig[];
     /** Operator UIs to route (Grafana, Prometheus, Alertmanager, Kibana), when their areas are on. */
     uis: UiRoute[];
@@ -401,11 +402,19 @@ export class Traffic extends pulumi.ComponentResource {
                     spec: {
                         parentRefs: [gatewayParent(gateway.name, namespace, "https")],
                         hostnames: [hostFor(service.name, config.domain)],
-                        rules: serviceRouteRules(service, config.requestTimeout),
+                        rules: serviceRouteRules(service, config.requestTimeout, UI_TLS_PORT),
                     },
                 },
                 { parent: this, dependsOn: [gateway.resource] },
             );
+            for (const backend of [service.name, ...(service.canary ? [`${service.name}-canary`] : [])])
+                this.backendTls(
+                    `${name}-backend-tls-${backend}`,
+                    backend,
+                    { namespace: args.appsNamespace, service: backend },
+                    `${backend}.${args.appsNamespace}.svc`,
+                    [route],
+                );
             new k8s.apiextensions.CustomResource(
                 `${name}-policy-${service.name}`,
                 {
@@ -517,11 +526,12 @@ export class Traffic extends pulumi.ComponentResource {
     /** The internal CA as a ConfigMap of each namespace whose backends serve TLS (one per namespace). */
     private readonly backendCas: Map<string, k8s.core.v1.ConfigMap>;
 
-    /** One CA ConfigMap per namespace of a backend serving TLS: the RUM intake's, and the operator UIs' that serve it. */
+    /** One CA ConfigMap per namespace of a backend serving TLS: the public services', the RUM intake's, the operator UIs'. */
     private backendCaConfigMaps(name: string, args: TrafficArgs): Map<string, k8s.core.v1.ConfigMap> {
         const rumNamespace = args.rum?.service.namespace;
         const namespaces = new Set([
             ...(rumNamespace ? [rumNamespace] : []),
+            ...(args.services.some((s) => s.public) ? [args.appsNamespace] : []),
             ...args.uis.filter((u) => u.tlsHostname).map((u) => u.namespace),
         ]);
         return new Map(

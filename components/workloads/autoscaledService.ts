@@ -1,4 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
+import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
+import { UI_TLS_PORT } from "../lib/tlsFrontend";
 import * as pulumi from "@pulumi/pulumi";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { ServiceConfig } from "../config/schema";
@@ -59,7 +61,16 @@ export interface AutoscaledServiceArgs {
      * @default any node
      */
     placement?: NodePlacement;
+    /**
+     * A TLS front beside the service (port UI_TLS_PORT of its Service), with a certificate of this
+     * issuer for the Service's name: the public gateway reaches the service through it, verified.
+     * @default plain HTTP only
+     */
+    tlsFront?: { image: string; issuer: CertificateIssuer; namespace: string };
 }
+
+/** The Secret of a service's TLS front certificate. */
+const tlsSecretName = (service: string) => `${service}-tls`;
 
 /** What the HPA scales on: requests per second per pod (when set), and CPU and memory utilization. */
 function hpaMetrics(service: AutoscaledServiceArgs["service"]) {
@@ -120,7 +131,22 @@ export class AutoscaledService extends pulumi.ComponentResource {
                   )
                 : undefined;
 
-        this.deployment = this.deploymentOf(name, args, metadata, serviceAccount, secretEnv);
+        const certificate =
+            args.tlsFront &&
+            serverCertificate(
+                `${name}-tls`,
+                {
+                    namespace: args.tlsFront.namespace,
+                    secretName: tlsSecretName(service.name),
+                    dnsNames: serviceDnsNames(service.name, args.tlsFront.namespace),
+                    issuer: args.tlsFront.issuer,
+                },
+                { parent: this },
+            );
+        this.deployment = this.deploymentOf(name, args, metadata, serviceAccount, [
+            ...(secretEnv ? [secretEnv] : []),
+            ...(certificate ? [certificate] : []),
+        ]);
 
         const kubeService = new k8s.core.v1.Service(
             name,
@@ -129,7 +155,10 @@ export class AutoscaledService extends pulumi.ComponentResource {
                 spec: {
                     type: "ClusterIP",
                     selector: selectorLabels(service.name),
-                    ports: [{ name: HTTP_PORT_NAME, port: service.port, targetPort: HTTP_PORT_NAME, protocol: "TCP" }],
+                    ports: [
+                        { name: HTTP_PORT_NAME, port: service.port, targetPort: HTTP_PORT_NAME, protocol: "TCP" },
+                        ...(args.tlsFront ? [{ name: "https", port: UI_TLS_PORT, targetPort: UI_TLS_PORT, protocol: "TCP" }] : []),
+                    ],
                 },
             },
             { parent: this },
@@ -188,7 +217,8 @@ export class AutoscaledService extends pulumi.ComponentResource {
         args: AutoscaledServiceArgs,
         metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> },
         serviceAccount: k8s.core.v1.ServiceAccount,
-        secretEnv: k8s.core.v1.Secret | undefined,
+        /** What the pods need first: the Secret of secretEnv, the TLS front's certificate. */
+        needs: pulumi.Resource[],
     ): k8s.apps.v1.Deployment {
         const { service } = args;
         const { labels } = metadata;
@@ -210,10 +240,13 @@ export class AutoscaledService extends pulumi.ComponentResource {
                                 zoneSpread: args.zoneSpread ?? "preferred",
                                 serviceAccountName: service.name,
                                 envFromSecrets: [
-                                    ...(secretEnv ? [`${service.name}-env`] : []),
+                                    ...(Object.keys(service.secretEnv).length > 0 ? [`${service.name}-env`] : []),
                                     ...(args.envFrom ?? []).map((ref) => ref.secretName),
                                 ],
                                 caConfigMap: args.caConfigMap,
+                                ...(args.tlsFront
+                                    ? { tlsFront: { image: args.tlsFront.image, secretName: tlsSecretName(service.name) } }
+                                    : {}),
                             }),
                             ...args.placement,
                         },
@@ -222,7 +255,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [serviceAccount, ...(secretEnv ? [secretEnv] : []), ...(args.envFrom ?? []).map((ref) => ref.secret)],
+                dependsOn: [serviceAccount, ...needs, ...(args.envFrom ?? []).map((ref) => ref.secret)],
             },
         );
     }

@@ -1,4 +1,5 @@
 // The network flows of FinBot's namespace and of the autoscaling namespace. Pure.
+import { UI_TLS_PORT } from "../lib/tlsFrontend";
 import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { KARPENTER_METRICS, KARPENTER_PODS } from "../cluster/karpenter";
@@ -25,10 +26,10 @@ export function appsFlows(ctx: FlowContext): NamespaceFlows[] {
             }),
             ...when(trafficOn, {
                 name: "from-gateway",
-                why: "The public gateway's proxies forward requests to the services.",
+                why: "The public gateway's proxies forward requests to the services, at their TLS fronts.",
                 direction: "ingress",
                 peers: [{ namespace: ns.traffic, pods: publicProxies }],
-                ports: servicePorts,
+                ports: [UI_TLS_PORT],
             }),
             ...when(dataOn, {
                 name: "to-data-stores",

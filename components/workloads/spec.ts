@@ -1,5 +1,6 @@
 // Pure functions deciding how a FinBot service runs: labels, pod template, probes, topology
 // spread and autoscaling behaviour. No Pulumi here, so every decision is testable directly.
+import { tlsFrontendContainer, tlsFrontendVolume } from "../lib/tlsFrontend";
 import type * as k8s from "@pulumi/kubernetes";
 import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
@@ -125,6 +126,11 @@ export interface PodTemplateArgs {
      * @default no CA bundle
      */
     caConfigMap?: string;
+    /**
+     * A TLS front beside the service (lib/tlsFrontend.ts), serving the gateway with this image and the certificate in this Secret.
+     * @default none (plain HTTP only)
+     */
+    tlsFront?: { image: string; secretName: string };
 }
 
 /** The pod spec: hardened (non-root, read-only root file system, no privilege escalation), probed. */
@@ -163,10 +169,12 @@ export function podSpec(args: PodTemplateArgs): PodSpec {
                     ...ca.volumeMounts,
                 ],
             },
+            ...(args.tlsFront ? [tlsFrontendContainer({ image: args.tlsFront.image, targetPort: service.port })] : []),
         ],
         volumes: [
             ...service.writablePaths.map((mountPath) => ({ name: volumeName(mountPath), emptyDir: { sizeLimit: "256Mi" } })),
             ...ca.volumes,
+            ...(args.tlsFront ? [tlsFrontendVolume(args.tlsFront.secretName)] : []),
         ],
     };
 }

@@ -41,7 +41,7 @@ export const allPolicies: Policies = [
     isolation.publicIntakeRateLimited,
     isolation.grafanaNoAnonymous,
     isolation.grafanaSingleSignOn,
-    isolation.signedInRoutesOverTls,
+    isolation.gatewayBackendsOverTls,
     isolation.priorityClassEverywhere,
     cluster.eksClusterHardened,
     cluster.eksNetworkPolicyEnforced,

@@ -231,14 +231,13 @@ export const grafanaNoAnonymous: ResourceValidationPolicy = {
     },
 };
 
-const SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy";
 const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
 const BACKEND_TLS_POLICY = "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy";
 
-export const signedInRoutesOverTls: StackValidationPolicy = {
-    name: "signed-in-routes-over-tls",
+export const gatewayBackendsOverTls: StackValidationPolicy = {
+    name: "gateway-backends-over-tls",
     description:
-        "A route people sign in to at the gateway (single sign-on or basic auth) reaches each of its backends over TLS verified against a CA and a host name (BackendTLSPolicy): session cookies, ID tokens and passwords never cross the network in the clear.",
+        "Every Service a gateway route forwards to is reached over TLS verified against a CA and a host name (BackendTLSPolicy): customers' requests, session cookies, ID tokens and passwords never cross the network in the clear.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const key = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -251,20 +250,14 @@ export const signedInRoutesOverTls: StackValidationPolicy = {
                         .map((t: Props) => key(p.props.metadata?.namespace, t.name)),
                 ),
         );
-        const routes = new Map(ofType(args.resources, HTTP_ROUTE).map((r) => [key(r.props.metadata?.namespace, nameOf(r.props)), r.props]));
-        for (const policy of ofType(args.resources, SECURITY_POLICY)) {
-            if (!policy.props.spec?.oidc && !policy.props.spec?.basicAuth) continue;
-            const namespace = policy.props.metadata?.namespace;
-            for (const target of (policy.props.spec?.targetRefs ?? []) as Props[]) {
-                if (target.kind !== "HTTPRoute") continue;
-                const route = routes.get(key(namespace, target.name));
-                for (const rule of (route?.spec?.rules ?? []) as Props[])
-                    for (const backend of (rule.backendRefs ?? []) as Props[])
-                        if ((backend.kind ?? "Service") === "Service" && !verified.has(key(backend.namespace ?? namespace, backend.name)))
-                            report(
-                                `${namespace}/${target.name} signs people in but reaches ${backend.name}:${backend.port} in the clear (no BackendTLSPolicy)`,
-                            );
-            }
+        for (const route of ofType(args.resources, HTTP_ROUTE)) {
+            const namespace = route.props.metadata?.namespace;
+            for (const rule of (route.props.spec?.rules ?? []) as Props[])
+                for (const backend of (rule.backendRefs ?? []) as Props[])
+                    if ((backend.kind ?? "Service") === "Service" && !verified.has(key(backend.namespace ?? namespace, backend.name)))
+                        report(
+                            `${namespace}/${nameOf(route.props)} reaches ${backend.name}:${backend.port} in the clear (no BackendTLSPolicy)`,
+                        );
         }
     },
 };
