@@ -158,6 +158,17 @@ describe("network isolation and pod security", () => {
             .map((p) => p.inputs as any)
             .filter((p) => /api-server$/.test(p.metadata.name));
         assert.ok(apiPolicies.length > 5);
+        // The apps reach the managed stores (RDS Proxy, ElastiCache) in the same private subnets, not the whole VPC.
+        const stores = runs.prod
+            .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any
+            .map((p) => p.inputs as any)
+            .find((p) => p.metadata.name === "allow-to-managed-stores");
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        assert.deepEqual(
+            stores.spec.egress[0].to.map((peer: any) => peer.ipBlock.cidr),
+            ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"],
+        );
         for (const p of apiPolicies)
             for (const rule of p.spec.egress ?? [])
                 assert.deepEqual(

@@ -19,7 +19,7 @@ export interface FlowContext {
     ns: PlatformConfig["namespaces"];
     /** Where the API server (and the nodes) answer. */
     api: Peer;
-    /** The VPC, when the stack knows it. */
+    /** The AWS network's private part (privateNetworkCidrs: the nodes, the managed stores), when the stack knows it. */
     vpc: Peer[];
     production: boolean;
     operatorAccess: StackDefaults["operatorAccess"];
@@ -68,8 +68,18 @@ export interface FlowContext {
  */
 export function apiServerCidrs(config: PlatformConfig): string[] {
     if (config.kubernetes.apiServerCidrs) return config.kubernetes.apiServerCidrs;
+    const privateNetwork = privateNetworkCidrs(config);
+    return privateNetwork.length > 0 ? privateNetwork : RFC1918_RANGES;
+}
+
+/**
+ * Where the nodes, the managed stores (Aurora, RDS Proxy, ElastiCache: the private subnets) and the
+ * control plane's interfaces live on AWS: a created cluster's private subnets, an existing cluster's
+ * VPC (its subnets are not known here); none without an AWS network.
+ */
+export function privateNetworkCidrs(config: PlatformConfig): string[] {
     const c = config.cluster;
     if (!config.network && c.mode === "create" && c.availabilityZones) return createdPrivateSubnets(c.vpcCidr, c.availabilityZones.length);
     const vpcCidr = networkFacts(config)?.vpcCidr;
-    return vpcCidr ? [vpcCidr] : RFC1918_RANGES;
+    return vpcCidr ? [vpcCidr] : [];
 }

@@ -5,8 +5,7 @@
 import { stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { QUEUE_OPERATORS_NAMESPACE } from "../data/queue";
-import { FlowContext, apiServerCidrs } from "../lib/flowContext";
-import { networkFacts } from "../lib/awsNetwork";
+import { FlowContext, apiServerCidrs, privateNetworkCidrs } from "../lib/flowContext";
 import { Flow, NamespaceFlows, Peer } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
 import { BLACKBOX_PODS, PROMETHEUS_PODS } from "../monitoring/labels";
@@ -19,8 +18,8 @@ import { AREAS } from "./areas";
 export function flowContext(config: PlatformConfig): FlowContext {
     const ns = config.namespaces;
     const api: Peer = { cidrs: apiServerCidrs(config) };
-    const vpcCidr = networkFacts(config)?.vpcCidr;
-    const vpc: Peer[] = vpcCidr ? [{ cidrs: [vpcCidr] }] : [];
+    const privateNetwork = privateNetworkCidrs(config);
+    const vpc: Peer[] = privateNetwork.length > 0 ? [{ cidrs: privateNetwork }] : [];
     const { production, operatorAccess, nodeAutoscaler, pki } = stackDefaults(config);
     const monitoringOn = config.monitoring.enabled;
     const loggingOn = config.logging.enabled;
