@@ -164,9 +164,8 @@ describe("network isolation and pod security", () => {
             // eslint-disable-next-line @typescript-eslint/no-explicit-any
             .map((p) => p.inputs as any)
             .find((p) => p.metadata.name === "allow-to-managed-stores");
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
         assert.deepEqual(
-            stores.spec.egress[0].to.map((peer: any) => peer.ipBlock.cidr),
+            stores.spec.egress[0].to.map((peer: { ipBlock: { cidr: string } }) => peer.ipBlock.cidr),
             ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"],
         );
         for (const p of apiPolicies)

@@ -1,6 +1,6 @@
 // The network flows of the monitoring namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
-import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { UI_PORTS } from "./uiTls";
 import {
     DNS,
@@ -95,7 +95,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 why: "Operators reach Grafana, Prometheus and Alertmanager through the operator UIs' gateway, at their TLS fronts.",
                 direction: "ingress",
                 peers: [{ namespace: ns.traffic, pods: uiProxies }],
-                ports: [UI_TLS_PORT],
+                ports: [TLS_FRONT_PORT],
             }),
             {
                 name: "from-prometheus-adapter",
@@ -140,7 +140,7 @@ function scrapeFlows(ctx: FlowContext): Flow[] {
             why: "Prometheus scrapes Grafana's own metrics (kube-prometheus-stack's Grafana ServiceMonitor), through its TLS front behind the gateway.",
             from: PROMETHEUS_PODS,
             to: GRAFANA_PODS,
-            ports: [ctx.on.trafficOn ? UI_TLS_PORT : UI_PORTS.grafana],
+            ports: [ctx.on.trafficOn ? TLS_FRONT_PORT : UI_PORTS.grafana],
         }),
         {
             name: "scrape-kube-dns",

@@ -41,7 +41,7 @@ export function grafanaRolePath(groupsClaim: string, roles: GrafanaSso["roles"])
 
 /**
  * Grafana's `[auth.jwt]` for single sign-on. It verifies the egress gateway with the internal CA at
- * INTERNAL_CA_FILE, which Grafana mounts whenever it serves TLS (single sign-on needs both). Pure.
+ * INTERNAL_CA_FILE, which Grafana mounts with single sign-on. Pure.
  */
 export function grafanaJwtSettings(sso: GrafanaSso): Record<string, string | boolean> {
     return {

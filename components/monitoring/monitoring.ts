@@ -1,5 +1,5 @@
 import { EXPORTER_RESOURCES } from "../lib/sizes";
-import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { CA_CONFIGMAP, CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { GrafanaSso } from "./grafanaSso";
 import { podIdentity } from "../lib/podIdentity";
@@ -400,7 +400,7 @@ export class Monitoring extends pulumi.ComponentResource {
     private operatorUis(args: MonitoringArgs): UiRoute[] {
         const tls = (service: ClusterService, plainPort: number) =>
             args.uiTls
-                ? { port: service === this.grafana ? service.port : UI_TLS_PORT, tlsHostname: serviceHost(service) }
+                ? { port: service === this.grafana ? service.port : TLS_FRONT_PORT, tlsHostname: serviceHost(service) }
                 : { port: plainPort };
         return [
             {

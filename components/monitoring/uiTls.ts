@@ -1,12 +1,12 @@
 // The operator UIs of the monitoring namespace (Grafana, Prometheus, Alertmanager) behind TLS
 // fronts (lib/tlsFrontend.ts) with certificates of the internal CA: the gateway reaches each on
-// UI_TLS_PORT and verifies it (BackendTLSPolicy); Prometheus scrapes Grafana through its front,
+// TLS_FRONT_PORT and verifies it (BackendTLSPolicy); Prometheus scrapes Grafana through its front,
 // verified for Grafana's Service name. Grafana's Service targets the front (the chart's documented
 // way of a proxy container: `service.targetPort`, `extraContainers`, `extraContainerVolumes`);
 // Prometheus' and Alertmanager's Services gain a port for it (`service.additionalPorts`), and the
 // operator adds the container to their pods (`containers`, `volumes`). Pure.
 import { INTERNAL_CA_FILE } from "../lib/certificates";
-import { UI_TLS_PORT, tlsFrontendContainer, tlsFrontendVolume } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT, tlsFrontendContainer, tlsFrontendVolume } from "../lib/tlsFrontend";
 
 export interface MonitoringUiTls {
     /** ghostunnel's image (`finbot:releases.images`). */
@@ -22,7 +22,7 @@ export interface MonitoringUiTls {
 /** The UIs' plain ports, which their fronts forward to on localhost. */
 export const UI_PORTS = { grafana: 3000, prometheus: 9090, alertmanager: 9093 };
 
-const frontPort = { name: "https-ui", port: UI_TLS_PORT, targetPort: UI_TLS_PORT };
+const frontPort = { name: "https-ui", port: TLS_FRONT_PORT, targetPort: TLS_FRONT_PORT };
 
 /** The kube-prometheus-stack values that put each UI behind its TLS front. Pure. */
 export function monitoringUiTlsValues(tls: MonitoringUiTls) {
@@ -36,7 +36,7 @@ export function monitoringUiTlsValues(tls: MonitoringUiTls) {
             // A string the chart renders as YAML (JSON is YAML).
             extraContainers: JSON.stringify(grafana.containers),
             extraContainerVolumes: grafana.volumes,
-            service: { targetPort: UI_TLS_PORT },
+            service: { targetPort: TLS_FRONT_PORT },
             serviceMonitor: {
                 scheme: "https",
                 tlsConfig: {

@@ -1,6 +1,6 @@
 // The network flows of the traffic namespace and of the synthetic checks'. Pure.
 import { FlowContext } from "../lib/flowContext";
-import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
 import { APM_PORT } from "../logging/labels";
@@ -88,7 +88,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: publicProxies,
                     peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
-                    ports: [UI_TLS_PORT, APM_PORT],
+                    ports: [TLS_FRONT_PORT, APM_PORT],
                 },
                 {
                     name: "to-operator-uis",
@@ -96,7 +96,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: uiProxies,
                     peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
-                    ports: [UI_TLS_PORT, 5601],
+                    ports: [TLS_FRONT_PORT, 5601],
                 },
             ),
             ...when(trafficOn && operatorAccess.mode === "oidc", {

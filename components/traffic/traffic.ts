@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -402,7 +402,7 @@ export class Traffic extends pulumi.ComponentResource {
                     spec: {
                         parentRefs: [gatewayParent(gateway.name, namespace, "https")],
                         hostnames: [hostFor(service.name, config.domain)],
-                        rules: serviceRouteRules(service, config.requestTimeout, UI_TLS_PORT),
+                        rules: serviceRouteRules(service, config.requestTimeout, TLS_FRONT_PORT),
                     },
                 },
                 { parent: this, dependsOn: [gateway.resource] },

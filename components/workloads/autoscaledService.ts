@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import * as pulumi from "@pulumi/pulumi";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { ServiceConfig } from "../config/schema";
@@ -62,7 +62,7 @@ export interface AutoscaledServiceArgs {
      */
     placement?: NodePlacement;
     /**
-     * A TLS front beside the service (port UI_TLS_PORT of its Service), with a certificate of this
+     * A TLS front beside the service (port TLS_FRONT_PORT of its Service), with a certificate of this
      * issuer for the Service's name: the public gateway reaches the service through it, verified.
      * @default plain HTTP only
      */
@@ -157,7 +157,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                     selector: selectorLabels(service.name),
                     ports: [
                         { name: HTTP_PORT_NAME, port: service.port, targetPort: HTTP_PORT_NAME, protocol: "TCP" },
-                        ...(args.tlsFront ? [{ name: "https", port: UI_TLS_PORT, targetPort: UI_TLS_PORT, protocol: "TCP" }] : []),
+                        ...(args.tlsFront ? [{ name: "https", port: TLS_FRONT_PORT, targetPort: TLS_FRONT_PORT, protocol: "TCP" }] : []),
                     ],
                 },
             },

@@ -1,5 +1,5 @@
 // The network flows of FinBot's namespace and of the autoscaling namespace. Pure.
-import { UI_TLS_PORT } from "../lib/tlsFrontend";
+import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { KARPENTER_METRICS, KARPENTER_PODS } from "../cluster/karpenter";
@@ -29,7 +29,7 @@ export function appsFlows(ctx: FlowContext): NamespaceFlows[] {
                 why: "The public gateway's proxies forward requests to the services, at their TLS fronts.",
                 direction: "ingress",
                 peers: [{ namespace: ns.traffic, pods: publicProxies }],
-                ports: [UI_TLS_PORT],
+                ports: [TLS_FRONT_PORT],
             }),
             ...when(dataOn, {
                 name: "to-data-stores",
