@@ -147,7 +147,7 @@ guard_context() {
     host=${host#[}
     host=${host%]}
     case "$context" in
-        kind-* | k3d-*) case "$host" in 127.* | localhost | 0.0.0.0 | ::1 | host.docker.internal) return 0 ;; esac ;;
+        kind-* | k3d-*) case "$host" in 127.[0-9]*.[0-9]*.[0-9]* | localhost | 0.0.0.0 | ::1 | host.docker.internal) return 0 ;; esac ;;
         minikube) return 0 ;;
     esac
     if [ "$DESTRUCTIVE_CONTEXT" = "$context" ]; then

@@ -48,17 +48,24 @@ function toolProblems(projectDir: string): string[] {
     return problems;
 }
 
+/**
+ * Whether an API server URL answers on this machine (kind's and k3d's, on IPv4 or IPv6 loopback), as
+ * scripts/e2e.sh decides it: https://127.0.0.1:6443, https://[::1]:6443, https://localhost:6443.
+ */
+export function isLoopbackServer(server: string): boolean {
+    const authority = server.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
+    const host = authority.startsWith("[") ? authority.slice(1, authority.indexOf("]")) : authority.replace(/:\d+$/, "");
+    return /^(127\.\d+\.\d+\.\d+|localhost|0\.0\.0\.0|::1|host\.docker\.internal)$/.test(host);
+}
+
 /** The context must be the stack's: a laptop cluster for a local one, the named EKS cluster otherwise. */
 function contextProblems(config: PlatformConfig, kubectl: Run): string[] {
     const context = firstLine(kubectl(["config", "current-context"]).stdout);
     if (!context) return ["no kube context: set the stack's cluster as the current context"];
     const cluster = firstLine(kubectl(["config", "view", "--minify", "-o", "jsonpath={.contexts[0].context.cluster}"]).stdout);
     const server = firstLine(kubectl(["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]).stdout);
-    const host = server.replace(/^\w+:\/\//, "").replace(/[:/].*$/, "");
     if (config.cluster.mode === "local") {
-        const laptop =
-            (/^(kind|k3d)-/.test(context) && /^(127\.|localhost$|0\.0\.0\.0$|host\.docker\.internal$)/.test(host)) ||
-            context === "minikube";
+        const laptop = (/^(kind|k3d)-/.test(context) && isLoopbackServer(server)) || context === "minikube";
         return laptop
             ? []
             : [

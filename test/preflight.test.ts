@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { main as preflightMain } from "../scripts/preflight";
+import { isLoopbackServer, main as preflightMain } from "../scripts/preflight";
 import { PROJECT_DIR, runMain } from "./harness";
 
 const FAKE_KUBECTL = String.raw`#!/usr/bin/env bash
@@ -73,6 +73,18 @@ function setUp(scenario: {
 }
 
 describe("preflight (npm run preflight)", function () {
+    it("takes a kind or k3d API server on IPv4 or IPv6 loopback for a laptop cluster, as scripts/e2e.sh does, and nothing else", () => {
+        for (const server of ["https://127.0.0.1:6443", "https://[::1]:6443", "https://localhost:44321", "https://0.0.0.0:6550"])
+            assert.ok(isLoopbackServer(server), server);
+        for (const server of [
+            "https://10.0.0.5:6443",
+            "https://[2001:db8::1]:6443",
+            "https://ABC.gr7.eu-central-1.eks.amazonaws.com",
+            "https://127.example.com",
+        ])
+            assert.ok(!isLoopbackServer(server), server);
+    });
+
     this.timeout(60_000);
 
     it("passes on an enforcing laptop cluster with room, probing in a namespace of its own that it deletes", async () => {
