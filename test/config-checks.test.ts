@@ -115,7 +115,7 @@ const CASES: Array<[ConfigCheck, LooseConfig, LooseConfig, RegExp]> = [
         Object.assign(parsedValues("prod"), {
             cluster: { ...parsedValues("prod").cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } },
         }),
-        /65 pods requesting 10\.25 vCPU \/ 11 GiB need 2 nodes .* over the services pool's limits of 8 vCPU \/ 256 GiB/,
+        /65 pods requesting 10\.5 vCPU \/ 12 GiB need 2 nodes .* over the services pool's limits of 8 vCPU \/ 256 GiB/,
     ],
     [
         checks.usesWhatExists,

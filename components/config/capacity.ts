@@ -90,20 +90,29 @@ export function perNodeRequests(config: Pick<PlatformConfig, "logging">): Quanti
     };
 }
 
+/** What the TLS front beside each public service's pod requests (lib/tlsFrontend.ts, ghostunnel). */
+export const TLS_FRONT_REQUESTS = { cpu: "10m", memory: "16Mi" };
+
+/** A pod's requests with its TLS front's added. */
+function podWithFront(requests: { cpu: string; memory: string }): { cpu: string; memory: string } {
+    return {
+        cpu: `${parseCpu(requests.cpu)! + parseCpu(TLS_FRONT_REQUESTS.cpu)!}m`,
+        memory: `${(parseBytes(requests.memory)! + parseBytes(TLS_FRONT_REQUESTS.memory)!) / 1024 ** 2}Mi`,
+    };
+}
+
 /**
  * FinBot's pods at 10x peak: each service (and its canary) at the replicas 10x needs, capped at
- * maxReplicas (at maxReplicas when it declares no capacity), each worker at maxReplicas.
+ * maxReplicas (at maxReplicas when it declares no capacity), with the TLS front a public one runs
+ * beside it behind the gateway; each worker at maxReplicas.
  */
-export function servicesAtTenTimes(config: Pick<PlatformConfig, "services" | "workers">): PodLine[] {
+export function servicesAtTenTimes(config: Pick<PlatformConfig, "services" | "workers"> & { traffic?: { enabled: boolean } }): PodLine[] {
+    const fronted = config.traffic?.enabled !== false;
     const services = config.services.flatMap((s) => {
         const pods = Math.min(s.capacity ? replicasForTarget(s.capacity) : Infinity, s.replicas.max);
-        const line = { pods, ...s.resources.requests };
-        return s.canary
-            ? [
-                  { part: `service ${s.name}`, ...line },
-                  { part: `service ${s.name}-canary`, ...line },
-              ]
-            : [{ part: `service ${s.name}`, ...line }];
+        // The TLS front is a container of the same pod: its requests add to the pod's.
+        const requests = s.public && fronted ? podWithFront(s.resources.requests) : s.resources.requests;
+        return [s.name, ...(s.canary ? [`${s.name}-canary`] : [])].map((name) => ({ part: `service ${name}`, pods, ...requests }));
     });
     const workers = config.workers.map((w) => ({ part: `worker ${w.name}`, pods: w.replicas.max, ...w.resources.requests }));
     return [...services, ...workers];

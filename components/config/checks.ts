@@ -611,7 +611,7 @@ export const tenTimesFitsNodes: ConfigCheck = {
             isNumber(w.replicas?.min) && isNumber(w.replicas?.max) && typeof w.resources?.requests?.memory === "string";
         if (!workloads.every(wellFormed) || !listOf(c.services).every((s) => s.scaling?.scaleUp)) return [];
         if (c.logging.enabled !== false && typeof c.logging.filebeat?.resources?.requests?.memory !== "string") return [];
-        const lines = servicesAtTenTimes({ services: listOf(c.services), workers: listOf(c.workers) } as never);
+        const lines = servicesAtTenTimes({ services: listOf(c.services), workers: listOf(c.workers), traffic: c.traffic } as never);
         // The pool's own fields are the schema's to check; here only its limits are read.
         const pool = cluster.servicesPool as ClusterConfig["servicesPool"];
         const problem = poolProblem(poolFit("services", pool, lines, perNodeRequests(c as never)), "10x peak");

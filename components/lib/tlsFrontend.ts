@@ -6,6 +6,7 @@
 // localhost), `--disable-authentication` (no client certificates: the network policies decide who
 // connects), `--timed-reload` (picks up the certificate cert-manager renews), `--status` (/_status,
 // 503 while the UI does not answer). Pure.
+import { TLS_FRONT_REQUESTS } from "../config/capacity";
 import { hardenedContainer } from "./security";
 
 /** The port a TLS front listens on, in every pod that has one. */
@@ -35,7 +36,7 @@ export function tlsFrontendContainer(args: { image: string; targetPort: number }
         ports: [{ name: "https-ui", containerPort: TLS_FRONT_PORT, protocol: "TCP" }],
         readinessProbe: { ...status, periodSeconds: 10 },
         livenessProbe: { ...status, periodSeconds: 30, failureThreshold: 6 },
-        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+        resources: { requests: TLS_FRONT_REQUESTS, limits: { memory: "64Mi" } },
         securityContext: { ...hardenedContainer(), runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
         volumeMounts: [{ name: TLS_FRONT_VOLUME, mountPath: CERT_DIR, readOnly: true }],
     };

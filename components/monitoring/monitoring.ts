@@ -1,4 +1,5 @@
 import { EXPORTER_RESOURCES } from "../lib/sizes";
+import { TLS_FRONT_REQUESTS } from "../config/capacity";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { CA_CONFIGMAP, CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { GrafanaSso } from "./grafanaSso";
@@ -153,12 +154,21 @@ export function monitoringRuleGroups(args: {
 }
 
 /** What monitoring runs in the cluster, by part. */
-function monitoringFootprint(config: MonitoringArgs["config"]): Footprint {
+function monitoringFootprint(config: MonitoringArgs["config"], uiTls: boolean): Footprint {
     return {
         requests: [
             { part: "Prometheus", pods: config.prometheus.replicas, ...config.prometheus.resources.requests },
             { part: "Alertmanager", pods: config.alertmanager.replicas, ...config.alertmanager.resources.requests },
             { part: "Grafana", pods: 1, ...config.grafana.resources.requests },
+            ...(uiTls
+                ? [
+                      {
+                          part: "TLS fronts of Grafana, Prometheus, Alertmanager",
+                          pods: 1 + config.prometheus.replicas + config.alertmanager.replicas,
+                          ...TLS_FRONT_REQUESTS,
+                      },
+                  ]
+                : []),
             ...(config.cost ? [{ part: "OpenCost", pods: 1, ...OPENCOST_RESOURCES.requests }] : []),
         ],
         managed: [],
@@ -195,7 +205,7 @@ export class Monitoring extends pulumi.ComponentResource {
         this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: 9093 };
         this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
         this.uis = this.operatorUis(args);
-        this.footprint = monitoringFootprint(config);
+        this.footprint = monitoringFootprint(config, args.uiTls !== undefined);
 
         const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
         const grafanaSecret = new k8s.core.v1.Secret(
