@@ -53,7 +53,7 @@ export const IDENTITY_PROVIDER = "identity-provider";
  * Unbilled (no price or budget: the cost rules read finbot:thirdParties only); keys are fetched about
  * hourly per Grafana pod, so a small rate limit; a GET, so retried. Pure.
  */
-export function identityKeysProvider(oidc: Pick<OidcConfig, "jwksUri">): ThirdPartyConfig {
+function identityKeysProvider(oidc: Pick<OidcConfig, "jwksUri">): ThirdPartyConfig {
     const url = new URL(oidc.jwksUri);
     return {
         name: IDENTITY_PROVIDER,

@@ -1,6 +1,7 @@
 // Rules for isolation and least privilege inside the cluster: default-deny networks and Pod
-// Security labels on every namespace, private operator UIs, no shared passwords in production,
-// no admin rights for FinBot's users, TLS-only brokers, a priority class on every pod.
+// Security labels on every namespace, flows that name their ports, private operator UIs with single
+// sign-on, verified TLS from the gateways to every backend, no shared passwords in production, no
+// admin rights for FinBot's users, TLS-only brokers, a priority class on every pod.
 import { StackValidationPolicy, ResourceValidationPolicy } from "@pulumi/policy";
 import { reachesInternet } from "../../components/config/cidr";
 import { FINBOT_SERVICES as FINBOT_SERVICES_PRIORITY } from "../../components/lib/priority";
@@ -9,6 +10,8 @@ import { CONFIG_SCHEMA, Props, isProduction, nameOf, ofType, podSpecOf } from ".
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";
+const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
+const BACKEND_TLS_POLICY = "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy";
 
 export const defaultDenyPerNamespace: StackValidationPolicy = {
     name: "k8s-default-deny-per-namespace",
@@ -230,9 +233,6 @@ export const grafanaNoAnonymous: ResourceValidationPolicy = {
         if (ini.users?.allow_sign_up !== false) report("Grafana allows sign-up");
     },
 };
-
-const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
-const BACKEND_TLS_POLICY = "kubernetes:gateway.networking.k8s.io/v1:BackendTLSPolicy";
 
 export const gatewayBackendsOverTls: StackValidationPolicy = {
     name: "gateway-backends-over-tls",
