@@ -12,7 +12,9 @@ const LOOPBACK = "127.0.0.0/8";
 /** Whether a string is an IPv4 CIDR such as "10.0.0.0/8". */
 export const isIpv4Cidr = (value: string) => /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value);
 
-const ipv4 = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+/** A dotted IPv4 address as a number, and back. */
+export const ipv4 = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+export const dottedIpv4 = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 
 /** Whether `cidr` lies wholly inside `range`. */
 function within(cidr: string, range: string): boolean {

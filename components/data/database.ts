@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { DatabaseConfig } from "../config/data";
 import { CertificateIssuer, INTERNAL_CA_FILE, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { clusterServiceHost } from "../lib/services";
+import { clusterServiceHost, serviceHost } from "../lib/services";
 import { podMonitor } from "../lib/monitors";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
@@ -374,7 +374,7 @@ export class Database extends pulumi.ComponentResource {
         roleGrantsJob(this, `${name}-grants`, {
             namespace,
             image: args.images.postgresql,
-            host: `${clusterName}-rw.${namespace}.svc`,
+            host: serviceHost(`${clusterName}-rw`, namespace),
             database: config.name,
             consumers,
             caSecret: tlsSecret,

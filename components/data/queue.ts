@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
 import { containerResources } from "../config/primitives";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { clusterServiceHost } from "../lib/services";
+import { clusterServiceHost, serviceHost } from "../lib/services";
 import { serviceMonitor } from "../lib/monitors";
 import { Footprint, emptyFootprint } from "../lib/footprint";
 import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
@@ -261,7 +261,7 @@ export class Queue extends pulumi.ComponentResource {
                             scheme: "https",
                             tlsConfig: {
                                 ca: { secret: { name: tlsSecret, key: "ca.crt" } },
-                                serverName: `${QUEUE_CLUSTER}.${namespace}.svc`,
+                                serverName: serviceHost(QUEUE_CLUSTER, namespace),
                             },
                         },
                     ],

@@ -1,6 +1,7 @@
 // The AWS network the managed stores, load balancers and Karpenter's nodes live in: given by
 // `finbot:network` for an existing cluster, or created with the cluster (`finbot:cluster.mode: create`).
 import * as pulumi from "@pulumi/pulumi";
+import { dottedIpv4, ipv4 } from "../config/cidr";
 import { ClusterConfig } from "../config/cluster";
 
 /** The network's ids (known only after deployment when the stack creates them) and its known facts. */
@@ -30,9 +31,6 @@ export function networkFacts(config: {
     return undefined;
 }
 
-const ipv4 = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-const dotted = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
-
 /**
  * The private subnets of the VPC a created cluster gets (EksCluster: awsx.ec2.Vpc with subnetStrategy
  * "Auto" and the specs [Private, Public]), where the nodes run and EKS places the control plane's
@@ -46,5 +44,5 @@ export function createdPrivateSubnets(vpcCidr: string, zones: number): string[] 
     const zoneBits = Number(bits) + Math.ceil(Math.log2(zones));
     const zoneSize = 2 ** (32 - zoneBits);
     const start = Math.floor(ipv4(base) / 2 ** (32 - Number(bits))) * 2 ** (32 - Number(bits));
-    return Array.from({ length: zones }, (_, i) => `${dotted(start + i * zoneSize)}/${zoneBits + 1}`);
+    return Array.from({ length: zones }, (_, i) => `${dottedIpv4(start + i * zoneSize)}/${zoneBits + 1}`);
 }

@@ -2,6 +2,7 @@
 // for the servers FinBot's services and agents connect to with verification.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { clusterServiceHost, serviceHost } from "./services";
 
 /** A ClusterIssuer and the CA certificate clients verify its certificates with. */
 export interface CertificateIssuer {
@@ -13,7 +14,7 @@ export interface CertificateIssuer {
 
 /** The in-cluster DNS names of a Service, short to fully qualified. */
 export function serviceDnsNames(service: string, namespace: string): string[] {
-    return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+    return [service, `${service}.${namespace}`, serviceHost(service, namespace), clusterServiceHost(service, namespace)];
 }
 
 /**
@@ -49,5 +50,6 @@ export function serverCertificate(
 export const CA_MOUNT_PATH = "/etc/finbot/ca";
 /** The ConfigMap in the apps namespace holding them. */
 export const CA_CONFIGMAP = "finbot-ca";
-/** The internal CA's certificate in it. */
-export const INTERNAL_CA_FILE = `${CA_MOUNT_PATH}/internal-ca.crt`;
+/** The internal CA's certificate: its key in a CA ConfigMap, and where pods find it. */
+export const INTERNAL_CA_KEY = "internal-ca.crt";
+export const INTERNAL_CA_FILE = `${CA_MOUNT_PATH}/${INTERNAL_CA_KEY}`;

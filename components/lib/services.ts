@@ -12,6 +12,11 @@ export interface ClusterService {
     port: number;
 }
 
+/** `<name>.<namespace>.svc`: a Service's name inside the cluster (what its certificate carries and TLS clients verify). */
+export function serviceHost(name: string, namespace: string): string {
+    return `${name}.${namespace}.svc`;
+}
+
 /** `<name>.<namespace>.svc.cluster.local`: a Service's name inside the cluster. */
 export function clusterServiceHost(name: string, namespace: string): string {
     return `${name}.${namespace}.svc.cluster.local`;

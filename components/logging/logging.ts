@@ -6,8 +6,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { LoggingConfig } from "../config/logging";
 import { containerResources } from "../config/primitives";
-import { CA_MOUNT_PATH, CertificateIssuer, INTERNAL_CA_FILE, serverCertificate, serviceDnsNames } from "../lib/certificates";
-import { ClusterService, clusterUrl } from "../lib/services";
+import {
+    CA_CONFIGMAP,
+    CA_MOUNT_PATH,
+    CertificateIssuer,
+    INTERNAL_CA_FILE,
+    INTERNAL_CA_KEY,
+    serverCertificate,
+    serviceDnsNames,
+} from "../lib/certificates";
+import { ClusterService, clusterUrl, serviceHost } from "../lib/services";
 import { RequestLine } from "../lib/footprint";
 import { Footprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
@@ -142,7 +150,7 @@ export class Logging extends pulumi.ComponentResource {
                 port: this.kibana.port,
                 ownLogin: true,
                 // Session cookies and the ID token cross the network to Kibana: TLS the gateway verifies.
-                tlsHostname: `${this.kibana.name}.${namespace}.svc`,
+                tlsHostname: serviceHost(this.kibana.name, namespace),
             },
         ];
         this.footprint = { requests: loggingRequests(config), managed: [] };
@@ -670,7 +678,7 @@ export class Logging extends pulumi.ComponentResource {
         );
         const ca = new k8s.core.v1.ConfigMap(
             `${name}-filebeat-ca`,
-            { metadata: { name: "finbot-ca", namespace }, data: { [INTERNAL_CA_FILE.split("/").pop()!]: args.issuer.caCertPem } },
+            { metadata: { name: CA_CONFIGMAP, namespace }, data: { [INTERNAL_CA_KEY]: args.issuer.caCertPem } },
             { parent: this },
         );
         const hostPath = (volume: string, path: string) => ({ name: volume, hostPath: { path } });
@@ -712,7 +720,7 @@ export class Logging extends pulumi.ComponentResource {
                                 volumes: [
                                     hostPath("varlogcontainers", "/var/log/containers"),
                                     hostPath("varlogpods", "/var/log/pods"),
-                                    { name: "ca-bundle", configMap: { name: "finbot-ca" } },
+                                    { name: "ca-bundle", configMap: { name: CA_CONFIGMAP } },
                                 ],
                             },
                         },

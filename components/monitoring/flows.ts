@@ -1,7 +1,6 @@
 // The network flows of the monitoring namespace. Pure.
 import { FlowContext } from "../lib/flowContext";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
-import { UI_PORTS } from "./uiTls";
 import {
     DNS,
     Flow,
@@ -15,7 +14,7 @@ import {
 } from "../lib/networkPolicy";
 import { POSTGRES } from "../data/ports";
 import { IDENTITY_PROVIDER } from "../traffic/egress";
-import { ADAPTER_PODS, ALERTMANAGER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS } from "./labels";
+import { ADAPTER_PODS, ALERTMANAGER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS, UI_PORTS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
 export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -103,7 +102,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "ingress",
                 pods: PROMETHEUS_PODS,
                 peers: [{ namespace: ns.autoscaling, pods: ADAPTER_PODS }],
-                ports: [9090],
+                ports: [UI_PORTS.prometheus],
             },
             ...identityKeys.map((route): Flow => ({
                 name: "grafana-to-identity-keys",

@@ -14,3 +14,5 @@ export const ALERTMANAGER_PODS = { "app.kubernetes.io/name": "alertmanager" };
 export const ADAPTER_PODS = { "app.kubernetes.io/name": "prometheus-adapter" };
 /** CoreDNS' metrics, which kube-prometheus-stack's coreDns ServiceMonitor scrapes (chart 88.5 `coreDns.service.targetPort`). */
 export const COREDNS_METRICS = 9153;
+/** The UIs' plain ports in their pods (their TLS fronts forward to them on localhost). */
+export const UI_PORTS = { grafana: 3000, prometheus: 9090, alertmanager: 9093 };

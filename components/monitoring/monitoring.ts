@@ -1,4 +1,5 @@
 import { EXPORTER_RESOURCES } from "../lib/sizes";
+import { UI_PORTS } from "./labels";
 import { TLS_FRONT_REQUESTS } from "../config/capacity";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { CA_CONFIGMAP, CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
@@ -15,7 +16,7 @@ import YAML from "yaml";
 import { DashboardDefinition } from "../../dashboards";
 import { MonitoringConfig } from "../config/monitoring";
 import { ServiceConfig } from "../config/schema";
-import { ClusterService, PART_OF_LABELS, clusterUrl } from "../lib/services";
+import { ClusterService, PART_OF_LABELS, clusterUrl, serviceHost } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { helmRelease } from "../lib/helm";
 import { PLATFORM_CRITICAL } from "../lib/priority";
@@ -109,9 +110,6 @@ export interface MonitoringArgs {
 /** Grafana's database as the data tier gives it: the host known once RDS Proxy exists. */
 export type GrafanaDatabaseInput = Omit<GrafanaDatabase, "host"> & { host: pulumi.Input<string>; ready: pulumi.Resource[] };
 
-/** A Service's name in the cluster (what a UI's certificate carries and the gateway verifies). */
-const serviceHost = (service: ClusterService) => `${service.name}.${service.namespace}.svc`;
-
 /** The Secrets of the UIs' certificates (their TLS fronts'). */
 const UI_TLS_SECRETS = { grafana: "grafana-tls", prometheus: "prometheus-tls", alertmanager: "alertmanager-tls" };
 
@@ -201,8 +199,8 @@ export class Monitoring extends pulumi.ComponentResource {
         const { config, namespace } = args;
         this.ruleGroups = args.ruleGroups;
         this.dashboards = args.dashboards;
-        this.prometheus = { name: `${KPS_RELEASE}-prometheus`, namespace, port: 9090 };
-        this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: 9093 };
+        this.prometheus = { name: `${KPS_RELEASE}-prometheus`, namespace, port: UI_PORTS.prometheus };
+        this.alertmanager = { name: `${KPS_RELEASE}-alertmanager`, namespace, port: UI_PORTS.alertmanager };
         this.grafana = { name: `${KPS_RELEASE}-grafana`, namespace, port: 80 };
         this.uis = this.operatorUis(args);
         this.footprint = monitoringFootprint(config, args.uiTls !== undefined);
@@ -250,7 +248,7 @@ export class Monitoring extends pulumi.ComponentResource {
                             image: args.images.ghostunnel,
                             secrets: UI_TLS_SECRETS,
                             caConfigMap: CA_CONFIGMAP,
-                            grafanaServerName: serviceHost(this.grafana),
+                            grafanaServerName: serviceHost(this.grafana.name, this.grafana.namespace),
                         },
                     }),
                 ),
@@ -410,7 +408,10 @@ export class Monitoring extends pulumi.ComponentResource {
     private operatorUis(args: MonitoringArgs): UiRoute[] {
         const tls = (service: ClusterService, plainPort: number) =>
             args.uiTls
-                ? { port: service === this.grafana ? service.port : TLS_FRONT_PORT, tlsHostname: serviceHost(service) }
+                ? {
+                      port: service === this.grafana ? service.port : TLS_FRONT_PORT,
+                      tlsHostname: serviceHost(service.name, service.namespace),
+                  }
                 : { port: plainPort };
         return [
             {

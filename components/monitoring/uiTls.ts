@@ -5,8 +5,9 @@
 // way of a proxy container: `service.targetPort`, `extraContainers`, `extraContainerVolumes`);
 // Prometheus' and Alertmanager's Services gain a port for it (`service.additionalPorts`), and the
 // operator adds the container to their pods (`containers`, `volumes`). Pure.
-import { INTERNAL_CA_FILE } from "../lib/certificates";
+import { INTERNAL_CA_KEY } from "../lib/certificates";
 import { TLS_FRONT_PORT, tlsFrontendContainer, tlsFrontendVolume } from "../lib/tlsFrontend";
+import { UI_PORTS } from "./labels";
 
 export interface MonitoringUiTls {
     /** ghostunnel's image (`finbot:releases.images`). */
@@ -18,9 +19,6 @@ export interface MonitoringUiTls {
     /** Grafana's Service name in the cluster, which its certificate carries. */
     grafanaServerName: string;
 }
-
-/** The UIs' plain ports, which their fronts forward to on localhost. */
-export const UI_PORTS = { grafana: 3000, prometheus: 9090, alertmanager: 9093 };
 
 const frontPort = { name: "https-ui", port: TLS_FRONT_PORT, targetPort: TLS_FRONT_PORT };
 
@@ -40,7 +38,7 @@ export function monitoringUiTlsValues(tls: MonitoringUiTls) {
             serviceMonitor: {
                 scheme: "https",
                 tlsConfig: {
-                    ca: { configMap: { name: tls.caConfigMap, key: INTERNAL_CA_FILE.split("/").pop() } },
+                    ca: { configMap: { name: tls.caConfigMap, key: INTERNAL_CA_KEY } },
                     serverName: tls.grafanaServerName,
                 },
             },

@@ -11,7 +11,7 @@ import { SENTRY_PROVIDER } from "../config/thirdParties";
 import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierEnabled } from "../data";
 import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
 import { deferred, settle } from "../lib/deferred";
-import { CA_CONFIGMAP, INTERNAL_CA_FILE } from "../lib/certificates";
+import { CA_CONFIGMAP, INTERNAL_CA_FILE, INTERNAL_CA_KEY } from "../lib/certificates";
 import { AwsNetwork } from "../lib/awsNetwork";
 import { clusterServiceHost, clusterUrl } from "../lib/services";
 import { Footprint } from "../lib/footprint";
@@ -677,7 +677,7 @@ export class Platform extends pulumi.ComponentResource {
             resourceName,
             {
                 metadata: { name: CA_CONFIGMAP, namespace },
-                data: { [INTERNAL_CA_FILE.split("/").pop()!]: pki.internalIssuer.caCertPem },
+                data: { [INTERNAL_CA_KEY]: pki.internalIssuer.caCertPem },
             },
             { parent: this, dependsOn: [created] },
         );

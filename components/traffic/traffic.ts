@@ -8,7 +8,7 @@ import { containerResources } from "../config/primitives";
 import { ServiceConfig } from "../config/schema";
 import { OidcConfig, TrafficConfig, operatorAccessOf } from "../config/traffic";
 import { tlsIssuerOf } from "../config/resolve";
-import { ClusterService } from "../lib/services";
+import { ClusterService, serviceHost } from "../lib/services";
 import { Footprint } from "../lib/footprint";
 import { podIdentity } from "../lib/podIdentity";
 import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
@@ -412,7 +412,7 @@ export class Traffic extends pulumi.ComponentResource {
                     `${name}-backend-tls-${backend}`,
                     backend,
                     { namespace: args.appsNamespace, service: backend },
-                    `${backend}.${args.appsNamespace}.svc`,
+                    serviceHost(backend, args.appsNamespace),
                     [route],
                 );
             new k8s.apiextensions.CustomResource(
@@ -517,7 +517,7 @@ export class Traffic extends pulumi.ComponentResource {
             `${name}-rum-backend-tls`,
             "rum-intake",
             { namespace: service.namespace, service: service.name },
-            `${service.name}.${service.namespace}.svc`,
+            serviceHost(service.name, service.namespace),
             [route],
         );
         this.urls.rum = `https://${host}`;

@@ -5,7 +5,7 @@ import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace,
 import { KARPENTER_METRICS, KARPENTER_PODS } from "../cluster/karpenter";
 import { AMQPS, POSTGRES, REDIS } from "../data/ports";
 import { APM_PORT } from "../logging/labels";
-import { ADAPTER_PODS } from "../monitoring/labels";
+import { ADAPTER_PODS, UI_PORTS } from "../monitoring/labels";
 
 /** FinBot's services and workers: their stores, APM, their third parties through the egress gateway; nothing else out. */
 export function appsFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -106,7 +106,7 @@ export function autoscalingFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "egress",
                 pods: ADAPTER_PODS,
                 peers: [prometheus],
-                ports: [9090],
+                ports: [UI_PORTS.prometheus],
             }),
             ...when(
                 karpenterOn,
