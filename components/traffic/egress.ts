@@ -5,7 +5,10 @@ import { PlatformConfig } from "../config/schema";
 import { ThirdPartyConfig } from "../config/thirdParties";
 import { OidcConfig, TrafficConfig } from "../config/traffic";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
+import { EgressListener } from "../lib/flowContext";
 import { podMonitor } from "../lib/monitors";
+import { Peer } from "../lib/networkPolicy";
+import { GRAFANA_PODS } from "../monitoring/labels";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { envoyProxyProvider, gatewayParent, gatewayServiceName } from "./routes";
 
@@ -88,6 +91,25 @@ export const grafanaSignsInWithIdTokens = (
     config: Pick<PlatformConfig, "monitoring" | "traffic">,
     access: { mode: string; oidc?: OidcConfig },
 ) => config.traffic.enabled && config.monitoring.enabled && access.mode === "oidc" && access.oidc !== undefined;
+
+/**
+ * Who may reach a listener of the egress gateway, and for what: its provider's callers (the
+ * services' and workers' pods that call it), or Grafana alone for the identity provider's keys. Pure.
+ */
+export function listenerCallers(
+    route: EgressListener,
+    callers: Array<{ pods: string; routes: EgressListener[] }>,
+    ns: { apps: string; monitoring: string },
+): { who: string; peers: Peer[] } {
+    if (route.provider.name === IDENTITY_PROVIDER)
+        return { who: "Grafana fetches the identity provider's signing keys", peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }] };
+    return {
+        who: `${route.provider.callers.join(", ")} may call ${route.provider.name}`,
+        peers: callers
+            .filter((c) => c.routes.includes(route))
+            .map((c) => ({ namespace: ns.apps, pods: { "app.kubernetes.io/name": c.pods } })),
+    };
+}
 
 /** Where Grafana fetches the identity provider's signing keys: the gateway's listener, the key endpoint's path. Pure. */
 export function identityKeysUrl(routes: EgressRoute[], oidc: Pick<OidcConfig, "jwksUri">): string | undefined {

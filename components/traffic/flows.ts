@@ -4,8 +4,7 @@ import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
 import { APM_PORT } from "../logging/labels";
-import { EGRESS_GATEWAY, ENVOY_METRICS, IDENTITY_PROVIDER } from "./egress";
-import { GRAFANA_PODS } from "../monitoring/labels";
+import { EGRESS_GATEWAY, ENVOY_METRICS, listenerCallers } from "./egress";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
 import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
 
@@ -56,19 +55,13 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 ports: [10443],
             }),
             ...egress.map((route): Flow => {
-                const keys = route.provider.name === IDENTITY_PROVIDER;
+                const callers = listenerCallers(route, thirdPartyCallers, ns);
                 return {
                     name: `egress-${route.provider.name}-in`,
-                    why: keys
-                        ? "Only Grafana fetches the identity provider's signing keys (its listener on the egress gateway)."
-                        : `Only ${route.provider.callers.join(", ")} may call ${route.provider.name} (its listener on the egress gateway).`,
+                    why: `Only ${callers.who} (its listener on the egress gateway).`,
                     direction: "ingress",
                     pods: egressProxies,
-                    peers: keys
-                        ? [{ namespace: ns.monitoring, pods: GRAFANA_PODS }]
-                        : thirdPartyCallers
-                              .filter((c) => c.routes.includes(route))
-                              .map((c) => ({ namespace: ns.apps, pods: { "app.kubernetes.io/name": c.pods } })),
+                    peers: callers.peers,
                     ports: [route.port],
                 };
             }),
