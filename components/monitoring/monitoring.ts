@@ -406,13 +406,10 @@ export class Monitoring extends pulumi.ComponentResource {
      * name, when the UIs serve TLS.
      */
     private operatorUis(args: MonitoringArgs): UiRoute[] {
-        const tls = (service: ClusterService, plainPort: number) =>
-            args.uiTls
-                ? {
-                      port: service === this.grafana ? service.port : TLS_FRONT_PORT,
-                      tlsHostname: serviceHost(service.name, service.namespace),
-                  }
-                : { port: plainPort };
+        // Behind TLS, Grafana's Service port leads to its front (the chart's service.targetPort); Prometheus'
+        // and Alertmanager's Services have a port of their own for it (service.additionalPorts).
+        const reach = (service: ClusterService, tlsPort: number) =>
+            args.uiTls ? { port: tlsPort, tlsHostname: serviceHost(service.name, service.namespace) } : { port: service.port };
         return [
             {
                 name: "grafana",
@@ -420,7 +417,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 service: this.grafana.name,
                 ownLogin: true,
                 signsInWithIdToken: args.grafanaSso !== undefined,
-                ...tls(this.grafana, this.grafana.port),
+                ...reach(this.grafana, this.grafana.port),
             },
             {
                 name: "prometheus",
@@ -429,14 +426,14 @@ export class Monitoring extends pulumi.ComponentResource {
                 ownLogin: false,
                 // Series are written only by the page checks and load tests, inside the cluster.
                 forbiddenPaths: ["/api/v1/write"],
-                ...tls(this.prometheus, this.prometheus.port),
+                ...reach(this.prometheus, TLS_FRONT_PORT),
             },
             {
                 name: "alertmanager",
                 namespace: args.namespace,
                 service: this.alertmanager.name,
                 ownLogin: false,
-                ...tls(this.alertmanager, this.alertmanager.port),
+                ...reach(this.alertmanager, TLS_FRONT_PORT),
             },
         ];
     }
