@@ -24,6 +24,7 @@ import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
 import { ChecksReceiver, GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, GrafanaSso, Monitoring, SYSTEM_CA_BUNDLE } from "../monitoring";
 import {
+    EgressRoute,
     GATEWAY,
     ID_TOKEN_HEADER,
     LoadTest,
@@ -108,12 +109,15 @@ export class Platform extends pulumi.ComponentResource {
     private pki?: Pki;
     /** Every namespace's allowed flows, computed once (the areas write them). */
     private readonly flows: NamespaceFlows[];
+    /** What the metered egress gateway routes (each provider's listener and URL), decided once. */
+    private readonly egress: EgressRoute[];
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:platform:Platform", name, {}, opts);
         const { config } = args;
         this.defaults = stackDefaults(config);
         this.flows = platformFlows(config);
+        this.egress = egressRoutes(egressProviders(config, this.defaults.operatorAccess), config.namespaces.traffic);
         const images = config.releases.images;
         this.aws = args.aws;
 
@@ -457,7 +461,7 @@ export class Platform extends pulumi.ComponentResource {
         const access = this.defaults.operatorAccess;
         if (!grafanaSignsInWithIdTokens(config, access) || !access.oidc) return undefined;
         const oidc = access.oidc;
-        const keysUrl = identityKeysUrl(egressRoutes(egressProviders(config, access), config.namespaces.traffic), oidc);
+        const keysUrl = identityKeysUrl(this.egress, oidc);
         if (!keysUrl) throw new Error("Grafana's single sign-on: the egress gateway routes the identity provider's keys whenever it is on");
         return {
             header: ID_TOKEN_HEADER,
@@ -561,7 +565,7 @@ export class Platform extends pulumi.ComponentResource {
             return [{ secretName, secret: created }];
         };
         const { logging } = this;
-        const egress = egressRoutes(config.thirdParties, config.namespaces.traffic);
+        const egress = this.egress;
         const callers = thirdPartyCallers(config, egress);
         const callable = (consumer: string) => callers.find((c) => c.pods === consumer)?.routes ?? [];
         const sentry = egress.find((r) => r.provider.name === SENTRY_PROVIDER);
@@ -651,7 +655,7 @@ export class Platform extends pulumi.ComponentResource {
                       namespace: config.namespaces.traffic,
                       chartVersions: config.releases.charts,
                       highlyAvailable: this.defaults.production,
-                      backendApi: egressProviders(config, this.defaults.operatorAccess).length > 0,
+                      backendApi: this.egress.length > 0,
                   },
                   opts,
               )
@@ -709,7 +713,7 @@ export class Platform extends pulumi.ComponentResource {
                 rum: this.logging?.apm && rumIntakeOf(config) ? { service: this.logging.apm } : undefined,
                 controllers,
                 pki,
-                egressProviders: egressProviders(config, this.defaults.operatorAccess),
+                egressProviders: this.egress.map((route) => route.provider),
                 monitoringCrds: this.monitoring?.operator,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },
