@@ -1,16 +1,8 @@
 import * as assert from "node:assert/strict";
 import { Footprint } from "../components/lib/footprint";
-import { capacityProblem } from "../components/config/capacity";
+import { capacityProblem, capacityReport, scaleUpTime } from "../components/config/capacity";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
-import {
-    PriceTable,
-    capacityReport,
-    estimateCost,
-    k6Thresholds,
-    scaleUpTime,
-    serviceRouteRules,
-    thirdPartySpend,
-} from "../components/traffic";
+import { PriceTable, estimateCost, k6Thresholds, serviceRouteRules, thirdPartySpend } from "../components/traffic";
 import { PlatformRun, loadStackConfig, revealSecrets, runPlatform, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

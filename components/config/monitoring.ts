@@ -157,3 +157,6 @@ export function defaultRetentionSize(storage: string): string {
     const bytes = parseBytes(storage) ?? 0;
     return `${Math.floor((bytes * 0.85) / 2 ** 20)}MiB`;
 }
+
+/** More than one Grafana keeps its state in a database of its own (on the stack's PostgreSQL). */
+export const grafanaHasDatabase = (monitoring: Pick<MonitoringConfig, "grafana">) => monitoring.grafana.replicas > 1;

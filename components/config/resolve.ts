@@ -27,12 +27,15 @@ export interface StackDefaults {
     cni: Cni | undefined;
     /** Volumes on the program's own retained, encrypted class: production without a configured class. */
     retainedVolumes: boolean;
+    /** The data tier runs: PostgreSQL, Redis or RabbitMQ is on. */
+    dataTier: boolean;
     /** cert-manager and the internal CA run: whenever the gateway, the data tier or logging does (they serve TLS). */
     pki: boolean;
 }
 
 export function stackDefaults(config: PlatformConfig): StackDefaults {
     const production = isProduction(config);
+    const dataTier = config.database.enabled || config.cache.enabled || config.queue.enabled;
     return {
         production,
         zoneSpread: config.kubernetes.zoneSpread ?? (production ? "required" : "preferred"),
@@ -41,6 +44,7 @@ export function stackDefaults(config: PlatformConfig): StackDefaults {
         nodeAutoscaler: nodeAutoscalerOf(config.cluster),
         cni: cniOf(config.cluster),
         retainedVolumes: config.kubernetes.storageClass === undefined && production,
-        pki: config.traffic.enabled || config.database.enabled || config.cache.enabled || config.queue.enabled || config.logging.enabled,
+        dataTier,
+        pki: config.traffic.enabled || dataTier || config.logging.enabled,
     };
 }

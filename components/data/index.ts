@@ -33,10 +33,5 @@ export function dataTierDashboards(config: PlatformConfig): DashboardDefinition[
     ];
 }
 
-/** True when any data-tier part is enabled. */
-export function dataTierEnabled(config: PlatformConfig): boolean {
-    return config.database.enabled || config.cache.enabled || config.queue.enabled;
-}
-
 /** What the data tier gives the platform: the flows of its namespaces, its rule groups and dashboards. */
 export const dataArea = { name: "data", flows: dataFlows, ruleGroups: dataTierRuleGroups, dashboards: dataTierDashboards };

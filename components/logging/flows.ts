@@ -2,7 +2,15 @@
 import { FlowContext } from "../lib/flowContext";
 import { DNS, INTERNET, NamespaceFlows, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
 import { GRAFANA_PODS } from "../monitoring/labels";
-import { APM_PORT, ELASTICSEARCH_EXPORTER_METRICS } from "./labels";
+import {
+    APM_PORT,
+    APM_SERVER_PODS,
+    BEAT_PODS,
+    ELASTICSEARCH_EXPORTER_METRICS,
+    ELASTICSEARCH_PODS,
+    KIBANA_PODS,
+    LOGSTASH_PODS,
+} from "./labels";
 
 /** ECK's Elasticsearch, Kibana, Logstash, APM Server, and Filebeat on the nodes. */
 export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -15,15 +23,15 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
             DNS,
             // Kibana admits its gateway and APM Server only (ECK 3.5 sets APM Server's kibana.host from its kibanaRef:
             // pkg/controller/apmserver/config.go; the operator itself calls no Kibana API).
-            ...sameNamespace(ns.logging, { key: "common.k8s.elastic.co/type", values: ["kibana"] }),
+            ...sameNamespace(ns.logging, { key: "common.k8s.elastic.co/type", values: [KIBANA_PODS["common.k8s.elastic.co/type"]] }),
             ...when(
                 apmOn,
                 ...withinNamespace({
                     namespace: ns.logging,
                     names: { ingress: "kibana-from-apm", egress: "apm-to-kibana" },
                     why: "APM Server reads its agent configuration from Kibana.",
-                    from: { "common.k8s.elastic.co/type": "apm-server" },
-                    to: { "common.k8s.elastic.co/type": "kibana" },
+                    from: APM_SERVER_PODS,
+                    to: KIBANA_PODS,
                     ports: [5601],
                 }),
             ),
@@ -34,14 +42,14 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "from-filebeat",
                 why: "Filebeat ships container logs to Logstash (TLS).",
                 direction: "ingress",
-                peers: [{ namespace: ns.nodeAgents, pods: { "common.k8s.elastic.co/type": "beat" } }],
+                peers: [{ namespace: ns.nodeAgents, pods: BEAT_PODS }],
                 ports: [5044],
             },
             ...when(apmOn, {
                 name: "from-apps",
                 why: "Services send traces to APM Server (TLS).",
                 direction: "ingress",
-                pods: { "common.k8s.elastic.co/type": "apm-server" },
+                pods: APM_SERVER_PODS,
                 peers: [{ namespace: ns.apps }],
                 ports: [APM_PORT],
             }),
@@ -49,7 +57,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "from-gateway",
                 why: "Operators reach Kibana through the operator UIs' gateway.",
                 direction: "ingress",
-                pods: { "common.k8s.elastic.co/type": "kibana" },
+                pods: KIBANA_PODS,
                 peers: [{ namespace: ns.traffic, pods: uiProxies }],
                 ports: [5601],
             }),
@@ -57,7 +65,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "rum-from-gateway",
                 why: "Browsers reach APM Server's RUM intake through the public gateway.",
                 direction: "ingress",
-                pods: { "common.k8s.elastic.co/type": "apm-server" },
+                pods: APM_SERVER_PODS,
                 peers: [{ namespace: ns.traffic, pods: publicProxies }],
                 ports: [APM_PORT],
             }),
@@ -65,7 +73,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "from-grafana",
                 why: "Grafana reads page-load and log data from Elasticsearch.",
                 direction: "ingress",
-                pods: { "common.k8s.elastic.co/type": "elasticsearch" },
+                pods: ELASTICSEARCH_PODS,
                 peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }],
                 ports: [9200],
             }),
@@ -73,7 +81,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "snapshots-to-s3",
                 why: "Elasticsearch writes snapshots to S3 (HTTPS) and exchanges its web identity token with STS.",
                 direction: "egress",
-                pods: { "common.k8s.elastic.co/type": "elasticsearch" },
+                pods: ELASTICSEARCH_PODS,
                 peers: [INTERNET, ...vpc],
                 ports: [443],
             }),
@@ -89,7 +97,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "to-logstash",
                 why: "Filebeat ships container logs to Logstash (TLS).",
                 direction: "egress",
-                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "logstash" } }],
+                peers: [{ namespace: ns.logging, pods: LOGSTASH_PODS }],
                 ports: [5044],
             }),
         ],

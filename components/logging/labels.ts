@@ -1,7 +1,15 @@
-// The logging area's ports, as clients and network policies name them.
+// The logging area's ports and pods, as clients and network policies name them.
 
 /** APM Server's intake (TLS). */
 export const APM_PORT = 8200;
 
 /** The Elasticsearch exporter's metrics (prometheus-elasticsearch-exporter 7.4.0: `service.httpPort`). */
 export const ELASTICSEARCH_EXPORTER_METRICS = 9108;
+
+/** ECK's pods of each kind, by the label ECK gives them (common.k8s.elastic.co/type). */
+const eckPods = (type: string) => ({ "common.k8s.elastic.co/type": type });
+export const ELASTICSEARCH_PODS = eckPods("elasticsearch");
+export const KIBANA_PODS = eckPods("kibana");
+export const LOGSTASH_PODS = eckPods("logstash");
+export const APM_SERVER_PODS = eckPods("apm-server");
+export const BEAT_PODS = eckPods("beat");

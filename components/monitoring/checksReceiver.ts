@@ -3,6 +3,7 @@
 // Prometheus accepts no writes at all, so no pod (Grafana included) can forge the series that SLO
 // ratios, prometheus-adapter's scaling inputs or ALERTS are made of; a forged write into this one
 // can only add k6_ series.
+import { serviceHost } from "../lib/services";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { podMonitor } from "../lib/monitors";
@@ -35,7 +36,7 @@ export class ChecksReceiver extends pulumi.ComponentResource {
     constructor(name: string, args: ChecksReceiverArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:monitoring:ChecksReceiver", name, {}, opts);
         const { namespace } = args;
-        this.remoteWriteUrl = `http://prometheus-operated.${namespace}.svc:${CHECKS_RECEIVER_PORT}/api/v1/write`;
+        this.remoteWriteUrl = `http://${serviceHost("prometheus-operated", namespace)}:${CHECKS_RECEIVER_PORT}/api/v1/write`;
         const receiver = new k8s.apiextensions.CustomResource(
             `${name}-prometheus`,
             {

@@ -1,4 +1,5 @@
 // The network flows of the monitoring namespace. Pure.
+import { grafanaHasDatabase } from "../config/monitoring";
 import { FlowContext } from "../lib/flowContext";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import {
@@ -14,6 +15,7 @@ import {
 } from "../lib/networkPolicy";
 import { POSTGRES } from "../data/ports";
 import { IDENTITY_PROVIDER } from "../traffic/egress";
+import { ELASTICSEARCH_PODS } from "../logging/labels";
 import { ADAPTER_PODS, ALERTMANAGER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS, UI_PORTS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
@@ -49,7 +51,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 peers: [{ namespace: ns.apps }],
                 ports: ctx.servicePorts,
             }),
-            ...when(config.monitoring.grafana.replicas > 1 && config.database.mode === "aurora" && vpc.length > 0, {
+            ...when(grafanaHasDatabase(config.monitoring) && config.database.mode === "aurora" && vpc.length > 0, {
                 name: "grafana-to-database",
                 why: "Grafana keeps its users and sessions in its own database on Aurora, through RDS Proxy.",
                 direction: "egress",
@@ -117,7 +119,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 why: "Grafana reads page-load and log data from Elasticsearch.",
                 direction: "egress",
                 pods: GRAFANA_PODS,
-                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "elasticsearch" } }],
+                peers: [{ namespace: ns.logging, pods: ELASTICSEARCH_PODS }],
                 ports: [9200],
             }),
         ],

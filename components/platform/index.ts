@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { grafanaHasDatabase } from "../config/monitoring";
 import * as pulumi from "@pulumi/pulumi";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
 import { clusterTags } from "../cluster/nodePools";
@@ -8,7 +9,7 @@ import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { SENTRY_PROVIDER } from "../config/thirdParties";
-import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, dataTierEnabled } from "../data";
+import { CONNECTIONS_SUFFIX, DataConsumer, DataTier } from "../data";
 import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
 import { deferred, settle } from "../lib/deferred";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE, INTERNAL_CA_KEY } from "../lib/certificates";
@@ -129,11 +130,12 @@ export class Platform extends pulumi.ComponentResource {
         const nodeAgents =
             config.monitoring.enabled || config.logging.enabled ? this.namespace(name, config, "nodeAgents", "privileged") : undefined;
         // Grafana's own database comes from the data tier, built after monitoring: its release waits for it.
-        const grafanaDatabase = config.monitoring.enabled && grafanaHasDatabase(config) ? deferred<GrafanaDatabaseInput>() : undefined;
+        const grafanaDatabase =
+            config.monitoring.enabled && grafanaHasDatabase(config.monitoring) ? deferred<GrafanaDatabaseInput>() : undefined;
         // cert-manager, the internal CA and Envoy Gateway come first: Grafana, the data tier and logging ask for certificates.
         const { gateway: controllers, pki } = this.buildControllers(name, config);
         if (config.monitoring.enabled) this.monitoring = this.buildMonitoring(name, config, nodeAgents, pki, grafanaDatabase?.promise);
-        if (dataTierEnabled(config)) {
+        if (this.defaults.dataTier) {
             if (!pki) throw new Error("the data tier needs the PKI: the stack defaults run it with the data tier");
             this.dataTier = this.buildDataTier(name, config, pki, args.fetchManifest ?? httpFetcher);
         }
@@ -497,7 +499,9 @@ export class Platform extends pulumi.ComponentResource {
                 networkFlows: this.flows,
                 consumers: dataConsumers(config),
                 ownDatabases:
-                    config.monitoring.enabled && grafanaHasDatabase(config) ? [{ name: GRAFANA_DATABASE, namespace: ns.monitoring }] : [],
+                    config.monitoring.enabled && grafanaHasDatabase(config.monitoring)
+                        ? [{ name: GRAFANA_DATABASE, namespace: ns.monitoring }]
+                        : [],
                 images: config.releases.images,
                 cloudnativePgVersion: config.releases.charts["cloudnative-pg"],
                 backupPluginChartVersion: config.releases.charts["plugin-barman-cloud"],
@@ -724,9 +728,6 @@ export class Platform extends pulumi.ComponentResource {
 
 /** Grafana's database of its own, on the stack's PostgreSQL. */
 const GRAFANA_DATABASE = "grafana";
-
-/** More than one Grafana keeps its state in a database of its own. */
-const grafanaHasDatabase = (config: PlatformConfig) => config.monitoring.grafana.replicas > 1;
 
 /** Every service and worker, with what it uses of the data tier. */
 export function dataConsumers(config: PlatformConfig): DataConsumer[] {

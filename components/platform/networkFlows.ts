@@ -20,7 +20,7 @@ export function flowContext(config: PlatformConfig): FlowContext {
     const api: Peer = { cidrs: apiServerCidrs(config) };
     const privateNetwork = privateNetworkCidrs(config);
     const vpc: Peer[] = privateNetwork.length > 0 ? [{ cidrs: privateNetwork }] : [];
-    const { production, operatorAccess, nodeAutoscaler, pki } = stackDefaults(config);
+    const { production, operatorAccess, nodeAutoscaler, pki, dataTier } = stackDefaults(config);
     const monitoringOn = config.monitoring.enabled;
     const loggingOn = config.logging.enabled;
     const trafficOn = config.traffic.enabled;
@@ -36,7 +36,7 @@ export function flowContext(config: PlatformConfig): FlowContext {
         production,
         operatorAccess,
         on: {
-            dataOn: config.database.enabled || config.cache.enabled || config.queue.enabled,
+            dataOn: dataTier,
             managedStores: production && vpc.length > 0 && (config.database.mode === "aurora" || config.cache.mode === "elasticache"),
             monitoringOn,
             loggingOn,

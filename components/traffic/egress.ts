@@ -7,6 +7,7 @@ import { OidcConfig, TrafficConfig } from "../config/traffic";
 import { CertificateIssuer, serverCertificate, serviceDnsNames } from "../lib/certificates";
 import { EgressListener } from "../lib/flowContext";
 import { podMonitor } from "../lib/monitors";
+import { serviceHost } from "../lib/services";
 import { Peer } from "../lib/networkPolicy";
 import { GRAFANA_PODS } from "../monitoring/labels";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
@@ -41,7 +42,7 @@ export function egressRoutes(providers: ThirdPartyConfig[], namespace: string): 
             provider,
             port,
             route: egressRouteName(provider.name),
-            url: `https://${gatewayServiceName(EGRESS_GATEWAY)}.${namespace}.svc:${port}`,
+            url: `https://${serviceHost(gatewayServiceName(EGRESS_GATEWAY), namespace)}:${port}`,
         };
     });
 }

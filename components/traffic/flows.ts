@@ -3,10 +3,17 @@ import { FlowContext } from "../lib/flowContext";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
-import { APM_PORT } from "../logging/labels";
+import { APM_PORT, APM_SERVER_PODS, KIBANA_PODS } from "../logging/labels";
 import { EGRESS_GATEWAY, ENVOY_METRICS, listenerCallers } from "./egress";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
-import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER } from "./routes";
+import {
+    CERT_MANAGER_METRICS,
+    CERT_MANAGER_PODS,
+    ENVOY_GATEWAY_CERTGEN,
+    ENVOY_GATEWAY_CONTROLLER,
+    OWNING_GATEWAY,
+    PROXY_PORTS,
+} from "./routes";
 
 /** The gateways' proxies, Envoy Gateway and cert-manager. */
 export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
@@ -18,10 +25,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
         flows: [
             DNS,
             // The egress gateway's proxies admit their providers' callers only, not cert-manager or the other gateways.
-            ...sameNamespace(
-                ns.traffic,
-                egress.length > 0 ? { key: "gateway.envoyproxy.io/owning-gateway-name", values: [EGRESS_GATEWAY] } : undefined,
-            ),
+            ...sameNamespace(ns.traffic, egress.length > 0 ? { key: OWNING_GATEWAY, values: [EGRESS_GATEWAY] } : undefined),
             ...scraped(
                 [...(ctx.on.pkiOn ? [CERT_MANAGER_METRICS] : []), ...(egress.length > 0 ? [ENVOY_METRICS.port] : [])],
                 "Prometheus scrapes cert-manager (certificate expiry) and the egress gateway's proxies (third-party calls).",
@@ -44,7 +48,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "ingress",
                 pods: publicProxies,
                 peers: [{ cidrs: ["0.0.0.0/0"] }],
-                ports: [10080, 10443],
+                ports: [PROXY_PORTS.http, PROXY_PORTS.https],
             }),
             ...when(trafficOn && operatorAccess.internal, {
                 name: "operators-in",
@@ -52,7 +56,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "ingress",
                 pods: uiProxies,
                 peers: [{ cidrs: ["0.0.0.0/0"] }],
-                ports: [10443],
+                ports: [PROXY_PORTS.https],
             }),
             ...egress.map((route): Flow => {
                 const callers = listenerCallers(route, thirdPartyCallers, ns);
@@ -80,7 +84,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                     why: "The public gateway's proxies forward to the services (their TLS fronts) and APM Server's RUM intake, over TLS.",
                     direction: "egress",
                     pods: publicProxies,
-                    peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                    peers: [{ namespace: ns.apps }, { namespace: ns.logging, pods: APM_SERVER_PODS }],
                     ports: [TLS_FRONT_PORT, APM_PORT],
                 },
                 {
@@ -88,7 +92,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                     why: "The operator UIs' gateway forwards to Grafana, Prometheus and Alertmanager (their TLS fronts) and Kibana, over TLS.",
                     direction: "egress",
                     pods: uiProxies,
-                    peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "kibana" } }],
+                    peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: KIBANA_PODS }],
                     ports: [TLS_FRONT_PORT, 5601],
                 },
             ),
@@ -120,7 +124,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
     };
 
     // The namespace holds the PKI (cert-manager) whenever the gateway, the data tier or logging serves TLS.
-    return trafficOn || ctx.on.pkiOn ? [traffic] : [];
+    return ctx.on.pkiOn ? [traffic] : [];
 }
 
 /** The load tests and page checks: the gateway (or, in production, the CDN) and their receiver. */
@@ -153,7 +157,7 @@ export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: PAGE_CHECK_LABELS,
                     peers: production ? [INTERNET] : [{ namespace: ns.traffic, pods: publicProxies }],
-                    ports: production ? [443] : [10080, 10443],
+                    ports: production ? [443] : [PROXY_PORTS.http, PROXY_PORTS.https],
                 },
                 {
                     name: "page-checks-to-receiver",
@@ -172,7 +176,7 @@ export function checksFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: { "app.kubernetes.io/name": "k6" },
                     peers: [{ namespace: ns.traffic, pods: publicProxies }],
-                    ports: [10080, 10443],
+                    ports: [PROXY_PORTS.http, PROXY_PORTS.https],
                 },
                 {
                     name: "checks-to-receiver",

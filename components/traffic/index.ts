@@ -1,4 +1,3 @@
-export * from "../config/capacity";
 export * from "./cdn";
 export * from "./cost";
 export * from "./loadTest";

@@ -56,8 +56,15 @@ export function envoyProxyProvider(args: {
 
 /** Every Envoy proxy pod Envoy Gateway runs. */
 const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway" };
-/** The proxies of one gateway (Envoy Gateway labels each proxy pod with the Gateway it serves). */
-export const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, "gateway.envoyproxy.io/owning-gateway-name": gateway });
+/**
+ * The ports the proxies listen on for the gateways' HTTP (80) and HTTPS (443) listeners: Envoy
+ * Gateway v1.9 shifts a listener's port below 1024 by 10000 (internal/gatewayapi/listener.go).
+ */
+export const PROXY_PORTS = { http: 10080, https: 10443 };
+/** The label Envoy Gateway gives each proxy pod: the Gateway it serves. */
+export const OWNING_GATEWAY = "gateway.envoyproxy.io/owning-gateway-name";
+/** The proxies of one gateway. */
+export const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, [OWNING_GATEWAY]: gateway });
 /** Envoy Gateway's controller and its certgen Job (gateway-helm v1.9 templates: envoy-gateway-deployment.yaml, certgen.yaml). */
 export const ENVOY_GATEWAY_CONTROLLER = { "control-plane": "envoy-gateway" };
 export const ENVOY_GATEWAY_CERTGEN = { app: "certgen" };

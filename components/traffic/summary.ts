@@ -17,7 +17,7 @@ import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
 import { Footprint } from "../lib/footprint";
 import { table } from "../lib/markdown";
-import { estimateCost, loadPriceTable, thirdPartySpend } from "./cost";
+import { ThirdPartySpend, estimateCost, loadPriceTable, thirdPartySpend } from "./cost";
 import { stackDefaults } from "../config/resolve";
 import { cdnHost, measuredPages, pageUrl } from "./pages";
 import { RUM_HOST, UiRoute, hostFor } from "./routes";
@@ -130,7 +130,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
 }
 
 /** Each third party's spend today and at 10x against its budget, and what its rate limit lets a day cost. */
-function thirdPartyTable(spend: ReturnType<typeof thirdPartySpend>): string {
+function thirdPartyTable(spend: ThirdPartySpend[]): string {
     const usd = (n: number) => n.toFixed(2);
     return [
         `## Third-party APIs (through the egress gateway; USD a month by requests × price)`,

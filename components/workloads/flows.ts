@@ -4,7 +4,7 @@ import { FlowContext } from "../lib/flowContext";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
 import { KARPENTER_METRICS, KARPENTER_PODS } from "../cluster/karpenter";
 import { AMQPS, POSTGRES, REDIS } from "../data/ports";
-import { APM_PORT } from "../logging/labels";
+import { APM_PORT, APM_SERVER_PODS } from "../logging/labels";
 import { ADAPTER_PODS, UI_PORTS } from "../monitoring/labels";
 
 /** FinBot's services and workers: their stores, APM, their third parties through the egress gateway; nothing else out. */
@@ -49,7 +49,7 @@ export function appsFlows(ctx: FlowContext): NamespaceFlows[] {
                 name: "to-apm",
                 why: "Traces and errors to APM Server (TLS).",
                 direction: "egress",
-                peers: [{ namespace: ns.logging, pods: { "common.k8s.elastic.co/type": "apm-server" } }],
+                peers: [{ namespace: ns.logging, pods: APM_SERVER_PODS }],
                 ports: [APM_PORT],
             }),
             // Third parties only through the egress gateway, each caller only to its providers' listeners.
