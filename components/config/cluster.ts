@@ -1,9 +1,10 @@
 // `finbot:cluster`: the Kubernetes cluster the stack deploys into (a laptop cluster, an existing
 // EKS cluster, or one the stack creates) and the nodes that follow the pods (Karpenter).
+import { IPV4_CIDR } from "./cidr";
 import { z } from "zod";
 import { dnsLabel } from "./primitives";
 
-const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' });
+const cidr = z.string().regex(IPV4_CIDR, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' });
 const zone = z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'an availability zone such as "eu-central-1a"' });
 
 const nodePoolSchema = (cpu: number, memoryGi: number, description: string) =>

@@ -1,5 +1,6 @@
 // The stack configuration's shape: one schema for every `finbot:` key, with defaults and ranges.
 // Each top-level field is one config key (`finbot:<field>`); the checks across keys are checks.ts.
+import { IPV4_CIDR } from "./cidr";
 import { z } from "zod";
 import {
     absolutePath,
@@ -70,7 +71,7 @@ export const serviceSchema = z
         egress: z
             .array(
                 z.strictObject({
-                    cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "203.0.113.0/24"' }),
+                    cidr: z.string().regex(IPV4_CIDR, { error: 'an IPv4 CIDR such as "203.0.113.0/24"' }),
                     ports: z.array(port).min(1).describe("TCP ports."),
                 }),
             )
@@ -224,7 +225,7 @@ const networkSchema = z.strictObject({
         .describe("Private subnets in at least two availability zones."),
     vpcCidr: z
         .string()
-        .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'the VPC\'s IPv4 CIDR such as "10.0.0.0/16"' })
+        .regex(IPV4_CIDR, { error: 'the VPC\'s IPv4 CIDR such as "10.0.0.0/16"' })
         .describe("CIDR of the VPC: where the EKS API endpoint and the managed data stores answer (network policies allow only it)."),
     nodeSecurityGroupId: z
         .string()
@@ -271,7 +272,7 @@ export const platformSchema = z.strictObject({
                 .optional()
                 .describe("Spread pods across zones strictly or best-effort. @default required in production, preferred in staging"),
             apiServerCidrs: z
-                .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' }))
+                .array(z.string().regex(IPV4_CIDR, { error: 'an IPv4 CIDR such as "10.0.0.0/16"' }))
                 .min(1)
                 .optional()
                 .describe(

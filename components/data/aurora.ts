@@ -28,7 +28,7 @@ import { AwsNetwork } from "../lib/awsNetwork";
 import { podIdentity } from "../lib/podIdentity";
 import { PLATFORM_CRITICAL } from "../lib/priority";
 import { ManifestFetcher, PinnedManifest, verifyManifest } from "../lib/manifest";
-import { POSTGRES_METRICS } from "./ports";
+import { POSTGRES, POSTGRES_METRICS } from "./ports";
 
 /**
  * The CA bundle Aurora's certificates chain to (rds-ca-rsa2048-g1 and the others, every region),
@@ -337,8 +337,8 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                     securityGroupId: target.id,
                     referencedSecurityGroupId: source.id,
                     ipProtocol: "tcp",
-                    fromPort: 5432,
-                    toPort: 5432,
+                    fromPort: POSTGRES,
+                    toPort: POSTGRES,
                     description,
                 },
                 parent,
@@ -350,8 +350,8 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                     securityGroupId: from.id,
                     referencedSecurityGroupId: to.id,
                     ipProtocol: "tcp",
-                    fromPort: 5432,
-                    toPort: 5432,
+                    fromPort: POSTGRES,
+                    toPort: POSTGRES,
                     description,
                 },
                 parent,
@@ -718,7 +718,7 @@ export class AuroraDatabase extends pulumi.ComponentResource {
                         env: [
                             {
                                 name: "DATA_SOURCE_URI",
-                                value: pulumi.interpolate`${host}:5432/postgres?sslmode=${VERIFY_AURORA.sslmode}&sslrootcert=${VERIFY_AURORA.sslrootcert}`,
+                                value: pulumi.interpolate`${host}:${POSTGRES}/postgres?sslmode=${VERIFY_AURORA.sslmode}&sslrootcert=${VERIFY_AURORA.sslrootcert}`,
                             },
                             { name: "DATA_SOURCE_USER", value: MONITOR_ROLE },
                             {

@@ -136,7 +136,7 @@ export class Cache extends pulumi.ComponentResource {
                     REDIS_URL: pulumi.secret(
                         pulumi
                             .all([target.host, password(c.name)])
-                            .apply(([host, pw]) => redisUrl({ user: c.name, password: pw, host, port: 6379, tls: target.tls })),
+                            .apply(([host, pw]) => redisUrl({ user: c.name, password: pw, host, port: REDIS, tls: target.tls })),
                     ),
                     // Its TTL policy: every key it writes lives under its prefix and expires within this.
                     REDIS_KEY_PREFIX: pulumi.output(keyPrefix(c.name)),
@@ -219,7 +219,7 @@ export class Cache extends pulumi.ComponentResource {
                                     name: "redis",
                                     image: args.images.redis,
                                     args: ["/etc/redis/redis.conf"],
-                                    ports: [{ name: "redis", containerPort: 6379 }],
+                                    ports: [{ name: "redis", containerPort: REDIS }],
                                     resources: containerResources(config.resources),
                                     readinessProbe: {
                                         exec: {
@@ -244,7 +244,7 @@ export class Cache extends pulumi.ComponentResource {
                                         { name: "data", mountPath: "/data" },
                                     ],
                                 },
-                                exporterContainer(redisExporter(args.images["redis-exporter"], "redis://localhost:6379")),
+                                exporterContainer(redisExporter(args.images["redis-exporter"], `redis://localhost:${REDIS}`)),
                             ],
                             volumes: [{ name: "conf", secret: { secretName: "redis-conf" } }, ...dataVolume],
                         },
@@ -320,7 +320,7 @@ export class Cache extends pulumi.ComponentResource {
                 parameterGroupName: parameterGroup.name,
                 subnetGroupName: subnetGroup.name,
                 securityGroupIds: [securityGroup.id],
-                port: 6379,
+                port: REDIS,
                 snapshotRetentionLimit: ec.snapshotRetentionDays,
                 snapshotWindow: "02:00-03:00",
                 finalSnapshotIdentifier: "finbot-cache-final",
@@ -355,8 +355,8 @@ export class Cache extends pulumi.ComponentResource {
                 securityGroupId: securityGroup.id,
                 referencedSecurityGroupId: clients.id,
                 ipProtocol: "tcp",
-                fromPort: 6379,
-                toPort: 6379,
+                fromPort: REDIS,
+                toPort: REDIS,
                 description: "cache clients",
             },
             parent,
@@ -367,8 +367,8 @@ export class Cache extends pulumi.ComponentResource {
                 securityGroupId: clients.id,
                 referencedSecurityGroupId: securityGroup.id,
                 ipProtocol: "tcp",
-                fromPort: 6379,
-                toPort: 6379,
+                fromPort: REDIS,
+                toPort: REDIS,
                 description: "the cache",
             },
             parent,
@@ -441,7 +441,7 @@ export class Cache extends pulumi.ComponentResource {
                     labels,
                     podLabels: REDIS_CLIENT_LABEL,
                     runAsUser: 59000,
-                    container: redisExporter(args.images["redis-exporter"], pulumi.interpolate`rediss://${target.host}:6379`),
+                    container: redisExporter(args.images["redis-exporter"], pulumi.interpolate`rediss://${target.host}:${REDIS}`),
                 },
                 { parent: this },
             );

@@ -1,4 +1,5 @@
 import { containerResources } from "../config/primitives";
+import { POSTGRES } from "./ports";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -120,7 +121,9 @@ export function consumerUrls(
         pulumi.secret(
             pulumi
                 .all([host, passwords[role]])
-                .apply(([h, pw]) => postgresUrl({ user: role, password: pw, host: h, port: 5432, database, rootCert: endpoints.rootCert })),
+                .apply(([h, pw]) =>
+                    postgresUrl({ user: role, password: pw, host: h, port: POSTGRES, database, rootCert: endpoints.rootCert }),
+                ),
         );
     return Object.fromEntries(
         consumers.map((c) => [
@@ -268,7 +271,7 @@ export class Database extends pulumi.ComponentResource {
             const user = ownDatabaseRole(database);
             this.ownDatabases[database] = {
                 host: endpoints.writer,
-                port: 5432,
+                port: POSTGRES,
                 database,
                 user,
                 password: passwords[user],

@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { AMQPS, RABBITMQ_MANAGEMENT_TLS } from "./ports";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { QueueConfig } from "../config/data";
@@ -234,7 +235,7 @@ export class Queue extends pulumi.ComponentResource {
             );
             connections[user.name] = {
                 AMQP_URL: pulumi.secret(
-                    password.result.apply((pw) => amqpUrl({ user: user.name, password: pw, host, port: 5671, tls: true })),
+                    password.result.apply((pw) => amqpUrl({ user: user.name, password: pw, host, port: AMQPS, tls: true })),
                 ),
             };
         }
@@ -299,7 +300,7 @@ export class Queue extends pulumi.ComponentResource {
         const script = [
             "set -eu",
             // Users come back without passwords: the topology operator sets them from their Secrets.
-            `curl -fsS --cacert /tls/ca.crt -u "$RABBITMQ_USER:$RABBITMQ_PASSWORD" "https://${QUEUE_CLUSTER}.${namespace}.svc:15671/api/definitions" | ${WITHOUT_PASSWORD_HASHES} > /exports/tmp.json`,
+            `curl -fsS --cacert /tls/ca.crt -u "$RABBITMQ_USER:$RABBITMQ_PASSWORD" "https://${serviceHost(QUEUE_CLUSTER, namespace)}:${RABBITMQ_MANAGEMENT_TLS}/api/definitions" | ${WITHOUT_PASSWORD_HASHES} > /exports/tmp.json`,
             'mv /exports/tmp.json "/exports/definitions-$(date -u +%Y%m%dT%H%M%SZ).json"',
             "find /exports -name 'definitions-*.json' -mtime +7 -delete",
             "ls -1 /exports | tail -3",

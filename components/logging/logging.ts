@@ -36,7 +36,7 @@ import {
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
 import { denyInsecureTransport } from "../lib/s3";
 import { hardenedContainer, hardenedPodSpec } from "../lib/security";
-import { ELASTICSEARCH_EXPORTER_METRICS } from "./labels";
+import { APM_PORT, ELASTICSEARCH_EXPORTER_METRICS } from "./labels";
 
 export interface LoggingArgs {
     /** The validated `finbot:logging`. */
@@ -179,7 +179,7 @@ export class Logging extends pulumi.ComponentResource {
         if (config.apm.enabled) {
             const token = new random.RandomPassword(`${name}-apm-token`, { length: 32, special: false }, { parent: this });
             this.apmServer(name, args, token, [operator, elasticsearch]);
-            this.apm = { name: APM_HTTP, namespace, port: 8200 };
+            this.apm = { name: APM_HTTP, namespace, port: APM_PORT };
             this.apmServerUrl = clusterUrl(this.apm, "https");
             this.apmSecretToken = pulumi.secret(token.result);
         }
