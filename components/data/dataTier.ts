@@ -37,8 +37,11 @@ export interface DataTierArgs {
     namespaceResource: pulumi.Resource;
     /** Namespace of FinBot's services and workers. */
     clientNamespace: string;
-    /** The allowed flows of `rabbitmq-system`, which the operators' manifest creates (everything else is denied). */
-    networkFlows: NamespaceFlows[];
+    /**
+     * The allowed flows of `rabbitmq-system`, which the operators' manifest creates (everything else is denied).
+     * @default no policies there
+     */
+    operatorFlows?: NamespaceFlows;
     /** Every service and worker, with what it uses: each gets credentials for that only. */
     consumers: DataConsumer[];
     /**
@@ -97,9 +100,8 @@ export class DataTier extends pulumi.ComponentResource {
     constructor(name: string, args: DataTierArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:data:DataTier", name, {}, opts);
         // Where these resources lived before the data tier was a component of its own.
-        const formerly = (type?: string) => [{ parent: opts?.parent ?? pulumi.rootStackResource, ...(type ? { type } : {}) }];
+        const formerly = (type: string) => [{ parent: opts?.parent ?? pulumi.rootStackResource, type }];
         const namespace = args.namespaceResource;
-        const flows = (namespaceName: string) => args.networkFlows.find((f) => f.namespace === namespaceName);
         const common = {
             production: args.production,
             namespace: args.namespace,
@@ -167,7 +169,7 @@ export class DataTier extends pulumi.ComponentResource {
                 { metadata: { name: QUEUE_OPERATORS_NAMESPACE, labels: podSecurityLabels("baseline") } },
                 { parent: this, dependsOn: [this.queue.operators] },
             );
-            const operatorFlows = flows(QUEUE_OPERATORS_NAMESPACE);
+            const operatorFlows = args.operatorFlows;
             if (operatorFlows)
                 namespacePolicies(`${name}-rabbitmq-system-network`, operatorFlows, { parent: this, dependsOn: [this.queue.operators] });
         }

@@ -9,7 +9,7 @@ import { MANIFESTS, manifestUrl } from "../config/releases";
 import { StackDefaults, stackDefaults } from "../config/resolve";
 import { PlatformConfig } from "../config/schema";
 import { SENTRY_PROVIDER } from "../config/thirdParties";
-import { CONNECTIONS_SUFFIX, DataConsumer, DataTier } from "../data";
+import { CONNECTIONS_SUFFIX, DataConsumer, DataTier, QUEUE_OPERATORS_NAMESPACE } from "../data";
 import { POSTGRES_CLIENT_LABEL } from "../data/aurora";
 import { deferred, settle } from "../lib/deferred";
 import { CA_CONFIGMAP, INTERNAL_CA_FILE, INTERNAL_CA_KEY } from "../lib/certificates";
@@ -496,7 +496,7 @@ export class Platform extends pulumi.ComponentResource {
                 namespace: ns.data,
                 namespaceResource,
                 clientNamespace: ns.apps,
-                networkFlows: this.flows,
+                operatorFlows: this.flows.find((f) => f.namespace === QUEUE_OPERATORS_NAMESPACE),
                 consumers: dataConsumers(config),
                 ownDatabases:
                     config.monitoring.enabled && grafanaHasDatabase(config.monitoring)
