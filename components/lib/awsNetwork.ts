@@ -34,7 +34,8 @@ export function networkFacts(config: {
 /**
  * The private subnets of the VPC a created cluster gets (EksCluster: awsx.ec2.Vpc with subnetStrategy
  * "Auto" and the specs [Private, Public]), where the nodes run and EKS places the control plane's
- * network interfaces (the cluster's subnetIds). awsx 3.9's allocator (awsx/ec2/subnetDistributorNew.ts,
+ * network interfaces (the cluster's subnetIds; EKS API VpcConfigRequest: "Amazon EKS creates cross-account
+ * elastic network interfaces in these subnets"). awsx 3.9's allocator (awsx/ec2/subnetDistributorNew.ts,
  * allocateSubnetCidrBlocks): each zone gets an equal block of the VPC (ceil(log2(zones)) more bits),
  * split in two per spec (one more bit), the private subnet first. 10.0.0.0/16 over three zones:
  * 10.0.0.0/19, 10.0.64.0/19, 10.0.128.0/19. Pure.
