@@ -227,10 +227,12 @@ describe("offline plan (npm run plan)", () => {
     });
 });
 
-describe("offline plan: the mocks' short cut", () => {
+describe("offline plan: the mocks' short cuts", () => {
     // The mocks return only what a provider computes (the engine resolves the rest to the
-    // inputs); planned with every resource's inputs echoed too, as a provider returns them,
-    // every stack's plan is the same: the same resources with the same inputs, and the same files.
+    // inputs), and the SDK's messages carry copies instead of protobuf encodings; planned without
+    // them (every resource's inputs echoed, as a provider returns them, and every message encoded
+    // and decoded), every stack's plan is the same: the same resources with the same inputs, and
+    // the same files.
     /** Every file a plan writes, resources in URN order (the order they register in follows timing). */
     function planFiles(run: PlatformRun): Record<string, string> {
         const out = mkdtempSync(path.join(tmpdir(), "finbot-plan-state-"));
@@ -257,7 +259,7 @@ describe("offline plan: the mocks' short cut", () => {
     for (const { stack, config, run } of stacks) {
         it(`changes nothing in ${stack}'s plan`, async () => {
             const short = await run();
-            const whole = await runPlatform(config(), stack, { echoInputs: true });
+            const whole = await runPlatform(config(), stack, { shortCuts: false });
             assert.ok(
                 whole.kubernetesObjects().some((r) => r.state.spec !== undefined),
                 "inputs echoed",
