@@ -155,16 +155,38 @@ export class RabbitNode {
     }
 
     /**
-     * Empties the node as if it were new (`stop_app`, `reset`, `start_app`): no queues, users or
-     * policies, the default vhost and user back. Much cheaper than booting another node, which is
-     * mostly loading code.
+     * Empties the node as if it were new: what `rabbitmqctl stop_app`, `reset` and `start_app` do
+     * (rabbit:stop/0, rabbit_mnesia:reset/0, rabbit:start/0): no queues, users or policies, the
+     * default vhost and user back. Much cheaper than booting another node, which is mostly loading code.
      */
-    reset(): { status: number | null; output: string } {
-        for (const step of ["stop_app", "reset", "start_app"]) {
-            const result = this.ctl([step], 60_000);
-            if (result.status !== 0) return { status: result.status, output: `${step}: ${result.output}` };
-        }
-        return { status: 0, output: "" };
+    reset(): Promise<{ status: number | null; output: string }> {
+        return this.eval("ok = rabbit:stop(), ok = rabbit_mnesia:reset(), ok = rabbit:start()", 60_000);
+    }
+
+    /**
+     * Evaluates Erlang `expressions` (comma-separated, no final `.`) in the node, as `rabbitmqctl
+     * eval` does, and returns the value as it prints it (`~p`). Through erl_call (erlang-base), a
+     * small C client of the node's Erlang distribution: a rabbitmqctl call boots an Erlang VM of its
+     * own, which took 0.6 s and most of a core each time. Its cookie comes from the node's HOME; each
+     * call asks the node for a name of its own (-R), so that calls can run at once.
+     */
+    eval(expressions: string, timeoutMs = 30_000): Promise<{ status: number | null; output: string }> {
+        return new Promise((resolve) => {
+            const child = spawn("erl_call", ["-sname", this.name, "-R", "-e"], { env: this.env, timeout: timeoutMs });
+            let printed = "";
+            child.stdout.on("data", (chunk) => (printed += String(chunk)));
+            child.stderr.on("data", (chunk) => (printed += String(chunk)));
+            child.on("close", (status) => {
+                // erl_call prints {ok, Value} or {error, Reason}; Value is the ~p text, printed unquoted.
+                const value = /^\{ok, "([\s\S]*)"\}$/.exec(printed.trim())?.[1];
+                resolve(
+                    status === 0 && value !== undefined
+                        ? { status, output: value.trim() }
+                        : { status: status || 1, output: printed.trim() },
+                );
+            });
+            child.stdin.end(`lists:flatten(io_lib:format("~p", [begin ${expressions} end])).\n`);
+        });
     }
 
     /** rabbitmqctl without blocking, so that several run at once (each starts an Erlang VM of its own). */
