@@ -5,7 +5,8 @@
 //   requires, as tsconfig.json says) and cached under node_modules/.cache; JavaScript is left to
 //   Node. A general loader such as tsx also scans every one of the SDKs' ~1,300 JavaScript
 //   modules for ES module syntax, which was a third of a plan's start-up.
-// - The SDKs' JavaScript: V8's compiled code is cached beside it, so that later runs skip parsing.
+// - The SDKs' JavaScript, and the project's own unless source maps are on: V8's compiled code is
+//   cached beside it, so that later runs skip parsing.
 // - The Pulumi SDKs' namespaces (`aws.rds`, `k8s.apps`) load when first used: the AWS SDK's root
 //   loads all of its ~250 services where the program uses a dozen.
 // - The TypeScript compiler, loaded by the Pulumi SDK, only when something uses it (below).
@@ -80,11 +81,13 @@ function requireFor(module) {
     return require;
 }
 
-// Only what the project installed: its own modules keep Node's compile, which maps their stack
-// traces to the TypeScript; a module that imports dynamically needs Node's import callback.
+// What the project installed, and its own modules unless source maps are on (the tests'
+// `--enable-source-maps`): only Node's compile maps their stack traces to the TypeScript. A module
+// that imports dynamically needs Node's import callback.
 const INSTALLED = path.join(PROJECT_DIR, "node_modules") + path.sep;
+const sourceMapped = (filename) => !filename.startsWith(INSTALLED) && process.sourceMapsEnabled !== false;
 Module.prototype._compile = function compileWithCodeCache(content, filename) {
-    if (!filename.startsWith(INSTALLED) || content.includes("import(")) {
+    if (sourceMapped(filename) || content.includes("import(")) {
         return compileJavaScript.call(this, content, filename);
     }
     const file = path.join(CODE_CACHE_DIR, cacheKey(CODE_CACHE_KEY, filename, content));

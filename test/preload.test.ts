@@ -3,14 +3,19 @@
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./harness";
 
 const PRELOAD = path.join(PROJECT_DIR, "scripts", "preload.cjs");
 
 /** What a script prints when Node runs it with the loader, from `cwd`. */
-function withLoader(script: string, cwd = PROJECT_DIR): string {
-    return execFileSync(process.execPath, ["--require", PRELOAD, "-e", script], { cwd, encoding: "utf8", timeout: 30_000 }).trim();
+function withLoader(script: string, cwd = PROJECT_DIR, nodeOptions: string[] = []): string {
+    return execFileSync(process.execPath, [...nodeOptions, "--require", PRELOAD, "-e", script], {
+        cwd,
+        encoding: "utf8",
+        timeout: 30_000,
+    }).trim();
 }
 
 describe("the tools' loader", () => {
@@ -51,6 +56,36 @@ describe("the tools' loader", () => {
             // The same length: V8 alone would accept the old cache for it.
             write("bbbb");
             assert.equal(withLoader(probe, dir), "bbbb true true");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("runs the project's changed TypeScript, its errors pointing at TypeScript lines when source maps are on", () => {
+        // Without source maps (the npm scripts) a project module runs from V8's code cache too;
+        // with them (the tests) Node compiles it, so that a stack trace names its TypeScript line.
+        // Outside node_modules, as the project's own modules are; at a fixed path, so that its cached
+        // code is replaced, not added to, run after run.
+        const dir = path.join(tmpdir(), "finbot-loader-ts-probe");
+        const file = path.join(dir, "probe.ts");
+        try {
+            mkdirSync(dir, { recursive: true });
+            const write = (answer: string) =>
+                writeFileSync(
+                    file,
+                    // The interface is gone from the JavaScript: the throw is on line 6 only in the TypeScript.
+                    `interface Answer {\n    text: string;\n}\nexport const answer: Answer = { text: "${answer}" };\nexport function fail(): never {\n    throw new Error("probe");\n}\n`,
+                );
+            const probe = `const p = require(${JSON.stringify(file)}); try { p.fail(); } catch (e) { console.log(p.answer.text + " " + /probe\\.ts:(\\d+)/.exec(e.stack)[1]); }`;
+            write("aaaa");
+            const answer = (nodeOptions: string[] = []) => withLoader(probe, PROJECT_DIR, nodeOptions).split(" ")[0];
+            write("aaaa");
+            assert.equal(answer(), "aaaa");
+            assert.equal(answer(), "aaaa", "from the cache");
+            // The same length: V8 alone would accept the old cache for it.
+            write("bbbb");
+            assert.equal(answer(), "bbbb");
+            assert.equal(withLoader(probe, PROJECT_DIR, ["--enable-source-maps"]), "bbbb 6");
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
