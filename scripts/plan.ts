@@ -183,13 +183,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
     // Where it would write, checked before anything runs.
     // Several stacks share the folder that holds theirs (--out).
     const parents = args.targets.length > 1 ? [...new Set(args.targets.map((t) => path.dirname(t.out)))] : [];
+    const parentProblems = parents.flatMap((parent) => {
+        const unsafe = unsafeLocation(parent, cwd);
+        return unsafe ? [`--out ${unsafe}`] : [];
+    });
     const problems = [
-        ...parents.flatMap((parent) => {
-            const unsafe = unsafeLocation(parent, cwd);
-            return unsafe ? [`--out ${unsafe}`] : [];
-        }),
+        ...parentProblems,
         ...args.targets.flatMap((t) => {
-            const problem = outputDirProblem(t.out, cwd, PLAN_ENTRIES, "plan.json");
+            // Below a safe shared folder (one git call for all stacks), only what each folder holds is left to check.
+            const safeFolder = parents.length === 1 && parentProblems.length === 0 ? parents[0] : undefined;
+            const problem = outputDirProblem(t.out, cwd, PLAN_ENTRIES, "plan.json", safeFolder);
             const againstMissing = t.against !== undefined && !existsSync(path.resolve(cwd, t.against, "plan.json"));
             return [...(problem ? [`--out ${problem}`] : []), ...(againstMissing ? [`--against ${t.against} holds no plan.json`] : [])];
         }),

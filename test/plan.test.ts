@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -302,6 +302,15 @@ describe("offline plan: it never destroys files", () => {
             "a folder with other files",
             (dir) => (mkdirSync(path.join(dir, "notes")), writeFileSync(path.join(dir, "notes", "a.txt"), "x"), ["--out", "notes"]),
             /^plan: --out notes is not empty and holds no earlier plan\.json$/,
+        ],
+        [
+            "a stack's folder that links to a tracked one, below a safe folder",
+            (dir) => (
+                mkdirSync(path.join(dir, "plans")),
+                symlinkSync(path.join(dir, "components"), path.join(dir, "plans", "dev")),
+                ["--config", "other.yaml", "--out", "plans"]
+            ),
+            /^plan: --out plans\/dev holds files tracked by git \(components\/kept\.ts\)$/,
         ],
         [
             "the parent of several plans",

@@ -57,10 +57,19 @@ export function unsafeLocation(target: string, cwd: string): string | undefined 
 /**
  * Why `target` is not a folder a tool may empty and fill, or undefined when it is: a safe location
  * (see unsafeLocation) that is missing, empty, or holds only `owned` entries (what the tool wrote
- * before) including `marker` (e.g. plan.json).
+ * before) including `marker` (e.g. plan.json). `safeFolder`: a folder the caller found safe
+ * already; when `target` resolves to a place below it, git tracks nothing there either.
  */
-export function outputDirProblem(target: string, cwd: string, owned: readonly string[], marker: string): string | undefined {
-    const unsafe = unsafeLocation(target, cwd);
+export function outputDirProblem(
+    target: string,
+    cwd: string,
+    owned: readonly string[],
+    marker: string,
+    safeFolder?: string,
+): string | undefined {
+    const below =
+        safeFolder !== undefined && isWithin(resolvedPath(path.resolve(cwd, target)), resolvedPath(path.resolve(cwd, safeFolder)));
+    const unsafe = below ? undefined : unsafeLocation(target, cwd);
     if (unsafe) return unsafe;
     const dir = path.resolve(cwd, target);
     if (!existsSync(dir)) return undefined;
