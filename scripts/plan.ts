@@ -187,11 +187,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const unsafe = unsafeLocation(parent, cwd);
         return unsafe ? [`--out ${unsafe}`] : [];
     });
+    // Below a safe shared folder (one git call for all stacks), only what each stack's folder holds is left to check.
+    const safeFolder = parents.length === 1 && parentProblems.length === 0 ? parents[0] : undefined;
     const problems = [
         ...parentProblems,
         ...args.targets.flatMap((t) => {
-            // Below a safe shared folder (one git call for all stacks), only what each folder holds is left to check.
-            const safeFolder = parents.length === 1 && parentProblems.length === 0 ? parents[0] : undefined;
             const problem = outputDirProblem(t.out, cwd, PLAN_ENTRIES, "plan.json", safeFolder);
             const againstMissing = t.against !== undefined && !existsSync(path.resolve(cwd, t.against, "plan.json"));
             return [...(problem ? [`--out ${problem}`] : []), ...(againstMissing ? [`--against ${t.against} holds no plan.json`] : [])];

@@ -180,7 +180,7 @@ function skipPromiseTracking(): void {
  * order (jspb.Map sorts them); anything but null, a string, a number, a boolean, an array or an
  * object is refused with protobuf's error.
  */
-export function structCopy(value: unknown): unknown {
+function structCopy(value: unknown): unknown {
     if (value === null || typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
     if (Array.isArray(value)) {
         const copy: unknown[] = [];
