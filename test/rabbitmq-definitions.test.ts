@@ -2,8 +2,8 @@
 // queues, policies, one user per service and worker with only its permissions), imported into a
 // real node of Debian's rabbitmq-server, used over AMQP, exported, and restored into an EMPTY node:
 // the restore docs/runbooks/rabbitmq-restore.md describes, timed. One node boots (9-15 s here, most
-// of it loading code); for the restore it is reset (`rabbitmqctl reset`: no queues, users or
-// policies left, as on a new node) and only the export remains. The export and the imports are
+// of it loading code); for the restore it is reset (what `rabbitmqctl stop_app`, `reset` and
+// `start_app` do: no queues, users or policies left, as on a new node) and only the export remains. The export and the imports are
 // the runbook's own commands (`rabbitmqctl export_definitions`, `import_definitions`, `list_queues`).
 // Publishing and consuming run in the broker, evaluated there through erl_call (RabbitNode.eval),
 // with the amqp_client library the server ships (no AMQP client among the npm dependencies): a
