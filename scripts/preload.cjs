@@ -9,7 +9,7 @@
 //   cached beside it, so that later runs skip parsing.
 // - The Pulumi SDKs' namespaces (`aws.rds`, `k8s.apps`) load when first used: the AWS SDK's root
 //   loads all of its ~250 services where the program uses a dozen.
-// - The TypeScript compiler, loaded by the Pulumi SDK, only when something uses it (below).
+// - The TypeScript compiler and gRPC, loaded by the Pulumi SDK, only when something uses them (below).
 "use strict";
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
@@ -135,33 +135,62 @@ for (const [extension] of registered) delete extensions[extension];
 extensions[".ts"] = loadTypeScript;
 for (const [extension, load] of registered) if (extension !== ".ts") extensions[extension] = load;
 
-// The Pulumi SDK loads the TypeScript compiler (9 MB, 0.35 s) as it starts, for serializing
-// functions into cloud code, which no offline tool does: it gets a stand-in that loads the real
-// compiler the first time anything reads from it.
-const typescriptPath = require.resolve("typescript", { paths: [PROJECT_DIR] });
-let typescript;
-const real = () => {
-    if (!typescript) {
-        delete require.cache[typescriptPath];
-        typescript = require(typescriptPath);
-    }
-    return typescript;
-};
-const lazy = new Module(typescriptPath);
-lazy.filename = typescriptPath;
-lazy.loaded = true;
-lazy.exports = new Proxy(
-    {},
-    {
-        get: (_, key) => real()[key],
-        has: (_, key) => key in real(),
-        ownKeys: () => Reflect.ownKeys(real()),
-        getOwnPropertyDescriptor: (_, key) => {
-            const descriptor = Object.getOwnPropertyDescriptor(real(), key);
-            return descriptor && { ...descriptor, configurable: true };
+/**
+ * Puts a stand-in for the module at `modulePath` in Node's cache: it loads the real module the
+ * first time anything reads from it. `deferred(key, real)` may answer a key without loading it.
+ */
+function loadWhenUsed(modulePath, deferred = () => undefined) {
+    let loaded;
+    const real = () => {
+        if (!loaded) {
+            delete require.cache[modulePath];
+            loaded = require(modulePath);
+        }
+        return loaded;
+    };
+    const standIn = new Module(modulePath);
+    standIn.filename = modulePath;
+    standIn.loaded = true;
+    standIn.exports = new Proxy(
+        {},
+        {
+            get: (_, key) => deferred(key, real) ?? real()[key],
+            has: (_, key) => key in real(),
+            ownKeys: () => Reflect.ownKeys(real()),
+            getOwnPropertyDescriptor: (_, key) => {
+                const descriptor = Object.getOwnPropertyDescriptor(real(), key);
+                return descriptor && { ...descriptor, configurable: true };
+            },
         },
+    );
+    require.cache[modulePath] = standIn;
+}
+
+/** A class made by `make` when first constructed or read from. */
+function classWhenUsed(make) {
+    let made;
+    const real = () => (made ??= make());
+    return new Proxy(function Deferred() {}, {
+        construct: (_, args, newTarget) => Reflect.construct(real(), args, newTarget),
+        apply: (_, self, args) => Reflect.apply(real(), self, args),
+        get: (_, key) => real()[key],
+    });
+}
+
+// The Pulumi SDK loads the TypeScript compiler (9 MB, 0.35 s) as it starts, for serializing
+// functions into cloud code, which no offline tool does.
+loadWhenUsed(require.resolve("typescript", { paths: [PROJECT_DIR] }));
+
+// It also loads gRPC (0.07 s), the wire to the Pulumi engine, which offline tools do not use
+// either: its generated clients (proto/*_grpc_pb.js) only make their classes as they load, so
+// a class is made when first used. An ES module flag is read by every `import`, so it is given.
+loadWhenUsed(
+    require.resolve("@grpc/grpc-js", { paths: [path.dirname(require.resolve("@pulumi/pulumi", { paths: [PROJECT_DIR] }))] }),
+    (key, real) => {
+        if (key === "__esModule") return true;
+        if (key === "makeGenericClientConstructor") return (...args) => classWhenUsed(() => real().makeGenericClientConstructor(...args));
+        return undefined;
     },
 );
-require.cache[typescriptPath] = lazy;
 
 module.exports = { CACHE_DIRS: [TS_CACHE_DIR, CODE_CACHE_DIR] };

@@ -37,6 +37,21 @@ describe("the tools' loader", () => {
         });
     });
 
+    it("loads gRPC, the wire to the engine, only when something uses it; its generated clients still construct", () => {
+        const script = `
+            const loaded = () => Object.keys(require.cache).filter((f) => /@grpc\\/grpc-js\\/build\\/src\\/(?!index\\.js)/.test(f)).length > 0;
+            const pulumi = require("@pulumi/pulumi");
+            const { ResourceMonitorClient } = require("@pulumi/pulumi/proto/resource_grpc_pb");
+            const before = loaded();
+            const grpc = require("@grpc/grpc-js");
+            const status = grpc.status.UNAVAILABLE;
+            const client = new ResourceMonitorClient("127.0.0.1:1", grpc.credentials.createInsecure());
+            const works = typeof client.registerResource === "function" && client instanceof ResourceMonitorClient;
+            client.close();
+            console.log(JSON.stringify({ before, status, works, after: loaded(), sdk: typeof pulumi.Output }));`;
+        assert.deepEqual(JSON.parse(withLoader(script)), { before: false, status: 14, works: true, after: true, sdk: "function" });
+    });
+
     it("runs a package's changed code, not the compiled code cached for its earlier version", () => {
         // A package installed in the project (the loader caches only those), at a fixed path so that
         // its cached code is replaced, not added to, run after run.
