@@ -52,6 +52,23 @@ describe("the tools' loader", () => {
         assert.deepEqual(JSON.parse(withLoader(script)), { before: false, status: 14, works: true, after: true, sdk: "function" });
     });
 
+    it("loads zod's messages in other languages only when one is asked for, English always", () => {
+        const script = `
+            const languages = () => Object.keys(require.cache).filter((f) => /zod\\/v4\\/locales\\/(?!index)/.test(f)).length;
+            const { z } = require("zod");
+            const english = z.string().safeParse(1).error.issues[0].message;
+            const before = languages();
+            z.config(z.locales.de());
+            const german = z.string().safeParse(1).error.issues[0].message;
+            console.log(JSON.stringify({ english, before, german: german !== english, after: languages() > 1 }));`;
+        assert.deepEqual(JSON.parse(withLoader(script)), {
+            english: "Invalid input: expected string, received number",
+            before: 1,
+            german: true,
+            after: true,
+        });
+    });
+
     it("runs a package's changed code, not the compiled code cached for its earlier version", () => {
         // A package installed in the project (the loader caches only those), at a fixed path so that
         // its cached code is replaced, not added to, run after run.
