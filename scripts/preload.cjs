@@ -190,13 +190,13 @@ loadWhenUsed(path.join(path.dirname(require.resolve("zod", { paths: [PROJECT_DIR
 // It also loads gRPC (0.07 s), the wire to the Pulumi engine, which offline tools do not use
 // either: its generated clients (proto/*_grpc_pb.js) only make their classes as they load, so
 // a class is made when first used. An ES module flag is read by every `import`, so it is given.
-loadWhenUsed(
-    require.resolve("@grpc/grpc-js", { paths: [path.dirname(require.resolve("@pulumi/pulumi", { paths: [PROJECT_DIR] }))] }),
-    (key, real) => {
-        if (key === "__esModule") return true;
-        if (key === "makeGenericClientConstructor") return (...args) => classWhenUsed(() => real().makeGenericClientConstructor(...args));
-        return undefined;
-    },
-);
+// OpenTelemetry (0.02 s) only traces calls on that wire (runtime/settings.js).
+const PULUMI_SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi", { paths: [PROJECT_DIR] }));
+loadWhenUsed(require.resolve("@opentelemetry/api", { paths: [PULUMI_SDK_DIR] }));
+loadWhenUsed(require.resolve("@grpc/grpc-js", { paths: [PULUMI_SDK_DIR] }), (key, real) => {
+    if (key === "__esModule") return true;
+    if (key === "makeGenericClientConstructor") return (...args) => classWhenUsed(() => real().makeGenericClientConstructor(...args));
+    return undefined;
+});
 
 module.exports = { CACHE_DIRS: [TS_CACHE_DIR, CODE_CACHE_DIR] };

@@ -37,9 +37,9 @@ describe("the tools' loader", () => {
         });
     });
 
-    it("loads gRPC, the wire to the engine, only when something uses it; its generated clients still construct", () => {
+    it("loads gRPC and its tracing, the wire to the engine, only when something uses them; its generated clients still construct", () => {
         const script = `
-            const loaded = () => Object.keys(require.cache).filter((f) => /@grpc\\/grpc-js\\/build\\/src\\/(?!index\\.js)/.test(f)).length > 0;
+            const loaded = () => Object.keys(require.cache).filter((f) => /(@grpc\\/grpc-js|@opentelemetry\\/api)\\/build\\/src\\/(?!index\\.js)/.test(f)).length > 0;
             const pulumi = require("@pulumi/pulumi");
             const { ResourceMonitorClient } = require("@pulumi/pulumi/proto/resource_grpc_pb");
             const before = loaded();
