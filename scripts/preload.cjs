@@ -9,7 +9,8 @@
 //   cached beside it, so that later runs skip parsing.
 // - The Pulumi SDKs' namespaces (`aws.rds`, `k8s.apps`) load when first used: the AWS SDK's root
 //   loads all of its ~250 services where the program uses a dozen.
-// - The TypeScript compiler and gRPC, loaded by the Pulumi SDK, only when something uses them (below).
+// - What the Pulumi SDK loads for cloud code and the engine's wire (the TypeScript compiler, gRPC,
+//   OpenTelemetry), and zod's messages in other languages than English: only when used (below).
 "use strict";
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
@@ -166,6 +167,9 @@ function loadWhenUsed(modulePath, deferred = () => undefined) {
     require.cache[modulePath] = standIn;
 }
 
+/** What an `import` reads first of a compiled ES module, answered without loading it. */
+const esModuleFlag = (key) => (key === "__esModule" ? true : undefined);
+
 /** A class made by `make` when first constructed or read from. */
 function classWhenUsed(make) {
     let made;
@@ -181,22 +185,20 @@ function classWhenUsed(make) {
 // functions into cloud code, which no offline tool does.
 loadWhenUsed(require.resolve("typescript", { paths: [PROJECT_DIR] }));
 
-// zod 4.6 loads its messages in 63 languages (0.04 s) where the project uses English, which its
-// schemas load themselves (zod/v4/classic/schemas.cjs).
-loadWhenUsed(path.join(path.dirname(require.resolve("zod", { paths: [PROJECT_DIR] })), "v4", "locales", "index.cjs"), (key) =>
-    key === "__esModule" ? true : undefined,
-);
-
 // It also loads gRPC (0.07 s), the wire to the Pulumi engine, which offline tools do not use
 // either: its generated clients (proto/*_grpc_pb.js) only make their classes as they load, so
-// a class is made when first used. An ES module flag is read by every `import`, so it is given.
+// a class is made when first used.
 // OpenTelemetry (0.02 s) only traces calls on that wire (runtime/settings.js).
 const PULUMI_SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi", { paths: [PROJECT_DIR] }));
 loadWhenUsed(require.resolve("@opentelemetry/api", { paths: [PULUMI_SDK_DIR] }));
-loadWhenUsed(require.resolve("@grpc/grpc-js", { paths: [PULUMI_SDK_DIR] }), (key, real) => {
-    if (key === "__esModule") return true;
-    if (key === "makeGenericClientConstructor") return (...args) => classWhenUsed(() => real().makeGenericClientConstructor(...args));
-    return undefined;
-});
+loadWhenUsed(require.resolve("@grpc/grpc-js", { paths: [PULUMI_SDK_DIR] }), (key, real) =>
+    key === "makeGenericClientConstructor"
+        ? (...args) => classWhenUsed(() => real().makeGenericClientConstructor(...args))
+        : esModuleFlag(key),
+);
+
+// zod 4.6 loads its messages in 63 languages (0.04 s) where the project uses English, which its
+// schemas load themselves (zod/v4/classic/schemas.cjs).
+loadWhenUsed(path.join(path.dirname(require.resolve("zod", { paths: [PROJECT_DIR] })), "v4", "locales", "index.cjs"), esModuleFlag);
 
 module.exports = { CACHE_DIRS: [TS_CACHE_DIR, CODE_CACHE_DIR] };
