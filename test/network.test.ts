@@ -8,15 +8,6 @@ import { PlatformRun, runStack, runStackFile } from "./harness";
 import { apiServerCidrs } from "../components/lib/flowContext";
 import { createdPrivateSubnets } from "../components/lib/awsNetwork";
 
-/** A `finbot:network` for a stack that names an existing VPC. */
-const networkOf = (run: PlatformRun) => ({
-    vpcId: "vpc-0abc",
-    privateSubnetIds: ["subnet-0a", "subnet-0b"],
-    vpcCidr: "10.0.0.0/16",
-    nodeSecurityGroupId: "sg-0abc",
-    availabilityZones: run.config.cluster.availabilityZones ?? ["eu-central-1a", "eu-central-1b"],
-});
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -142,38 +133,42 @@ describe("network isolation and pod security", () => {
 
     it("the API server peer is where the control plane and the nodes answer, never wider: the created cluster's private subnets", () => {
         // awsx 3.9's Auto allocation of [Private, Public] over three zones of 10.0.0.0/16: a /18 per zone, the private /19 first.
-        assert.deepEqual(createdPrivateSubnets("10.0.0.0/16", 3), ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"]);
+        const prodPrivateSubnets = ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"];
+        assert.deepEqual(createdPrivateSubnets("10.0.0.0/16", 3), prodPrivateSubnets);
         assert.deepEqual(createdPrivateSubnets("10.20.0.0/16", 2), ["10.20.0.0/18", "10.20.128.0/18"]);
-        assert.deepEqual(apiServerCidrs(runs.prod.config), ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"]);
+        assert.deepEqual(apiServerCidrs(runs.prod.config), prodPrivateSubnets);
         assert.deepEqual(apiServerCidrs(runs.dev.config), ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]);
         // An existing cluster's subnets are not known here: its VPC, unless the stack names the addresses.
         const existing = { ...runs.prod.config, cluster: { ...runs.prod.config.cluster, mode: "existing" as const } };
-        assert.deepEqual(apiServerCidrs({ ...existing, network: { ...networkOf(runs.prod), vpcCidr: "10.9.0.0/16" } }), ["10.9.0.0/16"]);
+        const network = {
+            vpcId: "vpc-0abc",
+            privateSubnetIds: ["subnet-0a", "subnet-0b"],
+            vpcCidr: "10.9.0.0/16",
+            nodeSecurityGroupId: "sg-0abc",
+            availabilityZones: runs.prod.config.cluster.availabilityZones ?? ["eu-central-1a", "eu-central-1b"],
+        };
+        assert.deepEqual(apiServerCidrs({ ...existing, network }), ["10.9.0.0/16"]);
         const named = { ...runs.prod.config, kubernetes: { ...runs.prod.config.kubernetes, apiServerCidrs: ["10.0.0.0/24"] } };
         assert.deepEqual(apiServerCidrs(named), ["10.0.0.0/24"]);
-        // No policy of prod's lets a pod reach the public subnets (load balancers, NAT) as if they were the API server.
-        const apiPolicies = runs.prod
+        const policies = runs.prod
             .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
             // eslint-disable-next-line @typescript-eslint/no-explicit-any
-            .map((p) => p.inputs as any)
-            .filter((p) => /api-server$/.test(p.metadata.name));
+            .map((p) => p.inputs as any);
+        // No policy of prod's lets a pod reach the public subnets (load balancers, NAT) as if they were the API server.
+        const apiPolicies = policies.filter((p) => /api-server$/.test(p.metadata.name));
         assert.ok(apiPolicies.length > 5);
         // The apps reach the managed stores (RDS Proxy, ElastiCache) in the same private subnets, not the whole VPC.
-        const stores = runs.prod
-            .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-            // eslint-disable-next-line @typescript-eslint/no-explicit-any
-            .map((p) => p.inputs as any)
-            .find((p) => p.metadata.name === "allow-to-managed-stores");
+        const stores = policies.find((p) => p.metadata.name === "allow-to-managed-stores");
         assert.deepEqual(
             stores.spec.egress[0].to.map((peer: { ipBlock: { cidr: string } }) => peer.ipBlock.cidr),
-            ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"],
+            prodPrivateSubnets,
         );
         for (const p of apiPolicies)
             for (const rule of p.spec.egress ?? [])
                 assert.deepEqual(
                     // eslint-disable-next-line @typescript-eslint/no-explicit-any
                     rule.to.map((peer: any) => peer.ipBlock.cidr),
-                    ["10.0.0.0/19", "10.0.64.0/19", "10.0.128.0/19"],
+                    prodPrivateSubnets,
                     p.metadata.name,
                 );
     });
