@@ -34,6 +34,13 @@ const egressPolicy = (namespace: string, to: Props[]) =>
         { metadata: { name: "allow-out", namespace }, spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{ to }] } },
         `${namespace}-out`,
     );
+/** A NetworkPolicy `name` of a namespace admitting its pods to what `rule` says (`from`, `ports`). */
+const ingressPolicy = (namespace: string, name: string, rule: Props) =>
+    resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
+        metadata: { name, namespace },
+        spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [rule] },
+    });
+const fromNamespace = (namespace: string) => [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }];
 
 /** A route behind single sign-on, to Prometheus' TLS front. */
 const signedInRoute = () => [
@@ -487,39 +494,13 @@ const CASES: Array<[Policy, PolicyResource[], PolicyResource[]]> = [
     [
         isolation.crossNamespaceFlowsNamePorts,
         [
-            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
-                metadata: { name: "allow-from-prometheus", namespace: "data" },
-                spec: {
-                    podSelector: {},
-                    policyTypes: ["Ingress"],
-                    ingress: [
-                        {
-                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
-                            ports: [{ port: 9187 }],
-                        },
-                    ],
-                },
-            }),
+            ingressPolicy("data", "allow-from-prometheus", { from: fromNamespace("monitoring"), ports: [{ port: 9187 }] }),
             // Within its own namespace a rule may leave the ports out.
-            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
-                metadata: { name: "allow-same-namespace-in", namespace: "data" },
-                spec: {
-                    podSelector: {},
-                    policyTypes: ["Ingress"],
-                    ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "data" } } }] }],
-                },
-            }),
+            ingressPolicy("data", "allow-same-namespace-in", { from: fromNamespace("data") }),
         ],
         [
             // Prometheus admitted on every port (the old scrape flow).
-            resource("kubernetes:networking.k8s.io/v1:NetworkPolicy", {
-                metadata: { name: "allow-from-prometheus", namespace: "data" },
-                spec: {
-                    podSelector: {},
-                    policyTypes: ["Ingress"],
-                    ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }] }],
-                },
-            }),
+            ingressPolicy("data", "allow-from-prometheus", { from: fromNamespace("monitoring") }),
         ],
     ],
     [
