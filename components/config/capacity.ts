@@ -93,6 +93,9 @@ export function perNodeRequests(config: Pick<PlatformConfig, "logging">): Quanti
 /** What the TLS front beside each public service's pod requests (lib/tlsFrontend.ts, ghostunnel). */
 export const TLS_FRONT_REQUESTS = { cpu: "10m", memory: "16Mi" };
 
+/** Whether a service runs a TLS front beside it: a public one, which the gateway reaches (traffic on). */
+export const hasTlsFront = (service: { public: boolean }, trafficEnabled: boolean): boolean => service.public && trafficEnabled;
+
 /** A pod's requests with its TLS front's added. */
 function podWithFront(requests: { cpu: string; memory: string }): { cpu: string; memory: string } {
     return {
@@ -107,11 +110,10 @@ function podWithFront(requests: { cpu: string; memory: string }): { cpu: string;
  * beside it behind the gateway; each worker at maxReplicas.
  */
 export function servicesAtTenTimes(config: Pick<PlatformConfig, "services" | "workers"> & { traffic?: { enabled: boolean } }): PodLine[] {
-    const fronted = config.traffic?.enabled !== false;
     const services = config.services.flatMap((s) => {
         const pods = Math.min(s.capacity ? replicasForTarget(s.capacity) : Infinity, s.replicas.max);
         // The TLS front is a container of the same pod: its requests add to the pod's.
-        const requests = s.public && fronted ? podWithFront(s.resources.requests) : s.resources.requests;
+        const requests = hasTlsFront(s, config.traffic?.enabled !== false) ? podWithFront(s.resources.requests) : s.resources.requests;
         return [s.name, ...(s.canary ? [`${s.name}-canary`] : [])].map((name) => ({ part: `service ${name}`, pods, ...requests }));
     });
     const workers = config.workers.map((w) => ({ part: `worker ${w.name}`, pods: w.replicas.max, ...w.resources.requests }));

@@ -9,9 +9,9 @@ export const RFC1918_RANGES = PRIVATE_RANGES.slice(0, 3);
 /** Loopback: no more the internet than a private range. */
 const LOOPBACK = "127.0.0.0/8";
 
-/** Whether a string is an IPv4 CIDR such as "10.0.0.0/8". */
 /** An IPv4 CIDR's form, such as "10.0.0.0/8" (the schema's fields and the checks use it). */
 export const IPV4_CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
+/** Whether a string is an IPv4 CIDR such as "10.0.0.0/8". */
 export const isIpv4Cidr = (value: string) => IPV4_CIDR.test(value);
 
 /** A dotted IPv4 address as a number, and back. */

@@ -78,8 +78,7 @@ export function apiServerCidrs(config: PlatformConfig): string[] {
  * VPC (its subnets are not known here); none without an AWS network.
  */
 export function privateNetworkCidrs(config: PlatformConfig): string[] {
-    const c = config.cluster;
-    if (!config.network && c.mode === "create" && c.availabilityZones) return createdPrivateSubnets(c.vpcCidr, c.availabilityZones.length);
-    const vpcCidr = networkFacts(config)?.vpcCidr;
-    return vpcCidr ? [vpcCidr] : [];
+    const facts = networkFacts(config);
+    if (!facts) return [];
+    return config.network ? [facts.vpcCidr] : createdPrivateSubnets(facts.vpcCidr, facts.availabilityZones.length);
 }

@@ -399,7 +399,6 @@ export class Monitoring extends pulumi.ComponentResource {
         );
     }
 
-    /** alertmanager.yaml, receivers' keys inside: the whole file is a secret. */
     /**
      * The operator UIs the gateway routes: Grafana (its own login, or single sign-on with the ID
      * token), Prometheus and Alertmanager (none); each on its TLS front, verified for its Service's
@@ -449,6 +448,7 @@ export class Monitoring extends pulumi.ComponentResource {
         );
     }
 
+    /** alertmanager.yaml, receivers' keys inside: the whole file is a secret. */
     private alertRouting(name: string, args: MonitoringArgs): k8s.core.v1.Secret {
         const { alerting } = args.config;
         const alertmanagerYaml = pulumi

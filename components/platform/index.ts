@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { hasTlsFront } from "../config/capacity";
 import { grafanaHasDatabase } from "../config/monitoring";
 import * as pulumi from "@pulumi/pulumi";
 import { EksCluster, Karpenter, LoadBalancerController, servicesPoolPlacement } from "../cluster";
@@ -106,8 +107,6 @@ export class Platform extends pulumi.ComponentResource {
     private readonly aws?: PlatformArgs["aws"];
     /** The stack's defaults, resolved once from the validated config. */
     private readonly defaults: StackDefaults;
-    /** cert-manager and the internal CA, when the stack runs them. */
-    private pki?: Pki;
     /** Every namespace's allowed flows, computed once (the areas write them). */
     private readonly flows: NamespaceFlows[];
     /** What the metered egress gateway routes (each provider's listener and URL), decided once. */
@@ -154,7 +153,7 @@ export class Platform extends pulumi.ComponentResource {
         // With Karpenter, FinBot's services and workers run on the spot-and-on-demand services pool.
         const placement = karpenterOn ? servicesPoolPlacement() : undefined;
         for (const service of config.services)
-            this.buildService(name, config, service, {
+            this.buildService(name, config, service, pki, {
                 namespace: apps.metadata.name,
                 envFrom: settings(service.name),
                 caConfigMap,
@@ -269,15 +268,15 @@ export class Platform extends pulumi.ComponentResource {
         name: string,
         config: PlatformConfig,
         service: PlatformConfig["services"][number],
+        pki: Pki | undefined,
         common: Omit<AutoscaledServiceArgs, "service" | "image" | "zoneSpread" | "serviceMonitor" | "tlsFront">,
     ): void {
-        const pki = this.pki;
         const images = config.releases.images;
         const zoneSpread = this.defaults.zoneSpread;
         const serviceMonitor = this.monitoring && { crds: this.monitoring.operator, interval: config.monitoring.prometheus.scrapeInterval };
         // The public gateway reaches a public service through its TLS front, verified against the internal CA.
         const tlsFront =
-            service.public && config.traffic.enabled && pki
+            hasTlsFront(service, config.traffic.enabled) && pki
                 ? { image: images.ghostunnel, issuer: pki.internalIssuer, namespace: config.namespaces.apps }
                 : undefined;
         const args = { ...common, zoneSpread, serviceMonitor, tlsFront };
@@ -675,7 +674,6 @@ export class Platform extends pulumi.ComponentResource {
             },
             opts,
         );
-        this.pki = pki;
         return { gateway, pki };
     }
 

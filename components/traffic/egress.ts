@@ -11,7 +11,7 @@ import { serviceHost } from "../lib/services";
 import { Peer } from "../lib/networkPolicy";
 import { GRAFANA_PODS } from "../monitoring/labels";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
-import { envoyProxyProvider, gatewayParent, gatewayServiceName } from "./routes";
+import { OWNING_GATEWAY, envoyProxyProvider, gatewayParent, gatewayServiceName } from "./routes";
 
 /** The egress gateway: its GatewayClass, Gateway and proxy pods' `owning-gateway-name`. */
 export const EGRESS_GATEWAY = "finbot-egress";
@@ -223,7 +223,7 @@ export class EgressGateway extends pulumi.ComponentResource {
                 {
                     name: EGRESS_GATEWAY,
                     namespace,
-                    selector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": EGRESS_GATEWAY } },
+                    selector: { matchLabels: { [OWNING_GATEWAY]: EGRESS_GATEWAY } },
                     endpoints: [
                         {
                             port: ENVOY_METRICS.portName,

@@ -27,7 +27,8 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
             // The egress gateway's proxies admit their providers' callers only, not cert-manager or the other gateways.
             ...sameNamespace(ns.traffic, egress.length > 0 ? { key: OWNING_GATEWAY, values: [EGRESS_GATEWAY] } : undefined),
             ...scraped(
-                [...(ctx.on.pkiOn ? [CERT_MANAGER_METRICS] : []), ...(egress.length > 0 ? [ENVOY_METRICS.port] : [])],
+                // The namespace exists only with the PKI (below), so cert-manager is always there.
+                [CERT_MANAGER_METRICS, ...(egress.length > 0 ? [ENVOY_METRICS.port] : [])],
                 "Prometheus scrapes cert-manager (certificate expiry) and the egress gateway's proxies (third-party calls).",
             ),
             // The controllers alone: the proxies (the egress gateway's included) never talk to the API server.

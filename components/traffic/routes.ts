@@ -43,7 +43,7 @@ export function envoyProxyProvider(args: {
                             maxSkew: 1,
                             topologyKey: "topology.kubernetes.io/zone",
                             whenUnsatisfiable: args.production ? "DoNotSchedule" : "ScheduleAnyway",
-                            labelSelector: { matchLabels: { "gateway.envoyproxy.io/owning-gateway-name": args.gateway } },
+                            labelSelector: { matchLabels: { [OWNING_GATEWAY]: args.gateway } },
                         },
                     ],
                 },

@@ -95,7 +95,7 @@ export const privateOperatorUis: StackValidationPolicy = {
                 .filter((p) => p.props.spec?.oidc && p.props.spec?.authorization?.defaultAction === "Deny")
                 .flatMap((p) => (p.props.spec?.targetRefs ?? []).map((t: { name: string }) => `${p.props.metadata?.namespace}/${t.name}`)),
         );
-        for (const route of ofType(args.resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) {
+        for (const route of ofType(args.resources, HTTP_ROUTE)) {
             const backends = (route.props.spec?.rules ?? []).flatMap((r: { backendRefs?: Array<{ name: string }> }) => r.backendRefs ?? []);
             if (!backends.some((b: { name: string }) => UI_SERVICE.test(b.name))) continue;
             const name = nameOf(route.props);
@@ -212,7 +212,7 @@ export const publicIntakeRateLimited: StackValidationPolicy = {
                     .filter((t: { kind?: string }) => t.kind === "HTTPRoute")
                     .map((t: { name?: string }) => `${p.props.metadata?.namespace}/${t.name}`),
             );
-        for (const route of ofType(args.resources, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")) {
+        for (const route of ofType(args.resources, HTTP_ROUTE)) {
             const intake = (route.props.spec?.rules ?? []).some((r: { matches?: Array<{ path?: { value?: string } }> }) =>
                 (r.matches ?? []).some((m) => String(m.path?.value ?? "").startsWith("/intake")),
             );
