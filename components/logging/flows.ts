@@ -5,8 +5,10 @@ import { GRAFANA_PODS } from "../monitoring/labels";
 import {
     APM_PORT,
     APM_SERVER_PODS,
+    BEATS_PORT,
     BEAT_PODS,
     ELASTICSEARCH_EXPORTER_METRICS,
+    ELASTICSEARCH_HTTP_PORT,
     ELASTICSEARCH_PODS,
     KIBANA_PODS,
     LOGSTASH_PODS,
@@ -43,7 +45,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 why: "Filebeat ships container logs to Logstash (TLS).",
                 direction: "ingress",
                 peers: [{ namespace: ns.nodeAgents, pods: BEAT_PODS }],
-                ports: [5044],
+                ports: [BEATS_PORT],
             },
             ...when(apmOn, {
                 name: "from-apps",
@@ -75,7 +77,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "ingress",
                 pods: ELASTICSEARCH_PODS,
                 peers: [{ namespace: ns.monitoring, pods: GRAFANA_PODS }],
-                ports: [9200],
+                ports: [ELASTICSEARCH_HTTP_PORT],
             }),
             ...when(production, {
                 name: "snapshots-to-s3",
@@ -98,7 +100,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 why: "Filebeat ships container logs to Logstash (TLS).",
                 direction: "egress",
                 peers: [{ namespace: ns.logging, pods: LOGSTASH_PODS }],
-                ports: [5044],
+                ports: [BEATS_PORT],
             }),
         ],
     };

@@ -3,6 +3,12 @@
 /** APM Server's intake (TLS). */
 export const APM_PORT = 8200;
 
+/** Elasticsearch's HTTP API (ECK's `<name>-es-http` Service, TLS). */
+export const ELASTICSEARCH_HTTP_PORT = 9200;
+
+/** Logstash's Beats input (TLS), where Filebeat ships. */
+export const BEATS_PORT = 5044;
+
 /** The Elasticsearch exporter's metrics (prometheus-elasticsearch-exporter 7.4.0: `service.httpPort`). */
 export const ELASTICSEARCH_EXPORTER_METRICS = 9108;
 

@@ -36,7 +36,7 @@ import {
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
 import { denyInsecureTransport } from "../lib/s3";
 import { hardenedContainer, hardenedPodSpec } from "../lib/security";
-import { APM_PORT, ELASTICSEARCH_EXPORTER_METRICS } from "./labels";
+import { APM_PORT, BEATS_PORT, ELASTICSEARCH_EXPORTER_METRICS, ELASTICSEARCH_HTTP_PORT } from "./labels";
 
 export interface LoggingArgs {
     /** The validated `finbot:logging`. */
@@ -535,7 +535,7 @@ export class Logging extends pulumi.ComponentResource {
                 metadata: { name: "logstash-elasticsearch", namespace },
                 type: "Opaque",
                 stringData: {
-                    url: `https://${ES_HTTP}.${namespace}.svc:9200`,
+                    url: `https://${serviceHost(ES_HTTP, namespace)}:${ELASTICSEARCH_HTTP_PORT}`,
                     username: ES_USERS.logstash.username,
                     password: users.logstash.password,
                     "ca.crt": args.issuer.caCertPem,
@@ -564,7 +564,10 @@ export class Logging extends pulumi.ComponentResource {
                         {
                             name: "beats",
                             service: {
-                                spec: { type: "ClusterIP", ports: [{ name: "beats", port: 5044, targetPort: 5044, protocol: "TCP" }] },
+                                spec: {
+                                    type: "ClusterIP",
+                                    ports: [{ name: "beats", port: BEATS_PORT, targetPort: BEATS_PORT, protocol: "TCP" }],
+                                },
                             },
                         },
                     ],
@@ -691,7 +694,7 @@ export class Logging extends pulumi.ComponentResource {
                 spec: {
                     type: "filebeat",
                     version: args.versions.elasticStack,
-                    config: filebeatConfig(`${LOGSTASH_BEATS}.${args.namespace}.svc:5044`, INTERNAL_CA_FILE),
+                    config: filebeatConfig(`${serviceHost(LOGSTASH_BEATS, args.namespace)}:${BEATS_PORT}`, INTERNAL_CA_FILE),
                     daemonSet: {
                         podTemplate: {
                             spec: {
@@ -767,7 +770,7 @@ export class Logging extends pulumi.ComponentResource {
                 {
                     name: "apply",
                     image: args.images.curl,
-                    command: ["/bin/sh", "-c", lifecycleScript(`https://${ES_HTTP}.${namespace}.svc:9200`)],
+                    command: ["/bin/sh", "-c", lifecycleScript(`https://${serviceHost(ES_HTTP, namespace)}:${ELASTICSEARCH_HTTP_PORT}`)],
                     env: [
                         { name: "ES_USER", value: ES_USERS.lifecycle.username },
                         { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: "es-user-lifecycle", key: "password" } } },
@@ -818,7 +821,7 @@ export class Logging extends pulumi.ComponentResource {
                     extraEnvSecrets: { ES_PASSWORD: { secret: "es-user-exporter", key: "password" } },
                     secretMounts: [{ name: "es-ca", secretName: `${ES_HTTP}-certs-public`, path: "/ssl" }],
                     es: {
-                        uri: `https://${ES_HTTP}.${namespace}.svc:9200`,
+                        uri: `https://${serviceHost(ES_HTTP, namespace)}:${ELASTICSEARCH_HTTP_PORT}`,
                         all: true,
                         indices: true,
                         ilm: true,

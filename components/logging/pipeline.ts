@@ -1,5 +1,6 @@
 // The log pipeline's configuration: Filebeat (container logs with Kubernetes metadata) ships to
 // Logstash, which parses FinBot's JSON (ECS) lines and writes to Elasticsearch data streams. Pure.
+import { BEATS_PORT } from "./labels";
 
 /** Fields a log line must never carry to Elasticsearch, whatever a service logs. */
 export const DENIED_FIELDS = ["password", "authorization", "cookie", "card_number", "cvv", "iban", "token", "secret"];
@@ -12,7 +13,7 @@ export function logstashPipeline(args: { clusterEnvPrefix: string; environment: 
     const es = (name: string) => `\${${args.clusterEnvPrefix}_ES_${name}}`;
     return `input {
   beats {
-    port => 5044
+    port => ${BEATS_PORT}
     ssl_enabled => true
     ssl_certificate => "${BEATS_TLS_PATH}/tls.crt"
     ssl_key => "${BEATS_TLS_PATH}/tls.key"
