@@ -18,6 +18,12 @@ export interface PodExclusion {
     values: string[];
 }
 
+/** The pods a one-label selector picks, as an exclusion: `{ app: "x" }` leaves out `app` in ["x"]. */
+export function podsExcept(pods: Record<string, string>): PodExclusion {
+    const [[key, value]] = Object.entries(pods);
+    return { key, values: [value] };
+}
+
 const notIn = (except?: PodExclusion) =>
     except ? { matchExpressions: [{ key: except.key, operator: "NotIn", values: except.values }] } : {};
 
@@ -142,6 +148,8 @@ export function networkPolicySpecs(ns: NamespaceFlows): Array<{ name: string; wh
     for (const flow of ns.flows) {
         if (names.has(flow.name)) throw new Error(`${ns.namespace}: two flows are named "${flow.name}"`);
         names.add(flow.name);
+        // An empty list would admit every port: a flow names its ports or leaves them out.
+        if (flow.ports?.length === 0) throw new Error(`${ns.namespace}: flow "${flow.name}" names no ports`);
     }
     return [
         {
@@ -154,8 +162,6 @@ export function networkPolicySpecs(ns: NamespaceFlows): Array<{ name: string; wh
                 ...(flow.direction === "ingress" ? { from: flow.peers.flatMap(peerSpec) } : { to: flow.peers.flatMap(peerSpec) }),
                 ...(flow.ports ? { ports: flow.ports.map(portSpec) } : {}),
             };
-            // An empty list would admit every port: a flow names its ports or leaves them out.
-            if (flow.ports?.length === 0) throw new Error(`${ns.namespace}: flow "${flow.name}" names no ports`);
             return {
                 name: `allow-${flow.name}`,
                 why: flow.why,

@@ -1,6 +1,6 @@
 // The network flows of the logging namespace and of the node agents' (Filebeat, node-exporter). Pure.
 import { FlowContext } from "../lib/flowContext";
-import { DNS, INTERNET, NamespaceFlows, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
+import { DNS, INTERNET, NamespaceFlows, podsExcept, sameNamespace, when, withinNamespace } from "../lib/networkPolicy";
 import { GRAFANA_PODS } from "../monitoring/labels";
 import {
     APM_PORT,
@@ -25,7 +25,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
             DNS,
             // Kibana admits its gateway and APM Server only (ECK 3.5 sets APM Server's kibana.host from its kibanaRef:
             // pkg/controller/apmserver/config.go; the operator itself calls no Kibana API).
-            ...sameNamespace(ns.logging, { key: "common.k8s.elastic.co/type", values: [KIBANA_PODS["common.k8s.elastic.co/type"]] }),
+            ...sameNamespace(ns.logging, podsExcept(KIBANA_PODS)),
             ...when(
                 apmOn,
                 ...withinNamespace({

@@ -9,6 +9,7 @@ import {
     KUBE_DNS_PODS,
     NamespaceFlows,
     POD_IDENTITY_AGENT,
+    podsExcept,
     sameNamespace,
     when,
     withinNamespace,
@@ -29,7 +30,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
             DNS,
             // Grafana, a web app that can be made to fetch URLs, admits its gateway and Prometheus' scrape only,
             // and reaches only its data sources (not the blackbox exporter, which would fetch any URL for it).
-            ...sameNamespace(ns.monitoring, { key: "app.kubernetes.io/name", values: [GRAFANA_PODS["app.kubernetes.io/name"]] }, true),
+            ...sameNamespace(ns.monitoring, podsExcept(GRAFANA_PODS), true),
             ...(["prometheus", "alertmanager"] as const).flatMap((source) =>
                 withinNamespace({
                     namespace: ns.monitoring,

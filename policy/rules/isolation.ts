@@ -222,13 +222,21 @@ export const publicIntakeRateLimited: StackValidationPolicy = {
     },
 };
 
+/** kube-prometheus-stack's Helm values, when the resource is its release. */
+function kubePrometheusValues(type: string, props: Props): Props | undefined {
+    return type === "kubernetes:helm.sh/v3:Release" && String(props.chart).endsWith("kube-prometheus-stack")
+        ? (props.values ?? {})
+        : undefined;
+}
+
 export const grafanaNoAnonymous: ResourceValidationPolicy = {
     name: "grafana-no-anonymous-access",
     description: "Grafana (kube-prometheus-stack values) allows no anonymous access and no sign-up.",
     enforcementLevel: "mandatory",
     validateResource: (args, report) => {
-        if (args.type !== "kubernetes:helm.sh/v3:Release" || !String(args.props.chart).endsWith("kube-prometheus-stack")) return;
-        const ini = args.props.values?.grafana?.["grafana.ini"] ?? {};
+        const values = kubePrometheusValues(args.type, args.props);
+        if (!values) return;
+        const ini = values.grafana?.["grafana.ini"] ?? {};
         if (ini["auth.anonymous"]?.enabled !== false) report("Grafana allows anonymous access");
         if (ini.users?.allow_sign_up !== false) report("Grafana allows sign-up");
     },
@@ -269,9 +277,9 @@ export const grafanaSingleSignOn: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: CONFIG_SCHEMA,
     validateResource: (args, report) => {
-        if (args.type !== "kubernetes:helm.sh/v3:Release" || !String(args.props.chart).endsWith("kube-prometheus-stack")) return;
-        if (!isProduction(args)) return;
-        const jwt = args.props.values?.grafana?.["grafana.ini"]?.["auth.jwt"];
+        const values = kubePrometheusValues(args.type, args.props);
+        if (!values || !isProduction(args)) return;
+        const jwt = values.grafana?.["grafana.ini"]?.["auth.jwt"];
         if (jwt?.enabled !== true) {
             report(
                 "Grafana signs people in with its own login only (a shared admin password): enable auth.jwt with the gateway's ID token",
@@ -355,8 +363,9 @@ export const prometheusTakesNoWrites: ResourceValidationPolicy = {
         "The Prometheus that evaluates the alerts and feeds autoscaling accepts no remote writes (a forged series could hide a burn or drive an HPA); only a receiver that evaluates no rules may, and is federated.",
     enforcementLevel: "mandatory",
     validateResource: ({ type, props }, report) => {
-        if (type === "kubernetes:helm.sh/v3:Release" && String(props.chart).endsWith("kube-prometheus-stack")) {
-            if (props.values?.prometheus?.prometheusSpec?.enableRemoteWriteReceiver !== false)
+        const values = kubePrometheusValues(type, props);
+        if (values) {
+            if (values.prometheus?.prometheusSpec?.enableRemoteWriteReceiver !== false)
                 report("kube-prometheus-stack's Prometheus must set enableRemoteWriteReceiver: false");
         }
         if (
