@@ -25,6 +25,11 @@ export interface PkiArgs {
     highlyAvailable?: boolean;
 }
 
+/** Every pod of the cert-manager release (its chart labels them all with the release). */
+export const CERT_MANAGER_PODS = { "app.kubernetes.io/instance": "cert-manager" };
+/** cert-manager's metrics (chart v1.21 `http-metrics`, the controller's --metrics-listen-address :9402). */
+export const CERT_MANAGER_METRICS = 9402;
+
 /**
  * cert-manager's PodMonitor (certificate expiry for FinbotCertificateExpiresSoon), made apart from
  * the chart: the PKI comes before monitoring (Grafana's and Prometheus' certificates need it), while
@@ -40,7 +45,7 @@ export function certManagerMonitor(resourceName: string, pki: Pki, namespace: st
             selector: {
                 matchLabels: {
                     "app.kubernetes.io/name": "cert-manager",
-                    "app.kubernetes.io/instance": "cert-manager",
+                    ...CERT_MANAGER_PODS,
                     "app.kubernetes.io/component": "controller",
                 },
             },

@@ -1,4 +1,5 @@
 // The network flows of the traffic namespace and of the synthetic checks'. Pure.
+import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS } from "../pki";
 import { FlowContext } from "../lib/flowContext";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
 import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
@@ -6,14 +7,7 @@ import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checks
 import { APM_PORT, APM_SERVER_PODS, KIBANA_PODS } from "../logging/labels";
 import { EGRESS_GATEWAY, ENVOY_METRICS, listenerCallers } from "./egress";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
-import {
-    CERT_MANAGER_METRICS,
-    CERT_MANAGER_PODS,
-    ENVOY_GATEWAY_CERTGEN,
-    ENVOY_GATEWAY_CONTROLLER,
-    OWNING_GATEWAY,
-    PROXY_PORTS,
-} from "./routes";
+import { ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER, OWNING_GATEWAY, PROXY_PORTS } from "./routes";
 
 /** The gateways' proxies, Envoy Gateway and cert-manager. */
 export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {

@@ -68,10 +68,6 @@ export const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, [OWNING_GATEW
 /** Envoy Gateway's controller and its certgen Job (gateway-helm v1.9 templates: envoy-gateway-deployment.yaml, certgen.yaml). */
 export const ENVOY_GATEWAY_CONTROLLER = { "control-plane": "envoy-gateway" };
 export const ENVOY_GATEWAY_CERTGEN = { app: "certgen" };
-/** Every pod of the cert-manager release (its chart labels them all with the release). */
-export const CERT_MANAGER_PODS = { "app.kubernetes.io/instance": "cert-manager" };
-/** cert-manager's metrics (chart v1.21 `http-metrics`, the controller's --metrics-listen-address :9402). */
-export const CERT_MANAGER_METRICS = 9402;
 
 /** The operator UIs routed through the gateway: name, namespace, service, port, needs basic auth. */
 export interface UiRoute {

@@ -121,12 +121,12 @@ export class AutoscaledService extends pulumi.ComponentResource {
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(name, { metadata, automountServiceAccountToken: false }, { parent: this });
 
-        const secretEnvNames = Object.keys(service.secretEnv);
+        const envSecretName = Object.keys(service.secretEnv).length > 0 ? `${service.name}-env` : undefined;
         const secretEnv =
-            secretEnvNames.length > 0
+            envSecretName !== undefined
                 ? new k8s.core.v1.Secret(
                       `${name}-env`,
-                      { metadata: { ...metadata, name: `${service.name}-env` }, type: "Opaque", stringData: service.secretEnv },
+                      { metadata: { ...metadata, name: envSecretName }, type: "Opaque", stringData: service.secretEnv },
                       { parent: this },
                   )
                 : undefined;
@@ -143,7 +143,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-        this.deployment = this.deploymentOf(name, args, metadata, serviceAccount, [
+        this.deployment = this.deploymentOf(name, args, metadata, serviceAccount, envSecretName, [
             ...(secretEnv ? [secretEnv] : []),
             ...(certificate ? [certificate] : []),
         ]);
@@ -217,6 +217,8 @@ export class AutoscaledService extends pulumi.ComponentResource {
         args: AutoscaledServiceArgs,
         metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> },
         serviceAccount: k8s.core.v1.ServiceAccount,
+        /** The Secret holding secretEnv, when the service has any. */
+        envSecretName: string | undefined,
         /** What the pods need first: the Secret of secretEnv, the TLS front's certificate. */
         needs: pulumi.Resource[],
     ): k8s.apps.v1.Deployment {
@@ -240,7 +242,7 @@ export class AutoscaledService extends pulumi.ComponentResource {
                                 zoneSpread: args.zoneSpread ?? "preferred",
                                 serviceAccountName: service.name,
                                 envFromSecrets: [
-                                    ...(Object.keys(service.secretEnv).length > 0 ? [`${service.name}-env`] : []),
+                                    ...(envSecretName !== undefined ? [envSecretName] : []),
                                     ...(args.envFrom ?? []).map((ref) => ref.secretName),
                                 ],
                                 caConfigMap: args.caConfigMap,
