@@ -715,7 +715,7 @@ export class Platform extends pulumi.ComponentResource {
                 rum: this.logging?.apm && rumIntakeOf(config) ? { service: this.logging.apm } : undefined,
                 controllers,
                 pki,
-                egressProviders: this.egress.map((route) => route.provider),
+                egressRoutes: this.egress,
                 monitoringCrds: this.monitoring?.operator,
                 clusterName: this.aws?.network ? this.aws.clusterName : undefined,
             },

@@ -149,8 +149,8 @@ export function dsnThroughGateway(dsn: string, gatewayUrl: string): string {
 }
 
 export interface EgressGatewayArgs {
-    /** What it routes (`egressProviders`), in order: their listener ports follow it. */
-    providers: ThirdPartyConfig[];
+    /** What it routes, each provider with its listener and URL (`egressRoutes`). */
+    routes: EgressRoute[];
     /** The traffic namespace: the Gateway, routes and proxies. */
     namespace: string;
     /** Replicas and resources of the proxies (`finbot:traffic.egressGateway`). */
@@ -182,7 +182,7 @@ export class EgressGateway extends pulumi.ComponentResource {
     constructor(name: string, args: EgressGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:traffic:EgressGateway", name, {}, opts);
         const { namespace } = args;
-        this.routes = egressRoutes(args.providers, namespace);
+        this.routes = args.routes;
         const tlsSecret = `${EGRESS_GATEWAY}-tls`;
         const certificate = serverCertificate(
             `${name}-certificate`,

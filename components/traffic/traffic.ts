@@ -14,8 +14,7 @@ import { podIdentity } from "../lib/podIdentity";
 import { Cdn, ORIGIN_KEY_HEADER } from "./cdn";
 import { Pki } from "../pki";
 import { TrafficControllers } from "./controllers";
-import { EgressGateway } from "./egress";
-import { ThirdPartyConfig } from "../config/thirdParties";
+import { EgressGateway, EgressRoute } from "./egress";
 import {
     GATEWAY,
     GATEWAY_TLS_SECRET,
@@ -55,11 +54,12 @@ export interface TrafficArgs {
     /** cert-manager and the internal CA: the gateways' certificates, and the backends verified against it. */
     pki: Pki;
     /**
-     * What the metered egress gateway routes (see `egressProviders`): the third parties FinBot calls
-     * (`finbot:thirdParties`), and the identity provider's keys when Grafana verifies ID tokens.
+     * What the metered egress gateway routes, each provider with its listener (see `egressProviders`,
+     * `egressRoutes`): the third parties FinBot calls (`finbot:thirdParties`), and the identity
+     * provider's keys when Grafana verifies ID tokens.
      * @default none (no egress gateway)
      */
-    egressProviders?: ThirdPartyConfig[];
+    egressRoutes?: EgressRoute[];
     /**
      * When set, the egress gateway's proxies get a PodMonitor (created after these CRDs).
      * @default no PodMonitor
@@ -113,7 +113,7 @@ export class Traffic extends pulumi.ComponentResource {
         const access = operatorAccessOf(config, production);
         // In production with the CDN, CloudFront is the only client of the public load balancer.
         const edge = production && config.cdn.enabled;
-        const egressProviders = args.egressProviders ?? [];
+        const egressRoutes = args.egressRoutes ?? [];
         this.backendCas = this.backendCaConfigMaps(name, args);
         this.uis = args.uis;
         this.footprint = {
@@ -123,7 +123,7 @@ export class Traffic extends pulumi.ComponentResource {
                     pods: config.gateway.replicas * (access.internal ? 2 : 1),
                     ...config.gateway.resources.requests,
                 },
-                ...(egressProviders.length > 0
+                ...(egressRoutes.length > 0
                     ? [{ part: "Egress gateway proxies", pods: config.egressGateway.replicas, ...config.egressGateway.resources.requests }]
                     : []),
             ],
@@ -158,11 +158,11 @@ export class Traffic extends pulumi.ComponentResource {
         this.serviceRoutes(name, args, publicGateway);
         this.uiPassword = this.operatorUiRoutes(name, args, uiGateway, access);
         if (args.rum) this.rumRoute(name, args, args.rum, publicGateway);
-        if (egressProviders.length > 0)
+        if (egressRoutes.length > 0)
             this.egress = new EgressGateway(
                 `${name}-egress`,
                 {
-                    providers: egressProviders,
+                    routes: egressRoutes,
                     namespace: args.namespace,
                     gateway: config.egressGateway,
                     production,
