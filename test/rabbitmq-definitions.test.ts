@@ -326,7 +326,8 @@ describe("RabbitMQ definitions: import, use, export and restore on a real node",
         const signIn = async () => ok(await source!.eval(logins(users.map((u) => [u.name, password(u.name)])))).replace(/\s+/g, "");
         assert.equal(await signIn(), `[${users.map(() => "refused").join(",")}]`, "no user signs in with a blanked hash");
         // What the topology operator does from each user's Secret when it reconciles (`rabbitmqctl
-        // change_password` calls the same function).
+        // change_password` calls the same function: in 3.10.8 its ChangePasswordCommand beam makes one
+        // rabbit_misc:rpc_call to rabbit_auth_backend_internal:change_password with the CLI's acting user).
         const setPasswords = users.map(
             (u) => `rabbit_auth_backend_internal:change_password(<<"${u.name}">>, <<"${password(u.name)}">>, <<"test">>)`,
         );

@@ -163,7 +163,8 @@ export class RabbitNode {
 
     /**
      * Empties the node as if it were new: what `rabbitmqctl stop_app`, `reset` and `start_app` do
-     * (rabbit:stop/0, rabbit_mnesia:reset/0, rabbit:start/0): no queues, users or policies, the
+     * (rabbit:stop/0, rabbit_mnesia:reset/0, rabbit:start/0; the 3.10.8 CLI's ResetCommand beam calls
+     * rabbit_mnesia:reset through rabbit_misc:rpc_call): no queues, users or policies, the
      * default vhost and user back. Much cheaper than booting another node, which is mostly loading code.
      */
     reset(): Promise<{ status: number | null; output: string }> {
