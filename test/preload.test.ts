@@ -2,7 +2,7 @@
 // same things. Each case runs a fresh Node with the loader, as the npm scripts do.
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./harness";
@@ -67,6 +67,49 @@ describe("the tools' loader", () => {
             german: true,
             after: true,
         });
+    });
+
+    it("loads what the SDKs load for work offline tools never do only when used: cloud code's package reader, yaml.ConfigFile's glob, Grafana's v2 dashboards", () => {
+        const script = `
+            const loaded = (pattern) => Object.keys(require.cache).some((f) => pattern.test(f) && !f.endsWith("index.js") && !f.endsWith("normalize.js"));
+            const parts = { reader: /normalize-package-data\\/lib\\//, glob: /\\/glob\\/dist\\//, v2: /grafana-foundation-sdk\\/dist\\/dashboardv2(beta1)?\\// };
+            const state = () => Object.fromEntries(Object.entries(parts).map(([name, pattern]) => [name, loaded(pattern)]));
+            require("@pulumi/pulumi");
+            require("@pulumi/kubernetes/yaml");
+            const timeseries = require("@grafana/grafana-foundation-sdk/timeseries");
+            const panel = new timeseries.PanelBuilder().title("t").build().title;
+            const before = state();
+            const normalize = require("normalize-package-data");
+            const data = { name: "x", version: "1.0.0" };
+            normalize(data);
+            const found = require("glob").sync("package.json");
+            const v2 = require("@grafana/grafana-foundation-sdk/dashboardv2");
+            const v2Panel = typeof new v2.DashboardBuilder("d").build();
+            console.log(JSON.stringify({ before, panel, normalized: data._id, found, v2Panel, after: state() }));`;
+        assert.deepEqual(JSON.parse(withLoader(script)), {
+            before: { reader: false, glob: false, v2: false },
+            panel: "t",
+            normalized: "x@1.0.0",
+            found: ["package.json"],
+            v2Panel: "object",
+            after: { reader: true, glob: true, v2: true },
+        });
+    });
+
+    it("resolves a file as TypeScript does: a package's JavaScript beside its TypeScript sources, TypeScript before JSON", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "finbot-loader-resolve-"));
+        try {
+            // A package that ships its TypeScript sources next to the compiled JavaScript, and a
+            // project module beside a JSON file of the same name (as releases.ts and releases.json).
+            writeFileSync(path.join(dir, "shipped.js"), `module.exports = "javascript";\n`);
+            writeFileSync(path.join(dir, "shipped.ts"), `export = "typescript source";\n`);
+            writeFileSync(path.join(dir, "releases.ts"), `export const from = "typescript";\n`);
+            writeFileSync(path.join(dir, "releases.json"), `{ "from": "json" }\n`);
+            const probe = `console.log(require("./shipped") + " " + require("./releases").from)`;
+            assert.equal(withLoader(probe, dir), "javascript typescript");
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("runs a package's changed code, not the compiled code cached for its earlier version", () => {
