@@ -209,12 +209,17 @@ interface StructClass {
 const { Struct } = createRequire(__filename)("google-protobuf/google/protobuf/struct_pb") as { Struct: StructClass };
 const encodeStruct = Struct.fromJavaScript;
 
-/** A Struct carrying a copy of the value as the encoding would make it; its fields are encoded when something reads them. */
+/**
+ * A Struct carrying a copy of the value as the encoding would make it; its fields are encoded when
+ * something reads them. Its one reader (the SDK's deserializeProperties, runtime/rpc.js) only
+ * reads the value it decodes and builds its own, so the first decoding hands out the copy itself.
+ */
 function carryingCopy(value: unknown): StructMessage {
     const snapshot = structCopy(value);
     const struct = new Struct();
     let encoded: StructMessage | undefined;
-    struct.toJavaScript = () => structCopy(snapshot);
+    let handedOut = false;
+    struct.toJavaScript = () => (handedOut ? structCopy(snapshot) : ((handedOut = true), snapshot));
     struct.getFieldsMap = () => (encoded ??= encodeStruct(snapshot)).getFieldsMap();
     return struct;
 }
