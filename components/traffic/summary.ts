@@ -16,7 +16,7 @@ import {
 import { formatBytes, formatCpu } from "../config/quantities";
 import { PlatformConfig } from "../config/schema";
 import { Footprint } from "../lib/footprint";
-import { table } from "../lib/markdown";
+import { groupThousands, table } from "../lib/markdown";
 import { ThirdPartySpend, estimateCost, loadPriceTable, thirdPartySpend } from "./cost";
 import { stackDefaults } from "../config/resolve";
 import { cdnHost, measuredPages, pageUrl } from "./pages";
@@ -110,7 +110,7 @@ export function trafficSummary(config: PlatformConfig, uis: UiRoute[], footprint
             ...estimateCost(footprint, prices),
             ...spend.map((s) => ({
                 item: `Third party ${s.provider}`,
-                quantity: `${s.requestsPerMonth.toLocaleString("en-US")} requests (expected)`,
+                quantity: `${groupThousands(s.requestsPerMonth)} requests (expected)`,
                 monthly: s.today,
             })),
         ];
@@ -139,7 +139,7 @@ function thirdPartyTable(spend: ThirdPartySpend[]): string {
             ["provider", "requests/month (expected)", "today", `at ${CAPACITY_FACTOR}x`, "budget", "most a day can cost at the rate limit"],
             spend.map((s) => [
                 s.provider,
-                s.requestsPerMonth.toLocaleString("en-US"),
+                groupThousands(s.requestsPerMonth),
                 usd(s.today),
                 `${usd(s.atFactor)} ${s.atFactor <= s.budget ? "✅" : "❌ over budget"}`,
                 usd(s.budget),
