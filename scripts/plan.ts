@@ -5,7 +5,7 @@
 // to <dir>/<stack>/ (default plan/). It only writes into a missing or empty folder or an earlier
 // plan, never the current directory, a parent of it or a path git tracks.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 // The manifests and Helm values are written with js-yaml: the Kubernetes SDK loads it anyway,
@@ -15,7 +15,7 @@ import { STACK_NAME, readStackFile, readStackFileAt } from "../components/config
 import { validateConfig } from "../components/config/validate";
 import { renderSummary } from "../components/platform/summary";
 import { Io, argumentError, runCli } from "./lib/cli";
-import { clearOwned, outputDirProblem, unsafeLocation } from "./lib/files";
+import { outputDirProblem, replaceOwned, unsafeLocation } from "./lib/files";
 import { PROJECT, PlatformRun, RecordedResource, isSecretValue, redactSecrets, runPlatform } from "./lib/offline";
 import { PlanSide, readPlanSide, renderPlanDiff } from "./lib/planDiff";
 
@@ -137,16 +137,10 @@ export function manifestFileName(resource: RecordedResource): string {
     return `${fileSafe([kind, metadata.namespace, metadata.name ?? resource.name].filter(Boolean).join("-"))}.yaml`;
 }
 
-/** Writes the plan of a finished run into `outDir` (an earlier plan there is replaced). */
+/** Writes the plan of a finished run into `outDir` (an earlier plan there is replaced); returns the files it holds. */
 export function writePlan(run: PlatformRun, outDir: string, placeholders: string[], against?: PlanSide): string[] {
-    clearOwned(outDir, PLAN_ENTRIES);
-    mkdirSync(path.join(outDir, "manifests"), { recursive: true });
-    mkdirSync(path.join(outDir, "helm"), { recursive: true });
-    const written: string[] = [];
-    const write = (file: string, text: string) => {
-        writeFileSync(path.join(outDir, file), text);
-        written.push(file);
-    };
+    const files = new Map<string, string>();
+    const write = (file: string, text: string) => files.set(file, text);
     const doc = planDocument(run) as { resources: Array<{ inputs: Record<string, unknown> }> };
     write("plan.json", `${JSON.stringify(doc, null, 2)}\n`);
     // Redacted once, for plan.json and the files written from the same inputs.
@@ -169,7 +163,9 @@ export function writePlan(run: PlatformRun, outDir: string, placeholders: string
         const resources = (doc as { resources: PlanSide["resources"] }).resources;
         write("diff.md", renderPlanDiff(run.stack, against, { resources, fingerprints, summary }));
     }
-    return written;
+    replaceOwned(outDir, PLAN_ENTRIES, files);
+    for (const folder of ["manifests", "helm"]) mkdirSync(path.join(outDir, folder), { recursive: true });
+    return [...files.keys()];
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {

@@ -1,6 +1,18 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+    existsSync,
+    lstatSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    readdirSync,
+    rmSync,
+    statSync,
+    symlinkSync,
+    utimesSync,
+    writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -347,6 +359,39 @@ describe("offline plan: it never destroys files", () => {
         assert.equal(result.status, 2);
         assert.equal(result.stderr.trim(), "plan: --out out holds more than an earlier plan (mine.txt)");
         assert.equal(readFileSync(path.join(dir, "out", "mine.txt"), "utf8"), "keep me");
+    });
+
+    it("replaces an earlier plan as if written afresh: unchanged files untouched, stale ones gone, links never written through", async () => {
+        const dir = repository();
+        const out = path.join(dir, "out");
+        assert.equal((await plan(["--stack", "dev", "--out", "out"], dir)).status, 0);
+        const fresh = mkdtempSync(path.join(tmpdir(), "finbot-plan-fresh-"));
+        assert.equal((await plan(["--stack", "dev", "--out", fresh], dir)).status, 0);
+        // An earlier plan that differs: a stale manifest and folder, an edited file, a link planted
+        // where a manifest goes (to a file outside), and a file whose text is already right.
+        const outside = path.join(dir, "outside.txt");
+        writeFileSync(outside, "not the plan's");
+        writeFileSync(path.join(out, "manifests", "stale-object.yaml"), "kind: Stale\n");
+        mkdirSync(path.join(out, "helm", "old-folder"));
+        writeFileSync(path.join(out, "helm", "old-folder", "x.yaml"), "x: 1\n");
+        writeFileSync(path.join(out, "summary.md"), "edited\n");
+        const linked = path.join(out, "manifests", "namespace-finbot-apps.yaml");
+        rmSync(linked);
+        symlinkSync(outside, linked);
+        const untouched = path.join(out, "plan.json");
+        utimesSync(untouched, new Date(0), new Date(0));
+        assert.equal((await plan(["--stack", "dev", "--out", "out"], dir)).status, 0);
+        const files = (root: string) =>
+            (readdirSync(root, { recursive: true }) as string[]).sort().map((f) => {
+                const full = path.join(root, f);
+                return [
+                    f,
+                    lstatSync(full).isSymbolicLink() ? "link" : lstatSync(full).isDirectory() ? "folder" : readFileSync(full, "utf8"),
+                ];
+            });
+        assert.deepEqual(files(out), files(fresh));
+        assert.equal(readFileSync(outside, "utf8"), "not the plan's", "the link's target is not written");
+        assert.equal(statSync(untouched).mtimeMs, 0, "a file already holding its text is not written again");
     });
 
     it("as a process: a bad stack file is one line per problem and exit 1, never a stack trace", () => {
