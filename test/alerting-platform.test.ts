@@ -17,7 +17,7 @@ describe("platform alerts (promtool)", function () {
     before(async function () {
         requireTool(this, "promtool", "prometheus");
         // The infrastructure alerts and the uptime SLO; the request SLOs are the other file's.
-        const groups = (await alertRuleGroups({ ...dev, services: [sloTestService(dev)] }, "dev")).filter(
+        const groups = alertRuleGroups({ ...dev, services: [sloTestService(dev)] }).filter(
             (g) => !["red-api", "slo-api-availability", "slo-api-latency"].includes(g.name),
         );
         // The uptime from outside in, as a stack with a CDN has it (dev has no public edge).

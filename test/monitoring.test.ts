@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
 import { CHARTS } from "../components/config/releases";
+import { withRunbookUrls } from "../components/monitoring/rules";
+import { platformRuleGroups } from "../components/platform/areas";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR, PlatformRun, RecordedResource, redactSecrets, revealSecrets, runPlatform, runStack, runStackFile } from "./harness";
@@ -42,6 +44,15 @@ describe("monitoring", () => {
     before(async () => {
         dev = await runStack("dev");
         prod = await runStack("prod");
+    });
+
+    it("serves the rule groups the areas give for the stack's config, which the promtool tests evaluate", () => {
+        for (const run of [dev, prod]) {
+            const served = (run.get(CUSTOM("PrometheusRule"), "finbot-monitoring-rules").inputs as Any).spec.groups;
+            const given = withRunbookUrls(platformRuleGroups(run.config), run.config.monitoring.runbookBaseUrl);
+            assert.ok(given.length > 10, `${run.stack} has rule groups`);
+            assert.deepEqual(served, JSON.parse(JSON.stringify(given)), run.stack);
+        }
     });
 
     it("installs kube-prometheus-stack and the blackbox exporter as pinned Helm releases", () => {

@@ -24,7 +24,7 @@ describe("third-party alerts (promtool)", function () {
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
-        scenarios.run(scratchDir("third-party-rules"), await alertRuleGroups(dev, "dev"));
+        scenarios.run(scratchDir("third-party-rules"), alertRuleGroups(dev));
     });
 
     scenario("a surge from 0.002 to 2 calls a second (345 USD a day) pages within 15 minutes; the steady rate before it does not", () => [

@@ -23,3 +23,8 @@ export interface PlatformArea {
 
 /** In the order their rule groups and dashboards are served. */
 export const AREAS: PlatformArea[] = [monitoringArea, dataArea, loggingArea, trafficArea, workloadsArea];
+
+/** The rule groups the platform's Prometheus serves for a config (none without monitoring). */
+export function platformRuleGroups(config: PlatformConfig): RuleGroup[] {
+    return config.monitoring.enabled ? AREAS.flatMap((area) => area.ruleGroups(config)) : [];
+}

@@ -21,7 +21,7 @@ import { ManifestFetcher, httpFetcher } from "../lib/manifest";
 import { PodSecurityLevel, platformNamespace } from "../lib/namespace";
 import { NamespaceFlows, namespacePolicies } from "../lib/networkPolicy";
 import { priorityClasses } from "../lib/priority";
-import { AREAS } from "./areas";
+import { AREAS, platformRuleGroups } from "./areas";
 import { platformFlows } from "./networkFlows";
 import { ErrorTracking, Logging, OBSERVABILITY_SUFFIX } from "../logging";
 import { ChecksReceiver, GRAFANA_DATABASE_SECRET, GrafanaDatabaseInput, GrafanaSso, Monitoring, SYSTEM_CA_BUNDLE } from "../monitoring";
@@ -437,7 +437,7 @@ export class Platform extends pulumi.ComponentResource {
                 edgeProbes: edges,
                 chartVersions: config.releases.charts,
                 images: config.releases.images,
-                ruleGroups: AREAS.flatMap((area) => area.ruleGroups(config)),
+                ruleGroups: platformRuleGroups(config),
                 dashboards: AREAS.flatMap((area) => area.dashboards(config)),
                 clusterId: config.cluster.name,
                 eksClusterName: this.aws?.network ? this.aws.clusterName : undefined,
