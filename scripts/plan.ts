@@ -16,7 +16,7 @@ import { validateConfig } from "../components/config/validate";
 import { renderSummary } from "../components/platform/summary";
 import { Io, argumentError, runCli } from "./lib/cli";
 import { outputDirProblem, replaceOwned, unsafeLocation } from "./lib/files";
-import { PROJECT, PlatformRun, RecordedResource, isSecretValue, redactSecrets, runPlatform } from "./lib/offline";
+import { PROJECT, PlatformRun, RecordedResource, isSecretValue, redactSecrets, runPlatform, stackFileKey } from "./lib/offline";
 import { PlanSide, readPlanSide, renderPlanDiff } from "./lib/planDiff";
 
 export const USAGE = "usage: npm run plan -- --stack <name> [--stack <name>...] [--config <file>...] [--out <dir>] [--against <dir>]";
@@ -202,16 +202,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
         // Like the Pulumi CLI, the stack files are those of the current directory.
         const read = t.file ? readStackFileAt(t.file, cwd) : readStackFile(t.stack, cwd);
         const result = read.ok ? validateConfig(read.raw, "allow") : { ok: false as const, errors: read.errors };
-        return { target: t, result, raw: read.ok ? JSON.stringify(read.raw) : undefined };
+        return { target: t, result, key: read.ok ? stackFileKey(read.raw) : undefined };
     });
     const errors = loaded.flatMap(({ result }) => (result.ok ? [] : result.errors));
     if (errors.length > 0) {
         for (const error of errors) io.err(error);
         return 1;
     }
-    for (const { target, result, raw } of loaded) {
+    for (const { target, result, key } of loaded) {
         if (!result.ok) continue;
-        const run = await runPlatform(result.config, target.stack, { key: raw });
+        const run = await runPlatform(result.config, target.stack, { key });
         const outDir = path.resolve(cwd, target.out);
         mkdirSync(outDir, { recursive: true });
         const written = writePlan(

@@ -14,7 +14,7 @@ import { PlatformConfig } from "../components/config/schema";
 import { validateConfig } from "../components/config/validate";
 import { totalRequests } from "../components/lib/footprint";
 import { Io, argumentError, runCli } from "./lib/cli";
-import { runPlatform } from "./lib/offline";
+import { runPlatform, stackFileKey } from "./lib/offline";
 import { compareVersions, versionParts } from "./lib/promotion";
 
 const USAGE = "usage: npm run preflight -- --stack <stack>";
@@ -88,7 +88,7 @@ interface NodeList {
 }
 
 /** Nodes carry zones where pods must spread by zone, and have room for what the stack requests. */
-async function nodeProblems(stack: string, config: PlatformConfig, kubectl: Run, io: Io): Promise<string[]> {
+async function nodeProblems(stack: string, config: PlatformConfig, runKey: string, kubectl: Run, io: Io): Promise<string[]> {
     const got = kubectl(["get", "nodes", "-o", "json", "--request-timeout=20s"]);
     if (got.status !== 0) return [`cannot list the cluster's nodes: ${firstLine(got.stderr)}`];
     const nodes = (JSON.parse(got.stdout) as NodeList).items.filter((n) => !n.spec?.unschedulable);
@@ -105,7 +105,7 @@ async function nodeProblems(stack: string, config: PlatformConfig, kubectl: Run,
         return problems;
     }
     // The stack's requests, from the footprint its components declare (the plan's summary counts the same).
-    const run = await runPlatform(config, stack);
+    const run = await runPlatform(config, stack, { key: runKey });
     const needed = totalRequests(run.platform.footprint(config).requests);
     const allocatable = totalRequests(
         nodes.map((n) => ({
@@ -234,7 +234,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         problems.push(...context);
         // Nothing more is asked of a cluster that is not the stack's.
         if (context.length === 0) {
-            problems.push(...(await nodeProblems(stack, valid.config, kubectl, io)));
+            problems.push(...(await nodeProblems(stack, valid.config, stackFileKey(read.raw), kubectl, io)));
             problems.push(...(await enforcementProblems(valid.config, kubectl, io)));
         }
     }

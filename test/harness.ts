@@ -10,7 +10,8 @@ const runs = new Map<string, Promise<PlatformRun>>();
 export function runStack(stack: "dev" | "prod"): Promise<PlatformRun> {
     let run = runs.get(stack);
     if (!run) {
-        run = runPlatform(loadStackConfig(stack).config, stack);
+        const { config, key } = loadStackConfig(stack);
+        run = runPlatform(config, stack, { key });
         runs.set(stack, run);
     }
     return run;
@@ -20,7 +21,8 @@ export function runStack(stack: "dev" | "prod"): Promise<PlatformRun> {
 export function runStackFile(file: string): Promise<PlatformRun> {
     let run = runs.get(file);
     if (!run) {
-        run = runPlatform(loadStackFileConfig(file).config, path.basename(file, ".yaml"));
+        const { config, key } = loadStackFileConfig(file);
+        run = runPlatform(config, path.basename(file, ".yaml"), { key });
         runs.set(file, run);
     }
     return run;

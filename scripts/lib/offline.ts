@@ -108,7 +108,7 @@ export function exclusively<T>(work: () => Promise<T>): Promise<T> {
 
 /** The last runs, by the key their callers gave. */
 const recentRuns = new Map<string, Promise<PlatformRun>>();
-const RECENT_RUNS = 4;
+const RECENT_RUNS = 8;
 
 /** How to run the program offline. */
 export interface RunOptions {
