@@ -3,7 +3,7 @@
 // A test fails when the committed table differs from what this generates.
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { table } from "../components/lib/markdown";
+import { byText, table } from "../components/lib/markdown";
 import { allPolicies } from "../policy/rules";
 
 const PROJECT_DIR = path.join(__dirname, "..");
@@ -20,7 +20,7 @@ function productionOnly(): Set<string> {
 export function renderPolicyTable(): string {
     const envAware = productionOnly();
     const rows = [...allPolicies]
-        .sort((a, b) => a.name.localeCompare(b.name))
+        .sort((a, b) => byText(a.name, b.name))
         .map((p) => [
             `\`${p.name}\``,
             `${p.enforcementLevel ?? "advisory"}${envAware.has(p.name) ? " (prod; staging relaxed)" : ""}`,

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { Footprint } from "../components/lib/footprint";
-import { groupThousands } from "../components/lib/markdown";
+import { byText, groupThousands } from "../components/lib/markdown";
 import { capacityProblem, capacityReport, scaleUpTime } from "../components/config/capacity";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
 import { PriceTable, estimateCost, k6Thresholds, serviceRouteRules, thirdPartySpend } from "../components/traffic";
@@ -545,6 +545,27 @@ describe("cost arithmetic", () => {
             0,
             "the payment API's calls cost nothing; its fee is per payment",
         );
+    });
+
+    it("orders summary tables the same whatever the runner's locale: case-insensitively, then by code point", () => {
+        const types = [
+            "kubernetes:core/v1:Secret",
+            "aws:z",
+            "finbot:data:DataTier",
+            "aws:å",
+            "finbot:data:Database",
+            "Finbot:a",
+            "finbot:a",
+        ];
+        assert.deepEqual([...types].sort(byText), [
+            "aws:z",
+            "aws:å",
+            "Finbot:a",
+            "finbot:a",
+            "finbot:data:Database",
+            "finbot:data:DataTier",
+            "kubernetes:core/v1:Secret",
+        ]);
     });
 
     it("writes request counts with their thousands grouped, as the en-US locale does", () => {

@@ -18,3 +18,14 @@ export function groupThousands(count: number): string {
     if (!Number.isSafeInteger(count)) throw new Error(`${count} is not a whole number`);
     return String(count).replace(/\B(?=(\d{3})+$)/g, ",");
 }
+
+/**
+ * Orders text the same on every machine: case-insensitively, then by code point. localeCompare
+ * would follow the runner's locale (Swedish puts å after z, Danish capitals first), so two
+ * engineers' plans of one commit could differ.
+ */
+export function byText(a: string, b: string): number {
+    const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+    if (x !== y) return x < y ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -8,7 +8,7 @@ import { loggingSummary } from "../logging/summary";
 import { monitoringSummary } from "../monitoring/summary";
 import { trafficSummary } from "../traffic/summary";
 import type { Platform } from ".";
-import { table } from "../lib/markdown";
+import { byText, table } from "../lib/markdown";
 
 /** A registered resource as far as the summary needs it. */
 export interface PlannedResource {
@@ -97,7 +97,7 @@ function observabilitySection(platform: Platform, config: PlatformConfig): strin
 function resourcesSection(resources: PlannedResource[]): string {
     const counts = new Map<string, number>();
     for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
-    const rows = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([type, n]) => [type, n]);
+    const rows = [...counts.entries()].sort(([a], [b]) => byText(a, b)).map(([type, n]) => [type, n]);
     return ["## Resources by type", "", table(["type", "count"], rows), "", `${resources.length} resources in all.`].join("\n");
 }
 
