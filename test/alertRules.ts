@@ -1,13 +1,10 @@
-// What the promtool tests load: the rule groups the program builds for a config, and the dev API
-// with both SLOs at 99.9% (the objectives the SLO scenarios are stated for).
+// What the promtool tests share: the dev API with both SLOs at 99.9% (the objectives the SLO
+// scenarios are stated for) and the runner of a file's scenarios. The rule groups they evaluate are
+// the platform's (platformRuleGroups; test/monitoring.test.ts checks that the deployed rules are those).
 import * as assert from "node:assert/strict";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
-import { platformRuleGroups } from "../components/platform/areas";
 import { RuleGroup } from "../components/monitoring/rules";
 import { PromtoolTestCase, checkedNames, groupsFor, promtoolTestAll } from "../scripts/lib/promtool";
-
-/** The rule groups Monitoring serves for a config: those the platform gives it (monitoring.test checks they are the same). */
-export const alertRuleGroups = (config: PlatformConfig): RuleGroup[] => platformRuleGroups(config);
 
 /** The dev API with its latency SLO tightened to 99.9%, to test the latency SLI like availability. */
 export function sloTestService(dev: PlatformConfig): ServiceConfig {

@@ -4,7 +4,8 @@
 // it beside the SLO scenarios (test/alerting.test.ts) in parallel.
 import { edgeUptimeObjective, sloRuleGroup } from "../components/monitoring/slo";
 import { PromtoolTestCase, scratchDir } from "../scripts/lib/promtool";
-import { PromtoolScenarios, alertRuleGroups, sloTestService } from "./alertRules";
+import { PromtoolScenarios, sloTestService } from "./alertRules";
+import { platformRuleGroups } from "../components/platform/areas";
 import { loadStackConfig } from "./harness";
 import { requireTool } from "./tools";
 
@@ -17,7 +18,7 @@ describe("platform alerts (promtool)", function () {
     before(async function () {
         requireTool(this, "promtool", "prometheus");
         // The infrastructure alerts and the uptime SLO; the request SLOs are the other file's.
-        const groups = alertRuleGroups({ ...dev, services: [sloTestService(dev)] }).filter(
+        const groups = platformRuleGroups({ ...dev, services: [sloTestService(dev)] }).filter(
             (g) => !["red-api", "slo-api-availability", "slo-api-latency"].includes(g.name),
         );
         // The uptime from outside in, as a stack with a CDN has it (dev has no public edge).

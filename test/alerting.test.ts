@@ -7,7 +7,8 @@ import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import YAML from "yaml";
 import { alertmanagerConfig } from "../components/monitoring";
-import { PromtoolScenarios, alertRuleGroups, sloTestService } from "./alertRules";
+import { PromtoolScenarios, sloTestService } from "./alertRules";
+import { platformRuleGroups } from "../components/platform/areas";
 import { loadStackConfig } from "./harness";
 import { PromtoolTestCase, SCENARIOS, groupsFor, scratchDir, sloAlertCase, writeRuleFile } from "../scripts/lib/promtool";
 import { startAlertmanager, stopServer } from "./servers";
@@ -24,7 +25,7 @@ describe("alert rules (promtool)", function () {
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
-        scenarios.run(scratchDir("rules"), alertRuleGroups({ ...dev, services: [api] }));
+        scenarios.run(scratchDir("rules"), platformRuleGroups({ ...dev, services: [api] }));
     });
 
     for (const [stack, config] of [
@@ -32,7 +33,7 @@ describe("alert rules (promtool)", function () {
         ["prod", prod],
     ] as const) {
         it(`promtool check rules accepts every rule group of ${stack}`, async () => {
-            const file = writeRuleFile(scratchDir("check"), alertRuleGroups(config));
+            const file = writeRuleFile(scratchDir("check"), platformRuleGroups(config));
             const result = run("promtool", ["check", "rules", file]);
             assert.equal(result.status, 0, result.output);
             assert.match(result.output, /SUCCESS: \d+ rules found/);

@@ -3,7 +3,8 @@
 // under 5%, p95 under 10 s): a surge pages, a steady rate under budget stays silent, a rate whose
 // month ends over budget opens a ticket, month-to-date starts again with each calendar month.
 import { scratchDir } from "../scripts/lib/promtool";
-import { PromtoolScenarios, alertRuleGroups } from "./alertRules";
+import { PromtoolScenarios } from "./alertRules";
+import { platformRuleGroups } from "../components/platform/areas";
 import { loadStackConfig } from "./harness";
 import { requireTool } from "./tools";
 
@@ -24,7 +25,7 @@ describe("third-party alerts (promtool)", function () {
 
     before(async function () {
         requireTool(this, "promtool", "prometheus");
-        scenarios.run(scratchDir("third-party-rules"), alertRuleGroups(dev));
+        scenarios.run(scratchDir("third-party-rules"), platformRuleGroups(dev));
     });
 
     scenario("a surge from 0.002 to 2 calls a second (345 USD a day) pages within 15 minutes; the steady rate before it does not", () => [

@@ -35,7 +35,7 @@ export const PLACEHOLDER = /REPLACE_ME|replace-me/;
 export function validateConfig(raw: RawStackConfig, placeholders: PlaceholderPolicy = "reject"): ValidationResult {
     // zod (4.6, core/schemas.cjs) compiles a parser for each object schema with `new Function` the
     // first time it parses one. A process parses a stack's config once or a few times: compiling
-    // costs more than it saves (a plan's validation took 50 ms with it, 30 without).
+    // costs more than it saves (validating dev and prod took 48 ms with it, 17 ms without).
     const parsed = checkedPlatformSchema.safeParse(raw.values, { jitless: true });
     const found = findPlaceholders(raw.values);
     const errors = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(raw, issue));
