@@ -209,6 +209,11 @@ loadWhenUsed(path.join(path.dirname(require.resolve("zod", { paths: [PROJECT_DIR
 loadWhenUsed(require.resolve("normalize-package-data", { paths: [PULUMI_SDK_DIR] }), commonJsFlag, { callable: true });
 const KUBERNETES_SDK_DIR = path.dirname(require.resolve("@pulumi/kubernetes", { paths: [PROJECT_DIR] }));
 loadWhenUsed(require.resolve("glob", { paths: [KUBERNETES_SDK_DIR] }), esModuleFlag);
+// The same module loads each of the SDK's 25 API groups as it loads (yaml/yaml.js: a ConfigFile may
+// hold any kind), and the Helm namespace loads it: an API group loads when first used.
+const KUBERNETES_YAML = readFileSync(path.join(KUBERNETES_SDK_DIR, "yaml", "yaml.js"), "utf8");
+for (const [, group] of KUBERNETES_YAML.matchAll(/^const (\w+) = __importStar\(require\("\.\.\/\1"\)\);$/gm))
+    loadWhenUsed(path.join(KUBERNETES_SDK_DIR, group, "index.js"), esModuleFlag);
 
 // The Grafana SDK's panels and queries (0.0.21) also build dashboards of schema v2, whose builders
 // load both v2 schemas (131 modules, 0.05 s) where the project builds v1 dashboards

@@ -96,6 +96,26 @@ describe("the tools' loader", () => {
         });
     });
 
+    it("loads the Kubernetes SDK's API groups when first used, not all 25 with its Helm and yaml namespaces", () => {
+        const script = `
+            const groups = () => new Set(Object.keys(require.cache).flatMap((f) => /@pulumi\\/kubernetes\\/(\\w+)\\/v\\w+\\/index\\.js$/.exec(f)?.[1] ?? [])
+                .filter((g) => g !== "helm" && g !== "yaml"));
+            const k8s = require("@pulumi/kubernetes");
+            const helm = typeof k8s.helm.v3.Release + " " + typeof k8s.yaml.v2.ConfigGroup;
+            const before = [...groups()];
+            const deployment = typeof k8s.apps.v1.Deployment;
+            const viaYaml = typeof require("@pulumi/kubernetes/yaml/yaml");
+            console.log(JSON.stringify({ helm, before, deployment, after: [...groups()], listed: Object.keys(k8s.apps).includes("v1"), viaYaml }));`;
+        assert.deepEqual(JSON.parse(withLoader(script)), {
+            helm: "function function",
+            before: [],
+            deployment: "function",
+            after: ["apps"],
+            listed: true,
+            viaYaml: "object",
+        });
+    });
+
     it("resolves a file as TypeScript does: a package's JavaScript beside its TypeScript sources, TypeScript before JSON", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "finbot-loader-resolve-"));
         try {
