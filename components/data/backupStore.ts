@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { PLATFORM_CRITICAL } from "../lib/priority";
+import { serviceHost } from "../lib/services";
 import { hardenedContainer, hardenedPodSpec } from "../lib/security";
 
 export interface BackupStoreArgs {
@@ -54,7 +55,7 @@ export class BackupStore extends pulumi.ComponentResource {
         super("finbot:data:BackupStore", name, {}, opts);
         const { namespace } = args;
         const labels = { "app.kubernetes.io/name": STORE_NAME, "app.kubernetes.io/part-of": "finbot" };
-        this.endpoint = `http://${STORE_NAME}.${namespace}.svc:${S3_PORT}`;
+        this.endpoint = `http://${serviceHost(STORE_NAME, namespace)}:${S3_PORT}`;
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 40, special: false }, { parent: this });
         const credentials = new k8s.core.v1.Secret(
             `${name}-credentials`,

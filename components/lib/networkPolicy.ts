@@ -20,7 +20,9 @@ export interface PodExclusion {
 
 /** The pods a one-label selector picks, as an exclusion: `{ app: "x" }` leaves out `app` in ["x"]. */
 export function podsExcept(pods: Record<string, string>): PodExclusion {
-    const [[key, value]] = Object.entries(pods);
+    const labels = Object.entries(pods);
+    if (labels.length !== 1) throw new Error(`podsExcept takes a one-label selector, given ${JSON.stringify(pods)}`);
+    const [[key, value]] = labels;
     return { key, values: [value] };
 }
 

@@ -11,6 +11,7 @@ import {
     ELASTICSEARCH_HTTP_PORT,
     ELASTICSEARCH_PODS,
     KIBANA_PODS,
+    KIBANA_PORT,
     LOGSTASH_PODS,
 } from "./labels";
 
@@ -34,7 +35,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                     why: "APM Server reads its agent configuration from Kibana.",
                     from: APM_SERVER_PODS,
                     to: KIBANA_PODS,
-                    ports: [5601],
+                    ports: [KIBANA_PORT],
                 }),
             ),
             ...scraped([ELASTICSEARCH_EXPORTER_METRICS], "Prometheus scrapes the Elasticsearch exporter."),
@@ -61,7 +62,7 @@ export function loggingFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "ingress",
                 pods: KIBANA_PODS,
                 peers: [{ namespace: ns.traffic, pods: uiProxies }],
-                ports: [5601],
+                ports: [KIBANA_PORT],
             }),
             ...when(trafficOn, {
                 name: "rum-from-gateway",

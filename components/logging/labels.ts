@@ -6,6 +6,9 @@ export const APM_PORT = 8200;
 /** Elasticsearch's HTTP API (ECK's `<name>-es-http` Service, TLS). */
 export const ELASTICSEARCH_HTTP_PORT = 9200;
 
+/** Kibana's HTTP port (ECK's `<name>-kb-http` Service, TLS). */
+export const KIBANA_PORT = 5601;
+
 /** Logstash's Beats input (TLS), where Filebeat ships. */
 export const BEATS_PORT = 5044;
 

@@ -36,7 +36,7 @@ import {
 import { BEATS_TLS_PATH, filebeatConfig, logstashPipeline } from "./pipeline";
 import { denyInsecureTransport } from "../lib/s3";
 import { hardenedContainer, hardenedPodSpec } from "../lib/security";
-import { APM_PORT, BEATS_PORT, ELASTICSEARCH_EXPORTER_METRICS, ELASTICSEARCH_HTTP_PORT } from "./labels";
+import { APM_PORT, BEATS_PORT, ELASTICSEARCH_EXPORTER_METRICS, ELASTICSEARCH_HTTP_PORT, KIBANA_PORT } from "./labels";
 
 export interface LoggingArgs {
     /** The validated `finbot:logging`. */
@@ -141,7 +141,7 @@ export class Logging extends pulumi.ComponentResource {
     constructor(name: string, args: LoggingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("finbot:logging:Logging", name, {}, opts);
         const { config, namespace, versions } = args;
-        this.kibana = { name: `${ES}-kb-http`, namespace, port: 5601 };
+        this.kibana = { name: `${ES}-kb-http`, namespace, port: KIBANA_PORT };
         this.uis = [
             {
                 name: "kibana",

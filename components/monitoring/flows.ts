@@ -16,7 +16,7 @@ import {
 } from "../lib/networkPolicy";
 import { POSTGRES } from "../data/ports";
 import { IDENTITY_PROVIDER } from "../traffic/egress";
-import { ELASTICSEARCH_PODS } from "../logging/labels";
+import { ELASTICSEARCH_HTTP_PORT, ELASTICSEARCH_PODS } from "../logging/labels";
 import { ADAPTER_PODS, ALERTMANAGER_PODS, BLACKBOX_PODS, COREDNS_METRICS, GRAFANA_PODS, PROMETHEUS_PODS, UI_PORTS } from "./labels";
 
 /** Prometheus, Alertmanager, Grafana, the blackbox exporter and OpenCost. */
@@ -121,7 +121,7 @@ export function monitoringFlows(ctx: FlowContext): NamespaceFlows[] {
                 direction: "egress",
                 pods: GRAFANA_PODS,
                 peers: [{ namespace: ns.logging, pods: ELASTICSEARCH_PODS }],
-                ports: [9200],
+                ports: [ELASTICSEARCH_HTTP_PORT],
             }),
         ],
     };

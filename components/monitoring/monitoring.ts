@@ -23,7 +23,7 @@ import { PLATFORM_CRITICAL } from "../lib/priority";
 import { SCRAPE_LIMITS } from "../lib/scrapeLimits";
 import { UiRoute } from "../traffic/routes";
 import { alertmanagerConfig } from "./alertmanager";
-import { platformRuleGroups } from "./platformRules";
+import { platformHealthRuleGroups } from "./platformRules";
 import { RuleGroup, withRunbookUrls } from "./rules";
 import { edgeUptimeObjective, redRuleGroup, serviceObjectives, sloRuleGroup, uptimeObjective } from "./slo";
 import type { EdgeProbe } from "../traffic/pages";
@@ -140,7 +140,7 @@ export function monitoringRuleGroups(args: {
         ...[...new Set(args.edgeProbes.map((p) => p.service))].map((service) =>
             sloRuleGroup(edgeUptimeObjective(service, args.config.uptime.objective)),
         ),
-        ...platformRuleGroups({
+        ...platformHealthRuleGroups({
             ...args,
             prometheusMemoryLimitBytes: parseBytes(args.config.prometheus.resources.limits.memory) ?? 0,
             overheadCeilingPercent: args.config.overheadCeilingPercent,
@@ -514,7 +514,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     interval: args.config.uptime.interval,
                     ...SCRAPE_LIMITS.probe,
                     module: UPTIME_MODULE,
-                    prober: { url: `${BLACKBOX_RELEASE}.${args.namespace}.svc:9115`, path: "/probe" },
+                    prober: { url: `${serviceHost(BLACKBOX_RELEASE, args.namespace)}:9115`, path: "/probe" },
                     targets: { staticConfig: { static: [target.url], labels: { service: target.service, probe: target.probe } } },
                 },
             },

@@ -217,8 +217,8 @@ export function overheadRules(
     };
 }
 
-/** All platform rule groups. */
-export function platformRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
+/** The platform's health rule groups (autoscaling, memory, volumes, ...), which the monitoring area serves. */
+export function platformHealthRuleGroups(args: PlatformRuleArgs): RuleGroup[] {
     return [
         autoscalingRules(args.appsNamespace),
         memoryLeakRules(args.appsNamespace),

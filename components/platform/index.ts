@@ -34,11 +34,10 @@ import {
     Traffic,
     TrafficControllers,
     dsnThroughGateway,
-    egressProviders,
-    egressRoutes,
     gatewayServiceName,
     grafanaSignsInWithIdTokens,
     identityKeysUrl,
+    stackEgressRoutes,
     thirdPartyCallers,
     thirdPartyUrlVariable,
     hostFor,
@@ -117,7 +116,7 @@ export class Platform extends pulumi.ComponentResource {
         const { config } = args;
         this.defaults = stackDefaults(config);
         this.flows = platformFlows(config);
-        this.egress = egressRoutes(egressProviders(config, this.defaults.operatorAccess), config.namespaces.traffic);
+        this.egress = stackEgressRoutes(config, this.defaults.operatorAccess);
         const images = config.releases.images;
         this.aws = args.aws;
 

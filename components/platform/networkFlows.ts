@@ -9,7 +9,7 @@ import { FlowContext, apiServerCidrs, privateNetworkCidrs } from "../lib/flowCon
 import { Flow, NamespaceFlows, Peer } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS } from "../monitoring/checksReceiver";
 import { BLACKBOX_PODS, PROMETHEUS_PODS } from "../monitoring/labels";
-import { EGRESS_GATEWAY, egressProviders, egressRoutes, thirdPartyCallers } from "../traffic/egress";
+import { EGRESS_GATEWAY, stackEgressRoutes, thirdPartyCallers } from "../traffic/egress";
 import { measuredPages, syntheticChecks } from "../traffic/pages";
 import { GATEWAY, INTERNAL_GATEWAY, proxiesOf } from "../traffic/routes";
 import { AREAS } from "./areas";
@@ -24,7 +24,7 @@ export function flowContext(config: PlatformConfig): FlowContext {
     const monitoringOn = config.monitoring.enabled;
     const loggingOn = config.logging.enabled;
     const trafficOn = config.traffic.enabled;
-    const egress = trafficOn ? egressRoutes(egressProviders(config, operatorAccess), ns.traffic) : [];
+    const egress = trafficOn ? stackEgressRoutes(config, operatorAccess) : [];
     // Of the monitoring namespace's pods, Prometheus scrapes, the blackbox exporter probes and Grafana
     // reads its data sources: each reaches into other namespaces only for that.
     const prometheus: Peer = { namespace: ns.monitoring, pods: PROMETHEUS_PODS };

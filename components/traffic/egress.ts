@@ -87,6 +87,14 @@ export function egressProviders(
     return [...config.thirdParties, ...(sso && access.oidc ? [identityKeysProvider(access.oidc)] : [])];
 }
 
+/** The stack's egress routes: its providers (egressProviders) in the traffic namespace. Pure. */
+export function stackEgressRoutes(
+    config: Pick<PlatformConfig, "thirdParties" | "monitoring" | "traffic" | "namespaces">,
+    access: { mode: string; oidc?: OidcConfig },
+): EgressRoute[] {
+    return egressRoutes(egressProviders(config, access), config.namespaces.traffic);
+}
+
 /** Grafana signs people in with the ID tokens the gateway forwards: single sign-on at the gateway, Grafana running. Pure. */
 export const grafanaSignsInWithIdTokens = (
     config: Pick<PlatformConfig, "monitoring" | "traffic">,

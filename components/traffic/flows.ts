@@ -2,9 +2,9 @@
 import { CERT_MANAGER_METRICS, CERT_MANAGER_PODS } from "../pki";
 import { FlowContext } from "../lib/flowContext";
 import { TLS_FRONT_PORT } from "../lib/tlsFrontend";
-import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, sameNamespace, when } from "../lib/networkPolicy";
+import { DNS, Flow, INTERNET, NamespaceFlows, POD_IDENTITY_AGENT, podsExcept, sameNamespace, when } from "../lib/networkPolicy";
 import { CHECKS_RECEIVER_PODS, CHECKS_RECEIVER_PORT } from "../monitoring/checksReceiver";
-import { APM_PORT, APM_SERVER_PODS, KIBANA_PODS } from "../logging/labels";
+import { APM_PORT, APM_SERVER_PODS, KIBANA_PODS, KIBANA_PORT } from "../logging/labels";
 import { EGRESS_GATEWAY, ENVOY_METRICS, listenerCallers } from "./egress";
 import { PAGE_CHECK_LABELS } from "./pageChecks";
 import { ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_CONTROLLER, OWNING_GATEWAY, PROXY_PORTS } from "./routes";
@@ -19,7 +19,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
         flows: [
             DNS,
             // The egress gateway's proxies admit their providers' callers only, not cert-manager or the other gateways.
-            ...sameNamespace(ns.traffic, egress.length > 0 ? { key: OWNING_GATEWAY, values: [EGRESS_GATEWAY] } : undefined),
+            ...sameNamespace(ns.traffic, egress.length > 0 ? podsExcept({ [OWNING_GATEWAY]: EGRESS_GATEWAY }) : undefined),
             ...scraped(
                 // The namespace exists only with the PKI (below), so cert-manager is always there.
                 [CERT_MANAGER_METRICS, ...(egress.length > 0 ? [ENVOY_METRICS.port] : [])],
@@ -88,7 +88,7 @@ export function trafficFlows(ctx: FlowContext): NamespaceFlows[] {
                     direction: "egress",
                     pods: uiProxies,
                     peers: [{ namespace: ns.monitoring }, { namespace: ns.logging, pods: KIBANA_PODS }],
-                    ports: [TLS_FRONT_PORT, 5601],
+                    ports: [TLS_FRONT_PORT, KIBANA_PORT],
                 },
             ),
             ...when(trafficOn && operatorAccess.mode === "oidc", {
