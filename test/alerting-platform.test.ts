@@ -15,7 +15,7 @@ describe("platform alerts (promtool)", function () {
     const scenarios = new PromtoolScenarios();
     const scenario = scenarios.add.bind(scenarios);
 
-    before(async function () {
+    before(function () {
         requireTool(this, "promtool", "prometheus");
         // The infrastructure alerts and the uptime SLO; the request SLOs are the other file's.
         const groups = platformRuleGroups({ ...dev, services: [sloTestService(dev)] }).filter(

@@ -23,7 +23,7 @@ describe("alert rules (promtool)", function () {
     // alert only (not the 30-day and budget series the dashboards read).
     const scenarios = new PromtoolScenarios();
 
-    before(async function () {
+    before(function () {
         requireTool(this, "promtool", "prometheus");
         scenarios.run(scratchDir("rules"), platformRuleGroups({ ...dev, services: [api] }));
     });
@@ -32,7 +32,7 @@ describe("alert rules (promtool)", function () {
         ["dev", dev],
         ["prod", prod],
     ] as const) {
-        it(`promtool check rules accepts every rule group of ${stack}`, async () => {
+        it(`promtool check rules accepts every rule group of ${stack}`, () => {
             const file = writeRuleFile(scratchDir("check"), platformRuleGroups(config));
             const result = run("promtool", ["check", "rules", file]);
             assert.equal(result.status, 0, result.output);

@@ -34,8 +34,13 @@ function kpsValues(run: PlatformRun): Any {
     return run.get(RELEASE, "finbot-monitoring-kube-prometheus-stack").inputs.values;
 }
 
+/** The rule groups the stack's PrometheusRule deploys. */
+function servedGroups(run: PlatformRun): Any[] {
+    return (run.get(CUSTOM("PrometheusRule"), "finbot-monitoring-rules").inputs as Any).spec.groups;
+}
+
 function rules(run: PlatformRun): Any[] {
-    return (run.get(CUSTOM("PrometheusRule"), "finbot-monitoring-rules").inputs as Any).spec.groups.flatMap((g: Any) => g.rules);
+    return servedGroups(run).flatMap((g: Any) => g.rules);
 }
 
 describe("monitoring", () => {
@@ -48,7 +53,7 @@ describe("monitoring", () => {
 
     it("serves the rule groups the areas give for the stack's config, which the promtool tests evaluate", () => {
         for (const run of [dev, prod]) {
-            const served = (run.get(CUSTOM("PrometheusRule"), "finbot-monitoring-rules").inputs as Any).spec.groups;
+            const served = servedGroups(run);
             const given = withRunbookUrls(platformRuleGroups(run.config), run.config.monitoring.runbookBaseUrl);
             assert.ok(given.length > 10, `${run.stack} has rule groups`);
             assert.deepEqual(served, JSON.parse(JSON.stringify(given)), run.stack);

@@ -19,6 +19,7 @@ import YAML from "yaml";
 import { SECRET_STAND_IN } from "../components/config/load";
 import { secretString } from "../components/config/schema";
 import { main as planMain, parsePlanArgs, writePlan } from "../scripts/plan";
+import { byText, groupThousands } from "../components/lib/markdown";
 import { observabilityShare, renderSummary } from "../components/platform/summary";
 import { PROJECT_DIR, PlatformRun, loadStackConfig, runMain, runPlatform, runStack, runStackFile, loadStackFileConfig } from "./harness";
 
@@ -404,5 +405,34 @@ describe("offline plan: it never destroys files", () => {
         assert.equal(result.status, 1, result.stdout);
         assert.equal(result.stderr.trim(), 'Pulumi.dev.yaml: finbot:services[0].port: expected a number, given "nine"');
         assert.ok(!existsSync(path.join(dir, "plan")), "nothing written");
+    });
+});
+
+describe("summary.md's tables (components/lib/markdown.ts)", () => {
+    it("orders summary tables the same whatever the runner's locale: case-insensitively, then by code point", () => {
+        const types = [
+            "kubernetes:core/v1:Secret",
+            "aws:z",
+            "finbot:data:DataTier",
+            "aws:å",
+            "finbot:data:Database",
+            "Finbot:a",
+            "finbot:a",
+        ];
+        assert.deepEqual([...types].sort(byText), [
+            "aws:z",
+            "aws:å",
+            "Finbot:a",
+            "finbot:a",
+            "finbot:data:Database",
+            "finbot:data:DataTier",
+            "kubernetes:core/v1:Secret",
+        ]);
+    });
+
+    it("writes request counts with their thousands grouped, as the en-US locale does", () => {
+        for (const count of [0, 7, 999, 1000, 600000, 1234567, 1000000000, -4500, Number.MAX_SAFE_INTEGER])
+            assert.equal(groupThousands(count), count.toLocaleString("en-US"));
+        assert.throws(() => groupThousands(1.5), /not a whole number/);
     });
 });

@@ -172,8 +172,7 @@ describe("the tools' loader", () => {
                     `interface Answer {\n    text: string;\n}\nexport const answer: Answer = { text: "${answer}" };\nexport function fail(): never {\n    throw new Error("probe");\n}\n`,
                 );
             const probe = `const p = require(${JSON.stringify(file)}); try { p.fail(); } catch (e) { console.log(p.answer.text + " " + /probe\\.ts:(\\d+)/.exec(e.stack)[1]); }`;
-            write("aaaa");
-            const answer = (nodeOptions: string[] = []) => withLoader(probe, PROJECT_DIR, nodeOptions).split(" ")[0];
+            const answer = () => withLoader(probe).split(" ")[0];
             write("aaaa");
             assert.equal(answer(), "aaaa");
             assert.equal(answer(), "aaaa", "from the cache");

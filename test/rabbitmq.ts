@@ -173,39 +173,26 @@ export class RabbitNode {
 
     /**
      * Evaluates Erlang `expressions` (comma-separated, no final `.`) in the node, as `rabbitmqctl
-     * eval` does, and returns the value as it prints it (`~p`). Through erl_call (erlang-base), a
+     * eval` does, and returns the value as it prints it (`~p`, on one line). Through erl_call (erlang-base), a
      * small C client of the node's Erlang distribution: a rabbitmqctl call boots an Erlang VM of its
      * own, which took 0.6 s and most of a core each time. Its cookie comes from the node's HOME; each
      * call asks the node for a name of its own (-R), so that calls can run at once.
      */
     eval(expressions: string, timeoutMs = 30_000): Promise<{ status: number | null; output: string }> {
-        return new Promise((resolve) => {
-            const child = spawn("erl_call", ["-sname", this.name, "-R", "-e"], { env: this.env, timeout: timeoutMs });
-            let printed = "";
-            child.stdout.on("data", (chunk) => (printed += String(chunk)));
-            child.stderr.on("data", (chunk) => (printed += String(chunk)));
-            child.on("close", (status) => {
-                // erl_call prints {ok, Value} or {error, Reason}; Value is the ~p text, printed unquoted.
-                const value = /^\{ok, "([\s\S]*)"\}$/.exec(printed.trim())?.[1];
-                resolve(
-                    status === 0 && value !== undefined
-                        ? { status, output: value.trim() }
-                        : { status: status || 1, output: printed.trim() },
-                );
-            });
-            child.stdin.end(`lists:flatten(io_lib:format("~p", [begin ${expressions} end])).\n`);
+        const child = spawn("erl_call", ["-sname", this.name, "-R", "-e"], { env: this.env, timeout: timeoutMs });
+        const done = collected(child);
+        // io_lib:print with no line length: ~p alone breaks a long value over lines, which erl_call shows as `\n`.
+        child.stdin.end(`lists:flatten(io_lib:print(begin ${expressions} end, 1, 1000000, -1)).\n`);
+        return done.then(({ status, output }) => {
+            // erl_call prints {ok, Value} or {error, Reason}; Value is the printed text, unquoted.
+            const value = /^\{ok, "([\s\S]*)"\}$/.exec(output)?.[1];
+            return status === 0 && value !== undefined ? { status, output: value.trim() } : { status: status || 1, output };
         });
     }
 
     /** rabbitmqctl without blocking, so that several run at once (each starts an Erlang VM of its own). */
     ctlAsync(args: string[], timeoutMs = 30_000): Promise<{ status: number | null; output: string }> {
-        return new Promise((resolve) => {
-            const child = spawn(path.join(SCRIPTS, "rabbitmqctl"), ["-n", this.name, "-q", ...args], { env: this.env, timeout: timeoutMs });
-            let output = "";
-            child.stdout.on("data", (chunk) => (output += String(chunk)));
-            child.stderr.on("data", (chunk) => (output += String(chunk)));
-            child.on("close", (status) => resolve({ status, output: output.trim() }));
-        });
+        return collected(spawn(path.join(SCRIPTS, "rabbitmqctl"), ["-n", this.name, "-q", ...args], { env: this.env, timeout: timeoutMs }));
     }
 
     /** The node's log (for failure messages). */
@@ -240,4 +227,14 @@ export function erlangHome(): string {
     const home = mkdtempSync(path.join(tmpdir(), "finbot-erlang-"));
     writeFileSync(path.join(home, ".erlang.cookie"), randomBytes(16).toString("hex").toUpperCase(), { mode: 0o400 });
     return home;
+}
+
+/** What a child printed (stdout and stderr together, trimmed) and its exit status, once it closes. */
+function collected(child: ChildProcess): Promise<{ status: number | null; output: string }> {
+    return new Promise((resolve) => {
+        let output = "";
+        child.stdout?.on("data", (chunk) => (output += String(chunk)));
+        child.stderr?.on("data", (chunk) => (output += String(chunk)));
+        child.on("close", (status) => resolve({ status, output: output.trim() }));
+    });
 }

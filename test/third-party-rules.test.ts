@@ -23,7 +23,7 @@ describe("third-party alerts (promtool)", function () {
     ];
     const llm = { severity: "page", provider: "llm" };
 
-    before(async function () {
+    before(function () {
         requireTool(this, "promtool", "prometheus");
         scenarios.run(scratchDir("third-party-rules"), platformRuleGroups(dev));
     });

@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import { Footprint } from "../components/lib/footprint";
-import { byText, groupThousands } from "../components/lib/markdown";
 import { capacityProblem, capacityReport, scaleUpTime } from "../components/config/capacity";
 import { PlatformConfig, ServiceConfig } from "../components/config/schema";
 import { PriceTable, estimateCost, k6Thresholds, serviceRouteRules, thirdPartySpend } from "../components/traffic";
@@ -545,33 +544,6 @@ describe("cost arithmetic", () => {
             0,
             "the payment API's calls cost nothing; its fee is per payment",
         );
-    });
-
-    it("orders summary tables the same whatever the runner's locale: case-insensitively, then by code point", () => {
-        const types = [
-            "kubernetes:core/v1:Secret",
-            "aws:z",
-            "finbot:data:DataTier",
-            "aws:å",
-            "finbot:data:Database",
-            "Finbot:a",
-            "finbot:a",
-        ];
-        assert.deepEqual([...types].sort(byText), [
-            "aws:z",
-            "aws:å",
-            "Finbot:a",
-            "finbot:a",
-            "finbot:data:Database",
-            "finbot:data:DataTier",
-            "kubernetes:core/v1:Secret",
-        ]);
-    });
-
-    it("writes request counts with their thousands grouped, as the en-US locale does", () => {
-        for (const count of [0, 7, 999, 1000, 600000, 1234567, 1000000000, -4500, Number.MAX_SAFE_INTEGER])
-            assert.equal(groupThousands(count), count.toLocaleString("en-US"));
-        assert.throws(() => groupThousands(1.5), /not a whole number/);
     });
 
     it("adds up Aurora, RDS Proxy, backup copies, ElastiCache, the NLB, CloudFront, WAF and the cluster's requests from the price table", () => {
