@@ -9,8 +9,9 @@
 //   cached beside it, so that later runs skip parsing.
 // - The Pulumi SDKs' namespaces (`aws.rds`, `k8s.apps`) load when first used: the AWS SDK's root
 //   loads all of its ~250 services where the program uses a dozen.
-// - What the Pulumi SDK loads for cloud code and the engine's wire (the TypeScript compiler, gRPC,
-//   OpenTelemetry), and zod's messages in other languages than English: only when used (below).
+// - What the SDKs load as they start for work offline tools never do (the Pulumi SDK's TypeScript
+//   compiler, gRPC and OpenTelemetry, the Kubernetes SDK's API groups and glob, Grafana's v2
+//   dashboards) and zod's messages in other languages than English: only when used (below).
 "use strict";
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
@@ -153,7 +154,7 @@ function loadWhenUsed(modulePath, deferred = () => undefined, { callable = false
     standIn.filename = modulePath;
     standIn.loaded = true;
     // A module that exports a function gets a stand-in that can be called (an arrow function has
-    // no key a proxy must report).
+    // no key a proxy must report); a proxy of an object is never called.
     standIn.exports = new Proxy(callable ? () => undefined : {}, {
         apply: (_, self, args) => Reflect.apply(real(), self, args),
         get: (_, key) => deferred(key, real) ?? real()[key],
