@@ -61,7 +61,7 @@ const ENVOY_PROXIES = { "app.kubernetes.io/component": "proxy", "app.kubernetes.
  * Gateway v1.9 shifts a listener's port below 1024 by 10000 (internal/gatewayapi/listener.go).
  */
 export const PROXY_PORTS = { http: 10080, https: 10443 };
-/** The label Envoy Gateway gives each proxy pod: the Gateway it serves. */
+/** The label Envoy Gateway gives each proxy pod: the Gateway it serves (v1.9: `OwningGatewayNameLabel`). */
 export const OWNING_GATEWAY = "gateway.envoyproxy.io/owning-gateway-name";
 /** The proxies of one gateway. */
 export const proxiesOf = (gateway: string) => ({ ...ENVOY_PROXIES, [OWNING_GATEWAY]: gateway });
