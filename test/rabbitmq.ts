@@ -142,9 +142,12 @@ export class RabbitNode {
         const timeoutMs = options.timeoutMs ?? 45_000;
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline && child.exitCode === null) {
-            // The AMQP listener opens last in the boot; until then a CLI call (an Erlang VM of its
-            // own) would only take CPU from the booting node. Then await_startup confirms.
-            if ((await listening(port)) && node.ctl(["await_startup", "--timeout", "20"], 25_000).status === 0) return node;
+            // The AMQP listener opens last in the boot; until then a call would only take CPU from
+            // the booting node. Then the node confirms with the call `rabbitmqctl await_startup`
+            // makes (its 3.10.8 AwaitStartupCommand beam: one rabbit_misc:rpc_call to
+            // rabbit:await_startup/3), evaluated in it without booting the CLI's own VM.
+            if ((await listening(port)) && (await node.eval(`rabbit:await_startup(node(), false, 20000)`, 25_000)).output === "ok")
+                return node;
             await new Promise((r) => setTimeout(r, 200));
         }
         await node.stop();

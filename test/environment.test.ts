@@ -1,0 +1,47 @@
+import * as assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { PROJECT_DIR } from "./harness";
+import { endTestRun, startTestRun } from "./environment";
+
+describe("the test run's environment", () => {
+    it("takes what the tests leave in the temporary directory and is gone, with it, when the run ends", () => {
+        const before = tmpdir();
+        const run = startTestRun();
+        try {
+            assert.equal(path.dirname(run.dir), before);
+            const left = mkdtempSync(path.join(tmpdir(), "finbot-left-"));
+            writeFileSync(path.join(left, "data"), "a server's data directory");
+            assert.equal(path.dirname(left), run.dir);
+        } finally {
+            endTestRun(run);
+        }
+        assert.equal(existsSync(run.dir), false);
+        assert.equal(tmpdir(), before);
+    });
+
+    it("tunes Go's collector for the tools unless the caller chose a GOGC, and puts it back", () => {
+        const callers = process.env.GOGC;
+        try {
+            delete process.env.GOGC;
+            const run = startTestRun();
+            assert.equal(process.env.GOGC, "400");
+            endTestRun(run);
+            assert.equal(process.env.GOGC, undefined);
+            process.env.GOGC = "off";
+            const chosen = startTestRun();
+            assert.equal(process.env.GOGC, "off");
+            endTestRun(chosen);
+            assert.equal(process.env.GOGC, "off");
+        } finally {
+            if (callers === undefined) delete process.env.GOGC;
+            else process.env.GOGC = callers;
+        }
+    });
+
+    it("is what npm test runs under: the mocha config's global fixtures", () => {
+        const config = JSON.parse(readFileSync(path.join(PROJECT_DIR, ".mocharc.json"), "utf8")) as { require: string[] };
+        assert.ok(config.require.includes("./test/environment.ts"), ".mocharc.json requires test/environment.ts");
+    });
+});
