@@ -10,10 +10,16 @@ type LooseConfig = Record<string, any>;
 import { validateConfig } from "../components/config/validate";
 import { PROJECT_DIR } from "./harness";
 
+const committedValues = new Map<string, LooseConfig>();
+
+/** A committed stack's values as read (the file read once), a copy of its own to edit. */
 function stackValues(stack: "dev" | "prod"): LooseConfig {
-    const read = readStackFile(stack, PROJECT_DIR);
-    if (!read.ok) throw new Error(read.errors.join("\n"));
-    return structuredClone(read.raw.values);
+    if (!committedValues.has(stack)) {
+        const read = readStackFile(stack, PROJECT_DIR);
+        if (!read.ok) throw new Error(read.errors.join("\n"));
+        committedValues.set(stack, read.raw.values);
+    }
+    return structuredClone(committedValues.get(stack)!);
 }
 
 /** A committed stack's config as validated (defaults applied; placeholders allowed). */
