@@ -146,7 +146,7 @@ export class RabbitNode {
             // the booting node. Then the node confirms with the call `rabbitmqctl await_startup`
             // makes (its 3.10.8 AwaitStartupCommand beam: one rabbit_misc:rpc_call to
             // rabbit:await_startup/3), evaluated in it without booting the CLI's own VM.
-            if ((await listening(port)) && (await node.eval(`rabbit:await_startup(node(), false, 20000)`, 25_000)).output === "ok")
+            if ((await listening(port)) && (await node.eval("rabbit:await_startup(node(), false, 20000)", 25_000)).output === "ok")
                 return node;
             await new Promise((r) => setTimeout(r, 200));
         }
