@@ -8,7 +8,7 @@ import { CONFIG_CHECKS, ConfigCheck } from "../components/config/checks";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type LooseConfig = Record<string, any>;
 import { validateConfig } from "../components/config/validate";
-import { PROJECT_DIR } from "./harness";
+import { PROJECT_DIR, loadStackConfig } from "./harness";
 
 const committedValues = new Map<string, LooseConfig>();
 
@@ -20,15 +20,6 @@ function stackValues(stack: "dev" | "prod"): LooseConfig {
         committedValues.set(stack, read.raw.values);
     }
     return structuredClone(committedValues.get(stack)!);
-}
-
-/** A committed stack's config as validated (defaults applied; placeholders allowed). */
-function parsedValues(stack: "dev" | "prod"): LooseConfig {
-    const read = readStackFile(stack, PROJECT_DIR);
-    if (!read.ok) throw new Error(read.errors.join("\n"));
-    const result = validateConfig(read.raw, "allow");
-    if (!result.ok) throw new Error(result.errors.join("\n"));
-    return result.config as LooseConfig;
 }
 
 /** A committed stack's values with an edit. */
@@ -117,9 +108,9 @@ const CASES: Array<[ConfigCheck, LooseConfig, LooseConfig, RegExp]> = [
     ],
     [
         checks.tenTimesFitsNodes,
-        parsedValues("prod"),
-        Object.assign(parsedValues("prod"), {
-            cluster: { ...parsedValues("prod").cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } },
+        loadStackConfig("prod").config,
+        Object.assign(loadStackConfig("prod").config, {
+            cluster: { ...loadStackConfig("prod").config.cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } },
         }),
         /65 pods requesting 10\.5 vCPU \/ 12 GiB need 2 nodes .* over the services pool's limits of 8 vCPU \/ 256 GiB/,
     ],
