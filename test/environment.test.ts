@@ -21,24 +21,29 @@ describe("the test run's environment", () => {
         assert.equal(tmpdir(), before);
     });
 
-    it("tunes Go's collector for the tools unless the caller chose a GOGC, and puts it back", () => {
-        const callers = process.env.GOGC;
-        try {
-            delete process.env.GOGC;
-            const run = startTestRun();
-            assert.equal(process.env.GOGC, "400");
-            endTestRun(run);
-            assert.equal(process.env.GOGC, undefined);
-            process.env.GOGC = "off";
-            const chosen = startTestRun();
-            assert.equal(process.env.GOGC, "off");
-            endTestRun(chosen);
-            assert.equal(process.env.GOGC, "off");
-        } finally {
-            if (callers === undefined) delete process.env.GOGC;
-            else process.env.GOGC = callers;
-        }
-    });
+    for (const [variable, tuned, chosen] of [
+        ["GOGC", "400", "off"],
+        ["GOMAXPROCS", "1", "2"],
+    ]) {
+        it(`tunes the Go tools' ${variable} unless the caller chose one, and puts it back`, () => {
+            const callers = process.env[variable];
+            try {
+                delete process.env[variable];
+                const run = startTestRun();
+                assert.equal(process.env[variable], tuned);
+                endTestRun(run);
+                assert.equal(process.env[variable], undefined);
+                process.env[variable] = chosen;
+                const withChosen = startTestRun();
+                assert.equal(process.env[variable], chosen);
+                endTestRun(withChosen);
+                assert.equal(process.env[variable], chosen);
+            } finally {
+                if (callers === undefined) delete process.env[variable];
+                else process.env[variable] = callers;
+            }
+        });
+    }
 
     it("is what npm test runs under: the mocha config's global fixtures", () => {
         const config = JSON.parse(readFileSync(path.join(PROJECT_DIR, ".mocharc.json"), "utf8")) as { require: string[] };
