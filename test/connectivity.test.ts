@@ -5,7 +5,7 @@
 // denied, and no policy selects pods that nothing runs.
 import * as assert from "node:assert/strict";
 import { platformFlows } from "../components/platform/networkFlows";
-import { PlatformRun, revealSecrets, runStack } from "./harness";
+import { PlatformRun, perRun, revealSecrets, runStack } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -27,8 +27,17 @@ interface External {
 type Endpoint = Workload | External;
 const isPod = (e: Endpoint): e is Workload => "namespace" in e;
 
-const inputsOf = (run: PlatformRun, suffix: string): Any[] =>
-    run.resources.filter((r) => r.type.endsWith(suffix)).map((r) => revealSecrets(r.inputs) as Any);
+/** The inputs of a run's resources of a type, secrets revealed (made once per run and type; read-only). */
+const revealedByType = perRun(() => new Map<string, Any[]>());
+function inputsOf(run: PlatformRun, suffix: string): Any[] {
+    const byType = revealedByType(run);
+    if (!byType.has(suffix))
+        byType.set(
+            suffix,
+            run.resources.filter((r) => r.type.endsWith(suffix)).map((r) => revealSecrets(r.inputs) as Any),
+        );
+    return byType.get(suffix)!;
+}
 /** A release of the chart `name` (by name, or an OCI reference ending in it). */
 const chart = (run: PlatformRun, name: string): Any | undefined =>
     inputsOf(run, ":Release").find((r) => String(r.chart).split("/").pop() === name);

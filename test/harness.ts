@@ -28,6 +28,15 @@ export function runStackFile(file: string): Promise<PlatformRun> {
     return run;
 }
 
+/** `derive` computed once per run: for a view of a run that a test file reads many times and never changes. */
+export function perRun<T>(derive: (run: PlatformRun) => T): (run: PlatformRun) => T {
+    const derived = new WeakMap<PlatformRun, T>();
+    return (run) => {
+        if (!derived.has(run)) derived.set(run, derive(run));
+        return derived.get(run)!;
+    };
+}
+
 /** Runs a script's `main` in-process, as its command line would, capturing what it prints. */
 export async function runMain(
     main: (argv: string[], io: { cwd: string; out(line: string): void; err(line: string): void }) => Promise<number> | number,

@@ -5,7 +5,7 @@
 // that accepts remote writes. Metric names come from PromQL's own grammar (Prometheus's Lezer
 // parser), not from a pattern over the text.
 import * as assert from "node:assert/strict";
-import { PlatformRun, RecordedResource, revealSecrets, runStack, runStackFile } from "./harness";
+import { PlatformRun, RecordedResource, perRun, revealSecrets, runStack, runStackFile } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -65,19 +65,19 @@ function metricsRead(run: PlatformRun): Map<string, Set<string>> {
     return read;
 }
 
-const releases = (run: PlatformRun, chart: string): Any[] =>
-    run
-        .ofType("kubernetes:helm.sh/v3:Release")
-        .map((r) => revealSecrets(r.inputs) as Any)
-        .filter((r) => r.chart === chart);
-const podSpecs = (run: PlatformRun): Any[] =>
-    run.resources.flatMap((r: RecordedResource) => {
-        const spec = (revealSecrets(r.inputs) as Any).spec;
-        if (r.type === "kubernetes:apps/v1:Deployment" || r.type === "kubernetes:apps/v1:StatefulSet") return [spec.template.spec];
-        if (r.type === "kubernetes:batch/v1:CronJob") return [spec.jobTemplate.spec.template.spec];
-        if (r.type === "kubernetes:batch/v1:Job") return [spec.template.spec];
-        return [];
-    });
+const allReleases = perRun((run) => run.ofType("kubernetes:helm.sh/v3:Release").map((r) => revealSecrets(r.inputs) as Any));
+const releases = (run: PlatformRun, chart: string): Any[] => allReleases(run).filter((r) => r.chart === chart);
+const WORKLOAD_POD_SPEC: Record<string, (spec: Any) => Any> = {
+    "kubernetes:apps/v1:Deployment": (spec) => spec.template.spec,
+    "kubernetes:apps/v1:StatefulSet": (spec) => spec.template.spec,
+    "kubernetes:batch/v1:CronJob": (spec) => spec.jobTemplate.spec.template.spec,
+    "kubernetes:batch/v1:Job": (spec) => spec.template.spec,
+};
+const podSpecs = perRun((run): Any[] =>
+    run.resources
+        .filter((r: RecordedResource) => r.type in WORKLOAD_POD_SPEC)
+        .map((r) => WORKLOAD_POD_SPEC[r.type]((revealSecrets(r.inputs) as Any).spec)),
+);
 const containers = (run: PlatformRun, image: RegExp): Any[] =>
     podSpecs(run).flatMap((pod) => pod.containers.filter((c: Any) => image.test(c.image)));
 const envOf = (container: Any): Record<string, string> => Object.fromEntries((container.env ?? []).map((e: Any) => [e.name, e.value]));
