@@ -177,7 +177,7 @@ function runScript(args: string[], env: Record<string, string> = {}) {
 }
 
 // A kubectl stand-in: answers from files under $FAKE and records every call in $FAKE/calls.
-const FAKE_KUBECTL = String.raw`#!/usr/bin/env bash
+const FAKE_KUBECTL = String.raw`#!/bin/bash
 echo "kubectl $*" >> "$FAKE/calls"
 context=$FAKE_CONTEXT server=$FAKE_SERVER
 [ -n "$context" ] || context=kind-finbot
@@ -225,7 +225,7 @@ esac
 `;
 
 // A curl stand-in for the HTTP APIs: Prometheus, Alertmanager, Elasticsearch, RabbitMQ.
-const FAKE_CURL = String.raw`#!/usr/bin/env bash
+const FAKE_CURL = String.raw`#!/bin/bash
 echo "curl $*" >> "$FAKE/calls"
 url="" body="" prev=""
 for a in "$@"; do
