@@ -8,24 +8,17 @@
 // The spawner runs exactly what the worker would have: Node's child_process.spawnSync validates
 // and normalizes the options in the worker as always (lib/child_process.js), then calls its native
 // binding, `spawn_sync`; this replaces that binding's `spawn` with a call to the same binding in
-// the spawner (test/spawnerProcess.cjs) with the same options, and hands back its result. Stays in
+// the spawner (test/spawnerProcess.ts) with the same options, and hands back its result. Stays in
 // the worker: a file descriptor or stream of the worker's own (beyond stdin, stdout and stderr,
 // which the spawner shares), and an input over 1 MiB (passing it on costs more than a fork).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { deserialize, serialize } from "node:v8";
+import { SpawnSyncBinding, SpawnSyncOptions, readMessage, spawnSyncBinding, writeMessage } from "./spawnerCommon";
 
-/** The normalized options child_process.spawnSync hands its binding. */
-interface SpawnSyncOptions {
-    cwd?: string;
-    stdio: Array<{ type: string; fd?: number; input?: ArrayBufferView }>;
-}
-interface SpawnSyncBinding {
-    spawn(options: SpawnSyncOptions): unknown;
-}
-
+const PRELOAD = path.join(__dirname, "..", "scripts", "preload.cjs");
+const SPAWNER_PROGRAM = path.join(__dirname, "spawnerProcess.ts");
 /** stdin, stdout and stderr: the spawner inherits the worker's. */
 const SHARED_FDS = 2;
 const MAX_PASSED_INPUT = 2 ** 20;
@@ -51,7 +44,7 @@ function startSpawner(): Spawner {
     const [requestsPath, resultsPath] = ["requests", "results"].map((name) => path.join(dir, name));
     execFileSync("mkfifo", [requestsPath, resultsPath]);
     // Not waited for: it exits when the worker does (its requests FIFO ends).
-    spawn(process.execPath, [path.join(__dirname, "spawnerProcess.cjs"), requestsPath, resultsPath], { stdio: "inherit" }).unref();
+    spawn(process.execPath, ["--require", PRELOAD, SPAWNER_PROGRAM, requestsPath, resultsPath], { stdio: "inherit" }).unref();
     // In the spawner's order: each open waits for the other end's.
     const requests = openSync(requestsPath, "w");
     const results = openSync(resultsPath, "r");
@@ -59,24 +52,12 @@ function startSpawner(): Spawner {
     return { requests, results };
 }
 
-function readExactly(fd: number, length: number): Buffer {
-    const buffer = Buffer.allocUnsafe(length);
-    for (let filled = 0; filled < length;) {
-        const read = readSync(fd, buffer, filled, length - filled, null);
-        if (read === 0) throw new Error("the test spawner (test/spawnerProcess.cjs) exited");
-        filled += read;
-    }
-    return buffer;
-}
-
-/** One request, one result: 4 bytes of length, then a v8 serialization (Buffers, Infinity and undefined survive it). */
+/** One request, one result. */
 function callSpawner(spawner: Spawner, options: SpawnSyncOptions): unknown {
-    const payload = serialize(options);
-    const frame = Buffer.allocUnsafe(4 + payload.length);
-    frame.writeUInt32LE(payload.length, 0);
-    payload.copy(frame, 4);
-    for (let written = 0; written < frame.length;) written += writeSync(spawner.requests, frame, written);
-    return deserialize(readExactly(spawner.results, readExactly(spawner.results, 4).readUInt32LE(0)));
+    writeMessage(spawner.requests, options);
+    const result = readMessage(spawner.results);
+    if (result === undefined) throw new Error("the test spawner (test/spawnerProcess.ts) exited");
+    return result;
 }
 
 let spawner: Spawner | undefined;
@@ -94,16 +75,15 @@ export function spawningInWorker<T>(work: () => T): T {
     }
 }
 
-/** Routes Node's spawnSync binding through the spawner; false (nothing changed) where this Node has no such binding. */
-function installSpawner(): boolean {
+/** Routes Node's spawnSync binding through the spawner; where this Node has no such binding, the worker spawns as before. */
+function installSpawner(): void {
     let binding: SpawnSyncBinding;
     try {
-        // Deprecated for public use, and the one way to the binding child_process.spawnSync calls.
-        binding = (process as unknown as { binding(name: string): SpawnSyncBinding }).binding("spawn_sync");
+        binding = spawnSyncBinding();
     } catch {
-        return false;
+        return;
     }
-    if (typeof binding.spawn !== "function") return false;
+    if (typeof binding.spawn !== "function") return;
     const spawnInWorker = binding.spawn.bind(binding);
     binding.spawn = (options) => {
         if (inWorker || !runsInSpawner(options)) return spawnInWorker(options);
@@ -111,7 +91,6 @@ function installSpawner(): boolean {
         // A child starts where the worker is now, not where the spawner started.
         return callSpawner(spawner, { ...options, cwd: options.cwd ?? process.cwd() });
     };
-    return true;
 }
 
 installSpawner();
