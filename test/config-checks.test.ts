@@ -22,6 +22,9 @@ function stackValues(stack: "dev" | "prod"): LooseConfig {
     return structuredClone(committedValues.get(stack)!);
 }
 
+/** prod's config as validated (defaults applied), which the capacity check reads; the checks never change a config. */
+const prodConfig: LooseConfig = loadStackConfig("prod").config;
+
 /** A committed stack's values with an edit. */
 const edited = (stack: "dev" | "prod", edit: (c: LooseConfig) => void) => {
     const values = stackValues(stack);
@@ -108,10 +111,8 @@ const CASES: Array<[ConfigCheck, LooseConfig, LooseConfig, RegExp]> = [
     ],
     [
         checks.tenTimesFitsNodes,
-        loadStackConfig("prod").config,
-        Object.assign(loadStackConfig("prod").config, {
-            cluster: { ...loadStackConfig("prod").config.cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } },
-        }),
+        prodConfig,
+        { ...prodConfig, cluster: { ...prodConfig.cluster, servicesPool: { cpuLimit: 8, memoryLimitGi: 256 } } },
         /65 pods requesting 10\.5 vCPU \/ 12 GiB need 2 nodes .* over the services pool's limits of 8 vCPU \/ 256 GiB/,
     ],
     [

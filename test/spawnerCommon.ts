@@ -13,7 +13,12 @@ export interface SpawnSyncBinding {
     spawn(options: SpawnSyncOptions): unknown;
 }
 
-/** The native binding child_process.spawnSync calls; process.binding is deprecated for public use, and the one way to it. */
+/**
+ * The native binding child_process.spawnSync calls: in Node 20 (v20.20.2 here), lib/child_process.js's
+ * spawnSync normalizes the options, then lib/internal/child_process.js's spawnSync calls
+ * `spawn_sync.spawn(options)`. process.binding (deprecated for public use, and the one way to it)
+ * returns that same object: replacing its `spawn` is seen by execFileSync (checked on v20.20.2).
+ */
 export function spawnSyncBinding(): SpawnSyncBinding {
     return (process as unknown as { binding(name: string): SpawnSyncBinding }).binding("spawn_sync");
 }
